@@ -1,0 +1,309 @@
+/* cli/freenas.c: the `freenas` command.
+ *
+ *   freenas search --space nb201 --metric synflow --seed 0 --benchmark FILE
+ *   freenas search --metric snip --dataset cifar10 --data ../shared/data --seeds 0:19 --json
+ *   freenas info
+ *
+ * `search` runs one FreeDARTS search per seed (nas/search.h) and prints the architecture,
+ * its score matrix, timings and, with --benchmark, NB201 ground-truth accuracies; several
+ * seeds end with mean +- std. Exit code: 0 all searches ok, 1 some failed, 2 usage error. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datasets/dataset.h"
+#include "gpu/device.h"
+#include "nas/metric.h"
+#include "nas/nb201.h"
+#include "nas/nb201_benchmark.h"
+#include "nas/search.h"
+
+#ifndef FREENAS_VERSION
+#define FREENAS_VERSION "dev"
+#endif
+#ifndef FREENAS_GIT_REV
+#define FREENAS_GIT_REV "unknown"
+#endif
+
+static void usage(FILE *f) {
+    fprintf(f,
+"usage: freenas <command> [options]\n"
+"\n"
+"commands:\n"
+"  search     FreeDARTS search: score every operation of the supernet at initialisation\n"
+"             with a saliency on alpha and prune one-shot (METHOD.md §3.11, §5)\n"
+"  info       build features and accelerators\n"
+"  --version  print the version\n"
+"\n"
+"search options:\n"
+"  --space S          search space: nb201 (default)\n"
+"  --metric M         synflow (default) | snip | grasp\n"
+"  --seed N           seed of weights, alpha and batch (default 0)\n"
+"  --seeds A:B        run seeds A..B inclusive and summarise (mean +- std)\n"
+"  --alpha-scale A    alpha = A * randn (default 1e-3)\n"
+"  --dataset D        cifar10 (default) | cifar100 | imagenet16-120: input size and classes\n"
+"  --data PATH        data file or directory (snip, grasp), e.g. ../shared/data\n"
+"  --batch N          labelled batch size (default: 64; synflow always uses 1 all-ones input)\n"
+"  --no-augment       no random crop / flip of the labelled batch\n"
+"  --benchmark FILE   NB201 ground truth (nb201_accuracy.tsv): print accuracies\n"
+"  --synflow-zc       SynFlow in the zero-cost-proxy form: BN removed, float64 (§3.3)\n"
+"  --grasp-eps E      finite-difference HVP step, relative to ||alpha|| (default 1e-6)\n"
+"  --grasp-adam LR    FD notebook quirk: one Adam step (lr LR) on alpha before the HVP\n"
+"  --cells N          search cells per stage (default 5)   --channels C  first width (16)\n"
+"  --json             one JSON object per search on stdout instead of the table\n"
+"  --quiet            no per-seed lines, only the summary\n");
+}
+
+typedef struct {
+    fn_search_config sc;
+    long seed_lo, seed_hi;
+    const char *benchmark;
+    int json, quiet;
+} cli_args;
+
+static int parse_long(const char *opt, const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < lo || v > hi) {
+        fprintf(stderr, "freenas: %s expects an integer in [%ld, %ld], got '%s'\n", opt, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *opt, const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || end == s || !isfinite(v) || v <= 0) {
+        fprintf(stderr, "freenas: %s expects a positive number, got '%s'\n", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_search_args(int argc, char **argv, cli_args *a) {
+    search_config_default(&a->sc);
+    a->seed_lo = a->seed_hi = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *o = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED_VALUE                                                              \
+    if (!v) {                                                                   \
+        fprintf(stderr, "freenas: %s needs a value (see freenas --help)\n", o); \
+        return -1;                                                              \
+    }                                                                           \
+    i++;
+        long l;
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) { usage(stdout); exit(0); }
+        else if (!strcmp(o, "--space")) { NEED_VALUE a->sc.space = v; }
+        else if (!strcmp(o, "--metric")) { NEED_VALUE a->sc.metric = v; }
+        else if (!strcmp(o, "--dataset")) { NEED_VALUE a->sc.dataset = v; }
+        else if (!strcmp(o, "--data")) { NEED_VALUE a->sc.data_path = v; }
+        else if (!strcmp(o, "--benchmark")) { NEED_VALUE a->benchmark = v; }
+        else if (!strcmp(o, "--seed")) {
+            NEED_VALUE if (parse_long(o, v, 0, INT32_MAX, &l)) return -1;
+            a->seed_lo = a->seed_hi = l;
+        } else if (!strcmp(o, "--seeds")) {
+            NEED_VALUE const char *colon = strchr(v, ':');
+            char lo[32];
+            if (!colon || colon - v >= (long)sizeof lo) {
+                fprintf(stderr, "freenas: --seeds expects A:B, got '%s'\n", v);
+                return -1;
+            }
+            memcpy(lo, v, (size_t)(colon - v));
+            lo[colon - v] = '\0';
+            if (parse_long(o, lo, 0, INT32_MAX, &a->seed_lo) ||
+                parse_long(o, colon + 1, a->seed_lo, INT32_MAX, &a->seed_hi))
+                return -1;
+        } else if (!strcmp(o, "--alpha-scale")) {
+            NEED_VALUE if (parse_double(o, v, &a->sc.alpha_scale)) return -1;
+        } else if (!strcmp(o, "--batch")) {
+            NEED_VALUE if (parse_long(o, v, 1, 4096, &l)) return -1;
+            a->sc.batch = (int)l;
+        } else if (!strcmp(o, "--cells")) {
+            NEED_VALUE if (parse_long(o, v, 1, 64, &l)) return -1;
+            a->sc.nb201_N = (int)l;
+        } else if (!strcmp(o, "--channels")) {
+            NEED_VALUE if (parse_long(o, v, 1, 1024, &l)) return -1;
+            a->sc.nb201_C = (int)l;
+        } else if (!strcmp(o, "--grasp-eps")) {
+            NEED_VALUE if (parse_double(o, v, &a->sc.mopts.grasp_fd_eps)) return -1;
+        } else if (!strcmp(o, "--grasp-adam")) {
+            NEED_VALUE if (parse_double(o, v, &a->sc.mopts.grasp_adam_lr)) return -1;
+            a->sc.mopts.grasp_adam = 1;
+        } else if (!strcmp(o, "--no-augment")) a->sc.augment = 0;
+        else if (!strcmp(o, "--synflow-zc")) a->sc.mopts.synflow_zc = 1;
+        else if (!strcmp(o, "--json")) a->json = 1;
+        else if (!strcmp(o, "--quiet")) a->quiet = 1;
+        else {
+            fprintf(stderr, "freenas: unknown option '%s' (see freenas --help)\n", o);
+            return -1;
+        }
+#undef NEED_VALUE
+    }
+    if (!metric_find(a->sc.metric)) {
+        fprintf(stderr, "freenas: unknown metric '%s' (known: %s)\n", a->sc.metric, metric_names());
+        return -1;
+    }
+    if (strcmp(a->sc.space, "nb201") != 0) {
+        fprintf(stderr, "freenas: unknown search space '%s' (known: nb201)\n", a->sc.space);
+        return -1;
+    }
+    const fn_dataset_info *ds = dataset_info(a->sc.dataset);
+    if (!ds || ds->h > 32) {
+        fprintf(stderr, "freenas: unknown dataset '%s' for nb201 (known: cifar10, cifar100, "
+                "imagenet16-120)\n", a->sc.dataset);
+        return -1;
+    }
+    if (metric_find(a->sc.metric)->needs_labels && !a->sc.data_path) {
+        fprintf(stderr, "freenas: --metric %s needs labelled data: give --data DIR "
+                "(e.g. ../shared/data)\n", a->sc.metric);
+        return -1;
+    }
+    return 0;
+}
+
+static void json_string(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') printf("\\%c", *s);
+        else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
+        else putchar(*s);
+    }
+    putchar('"');
+}
+
+static void print_json(const cli_args *a, const fn_search_result *r, const nb201_record *gt) {
+    printf("{\"space\":\"%s\",\"metric\":\"%s\",\"dataset\":\"%s\",\"seed\":%llu,"
+           "\"alpha_scale\":%.6g,\"batch\":%d,\"status\":\"%s\",",
+           a->sc.space, a->sc.metric, a->sc.dataset, (unsigned long long)a->sc.seed,
+           a->sc.alpha_scale, r->batch, fn_status_name(r->status));
+    if (r->status != FN_OK) {
+        printf("\"error\":");
+        json_string(r->msg);
+        printf("}\n");
+        return;
+    }
+    printf("\"arch\":\"%s\",\"value\":%.9g,\"scores\":[", r->arch, r->value);
+    for (int e = 0; e < r->s_rows; e++) {
+        printf("%s[", e ? "," : "");
+        for (int o = 0; o < r->s_cols; o++)
+            printf("%s%.9g", o ? "," : "", r->S[e * r->s_cols + o]);
+        printf("]");
+    }
+    printf("],\"params\":%zu,\"macs\":%.0f,\"bytes\":%zu,\"time_s\":{\"data\":%.6f,"
+           "\"build\":%.6f,\"init\":%.6f,\"score\":%.6f,\"prune\":%.6f,\"total\":%.6f}",
+           r->params, r->macs, r->bytes, r->t_data, r->t_build, r->t_init, r->t_score,
+           r->t_prune, r->t_total);
+    if (gt)
+        printf(",\"nb201_index\":%d,\"accuracy\":{\"cifar10_valid\":%.4f,\"cifar10_test\":%.4f,"
+               "\"cifar100_test\":%.4f,\"imagenet16_test\":%.4f}",
+               gt->index, gt->cifar10_valid, gt->cifar10_test, gt->cifar100_test,
+               gt->imagenet16_test);
+    printf("}\n");
+}
+
+typedef struct { double s, ss; int n; } stat;
+static void stat_add(stat *st, double v) { st->s += v; st->ss += v * v; st->n++; }
+static double stat_mean(const stat *st) { return st->n ? st->s / st->n : NAN; }
+/* sample standard deviation (n - 1), as the paper's mean +- std over seeds */
+static double stat_std(const stat *st) {
+    if (st->n < 2) return 0;
+    double m = stat_mean(st), v = (st->ss - st->n * m * m) / (st->n - 1);
+    return v > 0 ? sqrt(v) : 0;
+}
+
+static int cmd_search(int argc, char **argv) {
+    cli_args a = {0};
+    if (parse_search_args(argc, argv, &a)) return 2;
+    nb201_benchmark *bench = NULL;
+    char err[FN_ERRLEN];
+    if (a.benchmark && nb201_benchmark_load(a.benchmark, &bench, err, sizeof err)) {
+        fprintf(stderr, "freenas: %s\n", err);
+        return 2;
+    }
+    if (!a.json)
+        printf("# freenas search: space %s, metric %s, dataset %s, alpha scale %g, seeds %ld..%ld\n",
+               a.sc.space, a.sc.metric, a.sc.dataset, a.sc.alpha_scale, a.seed_lo, a.seed_hi);
+    if (!a.json && !a.quiet)
+        printf("%5s  %-92s %8s %8s %8s %8s %9s\n", "seed", "architecture", "C10-val", "C10-test",
+               "C100", "IN16", "time[ms]");
+    stat acc[4] = {{0}}, tsearch = {0};
+    int failed = 0;
+    for (long s = a.seed_lo; s <= a.seed_hi; s++) {
+        fn_search_result r;
+        a.sc.seed = (uint64_t)s;
+        search_run(&a.sc, &r);
+        const nb201_record *gt = (r.status == FN_OK && bench) ? nb201_benchmark_get(bench, r.ops) : NULL;
+        if (r.status != FN_OK) failed++;
+        else {
+            stat_add(&tsearch, r.t_total);
+            if (gt) {
+                stat_add(&acc[0], gt->cifar10_valid);
+                stat_add(&acc[1], gt->cifar10_test);
+                stat_add(&acc[2], gt->cifar100_test);
+                stat_add(&acc[3], gt->imagenet16_test);
+            }
+        }
+        if (a.json) {
+            print_json(&a, &r, gt);
+        } else if (r.status != FN_OK) {
+            fprintf(stderr, "freenas: seed %ld failed (%s): %s\n", s, fn_status_name(r.status), r.msg);
+        } else if (!a.quiet) {
+            if (gt)
+                printf("%5ld  %-92s %8.2f %8.2f %8.2f %8.2f %9.1f\n", s, r.arch, gt->cifar10_valid,
+                       gt->cifar10_test, gt->cifar100_test, gt->imagenet16_test, 1e3 * r.t_total);
+            else
+                printf("%5ld  %-92s %8s %8s %8s %8s %9.1f\n", s, r.arch, "-", "-", "-", "-",
+                       1e3 * r.t_total);
+        }
+        fflush(stdout);
+    }
+    long total = a.seed_hi - a.seed_lo + 1;
+    if (!a.json) {
+        if (acc[1].n)
+            printf("# mean +- std over %d searches: C10-valid %.2f +- %.2f  C10-test %.2f +- %.2f  "
+                   "C100-test %.2f +- %.2f  IN16-test %.2f +- %.2f\n", acc[1].n,
+                   stat_mean(&acc[0]), stat_std(&acc[0]), stat_mean(&acc[1]), stat_std(&acc[1]),
+                   stat_mean(&acc[2]), stat_std(&acc[2]), stat_mean(&acc[3]), stat_std(&acc[3]));
+        printf("# %ld searches: %ld ok, %d failed; search time %.1f +- %.1f ms\n", total,
+               total - failed, failed, 1e3 * stat_mean(&tsearch), 1e3 * stat_std(&tsearch));
+    }
+    nb201_benchmark_free(bench);
+    return failed ? 1 : 0;
+}
+
+static int cmd_info(void) {
+    printf("freenas %s (%s)\n", FREENAS_VERSION, FREENAS_GIT_REV);
+    printf("  spaces   : nb201\n  metrics  : %s\n  datasets : %s\n", metric_names(), dataset_names());
+    printf("  CUDA     : %s\n", gpu_compiled() ? "compiled" : "not compiled");
+    int n = gpu_device_count();
+    printf("  GPUs     : %d\n", n);
+    for (int i = 0; i < n; i++) {
+        char buf[256];
+        if (gpu_describe(i, buf, sizeof buf) == 0) printf("    [%d] %s\n", i, buf);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("freenas %s (%s)\n", FREENAS_VERSION, FREENAS_GIT_REV);
+        return 0;
+    }
+    if (!strcmp(argv[1], "search")) return cmd_search(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "info")) return cmd_info();
+    fprintf(stderr, "freenas: unknown command '%s' (commands: search, info; see --help)\n", argv[1]);
+    return 2;
+}

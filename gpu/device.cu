@@ -1,0 +1,28 @@
+/* gpu/device.cu: CUDA device discovery (see gpu/device.h). Compiled by nvcc wherever the
+ * toolkit exists; returns 0 devices when no GPU or driver is present. */
+#include <cuda_runtime.h>
+#include <stdio.h>
+
+#include "gpu/device.h"
+
+extern "C" int gpu_compiled(void) { return 1; }
+
+extern "C" int gpu_device_count(void) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        cudaGetLastError(); /* clear the sticky "no device / no driver" error */
+        return 0;
+    }
+    return n;
+}
+
+extern "C" int gpu_describe(int i, char *buf, size_t len) {
+    cudaDeviceProp p;
+    if (cudaGetDeviceProperties(&p, i) != cudaSuccess) {
+        cudaGetLastError();
+        return -1;
+    }
+    snprintf(buf, len, "%s, sm_%d%d, %.1f GiB", p.name, p.major, p.minor,
+             (double)p.totalGlobalMem / (1024.0 * 1024.0 * 1024.0));
+    return 0;
+}

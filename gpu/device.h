@@ -1,0 +1,24 @@
+/* gpu/device.h: accelerator discovery. Built from gpu/device.cu when the CUDA toolkit is
+ * present (even on machines without a GPU: it then reports 0 devices), else from
+ * gpu/device_none.c. The CUDA twins of the nn ops arrive behind the same interface. */
+#ifndef FN_GPU_DEVICE_H
+#define FN_GPU_DEVICE_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 if this build has the CUDA backend compiled in. */
+int gpu_compiled(void);
+/* Number of usable CUDA devices (0 without a GPU or driver). */
+int gpu_device_count(void);
+/* "NVIDIA H100 80GB HBM3, sm_90, 79.2 GiB" into buf; -1 if i is not a device. */
+int gpu_describe(int i, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,9 @@
+/* gpu/device_none.c: accelerator discovery for builds without the CUDA toolkit. */
+#include "gpu/device.h"
+
+int gpu_compiled(void) { return 0; }
+int gpu_device_count(void) { return 0; }
+int gpu_describe(int i, char *buf, size_t len) {
+    (void)i; (void)buf; (void)len;
+    return -1;
+}

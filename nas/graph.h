@@ -1,0 +1,152 @@
+/* nas/graph.h: a static computation graph of nn ops: the representation every supernet is
+ * built into and every metric runs on.
+ *
+ * Building (graph_* calls) records tensors with shapes, parameters with names and init rules,
+ * architecture-parameter (alpha) groups and nodes in topological order; nothing is computed.
+ * An executor (fn_exec) then plans memory once, one arena per role (activations, gradients,
+ * parameters, parameter gradients, saved BN statistics, workspace, alpha, d alpha), and runs
+ * forward / backward in float32 or float64 (nas/graph_exec.c is compiled for both).
+ * Space code builds graphs; metric code runs executors; neither touches op internals. */
+#ifndef FN_GRAPH_H
+#define FN_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FN_MAX_IN 64
+#define FN_NAME_LEN 64
+#define FN_MAX_ALPHA_GROUPS 8
+
+typedef enum {
+    FN_NODE_CONV,
+    FN_NODE_BN,
+    FN_NODE_RELU,
+    FN_NODE_AVGPOOL,
+    FN_NODE_MAXPOOL,
+    FN_NODE_GAP,
+    FN_NODE_LINEAR,
+    FN_NODE_MIX,
+    FN_NODE_CONCAT,
+    FN_NODE_SUBSAMPLE,
+} fn_node_kind;
+
+typedef enum {
+    FN_INIT_KAIMING_U, /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch conv/linear default */
+    FN_INIT_ONE,       /* BN gamma */
+    FN_INIT_ZERO,      /* BN beta */
+} fn_init;
+
+typedef enum { FN_PARAM_CONV_W, FN_PARAM_LINEAR_W, FN_PARAM_LINEAR_B, FN_PARAM_BN_W, FN_PARAM_BN_B } fn_param_kind;
+
+typedef struct {
+    int n, c, h, w;
+    size_t off; /* element offset in the activation (and gradient) arena */
+} fn_tensor;
+
+typedef struct {
+    char name[FN_NAME_LEN];
+    size_t off, numel;
+    int fan_in;
+    fn_init init;
+    fn_param_kind kind;
+} fn_param;
+
+typedef struct {
+    char name[FN_NAME_LEN];
+    int rows, cols;
+    size_t off; /* offset in the alpha arena */
+} fn_alpha_group;
+
+typedef struct {
+    fn_node_kind kind;
+    int out;
+    int nin;
+    int in[FN_MAX_IN];
+    int aidx[FN_MAX_IN]; /* MIX: alpha index per input, -1 = coefficient 1 */
+    int w, b;            /* parameter ids or -1 */
+    int k, stride, pad, dil, groups, off, ho, wo;
+    int zc_keep_bn;      /* BN kept even when the executor runs with BN off (ZC §3.0) */
+    size_t saved;        /* BN: offset of mean[c], invstd[c] in the saved arena */
+} fn_node;
+
+typedef struct {
+    fn_tensor *t;
+    int nt, cap_t;
+    fn_param *p;
+    int np, cap_p;
+    fn_node *nodes;
+    int nn, cap_n;
+    fn_alpha_group ag[FN_MAX_ALPHA_GROUPS];
+    int nag;
+    size_t act_numel, param_numel, saved_numel, ws_numel, alpha_numel;
+    int input, output; /* tensor ids of the network input and logits */
+} fn_graph;
+
+void graph_init(fn_graph *g);
+void graph_free(fn_graph *g);
+
+int graph_input(fn_graph *g, int n, int c, int h, int w);
+int graph_alpha_group(fn_graph *g, const char *name, int rows, int cols); /* returns offset */
+/* Layers: each returns the output tensor id. `name` prefixes the parameter names
+ * ("<name>.weight", "<name>.bias"). */
+int graph_conv(fn_graph *g, const char *name, int x, int cout, int k, int stride, int pad,
+               int dil, int groups);
+int graph_bn(fn_graph *g, const char *name, int x, int affine);
+int graph_relu(fn_graph *g, int x);
+int graph_avgpool(fn_graph *g, int x, int k, int stride, int pad);
+int graph_maxpool(fn_graph *g, int x, int k, int stride, int pad);
+int graph_gap(fn_graph *g, int x);
+int graph_linear(fn_graph *g, const char *name, int x, int out_f);
+int graph_mix(fn_graph *g, const int *xs, const int *aidx, int k);
+int graph_concat(fn_graph *g, const int *xs, int k);
+int graph_subsample(fn_graph *g, int x, int off, int stride, int ho, int wo);
+
+int graph_param_find(const fn_graph *g, const char *name); /* -1 if absent */
+size_t graph_tensor_numel(const fn_graph *g, int t);
+/* Multiply-accumulate operations of one forward pass (conv + linear), batch included. */
+double graph_macs(const fn_graph *g);
+/* Sum of parameter counts (alpha excluded). */
+size_t graph_num_params(const fn_graph *g);
+
+/* ------------------------------------------------------------------ executor ---------- */
+typedef enum { FN_F32 = 0, FN_F64 = 1 } fn_dtype;
+typedef enum { FN_BN_TRAIN = 0, FN_BN_OFF = 1 } fn_bn_mode;
+
+typedef struct {
+    const fn_graph *g;
+    fn_dtype dtype;
+    fn_bn_mode bn_mode;
+    int param_grads;      /* 1: backward also accumulates d params */
+    void *act, *grad, *params, *dparams, *saved, *ws, *alpha, *dalpha;
+    unsigned char *needs_grad; /* per tensor */
+    size_t bytes;         /* total bytes allocated */
+} fn_exec;
+
+void exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads);
+void exec_free(fn_exec *e);
+/* PyTorch-default initialisation from the counter-based RNG (nn/rng.h): parameter p, element i
+ * is draw i of stream p under `seed` (METHOD.md §6 item 10). */
+void exec_init_params(fn_exec *e, uint64_t seed);
+/* alpha = scale * N(0,1), group k from stream FN_STREAM_ALPHA + k. */
+void exec_init_alpha(fn_exec *e, uint64_t seed, double scale);
+/* Input tensor pointer (float* or double*). */
+void *exec_tensor(const fn_exec *e, int t);
+void *exec_tensor_grad(const fn_exec *e, int t);
+void *exec_param(const fn_exec *e, int p);
+void *exec_dparam(const fn_exec *e, int p);
+/* Element access in double regardless of dtype. */
+double exec_get(const void *base, fn_dtype dt, size_t i);
+void exec_set(void *base, fn_dtype dt, size_t i, double v);
+
+void exec_forward(fn_exec *e);
+/* Zeroes gradients, seeds d output = dlogits (numel of the output tensor, in the exec dtype)
+ * and runs backward; d alpha (and d params if enabled) are left in the arenas. */
+void exec_backward(fn_exec *e, const void *dlogits);
+
+#define FN_EXEC_DECL(S)                                     \
+    void graph_forward_##S(fn_exec *e);                     \
+    void graph_backward_##S(fn_exec *e, const void *dlogits);
+FN_EXEC_DECL(f32)
+FN_EXEC_DECL(f64)
+
+#endif

@@ -1,0 +1,80 @@
+/* nas/metric_grasp.c: FreeDARTS GraSP on alpha (METHOD.md §3.11): S = alpha * (H g), signed,
+ * with g = dL/dalpha and H = d2L/dalpha2 on the same labelled batch, BN in train mode.
+ * Keeping the argmax of +alpha*Hg is the same as GraSP's removal of large -alpha*Hg.
+ *
+ * H g by a central finite difference of gradients (METHOD.md §3.11, remarks):
+ *   H g ~= [grad L(alpha + eps u) - grad L(alpha - eps u)] * ||g|| / (2 eps),  u = g/||g||,
+ * eps = eps_rel * ||alpha|| (eps_rel = 1e-6 by default). The loss is smooth only inside one
+ * ReLU activation region: a larger step flips ReLUs near zero and the error becomes first
+ * order in the step (at eps_rel = 1e-2 the tiny reference net's H g is off by 200 %). So the
+ * step is tiny and the metric runs on a float64 executor (metric_dtype), where the gradient
+ * difference keeps ~8 significant digits. tests/test_ref_nb201.c bounds the result against
+ * PyTorch's exact second-order H g; tests/test_metrics.c checks the step is converged.
+ * Option grasp_adam reproduces the FD notebook quirk: one Adam step on alpha (lr, betas
+ * (0.5, 0.999), weight decay 1e-3, eps 1e-8) before the HVP; S still uses alpha before it. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nas/metric.h"
+#include "nn/common.h"
+
+static double norm2(const double *v, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += v[i] * v[i];
+    return sqrt(s);
+}
+
+void metric_grasp_hvp(fn_exec *e, const int *labels, const double *g, double eps_rel,
+                      double *Hg) {
+    const size_t na = e->g->alpha_numel;
+    double *a0 = mallocCheck(sizeof(double) * na), *gp = mallocCheck(sizeof(double) * na);
+    for (size_t i = 0; i < na; i++) a0[i] = exec_get(e->alpha, e->dtype, i);
+    const double gn = norm2(g, na), an = norm2(a0, na);
+    if (gn == 0) {
+        memset(Hg, 0, sizeof(double) * na);
+        free(a0);
+        free(gp);
+        return;
+    }
+    const double eps = eps_rel * (an > 0 ? an : 1.0);
+    for (size_t i = 0; i < na; i++) exec_set(e->alpha, e->dtype, i, a0[i] + eps * g[i] / gn);
+    metric_loss_grad(e, labels, gp);
+    for (size_t i = 0; i < na; i++) exec_set(e->alpha, e->dtype, i, a0[i] - eps * g[i] / gn);
+    metric_loss_grad(e, labels, Hg);
+    for (size_t i = 0; i < na; i++) {
+        Hg[i] = (gp[i] - Hg[i]) * gn / (2 * eps);
+        exec_set(e->alpha, e->dtype, i, a0[i]);
+    }
+    free(a0);
+    free(gp);
+}
+
+int metric_grasp(fn_exec *e, const int *labels, const fn_metric_opts *o, double *S,
+                 double *value, char *err, size_t errlen) {
+    const size_t na = e->g->alpha_numel;
+    double *g = mallocCheck(sizeof(double) * na), *Hg = mallocCheck(sizeof(double) * na);
+    double *a0 = mallocCheck(sizeof(double) * na);
+    *value = metric_loss_grad(e, labels, g);
+    for (size_t i = 0; i < na; i++) a0[i] = exec_get(e->alpha, e->dtype, i);
+    if (o->grasp_adam) {
+        /* First Adam step: bias-corrected m = g', v = g'^2, g' = g + wd * alpha. */
+        for (size_t i = 0; i < na; i++) {
+            double gw = g[i] + 1e-3 * a0[i];
+            exec_set(e->alpha, e->dtype, i, a0[i] - o->grasp_adam_lr * gw / (fabs(gw) + 1e-8));
+        }
+    }
+    metric_grasp_hvp(e, labels, g, o->grasp_fd_eps, Hg);
+    for (size_t i = 0; i < na; i++) {
+        S[i] = a0[i] * Hg[i];
+        exec_set(e->alpha, e->dtype, i, a0[i]);
+    }
+    free(g);
+    free(Hg);
+    free(a0);
+    if (!isfinite(*value)) {
+        snprintf(err, errlen, "grasp: loss = %g is not finite", *value);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,73 @@
+/* nn/batchnorm2d.c: train-mode BatchNorm2d forward/backward (see nn/batchnorm2d.h).
+ * Sums are accumulated in double for both precisions. */
+#include "nn/batchnorm2d.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#include "nn/real.h"
+
+void FN(batchnorm2d_forward)(real *out, real *mean, real *invstd, const real *in,
+                             const real *gamma, const real *beta, int n, int c, int hw,
+                             double eps) {
+    const double m = (double)n * hw;
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < c; ch++) {
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            const real *x = in + ((size_t)i * c + ch) * hw;
+            for (int j = 0; j < hw; j++) s += x[j];
+        }
+        const double mu = s / m;
+        double v = 0;
+        for (int i = 0; i < n; i++) {
+            const real *x = in + ((size_t)i * c + ch) * hw;
+            for (int j = 0; j < hw; j++) {
+                double t = x[j] - mu;
+                v += t * t;
+            }
+        }
+        const double is = 1.0 / sqrt(v / m + eps);
+        mean[ch] = (real)mu;
+        invstd[ch] = (real)is;
+        const real g = gamma ? gamma[ch] : (real)1, b = beta ? beta[ch] : (real)0;
+        const real sc = (real)is * g, sh = b - (real)mu * sc;
+        for (int i = 0; i < n; i++) {
+            const real *x = in + ((size_t)i * c + ch) * hw;
+            real *y = out + ((size_t)i * c + ch) * hw;
+            for (int j = 0; j < hw; j++) y[j] = x[j] * sc + sh;
+        }
+    }
+}
+
+void FN(batchnorm2d_backward)(real *din, real *dgamma, real *dbeta, const real *dout,
+                              const real *in, const real *mean, const real *invstd,
+                              const real *gamma, int n, int c, int hw) {
+    const double m = (double)n * hw;
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < c; ch++) {
+        const double mu = mean[ch], is = invstd[ch];
+        double sdy = 0, sdyx = 0; /* sum dy, sum dy * x_hat */
+        for (int i = 0; i < n; i++) {
+            const real *x = in + ((size_t)i * c + ch) * hw;
+            const real *dy = dout + ((size_t)i * c + ch) * hw;
+            for (int j = 0; j < hw; j++) {
+                sdy += dy[j];
+                sdyx += dy[j] * ((x[j] - mu) * is);
+            }
+        }
+        if (dgamma) dgamma[ch] += (real)sdyx;
+        if (dbeta) dbeta[ch] += (real)sdy;
+        if (!din) continue;
+        const double g = gamma ? gamma[ch] : 1.0;
+        /* dx = g*is * (dy - mean(dy) - x_hat * mean(dy*x_hat)) */
+        const real k = (real)(g * is), a = (real)(sdy / m), b = (real)(sdyx / m);
+        const real fmu = (real)mu, fis = (real)is;
+        for (int i = 0; i < n; i++) {
+            const real *x = in + ((size_t)i * c + ch) * hw;
+            const real *dy = dout + ((size_t)i * c + ch) * hw;
+            real *dx = din + ((size_t)i * c + ch) * hw;
+            for (int j = 0; j < hw; j++) dx[j] += k * (dy[j] - a - (x[j] - fmu) * fis * b);
+        }
+    }
+}

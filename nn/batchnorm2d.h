@@ -1,0 +1,21 @@
+/* nn/batchnorm2d.h: BatchNorm2d in train mode (METHOD.md §3.11): per-channel statistics of
+ * the current batch over (n, y, x), biased variance, eps (1e-5 in every network here);
+ * affine when gamma/beta are given, else y = x_hat.
+ * Forward saves mean[c] and invstd[c] for backward. Backward accumulates (+=) into din and,
+ * when non-NULL, dgamma/dbeta. Running statistics are not used by train-mode search. */
+#ifndef FN_BATCHNORM2D_H
+#define FN_BATCHNORM2D_H
+
+#define FN_BN_EPS 1e-5
+
+#define FN_BATCHNORM2D_DECL(T, S)                                                          \
+    /* out,in [n,c,hw]; gamma,beta [c] or NULL; mean,invstd [c] saved */                     \
+    void batchnorm2d_forward_##S(T *out, T *mean, T *invstd, const T *in, const T *gamma,    \
+                                 const T *beta, int n, int c, int hw, double eps);           \
+    void batchnorm2d_backward_##S(T *din, T *dgamma, T *dbeta, const T *dout, const T *in,   \
+                                  const T *mean, const T *invstd, const T *gamma, int n,     \
+                                  int c, int hw);
+FN_BATCHNORM2D_DECL(float, f32)
+FN_BATCHNORM2D_DECL(double, f64)
+
+#endif

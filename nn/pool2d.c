@@ -1,0 +1,104 @@
+/* nn/pool2d.c: avg/max/global-average pooling forward and backward (see nn/pool2d.h). */
+#include "nn/pool2d.h"
+
+#include "nn/real.h"
+
+#if !FN_REAL_DOUBLE
+int pool2d_dims_init(pool2d_dims *d) {
+    if (d->n <= 0 || d->c <= 0 || d->h <= 0 || d->w <= 0 || d->k <= 0 || d->stride <= 0 ||
+        d->pad < 0 || 2 * d->pad > d->k)
+        return -1;
+    d->ho = (d->h + 2 * d->pad - d->k) / d->stride + 1;
+    d->wo = (d->w + 2 * d->pad - d->k) / d->stride + 1;
+    return (d->ho > 0 && d->wo > 0) ? 0 : -1;
+}
+#endif
+
+#define WINDOW(y0, y1, x0, x1, y, x)                                                      \
+    int y0 = (y) * d->stride - d->pad, x0 = (x) * d->stride - d->pad;                     \
+    int y1 = y0 + d->k, x1 = x0 + d->k;                                                   \
+    if (y0 < 0) y0 = 0;                                                                   \
+    if (x0 < 0) x0 = 0;                                                                   \
+    if (y1 > d->h) y1 = d->h;                                                             \
+    if (x1 > d->w) x1 = d->w;
+
+void FN(avgpool2d_forward)(real *out, const real *in, const pool2d_dims *d) {
+    const int planes = d->n * d->c;
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++) {
+        const real *src = in + (size_t)p * d->h * d->w;
+        real *dst = out + (size_t)p * d->ho * d->wo;
+        for (int y = 0; y < d->ho; y++)
+            for (int x = 0; x < d->wo; x++) {
+                WINDOW(y0, y1, x0, x1, y, x)
+                real s = 0;
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++) s += src[iy * d->w + ix];
+                dst[y * d->wo + x] = s / (real)((y1 - y0) * (x1 - x0));
+            }
+    }
+}
+
+void FN(avgpool2d_backward)(real *din, const real *dout, const pool2d_dims *d) {
+    const int planes = d->n * d->c;
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++) {
+        real *dsrc = din + (size_t)p * d->h * d->w;
+        const real *ddst = dout + (size_t)p * d->ho * d->wo;
+        for (int y = 0; y < d->ho; y++)
+            for (int x = 0; x < d->wo; x++) {
+                WINDOW(y0, y1, x0, x1, y, x)
+                real g = ddst[y * d->wo + x] / (real)((y1 - y0) * (x1 - x0));
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++) dsrc[iy * d->w + ix] += g;
+            }
+    }
+}
+
+/* index of the first maximum inside the window of output (y, x) */
+static int argmax_window(const real *src, const pool2d_dims *d, int y, int x) {
+    WINDOW(y0, y1, x0, x1, y, x)
+    int best = y0 * d->w + x0;
+    for (int iy = y0; iy < y1; iy++)
+        for (int ix = x0; ix < x1; ix++)
+            if (src[iy * d->w + ix] > src[best]) best = iy * d->w + ix;
+    return best;
+}
+
+void FN(maxpool2d_forward)(real *out, const real *in, const pool2d_dims *d) {
+    const int planes = d->n * d->c;
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++) {
+        const real *src = in + (size_t)p * d->h * d->w;
+        real *dst = out + (size_t)p * d->ho * d->wo;
+        for (int y = 0; y < d->ho; y++)
+            for (int x = 0; x < d->wo; x++) dst[y * d->wo + x] = src[argmax_window(src, d, y, x)];
+    }
+}
+
+void FN(maxpool2d_backward)(real *din, const real *dout, const real *in, const pool2d_dims *d) {
+    const int planes = d->n * d->c;
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++) {
+        const real *src = in + (size_t)p * d->h * d->w;
+        real *dsrc = din + (size_t)p * d->h * d->w;
+        const real *ddst = dout + (size_t)p * d->ho * d->wo;
+        for (int y = 0; y < d->ho; y++)
+            for (int x = 0; x < d->wo; x++) dsrc[argmax_window(src, d, y, x)] += ddst[y * d->wo + x];
+    }
+}
+
+void FN(gap_forward)(real *out, const real *in, int n, int c, int hw) {
+    for (int p = 0; p < n * c; p++) {
+        double s = 0;
+        for (int j = 0; j < hw; j++) s += in[(size_t)p * hw + j];
+        out[p] = (real)(s / hw);
+    }
+}
+
+void FN(gap_backward)(real *din, const real *dout, int n, int c, int hw) {
+    for (int p = 0; p < n * c; p++) {
+        real g = dout[p] / (real)hw;
+        for (int j = 0; j < hw; j++) din[(size_t)p * hw + j] += g;
+    }
+}

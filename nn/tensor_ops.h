@@ -1,0 +1,31 @@
+/* nn/tensor_ops.h: the glue ops of a cell.
+ *  mix:       out = sum_i c_i * in_i, with c_i = alpha[aidx_i] (a mixed-op term, METHOD.md
+ *             §3.11: raw alpha, no softmax) or 1 (aidx_i < 0: a plain sum, e.g. a residual).
+ *             Backward: din_i += c_i * dout; dalpha[aidx_i] += <dout, in_i> (the alpha
+ *             gradient sums over batch, channels, positions, and over every cell sharing alpha).
+ *  concat:    channel concatenation of k tensors of equal n, h, w.
+ *  subsample: out = in[:, :, off::s, off::s] cropped to [ho, wo] (strided `none`, and the
+ *             shifted branch of FactorizedReduce).
+ * The `none` op (0 * x) contributes nothing and is never materialised.
+ * Backward accumulates into its inputs' gradients. */
+#ifndef FN_TENSOR_OPS_H
+#define FN_TENSOR_OPS_H
+
+#include <stddef.h>
+
+#define FN_TENSOR_OPS_DECL(T, S)                                                           \
+    void mix_forward_##S(T *out, T *const *in, const int *aidx, const T *alpha, int k,      \
+                         size_t numel);                                                     \
+    void mix_backward_##S(T *const *din, T *dalpha, const T *dout, T *const *in,             \
+                          const int *aidx, const T *alpha, int k, size_t numel);             \
+    void concat_forward_##S(T *out, T *const *in, const int *cin, int k, int n, int hw);     \
+    void concat_backward_##S(T *const *din, const T *dout, const int *cin, int k, int n,     \
+                             int hw);                                                        \
+    void subsample_forward_##S(T *out, const T *in, int n, int c, int h, int w, int off,     \
+                               int s, int ho, int wo);                                       \
+    void subsample_backward_##S(T *din, const T *dout, int n, int c, int h, int w, int off,  \
+                                int s, int ho, int wo);
+FN_TENSOR_OPS_DECL(float, f32)
+FN_TENSOR_OPS_DECL(double, f64)
+
+#endif

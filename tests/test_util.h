@@ -1,0 +1,30 @@
+/* tests/test_util.h: tiny assertion helpers for the C tests. A test counts failures with
+ * CHECK(...) / check_close(...) and returns test_summary() from main: 0 = pass, 1 = fail,
+ * 77 = skipped (CTest SKIP_RETURN_CODE). */
+#ifndef FN_TEST_UTIL_H
+#define FN_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+extern int test_failures, test_checks;
+
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        test_checks++;                                                                \
+        if (!(cond)) {                                                                \
+            test_failures++;                                                          \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
+        }                                                                             \
+    } while (0)
+
+/* |a - b| <= atol + rtol |b| elementwise; prints max error and first mismatches. */
+int check_close(const char *what, const double *a, const double *b, size_t n, double atol,
+                double rtol);
+/* relative L2 error ||a - b|| / ||b|| <= tol */
+int check_rel_l2(const char *what, const double *a, const double *b, size_t n, double tol);
+int test_summary(const char *name);
+/* deterministic pseudo-random doubles in [-1, 1) */
+double test_rand(unsigned *state);
+
+#endif

@@ -1,0 +1,334 @@
+/* tests/test_ops_grad.c: every nn op's backward against float64 central finite differences,
+ * and every forward against an independent straight-loop computation or float32 twin.
+ *
+ * For an op y = f(x, w) and a random cotangent r, the scalar phi = <r, f(x, w)> has
+ * d phi/dx = backward(dout = r). Each input and weight element is perturbed by +-h
+ * (h = 1e-6) and the central difference compared with the analytic gradient:
+ * |fd - an| <= 1e-7 + 1e-6 |an|. Shapes are odd on purpose (non-square, odd sizes, padding
+ * larger than needed, stride 2 with odd input, groups, dilation).
+ *   ./build/bin/test_ops_grad */
+#include <math.h>
+#include <string.h>
+
+#include "nn/batchnorm2d.h"
+#include "nn/common.h"
+#include "nn/conv2d.h"
+#include "nn/cross_entropy.h"
+#include "nn/linear.h"
+#include "nn/pool2d.h"
+#include "nn/relu.h"
+#include "nn/tensor_ops.h"
+#include "tests/test_util.h"
+
+#define H 1e-6
+#define ATOL 1e-7
+#define RTOL 1e-6
+
+static unsigned rng = 12345u;
+
+static double *rnd(size_t n) {
+    double *p = mallocCheck(sizeof(double) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) p[i] = test_rand(&rng);
+    return p;
+}
+static double *zeros(size_t n) { return callocCheck(n ? n : 1, sizeof(double)); }
+static double dot(const double *a, const double *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* Generic FD check: phi() evaluates the scalar with the current contents of var. */
+typedef double (*phi_fn)(void *ctx);
+static void fd_check(const char *what, phi_fn phi, void *ctx, double *var, size_t n,
+                     const double *an) {
+    double *fd = zeros(n);
+    for (size_t i = 0; i < n; i++) {
+        double v = var[i];
+        var[i] = v + H;
+        double p = phi(ctx);
+        var[i] = v - H;
+        double m = phi(ctx);
+        var[i] = v;
+        fd[i] = (p - m) / (2 * H);
+    }
+    check_close(what, an, fd, n, ATOL, RTOL);
+    free(fd);
+}
+
+/* ---------------------------------------------------------------- conv2d ---------- */
+typedef struct { conv2d_dims d; double *x, *w, *r, *y, *ws; } conv_ctx;
+static double conv_phi(void *c_) {
+    conv_ctx *c = c_;
+    conv2d_forward_f64(c->y, c->x, c->w, &c->d, c->ws);
+    return dot(c->r, c->y, (size_t)c->d.n * c->d.cout * c->d.ho * c->d.wo);
+}
+
+/* direct convolution, straight loops: the independent forward reference */
+static void conv_naive(double *y, const double *x, const double *w, const conv2d_dims *d) {
+    int cg = d->cin / d->groups, og = d->cout / d->groups;
+    for (int n = 0; n < d->n; n++)
+        for (int co = 0; co < d->cout; co++)
+            for (int oy = 0; oy < d->ho; oy++)
+                for (int ox = 0; ox < d->wo; ox++) {
+                    double s = 0;
+                    int g = co / og;
+                    for (int ci = 0; ci < cg; ci++)
+                        for (int ky = 0; ky < d->k; ky++)
+                            for (int kx = 0; kx < d->k; kx++) {
+                                int iy = oy * d->stride - d->pad + ky * d->dil;
+                                int ix = ox * d->stride - d->pad + kx * d->dil;
+                                if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) continue;
+                                s += w[((co * cg + ci) * d->k + ky) * d->k + kx] *
+                                     x[((n * d->cin + g * cg + ci) * d->h + iy) * d->w + ix];
+                            }
+                    y[((n * d->cout + co) * d->ho + oy) * d->wo + ox] = s;
+                }
+}
+
+static void test_conv(int n, int cin, int h, int w, int cout, int k, int s, int p, int dil,
+                      int groups) {
+    conv_ctx c;
+    conv2d_dims d = {n, cin, h, w, cout, k, s, p, dil, groups, 0, 0};
+    CHECK(conv2d_dims_init(&d) == 0);
+    c.d = d;
+    size_t nx = (size_t)n * cin * h * w, nw = (size_t)cout * (cin / groups) * k * k;
+    size_t ny = (size_t)n * cout * d.ho * d.wo;
+    c.x = rnd(nx); c.w = rnd(nw); c.r = rnd(ny); c.y = zeros(ny);
+    c.ws = zeros(conv2d_workspace(&d));
+    char what[96];
+    snprintf(what, sizeof what, "conv k%d s%d p%d d%d g%d fwd", k, s, p, dil, groups);
+    double *yref = zeros(ny);
+    conv_naive(yref, c.x, c.w, &d);
+    conv2d_forward_f64(c.y, c.x, c.w, &d, c.ws);
+    check_close(what, c.y, yref, ny, 1e-12, 1e-12);
+    /* float32 twin against float64 */
+    float *xf = mallocCheck(4 * nx), *wf = mallocCheck(4 * nw), *yf = mallocCheck(4 * ny);
+    float *wsf = mallocCheck(4 * (conv2d_workspace(&d) + 1));
+    for (size_t i = 0; i < nx; i++) xf[i] = (float)c.x[i];
+    for (size_t i = 0; i < nw; i++) wf[i] = (float)c.w[i];
+    conv2d_forward_f32(yf, xf, wf, &d, wsf);
+    double *yfd = zeros(ny);
+    for (size_t i = 0; i < ny; i++) yfd[i] = yf[i];
+    snprintf(what, sizeof what, "conv k%d s%d p%d d%d g%d f32", k, s, p, dil, groups);
+    check_close(what, yfd, yref, ny, 1e-5, 1e-4);
+    /* backward: din and dw accumulate on top of existing values */
+    double *dx = zeros(nx), *dw = zeros(nw);
+    for (size_t i = 0; i < nx; i++) dx[i] = 0.5;
+    conv2d_backward_f64(dx, dw, c.r, c.x, c.w, &d, c.ws);
+    for (size_t i = 0; i < nx; i++) dx[i] -= 0.5;
+    snprintf(what, sizeof what, "conv k%d s%d p%d d%d g%d dx", k, s, p, dil, groups);
+    fd_check(what, conv_phi, &c, c.x, nx, dx);
+    snprintf(what, sizeof what, "conv k%d s%d p%d d%d g%d dw", k, s, p, dil, groups);
+    fd_check(what, conv_phi, &c, c.w, nw, dw);
+    free(c.x); free(c.w); free(c.r); free(c.y); free(c.ws); free(yref); free(dx); free(dw);
+    free(xf); free(wf); free(yf); free(wsf); free(yfd);
+}
+
+/* ---------------------------------------------------------------- batchnorm ------- */
+typedef struct { int n, c, hw; double *x, *g, *b, *r, *y, *mean, *istd; } bn_ctx;
+static double bn_phi(void *c_) {
+    bn_ctx *c = c_;
+    batchnorm2d_forward_f64(c->y, c->mean, c->istd, c->x, c->g, c->b, c->n, c->c, c->hw, FN_BN_EPS);
+    return dot(c->r, c->y, (size_t)c->n * c->c * c->hw);
+}
+
+static void test_bn(int n, int ch, int hw, int affine) {
+    bn_ctx c = {n, ch, hw, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    size_t nx = (size_t)n * ch * hw;
+    c.x = rnd(nx); c.r = rnd(nx); c.y = zeros(nx); c.mean = zeros(ch); c.istd = zeros(ch);
+    if (affine) { c.g = rnd(ch); c.b = rnd(ch); }
+    bn_phi(&c);
+    /* forward against the definition: per channel mean 0, biased variance 1 (non-affine) */
+    double maxm = 0, maxv = 0;
+    if (!affine)
+        for (int k = 0; k < ch; k++) {
+            double s = 0, ss = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < hw; j++) {
+                    double v = c.y[((size_t)i * ch + k) * hw + j];
+                    s += v; ss += v * v;
+                }
+            double m = s / (n * hw), var = ss / (n * hw) - m * m;
+            /* with eps the variance is var_x / (var_x + eps) */
+            double vx = 1.0 / (c.istd[k] * c.istd[k]) - FN_BN_EPS;
+            maxm = fmax(maxm, fabs(m));
+            maxv = fmax(maxv, fabs(var - vx / (vx + FN_BN_EPS)));
+        }
+    CHECK(maxm < 1e-12 && maxv < 1e-12);
+    double *dx = zeros(nx), *dg = zeros(ch), *db = zeros(ch);
+    batchnorm2d_backward_f64(dx, affine ? dg : NULL, affine ? db : NULL, c.r, c.x, c.mean, c.istd,
+                             c.g, n, ch, hw);
+    char what[64];
+    snprintf(what, sizeof what, "batchnorm n%d hw%d affine%d dx", n, hw, affine);
+    fd_check(what, bn_phi, &c, c.x, nx, dx);
+    if (affine) {
+        fd_check("batchnorm dgamma", bn_phi, &c, c.g, ch, dg);
+        fd_check("batchnorm dbeta", bn_phi, &c, c.b, ch, db);
+    }
+    free(c.x); free(c.r); free(c.y); free(c.mean); free(c.istd); free(c.g); free(c.b);
+    free(dx); free(dg); free(db);
+}
+
+/* ---------------------------------------------------------------- relu, pools ----- */
+typedef struct { int kind; pool2d_dims d; size_t nx, ny; double *x, *r, *y; } un_ctx;
+enum { U_RELU, U_AVG, U_MAX, U_GAP };
+static void un_fwd(un_ctx *c) {
+    if (c->kind == U_RELU) relu_forward_f64(c->y, c->x, c->nx);
+    else if (c->kind == U_AVG) avgpool2d_forward_f64(c->y, c->x, &c->d);
+    else if (c->kind == U_MAX) maxpool2d_forward_f64(c->y, c->x, &c->d);
+    else gap_forward_f64(c->y, c->x, c->d.n, c->d.c, c->d.h * c->d.w);
+}
+static double un_phi(void *c_) {
+    un_ctx *c = c_;
+    un_fwd(c);
+    return dot(c->r, c->y, c->ny);
+}
+
+static void test_unary(const char *what, int kind, int n, int ch, int h, int w, int k, int s,
+                       int p) {
+    un_ctx c = {kind, {n, ch, h, w, k, s, p, 0, 0}, 0, 0, NULL, NULL, NULL};
+    if (kind == U_AVG || kind == U_MAX) CHECK(pool2d_dims_init(&c.d) == 0);
+    c.nx = (size_t)n * ch * h * w;
+    c.ny = kind == U_RELU ? c.nx : kind == U_GAP ? (size_t)n * ch : (size_t)n * ch * c.d.ho * c.d.wo;
+    c.x = rnd(c.nx); c.r = rnd(c.ny); c.y = zeros(c.ny);
+    un_fwd(&c);
+    /* forward spot checks against the definition */
+    if (kind == U_AVG) {
+        /* corner output (0,0) with pad: mean of the in-image part of the window only */
+        double s0 = 0;
+        int cnt = 0;
+        for (int y = 0; y < k - p && y < h; y++)
+            for (int x = 0; x < k - p && x < w; x++) { s0 += c.x[y * w + x]; cnt++; }
+        CHECK(fabs(c.y[0] - s0 / cnt) < 1e-14);
+    } else if (kind == U_MAX) {
+        double m = -INFINITY;
+        for (int y = 0; y < k - p && y < h; y++)
+            for (int x = 0; x < k - p && x < w; x++) m = fmax(m, c.x[y * w + x]);
+        CHECK(c.y[0] == m);
+    } else if (kind == U_GAP) {
+        double s0 = 0;
+        for (int j = 0; j < h * w; j++) s0 += c.x[j];
+        CHECK(fabs(c.y[0] - s0 / (h * w)) < 1e-14);
+    }
+    double *dx = zeros(c.nx);
+    if (kind == U_RELU) relu_backward_f64(dx, c.r, c.x, c.nx);
+    else if (kind == U_AVG) avgpool2d_backward_f64(dx, c.r, &c.d);
+    else if (kind == U_MAX) maxpool2d_backward_f64(dx, c.r, c.x, &c.d);
+    else gap_backward_f64(dx, c.r, n, ch, h * w);
+    fd_check(what, un_phi, &c, c.x, c.nx, dx);
+    free(c.x); free(c.r); free(c.y); free(dx);
+}
+
+/* ---------------------------------------------------------------- linear, CE ------ */
+typedef struct { int n, in, out; double *x, *w, *b, *r, *y; int *lab; } lin_ctx;
+static double lin_phi(void *c_) {
+    lin_ctx *c = c_;
+    linear_forward_f64(c->y, c->x, c->w, c->b, c->n, c->in, c->out);
+    return dot(c->r, c->y, (size_t)c->n * c->out);
+}
+static double ce_phi(void *c_) {
+    lin_ctx *c = c_;
+    return cross_entropy_forward_f64(c->x, c->lab, c->n, c->in);
+}
+
+static void test_linear_ce(void) {
+    lin_ctx c = {5, 7, 3, NULL, NULL, NULL, NULL, NULL, NULL};
+    c.x = rnd(35); c.w = rnd(21); c.b = rnd(3); c.r = rnd(15); c.y = zeros(15);
+    lin_phi(&c);
+    CHECK(fabs(c.y[1 * 3 + 2] - (dot(c.x + 7, c.w + 14, 7) + c.b[2])) < 1e-14);
+    double *dx = zeros(35), *dw = zeros(21), *db = zeros(3);
+    linear_backward_f64(dx, dw, db, c.r, c.x, c.w, 5, 7, 3);
+    fd_check("linear dx", lin_phi, &c, c.x, 35, dx);
+    fd_check("linear dw", lin_phi, &c, c.w, 21, dw);
+    fd_check("linear db", lin_phi, &c, c.b, 3, db);
+    /* cross-entropy: value against log-softmax by hand; gradient by FD */
+    int lab[5] = {0, 6, 3, 3, 1};
+    c.lab = lab;
+    double l = 0;
+    for (int i = 0; i < 5; i++) {
+        double z = 0;
+        for (int j = 0; j < 7; j++) z += exp(c.x[i * 7 + j]);
+        l += log(z) - c.x[i * 7 + lab[i]];
+    }
+    CHECK(fabs(ce_phi(&c) - l / 5) < 1e-14);
+    double *dz = zeros(35);
+    cross_entropy_backward_f64(dz, c.x, lab, 5, 7, 1.0);
+    fd_check("cross-entropy dlogits", ce_phi, &c, c.x, 35, dz);
+    free(c.x); free(c.w); free(c.b); free(c.r); free(c.y); free(dx); free(dw); free(db); free(dz);
+}
+
+/* ---------------------------------------------------------------- mix, concat, subsample */
+typedef struct { int kind; size_t n; double *in[3], *alpha, *r, *y; int aidx[3]; } mix_ctx;
+static double mix_phi(void *c_) {
+    mix_ctx *c = c_;
+    if (c->kind == 0) mix_forward_f64(c->y, c->in, c->aidx, c->alpha, 3, c->n);
+    else if (c->kind == 1) {
+        int cin[3] = {2, 1, 3};
+        concat_forward_f64(c->y, c->in, cin, 3, 2, 5);
+    } else subsample_forward_f64(c->y, c->in[0], 2, 3, 5, 7, 1, 2, 3, 4);
+    size_t ny = c->kind == 0 ? c->n : c->kind == 1 ? 2 * 6 * 5 : 2 * 3 * 3 * 4;
+    return dot(c->r, c->y, ny);
+}
+
+static void test_glue(void) {
+    /* mixed op: out = a0 x0 + a2 x1 + 1 * x2; d alpha and d inputs */
+    mix_ctx c = {0, 30, {NULL}, NULL, NULL, NULL, {0, 2, -1}};
+    for (int i = 0; i < 3; i++) c.in[i] = rnd(30);
+    c.alpha = rnd(4); c.r = rnd(30); c.y = zeros(30);
+    mix_phi(&c);
+    CHECK(fabs(c.y[7] - (c.alpha[0] * c.in[0][7] + c.alpha[2] * c.in[1][7] + c.in[2][7])) < 1e-14);
+    double *din[3] = {zeros(30), zeros(30), zeros(30)}, *da = zeros(4);
+    mix_backward_f64(din, da, c.r, c.in, c.aidx, c.alpha, 3, 30);
+    fd_check("mix dalpha", mix_phi, &c, c.alpha, 4, da);
+    CHECK(da[1] == 0 && da[3] == 0);
+    for (int i = 0; i < 3; i++) fd_check("mix dx", mix_phi, &c, c.in[i], 30, din[i]);
+    for (int i = 0; i < 3; i++) { free(c.in[i]); free(din[i]); }
+    free(c.r); free(c.y);
+    /* concat of 2, 1, 3 channels at n = 2, hw = 5 */
+    c.kind = 1;
+    int cin[3] = {2, 1, 3};
+    for (int i = 0; i < 3; i++) { c.in[i] = rnd(2 * cin[i] * 5); din[i] = zeros(2 * cin[i] * 5); }
+    c.r = rnd(60); c.y = zeros(60);
+    mix_phi(&c);
+    CHECK(c.y[(1 * 6 + 3) * 5 + 4] == c.in[2][(1 * 3 + 0) * 5 + 4]);
+    concat_backward_f64(din, c.r, cin, 3, 2, 5);
+    for (int i = 0; i < 3; i++) fd_check("concat dx", mix_phi, &c, c.in[i], 2 * cin[i] * 5, din[i]);
+    for (int i = 0; i < 3; i++) { free(c.in[i]); free(din[i]); }
+    free(c.r); free(c.y);
+    /* subsample x[:, :, 1::2, 1::2] of 5x7 into 3x4 (last column falls outside -> 0) */
+    c.kind = 2;
+    c.in[0] = rnd(2 * 3 * 35); din[0] = zeros(2 * 3 * 35);
+    c.r = rnd(72); c.y = zeros(72);
+    mix_phi(&c);
+    CHECK(c.y[(4 * 3 + 1) * 4 + 2] == c.in[0][(4 * 5 + 3) * 7 + 5]);
+    CHECK(c.y[(0 * 3 + 2) * 4 + 3] == 0.0); /* ix = 7 is outside: zero padding */
+    subsample_backward_f64(din[0], c.r, 2, 3, 5, 7, 1, 2, 3, 4);
+    fd_check("subsample dx", mix_phi, &c, c.in[0], 2 * 3 * 35, din[0]);
+    free(c.in[0]); free(din[0]); free(c.r); free(c.y); free(c.alpha); free(da);
+}
+
+int main(void) {
+    test_conv(2, 3, 7, 6, 4, 3, 1, 1, 1, 1);  /* 3x3 same */
+    test_conv(2, 4, 9, 7, 6, 3, 2, 1, 1, 1);  /* stride 2, odd sizes */
+    test_conv(1, 5, 6, 6, 3, 1, 1, 0, 1, 1);  /* pointwise fast path, batch 1 */
+    test_conv(3, 5, 6, 6, 3, 1, 1, 0, 1, 1);  /* pointwise, batch > 1 */
+    test_conv(2, 6, 8, 8, 6, 3, 1, 2, 2, 6);  /* depthwise dilated 3x3 (DARTS dil_conv_3x3) */
+    test_conv(2, 4, 8, 8, 4, 5, 2, 2, 1, 4);  /* depthwise 5x5 stride 2 (sep_conv_5x5) */
+    test_conv(2, 4, 7, 7, 4, 5, 1, 4, 2, 4);  /* depthwise dilated 5x5 (dil_conv_5x5) */
+    test_conv(2, 6, 5, 5, 4, 3, 1, 1, 1, 2);  /* groups 2 */
+    test_conv(1, 2, 8, 8, 4, 1, 2, 0, 1, 1);  /* 1x1 stride 2 (FactorizedReduce branch) */
+    test_bn(3, 4, 10, 0);
+    test_bn(2, 3, 9, 1);
+    test_bn(1, 2, 16, 0); /* batch 1 (SynFlow) */
+    test_unary("relu dx", U_RELU, 2, 3, 4, 5, 0, 1, 0);
+    test_unary("avgpool 3x3 s1 p1 (excl pad) dx", U_AVG, 2, 3, 5, 6, 3, 1, 1);
+    test_unary("avgpool 3x3 s2 p1 (excl pad) dx", U_AVG, 1, 2, 7, 7, 3, 2, 1);
+    test_unary("avgpool 2x2 s2 p0 dx", U_AVG, 2, 2, 6, 8, 2, 2, 0);
+    test_unary("maxpool 3x3 s1 p1 dx", U_MAX, 2, 3, 5, 6, 3, 1, 1);
+    test_unary("maxpool 3x3 s2 p1 dx", U_MAX, 1, 2, 7, 8, 3, 2, 1);
+    test_unary("global avg pool dx", U_GAP, 2, 3, 4, 5, 0, 1, 0);
+    test_linear_ce();
+    test_glue();
+    return test_summary("test_ops_grad");
+}

@@ -2,6 +2,8 @@
  * (see nas/graph.h). Execution is in nas/graph_exec.c. */
 #include "nas/graph.h"
 
+#include "nas/graph_plan.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -232,19 +234,7 @@ void exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
     e->dtype = dtype;
     e->param_grads = param_grads;
     e->bn_mode = FN_BN_TRAIN;
-    const size_t es = esize(dtype);
-    /* One allocation per role (STYLE.md item 9). */
-    e->act = callocCheck(g->act_numel, es);
-    e->grad = callocCheck(g->act_numel, es);
-    e->params = callocCheck(g->param_numel, es);
-    e->dparams = param_grads ? callocCheck(g->param_numel, es) : NULL;
-    e->saved = callocCheck(g->saved_numel + 1, es);
-    e->ws = callocCheck(g->ws_numel + 1, es);
-    e->alpha = callocCheck(g->alpha_numel + 1, es);
-    e->dalpha = callocCheck(g->alpha_numel + 1, es);
     e->needs_grad = callocCheck((size_t)g->nt, 1);
-    e->bytes = es * (2 * g->act_numel + (param_grads ? 2 : 1) * g->param_numel +
-                     g->saved_numel + g->ws_numel + 2 * g->alpha_numel);
     /* A tensor needs a gradient when it depends on alpha, or on a parameter whose gradient
      * is wanted. Nodes are in topological order, so one pass suffices. */
     for (int i = 0; i < g->nn; i++) {
@@ -253,11 +243,31 @@ void exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
         for (int j = 0; j < nd->nin; j++) need |= e->needs_grad[nd->in[j]] || nd->aidx[j] >= 0;
         e->needs_grad[nd->out] = (unsigned char)need;
     }
+    fn_plan p;
+    graph_plan(g, e->needs_grad, param_grads, &p);
+    e->plan.act_off = p.act_off;
+    e->plan.grad_off = p.grad_off;
+    e->plan.grad_first = p.grad_first;
+    e->plan.act_numel = p.act_numel;
+    e->plan.grad_numel = p.grad_numel;
+    const size_t es = esize(dtype);
+    /* One allocation per role (STYLE.md item 9). */
+    e->act = callocCheck(p.act_numel, es);
+    e->grad = callocCheck(p.grad_numel, es);
+    e->params = callocCheck(g->param_numel, es);
+    e->dparams = param_grads ? callocCheck(g->param_numel, es) : NULL;
+    e->saved = callocCheck(g->saved_numel + 1, es);
+    e->ws = callocCheck(g->ws_numel + 1, es);
+    e->alpha = callocCheck(g->alpha_numel + 1, es);
+    e->dalpha = callocCheck(g->alpha_numel + 1, es);
+    e->bytes = es * (p.act_numel + p.grad_numel + (param_grads ? 2 : 1) * g->param_numel +
+                     g->saved_numel + g->ws_numel + 2 * g->alpha_numel);
 }
 
 void exec_free(fn_exec *e) {
     free(e->act); free(e->grad); free(e->params); free(e->dparams); free(e->saved);
     free(e->ws); free(e->alpha); free(e->dalpha); free(e->needs_grad);
+    free(e->plan.act_off); free(e->plan.grad_off); free(e->plan.grad_first);
     memset(e, 0, sizeof(*e));
 }
 
@@ -271,10 +281,10 @@ void exec_set(void *base, fn_dtype dt, size_t i, double v) {
 }
 
 void *exec_tensor(const fn_exec *e, int t) {
-    return (char *)e->act + esize(e->dtype) * e->g->t[t].off;
+    return (char *)e->act + esize(e->dtype) * e->plan.act_off[t];
 }
 void *exec_tensor_grad(const fn_exec *e, int t) {
-    return (char *)e->grad + esize(e->dtype) * e->g->t[t].off;
+    return (char *)e->grad + esize(e->dtype) * e->plan.grad_off[t];
 }
 void *exec_param(const fn_exec *e, int p) {
     return (char *)e->params + esize(e->dtype) * e->g->p[p].off;

@@ -119,6 +119,11 @@ typedef struct {
     int param_grads;      /* 1: backward also accumulates d params */
     void *act, *grad, *params, *dparams, *saved, *ws, *alpha, *dalpha;
     unsigned char *needs_grad; /* per tensor */
+    struct {
+        size_t *act_off, *grad_off; /* per tensor, in elements (nas/graph_plan.h) */
+        int *grad_first;
+        size_t act_numel, grad_numel;
+    } plan;
     size_t bytes;         /* total bytes allocated */
 } fn_exec;
 

@@ -13,8 +13,8 @@
 #include "nn/relu.h"
 #include "nn/tensor_ops.h"
 
-#define T(id) ((real *)e->act + g->t[(id)].off)
-#define G(id) ((real *)e->grad + g->t[(id)].off)
+#define T(id) ((real *)e->act + e->plan.act_off[(id)])
+#define G(id) ((real *)e->grad + e->plan.grad_off[(id)])
 #define P(id) ((id) >= 0 ? (real *)e->params + g->p[(id)].off : NULL)
 #define DP(id) ((id) >= 0 && e->dparams ? (real *)e->dparams + g->p[(id)].off : NULL)
 #define NUMEL(id) graph_tensor_numel(g, (id))
@@ -96,14 +96,17 @@ void FN(graph_forward)(fn_exec *e) {
 
 void FN(graph_backward)(fn_exec *e, const void *dlogits) {
     const fn_graph *g = e->g;
-    memset(e->grad, 0, sizeof(real) * g->act_numel);
     memset(e->dalpha, 0, sizeof(real) * g->alpha_numel);
     if (e->dparams) memset(e->dparams, 0, sizeof(real) * g->param_numel);
     memcpy(G(g->output), dlogits, sizeof(real) * NUMEL(g->output));
     for (int i = g->nn - 1; i >= 0; i--) {
         const fn_node *nd = &g->nodes[i];
         const int x = nd->in[0], y = nd->out;
-        if (!e->needs_grad[y]) continue;
+        if (!e->needs_grad[y] || (e->plan.grad_first[y] < 0 && y != g->output)) continue;
+        /* gradients first written here start from zero (nas/graph_plan.h) */
+        for (int j = 0; j < nd->nin; j++)
+            if (e->needs_grad[nd->in[j]] && e->plan.grad_first[nd->in[j]] == i)
+                memset(G(nd->in[j]), 0, sizeof(real) * NUMEL(nd->in[j]));
         const fn_tensor *ti = &g->t[x];
         real *dx = e->needs_grad[x] ? G(x) : NULL;
         switch (nd->kind) {
@@ -115,8 +118,10 @@ void FN(graph_backward)(fn_exec *e, const void *dlogits) {
         case FN_NODE_BN: {
             if (bn_active(e, nd)) {
                 real *sv = (real *)e->saved + nd->saved;
-                FN(batchnorm2d_backward)(dx, DP(nd->w), DP(nd->b), G(y), T(x), sv, sv + ti->c,
-                                         P(nd->w), ti->n, ti->c, ti->h * ti->w);
+                const int affine = nd->w >= 0; /* non-affine: the planner kept x_hat = y */
+                FN(batchnorm2d_backward)(dx, DP(nd->w), DP(nd->b), G(y), affine ? T(x) : T(y),
+                                         !affine, sv, sv + ti->c, P(nd->w), ti->n, ti->c,
+                                         ti->h * ti->w);
             } else if (dx) {
                 const real *dy = G(y);
                 for (size_t j = 0; j < NUMEL(x); j++) dx[j] += dy[j];

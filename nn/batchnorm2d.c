@@ -41,19 +41,21 @@ void FN(batchnorm2d_forward)(real *out, real *mean, real *invstd, const real *in
 }
 
 void FN(batchnorm2d_backward)(real *din, real *dgamma, real *dbeta, const real *dout,
-                              const real *in, const real *mean, const real *invstd,
-                              const real *gamma, int n, int c, int hw) {
+                              const real *in, int saved_is_xhat, const real *mean,
+                              const real *invstd, const real *gamma, int n, int c, int hw) {
     const double m = (double)n * hw;
 #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++) {
-        const double mu = mean[ch], is = invstd[ch];
+        /* x_hat = (x - mu) * is, or the saved value itself */
+        const double mu = saved_is_xhat ? 0.0 : mean[ch];
+        const double is = invstd[ch], xs = saved_is_xhat ? 1.0 : is;
         double sdy = 0, sdyx = 0; /* sum dy, sum dy * x_hat */
         for (int i = 0; i < n; i++) {
             const real *x = in + ((size_t)i * c + ch) * hw;
             const real *dy = dout + ((size_t)i * c + ch) * hw;
             for (int j = 0; j < hw; j++) {
                 sdy += dy[j];
-                sdyx += dy[j] * ((x[j] - mu) * is);
+                sdyx += dy[j] * ((x[j] - mu) * xs);
             }
         }
         if (dgamma) dgamma[ch] += (real)sdyx;
@@ -62,7 +64,7 @@ void FN(batchnorm2d_backward)(real *din, real *dgamma, real *dbeta, const real *
         const double g = gamma ? gamma[ch] : 1.0;
         /* dx = g*is * (dy - mean(dy) - x_hat * mean(dy*x_hat)) */
         const real k = (real)(g * is), a = (real)(sdy / m), b = (real)(sdyx / m);
-        const real fmu = (real)mu, fis = (real)is;
+        const real fmu = (real)mu, fis = (real)xs;
         for (int i = 0; i < n; i++) {
             const real *x = in + ((size_t)i * c + ch) * hw;
             const real *dy = dout + ((size_t)i * c + ch) * hw;

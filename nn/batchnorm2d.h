@@ -12,9 +12,11 @@
     /* out,in [n,c,hw]; gamma,beta [c] or NULL; mean,invstd [c] saved */                     \
     void batchnorm2d_forward_##S(T *out, T *mean, T *invstd, const T *in, const T *gamma,    \
                                  const T *beta, int n, int c, int hw, double eps);           \
-    void batchnorm2d_backward_##S(T *din, T *dgamma, T *dbeta, const T *dout, const T *in,   \
-                                  const T *mean, const T *invstd, const T *gamma, int n,     \
-                                  int c, int hw);
+    /* saved = the input x, or x_hat itself when saved_is_xhat (the output of a non-affine \
+     * BN: lets the planner keep the output instead of the input) */                        \
+    void batchnorm2d_backward_##S(T *din, T *dgamma, T *dbeta, const T *dout, const T *saved, \
+                                  int saved_is_xhat, const T *mean, const T *invstd,         \
+                                  const T *gamma, int n, int c, int hw);
 FN_BATCHNORM2D_DECL(float, f32)
 FN_BATCHNORM2D_DECL(double, f64)
 

@@ -7,6 +7,12 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <cblas.h>
+
+/* OpenBLAS runs single-threaded: freenas parallelises with OpenMP around its calls (nn/conv2d.c),
+ * and two thread pools spinning on the same cores cost more than they give. */
+__attribute__((constructor)) static void fn_blas_single_thread(void) { openblas_set_num_threads(1); }
+
 void fn_fatal(const char *file, int line, const char *fmt, ...) {
     va_list ap;
     fprintf(stderr, "freenas: fatal error at %s:%d: ", file, line);

@@ -4,6 +4,7 @@
  * (large enough for OpenBLAS to use both cores), bounded by CONV_COL_BUDGET elements. */
 #include "nn/conv2d.h"
 
+#include <omp.h>
 #include <string.h>
 
 #include "nn/common.h"
@@ -43,6 +44,23 @@ double conv2d_flops(const conv2d_dims *d) {
     return 2.0 * d->n * d->cout * (double)d->ho * d->wo * (d->cin / d->groups) * d->k * d->k;
 }
 #endif
+
+/* C[M, N] = op(A)[M, K] * B[K, N] + beta C, B not transposed, with N (the image columns)
+ * split over the OpenMP threads: OpenBLAS runs single-threaded (nn/common.c) so its threads
+ * never compete with ours. */
+static void gemm_cols(CBLAS_TRANSPOSE ta, int M, int N, int K, const real *A, int lda,
+                      const real *B, int ldb, real beta, real *C, int ldc) {
+#pragma omp parallel if (N >= 512)
+    {
+        const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+        int chunk = (N + nt - 1) / nt;
+        chunk = (chunk + 15) / 16 * 16;
+        const int n0 = t * chunk, n1 = n0 + chunk < N ? n0 + chunk : N;
+        if (n1 > n0)
+            cblas_gemm(CblasRowMajor, ta, CblasNoTrans, M, n1 - n0, K, 1, A, lda, B + n0, ldb,
+                       beta, C + n0, ldc);
+    }
+}
 
 /* col[(ci*k+ky)*k+kx][b*ho*wo + y*wo + x] = in[n0+b, g*cg+ci, y*s-p+ky*d, x*s-p+kx*d] */
 static void im2col(real *col, const real *in, const conv2d_dims *d, int n0, int nb, int g) {
@@ -124,8 +142,8 @@ void FN(conv2d_forward)(real *out, const real *in, const real *w, const conv2d_d
                 im2col(col, in, d, n0, nb, g);
             }
             /* stage[og, ncols] = w_g[og, kk] * col[kk, ncols] */
-            cblas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, ncols, kk, 1,
-                       w + (size_t)g * og * kk, kk, col, ncols, 0, stage, ncols);
+            gemm_cols(CblasNoTrans, og, ncols, kk, w + (size_t)g * og * kk, kk, col, ncols, 0,
+                      stage, ncols);
             for (int b = 0; b < nb; b++)
                 for (int o = 0; o < og; o++)
                     memcpy(out + ((size_t)(n0 + b) * d->cout + g * og + o) * hw,
@@ -158,8 +176,8 @@ void FN(conv2d_backward)(real *din, real *dw, const real *dout, const real *in, 
             }
             if (din) {
                 /* col[kk, ncols] = w_g^T[kk, og] * stage[og, ncols]; then din += col2im(col) */
-                cblas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, ncols, og, 1,
-                           w + (size_t)g * og * kk, kk, stage, ncols, 0, col, ncols);
+                gemm_cols(CblasTrans, kk, ncols, og, w + (size_t)g * og * kk, kk, stage, ncols, 0,
+                          col, ncols);
                 col2im(din, col, d, n0, nb, g);
             }
         }

@@ -157,8 +157,14 @@ static void test_bn(int n, int ch, int hw, int affine) {
         }
     CHECK(maxm < 1e-12 && maxv < 1e-12);
     double *dx = zeros(nx), *dg = zeros(ch), *db = zeros(ch);
-    batchnorm2d_backward_f64(dx, affine ? dg : NULL, affine ? db : NULL, c.r, c.x, c.mean, c.istd,
-                             c.g, n, ch, hw);
+    batchnorm2d_backward_f64(dx, affine ? dg : NULL, affine ? db : NULL, c.r, c.x, 0, c.mean,
+                             c.istd, c.g, n, ch, hw);
+    if (!affine) { /* the same gradient from the saved output x_hat */
+        double *dx2 = zeros(nx);
+        batchnorm2d_backward_f64(dx2, NULL, NULL, c.r, c.y, 1, c.mean, c.istd, NULL, n, ch, hw);
+        check_close("batchnorm dx from x_hat", dx2, dx, nx, 1e-12, 1e-9);
+        free(dx2);
+    }
     char what[64];
     snprintf(what, sizeof what, "batchnorm n%d hw%d affine%d dx", n, hw, affine);
     fd_check(what, bn_phi, &c, c.x, nx, dx);

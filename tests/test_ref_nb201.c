@@ -7,6 +7,7 @@
  *   float64 FD H g also within the exact tolerance).
  *   ./build/bin/test_ref_nb201 ../shared/ref/nb201_tiny.bin */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "datasets/refbin.h"

@@ -1,0 +1,31 @@
+/* nas/graph_plan.h: memory planning for an executor (STYLE.md item 9: plan, then allocate
+ * once). Activations and gradients get arena offsets by liveness, so buffers whose lifetimes
+ * do not overlap share memory.
+ *
+ * What backward needs kept ("saved") follows the op rules of nas/graph_exec.c:
+ *   conv, linear: input only when parameter gradients are wanted (dx needs only the weights);
+ *   BN: input when affine, else its output (x_hat); ReLU and max pool: input;
+ *   mix: the inputs that carry an alpha (d alpha = <dout, input>); avg/global pool, concat,
+ *   subsample: nothing. The graph input and output are always kept.
+ * Everything else lives from its producer to its last forward consumer.
+ * A gradient lives from its last consumer's backward (where it is zeroed) to its
+ * producer's backward. */
+#ifndef FN_GRAPH_PLAN_H
+#define FN_GRAPH_PLAN_H
+
+#include <stddef.h>
+
+#include "nas/graph.h"
+
+typedef struct {
+    size_t *act_off;     /* [nt] */
+    size_t *grad_off;    /* [nt] (meaningful where needs_grad) */
+    int *grad_first;     /* [nt] node whose backward first writes the gradient (zeroes it) */
+    size_t act_numel, grad_numel;
+} fn_plan;
+
+/* needs_grad[nt] as computed by exec_init. */
+void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_grads, fn_plan *p);
+void graph_plan_free(fn_plan *p);
+
+#endif

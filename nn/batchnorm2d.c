@@ -11,7 +11,7 @@ void FN(batchnorm2d_forward)(real *out, real *mean, real *invstd, const real *in
                              const real *gamma, const real *beta, int n, int c, int hw,
                              double eps) {
     const double m = (double)n * hw;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (m * c > 32768)
     for (int ch = 0; ch < c; ch++) {
         double s = 0;
         for (int i = 0; i < n; i++) {
@@ -44,7 +44,7 @@ void FN(batchnorm2d_backward)(real *din, real *dgamma, real *dbeta, const real *
                               const real *in, int saved_is_xhat, const real *mean,
                               const real *invstd, const real *gamma, int n, int c, int hw) {
     const double m = (double)n * hw;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (m * c > 32768)
     for (int ch = 0; ch < c; ch++) {
         /* x_hat = (x - mu) * is, or the saved value itself */
         const double mu = saved_is_xhat ? 0.0 : mean[ch];

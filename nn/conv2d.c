@@ -66,7 +66,7 @@ static void gemm_cols(CBLAS_TRANSPOSE ta, int M, int N, int K, const real *A, in
 static void im2col(real *col, const real *in, const conv2d_dims *d, int n0, int nb, int g) {
     const int cg = d->cin / d->groups, k = d->k, hw = d->ho * d->wo;
     const size_t ncols = (size_t)nb * hw;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (ncols * cg * k * k > 32768)
     for (int ci = 0; ci < cg; ci++) {
         for (int kk = 0; kk < k * k; kk++) {
             const int ky = kk / k, kx = kk % k;
@@ -99,7 +99,7 @@ static void im2col(real *col, const real *in, const conv2d_dims *d, int n0, int 
 static void col2im(real *din, const real *col, const conv2d_dims *d, int n0, int nb, int g) {
     const int cg = d->cin / d->groups, k = d->k, hw = d->ho * d->wo;
     const size_t ncols = (size_t)nb * hw;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (ncols * cg * k * k > 32768)
     for (int b = 0; b < nb; b++) {
         for (int ci = 0; ci < cg; ci++) {
             real *dst = din + ((size_t)(n0 + b) * d->cin + g * cg + ci) * d->h * d->w;

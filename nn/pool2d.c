@@ -24,7 +24,7 @@ int pool2d_dims_init(pool2d_dims *d) {
 
 void FN(avgpool2d_forward)(real *out, const real *in, const pool2d_dims *d) {
     const int planes = d->n * d->c;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)planes * d->h * d->w > 32768)
     for (int p = 0; p < planes; p++) {
         const real *src = in + (size_t)p * d->h * d->w;
         real *dst = out + (size_t)p * d->ho * d->wo;
@@ -41,7 +41,7 @@ void FN(avgpool2d_forward)(real *out, const real *in, const pool2d_dims *d) {
 
 void FN(avgpool2d_backward)(real *din, const real *dout, const pool2d_dims *d) {
     const int planes = d->n * d->c;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)planes * d->h * d->w > 32768)
     for (int p = 0; p < planes; p++) {
         real *dsrc = din + (size_t)p * d->h * d->w;
         const real *ddst = dout + (size_t)p * d->ho * d->wo;
@@ -67,7 +67,7 @@ static int argmax_window(const real *src, const pool2d_dims *d, int y, int x) {
 
 void FN(maxpool2d_forward)(real *out, const real *in, const pool2d_dims *d) {
     const int planes = d->n * d->c;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)planes * d->h * d->w > 32768)
     for (int p = 0; p < planes; p++) {
         const real *src = in + (size_t)p * d->h * d->w;
         real *dst = out + (size_t)p * d->ho * d->wo;
@@ -78,7 +78,7 @@ void FN(maxpool2d_forward)(real *out, const real *in, const pool2d_dims *d) {
 
 void FN(maxpool2d_backward)(real *din, const real *dout, const real *in, const pool2d_dims *d) {
     const int planes = d->n * d->c;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)planes * d->h * d->w > 32768)
     for (int p = 0; p < planes; p++) {
         const real *src = in + (size_t)p * d->h * d->w;
         real *dsrc = din + (size_t)p * d->h * d->w;

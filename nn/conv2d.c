@@ -1,7 +1,8 @@
 /* nn/conv2d.c: CPU convolution by im2col + OpenBLAS GEMM (see nn/conv2d.h).
  *
- * Images are processed in blocks of `nb` so that one GEMM per group covers nb*ho*wo columns
- * (large enough for OpenBLAS to use both cores), bounded by CONV_COL_BUDGET elements. */
+ * Images are split over OpenMP threads, each with its own column buffer; OpenBLAS runs
+ * single-threaded (nn/common.c). A single image (SynFlow's batch of one) instead splits the
+ * GEMM's columns over the threads. */
 #include "nn/conv2d.h"
 
 #include <omp.h>
@@ -10,16 +11,6 @@
 #include "nn/common.h"
 #include "nn/real.h"
 
-#define CONV_COL_BUDGET (1u << 22) /* elements of the column buffer per block */
-
-static int block_of(const conv2d_dims *d) {
-    size_t kk = (size_t)(d->cin / d->groups) * d->k * d->k;
-    size_t per = kk * (size_t)d->ho * d->wo + (size_t)(d->cout / d->groups) * d->ho * d->wo;
-    size_t nb = CONV_COL_BUDGET / (per ? per : 1);
-    if (nb < 1) nb = 1;
-    if (nb > (size_t)d->n) nb = (size_t)d->n;
-    return (int)nb;
-}
 
 #if !FN_REAL_DOUBLE /* precision-independent helpers: defined once, in the f32 object */
 int conv2d_dims_init(conv2d_dims *d) {
@@ -34,10 +25,9 @@ int conv2d_dims_init(conv2d_dims *d) {
 }
 
 size_t conv2d_workspace(const conv2d_dims *d) {
+    /* one column matrix [kk, ho*wo] per thread */
     size_t kk = (size_t)(d->cin / d->groups) * d->k * d->k;
-    size_t nb = (size_t)block_of(d);
-    /* column matrix [kk, nb*ho*wo] + output staging [cout/groups, nb*ho*wo] */
-    return nb * (size_t)d->ho * d->wo * (kk + (size_t)(d->cout / d->groups));
+    return (size_t)omp_get_max_threads() * kk * d->ho * d->wo;
 }
 
 double conv2d_flops(const conv2d_dims *d) {
@@ -45,109 +35,120 @@ double conv2d_flops(const conv2d_dims *d) {
 }
 #endif
 
-/* C[M, N] = op(A)[M, K] * B[K, N] + beta C, B not transposed, with N (the image columns)
- * split over the OpenMP threads: OpenBLAS runs single-threaded (nn/common.c) so its threads
- * never compete with ours. */
+/* C[M, N] = op(A)[M, K] * B[K, N] + beta C with N split over the OpenMP threads. */
 static void gemm_cols(CBLAS_TRANSPOSE ta, int M, int N, int K, const real *A, int lda,
-                      const real *B, int ldb, real beta, real *C, int ldc) {
-#pragma omp parallel if (N >= 512)
+                      const real *B, real beta, real *C) {
+#pragma omp parallel if (N >= 256 && (double)M * N * K > 1e6)
     {
         const int nt = omp_get_num_threads(), t = omp_get_thread_num();
         int chunk = (N + nt - 1) / nt;
         chunk = (chunk + 15) / 16 * 16;
         const int n0 = t * chunk, n1 = n0 + chunk < N ? n0 + chunk : N;
         if (n1 > n0)
-            cblas_gemm(CblasRowMajor, ta, CblasNoTrans, M, n1 - n0, K, 1, A, lda, B + n0, ldb,
-                       beta, C + n0, ldc);
+            cblas_gemm(CblasRowMajor, ta, CblasNoTrans, M, n1 - n0, K, 1, A, lda, B + n0, N, beta,
+                       C + n0, N);
     }
 }
 
-/* col[(ci*k+ky)*k+kx][b*ho*wo + y*wo + x] = in[n0+b, g*cg+ci, y*s-p+ky*d, x*s-p+kx*d] */
-static void im2col(real *col, const real *in, const conv2d_dims *d, int n0, int nb, int g) {
+/* col[(ci*k+ky)*k+kx][y*wo + x] = in[g*cg+ci, y*s-p+ky*d, x*s-p+kx*d] for one image */
+static void im2col(real *col, const real *in, const conv2d_dims *d, int g) {
     const int cg = d->cin / d->groups, k = d->k, hw = d->ho * d->wo;
-    const size_t ncols = (size_t)nb * hw;
-#pragma omp parallel for collapse(2) schedule(static) if (ncols * cg * k * k > 32768)
     for (int ci = 0; ci < cg; ci++) {
+        const real *src = in + (size_t)(g * cg + ci) * d->h * d->w;
         for (int kk = 0; kk < k * k; kk++) {
             const int ky = kk / k, kx = kk % k;
-            real *row = col + ((size_t)ci * k * k + kk) * ncols;
-            for (int b = 0; b < nb; b++) {
-                const real *src = in + ((size_t)(n0 + b) * d->cin + g * cg + ci) * d->h * d->w;
-                real *dst = row + (size_t)b * hw;
-                for (int y = 0; y < d->ho; y++) {
-                    int iy = y * d->stride - d->pad + ky * d->dil;
-                    real *drow = dst + (size_t)y * d->wo;
-                    if (iy < 0 || iy >= d->h) {
-                        memset(drow, 0, sizeof(real) * d->wo);
-                        continue;
-                    }
-                    const real *srow = src + (size_t)iy * d->w;
-                    int ix = -d->pad + kx * d->dil;
-                    if (d->stride == 1 && ix >= 0 && ix + d->wo <= d->w) {
-                        memcpy(drow, srow + ix, sizeof(real) * d->wo);
-                        continue;
-                    }
-                    for (int x = 0; x < d->wo; x++, ix += d->stride)
-                        drow[x] = (ix >= 0 && ix < d->w) ? srow[ix] : (real)0;
+            real *dst = col + ((size_t)ci * k * k + kk) * hw;
+            for (int y = 0; y < d->ho; y++) {
+                int iy = y * d->stride - d->pad + ky * d->dil;
+                real *drow = dst + (size_t)y * d->wo;
+                if (iy < 0 || iy >= d->h) {
+                    memset(drow, 0, sizeof(real) * d->wo);
+                    continue;
                 }
+                const real *srow = src + (size_t)iy * d->w;
+                int ix = -d->pad + kx * d->dil;
+                if (d->stride == 1) { /* interior as one copy, borders zero */
+                    int x0 = ix < 0 ? -ix : 0, x1 = d->w - ix < d->wo ? d->w - ix : d->wo;
+                    if (x1 < x0) x1 = x0;
+                    for (int x = 0; x < x0; x++) drow[x] = 0;
+                    memcpy(drow + x0, srow + ix + x0, sizeof(real) * (size_t)(x1 - x0));
+                    for (int x = x1; x < d->wo; x++) drow[x] = 0;
+                    continue;
+                }
+                for (int x = 0; x < d->wo; x++, ix += d->stride)
+                    drow[x] = (ix >= 0 && ix < d->w) ? srow[ix] : (real)0;
             }
         }
     }
 }
 
-/* in[...] += col[...] (adjoint of im2col) */
-static void col2im(real *din, const real *col, const conv2d_dims *d, int n0, int nb, int g) {
+/* din[...] += col[...] for one image (adjoint of im2col) */
+static void col2im(real *din, const real *col, const conv2d_dims *d, int g) {
     const int cg = d->cin / d->groups, k = d->k, hw = d->ho * d->wo;
-    const size_t ncols = (size_t)nb * hw;
-#pragma omp parallel for collapse(2) schedule(static) if (ncols * cg * k * k > 32768)
-    for (int b = 0; b < nb; b++) {
-        for (int ci = 0; ci < cg; ci++) {
-            real *dst = din + ((size_t)(n0 + b) * d->cin + g * cg + ci) * d->h * d->w;
-            for (int kk = 0; kk < k * k; kk++) {
-                const int ky = kk / k, kx = kk % k;
-                const real *src = col + ((size_t)ci * k * k + kk) * ncols + (size_t)b * hw;
-                for (int y = 0; y < d->ho; y++) {
-                    int iy = y * d->stride - d->pad + ky * d->dil;
-                    if (iy < 0 || iy >= d->h) continue;
-                    real *drow = dst + (size_t)iy * d->w;
-                    const real *srow = src + (size_t)y * d->wo;
-                    int ix = -d->pad + kx * d->dil;
-                    for (int x = 0; x < d->wo; x++, ix += d->stride)
-                        if (ix >= 0 && ix < d->w) drow[ix] += srow[x];
+    for (int ci = 0; ci < cg; ci++) {
+        real *dst = din + (size_t)(g * cg + ci) * d->h * d->w;
+        for (int kk = 0; kk < k * k; kk++) {
+            const int ky = kk / k, kx = kk % k;
+            const real *src = col + ((size_t)ci * k * k + kk) * hw;
+            for (int y = 0; y < d->ho; y++) {
+                int iy = y * d->stride - d->pad + ky * d->dil;
+                if (iy < 0 || iy >= d->h) continue;
+                real *drow = dst + (size_t)iy * d->w;
+                const real *srow = src + (size_t)y * d->wo;
+                int ix = -d->pad + kx * d->dil;
+                if (d->stride == 1) {
+                    int x0 = ix < 0 ? -ix : 0, x1 = d->w - ix < d->wo ? d->w - ix : d->wo;
+                    for (int x = x0; x < x1; x++) drow[ix + x] += srow[x];
+                    continue;
                 }
+                for (int x = 0; x < d->wo; x++, ix += d->stride)
+                    if (ix >= 0 && ix < d->w) drow[ix] += srow[x];
             }
         }
     }
 }
 
-/* A 1x1, stride-1, unpadded, ungrouped conv needs no im2col: the input block is the column
- * matrix once images are laid side by side; gather copies them (cheap, memory-bound). */
+/* A 1x1, stride-1, unpadded conv needs no im2col: the image itself is the column matrix. */
 static int is_pointwise(const conv2d_dims *d) {
-    return d->k == 1 && d->stride == 1 && d->pad == 0 && d->groups == 1;
+    return d->k == 1 && d->stride == 1 && d->pad == 0;
 }
 
+/* Images are independent: each OpenMP thread takes whole images, with its own column buffer
+ * (small enough to stay in cache), and OpenBLAS writes the output image directly. */
 void FN(conv2d_forward)(real *out, const real *in, const real *w, const conv2d_dims *d,
                         real *ws) {
     const int cg = d->cin / d->groups, og = d->cout / d->groups, hw = d->ho * d->wo;
     const int kk = cg * d->k * d->k;
-    const int nb_max = block_of(d);
-    for (int n0 = 0; n0 < d->n; n0 += nb_max) {
-        const int nb = d->n - n0 < nb_max ? d->n - n0 : nb_max;
-        const int ncols = nb * hw;
+    const double work = conv2d_flops(d);
+    if (d->n == 1) {
         for (int g = 0; g < d->groups; g++) {
-            real *col = ws, *stage = ws + (size_t)kk * ncols;
-            if (is_pointwise(d) && nb == 1) {
-                col = (real *)in + (size_t)n0 * d->cin * hw;
-            } else {
-                im2col(col, in, d, n0, nb, g);
+            const real *c = in + (size_t)g * cg * hw;
+            if (!is_pointwise(d)) {
+                im2col(ws, in, d, g);
+                c = ws;
             }
-            /* stage[og, ncols] = w_g[og, kk] * col[kk, ncols] */
-            gemm_cols(CblasNoTrans, og, ncols, kk, w + (size_t)g * og * kk, kk, col, ncols, 0,
-                      stage, ncols);
-            for (int b = 0; b < nb; b++)
-                for (int o = 0; o < og; o++)
-                    memcpy(out + ((size_t)(n0 + b) * d->cout + g * og + o) * hw,
-                           stage + (size_t)o * ncols + (size_t)b * hw, sizeof(real) * hw);
+            gemm_cols(CblasNoTrans, og, hw, kk, w + (size_t)g * og * kk, kk, c, 0,
+                      out + (size_t)g * og * hw);
+        }
+        return;
+    }
+#pragma omp parallel if (work > 4e6)
+    {
+        real *col = ws + (size_t)omp_get_thread_num() * kk * hw;
+#pragma omp for schedule(static)
+        for (int n = 0; n < d->n; n++) {
+            const real *x = in + (size_t)n * d->cin * d->h * d->w;
+            for (int g = 0; g < d->groups; g++) {
+                const real *c = x + (size_t)g * cg * hw;
+                if (!is_pointwise(d)) {
+                    im2col(col, x, d, g);
+                    c = col;
+                }
+                /* out_g[og, hw] = w_g[og, kk] * col[kk, hw] */
+                cblas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, hw, kk, 1,
+                           w + (size_t)g * og * kk, kk, c, hw, 0,
+                           out + ((size_t)n * d->cout + (size_t)g * og) * hw, hw);
+            }
         }
     }
 }
@@ -156,29 +157,53 @@ void FN(conv2d_backward)(real *din, real *dw, const real *dout, const real *in, 
                          const conv2d_dims *d, real *ws) {
     const int cg = d->cin / d->groups, og = d->cout / d->groups, hw = d->ho * d->wo;
     const int kk = cg * d->k * d->k;
-    const int nb_max = block_of(d);
-    for (int n0 = 0; n0 < d->n; n0 += nb_max) {
-        const int nb = d->n - n0 < nb_max ? d->n - n0 : nb_max;
-        const int ncols = nb * hw;
+    const double work = conv2d_flops(d);
+    if (din && d->n == 1) {
         for (int g = 0; g < d->groups; g++) {
-            real *col = ws, *stage = ws + (size_t)kk * ncols;
-            /* stage[og, ncols] = dout block of this group */
-            for (int b = 0; b < nb; b++)
-                for (int o = 0; o < og; o++)
-                    memcpy(stage + (size_t)o * ncols + (size_t)b * hw,
-                           dout + ((size_t)(n0 + b) * d->cout + g * og + o) * hw,
-                           sizeof(real) * hw);
-            if (dw) {
-                im2col(col, in, d, n0, nb, g);
-                /* dw_g[og, kk] += stage[og, ncols] * col[kk, ncols]^T */
-                cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, og, kk, ncols, 1, stage,
-                           ncols, col, ncols, 1, dw + (size_t)g * og * kk, kk);
+            const real *dy = dout + (size_t)g * og * hw, *wg = w + (size_t)g * og * kk;
+            if (is_pointwise(d)) {
+                gemm_cols(CblasTrans, kk, hw, og, wg, kk, dy, 1, din + (size_t)g * cg * hw);
+            } else {
+                gemm_cols(CblasTrans, kk, hw, og, wg, kk, dy, 0, ws);
+                col2im(din, ws, d, g);
             }
-            if (din) {
-                /* col[kk, ncols] = w_g^T[kk, og] * stage[og, ncols]; then din += col2im(col) */
-                gemm_cols(CblasTrans, kk, ncols, og, w + (size_t)g * og * kk, kk, stage, ncols, 0,
-                          col, ncols);
-                col2im(din, col, d, n0, nb, g);
+        }
+    } else if (din) {
+#pragma omp parallel if (work > 4e6)
+        {
+            real *col = ws + (size_t)omp_get_thread_num() * kk * hw;
+#pragma omp for schedule(static)
+            for (int n = 0; n < d->n; n++) {
+                real *dx = din + (size_t)n * d->cin * d->h * d->w;
+                for (int g = 0; g < d->groups; g++) {
+                    const real *dy = dout + ((size_t)n * d->cout + (size_t)g * og) * hw;
+                    const real *wg = w + (size_t)g * og * kk;
+                    if (is_pointwise(d)) { /* dx_g[cg, hw] += w_g^T[cg, og] * dy[og, hw] */
+                        cblas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, hw, og, 1, wg, kk,
+                                   dy, hw, 1, dx + (size_t)g * cg * hw, hw);
+                    } else { /* col[kk, hw] = w_g^T * dy; dx += col2im(col) */
+                        cblas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, hw, og, 1, wg, kk,
+                                   dy, hw, 0, col, hw);
+                        col2im(dx, col, d, g);
+                    }
+                }
+            }
+        }
+    }
+    if (dw) { /* serial over images: dw accumulates across the batch (tests, zero-cost proxies) */
+        real *col = ws;
+        for (int n = 0; n < d->n; n++) {
+            const real *x = in + (size_t)n * d->cin * d->h * d->w;
+            for (int g = 0; g < d->groups; g++) {
+                const real *c = x + (size_t)g * cg * hw;
+                if (!is_pointwise(d)) {
+                    im2col(col, x, d, g);
+                    c = col;
+                }
+                /* dw_g[og, kk] += dy[og, hw] * col[kk, hw]^T */
+                cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, og, kk, hw, 1,
+                           dout + ((size_t)n * d->cout + (size_t)g * og) * hw, hw, c, hw, 1,
+                           dw + (size_t)g * og * kk, kk);
             }
         }
     }

@@ -1,6 +1,7 @@
 /* nn/pool2d.c: avg/max/global-average pooling forward and backward (see nn/pool2d.h). */
 #include "nn/pool2d.h"
 
+#include "nn/common.h"
 #include "nn/real.h"
 
 #if !FN_REAL_DOUBLE
@@ -22,7 +23,56 @@ int pool2d_dims_init(pool2d_dims *d) {
     if (y1 > d->h) y1 = d->h;                                                             \
     if (x1 > d->w) x1 = d->w;
 
+/* 3x3, stride 1, pad 1 (every NB201 cell and DARTS search edge): a separable box sum with
+ * the in-image count 9, 6 or 4 folded into a per-position scale. out = box3(in * pre) * post
+ * (forward: pre = 1, post = 1/count; backward: pre = 1/count, post = 1, accumulated). */
+static void box3(real *out, const real *in, int h, int w, int backward, real *tmp) {
+#define CNT(i, n) (1 + ((i) > 0) + ((i) < (n) - 1)) /* in-image taps along one axis */
+    for (int y = 0; y < h; y++) { /* horizontal 3-sums (backward: of in / count) */
+        const real *r = in + (size_t)y * w;
+        real *t = tmp + (size_t)y * w;
+        const real iy = backward ? (real)1 / (real)CNT(y, h) : (real)1;
+        for (int x = 0; x < w; x++) {
+            real s = 0;
+            for (int xx = x - 1; xx <= x + 1; xx++)
+                if (xx >= 0 && xx < w) s += backward ? r[xx] * iy / (real)CNT(xx, w) : r[xx];
+            t[x] = s;
+        }
+    }
+    for (int y = 0; y < h; y++) { /* vertical 3-sums */
+        real *o = out + (size_t)y * w;
+        for (int x = 0; x < w; x++) {
+            real s = tmp[(size_t)y * w + x];
+            if (y > 0) s += tmp[(size_t)(y - 1) * w + x];
+            if (y < h - 1) s += tmp[(size_t)(y + 1) * w + x];
+            if (backward) o[x] += s;
+            else o[x] = s / (real)(CNT(y, h) * CNT(x, w));
+        }
+    }
+#undef CNT
+}
+
+static int is_box3(const pool2d_dims *d) {
+    return d->k == 3 && d->stride == 1 && d->pad == 1 && d->h > 1 && d->w > 1;
+}
+
+static void box3_planes(real *out, const real *in, const pool2d_dims *d, int backward) {
+    const int planes = d->n * d->c;
+    const size_t hw = (size_t)d->h * d->w;
+#pragma omp parallel if ((size_t)planes * hw > 32768)
+    {
+        real *tmp = mallocCheck(sizeof(real) * hw);
+#pragma omp for schedule(static)
+        for (int p = 0; p < planes; p++) box3(out + p * hw, in + p * hw, d->h, d->w, backward, tmp);
+        free(tmp);
+    }
+}
+
 void FN(avgpool2d_forward)(real *out, const real *in, const pool2d_dims *d) {
+    if (is_box3(d)) {
+        box3_planes(out, in, d, 0);
+        return;
+    }
     const int planes = d->n * d->c;
 #pragma omp parallel for schedule(static) if ((size_t)planes * d->h * d->w > 32768)
     for (int p = 0; p < planes; p++) {
@@ -40,6 +90,10 @@ void FN(avgpool2d_forward)(real *out, const real *in, const pool2d_dims *d) {
 }
 
 void FN(avgpool2d_backward)(real *din, const real *dout, const pool2d_dims *d) {
+    if (is_box3(d)) {
+        box3_planes(din, dout, d, 1);
+        return;
+    }
     const int planes = d->n * d->c;
 #pragma omp parallel for schedule(static) if ((size_t)planes * d->h * d->w > 32768)
     for (int p = 0; p < planes; p++) {

@@ -207,6 +207,24 @@ static void test_unary(const char *what, int kind, int n, int ch, int h, int w, 
         for (int y = 0; y < k - p && y < h; y++)
             for (int x = 0; x < k - p && x < w; x++) { s0 += c.x[y * w + x]; cnt++; }
         CHECK(fabs(c.y[0] - s0 / cnt) < 1e-14);
+        /* every output against the definition (the 3x3/s1/p1 fast path included) */
+        double *ref = zeros(c.ny);
+        for (int pl = 0; pl < n * ch; pl++)
+            for (int oy = 0; oy < c.d.ho; oy++)
+                for (int ox = 0; ox < c.d.wo; ox++) {
+                    double sum = 0;
+                    int m = 0;
+                    for (int ky = 0; ky < k; ky++)
+                        for (int kx = 0; kx < k; kx++) {
+                            int iy = oy * s - p + ky, ix = ox * s - p + kx;
+                            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                            sum += c.x[((size_t)pl * h + iy) * w + ix];
+                            m++;
+                        }
+                    ref[((size_t)pl * c.d.ho + oy) * c.d.wo + ox] = sum / m;
+                }
+        check_close("avgpool forward vs definition", c.y, ref, c.ny, 1e-14, 1e-13);
+        free(ref);
     } else if (kind == U_MAX) {
         double m = -INFINITY;
         for (int y = 0; y < k - p && y < h; y++)

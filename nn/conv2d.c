@@ -113,6 +113,13 @@ static int is_pointwise(const conv2d_dims *d) {
     return d->k == 1 && d->stride == 1 && d->pad == 0;
 }
 
+/* The column matrix of group g of one image: the image itself for a pointwise conv. */
+static const real *image_columns(real *col, const real *x, const conv2d_dims *d, int g) {
+    if (is_pointwise(d)) return x + (size_t)g * (d->cin / d->groups) * d->h * d->w;
+    im2col(col, x, d, g);
+    return col;
+}
+
 /* Images are independent: each OpenMP thread takes whole images, with its own column buffer
  * (small enough to stay in cache), and OpenBLAS writes the output image directly. */
 void FN(conv2d_forward)(real *out, const real *in, const real *w, const conv2d_dims *d,
@@ -122,11 +129,7 @@ void FN(conv2d_forward)(real *out, const real *in, const real *w, const conv2d_d
     const double work = conv2d_flops(d);
     if (d->n == 1) {
         for (int g = 0; g < d->groups; g++) {
-            const real *c = in + (size_t)g * cg * hw;
-            if (!is_pointwise(d)) {
-                im2col(ws, in, d, g);
-                c = ws;
-            }
+            const real *c = image_columns(ws, in, d, g);
             gemm_cols(CblasNoTrans, og, hw, kk, w + (size_t)g * og * kk, kk, c, 0,
                       out + (size_t)g * og * hw);
         }
@@ -139,11 +142,7 @@ void FN(conv2d_forward)(real *out, const real *in, const real *w, const conv2d_d
         for (int n = 0; n < d->n; n++) {
             const real *x = in + (size_t)n * d->cin * d->h * d->w;
             for (int g = 0; g < d->groups; g++) {
-                const real *c = x + (size_t)g * cg * hw;
-                if (!is_pointwise(d)) {
-                    im2col(col, x, d, g);
-                    c = col;
-                }
+                const real *c = image_columns(col, x, d, g);
                 /* out_g[og, hw] = w_g[og, kk] * col[kk, hw] */
                 cblas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, hw, kk, 1,
                            w + (size_t)g * og * kk, kk, c, hw, 0,
@@ -195,11 +194,7 @@ void FN(conv2d_backward)(real *din, real *dw, const real *dout, const real *in, 
         for (int n = 0; n < d->n; n++) {
             const real *x = in + (size_t)n * d->cin * d->h * d->w;
             for (int g = 0; g < d->groups; g++) {
-                const real *c = x + (size_t)g * cg * hw;
-                if (!is_pointwise(d)) {
-                    im2col(col, x, d, g);
-                    c = col;
-                }
+                const real *c = image_columns(col, x, d, g);
                 /* dw_g[og, kk] += dy[og, hw] * col[kk, hw]^T */
                 cblas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, og, kk, hw, 1,
                            dout + ((size_t)n * d->cout + (size_t)g * og) * hw, hw, c, hw, 1,

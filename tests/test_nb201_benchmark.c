@@ -13,16 +13,7 @@
 #include "nas/nb201.h"
 #include "nas/nb201_benchmark.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            failures++;                                                     \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fprintf(stderr, "\n");                                          \
-        }                                                                   \
-    } while (0)
+#include "tests/test_util.h"
 
 static char err[512];
 
@@ -61,41 +52,41 @@ static void test_real(const char *data_dir) {
     snprintf(path, sizeof path, "%s/nb201/nb201_accuracy.tsv", data_dir);
     nb201_benchmark *b = NULL;
     int rc = nb201_benchmark_load(path, &b, err, sizeof err);
-    CHECK(rc == 0 && b, "load: %s", err);
+    CHECKF(rc == 0 && b, "load: %s", err);
     if (rc != 0) return;
-    CHECK(b->count == 15625, "count %d", b->count);
+    CHECKF(b->count == 15625, "count %d", b->count);
     int all = 1;
     for (int c = 0; c < NB201_NUM_ARCHS; c++)
         if (b->by_code[c].index < 0 || b->by_index[b->by_code[c].index] != c) all = 0;
-    CHECK(all, "every code 0..15624 present and by_index consistent");
+    CHECKF(all, "every code 0..15624 present and by_index consistent");
 
     double best;
     int i = argmax(b, offsetof(nb201_record, cifar10_test), &best);
-    CHECK(i == 6111 && fabs(best - 94.3733) < 1e-3, "best cifar10_test %f at %d", best, i);
+    CHECKF(i == 6111 && fabs(best - 94.3733) < 1e-3, "best cifar10_test %f at %d", best, i);
     const nb201_record *r = get_str(b, BEST_C10);
-    CHECK(r && r->index == 6111 && fabs(r->cifar10_test - 94.3733) < 1e-3, "best arch lookup");
+    CHECKF(r && r->index == 6111 && fabs(r->cifar10_test - 94.3733) < 1e-3, "best arch lookup");
     int ops[NB201_EDGES];
     nb201_arch_parse(BEST_C10, ops);
-    CHECK(b->by_index[6111] == nb201_arch_code(ops), "by_index[6111]");
+    CHECKF(b->by_index[6111] == nb201_arch_code(ops), "by_index[6111]");
     i = argmax(b, offsetof(nb201_record, cifar10_valid), &best);
-    CHECK(i == 6111 && fabs(best - 91.6067) < 1e-3, "best cifar10_valid %f at %d", best, i);
+    CHECKF(i == 6111 && fabs(best - 91.6067) < 1e-3, "best cifar10_valid %f at %d", best, i);
     i = argmax(b, offsetof(nb201_record, cifar100_test), &best);
-    CHECK(i == 9930 && fabs(best - 73.5133) < 1e-3, "best cifar100_test %f at %d", best, i);
+    CHECKF(i == 9930 && fabs(best - 73.5133) < 1e-3, "best cifar100_test %f at %d", best, i);
     i = argmax(b, offsetof(nb201_record, imagenet16_test), &best);
-    CHECK(i == 857 && fabs(best - 47.3111) < 1e-3, "best imagenet16_test %f at %d", best, i);
+    CHECKF(i == 857 && fabs(best - 47.3111) < 1e-3, "best imagenet16_test %f at %d", best, i);
 
     r = get_str(b, ALL_NONE);
-    CHECK(r && fabs(r->cifar10_test - 10.0) < 1e-9, "all-none cifar10_test %f",
+    CHECKF(r && fabs(r->cifar10_test - 10.0) < 1e-9, "all-none cifar10_test %f",
           r ? r->cifar10_test : NAN);
     int zeros[NB201_EDGES] = {0};
-    CHECK(r == nb201_benchmark_get(b, zeros) && r == &b->by_code[0], "all-none is code 0");
+    CHECKF(r == nb201_benchmark_get(b, zeros) && r == &b->by_code[0], "all-none is code 0");
     r = get_str(b, INDEX1);
-    CHECK(r && r->index == 1, "index 1 arch -> %d", r ? r->index : -1);
-    CHECK(r && fabs(r->cifar10_test - 93.66) < 1e-9, "index 1 cifar10_test");
+    CHECKF(r && r->index == 1, "index 1 arch -> %d", r ? r->index : -1);
+    CHECKF(r && fabs(r->cifar10_test - 93.66) < 1e-9, "index 1 cifar10_test");
     int bad[NB201_EDGES] = {0, 1, 2, 3, 4, 5};
-    CHECK(nb201_benchmark_get(b, bad) == NULL, "op 5 must give NULL");
+    CHECKF(nb201_benchmark_get(b, bad) == NULL, "op 5 must give NULL");
     bad[5] = -1;
-    CHECK(nb201_benchmark_get(b, bad) == NULL, "op -1 must give NULL");
+    CHECKF(nb201_benchmark_get(b, bad) == NULL, "op -1 must give NULL");
     nb201_benchmark_free(b);
 }
 
@@ -116,15 +107,15 @@ static int write_tmp(char *path, const char *text) {
 static void expect_fail(const char *text, const char *needle) {
     char p[64], want[128];
     if (write_tmp(p, text) != 0) {
-        CHECK(0, "cannot write temp file");
+        CHECKF(0, "cannot write temp file");
         return;
     }
     nb201_benchmark *b = (nb201_benchmark *)1;
     err[0] = '\0';
     int rc = nb201_benchmark_load(p, &b, err, sizeof err);
     snprintf(want, sizeof want, "%s%s", p, needle);
-    CHECK(rc == -1 && b == NULL, "expected failure for %s", p);
-    CHECK(strstr(err, want) != NULL, "message '%s' lacks '%s'", err, want);
+    CHECKF(rc == -1 && b == NULL, "expected failure for %s", p);
+    CHECKF(strstr(err, want) != NULL, "message '%s' lacks '%s'", err, want);
     printf("  expected error: %s\n", err);
     if (rc == 0) nb201_benchmark_free(b);
     unlink(p);
@@ -140,22 +131,22 @@ static void test_synthetic(void) {
               "\n");
     nb201_benchmark *b = NULL;
     int rc = nb201_benchmark_load(p, &b, err, sizeof err);
-    CHECK(rc == 0, "reordered table: %s", err);
+    CHECKF(rc == 0, "reordered table: %s", err);
     if (rc == 0) {
-        CHECK(b->count == 2, "count %d", b->count);
+        CHECKF(b->count == 2, "count %d", b->count);
         const nb201_record *r = &b->by_code[0];
-        CHECK(r->index == 1651 && isnan(r->imagenet16_test) && r->cifar100_test == 1.5 &&
+        CHECKF(r->index == 1651 && isnan(r->imagenet16_test) && r->cifar100_test == 1.5 &&
                   r->cifar10_test == 10 && r->cifar10_valid == 9.5,
               "row 1 values");
         int ops[NB201_EDGES] = {1, 0, 0, 0, 0, 4};
         r = nb201_benchmark_get(b, ops);
-        CHECK(r && r->index == 7 && r->imagenet16_test == 4 && r->cifar100_test == 3 &&
+        CHECKF(r && r->index == 7 && r->imagenet16_test == 4 && r->cifar100_test == 3 &&
                   r->cifar10_test == 2 && r->cifar10_valid == 1,
               "row 2 values");
-        CHECK(b->by_index[7] == 1 + 4 * 3125, "by_index[7] = %d", b->by_index[7]);
+        CHECKF(b->by_index[7] == 1 + 4 * 3125, "by_index[7] = %d", b->by_index[7]);
         int absent[NB201_EDGES] = {3, 3, 3, 3, 3, 3};
-        CHECK(nb201_benchmark_get(b, absent) == NULL, "absent arch must give NULL");
-        CHECK(b->by_index[0] == -1, "absent index");
+        CHECKF(nb201_benchmark_get(b, absent) == NULL, "absent arch must give NULL");
+        CHECKF(b->by_index[0] == -1, "absent index");
         nb201_benchmark_free(b);
     }
     unlink(p);
@@ -179,7 +170,7 @@ static void test_synthetic(void) {
 
     nb201_benchmark *b2 = NULL;
     rc = nb201_benchmark_load("/tmp/fn_no_such_nb201.tsv", &b2, err, sizeof err);
-    CHECK(rc == -1 && b2 == NULL && strstr(err, "/tmp/fn_no_such_nb201.tsv"), "missing: %s", err);
+    CHECKF(rc == -1 && b2 == NULL && strstr(err, "/tmp/fn_no_such_nb201.tsv"), "missing: %s", err);
     printf("  expected error: %s\n", err);
 }
 
@@ -190,10 +181,5 @@ int main(int argc, char **argv) {
     }
     test_real(argv[1]);
     test_synthetic();
-    if (failures) {
-        fprintf(stderr, "test_nb201_benchmark: %d check(s) FAILED\n", failures);
-        return 1;
-    }
-    printf("test_nb201_benchmark: all checks passed\n");
-    return 0;
+    return test_summary("test_nb201_benchmark");
 }

@@ -18,6 +18,18 @@ extern int test_failures, test_checks;
         }                                                                             \
     } while (0)
 
+/* CHECK with a printf-style explanation of what was being checked */
+#define CHECKF(cond, ...)                                                             \
+    do {                                                                              \
+        test_checks++;                                                                \
+        if (!(cond)) {                                                                \
+            test_failures++;                                                          \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);           \
+            fprintf(stderr, __VA_ARGS__);                                             \
+            fprintf(stderr, "\n");                                                    \
+        }                                                                             \
+    } while (0)
+
 /* |a - b| <= atol + rtol |b| elementwise; prints max error and first mismatches. */
 int check_close(const char *what, const double *a, const double *b, size_t n, double atol,
                 double rtol);

@@ -298,6 +298,8 @@ void exec_init_params(fn_exec *e, uint64_t seed) {
     for (int p = 0; p < g->np; p++) {
         const fn_param *pp = &g->p[p];
         const double bound = pp->fan_in > 0 ? 1.0 / sqrt((double)pp->fan_in) : 0;
+        /* counter-based: any split of the elements over threads gives the same values */
+#pragma omp parallel for schedule(static) if (pp->numel > 16384)
         for (size_t i = 0; i < pp->numel; i++) {
             double v = pp->init == FN_INIT_ONE    ? 1.0
                        : pp->init == FN_INIT_ZERO ? 0.0

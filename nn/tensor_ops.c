@@ -28,18 +28,24 @@ void FN(mix_backward)(real *const *din, real *dalpha, const real *dout, real *co
                       const int *aidx, const real *alpha, int k, size_t numel) {
     for (int i = 0; i < k; i++) {
         const real *x = in[i];
-        if (aidx[i] >= 0 && dalpha) {
-            double s = 0;
+        const int da = aidx[i] >= 0 && dalpha;
+        const real c = aidx[i] >= 0 ? alpha[aidx[i]] : (real)1;
+        real *dx = din[i];
+        double s = 0;
+        if (da && dx) { /* one pass: d alpha and d input together */
+#pragma omp parallel for schedule(static) reduction(+ : s) if (numel > PAR_MIN)
+            for (size_t j = 0; j < numel; j++) {
+                s += (double)dout[j] * x[j];
+                dx[j] += c * dout[j];
+            }
+        } else if (da) {
 #pragma omp parallel for schedule(static) reduction(+ : s) if (numel > PAR_MIN)
             for (size_t j = 0; j < numel; j++) s += (double)dout[j] * x[j];
-            dalpha[aidx[i]] += (real)s;
-        }
-        if (din[i]) {
-            const real c = aidx[i] >= 0 ? alpha[aidx[i]] : (real)1;
-            real *dx = din[i];
+        } else if (dx) {
 #pragma omp parallel for schedule(static) if (numel > PAR_MIN)
             for (size_t j = 0; j < numel; j++) dx[j] += c * dout[j];
         }
+        if (da) dalpha[aidx[i]] += (real)s;
     }
 }
 

@@ -52,6 +52,7 @@ static void usage(FILE *f) {
 "  --synflow-zc       SynFlow in the zero-cost-proxy form: BN removed, float64 (§3.3)\n"
 "  --grasp-eps E      finite-difference HVP step, relative to ||alpha|| (default 1e-6)\n"
 "  --grasp-adam LR    FD notebook quirk: one Adam step (lr LR) on alpha before the HVP\n"
+"  --grasp-abs        score |alpha * Hg| instead of the signed alpha * Hg\n"
 "  --cells N          search cells per stage (default 5)   --channels C  first width (16)\n"
 "  --json             one JSON object per search on stdout instead of the table\n"
 "  --quiet            no per-seed lines, only the summary\n");
@@ -140,6 +141,7 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
             a->sc.mopts.grasp_adam = 1;
         } else if (!strcmp(o, "--no-augment")) a->sc.augment = 0;
         else if (!strcmp(o, "--synflow-zc")) a->sc.mopts.synflow_zc = 1;
+        else if (!strcmp(o, "--grasp-abs")) a->sc.mopts.grasp_abs = 1;
         else if (!strcmp(o, "--json")) a->json = 1;
         else if (!strcmp(o, "--quiet")) a->quiet = 1;
         else {

@@ -252,8 +252,11 @@ void exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
     e->plan.grad_numel = p.grad_numel;
     const size_t es = esize(dtype);
     /* One allocation per role (STYLE.md item 9). */
-    e->act = callocCheck(p.act_numel, es);
-    e->grad = callocCheck(p.grad_numel, es);
+    e->act = fn_arena_alloc(es * p.act_numel);
+    e->grad = fn_arena_alloc(es * p.grad_numel);
+    if (!e->act || !e->grad)
+        FN_FATAL("out of memory: executor needs %.1f MiB of activations and gradients",
+                 es * (double)(p.act_numel + p.grad_numel) / 1048576.0);
     e->params = callocCheck(g->param_numel, es);
     e->dparams = param_grads ? callocCheck(g->param_numel, es) : NULL;
     e->saved = callocCheck(g->saved_numel + 1, es);
@@ -265,7 +268,10 @@ void exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
 }
 
 void exec_free(fn_exec *e) {
-    free(e->act); free(e->grad); free(e->params); free(e->dparams); free(e->saved);
+    const size_t es = esize(e->dtype);
+    fn_arena_free(e->act, es * e->plan.act_numel);
+    fn_arena_free(e->grad, es * e->plan.grad_numel);
+    free(e->params); free(e->dparams); free(e->saved);
     free(e->ws); free(e->alpha); free(e->dalpha); free(e->needs_grad);
     free(e->plan.act_off); free(e->plan.grad_off); free(e->plan.grad_first);
     memset(e, 0, sizeof(*e));

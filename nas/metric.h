@@ -19,6 +19,7 @@ typedef struct {
     double grasp_fd_eps;    /* finite-difference HVP step relative to ||alpha|| (default 1e-6) */
     int grasp_adam;         /* FD notebook quirk: one Adam step on alpha before the HVP */
     double grasp_adam_lr;   /* 0.03 (NB201 notebook) */
+    int grasp_abs;          /* score |alpha * Hg| instead of the signed alpha * Hg */
 } fn_metric_opts;
 
 void metric_opts_default(fn_metric_opts *o);

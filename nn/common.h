@@ -26,6 +26,11 @@ FILE *fn_fopen_check(const char *path, const char *mode, const char *file, int l
 #define callocCheck(n, size) fn_calloc_check((n), (size), __FILE__, __LINE__)
 #define fopenCheck(path, mode) fn_fopen_check((path), (mode), __FILE__, __LINE__)
 
+/* Large zero-filled arenas: anonymous mappings with transparent huge pages where the kernel
+ * allows them (fewer page faults on first touch). Returns NULL on failure (out of memory). */
+void *fn_arena_alloc(size_t bytes);
+void fn_arena_free(void *p, size_t bytes);
+
 /* Wall-clock seconds (monotonic). */
 double fn_now(void);
 /* Peak resident set size of this process in bytes (0 if unknown). */

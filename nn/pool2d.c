@@ -27,29 +27,37 @@ int pool2d_dims_init(pool2d_dims *d) {
  * the in-image count 9, 6 or 4 folded into a per-position scale. out = box3(in * pre) * post
  * (forward: pre = 1, post = 1/count; backward: pre = 1/count, post = 1, accumulated). */
 static void box3(real *out, const real *in, int h, int w, int backward, real *tmp) {
-#define CNT(i, n) (1 + ((i) > 0) + ((i) < (n) - 1)) /* in-image taps along one axis */
+    /* inverse in-image tap counts along each axis: 1/2 at the borders, 1/3 inside */
+    const real third = (real)1 / 3, half = (real)1 / 2;
+#define INV(i, n) ((i) == 0 || (i) == (n) - 1 ? half : third)
+    real *row = tmp + (size_t)h * w; /* backward: one pre-scaled input row */
     for (int y = 0; y < h; y++) { /* horizontal 3-sums (backward: of in / count) */
         const real *r = in + (size_t)y * w;
-        real *t = tmp + (size_t)y * w;
-        const real iy = backward ? (real)1 / (real)CNT(y, h) : (real)1;
-        for (int x = 0; x < w; x++) {
-            real s = 0;
-            for (int xx = x - 1; xx <= x + 1; xx++)
-                if (xx >= 0 && xx < w) s += backward ? r[xx] * iy / (real)CNT(xx, w) : r[xx];
-            t[x] = s;
+        if (backward) {
+            const real iy = INV(y, h);
+            for (int x = 0; x < w; x++) row[x] = r[x] * iy * INV(x, w);
+            r = row;
         }
+        real *t = tmp + (size_t)y * w;
+        t[0] = r[0] + r[1];
+        for (int x = 1; x < w - 1; x++) t[x] = r[x - 1] + r[x] + r[x + 1];
+        t[w - 1] = r[w - 2] + r[w - 1];
     }
     for (int y = 0; y < h; y++) { /* vertical 3-sums */
+        const real *t0 = tmp + (size_t)(y > 0 ? y - 1 : y) * w, *t1 = tmp + (size_t)y * w;
+        const real *t2 = tmp + (size_t)(y < h - 1 ? y + 1 : y) * w;
+        const real a = y > 0 ? (real)1 : (real)0, b = y < h - 1 ? (real)1 : (real)0;
         real *o = out + (size_t)y * w;
-        for (int x = 0; x < w; x++) {
-            real s = tmp[(size_t)y * w + x];
-            if (y > 0) s += tmp[(size_t)(y - 1) * w + x];
-            if (y < h - 1) s += tmp[(size_t)(y + 1) * w + x];
-            if (backward) o[x] += s;
-            else o[x] = s / (real)(CNT(y, h) * CNT(x, w));
+        if (backward) {
+            for (int x = 0; x < w; x++) o[x] += a * t0[x] + t1[x] + b * t2[x];
+        } else {
+            const real iy = INV(y, h);
+            o[0] = (a * t0[0] + t1[0] + b * t2[0]) * iy * half;
+            for (int x = 1; x < w - 1; x++) o[x] = (a * t0[x] + t1[x] + b * t2[x]) * iy * third;
+            o[w - 1] = (a * t0[w - 1] + t1[w - 1] + b * t2[w - 1]) * iy * half;
         }
     }
-#undef CNT
+#undef INV
 }
 
 static int is_box3(const pool2d_dims *d) {
@@ -61,7 +69,7 @@ static void box3_planes(real *out, const real *in, const pool2d_dims *d, int bac
     const size_t hw = (size_t)d->h * d->w;
 #pragma omp parallel if ((size_t)planes * hw > 32768)
     {
-        real *tmp = mallocCheck(sizeof(real) * hw);
+        real *tmp = mallocCheck(sizeof(real) * (hw + (size_t)d->w));
 #pragma omp for schedule(static)
         for (int p = 0; p < planes; p++) box3(out + p * hw, in + p * hw, d->h, d->w, backward, tmp);
         free(tmp);

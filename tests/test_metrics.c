@@ -100,6 +100,13 @@ int main(void) {
     CHECK(metric_grasp(&e, labels, &mo, S, &value, err, sizeof err) == 0);
     for (int i = 0; i < 30; i++) ref[i] = a[i] * Hg[i];
     check_close("grasp = alpha * Hg (signed)", S, ref, 30, 1e-9, 1e-4);
+    /* the magnitude option scores |alpha * Hg| */
+    fn_metric_opts ab = mo;
+    ab.grasp_abs = 1;
+    double Sa[30];
+    CHECK(metric_grasp(&e, labels, &ab, Sa, &value, err, sizeof err) == 0);
+    for (int i = 0; i < 30; i++) ref[i] = fabs(S[i]);
+    check_close("grasp --grasp-abs = |alpha * Hg|", Sa, ref, 30, 1e-12, 1e-9);
     /* the Adam quirk evaluates H g elsewhere, scores with alpha from before, restores alpha */
     fn_metric_opts q = mo;
     q.grasp_adam = 1;

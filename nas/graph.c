@@ -35,7 +35,6 @@ static int new_tensor(fn_graph *g, int n, int c, int h, int w) {
     GROW(g->t, g->nt, g->cap_t);
     fn_tensor *t = &g->t[g->nt];
     t->n = n; t->c = c; t->h = h; t->w = w;
-    t->off = g->act_numel;
     g->act_numel += (size_t)n * c * h * w;
     return g->nt++;
 }
@@ -228,7 +227,7 @@ size_t graph_num_params(const fn_graph *g) { return g->param_numel; }
 
 static size_t esize(fn_dtype dt) { return dt == FN_F64 ? sizeof(double) : sizeof(float); }
 
-void exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
+int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
     memset(e, 0, sizeof(*e));
     e->g = g;
     e->dtype = dtype;
@@ -254,9 +253,14 @@ void exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
     /* One allocation per role (STYLE.md item 9). */
     e->act = fn_arena_alloc(es * p.act_numel);
     e->grad = fn_arena_alloc(es * p.grad_numel);
-    if (!e->act || !e->grad)
-        FN_FATAL("out of memory: executor needs %.1f MiB of activations and gradients",
-                 es * (double)(p.act_numel + p.grad_numel) / 1048576.0);
+    if (!e->act || !e->grad) {
+        fn_arena_free(e->act, es * p.act_numel);
+        fn_arena_free(e->grad, es * p.grad_numel);
+        free(e->needs_grad);
+        graph_plan_free(&p);
+        memset(e, 0, sizeof(*e));
+        return -1;
+    }
     e->params = callocCheck(g->param_numel, es);
     e->dparams = param_grads ? callocCheck(g->param_numel, es) : NULL;
     e->saved = callocCheck(g->saved_numel + 1, es);
@@ -265,6 +269,7 @@ void exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
     e->dalpha = callocCheck(g->alpha_numel + 1, es);
     e->bytes = es * (p.act_numel + p.grad_numel + (param_grads ? 2 : 1) * g->param_numel +
                      g->saved_numel + g->ws_numel + 2 * g->alpha_numel);
+    return 0;
 }
 
 void exec_free(fn_exec *e) {

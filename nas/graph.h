@@ -39,8 +39,7 @@ typedef enum {
 typedef enum { FN_PARAM_CONV_W, FN_PARAM_LINEAR_W, FN_PARAM_LINEAR_B, FN_PARAM_BN_W, FN_PARAM_BN_B } fn_param_kind;
 
 typedef struct {
-    int n, c, h, w;
-    size_t off; /* element offset in the activation (and gradient) arena */
+    int n, c, h, w; /* memory comes from the executor's plan (nas/graph_plan.h) */
 } fn_tensor;
 
 typedef struct {
@@ -78,7 +77,8 @@ typedef struct {
     int nn, cap_n;
     fn_alpha_group ag[FN_MAX_ALPHA_GROUPS];
     int nag;
-    size_t act_numel, param_numel, saved_numel, ws_numel, alpha_numel;
+    size_t act_numel; /* sum of all tensor sizes: activation memory without planning */
+    size_t param_numel, saved_numel, ws_numel, alpha_numel;
     int input, output; /* tensor ids of the network input and logits */
 } fn_graph;
 
@@ -127,7 +127,9 @@ typedef struct {
     size_t bytes;         /* total bytes allocated */
 } fn_exec;
 
-void exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads);
+/* Plans and allocates. Returns 0, or -1 when the activation/gradient arenas cannot be
+ * allocated (out of memory; e is left empty and needs no exec_free). */
+int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads);
 void exec_free(fn_exec *e);
 /* PyTorch-default initialisation from the counter-based RNG (nn/rng.h): parameter p, element i
  * is draw i of stream p under `seed` (METHOD.md §6 item 10). */

@@ -81,7 +81,11 @@ fn_status search_run(const fn_search_config *cfg, fn_search_result *res) {
     nb201_build(&g, &nc);
     fn_metric_opts mo = cfg->mopts;
     fn_exec e;
-    exec_init(&e, &g, metric_dtype(m, &mo), 0);
+    if (exec_init(&e, &g, metric_dtype(m, &mo), 0)) {
+        graph_free(&g);
+        batch_free(&b);
+        return fail(res, FN_ERR_OOM, "out of memory allocating the supernet's activations");
+    }
     e.bn_mode = metric_bn_mode(m, &mo);
     res->t_build = fn_now() - t;
     res->params = graph_num_params(&g);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "nas/nb201.h"
@@ -105,5 +106,23 @@ int main(int argc, char **argv) {
     fn_status st = search_run(&c, &r1);
     printf("synflow alpha scale 1e6: %s: %s\n", fn_status_name(st), r1.msg);
     CHECK(st == FN_ERR_NAN && strstr(r1.msg, "not finite"));
+
+    /* out of memory: with the address space capped 300 MiB above what the process uses, the
+     * SNIP executor (~715 MiB) cannot be allocated: a status, not a crash (last: the cap stays) */
+    FILE *st_f = fopen("/proc/self/status", "r");
+    char line[256];
+    long vm_kb = -1;
+    while (st_f && fgets(line, sizeof line, st_f))
+        if (sscanf(line, "VmSize: %ld kB", &vm_kb) == 1) break;
+    if (st_f) fclose(st_f);
+    CHECK(vm_kb > 0);
+    struct rlimit rl = {(rlim_t)(vm_kb + 300 * 1024) * 1024, (rlim_t)(vm_kb + 300 * 1024) * 1024};
+    if (vm_kb > 0 && setrlimit(RLIMIT_AS, &rl) == 0) {
+        c = base("snip", data);
+        fn_status so = search_run(&c, &r1);
+        printf("snip batch 64 under a %ld MiB address-space cap: %s: %s\n", vm_kb / 1024 + 300,
+               fn_status_name(so), r1.msg);
+        CHECK(so == FN_ERR_OOM && strstr(r1.msg, "out of memory"));
+    }
     return test_summary("test_search");
 }

@@ -242,13 +242,8 @@ int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
         for (int j = 0; j < nd->nin; j++) need |= e->needs_grad[nd->in[j]] || nd->aidx[j] >= 0;
         e->needs_grad[nd->out] = (unsigned char)need;
     }
-    fn_plan p;
-    graph_plan(g, e->needs_grad, param_grads, &p);
-    e->plan.act_off = p.act_off;
-    e->plan.grad_off = p.grad_off;
-    e->plan.grad_first = p.grad_first;
-    e->plan.act_numel = p.act_numel;
-    e->plan.grad_numel = p.grad_numel;
+    graph_plan(g, e->needs_grad, param_grads, &e->plan);
+    const fn_plan p = e->plan;
     const size_t es = esize(dtype);
     /* One allocation per role (STYLE.md item 9). */
     e->act = fn_arena_alloc(es * p.act_numel);
@@ -257,7 +252,7 @@ int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
         fn_arena_free(e->act, es * p.act_numel);
         fn_arena_free(e->grad, es * p.grad_numel);
         free(e->needs_grad);
-        graph_plan_free(&p);
+        graph_plan_free(&e->plan);
         memset(e, 0, sizeof(*e));
         return -1;
     }
@@ -278,7 +273,7 @@ void exec_free(fn_exec *e) {
     fn_arena_free(e->grad, es * e->plan.grad_numel);
     free(e->params); free(e->dparams); free(e->saved);
     free(e->ws); free(e->alpha); free(e->dalpha); free(e->needs_grad);
-    free(e->plan.act_off); free(e->plan.grad_off); free(e->plan.grad_first);
+    graph_plan_free(&e->plan);
     memset(e, 0, sizeof(*e));
 }
 

@@ -110,6 +110,14 @@ size_t graph_num_params(const fn_graph *g);
 
 /* ------------------------------------------------------------------ executor ---------- */
 typedef enum { FN_F32 = 0, FN_F64 = 1 } fn_dtype;
+
+/* Memory plan of an executor, made by graph_plan (nas/graph_plan.h). */
+typedef struct {
+    size_t *act_off;     /* [nt] element offset of each activation */
+    size_t *grad_off;    /* [nt] element offset of each gradient (where needs_grad) */
+    int *grad_first;     /* [nt] node whose backward first writes the gradient (zeroes it) */
+    size_t act_numel, grad_numel;
+} fn_plan;
 typedef enum { FN_BN_TRAIN = 0, FN_BN_OFF = 1 } fn_bn_mode;
 
 typedef struct {
@@ -119,11 +127,7 @@ typedef struct {
     int param_grads;      /* 1: backward also accumulates d params */
     void *act, *grad, *params, *dparams, *saved, *ws, *alpha, *dalpha;
     unsigned char *needs_grad; /* per tensor */
-    struct {
-        size_t *act_off, *grad_off; /* per tensor, in elements (nas/graph_plan.h) */
-        int *grad_first;
-        size_t act_numel, grad_numel;
-    } plan;
+    fn_plan plan;                /* arena offsets by liveness (nas/graph_plan.h) */
     size_t bytes;         /* total bytes allocated */
 } fn_exec;
 

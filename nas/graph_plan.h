@@ -17,13 +17,6 @@
 
 #include "nas/graph.h"
 
-typedef struct {
-    size_t *act_off;     /* [nt] */
-    size_t *grad_off;    /* [nt] (meaningful where needs_grad) */
-    int *grad_first;     /* [nt] node whose backward first writes the gradient (zeroes it) */
-    size_t act_numel, grad_numel;
-} fn_plan;
-
 /* needs_grad[nt] as computed by exec_init. */
 void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_grads, fn_plan *p);
 void graph_plan_free(fn_plan *p);

@@ -120,35 +120,49 @@ static const real *image_columns(real *col, const real *x, const conv2d_dims *d,
     return col;
 }
 
+/* One image, all groups: out[cout, hw] = w * columns(x). gemm_cols splits the columns over
+ * the threads when called outside a parallel region (a batch of one); inside the per-image
+ * loop below the nested region is inactive and it runs on the calling thread. */
+static void forward_image(real *out, const real *x, const real *w, const conv2d_dims *d,
+                          real *col) {
+    const int og = d->cout / d->groups, hw = d->ho * d->wo, kk = d->cin / d->groups * d->k * d->k;
+    for (int g = 0; g < d->groups; g++)
+        gemm_cols(CblasNoTrans, og, hw, kk, w + (size_t)g * og * kk, kk,
+                  image_columns(col, x, d, g), 0, out + (size_t)g * og * hw);
+}
+
+/* One image: dx += w^T * dy, through col2im unless the conv is pointwise. */
+static void backward_data_image(real *dx, const real *dy, const real *w, const conv2d_dims *d,
+                                real *col) {
+    const int cg = d->cin / d->groups, og = d->cout / d->groups, hw = d->ho * d->wo;
+    const int kk = cg * d->k * d->k;
+    for (int g = 0; g < d->groups; g++) {
+        const real *dyg = dy + (size_t)g * og * hw, *wg = w + (size_t)g * og * kk;
+        if (is_pointwise(d)) {
+            gemm_cols(CblasTrans, kk, hw, og, wg, kk, dyg, 1, dx + (size_t)g * cg * hw);
+        } else {
+            gemm_cols(CblasTrans, kk, hw, og, wg, kk, dyg, 0, col);
+            col2im(dx, col, d, g);
+        }
+    }
+}
+
 /* Images are independent: each OpenMP thread takes whole images, with its own column buffer
  * (small enough to stay in cache), and OpenBLAS writes the output image directly. */
 void FN(conv2d_forward)(real *out, const real *in, const real *w, const conv2d_dims *d,
                         real *ws) {
-    const int cg = d->cin / d->groups, og = d->cout / d->groups, hw = d->ho * d->wo;
-    const int kk = cg * d->k * d->k;
-    const double work = conv2d_flops(d);
-    if (d->n == 1) {
-        for (int g = 0; g < d->groups; g++) {
-            const real *c = image_columns(ws, in, d, g);
-            gemm_cols(CblasNoTrans, og, hw, kk, w + (size_t)g * og * kk, kk, c, 0,
-                      out + (size_t)g * og * hw);
-        }
+    const size_t col_numel = (size_t)(d->cin / d->groups) * d->k * d->k * d->ho * d->wo;
+    if (d->n == 1) { /* outside any region, so gemm_cols can use every thread */
+        forward_image(out, in, w, d, ws);
         return;
     }
-#pragma omp parallel if (work > 4e6)
+#pragma omp parallel if (conv2d_flops(d) > 4e6)
     {
-        real *col = ws + (size_t)omp_get_thread_num() * kk * hw;
+        real *col = ws + (size_t)omp_get_thread_num() * col_numel;
 #pragma omp for schedule(static)
-        for (int n = 0; n < d->n; n++) {
-            const real *x = in + (size_t)n * d->cin * d->h * d->w;
-            for (int g = 0; g < d->groups; g++) {
-                const real *c = image_columns(col, x, d, g);
-                /* out_g[og, hw] = w_g[og, kk] * col[kk, hw] */
-                cblas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, hw, kk, 1,
-                           w + (size_t)g * og * kk, kk, c, hw, 0,
-                           out + ((size_t)n * d->cout + (size_t)g * og) * hw, hw);
-            }
-        }
+        for (int n = 0; n < d->n; n++)
+            forward_image(out + (size_t)n * d->cout * d->ho * d->wo,
+                          in + (size_t)n * d->cin * d->h * d->w, w, d, col);
     }
 }
 
@@ -156,37 +170,17 @@ void FN(conv2d_backward)(real *din, real *dw, const real *dout, const real *in, 
                          const conv2d_dims *d, real *ws) {
     const int cg = d->cin / d->groups, og = d->cout / d->groups, hw = d->ho * d->wo;
     const int kk = cg * d->k * d->k;
-    const double work = conv2d_flops(d);
+    const size_t col_numel = (size_t)kk * hw;
     if (din && d->n == 1) {
-        for (int g = 0; g < d->groups; g++) {
-            const real *dy = dout + (size_t)g * og * hw, *wg = w + (size_t)g * og * kk;
-            if (is_pointwise(d)) {
-                gemm_cols(CblasTrans, kk, hw, og, wg, kk, dy, 1, din + (size_t)g * cg * hw);
-            } else {
-                gemm_cols(CblasTrans, kk, hw, og, wg, kk, dy, 0, ws);
-                col2im(din, ws, d, g);
-            }
-        }
+        backward_data_image(din, dout, w, d, ws);
     } else if (din) {
-#pragma omp parallel if (work > 4e6)
+#pragma omp parallel if (conv2d_flops(d) > 4e6)
         {
-            real *col = ws + (size_t)omp_get_thread_num() * kk * hw;
+            real *col = ws + (size_t)omp_get_thread_num() * col_numel;
 #pragma omp for schedule(static)
-            for (int n = 0; n < d->n; n++) {
-                real *dx = din + (size_t)n * d->cin * d->h * d->w;
-                for (int g = 0; g < d->groups; g++) {
-                    const real *dy = dout + ((size_t)n * d->cout + (size_t)g * og) * hw;
-                    const real *wg = w + (size_t)g * og * kk;
-                    if (is_pointwise(d)) { /* dx_g[cg, hw] += w_g^T[cg, og] * dy[og, hw] */
-                        cblas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, hw, og, 1, wg, kk,
-                                   dy, hw, 1, dx + (size_t)g * cg * hw, hw);
-                    } else { /* col[kk, hw] = w_g^T * dy; dx += col2im(col) */
-                        cblas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, hw, og, 1, wg, kk,
-                                   dy, hw, 0, col, hw);
-                        col2im(dx, col, d, g);
-                    }
-                }
-            }
+            for (int n = 0; n < d->n; n++)
+                backward_data_image(din + (size_t)n * d->cin * d->h * d->w,
+                                    dout + (size_t)n * d->cout * hw, w, d, col);
         }
     }
     if (dw) { /* serial over images: dw accumulates across the batch (tests, zero-cost proxies) */

@@ -1,0 +1,172 @@
+/* tests/test_ref_darts.c: the whole FreeDARTS DARTS pipeline against PyTorch reference tensors
+ * (../shared/ref/darts_tiny.bin: C=4, 5 cells with reduction cells 1 and 3, CIFAR stem with
+ * random affine BN, 10 classes, 3x8x8 input, batch 4, alpha_normal / alpha_reduce 14x8 at
+ * scale 0.1). Loads the stored weights by name instead of
+ * initialising, then checks logits, loss, dL/dalpha, SNIP, H g, GraSP, SynFlow R and SynFlow
+ * with the tolerances of ../shared/ref/README.md:
+ *   |a - b| <= 1e-5 + 1e-3 |b|; finite-difference H g: relative L2 error <= 1e-2 (and the
+ *   float64 FD H g also within the exact tolerance).
+ *   ./build/bin/test_ref_darts ../shared/ref/darts_tiny.bin */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datasets/refbin.h"
+#include "nas/graph.h"
+#include "nas/metric.h"
+#include "nas/darts.h"
+#include "nn/cross_entropy.h"
+#include "tests/test_util.h"
+
+static fn_ref_file ref;
+
+static const fn_ref_tensor *need(const char *name) {
+    const fn_ref_tensor *t = refbin_get(&ref, name);
+    if (!t) {
+        fprintf(stderr, "FAIL: reference tensor '%s' missing\n", name);
+        exit(1);
+    }
+    return t;
+}
+
+/* Loads every graph parameter, alpha and the input into e (any dtype). */
+static void load_state(fn_exec *e, const char *input_name) {
+    const fn_graph *g = e->g;
+    for (int p = 0; p < g->np; p++) {
+        const fn_ref_tensor *t = need(g->p[p].name);
+        CHECK(t->numel == g->p[p].numel);
+        for (size_t i = 0; i < t->numel; i++) exec_set(e->params, e->dtype, g->p[p].off + i, t->data[i]);
+    }
+    for (int k = 0; k < g->nag; k++) { /* alpha groups by name: alpha_normal, alpha_reduce */
+        const fn_ref_tensor *a = need(g->ag[k].name);
+        CHECK(a->numel == (size_t)g->ag[k].rows * g->ag[k].cols);
+        for (size_t i = 0; i < a->numel; i++)
+            exec_set(e->alpha, e->dtype, g->ag[k].off + i, a->data[i]);
+    }
+    void *x = exec_tensor(e, g->input);
+    size_t nx = graph_tensor_numel(g, g->input);
+    if (input_name) {
+        const fn_ref_tensor *in = need(input_name);
+        CHECK(in->numel == nx);
+        for (size_t i = 0; i < nx; i++) exec_set(x, e->dtype, i, in->data[i]);
+    } else {
+        for (size_t i = 0; i < nx; i++) exec_set(x, e->dtype, i, 1.0);
+    }
+}
+
+static void build(fn_graph *g, int batch) {
+    graph_init(g);
+    darts_config c = {4, 5, 10, 8, 8, 0, batch};
+    char err[256];
+    if (darts_build(g, &c, err, sizeof err)) {
+        fprintf(stderr, "FAIL: %s\n", err);
+        exit(1);
+    }
+}
+
+/* Expected tensor of a metric for all alpha groups, concatenated in graph order. */
+static double expected[224];
+static const double *want(const fn_graph *g, const char *prefix) {
+    size_t n = 0;
+    for (int k = 0; k < g->nag; k++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s.%s", prefix, g->ag[k].name);
+        const fn_ref_tensor *t = need(name);
+        CHECK(t->numel == (size_t)g->ag[k].rows * g->ag[k].cols);
+        memcpy(expected + n, t->data, sizeof(double) * t->numel);
+        n += t->numel;
+    }
+    return expected;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_ref_darts darts_tiny.bin\n");
+        return 2;
+    }
+    char err[512];
+    if (refbin_load(argv[1], &ref, err, sizeof err)) {
+        fprintf(stderr, "FAIL: %s\n", err);
+        return 1;
+    }
+    const double atol = 1e-5, rtol = 1e-3;
+    int labels[4];
+    const fn_ref_tensor *lab = need("labels");
+    for (int i = 0; i < 4; i++) labels[i] = (int)lab->data[i];
+
+    /* every reference parameter is a graph parameter and vice versa */
+    fn_graph g;
+    build(&g, 4);
+    int nparam_ref = 0;
+    for (int i = 0; i < ref.count; i++)
+        if (strstr(ref.t[i].name, ".weight") || strstr(ref.t[i].name, ".bias")) {
+            nparam_ref++;
+            if (graph_param_find(&g, ref.t[i].name) < 0)
+                fprintf(stderr, "  graph lacks %s\n", ref.t[i].name);
+        }
+    CHECK(nparam_ref == g.np);
+
+    for (int dt = 0; dt < 2; dt++) {
+        const fn_dtype dtype = dt ? FN_F64 : FN_F32;
+        const char *tag = dt ? "f64" : "f32";
+        char what[64];
+        fn_exec e;
+        exec_init(&e, &g, dtype, 0);
+        load_state(&e, "input");
+        fn_metric_opts mo;
+        metric_opts_default(&mo);
+        double S[224], value, grad[224];
+        const size_t na = g.alpha_numel;
+        CHECK(na == 224);
+
+        /* logits and loss of the train-mode forward; dL/dalpha */
+        double loss = metric_loss_grad(&e, labels, grad);
+        double logits[40];
+        for (int i = 0; i < 40; i++) logits[i] = exec_get(exec_tensor(&e, g.output), dtype, i);
+        snprintf(what, sizeof what, "%s logits", tag);
+        check_close(what, logits, need("logits")->data, 40, atol, rtol);
+        snprintf(what, sizeof what, "%s loss", tag);
+        check_close(what, &loss, need("loss")->data, 1, atol, rtol);
+        snprintf(what, sizeof what, "%s dL/dalpha", tag);
+        check_close(what, grad, want(&g, "dL_dalpha"), na, atol, rtol);
+
+        /* SNIP */
+        CHECK(metric_snip(&e, labels, &mo, S, &value, err, sizeof err) == 0);
+        snprintf(what, sizeof what, "%s snip", tag);
+        check_close(what, S, want(&g, "snip"), na, atol, rtol);
+
+        /* H g by finite differences, and GraSP = alpha * Hg: the metric runs in float64
+         * (metric_dtype), where the FD step can stay inside one ReLU region; there it must
+         * meet even the exact-backprop tolerance. */
+        if (dtype == metric_dtype(metric_find("grasp"), &mo)) {
+            double Hg[224];
+            metric_grasp_hvp(&e, labels, grad, mo.grasp_fd_eps, Hg);
+            snprintf(what, sizeof what, "%s Hg (finite difference)", tag);
+            check_rel_l2(what, Hg, want(&g, "Hg"), na, 1e-2);
+            check_close(what, Hg, want(&g, "Hg"), na, atol, rtol);
+            CHECK(metric_grasp(&e, labels, &mo, S, &value, err, sizeof err) == 0);
+            snprintf(what, sizeof what, "%s grasp", tag);
+            check_rel_l2(what, S, want(&g, "grasp"), na, 1e-2);
+            check_close(what, S, want(&g, "grasp"), na, atol, rtol);
+        }
+        exec_free(&e);
+
+        /* SynFlow: batch of one all-ones image, |params|, alpha signed (DARTS alphas are not in
+         * the state_dict, METHOD.md §3.11), BN train mode */
+        mo.synflow_abs_alpha = 0;
+        fn_graph g1;
+        build(&g1, 1);
+        exec_init(&e, &g1, dtype, 0);
+        load_state(&e, NULL);
+        CHECK(metric_synflow(&e, NULL, &mo, S, &value, err, sizeof err) == 0);
+        snprintf(what, sizeof what, "%s synflow R", tag);
+        check_close(what, &value, need("synflow_R")->data, 1, atol, rtol);
+        snprintf(what, sizeof what, "%s synflow", tag);
+        check_close(what, S, want(&g, "synflow"), na, atol, rtol);
+        exec_free(&e);
+        graph_free(&g1);
+    }
+    graph_free(&g);
+    refbin_free(&ref);
+    return test_summary("test_ref_darts");
+}

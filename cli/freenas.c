@@ -2,11 +2,13 @@
  *
  *   freenas search --space nb201 --metric synflow --seed 0 --benchmark FILE
  *   freenas search --metric snip --dataset cifar10 --data ../shared/data --seeds 0:19 --json
+ *   freenas search --space darts --cells 20 --seeds 0:9
+ *   freenas search --space darts --resolution 224 --metric snip --data ../shared/data
  *   freenas info
  *
  * `search` runs one FreeDARTS search per seed (nas/search.h) and prints the architecture,
  * its score matrix, timings and, with --benchmark, NB201 ground-truth accuracies; several
- * seeds end with mean +- std. Exit code: 0 all searches ok, 1 some failed, 2 usage error. */
+ * seeds end with mean +- std (NB201) or operation counts per cell type (DARTS). Exit code: 0 all searches ok, 1 some failed, 2 usage error. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -20,6 +22,7 @@
 #include "nas/nb201.h"
 #include "nas/nb201_benchmark.h"
 #include "nas/search.h"
+#include "nas/space.h"
 
 #ifndef FREENAS_VERSION
 #define FREENAS_VERSION "dev"
@@ -39,21 +42,29 @@ static void usage(FILE *f) {
 "  --version  print the version\n"
 "\n"
 "search options:\n"
-"  --space S          search space: nb201 (default)\n"
+"  --space S          nb201 (default) | darts | nb1shot1\n"
 "  --metric M         synflow (default) | snip | grasp\n"
 "  --seed N           seed of weights, alpha and batch (default 0)\n"
-"  --seeds A:B        run seeds A..B inclusive and summarise (mean +- std)\n"
-"  --alpha-scale A    alpha = A * randn (default 1e-3)\n"
-"  --dataset D        cifar10 (default) | cifar100 | imagenet16-120: input size and classes\n"
+"  --seeds A:B        run seeds A..B inclusive and summarise\n"
+"  --alpha-scale A    alpha = A * randn (default 1e-3; darts at 224x224: 5e-4)\n"
+"  --dataset D        cifar10 (default) | cifar100 | imagenet16-120 | imagenet224 (darts):\n"
+"                     input size and classes of the supernet, and the labelled batch\n"
+"  --resolution R     32 (CIFAR) or 224 (= --dataset imagenet224: ImageNet stems, 1000\n"
+"                     classes; darts only)\n"
 "  --data PATH        data file or directory (snip, grasp), e.g. ../shared/data\n"
 "  --batch N          labelled batch size (default: 64; synflow always uses 1 all-ones input)\n"
 "  --no-augment       no random crop / flip of the labelled batch\n"
+"  --cells N          nb201: cells per stage (5); darts: cells (8; 14 at 224; 20 = no depth gap)\n"
+"  --channels C       first cell width (16; darts at 224: 48)\n"
+"  --ss N             nb1shot1 search space 1 (default), 2 or 3\n"
 "  --benchmark FILE   NB201 ground truth (nb201_accuracy.tsv): print accuracies\n"
 "  --synflow-zc       SynFlow in the zero-cost-proxy form: BN removed, float64 (§3.3)\n"
+"  --abs-params       take |params| before SNIP/GraSP (default in darts, as FD's notebooks)\n"
+"  --signed-params    keep signed params for SNIP/GraSP (default in nb201)\n"
 "  --grasp-eps E      finite-difference HVP step, relative to ||alpha|| (default 1e-6)\n"
 "  --grasp-adam LR    FD notebook quirk: one Adam step (lr LR) on alpha before the HVP\n"
 "  --grasp-abs        score |alpha * Hg| instead of the signed alpha * Hg\n"
-"  --cells N          search cells per stage (default 5)   --channels C  first width (16)\n"
+"  --grasp-darts-form FD's DARTS notebook: Adam lr 3e-4, score |alpha * (H alpha + g)|\n"
 "  --json             one JSON object per search on stdout instead of the table\n"
 "  --quiet            no per-seed lines, only the summary\n");
 }
@@ -92,6 +103,8 @@ static int parse_double(const char *opt, const char *s, double *out) {
 static int parse_search_args(int argc, char **argv, cli_args *a) {
     search_config_default(&a->sc);
     a->seed_lo = a->seed_hi = 0;
+    long resolution = 0;
+    int dataset_given = 0;
     for (int i = 0; i < argc; i++) {
         const char *o = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -105,7 +118,7 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) { usage(stdout); exit(0); }
         else if (!strcmp(o, "--space")) { NEED_VALUE a->sc.space = v; }
         else if (!strcmp(o, "--metric")) { NEED_VALUE a->sc.metric = v; }
-        else if (!strcmp(o, "--dataset")) { NEED_VALUE a->sc.dataset = v; }
+        else if (!strcmp(o, "--dataset")) { NEED_VALUE a->sc.dataset = v; dataset_given = 1; }
         else if (!strcmp(o, "--data")) { NEED_VALUE a->sc.data_path = v; }
         else if (!strcmp(o, "--benchmark")) { NEED_VALUE a->benchmark = v; }
         else if (!strcmp(o, "--seed")) {
@@ -130,10 +143,15 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
             a->sc.batch = (int)l;
         } else if (!strcmp(o, "--cells")) {
             NEED_VALUE if (parse_long(o, v, 1, 64, &l)) return -1;
-            a->sc.nb201_N = (int)l;
+            a->sc.cells = (int)l;
         } else if (!strcmp(o, "--channels")) {
-            NEED_VALUE if (parse_long(o, v, 1, 1024, &l)) return -1;
-            a->sc.nb201_C = (int)l;
+            NEED_VALUE if (parse_long(o, v, 2, 1024, &l)) return -1;
+            a->sc.channels = (int)l;
+        } else if (!strcmp(o, "--ss")) {
+            NEED_VALUE if (parse_long(o, v, 1, 3, &l)) return -1;
+            a->sc.ss = (int)l;
+        } else if (!strcmp(o, "--resolution")) {
+            NEED_VALUE if (parse_long(o, v, 8, 1024, &resolution)) return -1;
         } else if (!strcmp(o, "--grasp-eps")) {
             NEED_VALUE if (parse_double(o, v, &a->sc.mopts.grasp_fd_eps)) return -1;
         } else if (!strcmp(o, "--grasp-adam")) {
@@ -142,6 +160,9 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
         } else if (!strcmp(o, "--no-augment")) a->sc.augment = 0;
         else if (!strcmp(o, "--synflow-zc")) a->sc.mopts.synflow_zc = 1;
         else if (!strcmp(o, "--grasp-abs")) a->sc.mopts.grasp_abs = 1;
+        else if (!strcmp(o, "--grasp-darts-form")) a->sc.mopts.grasp_darts_form = 1;
+        else if (!strcmp(o, "--abs-params")) a->sc.mopts.abs_params = 1;
+        else if (!strcmp(o, "--signed-params")) a->sc.mopts.abs_params = 0;
         else if (!strcmp(o, "--json")) a->json = 1;
         else if (!strcmp(o, "--quiet")) a->quiet = 1;
         else {
@@ -154,14 +175,32 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
         fprintf(stderr, "freenas: unknown metric '%s' (known: %s)\n", a->sc.metric, metric_names());
         return -1;
     }
-    if (strcmp(a->sc.space, "nb201") != 0) {
-        fprintf(stderr, "freenas: unknown search space '%s' (known: nb201)\n", a->sc.space);
+    if (!space_find(a->sc.space)) {
+        fprintf(stderr, "freenas: unknown search space '%s' (known: %s)\n", a->sc.space,
+                space_names());
         return -1;
     }
+    if (resolution == 224 && !dataset_given) a->sc.dataset = "imagenet224";
     const fn_dataset_info *ds = dataset_info(a->sc.dataset);
-    if (!ds || ds->h > 32) {
-        fprintf(stderr, "freenas: unknown dataset '%s' for nb201 (known: cifar10, cifar100, "
-                "imagenet16-120)\n", a->sc.dataset);
+    if (!ds) {
+        fprintf(stderr, "freenas: unknown dataset '%s' (known: %s)\n", a->sc.dataset,
+                dataset_names());
+        return -1;
+    }
+    if (resolution && resolution != ds->h) {
+        fprintf(stderr, "freenas: --resolution %ld does not match dataset %s (%dx%d); "
+                "--resolution 224 selects imagenet224, CIFAR data is 32x32\n", resolution,
+                ds->name, ds->h, ds->w);
+        return -1;
+    }
+    if (ds->h > 32 && strcmp(a->sc.space, "darts") != 0) {
+        fprintf(stderr, "freenas: %dx%d search is built for --space darts only (the %s "
+                "supernet is defined at CIFAR sizes)\n", ds->h, ds->w, a->sc.space);
+        return -1;
+    }
+    if (a->benchmark && strcmp(a->sc.space, "nb201") != 0) {
+        fprintf(stderr, "freenas: --benchmark is NB201 ground truth; %s architectures cannot be "
+                "looked up there\n", a->sc.space);
         return -1;
     }
     if (metric_find(a->sc.metric)->needs_labels && !a->sc.data_path) {
@@ -186,14 +225,16 @@ static void print_json(const cli_args *a, const fn_search_result *r, const nb201
     printf("{\"space\":\"%s\",\"metric\":\"%s\",\"dataset\":\"%s\",\"seed\":%llu,"
            "\"alpha_scale\":%.6g,\"batch\":%d,\"status\":\"%s\",",
            a->sc.space, a->sc.metric, a->sc.dataset, (unsigned long long)a->sc.seed,
-           a->sc.alpha_scale, r->batch, fn_status_name(r->status));
+           r->alpha_scale, r->batch, fn_status_name(r->status));
     if (r->status != FN_OK) {
         printf("\"error\":");
         json_string(r->msg);
         printf("}\n");
         return;
     }
-    printf("\"arch\":\"%s\",\"value\":%.9g,\"scores\":[", r->arch, r->value);
+    printf("\"arch\":");
+    json_string(r->arch);
+    printf(",\"arch_json\":%s,\"value\":%.9g,\"scores\":[", r->arch_json, r->value);
     for (int e = 0; e < r->s_rows; e++) {
         printf("%s[", e ? "," : "");
         for (int o = 0; o < r->s_cols; o++)
@@ -204,12 +245,35 @@ static void print_json(const cli_args *a, const fn_search_result *r, const nb201
            "\"build\":%.6f,\"init\":%.6f,\"score\":%.6f,\"prune\":%.6f,\"total\":%.6f}",
            r->params, r->macs, r->bytes, r->t_data, r->t_build, r->t_init, r->t_score,
            r->t_prune, r->t_total);
+    if (!strcmp(a->sc.space, "darts"))
+        printf(",\"eval_net\":{\"cifar10_c36_20cells\":{\"params\":%zu,\"macs\":%.0f},"
+               "\"imagenet_c48_14cells\":{\"params\":%zu,\"macs\":%.0f}}",
+               r->eval_params[0], r->eval_macs[0], r->eval_params[1], r->eval_macs[1]);
     if (gt)
         printf(",\"nb201_index\":%d,\"accuracy\":{\"cifar10_valid\":%.4f,\"cifar10_test\":%.4f,"
                "\"cifar100_test\":%.4f,\"imagenet16_test\":%.4f}",
                gt->index, gt->cifar10_valid, gt->cifar10_test, gt->cifar100_test,
                gt->imagenet16_test);
     printf("}\n");
+}
+
+/* DARTS: operation counts per cell type over all searches, largest first (METHOD.md §7.4). */
+static void print_op_counts(const int counts[2][DARTS_OPS], int n) {
+    static const char *const cell_name[2] = {"normal", "reduce"};
+    for (int t = 0; t < 2; t++) {
+        int order[DARTS_OPS], m = 0;
+        for (int o = 1; o < DARTS_OPS; o++) order[m++] = o;
+        for (int i = 1; i < m; i++) /* stable: equal counts keep the primitive order */
+            for (int k = i; k > 0 && counts[t][order[k]] > counts[t][order[k - 1]]; k--) {
+                int x = order[k];
+                order[k] = order[k - 1];
+                order[k - 1] = x;
+            }
+        printf("# %s cell op counts (of %d):", cell_name[t], 8 * n);
+        for (int i = 0; i < m; i++)
+            printf("%s %s %d", i ? "," : "", darts_op_names[order[i]], counts[t][order[i]]);
+        printf("\n");
+    }
 }
 
 typedef struct { double s, ss; int n; } stat;
@@ -231,14 +295,27 @@ static int cmd_search(int argc, char **argv) {
         fprintf(stderr, "freenas: %s\n", err);
         return 2;
     }
-    if (!a.json)
-        printf("# freenas search: space %s, metric %s, dataset %s, alpha scale %g, seeds %ld..%ld\n",
-               a.sc.space, a.sc.metric, a.sc.dataset, a.sc.alpha_scale, a.seed_lo, a.seed_hi);
-    if (!a.json && !a.quiet)
-        printf("%5s  %-92s %8s %8s %8s %8s %9s\n", "seed", "architecture", "C10-val", "C10-test",
-               "C100", "IN16", "time[ms]");
+    const int is_nb201 = !strcmp(a.sc.space, "nb201"), is_darts = !strcmp(a.sc.space, "darts");
+    if (!a.json) {
+        printf("# freenas search: space %s, metric %s, dataset %s, alpha scale ", a.sc.space,
+               a.sc.metric, a.sc.dataset);
+        if (a.sc.alpha_scale > 0) printf("%g", a.sc.alpha_scale);
+        else printf("default");
+        printf(", seeds %ld..%ld\n", a.seed_lo, a.seed_hi);
+    }
+    if (!a.json && !a.quiet) {
+        if (is_nb201)
+            printf("%5s  %-92s %8s %8s %8s %8s %9s\n", "seed", "architecture", "C10-val",
+                   "C10-test", "C100", "IN16", "time[ms]");
+        else if (is_darts)
+            printf("# eval net: DARTS CIFAR-10 network of the genotype, C=36, 20 cells, "
+                   "auxiliary head excluded; MACs at 1x3x32x32\n%5s %9s %11s %11s  %s\n", "seed",
+                   "time[ms]", "params[M]", "MACs[M]", "genotype");
+        else
+            printf("%5s %9s  %s\n", "seed", "time[ms]", "architecture");
+    }
     stat acc[4] = {{0}}, tsearch = {0};
-    int failed = 0;
+    int failed = 0, counts[2][DARTS_OPS] = {{0}};
     for (long s = a.seed_lo; s <= a.seed_hi; s++) {
         fn_search_result r;
         a.sc.seed = (uint64_t)s;
@@ -253,13 +330,24 @@ static int cmd_search(int argc, char **argv) {
                 stat_add(&acc[2], gt->cifar100_test);
                 stat_add(&acc[3], gt->imagenet16_test);
             }
+            if (is_darts) {
+                int c[2][DARTS_OPS];
+                darts_genotype_op_counts(&r.genotype, c);
+                for (int t = 0; t < 2; t++)
+                    for (int o = 0; o < DARTS_OPS; o++) counts[t][o] += c[t][o];
+            }
         }
         if (a.json) {
             print_json(&a, &r, gt);
         } else if (r.status != FN_OK) {
             fprintf(stderr, "freenas: seed %ld failed (%s): %s\n", s, fn_status_name(r.status), r.msg);
         } else if (!a.quiet) {
-            if (gt)
+            if (is_darts)
+                printf("%5ld %9.1f %11.3f %11.1f  %s\n", s, 1e3 * r.t_total,
+                       r.eval_params[0] / 1e6, r.eval_macs[0] / 1e6, r.arch);
+            else if (!is_nb201)
+                printf("%5ld %9.1f  %s\n", s, 1e3 * r.t_total, r.arch);
+            else if (gt)
                 printf("%5ld  %-92s %8.2f %8.2f %8.2f %8.2f %9.1f\n", s, r.arch, gt->cifar10_valid,
                        gt->cifar10_test, gt->cifar100_test, gt->imagenet16_test, 1e3 * r.t_total);
             else
@@ -275,6 +363,7 @@ static int cmd_search(int argc, char **argv) {
                    "C100-test %.2f +- %.2f  IN16-test %.2f +- %.2f\n", acc[1].n,
                    stat_mean(&acc[0]), stat_std(&acc[0]), stat_mean(&acc[1]), stat_std(&acc[1]),
                    stat_mean(&acc[2]), stat_std(&acc[2]), stat_mean(&acc[3]), stat_std(&acc[3]));
+        if (is_darts && tsearch.n) print_op_counts(counts, tsearch.n);
         printf("# %ld searches: %ld ok, %d failed; search time %.1f +- %.1f ms\n", total,
                total - failed, failed, 1e3 * stat_mean(&tsearch), 1e3 * stat_std(&tsearch));
     }
@@ -284,7 +373,8 @@ static int cmd_search(int argc, char **argv) {
 
 static int cmd_info(void) {
     printf("freenas %s (%s)\n", FREENAS_VERSION, FREENAS_GIT_REV);
-    printf("  spaces   : nb201\n  metrics  : %s\n  datasets : %s\n", metric_names(), dataset_names());
+    printf("  spaces   : %s\n  metrics  : %s\n  datasets : %s\n", space_names(), metric_names(),
+           dataset_names());
     printf("  CUDA     : %s\n", gpu_compiled() ? "compiled" : "not compiled");
     int n = gpu_device_count();
     printf("  GPUs     : %d\n", n);

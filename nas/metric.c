@@ -1,6 +1,7 @@
 /* nas/metric.c: the metric registry and helpers shared by the metric implementations. */
 #include "nas/metric.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "nn/common.h"
@@ -18,6 +19,7 @@ static const fn_metric metric_table[] = {
 void metric_opts_default(fn_metric_opts *o) {
     memset(o, 0, sizeof(*o));
     o->synflow_abs_alpha = 1;
+    o->abs_params = -1;
     o->grasp_fd_eps = 1e-6;
     o->grasp_adam_lr = 0.03;
 }
@@ -40,6 +42,11 @@ fn_dtype metric_dtype(const fn_metric *m, const fn_metric_opts *o) {
 
 fn_bn_mode metric_bn_mode(const fn_metric *m, const fn_metric_opts *o) {
     return (m->score == metric_synflow && o->synflow_zc) ? FN_BN_OFF : FN_BN_TRAIN;
+}
+
+void metric_abs_params(fn_exec *e) {
+    for (size_t i = 0; i < e->g->param_numel; i++)
+        exec_set(e->params, e->dtype, i, fabs(exec_get(e->params, e->dtype, i)));
 }
 
 static void copy_dalpha(const fn_exec *e, double *g) {

@@ -15,11 +15,14 @@ typedef struct {
     /* SynFlow */
     int synflow_zc;         /* ZC form (§3.3): BN removed except ResNet blocks, float64 */
     int synflow_abs_alpha;  /* |alpha| before scoring (NB201: yes; DARTS: no), set by space */
+    /* SNIP / GraSP */
+    int abs_params;         /* |params| before scoring (FD's DARTS notebooks); -1: space default */
     /* GraSP */
     double grasp_fd_eps;    /* finite-difference HVP step relative to ||alpha|| (default 1e-6) */
     int grasp_adam;         /* FD notebook quirk: one Adam step on alpha before the HVP */
     double grasp_adam_lr;   /* 0.03 (NB201 notebook) */
     int grasp_abs;          /* score |alpha * Hg| instead of the signed alpha * Hg */
+    int grasp_darts_form;   /* FD DARTS notebook: Adam lr 3e-4, |alpha * (H alpha + g)| */
 } fn_metric_opts;
 
 void metric_opts_default(fn_metric_opts *o);
@@ -43,6 +46,8 @@ fn_dtype metric_dtype(const fn_metric *m, const fn_metric_opts *o);
 fn_bn_mode metric_bn_mode(const fn_metric *m, const fn_metric_opts *o);
 
 /* Shared helpers for metric implementations. */
+/* params <- |params| (SynFlow always; SNIP / GraSP with abs_params). */
+void metric_abs_params(fn_exec *e);
 /* forward, L = CE(labels), backward; d alpha copied to g (double). Returns L. */
 double metric_loss_grad(fn_exec *e, const int *labels, double *g);
 /* forward, R = sum(logits), backward with d logits = 1; d alpha copied to g. Returns R. */

@@ -12,6 +12,9 @@
  * PyTorch's exact second-order H g; tests/test_metrics.c checks the step is converged.
  * Option grasp_adam reproduces the FD notebook quirk: one Adam step on alpha (lr, betas
  * (0.5, 0.999), weight decay 1e-3, eps 1e-8) before the HVP; S still uses alpha before it.
+ * Option grasp_darts_form reproduces FD's DARTS notebook: Adam step with lr 3e-4, then the
+ * gradient of <grad L, alpha> (= H alpha + g) at the stepped alpha, scored as
+ * |alpha * (H alpha + g)| (METHOD.md §3.11); the H alpha product uses the same FD HVP.
  * Option grasp_abs scores the magnitude |alpha * Hg| (as FD's DARTS notebook does with its
  * own HVP form); on NB201 it, not the signed score, reproduces the paper's Table 2 GraSP row
  * (see the README's fidelity table). */
@@ -53,25 +56,41 @@ void metric_grasp_hvp(fn_exec *e, const int *labels, const double *g, double eps
     free(gp);
 }
 
+/* One Adam step on alpha from a0 with gradient g (first step: bias-corrected m = g',
+ * v = g'^2, g' = g + wd * alpha, so the step is lr * g' / (|g'| + eps)). */
+static void adam_step(fn_exec *e, const double *a0, const double *g, size_t na, double lr) {
+    for (size_t i = 0; i < na; i++) {
+        double gw = g[i] + 1e-3 * a0[i];
+        exec_set(e->alpha, e->dtype, i, a0[i] - lr * gw / (fabs(gw) + 1e-8));
+    }
+}
+
 int metric_grasp(fn_exec *e, const int *labels, const fn_metric_opts *o, double *S,
                  double *value, char *err, size_t errlen) {
     const size_t na = e->g->alpha_numel;
     double *g = mallocCheck(sizeof(double) * na), *Hg = mallocCheck(sizeof(double) * na);
     double *a0 = mallocCheck(sizeof(double) * na);
+    if (o->abs_params > 0) metric_abs_params(e); /* FD's DARTS notebook */
     *value = metric_loss_grad(e, labels, g);
     for (size_t i = 0; i < na; i++) a0[i] = exec_get(e->alpha, e->dtype, i);
-    if (o->grasp_adam) {
-        /* First Adam step: bias-corrected m = g', v = g'^2, g' = g + wd * alpha. */
-        for (size_t i = 0; i < na; i++) {
-            double gw = g[i] + 1e-3 * a0[i];
-            exec_set(e->alpha, e->dtype, i, a0[i] - o->grasp_adam_lr * gw / (fabs(gw) + 1e-8));
-        }
+    if (o->grasp_darts_form) {
+        /* FD's DARTS notebook: Adam step (lr 3e-4 unless --grasp-adam gives one), then
+         * z = <grad L(alpha), alpha> at alpha_after, whose gradient is H alpha + g; score
+         * |alpha_before * (H alpha + g)|. */
+        adam_step(e, a0, g, na, o->grasp_adam ? o->grasp_adam_lr : 3e-4);
+        double *v = mallocCheck(sizeof(double) * na), *g1 = mallocCheck(sizeof(double) * na);
+        for (size_t i = 0; i < na; i++) v[i] = exec_get(e->alpha, e->dtype, i);
+        metric_loss_grad(e, labels, g1);
+        metric_grasp_hvp(e, labels, v, o->grasp_fd_eps, Hg);
+        for (size_t i = 0; i < na; i++) S[i] = fabs(a0[i] * (Hg[i] + g1[i]));
+        free(v);
+        free(g1);
+    } else {
+        if (o->grasp_adam) adam_step(e, a0, g, na, o->grasp_adam_lr);
+        metric_grasp_hvp(e, labels, g, o->grasp_fd_eps, Hg);
+        for (size_t i = 0; i < na; i++) S[i] = o->grasp_abs ? fabs(a0[i] * Hg[i]) : a0[i] * Hg[i];
     }
-    metric_grasp_hvp(e, labels, g, o->grasp_fd_eps, Hg);
-    for (size_t i = 0; i < na; i++) {
-        S[i] = o->grasp_abs ? fabs(a0[i] * Hg[i]) : a0[i] * Hg[i];
-        exec_set(e->alpha, e->dtype, i, a0[i]);
-    }
+    for (size_t i = 0; i < na; i++) exec_set(e->alpha, e->dtype, i, a0[i]);
     free(g);
     free(Hg);
     free(a0);

@@ -16,9 +16,8 @@ int metric_synflow(fn_exec *e, const int *labels, const fn_metric_opts *o, doubl
                    double *value, char *err, size_t errlen) {
     (void)labels;
     const fn_graph *g = e->g;
-    for (size_t i = 0; i < g->param_numel; i++)
-        exec_set(e->params, e->dtype, i, fabs(exec_get(e->params, e->dtype, i)));
-    if (o->synflow_abs_alpha)
+    metric_abs_params(e);
+    if (o->synflow_abs_alpha > 0)
         for (size_t i = 0; i < g->alpha_numel; i++)
             exec_set(e->alpha, e->dtype, i, fabs(exec_get(e->alpha, e->dtype, i)));
     double *grad = mallocCheck(sizeof(double) * g->alpha_numel);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nas/darts.h"
 #include "nas/metric.h"
 #include "nn/common.h"
 
@@ -27,15 +28,18 @@ const char *fn_status_name(fn_status s);
 #define FN_MAX_ALPHA 256
 
 typedef struct {
-    const char *space;       /* "nb201" */
+    const char *space;       /* "nb201", "darts", "nb1shot1" (nas/space.h) */
     const char *metric;      /* "synflow", "snip", "grasp" */
-    const char *dataset;     /* "cifar10", "cifar100", "imagenet16-120" */
+    const char *dataset;     /* "cifar10", "cifar100", "imagenet16-120", "imagenet224" */
     const char *data_path;   /* file or directory (label metrics only) */
     uint64_t seed;
-    double alpha_scale;      /* alpha = scale * N(0,1); default 1e-3 */
+    double alpha_scale;      /* alpha = scale * N(0,1); 0: space default (1e-3; DARTS at 224:
+                                5e-4) */
     int batch;               /* 0: the metric's default (synflow 1, snip/grasp 64) */
     int augment;             /* train augmentation of the labelled batch (default 1) */
-    int nb201_C, nb201_N;    /* supernet width and cells per stage (16, 5) */
+    int channels;            /* first cell width; 0: space default (16; DARTS at 224: 48) */
+    int cells;               /* 0: space default (NB201: 5 per stage; DARTS: 8, at 224: 14) */
+    int ss;                  /* NAS-Bench-1shot1 search space 1, 2 or 3 */
     fn_metric_opts mopts;
 } fn_search_config;
 
@@ -44,12 +48,20 @@ void search_config_default(fn_search_config *c);
 typedef struct {
     fn_status status;
     char msg[FN_ERRLEN];
+    char arch[1024];           /* NB201 arch string, DARTS Genotype(...), N1 spec */
+    char arch_json[2048];      /* the same architecture as a JSON value */
+    /* NB201 */
     int ops[8];
-    char arch[256];
-    int arch_code;             /* NB201: sum ops[e] 5^e */
-    double S[FN_MAX_ALPHA];    /* score matrix, alpha layout */
-    int s_rows, s_cols;
+    int arch_code;             /* sum ops[e] 5^e; -1 in other spaces */
+    /* DARTS: genotype and its evaluation networks (auxiliary head excluded):
+     * [0] CIFAR-10 C=36, 20 cells, 32x32; [1] ImageNet C=48, 14 cells, 224x224 */
+    darts_genotype genotype;
+    size_t eval_params[2];
+    double eval_macs[2];
+    double S[FN_MAX_ALPHA];    /* score matrix, alpha layout (all groups) */
+    int s_rows, s_cols;        /* all groups stacked: rows of the same width (or 1 x numel) */
     double value;              /* R (synflow) or L (snip, grasp) */
+    double alpha_scale;        /* the scale used */
     size_t params;             /* supernet parameters (alpha excluded) */
     double macs;               /* multiply-adds of one forward at the search batch */
     size_t bytes;              /* executor memory */

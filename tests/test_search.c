@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "nas/darts.h"
 #include "nas/nb201.h"
 #include "nas/search.h"
 #include "tests/test_util.h"
@@ -106,6 +107,58 @@ int main(int argc, char **argv) {
     fn_status st = search_run(&c, &r1);
     printf("synflow alpha scale 1e6: %s: %s\n", fn_status_name(st), r1.msg);
     CHECK(st == FN_ERR_NAN && strstr(r1.msg, "not finite"));
+
+    /* DARTS 8-cell SynFlow: deterministic, both alpha groups scored, `none` scores 0, the
+     * Genotype string parses back to the derived genotype, evaluation-net figures present */
+    c = base("synflow", NULL);
+    c.space = "darts";
+    c.seed = 3;
+    CHECK(search_run(&c, &r1) == FN_OK && search_run(&c, &r2) == FN_OK);
+    CHECK(memcmp(r1.S, r2.S, sizeof r1.S) == 0 && strcmp(r1.arch, r2.arch) == 0);
+    CHECK(r1.params == 1930618 && r1.s_rows == 28 && r1.s_cols == 8 && r1.arch_code == -1);
+    CHECK(fabs(r1.alpha_scale - 1e-3) < 1e-15 && r1.value > 0);
+    int none_nonzero = 0, positive = 0;
+    for (int i = 0; i < 224; i++) {
+        none_nonzero += i % 8 == DARTS_NONE && r1.S[i] != 0;
+        positive += r1.S[i] > 0;
+    }
+    CHECK(none_nonzero == 0 && positive == 196);
+    darts_genotype back;
+    char err[256];
+    CHECK(darts_genotype_parse(r1.arch, &back, err, sizeof err) == 0);
+    CHECK(memcmp(&back, &r1.genotype, sizeof back) == 0);
+    CHECK(r1.eval_params[0] > 2000000 && r1.eval_params[0] < 5000000 && r1.eval_macs[1] > 3e8);
+    CHECK(strncmp(r1.arch_json, "{\"normal\": [[", 13) == 0);
+    printf("darts synflow seed 3: %s\n", r1.arch);
+    /* 20 cells (no depth gap) and the ImageNet-resolution net: alpha scale 5e-4, 1000 classes;
+     * shrunk (C=8, 5 cells) to keep the test fast */
+    c.cells = 20;
+    CHECK(search_run(&c, &r1) == FN_OK && r1.params == 4548730);
+    c.cells = 5;
+    c.channels = 8;
+    c.dataset = "imagenet224";
+    CHECK(search_run(&c, &r1) == FN_OK && r1.in_h == 224 && r1.classes == 1000);
+    CHECK(fabs(r1.alpha_scale - 5e-4) < 1e-15);
+    /* SNIP on ImageNet-224 images, GraSP in FD's DARTS form (non-negative scores) */
+    c.metric = "snip";
+    c.data_path = data;
+    c.batch = 2;
+    CHECK(search_run(&c, &r1) == FN_OK && r1.value > 4 && r1.value < 10); /* ~ln 1000 */
+    c = base("grasp", data);
+    c.space = "darts";
+    c.channels = 4;
+    c.cells = 5;
+    c.batch = 2;
+    c.mopts.grasp_darts_form = 1;
+    CHECK(search_run(&c, &r1) == FN_OK);
+    int negative = 0;
+    for (int i = 0; i < 224; i++) negative += r1.S[i] < 0;
+    CHECK(negative == 0);
+    /* bad shapes are config errors */
+    c = base("synflow", NULL);
+    c.space = "darts";
+    c.channels = 15;
+    CHECK(search_run(&c, &r1) == FN_ERR_CONFIG && strstr(r1.msg, "even"));
 
     /* out of memory: with the address space capped 300 MiB above what the process uses, the
      * SNIP executor (~715 MiB) cannot be allocated: a status, not a crash (last: the cap stays) */

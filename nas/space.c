@@ -3,7 +3,8 @@
 
 #include <string.h>
 
-static const fn_space *const space_table[] = {&fn_space_nb201, &fn_space_darts};
+static const fn_space *const space_table[] = {&fn_space_nb201, &fn_space_darts,
+                                              &fn_space_nb1shot1};
 #define N_SPACES (int)(sizeof space_table / sizeof space_table[0])
 
 const fn_space *space_find(const char *name) {
@@ -12,4 +13,4 @@ const fn_space *space_find(const char *name) {
     return NULL;
 }
 
-const char *space_names(void) { return "nb201, darts"; }
+const char *space_names(void) { return "nb201, darts, nb1shot1"; }

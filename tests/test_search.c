@@ -160,6 +160,17 @@ int main(int argc, char **argv) {
     c.channels = 15;
     CHECK(search_run(&c, &r1) == FN_ERR_CONFIG && strstr(r1.msg, "even"));
 
+    /* NAS-Bench-1shot1: SS3 has 35 alpha entries; the result is an NB101 spec */
+    c = base("synflow", NULL);
+    c.space = "nb1shot1";
+    c.ss = 3;
+    CHECK(search_run(&c, &r1) == FN_OK && r1.s_rows * r1.s_cols == 35);
+    CHECK(strncmp(r1.arch, "{\"matrix\": [[0, ", 15) == 0 && strstr(r1.arch, "\"output\"]}"));
+    CHECK(strstr(r1.arch_json, "{\"ss\": 3, \"spec\": {\"matrix\"") == r1.arch_json);
+    printf("nb1shot1 ss3 synflow seed 0: %s\n", r1.arch);
+    c.ss = 4;
+    CHECK(search_run(&c, &r1) == FN_ERR_CONFIG && strstr(r1.msg, "known: 1, 2, 3"));
+
     /* out of memory: with the address space capped 300 MiB above what the process uses, the
      * SNIP executor (~715 MiB) cannot be allocated: a status, not a crash (last: the cap stays) */
     FILE *st_f = fopen("/proc/self/status", "r");

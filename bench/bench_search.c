@@ -1,22 +1,57 @@
-/* bench/bench_search.c: CPU timing of FreeDARTS searches on NB201 (issue targets: SynFlow
- * search < 100 ms at batch 1, SNIP search < 1.5 s at batch 64, on 2 cores).
+/* bench/bench_search.c: CPU time and memory of whole FreeDARTS searches, per search space,
+ * supernet and metric (issue targets on the 2-core CPU: NB201 SynFlow < 100 ms, NB201 SNIP
+ * < 1.5 s; DARTS 8-cell SynFlow < 0.5 s; DARTS 224x224 SynFlow < 10 s in < 4 GB).
  *
- * For each metric: whole searches (build + init + score + prune, the `freenas search` path)
- * over several seeds after a warm-up, then forward and backward passes timed alone on one
- * executor. FLOPs are 2 x multiply-adds of conv + linear layers; backward counts the
- * data-gradient GEMMs it really runs (no weight gradients: FreeDARTS needs d alpha only).
- * Prints a table and writes the same data as JSON.
- *   ./build/bin/bench_search [--reps N] [--json FILE] [--data DIR] [--metrics a,b]
+ * Each case runs in a forked child, so its peak RSS (VmHWM) is the memory of that search
+ * alone. A case runs one search (the `freenas search` path: data, build, init, score, prune);
+ * when that took under 2 s, it runs --reps more with other seeds and reports the median.
+ * Then forward and backward are timed alone on one float32 executor (skipped for slow cases).
+ * FLOPs are 2 x multiply-adds of conv + linear layers; backward counts the data-gradient
+ * GEMMs it really runs (FreeDARTS needs d alpha, not weight gradients). GraSP runs 3 forward
+ * and backward passes in float64.
+ *   ./build/bin/bench_search [--reps N] [--json FILE] [--data DIR] [--cases a,b]
+ *   cases: nb201-synflow nb201-snip nb201-grasp darts8-synflow darts8-snip darts20-synflow
+ *          darts20-snip darts224-synflow darts224-snip n1ss3-synflow n1ss3-snip
  * Peak: cores x clock x 32 FLOP/cycle (AVX2: 2 FMA pipes x 8 float32 lanes). */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "datasets/dataset.h"
 #include "nas/graph.h"
-#include "nas/nb201.h"
 #include "nas/search.h"
+#include "nas/space.h"
 #include "nn/common.h"
+
+typedef struct {
+    const char *name, *space, *dataset, *metric;
+    int cells, batch, ss;
+} bench_case;
+
+static const bench_case cases[] = {
+    {"nb201-synflow", "nb201", "cifar10", "synflow", 0, 1, 0},
+    {"nb201-snip", "nb201", "cifar10", "snip", 0, 64, 0},
+    {"nb201-grasp", "nb201", "cifar10", "grasp", 0, 64, 0},
+    {"darts8-synflow", "darts", "cifar10", "synflow", 8, 1, 0},
+    {"darts8-snip", "darts", "cifar10", "snip", 8, 64, 0},
+    {"darts20-synflow", "darts", "cifar10", "synflow", 20, 1, 0},
+    {"darts20-snip", "darts", "cifar10", "snip", 20, 64, 0},
+    {"darts224-synflow", "darts", "imagenet224", "synflow", 14, 1, 0},
+    {"darts224-snip", "darts", "imagenet224", "snip", 14, 16, 0},
+    {"n1ss3-synflow", "nb1shot1", "cifar10", "synflow", 0, 1, 3},
+    {"n1ss3-snip", "nb1shot1", "cifar10", "snip", 0, 64, 3},
+};
+#define N_CASES (int)(sizeof cases / sizeof cases[0])
+
+typedef struct {
+    int ok, batch, reps;
+    double search_s, score_s, fwd_s, bwd_s, fwd_gflop, bwd_gflop, score_gflop;
+    size_t params, exec_bytes, peak_rss;
+    char msg[FN_ERRLEN];
+} row;
 
 static double cpu_mhz(void) {
     FILE *f = fopen("/proc/cpuinfo", "r");
@@ -55,110 +90,165 @@ static double backward_macs(const fn_exec *e) {
     return m;
 }
 
-typedef struct {
-    const char *metric;
-    int batch;
-    double search_s, fwd_s, bwd_s, fwd_gflop, bwd_gflop;
-    size_t bytes;
-    char arch[256];
-} row;
+/* One case, in the child process. */
+static void run_case(const bench_case *bc, const char *data, int reps, row *r) {
+    memset(r, 0, sizeof *r);
+    fn_search_config c;
+    search_config_default(&c);
+    c.space = bc->space;
+    c.dataset = bc->dataset;
+    c.metric = bc->metric;
+    c.cells = bc->cells;
+    c.batch = bc->batch;
+    if (bc->ss) c.ss = bc->ss;
+    c.data_path = data;
+    fn_search_result res;
+    if (search_run(&c, &res) != FN_OK) {
+        snprintf(r->msg, sizeof r->msg, "%s", res.msg);
+        return;
+    }
+    double *t = mallocCheck(sizeof(double) * (reps + 1)), *ts = mallocCheck(sizeof(double) * (reps + 1));
+    t[0] = res.t_total;
+    ts[0] = res.t_score;
+    int n = 1;
+    if (res.t_total < 2.0) { /* the first run was the warm-up: time `reps` more */
+        n = 0;
+        for (int k = 0; k < reps; k++, n++) {
+            c.seed = (uint64_t)k + 1;
+            search_run(&c, &res);
+            t[n] = res.t_total;
+            ts[n] = res.t_score;
+        }
+    }
+    r->reps = n;
+    r->search_s = median(t, n);
+    r->score_s = median(ts, n);
+    r->batch = res.batch;
+    r->params = res.params;
+    r->exec_bytes = res.bytes;
+    free(t);
+    free(ts);
+
+    /* FLOPs of the scoring step, and forward / backward alone (fast cases) */
+    const fn_space *sp = space_find(c.space);
+    const fn_dataset_info *ds = dataset_info(c.dataset);
+    char err[256];
+    sp->resolve(&c, ds, err, sizeof err);
+    fn_graph g;
+    graph_init(&g);
+    sp->build(&g, &c, ds, res.batch, err, sizeof err);
+    fn_exec e;
+    if (exec_init(&e, &g, FN_F32, 0) == 0) {
+        r->fwd_gflop = 2 * graph_macs(&g) / 1e9;
+        r->bwd_gflop = 2 * backward_macs(&e) / 1e9;
+        r->score_gflop = (r->fwd_gflop + r->bwd_gflop) * (strcmp(c.metric, "grasp") ? 1 : 3);
+        if (r->search_s < 2.0) {
+            exec_init_params(&e, 1);
+            exec_init_alpha(&e, 1, 1e-3);
+            size_t nout = graph_tensor_numel(&g, g.output);
+            float *dz = mallocCheck(sizeof(float) * nout);
+            for (size_t i = 0; i < nout; i++) dz[i] = 1.0f / (float)nout;
+            exec_forward(&e);
+            exec_backward(&e, dz);
+            double *tf = mallocCheck(sizeof(double) * reps), *tb = mallocCheck(sizeof(double) * reps);
+            for (int k = 0; k < reps; k++) {
+                double t0 = fn_now();
+                exec_forward(&e);
+                double t1 = fn_now();
+                exec_backward(&e, dz);
+                tb[k] = fn_now() - t1;
+                tf[k] = t1 - t0;
+            }
+            r->fwd_s = median(tf, reps);
+            r->bwd_s = median(tb, reps);
+            free(dz);
+            free(tf);
+            free(tb);
+        }
+        exec_free(&e);
+    }
+    graph_free(&g);
+    r->ok = 1;
+}
 
 int main(int argc, char **argv) {
     int reps = 5;
-    const char *json = NULL, *data = "../shared/data", *metrics = "synflow,snip,grasp";
+    const char *json = NULL, *data = "../shared/data", *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
-        else if (!strcmp(argv[i], "--metrics") && i + 1 < argc) metrics = argv[++i];
+        else if (!strcmp(argv[i], "--cases") && i + 1 < argc) only = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_search [--reps N] [--json FILE] [--data DIR] [--metrics a,b]\n");
+            fprintf(stderr, "usage: bench_search [--reps N] [--json FILE] [--data DIR] "
+                            "[--cases a,b]\n");
             return 2;
         }
     }
     if (reps < 1) reps = 1;
     const int cores = omp_get_max_threads();
     const double mhz = cpu_mhz(), peak = cores * mhz * 1e6 * 32 / 1e9;
-    row rows[3];
-    int nr = 0;
-    const char *names[3] = {"synflow", "snip", "grasp"};
-    for (int mi = 0; mi < 3; mi++) {
-        if (!strstr(metrics, names[mi])) continue;
-        row *r = &rows[nr++];
-        memset(r, 0, sizeof *r);
-        r->metric = names[mi];
-        fn_search_config c;
-        search_config_default(&c);
-        c.metric = names[mi];
-        c.data_path = data;
-        fn_search_result res;
-        double *t = mallocCheck(sizeof(double) * reps);
-        search_run(&c, &res); /* warm-up */
-        if (res.status != FN_OK) {
-            fprintf(stderr, "bench: %s failed: %s\n", names[mi], res.msg);
-            return 1;
+    printf("# FreeDARTS searches on CPU: %d cores at %.0f MHz, fp32 peak ~%.0f GFLOP/s (AVX2 "
+           "FMA); median of %d searches (1 when a search takes > 2 s)\n", cores, mhz, peak, reps);
+    printf("%-17s %5s %10s %11s %10s %9s %9s %9s %9s %10s %10s\n", "case", "batch", "params",
+           "search[ms]", "score[ms]", "GFLOP", "GFLOP/s", "fwd[ms]", "bwd[ms]", "exec[MiB]",
+           "peak[MiB]");
+    row rows[N_CASES];
+    int used[N_CASES] = {0};
+    for (int i = 0; i < N_CASES; i++) {
+        if (only) {
+            const char *p = strstr(only, cases[i].name);
+            size_t l = strlen(cases[i].name);
+            if (!p || (p[l] && p[l] != ',')) continue;
         }
-        for (int k = 0; k < reps; k++) {
-            c.seed = (uint64_t)k + 1;
-            search_run(&c, &res);
-            t[k] = res.t_total;
+        int fd[2];
+        if (pipe(fd)) FN_FATAL("pipe failed");
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(fd[0]);
+            row r;
+            run_case(&cases[i], data, reps, &r);
+            r.peak_rss = fn_peak_rss();
+            if (write(fd[1], &r, sizeof r) != (ssize_t)sizeof r) _exit(1);
+            _exit(0);
         }
-        r->search_s = median(t, reps);
-        r->batch = res.batch;
-        r->bytes = res.bytes;
-        snprintf(r->arch, sizeof r->arch, "%s", res.arch);
-        /* forward / backward alone, float32 executor at the search batch */
-        fn_graph g;
-        graph_init(&g);
-        nb201_config nc = {16, 5, 10, 32, 32, res.batch};
-        nb201_build(&g, &nc);
-        fn_exec e;
-        exec_init(&e, &g, FN_F32, 0);
-        exec_init_params(&e, 1);
-        exec_init_alpha(&e, 1, 1e-3);
-        size_t nout = graph_tensor_numel(&g, g.output);
-        float *dz = mallocCheck(sizeof(float) * nout);
-        for (size_t i = 0; i < nout; i++) dz[i] = 1.0f / (float)nout;
-        exec_forward(&e);
-        exec_backward(&e, dz);
-        double *tf = mallocCheck(sizeof(double) * reps), *tb = mallocCheck(sizeof(double) * reps);
-        for (int k = 0; k < reps; k++) {
-            double t0 = fn_now();
-            exec_forward(&e);
-            double t1 = fn_now();
-            exec_backward(&e, dz);
-            tb[k] = fn_now() - t1;
-            tf[k] = t1 - t0;
-        }
-        r->fwd_s = median(tf, reps);
-        r->bwd_s = median(tb, reps);
-        r->fwd_gflop = 2 * graph_macs(&g) / 1e9;
-        r->bwd_gflop = 2 * backward_macs(&e) / 1e9;
-        exec_free(&e);
-        graph_free(&g);
-        free(dz); free(t); free(tf); free(tb);
-    }
-    printf("# NB201 FreeDARTS search on CPU: %d cores at %.0f MHz, fp32 peak ~%.0f GFLOP/s "
-           "(AVX2 FMA); median of %d\n", cores, mhz, peak, reps);
-    printf("%-8s %6s %11s %10s %10s %9s %10s %9s %9s %10s\n", "metric", "batch", "search[ms]",
-           "fwd[ms]", "fwd GFLOP", "fwd GF/s", "bwd[ms]", "bwd GFLOP", "bwd GF/s", "mem[MiB]");
-    for (int i = 0; i < nr; i++) {
+        close(fd[1]);
         row *r = &rows[i];
-        printf("%-8s %6d %11.1f %10.1f %10.2f %9.1f %10.1f %9.2f %9.1f %10.1f\n", r->metric,
-               r->batch, 1e3 * r->search_s, 1e3 * r->fwd_s, r->fwd_gflop, r->fwd_gflop / r->fwd_s,
-               1e3 * r->bwd_s, r->bwd_gflop, r->bwd_gflop / r->bwd_s, r->bytes / 1048576.0);
+        memset(r, 0, sizeof *r);
+        ssize_t got = read(fd[0], r, sizeof *r);
+        close(fd[0]);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        used[i] = 1;
+        if (got != (ssize_t)sizeof *r || !r->ok) {
+            printf("%-17s failed: %s\n", cases[i].name, got == (ssize_t)sizeof *r ? r->msg
+                                                                                 : "child died");
+            continue;
+        }
+        printf("%-17s %5d %10zu %11.1f %10.1f %9.2f %9.1f %9.1f %9.1f %10.1f %10.1f\n",
+               cases[i].name, r->batch, r->params, 1e3 * r->search_s, 1e3 * r->score_s,
+               r->score_gflop, r->score_gflop / r->score_s, 1e3 * r->fwd_s, 1e3 * r->bwd_s,
+               r->exec_bytes / 1048576.0, r->peak_rss / 1048576.0);
     }
-    printf("# peak RSS of this process: %.1f MiB\n", fn_peak_rss() / 1048576.0);
     if (json) {
         FILE *f = fopenCheck(json, "w");
         fprintf(f, "{\"machine\":{\"cores\":%d,\"mhz\":%.0f,\"peak_gflops_fp32\":%.1f},\"reps\":%d,"
-                   "\"peak_rss_bytes\":%zu,\"rows\":[", cores, mhz, peak, reps, fn_peak_rss());
-        for (int i = 0; i < nr; i++) {
+                   "\"rows\":[", cores, mhz, peak, reps);
+        int first = 1;
+        for (int i = 0; i < N_CASES; i++) {
+            if (!used[i] || !rows[i].ok) continue;
             row *r = &rows[i];
-            fprintf(f, "%s{\"metric\":\"%s\",\"batch\":%d,\"search_s\":%.6f,\"forward_s\":%.6f,"
+            fprintf(f, "%s{\"case\":\"%s\",\"space\":\"%s\",\"metric\":\"%s\",\"dataset\":\"%s\","
+                       "\"batch\":%d,\"params\":%zu,\"searches\":%d,\"search_s\":%.6f,"
+                       "\"score_s\":%.6f,\"score_gflop\":%.4f,\"forward_s\":%.6f,"
                        "\"forward_gflop\":%.4f,\"backward_s\":%.6f,\"backward_gflop\":%.4f,"
-                       "\"executor_bytes\":%zu,\"arch\":\"%s\"}", i ? "," : "", r->metric, r->batch,
-                    r->search_s, r->fwd_s, r->fwd_gflop, r->bwd_s, r->bwd_gflop, r->bytes, r->arch);
+                       "\"executor_bytes\":%zu,\"peak_rss_bytes\":%zu}",
+                    first ? "" : ",", cases[i].name, cases[i].space, cases[i].metric,
+                    cases[i].dataset, r->batch, r->params, r->reps, r->search_s, r->score_s,
+                    r->score_gflop, r->fwd_s, r->fwd_gflop, r->bwd_s, r->bwd_gflop, r->exec_bytes,
+                    r->peak_rss);
+            first = 0;
         }
         fprintf(f, "]}\n");
         fclose(f);

@@ -2,11 +2,12 @@
  * d loss / d alpha and d loss / d every parameter of a small NB201 supernet (train-mode BN,
  * and BN removed as in the ZC SynFlow form), and of DARTS-style blocks built from the same
  * ops (FactorizedReduce, separable and dilated depthwise convs, max/avg pool + BN, strided
- * `none` via subsample, concat). Tolerance |fd - an| <= 1e-8 + 1e-5 |an|, h = 1e-6.
+ * `none` via subsample, concat), and of a whole tiny DARTS search supernet. Tolerance |fd - an| <= 1e-8 + 1e-5 |an|, h = 1e-6.
  *   ./build/bin/test_graph_grad */
 #include <math.h>
 #include <string.h>
 
+#include "nas/darts.h"
 #include "nas/graph.h"
 #include "nas/nb201.h"
 #include "nn/common.h"
@@ -155,6 +156,15 @@ int main(void) {
     graph_init(&g);
     build_darts_blocks(&g);
     check_graph("darts-style blocks CE", &g, 1, FN_BN_TRAIN);
+    graph_free(&g);
+
+    /* the whole DARTS search supernet: 4 cells (reductions 1, 2), both alpha groups shared
+     * by their cells, FactorizedReduce preprocess after reduction cells */
+    graph_init(&g);
+    darts_config dc = {2, 4, 10, 8, 8, 0, 2};
+    char err[256];
+    CHECK(darts_build(&g, &dc, err, sizeof err) == 0);
+    check_graph("darts supernet C2 4 cells CE", &g, 1, FN_BN_TRAIN);
     graph_free(&g);
     return test_summary("test_graph_grad");
 }

@@ -1,8 +1,12 @@
-/* nn/conv2d.c: CPU convolution by im2col + OpenBLAS GEMM (see nn/conv2d.h).
+/* nn/conv2d.c: CPU convolution by im2col + OpenBLAS GEMM, and direct depthwise kernels
+ * (see nn/conv2d.h).
  *
  * Images are split over OpenMP threads, each with its own column buffer; OpenBLAS runs
  * single-threaded (nn/common.c). A single image (SynFlow's batch of one) instead splits the
- * GEMM's columns over the threads. */
+ * GEMM's columns over the threads. Depthwise convs (groups == cin == cout: DARTS sep_conv and
+ * dil_conv) would be one GEMM with a single output row per channel and image, so they skip
+ * im2col and GEMM: vectorised direct loops over zero-padded copies of each plane, the
+ * (image, channel) planes split over the threads. bench/bench_conv.c times the two paths. */
 #include "nn/conv2d.h"
 
 #include <omp.h>
@@ -11,8 +15,69 @@
 #include "nn/common.h"
 #include "nn/real.h"
 
+/* Benchmark switch (bench/bench_conv.c declares it): 0 sends depthwise convs through the
+ * im2col + GEMM path as well, to time the two against each other. Not part of the API. */
+extern int conv2d_depthwise_direct;
+
+/* ---------------------------------------------------------------- depthwise geometry ---- */
+
+#define DW_MAX_K 11 /* larger depthwise kernels go through im2col + GEMM */
+
+/* Depthwise with multiplier 1: one k x k filter per channel, a GEMM with one output row. */
+static int is_depthwise_shape(const conv2d_dims *d) {
+    return d->groups == d->cin && d->cout == d->cin && d->k <= DW_MAX_K;
+}
+
+/* The direct kernels never test bounds. Each input plane is copied, zero-padded, into a
+ * scratch buffer split into s*s phase planes (phase (py, px) holds padded pixels
+ * (r*s + py, c*s + px)), each hh x wh. Tap (ky, kx) of output (y, x) then reads phase
+ * ((ky*dil) % s, (kx*dil) % s) at (y + ky*dil/s, x + kx*dil/s): for every tap one fixed
+ * offset from the flat index y*wh + x. A whole plane is thus one contiguous loop over ho*wh
+ * flat outputs (the columns x >= wo are computed and dropped), vectorised across rows, so
+ * 7x7 and 8x8 planes still fill the vectors. */
+typedef struct {
+    int wh, plane;  /* phase row length, phase plane size */
+    int nflat;      /* ho*wh: flat outputs per plane */
+    size_t buf;     /* phase buffer, with slack for the reads past the last phase */
+    size_t scratch; /* per thread: phase buffer + one flat output plane */
+} dw_geom;
+
+static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
+
+static dw_geom dw_geometry(const conv2d_dims *d) {
+    dw_geom g;
+    const int s = d->stride, hh = (d->h + 2 * d->pad + s - 1) / s;
+    g.wh = (d->w + 2 * d->pad + s - 1) / s;
+    g.plane = hh * g.wh;
+    g.nflat = d->ho * g.wh;
+    /* the last flat output reads (k-1)*dil/s past its phase plane: slack after the last */
+    g.buf = round16((size_t)s * s * g.plane + (size_t)(d->k - 1) * d->dil / s);
+    g.scratch = g.buf + round16((size_t)g.nflat);
+    return g;
+}
+
+/* Stride 1 with pad <= (k-1)*dil (every DARTS stride-1 op): the data gradient is itself a
+ * depthwise conv of dout, padded by (k-1)*dil - pad, with the flipped filter, giving h x w.
+ * Fills *t with that conv's dims and returns 1; 0 where it does not apply. */
+static int dw_transposed(const conv2d_dims *d, conv2d_dims *t) {
+    const int q = (d->k - 1) * d->dil - d->pad;
+    if (d->stride != 1 || q < 0) return 0;
+    *t = *d;
+    t->h = d->ho; t->w = d->wo; t->pad = q; t->ho = d->h; t->wo = d->w;
+    return 1;
+}
+
+/* per-thread scratch elements of the direct kernels */
+static size_t dw_scratch(const conv2d_dims *d) {
+    size_t s = dw_geometry(d).scratch;
+    conv2d_dims t;
+    if (dw_transposed(d, &t) && dw_geometry(&t).scratch > s) s = dw_geometry(&t).scratch;
+    return s;
+}
 
 #if !FN_REAL_DOUBLE /* precision-independent helpers: defined once, in the f32 object */
+int conv2d_depthwise_direct = 1;
+
 int conv2d_dims_init(conv2d_dims *d) {
     if (d->n <= 0 || d->cin <= 0 || d->h <= 0 || d->w <= 0 || d->cout <= 0 || d->k <= 0 ||
         d->stride <= 0 || d->pad < 0 || d->dil <= 0 || d->groups <= 0)
@@ -25,15 +90,290 @@ int conv2d_dims_init(conv2d_dims *d) {
 }
 
 size_t conv2d_workspace(const conv2d_dims *d) {
-    /* one column matrix [kk, ho*wo] per thread */
+    /* one column matrix [kk, ho*wo] per thread; depthwise: the larger of that and the direct
+     * kernels' scratch, so conv2d_depthwise_direct can switch paths on the same workspace */
     size_t kk = (size_t)(d->cin / d->groups) * d->k * d->k;
-    return (size_t)omp_get_max_threads() * kk * d->ho * d->wo;
+    size_t need = kk * d->ho * d->wo;
+    if (is_depthwise_shape(d) && dw_scratch(d) > need) need = dw_scratch(d);
+    return (size_t)omp_get_max_threads() * need;
 }
 
 double conv2d_flops(const conv2d_dims *d) {
     return 2.0 * d->n * d->cout * (double)d->ho * d->wo * (d->cin / d->groups) * d->k * d->k;
 }
 #endif
+
+/* ---------------------------------------------------------------- depthwise, direct ----- */
+
+/* Below this many flops a depthwise conv stays on one thread. The direct loops are fast
+ * enough that fork and join (~1-2 us) matter: on 2 cores, 2e4 flops was the measured
+ * break-even (3.7e4 flops: 6 us on one thread, 4 us on two; bench/bench_conv.c). */
+#define DW_PAR_FLOPS 2e4
+
+static int is_depthwise(const conv2d_dims *d) {
+    return conv2d_depthwise_direct && is_depthwise_shape(d);
+}
+
+/* off[ky*k + kx]: where tap (ky, kx) of flat output 0 reads in the phase buffer; flipped:
+ * the taps in reverse order (the filter rotated by 180 degrees, for dw_transposed). */
+static void dw_offsets(int *off, const conv2d_dims *d, const dw_geom *g, int flipped) {
+    const int s = d->stride, kk = d->k * d->k;
+    for (int ky = 0; ky < d->k; ky++)
+        for (int kx = 0; kx < d->k; kx++) {
+            const int ty = ky * d->dil, tx = kx * d->dil, t = ky * d->k + kx;
+            off[flipped ? kk - 1 - t : t] =
+                ((ty % s) * s + tx % s) * g->plane + ty / s * g->wh + tx / s;
+        }
+}
+
+/* buf [s*s phases, hh, wh] = in [h, w] zero-padded by d->pad and split into phases */
+static void dw_split(real *restrict buf, const real *restrict in, const conv2d_dims *d,
+                     const dw_geom *g) {
+    const int s = d->stride, p = d->pad, W = d->w;
+    memset(buf, 0, sizeof(real) * g->buf);
+    for (int iy = 0; iy < d->h; iy++) {
+        const int r = iy + p;
+        const real *src = in + (size_t)iy * W;
+        real *dst = buf + (size_t)(r % s) * s * g->plane + (size_t)(r / s) * g->wh;
+        if (s == 1) {
+            memcpy(dst + p, src, sizeof(real) * W);
+            continue;
+        }
+        if (s == 2) { /* even and odd columns: a constant stride the compiler vectorises */
+            real *restrict q0 = dst + (p & 1) * g->plane + p / 2;
+            real *restrict q1 = dst + ((p + 1) & 1) * g->plane + (p + 1) / 2;
+            for (int m = 0; m < W / 2; m++) {
+                q0[m] = src[2 * m];
+                q1[m] = src[2 * m + 1];
+            }
+            if (W & 1) q0[W / 2] = src[W - 1];
+            continue;
+        }
+        for (int px = 0; px < s; px++) { /* columns ix with (ix + p) % s == px */
+            const int ix0 = ((px - p) % s + s) % s;
+            real *dp = dst + (size_t)px * g->plane + (ix0 + p) / s;
+            for (int ix = ix0, j = 0; ix < W; ix += s, j++) dp[j] = src[ix];
+        }
+    }
+}
+
+/* din [h, w] += the interior of the phase buffer (adjoint of dw_split) */
+static void dw_split_adjoint(real *restrict din, const real *restrict buf, const conv2d_dims *d,
+                             const dw_geom *g) {
+    const int s = d->stride, p = d->pad, W = d->w;
+    for (int iy = 0; iy < d->h; iy++) {
+        const int r = iy + p;
+        real *dst = din + (size_t)iy * W;
+        const real *src = buf + (size_t)(r % s) * s * g->plane + (size_t)(r / s) * g->wh;
+        if (s == 1) {
+#pragma omp simd
+            for (int ix = 0; ix < W; ix++) dst[ix] += src[p + ix];
+            continue;
+        }
+        if (s == 2) {
+            const real *restrict q0 = src + (p & 1) * g->plane + p / 2;
+            const real *restrict q1 = src + ((p + 1) & 1) * g->plane + (p + 1) / 2;
+            for (int m = 0; m < W / 2; m++) {
+                dst[2 * m] += q0[m];
+                dst[2 * m + 1] += q1[m];
+            }
+            if (W & 1) dst[W - 1] += q0[W / 2];
+            continue;
+        }
+        for (int px = 0; px < s; px++) {
+            const int ix0 = ((px - p) % s + s) % s;
+            const real *sp = src + (size_t)px * g->plane + (ix0 + p) / s;
+            for (int ix = ix0, j = 0; ix < W; ix += s, j++) dst[ix] += sp[j];
+        }
+    }
+}
+
+/* flat [ho, wh] = dout [ho, wo] with zero columns x >= wo */
+static void dw_flat_grad(real *restrict flat, const real *restrict dout, const conv2d_dims *d,
+                         const dw_geom *g) {
+    for (int y = 0; y < d->ho; y++) {
+        real *dst = flat + (size_t)y * g->wh;
+        memcpy(dst, dout + (size_t)y * d->wo, sizeof(real) * d->wo);
+        memset(dst + d->wo, 0, sizeof(real) * (g->wh - d->wo));
+    }
+}
+
+/* acc[i] (+)= sum over taps t < nt of w[t] buf[off[t] + i], i < n; first: = instead of +=.
+ * Inlined with nt a constant the taps unroll and a vector of outputs stays in a register
+ * across them: one store per nt multiply-adds. */
+static inline __attribute__((always_inline)) void dw_taps_k(real *restrict acc,
+                                                            const real *restrict buf,
+                                                            const int *off, const real *w,
+                                                            const int nt, const int n,
+                                                            const int first) {
+#pragma omp simd
+    for (int i = 0; i < n; i++) {
+        real a = first ? 0 : acc[i];
+#pragma GCC unroll 16
+        for (int t = 0; t < nt; t++) a += w[t] * buf[off[t] + i];
+        acc[i] = a;
+    }
+}
+
+/* acc[i] = sum_t w[t] buf[off[t] + i] over all k*k taps (in order: the float64 sums match
+ * a straight loop exactly). 3x3 in one pass; larger filters one pass per filter row, which
+ * keeps the row's weights in registers. */
+static void dw_taps(real *acc, const real *buf, const int *off, const real *w, int k, int n) {
+    if (k == 3) {
+        dw_taps_k(acc, buf, off, w, 9, n, 1);
+    } else if (k == 5) {
+        for (int ky = 0; ky < 5; ky++) dw_taps_k(acc, buf, off + ky * 5, w + ky * 5, 5, n, !ky);
+    } else {
+        for (int ky = 0; ky < k; ky++) dw_taps_k(acc, buf, off + ky * k, w + ky * k, k, n, !ky);
+    }
+}
+
+/* r[t] += sum_i flat[i] buf[off[t] + i] for nt <= 5 taps at once: flat is loaded once for
+ * all of them. Inlined with nt a constant. */
+static inline __attribute__((always_inline)) void dw_dots_k(real *r, const real *restrict flat,
+                                                            const real *restrict buf,
+                                                            const int *off, const int nt,
+                                                            const int n) {
+    real r0 = 0, r1 = 0, r2 = 0, r3 = 0, r4 = 0;
+    const real *b0 = buf + off[0], *b1 = buf + off[nt > 1 ? 1 : 0],
+               *b2 = buf + off[nt > 2 ? 2 : 0], *b3 = buf + off[nt > 3 ? 3 : 0],
+               *b4 = buf + off[nt > 4 ? 4 : 0];
+#pragma omp simd reduction(+ : r0, r1, r2, r3, r4)
+    for (int i = 0; i < n; i++) {
+        const real g = flat[i];
+        r0 += g * b0[i];
+        if (nt > 1) r1 += g * b1[i];
+        if (nt > 2) r2 += g * b2[i];
+        if (nt > 3) r3 += g * b3[i];
+        if (nt > 4) r4 += g * b4[i];
+    }
+    r[0] += r0;
+    if (nt > 1) r[1] += r1;
+    if (nt > 2) r[2] += r2;
+    if (nt > 3) r[3] += r3;
+    if (nt > 4) r[4] += r4;
+}
+
+/* r[t] += sum_i flat[i] buf[off[t] + i] for all k*k taps, a filter row at a time */
+static void dw_dots(real *r, const real *flat, const real *buf, const int *off, int k, int n) {
+    for (int ky = 0; ky < k; ky++) {
+        const int *o = off + ky * k;
+        real *rr = r + ky * k;
+        if (k == 3) dw_dots_k(rr, flat, buf, o, 3, n);
+        else if (k == 5) dw_dots_k(rr, flat, buf, o, 5, n);
+        else
+            for (int kx = 0; kx < k; kx += 5)
+                dw_dots_k(rr + kx, flat, buf, o + kx, k - kx < 5 ? k - kx : 5, n);
+    }
+}
+
+/* One plane: out [ho, wo] = conv of in [h, w] with w [k, k]. */
+static void dw_forward_plane(real *restrict out, const real *in, const real *w,
+                             const conv2d_dims *d, const dw_geom *g, const int *off,
+                             real *scratch) {
+    real *buf = scratch, *flat = scratch + g->buf;
+    dw_split(buf, in, d, g);
+    dw_taps(flat, buf, off, w, d->k, g->nflat);
+    for (int y = 0; y < d->ho; y++)
+        memcpy(out + (size_t)y * d->wo, flat + (size_t)y * g->wh, sizeof(real) * d->wo);
+}
+
+/* One plane: din [h, w] += data gradient of dout [ho, wo]. t: the transposed conv of
+ * dw_transposed (gather: a forward pass over dout with flipped offsets toff), or NULL: the
+ * adjoint of forward's taps, every tap scattering w[t] * dout into a phase buffer that then
+ * folds back into din. */
+static void dw_backward_data_plane(real *restrict din, const real *dout, const real *w,
+                                   const conv2d_dims *d, const dw_geom *g, const int *off,
+                                   const conv2d_dims *t, const dw_geom *tg, const int *toff,
+                                   real *scratch) {
+    if (t) {
+        real *buf = scratch, *flat = scratch + tg->buf;
+        dw_split(buf, dout, t, tg);
+        dw_taps(flat, buf, toff, w, d->k, tg->nflat);
+        for (int y = 0; y < d->h; y++) {
+            real *drow = din + (size_t)y * d->w;
+            const real *frow = flat + (size_t)y * tg->wh;
+#pragma omp simd
+            for (int x = 0; x < d->w; x++) drow[x] += frow[x];
+        }
+        return;
+    }
+    real *restrict buf = scratch, *restrict flat = scratch + g->buf;
+    dw_flat_grad(flat, dout, d, g);
+    memset(buf, 0, sizeof(real) * g->buf);
+    for (int tp = 0; tp < d->k * d->k; tp++) {
+        const real wv = w[tp];
+        real *restrict b = buf + off[tp];
+#pragma omp simd
+        for (int i = 0; i < g->nflat; i++) b[i] += wv * flat[i];
+    }
+    dw_split_adjoint(din, buf, d, g);
+}
+
+/* One plane: dw[t] += sum over outputs of dout * the input pixel tap t read. */
+static void dw_backward_weight_plane(real *dw, const real *dout, const real *in,
+                                     const conv2d_dims *d, const dw_geom *g, const int *off,
+                                     real *scratch) {
+    real *buf = scratch, *flat = scratch + g->buf;
+    dw_split(buf, in, d, g);
+    dw_flat_grad(flat, dout, d, g);
+    dw_dots(dw, flat, buf, off, d->k, g->nflat);
+}
+
+/* Planes (image, channel) are independent: one flat loop over n*c of them, so a batch of one
+ * still spreads its channels over every thread. */
+static void dw_forward(real *out, const real *in, const real *w, const conv2d_dims *d,
+                       real *ws) {
+    const dw_geom g = dw_geometry(d);
+    const size_t scr = dw_scratch(d);
+    int off[DW_MAX_K * DW_MAX_K];
+    dw_offsets(off, d, &g, 0);
+    const int C = d->cin, np = d->n * C, kk = d->k * d->k;
+    const size_t ip = (size_t)d->h * d->w, op = (size_t)d->ho * d->wo;
+#pragma omp parallel if (conv2d_flops(d) > DW_PAR_FLOPS)
+    {
+        real *scratch = ws + (size_t)omp_get_thread_num() * scr;
+#pragma omp for schedule(static)
+        for (int pl = 0; pl < np; pl++)
+            dw_forward_plane(out + pl * op, in + pl * ip, w + (size_t)(pl % C) * kk, d, &g, off,
+                             scratch);
+    }
+}
+
+/* din planes are independent as in forward; dw[c] sums over the batch, so its loop runs over
+ * channels with the images inside: one writer per channel, no reduction between threads. */
+static void dw_backward(real *din, real *dw, const real *dout, const real *in, const real *w,
+                        const conv2d_dims *d, real *ws) {
+    const dw_geom g = dw_geometry(d);
+    const size_t scr = dw_scratch(d);
+    int off[DW_MAX_K * DW_MAX_K], toff[DW_MAX_K * DW_MAX_K];
+    dw_offsets(off, d, &g, 0);
+    conv2d_dims t;
+    const int gather = dw_transposed(d, &t);
+    const dw_geom tg = gather ? dw_geometry(&t) : g;
+    if (gather) dw_offsets(toff, &t, &tg, 1);
+    const int C = d->cin, np = d->n * C, kk = d->k * d->k;
+    const size_t ip = (size_t)d->h * d->w, op = (size_t)d->ho * d->wo;
+#pragma omp parallel if (conv2d_flops(d) > DW_PAR_FLOPS)
+    {
+        real *scratch = ws + (size_t)omp_get_thread_num() * scr;
+        if (din) {
+#pragma omp for schedule(static) nowait
+            for (int pl = 0; pl < np; pl++)
+                dw_backward_data_plane(din + pl * ip, dout + pl * op, w + (size_t)(pl % C) * kk,
+                                       d, &g, off, gather ? &t : NULL, &tg, toff, scratch);
+        }
+        if (dw) {
+#pragma omp for schedule(static) nowait
+            for (int c = 0; c < C; c++)
+                for (int n = 0; n < d->n; n++)
+                    dw_backward_weight_plane(dw + (size_t)c * kk, dout + ((size_t)n * C + c) * op,
+                                             in + ((size_t)n * C + c) * ip, d, &g, off, scratch);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- im2col + GEMM --------- */
 
 /* C[M, N] = op(A)[M, K] * B[K, N] + beta C with N split over the OpenMP threads. */
 static void gemm_cols(CBLAS_TRANSPOSE ta, int M, int N, int K, const real *A, int lda,
@@ -152,6 +492,10 @@ static void backward_data_image(real *dx, const real *dy, const real *w, const c
 void FN(conv2d_forward)(real *out, const real *in, const real *w, const conv2d_dims *d,
                         real *ws) {
     const size_t col_numel = (size_t)(d->cin / d->groups) * d->k * d->k * d->ho * d->wo;
+    if (is_depthwise(d)) {
+        dw_forward(out, in, w, d, ws);
+        return;
+    }
     if (d->n == 1) { /* outside any region, so gemm_cols can use every thread */
         forward_image(out, in, w, d, ws);
         return;
@@ -171,6 +515,10 @@ void FN(conv2d_backward)(real *din, real *dw, const real *dout, const real *in, 
     const int cg = d->cin / d->groups, og = d->cout / d->groups, hw = d->ho * d->wo;
     const int kk = cg * d->k * d->k;
     const size_t col_numel = (size_t)kk * hw;
+    if (is_depthwise(d)) {
+        dw_backward(din, dw, dout, in, w, d, ws);
+        return;
+    }
     if (din && d->n == 1) {
         backward_data_image(din, dout, w, d, ws);
     } else if (din) {

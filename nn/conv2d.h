@@ -3,6 +3,7 @@
  * Forward: out[n,co,y,x] = sum_{ci in group, ky, kx} w[co, ci', ky, kx] *
  *          in[n, ci, y*s - p + ky*d, x*s - p + kx*d]   (zero outside the image).
  * CPU: per image and group, im2col then one OpenBLAS GEMM; images split over OpenMP threads.
+ * Depthwise (groups == cin == cout, k <= 11): direct loops, planes split over the threads.
  * Backward accumulates (+=) into din and, when dw != NULL, into dw.
  * Compiled for float (suffix _f32) and double (_f64); see nn/real.h. */
 #ifndef FN_CONV2D_H

@@ -86,8 +86,24 @@ static void conv_naive(double *y, const double *x, const double *w, const conv2d
                 }
 }
 
-static void test_conv(int n, int cin, int h, int w, int cout, int k, int s, int p, int dil,
-                      int groups) {
+/* nn/conv2d.c: 0 sends depthwise convs through im2col + GEMM instead of the direct kernels */
+extern int conv2d_depthwise_direct;
+
+static void to_f32(float *dst, const double *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = (float)src[i];
+}
+static double *to_f64(const float *src, size_t n) {
+    double *p = zeros(n);
+    for (size_t i = 0; i < n; i++) p[i] = src[i];
+    return p;
+}
+
+/* Forward against conv_naive, backward against float64 central differences (fd) and the
+ * float32 twin against float64. Backward starts from nonzero din and dw to check that it
+ * accumulates, and runs once more with din = NULL. Depthwise shapes (groups == cin == cout)
+ * take the direct kernels, so they are also checked against the im2col + GEMM path. */
+static void test_conv_fd(int n, int cin, int h, int w, int cout, int k, int s, int p, int dil,
+                         int groups, int fd) {
     conv_ctx c;
     conv2d_dims d = {n, cin, h, w, cout, k, s, p, dil, groups, 0, 0};
     CHECK(conv2d_dims_init(&d) == 0);
@@ -96,33 +112,84 @@ static void test_conv(int n, int cin, int h, int w, int cout, int k, int s, int 
     size_t ny = (size_t)n * cout * d.ho * d.wo;
     c.x = rnd(nx); c.w = rnd(nw); c.r = rnd(ny); c.y = zeros(ny);
     c.ws = zeros(conv2d_workspace(&d));
-    char what[96];
-    snprintf(what, sizeof what, "conv k%d s%d p%d d%d g%d fwd", k, s, p, dil, groups);
+    char what[96], tag[64];
+    snprintf(tag, sizeof tag, "conv n%d %dx%d k%d s%d p%d d%d g%d", n, h, w, k, s, p, dil, groups);
     double *yref = zeros(ny);
     conv_naive(yref, c.x, c.w, &d);
     conv2d_forward_f64(c.y, c.x, c.w, &d, c.ws);
+    snprintf(what, sizeof what, "%s fwd", tag);
     check_close(what, c.y, yref, ny, 1e-12, 1e-12);
-    /* float32 twin against float64 */
-    float *xf = mallocCheck(4 * nx), *wf = mallocCheck(4 * nw), *yf = mallocCheck(4 * ny);
-    float *wsf = mallocCheck(4 * (conv2d_workspace(&d) + 1));
-    for (size_t i = 0; i < nx; i++) xf[i] = (float)c.x[i];
-    for (size_t i = 0; i < nw; i++) wf[i] = (float)c.w[i];
-    conv2d_forward_f32(yf, xf, wf, &d, wsf);
-    double *yfd = zeros(ny);
-    for (size_t i = 0; i < ny; i++) yfd[i] = yf[i];
-    snprintf(what, sizeof what, "conv k%d s%d p%d d%d g%d f32", k, s, p, dil, groups);
-    check_close(what, yfd, yref, ny, 1e-5, 1e-4);
     /* backward: din and dw accumulate on top of existing values */
     double *dx = zeros(nx), *dw = zeros(nw);
     for (size_t i = 0; i < nx; i++) dx[i] = 0.5;
+    for (size_t i = 0; i < nw; i++) dw[i] = -0.25;
     conv2d_backward_f64(dx, dw, c.r, c.x, c.w, &d, c.ws);
     for (size_t i = 0; i < nx; i++) dx[i] -= 0.5;
-    snprintf(what, sizeof what, "conv k%d s%d p%d d%d g%d dx", k, s, p, dil, groups);
-    fd_check(what, conv_phi, &c, c.x, nx, dx);
-    snprintf(what, sizeof what, "conv k%d s%d p%d d%d g%d dw", k, s, p, dil, groups);
-    fd_check(what, conv_phi, &c, c.w, nw, dw);
+    for (size_t i = 0; i < nw; i++) dw[i] += 0.25;
+    /* din = NULL: weights only, the same dw */
+    double *dw2 = zeros(nw);
+    conv2d_backward_f64(NULL, dw2, c.r, c.x, c.w, &d, c.ws);
+    snprintf(what, sizeof what, "%s dw (din NULL)", tag);
+    check_close(what, dw2, dw, nw, 1e-13, 1e-12);
+    if (fd) {
+        snprintf(what, sizeof what, "%s dx", tag);
+        fd_check(what, conv_phi, &c, c.x, nx, dx);
+        snprintf(what, sizeof what, "%s dw", tag);
+        fd_check(what, conv_phi, &c, c.w, nw, dw);
+    }
+    if (groups == cin && cout == cin) { /* direct kernels vs im2col + GEMM, float64 */
+        double *yg = zeros(ny), *dxg = zeros(nx), *dwg = zeros(nw);
+        conv2d_forward_f64(c.y, c.x, c.w, &d, c.ws); /* fd_check left a perturbed output */
+        conv2d_depthwise_direct = 0;
+        conv2d_forward_f64(yg, c.x, c.w, &d, c.ws);
+        conv2d_backward_f64(dxg, dwg, c.r, c.x, c.w, &d, c.ws);
+        conv2d_depthwise_direct = 1;
+        snprintf(what, sizeof what, "%s fwd = gemm", tag);
+        check_close(what, c.y, yg, ny, 1e-12, 1e-12);
+        snprintf(what, sizeof what, "%s dx = gemm", tag);
+        check_close(what, dx, dxg, nx, 1e-12, 1e-12);
+        snprintf(what, sizeof what, "%s dw = gemm", tag);
+        check_close(what, dw, dwg, nw, 1e-12, 1e-12);
+        free(yg); free(dxg); free(dwg);
+    }
+    /* float32 twin against float64: forward and both gradients */
+    float *xf = mallocCheck(4 * nx), *wf = mallocCheck(4 * nw), *yf = mallocCheck(4 * ny);
+    float *rf = mallocCheck(4 * ny), *dxf = callocCheck(nx, 4), *dwf = callocCheck(nw, 4);
+    float *wsf = mallocCheck(4 * (conv2d_workspace(&d) + 1));
+    to_f32(xf, c.x, nx); to_f32(wf, c.w, nw); to_f32(rf, c.r, ny);
+    conv2d_forward_f32(yf, xf, wf, &d, wsf);
+    conv2d_backward_f32(dxf, dwf, rf, xf, wf, &d, wsf);
+    double *yfd = to_f64(yf, ny), *dxfd = to_f64(dxf, nx), *dwfd = to_f64(dwf, nw);
+    snprintf(what, sizeof what, "%s f32 fwd", tag);
+    check_close(what, yfd, yref, ny, 1e-5, 1e-4);
+    snprintf(what, sizeof what, "%s f32 dx", tag);
+    check_close(what, dxfd, dx, nx, 1e-5, 1e-4);
+    snprintf(what, sizeof what, "%s f32 dw", tag);
+    check_close(what, dwfd, dw, nw, 1e-4, 1e-4);
     free(c.x); free(c.w); free(c.r); free(c.y); free(c.ws); free(yref); free(dx); free(dw);
-    free(xf); free(wf); free(yf); free(wsf); free(yfd);
+    free(dw2); free(xf); free(wf); free(yf); free(rf); free(dxf); free(dwf); free(wsf);
+    free(yfd); free(dxfd); free(dwfd);
+}
+
+static void test_conv(int n, int cin, int h, int w, int cout, int k, int s, int p, int dil,
+                      int groups) {
+    test_conv_fd(n, cin, h, w, cout, k, s, p, dil, groups, 1);
+}
+
+/* Depthwise (groups = cin = cout = c) with finite differences. */
+static void test_dwconv(int n, int c, int h, int w, int k, int s, int p, int dil) {
+    test_conv_fd(n, c, h, w, c, k, s, p, dil, c, 1);
+}
+
+/* Depthwise convs far above the 2e4 flops from which the direct kernels use OpenMP, with
+ * many planes per thread: forward against the straight loop, gradients against im2col +
+ * GEMM (which the small shapes check by finite differences), float32 against float64. */
+static void test_dwconv_big(int n, int c, int h, int w, int k, int s, int p, int dil) {
+    conv2d_dims d = {n, c, h, w, c, k, s, p, dil, c, 0, 0};
+    CHECK(conv2d_dims_init(&d) == 0);
+    CHECKF(conv2d_flops(&d) > 2e5, "%.0f flops: too small for the threaded branch",
+           conv2d_flops(&d));
+    test_conv_fd(n, c, h, w, c, k, s, p, dil, c, 0);
 }
 
 /* ---------------------------------------------------------------- batchnorm ------- */
@@ -342,6 +409,26 @@ int main(void) {
     test_conv(2, 4, 7, 7, 4, 5, 1, 4, 2, 4);  /* depthwise dilated 5x5 (dil_conv_5x5) */
     test_conv(2, 6, 5, 5, 4, 3, 1, 1, 1, 2);  /* groups 2 */
     test_conv(1, 2, 8, 8, 4, 1, 2, 0, 1, 1);  /* 1x1 stride 2 (FactorizedReduce branch) */
+    test_conv(2, 3, 7, 6, 6, 3, 1, 1, 1, 3);  /* groups = cin, multiplier 2: GEMM path */
+    /* depthwise, direct kernels: DARTS sep_conv (k3 p1, k5 p2) and dil_conv (d2, p2 / p4) at
+     * stride 1 and 2, odd and non-square sizes, batch 1 and 3 */
+    test_dwconv(3, 3, 7, 7, 3, 1, 1, 1);
+    test_dwconv(1, 2, 9, 9, 5, 1, 2, 1);
+    test_dwconv(3, 2, 9, 9, 3, 2, 1, 1);
+    test_dwconv(1, 3, 7, 7, 5, 2, 2, 1);
+    test_dwconv(3, 2, 9, 7, 3, 1, 2, 2);
+    test_dwconv(1, 2, 9, 9, 5, 1, 4, 2);
+    test_dwconv(3, 2, 7, 9, 3, 2, 2, 2);
+    test_dwconv(1, 3, 9, 9, 5, 2, 4, 2);
+    test_dwconv(1, 2, 8, 5, 3, 1, 3, 1);      /* pad > (k-1)*dil: the scatter data gradient */
+    test_dwconv(2, 2, 6, 7, 3, 1, 0, 1);      /* no padding */
+    test_dwconv(1, 2, 10, 11, 3, 3, 1, 1);    /* stride 3 */
+    test_dwconv(1, 2, 9, 8, 7, 2, 3, 1);      /* 7x7: the generic filter-row loops */
+    test_dwconv(2, 3, 5, 5, 1, 1, 0, 1);      /* 1x1 depthwise: a per-channel scale */
+    test_dwconv_big(3, 8, 15, 13, 5, 1, 2, 1); /* threaded: planes over images and channels */
+    test_dwconv_big(1, 32, 16, 16, 5, 1, 4, 2); /* batch 1: channels over the threads */
+    test_dwconv_big(2, 16, 23, 23, 5, 2, 2, 1); /* threaded, stride 2 */
+    test_dwconv_big(4, 32, 27, 27, 3, 2, 2, 2); /* threaded, stride 2, dilated */
     test_bn(3, 4, 10, 0);
     test_bn(2, 3, 9, 1);
     test_bn(1, 2, 16, 0); /* batch 1 (SynFlow) */

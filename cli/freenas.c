@@ -59,6 +59,8 @@ static void usage(FILE *f) {
 "  --ss N             nb1shot1 search space 1 (default), 2 or 3\n"
 "  --benchmark FILE   NB201 ground truth (nb201_accuracy.tsv): print accuracies\n"
 "  --synflow-zc       SynFlow in the zero-cost-proxy form: BN removed, float64 (§3.3)\n"
+"  --fp32, --fp64     force the executor precision (default: synflow float64, snip float32;\n"
+"                     grasp always float64); FD ran float32, noise-dominated in DARTS SynFlow\n"
 "  --abs-params       take |params| before SNIP/GraSP (default in darts, as FD's notebooks)\n"
 "  --signed-params    keep signed params for SNIP/GraSP (default in nb201)\n"
 "  --grasp-eps E      finite-difference HVP step, relative to ||alpha|| (default 1e-6)\n"
@@ -161,6 +163,8 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
         else if (!strcmp(o, "--synflow-zc")) a->sc.mopts.synflow_zc = 1;
         else if (!strcmp(o, "--grasp-abs")) a->sc.mopts.grasp_abs = 1;
         else if (!strcmp(o, "--grasp-darts-form")) a->sc.mopts.grasp_darts_form = 1;
+        else if (!strcmp(o, "--fp32")) a->sc.mopts.precision = 32;
+        else if (!strcmp(o, "--fp64")) a->sc.mopts.precision = 64;
         else if (!strcmp(o, "--abs-params")) a->sc.mopts.abs_params = 1;
         else if (!strcmp(o, "--signed-params")) a->sc.mopts.abs_params = 0;
         else if (!strcmp(o, "--json")) a->json = 1;

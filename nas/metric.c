@@ -20,6 +20,7 @@ void metric_opts_default(fn_metric_opts *o) {
     memset(o, 0, sizeof(*o));
     o->synflow_abs_alpha = 1;
     o->abs_params = -1;
+    o->precision = -1;
     o->grasp_fd_eps = 1e-6;
     o->grasp_adam_lr = 0.03;
 }
@@ -37,7 +38,16 @@ fn_dtype metric_dtype(const fn_metric *m, const fn_metric_opts *o) {
      * activation region (ReLU kinks make the FD error first order in the step), which float32
      * gradients cannot resolve: GraSP runs in float64 (see nas/metric_grasp.c). */
     if (m->score == metric_grasp) return FN_F64;
-    return (m->score == metric_synflow && o->synflow_zc) ? FN_F64 : FN_F32;
+    if (o->precision == 32) return FN_F32;
+    if (o->precision == 64) return FN_F64;
+    /* SynFlow runs in float64 by default: on the DARTS supernet (batch of one all-ones image,
+     * BN in train mode) float32 per-op scores are dominated by rounding noise: the same
+     * search on 1 and 2 threads (different GEMM splits, same maths) differs by a median 49 %
+     * per score and gives a different genotype for 5 of 5 seeds, while float64 is identical
+     * on 1, 2, 3 and 5 threads. FD ran float32 (METHOD.md §3.11); --fp32 reproduces that.
+     * One image makes float64 cheap (DARTS 8-cell: see bench/). SNIP is stable in float32. */
+    if (m->score == metric_synflow) return FN_F64;
+    return FN_F32;
 }
 
 fn_bn_mode metric_bn_mode(const fn_metric *m, const fn_metric_opts *o) {

@@ -15,6 +15,7 @@ typedef struct {
     /* SynFlow */
     int synflow_zc;         /* ZC form (§3.3): BN removed except ResNet blocks, float64 */
     int synflow_abs_alpha;  /* |alpha| before scoring (NB201: yes; DARTS: no), set by space */
+    int precision;          /* -1: the metric's default; 32 or 64 force float32 / float64 */
     /* SNIP / GraSP */
     int abs_params;         /* |params| before scoring (FD's DARTS notebooks); -1: space default */
     /* GraSP */

@@ -53,6 +53,18 @@ int main(void) {
     CHECK(metric_find("synflow") && metric_find("snip") && metric_find("grasp"));
     CHECK(metric_find("synflo") == NULL);
     CHECK(metric_find("synflow")->default_batch == 1 && metric_find("snip")->default_batch == 64);
+    {   /* precision: SynFlow and GraSP float64, SNIP float32 by default; --fp32/--fp64 force,
+         * except GraSP (its finite-difference HVP needs float64) */
+        fn_metric_opts po;
+        metric_opts_default(&po);
+        CHECK(metric_dtype(metric_find("synflow"), &po) == FN_F64);
+        CHECK(metric_dtype(metric_find("snip"), &po) == FN_F32);
+        po.precision = 32;
+        CHECK(metric_dtype(metric_find("synflow"), &po) == FN_F32);
+        CHECK(metric_dtype(metric_find("grasp"), &po) == FN_F64);
+        po.precision = 64;
+        CHECK(metric_dtype(metric_find("snip"), &po) == FN_F64);
+    }
 
     fn_graph g;
     graph_init(&g);
@@ -128,7 +140,7 @@ int main(void) {
         fn_metric_opts so = mo;
         so.synflow_zc = zc;
         e.bn_mode = metric_bn_mode(metric_find("synflow"), &so);
-        CHECK(metric_dtype(metric_find("synflow"), &so) == (zc ? FN_F64 : FN_F32));
+        CHECK(metric_dtype(metric_find("synflow"), &so) == FN_F64); /* default: float64 */
         CHECK(metric_synflow(&e, NULL, &so, S, &value, err, sizeof err) == 0);
         /* parameters and alpha are now |.|: R and its derivative by differences */
         const double *pp = e.params;

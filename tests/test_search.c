@@ -2,6 +2,7 @@
  * failure statuses (a failed search reports, never exits).
  *   ./build/bin/test_search ../shared/data */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -130,6 +131,16 @@ int main(int argc, char **argv) {
     CHECK(r1.eval_params[0] > 2000000 && r1.eval_params[0] < 5000000 && r1.eval_macs[1] > 3e8);
     CHECK(strncmp(r1.arch_json, "{\"normal\": [[", 13) == 0);
     printf("darts synflow seed 3: %s\n", r1.arch);
+    /* the same scores, bit for bit, on 1 and 3 threads (float64 SynFlow; in float32 the
+     * DARTS scores are rounding noise that changes with the GEMM split: see nas/metric.c) */
+    omp_set_num_threads(1);
+    CHECK(search_run(&c, &r2) == FN_OK);
+    omp_set_num_threads(3);
+    fn_search_result r3;
+    CHECK(search_run(&c, &r3) == FN_OK);
+    omp_set_num_threads(2);
+    CHECK(memcmp(r1.S, r2.S, sizeof r1.S) == 0 && memcmp(r1.S, r3.S, sizeof r1.S) == 0);
+    CHECK(strcmp(r2.arch, r1.arch) == 0 && strcmp(r3.arch, r1.arch) == 0);
     /* 20 cells (no depth gap) and the ImageNet-resolution net: alpha scale 5e-4, 1000 classes;
      * shrunk (C=8, 5 cells) to keep the test fast */
     c.cells = 20;

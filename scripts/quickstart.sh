@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/quickstart.sh: the main job on a fresh Debian machine: installs dependencies, builds,
 # and runs a small real FreeDARTS search on NAS-Bench-201: SynFlow on alpha for seeds 0..9
-# and SNIP for seeds 0..2 on real CIFAR-10 images, with ground-truth accuracies.
+# and SNIP for seeds 0..2 on real CIFAR-10 images, with ground-truth accuracies; then
+# SynFlow on the 8-cell DARTS supernet for seeds 0..4 (genotypes, op counts per cell type).
 # Data: ../shared/data next to the checkout, or FREENAS_DATA=DIR.
 #   bash scripts/quickstart.sh
 set -euo pipefail
@@ -19,3 +20,5 @@ if [ -d "$DATA/cifar10" ]; then
 else
   echo "quickstart: no labelled data at $DATA (set FREENAS_DATA): skipping the SNIP search"
 fi
+# DARTS: the 8-cell supernet, SynFlow, genotypes and per-cell-type operation counts
+./build/bin/freenas search --space darts --metric synflow --seeds 0:4

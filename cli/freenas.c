@@ -245,9 +245,9 @@ static void print_json(const cli_args *a, const fn_search_result *r, const nb201
             printf("%s%.9g", o ? "," : "", r->S[e * r->s_cols + o]);
         printf("]");
     }
-    printf("],\"params\":%zu,\"macs\":%.0f,\"bytes\":%zu,\"time_s\":{\"data\":%.6f,"
+    printf("],\"degenerate\":%s,\"params\":%zu,\"macs\":%.0f,\"bytes\":%zu,\"time_s\":{\"data\":%.6f,"
            "\"build\":%.6f,\"init\":%.6f,\"score\":%.6f,\"prune\":%.6f,\"total\":%.6f}",
-           r->params, r->macs, r->bytes, r->t_data, r->t_build, r->t_init, r->t_score,
+           r->degenerate ? "true" : "false", r->params, r->macs, r->bytes, r->t_data, r->t_build, r->t_init, r->t_score,
            r->t_prune, r->t_total);
     if (!strcmp(a->sc.space, "darts"))
         printf(",\"eval_net\":{\"cifar10_c36_20cells\":{\"params\":%zu,\"macs\":%.0f},"
@@ -341,6 +341,15 @@ static int cmd_search(int argc, char **argv) {
                     for (int o = 0; o < DARTS_OPS; o++) counts[t][o] += c[t][o];
             }
         }
+        if (r.status == FN_OK && r.degenerate)
+            fprintf(stderr, "freenas: warning: seed %ld: every score is at rounding level (max |S| "
+                    "= %.3g): d %s / d alpha is numerically zero for this supernet, so the "
+                    "architecture is decided by rounding noise%s\n", s, r.s_max,
+                    strcmp(a.sc.metric, "synflow") ? "L" : "R",
+                    is_darts && !strcmp(a.sc.metric, "synflow") && !a.sc.mopts.synflow_zc
+                        ? " (FD's DARTS SynFlow: every path into the head ends in an affine-free "
+                          "BN over one image, so the logits do not depend on alpha; "
+                          "--synflow-zc scores without BN)" : "");
         if (a.json) {
             print_json(&a, &r, gt);
         } else if (r.status != FN_OK) {

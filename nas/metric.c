@@ -40,12 +40,12 @@ fn_dtype metric_dtype(const fn_metric *m, const fn_metric_opts *o) {
     if (m->score == metric_grasp) return FN_F64;
     if (o->precision == 32) return FN_F32;
     if (o->precision == 64) return FN_F64;
-    /* SynFlow runs in float64 by default: on the DARTS supernet (batch of one all-ones image,
-     * BN in train mode) float32 per-op scores are dominated by rounding noise: the same
-     * search on 1 and 2 threads (different GEMM splits, same maths) differs by a median 49 %
-     * per score and gives a different genotype for 5 of 5 seeds, while float64 is identical
-     * on 1, 2, 3 and 5 threads. FD ran float32 (METHOD.md §3.11); --fp32 reproduces that.
-     * One image makes float64 cheap (DARTS 8-cell: see bench/). SNIP is stable in float32. */
+    /* SynFlow runs in float64 by default. On the DARTS supernet in FD's form d R / d alpha is
+     * exactly zero (zero-mean BN outputs into the head; nas/search.c flags it), so float32
+     * scores are rounding noise that changes with the GEMM split: a median 49 % per score
+     * between 1 and 2 threads, another genotype for 5 of 5 seeds. Float64 at least makes
+     * every result identical on any thread count. FD ran float32 (METHOD.md §3.11); --fp32
+     * reproduces that. One image makes float64 cheap. SNIP is stable in float32. */
     if (m->score == metric_synflow) return FN_F64;
     return FN_F32;
 }

@@ -61,6 +61,10 @@ typedef struct {
     double S[FN_MAX_ALPHA];    /* score matrix, alpha layout (all groups) */
     int s_rows, s_cols;        /* all groups stacked: rows of the same width (or 1 x numel) */
     double value;              /* R (synflow) or L (snip, grasp) */
+    /* 1 when every |S| < 1e-4 |value| max|alpha|: d value / d alpha is numerically zero and
+     * the architecture is decided by rounding noise (FD's DARTS SynFlow: see README) */
+    int degenerate;
+    double s_max;              /* max |S| */
     double alpha_scale;        /* the scale used */
     size_t params;             /* supernet parameters (alpha excluded) */
     double macs;               /* multiply-adds of one forward at the search batch */

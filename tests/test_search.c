@@ -36,6 +36,7 @@ int main(int argc, char **argv) {
     CHECK(search_run(&c, &r2) == FN_OK);
     CHECK(memcmp(r1.S, r2.S, sizeof r1.S) == 0 && strcmp(r1.arch, r2.arch) == 0);
     CHECK(r1.batch == 1 && r1.params == 1686106 && r1.s_rows == 6 && r1.s_cols == 5);
+    CHECK(r1.degenerate == 0);
     int ops[6];
     CHECK(nb201_arch_parse(r1.arch, ops) == 0 && nb201_arch_code(ops) == r1.arch_code);
     c.seed = 8;
@@ -141,6 +142,13 @@ int main(int argc, char **argv) {
     omp_set_num_threads(2);
     CHECK(memcmp(r1.S, r2.S, sizeof r1.S) == 0 && memcmp(r1.S, r3.S, sizeof r1.S) == 0);
     CHECK(strcmp(r2.arch, r1.arch) == 0 && strcmp(r3.arch, r1.arch) == 0);
+    /* FD's DARTS SynFlow is degenerate: R = sum |classifier bias| does not depend on alpha
+     * (zero-mean BN outputs into GAP), so every score is rounding noise and is flagged; the
+     * ZC form (BN removed) is not */
+    CHECK(r1.degenerate == 1 && r1.s_max < 1e-15);
+    c.mopts.synflow_zc = 1;
+    CHECK(search_run(&c, &r2) == FN_OK && r2.degenerate == 0 && r2.s_max > 1e-6);
+    c.mopts.synflow_zc = 0;
     /* 20 cells (no depth gap) and the ImageNet-resolution net: alpha scale 5e-4, 1000 classes;
      * shrunk (C=8, 5 cells) to keep the test fast */
     c.cells = 20;

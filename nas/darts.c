@@ -9,7 +9,6 @@
 #include "nas/darts.h"
 
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,12 +94,10 @@ static int darts_op(builder *b, const char *prefix, int op, state_cache *s, int 
     case DARTS_MAX_POOL_3X3:
     case DARTS_AVG_POOL_3X3: {
         int *slot = op == DARTS_MAX_POOL_3X3 ? &s->maxp : &s->avgp;
-        if (*slot < 0 || !b->pool_bn) {
+        if (*slot < 0) {
             int p = op == DARTS_MAX_POOL_3X3 ? graph_maxpool(g, s->x, 3, stride, 1)
                                              : graph_avgpool(g, s->x, 3, stride, 1);
-            if (b->pool_bn) p = graph_bn(g, name, p, 0);
-            if (!b->pool_bn) return p;
-            *slot = p;
+            *slot = b->pool_bn ? graph_bn(g, name, p, 0) : p; /* search net: BN(affine off) */
         }
         return *slot;
     }
@@ -321,13 +318,12 @@ int darts_eval_build(fn_graph *g, const darts_genotype *gt, const darts_eval_con
 
 int darts_derive_cell(const double *W, int op[2 * DARTS_STEPS], int in[2 * DARTS_STEPS],
                       int *bad_e, int *bad_o) {
-    for (int e = 0; e < DARTS_EDGES; e++)
-        for (int o = 0; o < DARTS_OPS; o++)
-            if (!isfinite(W[e * DARTS_OPS + o])) {
-                if (bad_e) *bad_e = e;
-                if (bad_o) *bad_o = o;
-                return -1;
-            }
+    long bad = fn_first_nonfinite(W, DARTS_EDGES * DARTS_OPS);
+    if (bad >= 0) {
+        if (bad_e) *bad_e = (int)bad / DARTS_OPS;
+        if (bad_o) *bad_o = (int)bad % DARTS_OPS;
+        return -1;
+    }
     int start = 0;
     for (int i = 0; i < DARTS_STEPS; i++) {
         const int n = i + 2;

@@ -30,7 +30,6 @@
  *    optimizers/darts/model_search.py version, which METHOD.md §5.1 describes. */
 #include "nas/nb1shot1.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -188,11 +187,11 @@ static void top_k(const double *s, int n, int k, int *out) {
 
 int nb1shot1_decode(int ss, const double *S, nb1shot1_arch *a, int *bad_index) {
     int steps = nb1shot1_steps(ss), n = nb1shot1_alpha_numel(ss);
-    for (int i = 0; i < n; i++)
-        if (!isfinite(S[i])) {
-            if (bad_index) *bad_index = i;
-            return -1;
-        }
+    long bad = fn_first_nonfinite(S, (size_t)n);
+    if (bad >= 0) {
+        if (bad_index) *bad_index = (int)bad;
+        return -1;
+    }
     memset(a, 0, sizeof *a);
     a->ss = ss;
     for (int i = 0; i < steps; i++) {

@@ -3,7 +3,6 @@
  * as per-edge copies, computed once. */
 #include "nas/nb201.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -132,13 +131,12 @@ int nb201_arch_code(const int ops[NB201_EDGES]) {
 
 int nb201_prune(const double S[NB201_EDGES * NB201_OPS], int ops[NB201_EDGES], int *bad_e,
                 int *bad_o) {
-    for (int e = 0; e < NB201_EDGES; e++)
-        for (int o = 0; o < NB201_OPS; o++)
-            if (!isfinite(S[e * NB201_OPS + o])) {
-                if (bad_e) *bad_e = e;
-                if (bad_o) *bad_o = o;
-                return -1;
-            }
+    long bad = fn_first_nonfinite(S, NB201_EDGES * NB201_OPS);
+    if (bad >= 0) {
+        if (bad_e) *bad_e = (int)bad / NB201_OPS;
+        if (bad_o) *bad_o = (int)bad % NB201_OPS;
+        return -1;
+    }
     for (int e = 0; e < NB201_EDGES; e++) {
         int best = 0;
         for (int o = 1; o < NB201_OPS; o++)

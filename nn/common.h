@@ -36,6 +36,10 @@ double fn_now(void);
 /* Peak resident set size of this process in bytes (0 if unknown). */
 size_t fn_peak_rss(void);
 
+/* Index of the first NaN or Inf in v[0..n), or -1 when all are finite: the check every
+ * architecture decoder makes before ranking scores (a NaN is never ranked). */
+long fn_first_nonfinite(const double *v, size_t n);
+
 /* Formatted error message buffer used by recoverable paths. */
 #define FN_ERRLEN 512
 

@@ -8,7 +8,7 @@
  * ReLU activation region: a larger step flips ReLUs near zero and the error becomes first
  * order in the step (at eps_rel = 1e-2 the tiny reference net's H g is off by 200 %). So the
  * step is tiny and the metric runs on a float64 executor (metric_dtype), where the gradient
- * difference keeps ~8 significant digits. tests/test_ref_nb201.c bounds the result against
+ * difference keeps ~8 significant digits. tests/test_ref.c bounds the result against
  * PyTorch's exact second-order H g; tests/test_metrics.c checks the step is converged.
  * Option grasp_adam reproduces the FD notebook quirk: one Adam step on alpha (lr, betas
  * (0.5, 0.999), weight decay 1e-3, eps 1e-8) before the HVP; S still uses alpha before it.

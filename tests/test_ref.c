@@ -1,12 +1,16 @@
-/* tests/test_ref_darts.c: the whole FreeDARTS DARTS pipeline against PyTorch reference tensors
- * (../shared/ref/darts_tiny.bin: C=4, 5 cells with reduction cells 1 and 3, CIFAR stem with
- * random affine BN, 10 classes, 3x8x8 input, batch 4, alpha_normal / alpha_reduce 14x8 at
- * scale 0.1). Loads the stored weights by name instead of
- * initialising, then checks logits, loss, dL/dalpha, SNIP, H g, GraSP, SynFlow R and SynFlow
- * with the tolerances of ../shared/ref/README.md:
+/* tests/test_ref.c: the whole FreeDARTS pipeline against PyTorch reference tensors
+ * (../shared/ref/README.md), for both reference supernets:
+ *   nb201  nb201_tiny.bin: C=4, one cell per stage, random affine BN parameters, one 6x5
+ *          alpha; SynFlow takes |alpha| (NB201 alpha is in the state_dict);
+ *   darts  darts_tiny.bin: C=4, 5 cells with reduction cells 1 and 3, CIFAR stem with random
+ *          affine BN, alpha_normal / alpha_reduce 14x8; SynFlow keeps alpha signed;
+ * both 10 classes, 3x8x8 input, batch 4, alpha scale 0.1. Loads the stored weights and alpha
+ * groups by name instead of initialising, then checks logits, loss, dL/dalpha, SNIP, H g,
+ * GraSP, SynFlow R and SynFlow with the tolerances of ../shared/ref/README.md:
  *   |a - b| <= 1e-5 + 1e-3 |b|; finite-difference H g: relative L2 error <= 1e-2 (and the
  *   float64 FD H g also within the exact tolerance).
- *   ./build/bin/test_ref_darts ../shared/ref/darts_tiny.bin */
+ *   ./build/bin/test_ref nb201 ../shared/ref/nb201_tiny.bin
+ *   ./build/bin/test_ref darts ../shared/ref/darts_tiny.bin */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,7 @@
 #include "nas/graph.h"
 #include "nas/metric.h"
 #include "nas/darts.h"
+#include "nas/nb201.h"
 #include "nn/cross_entropy.h"
 #include "tests/test_util.h"
 
@@ -54,8 +59,15 @@ static void load_state(fn_exec *e, const char *input_name) {
     }
 }
 
+static int is_darts;
+
 static void build(fn_graph *g, int batch) {
     graph_init(g);
+    if (!is_darts) {
+        nb201_config c = {4, 1, 10, 8, 8, batch};
+        nb201_build(g, &c);
+        return;
+    }
     darts_config c = {4, 5, 10, 8, 8, 0, batch};
     char err[256];
     if (darts_build(g, &c, err, sizeof err)) {
@@ -80,12 +92,13 @@ static const double *want(const fn_graph *g, const char *prefix) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fprintf(stderr, "usage: test_ref_darts darts_tiny.bin\n");
+    if (argc < 3 || (strcmp(argv[1], "nb201") && strcmp(argv[1], "darts"))) {
+        fprintf(stderr, "usage: test_ref nb201|darts REF.bin\n");
         return 2;
     }
+    is_darts = !strcmp(argv[1], "darts");
     char err[512];
-    if (refbin_load(argv[1], &ref, err, sizeof err)) {
+    if (refbin_load(argv[2], &ref, err, sizeof err)) {
         fprintf(stderr, "FAIL: %s\n", err);
         return 1;
     }
@@ -117,7 +130,7 @@ int main(int argc, char **argv) {
         metric_opts_default(&mo);
         double S[224], value, grad[224];
         const size_t na = g.alpha_numel;
-        CHECK(na == 224);
+        CHECK(na == (is_darts ? 224u : 30u));
 
         /* logits and loss of the train-mode forward; dL/dalpha */
         double loss = metric_loss_grad(&e, labels, grad);
@@ -151,9 +164,9 @@ int main(int argc, char **argv) {
         }
         exec_free(&e);
 
-        /* SynFlow: batch of one all-ones image, |params|, alpha signed (DARTS alphas are not in
-         * the state_dict, METHOD.md §3.11), BN train mode */
-        mo.synflow_abs_alpha = 0;
+        /* SynFlow: batch of one all-ones image, |params|, BN train mode; |alpha| for NB201,
+         * signed alpha for DARTS (its alphas are not in the state_dict, METHOD.md §3.11) */
+        mo.synflow_abs_alpha = !is_darts;
         fn_graph g1;
         build(&g1, 1);
         exec_init(&e, &g1, dtype, 0);
@@ -168,5 +181,5 @@ int main(int argc, char **argv) {
     }
     graph_free(&g);
     refbin_free(&ref);
-    return test_summary("test_ref_darts");
+    return test_summary(is_darts ? "test_ref darts" : "test_ref nb201");
 }

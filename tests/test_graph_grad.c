@@ -41,25 +41,20 @@ static void analytic(fn_exec *e, int use_ce) {
     free(dz);
 }
 
+typedef struct {
+    fn_exec *e;
+    int use_ce;
+} objective_ctx;
+static double objective_of(void *ctx) {
+    objective_ctx *c = ctx;
+    return objective(c->e, c->use_ce);
+}
+
 /* FD over entries of `var` (all of them up to 500, else an evenly strided sample of ~500
  * that covers every parameter tensor), compared with `an` */
 static void fd_vs(const char *what, fn_exec *e, int use_ce, double *var, const double *an, size_t n) {
-    size_t step = n > 500 ? n / 500 : 1, m = 0;
-    double *fd = mallocCheck(sizeof(double) * (n / step + 1));
-    double *ref = mallocCheck(sizeof(double) * (n / step + 1));
-    for (size_t i = 0; i < n; i += step, m++) {
-        double v = var[i];
-        var[i] = v + H;
-        double p = objective(e, use_ce);
-        var[i] = v - H;
-        double q = objective(e, use_ce);
-        var[i] = v;
-        fd[m] = (p - q) / (2 * H);
-        ref[m] = an[i];
-    }
-    check_close(what, ref, fd, m, 1e-8, 1e-5);
-    free(fd);
-    free(ref);
+    objective_ctx c = {e, use_ce};
+    check_fd_grad(what, objective_of, &c, var, an, n, 500, H);
 }
 
 static void random_state(fn_exec *e, unsigned seed, double alpha_scale) {

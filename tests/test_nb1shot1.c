@@ -121,24 +121,11 @@ static double loss(fn_exec *e) {
     return cross_entropy_forward_f64(exec_tensor(e, e->g->output), labels, 2, 5);
 }
 
+static double loss_of(void *e) { return loss(e); }
+
 static void fd_vs(const char *what, fn_exec *e, double *var, const double *an, size_t n,
                   double h) {
-    size_t step = n > 400 ? n / 400 : 1, m = 0;
-    double *fd = mallocCheck(sizeof(double) * (n / step + 1));
-    double *ref = mallocCheck(sizeof(double) * (n / step + 1));
-    for (size_t i = 0; i < n; i += step, m++) {
-        double v = var[i];
-        var[i] = v + h;
-        double p = loss(e);
-        var[i] = v - h;
-        double q = loss(e);
-        var[i] = v;
-        fd[m] = (p - q) / (2 * h);
-        ref[m] = an[i];
-    }
-    check_close(what, ref, fd, m, 1e-8, 1e-5);
-    free(fd);
-    free(ref);
+    check_fd_grad(what, loss_of, e, var, an, n, 400, h);
 }
 
 static void check_grad(int ss, double alpha_scale, int params_too, double h) {

@@ -2,6 +2,7 @@
 #include "tests/test_util.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 int test_failures = 0, test_checks = 0;
 
@@ -45,6 +46,31 @@ int check_rel_l2(const char *what, const double *a, const double *b, size_t n, d
     }
     printf("ok   %-40s rel L2 err %.3g (tol %.1e)\n", what, rel, tol);
     return 0;
+}
+
+int check_fd_grad(const char *what, double (*f)(void *ctx), void *ctx, double *var,
+                  const double *an, size_t n, size_t max_samples, double h) {
+    size_t step = n > max_samples ? n / max_samples : 1, m = 0;
+    double *fd = malloc(sizeof(double) * (n / step + 1));
+    double *ref = malloc(sizeof(double) * (n / step + 1));
+    if (!fd || !ref) {
+        fprintf(stderr, "FAIL %s: out of memory\n", what);
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i += step, m++) {
+        double v = var[i];
+        var[i] = v + h;
+        double p = f(ctx);
+        var[i] = v - h;
+        double q = f(ctx);
+        var[i] = v;
+        fd[m] = (p - q) / (2 * h);
+        ref[m] = an[i];
+    }
+    int ok = check_close(what, ref, fd, m, 1e-8, 1e-5);
+    free(fd);
+    free(ref);
+    return ok;
 }
 
 int test_summary(const char *name) {

@@ -35,6 +35,11 @@ int check_close(const char *what, const double *a, const double *b, size_t n, do
                 double rtol);
 /* relative L2 error ||a - b|| / ||b|| <= tol */
 int check_rel_l2(const char *what, const double *a, const double *b, size_t n, double tol);
+/* Central differences (f(v + h) - f(v - h)) / 2h of the objective f(ctx) over entries of var
+ * (all of them up to max_samples, else an evenly strided sample of about max_samples),
+ * compared with the analytic gradient an by |fd - an| <= 1e-8 + 1e-5 |an|. */
+int check_fd_grad(const char *what, double (*f)(void *ctx), void *ctx, double *var,
+                  const double *an, size_t n, size_t max_samples, double h);
 int test_summary(const char *name);
 /* deterministic pseudo-random doubles in [-1, 1) */
 double test_rand(unsigned *state);

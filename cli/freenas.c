@@ -197,9 +197,10 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
                 ds->name, ds->h, ds->w);
         return -1;
     }
-    if (ds->h > 32 && strcmp(a->sc.space, "darts") != 0) {
-        fprintf(stderr, "freenas: %dx%d search is built for --space darts only (the %s "
-                "supernet is defined at CIFAR sizes)\n", ds->h, ds->w, a->sc.space);
+    fn_search_config resolved = a->sc; /* the space's own checks (sizes, --ss), up front */
+    char err[FN_ERRLEN];
+    if (space_find(a->sc.space)->resolve(&resolved, ds, err, sizeof err)) {
+        fprintf(stderr, "freenas: %s\n", err);
         return -1;
     }
     if (a->benchmark && strcmp(a->sc.space, "nb201") != 0) {

@@ -26,3 +26,11 @@ extern "C" int gpu_describe(int i, char *buf, size_t len) {
              (double)p.totalGlobalMem / (1024.0 * 1024.0 * 1024.0));
     return 0;
 }
+
+extern "C" int gpu_bind(int i, char *bus_id, size_t len) {
+    if (cudaSetDevice(i) != cudaSuccess || cudaDeviceGetPCIBusId(bus_id, (int)len, i) != cudaSuccess) {
+        cudaGetLastError();
+        return -1;
+    }
+    return 0;
+}

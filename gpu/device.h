@@ -16,6 +16,9 @@ int gpu_compiled(void);
 int gpu_device_count(void);
 /* "NVIDIA H100 80GB HBM3, sm_90, 79.2 GiB" into buf; -1 if i is not a device. */
 int gpu_describe(int i, char *buf, size_t len);
+/* Makes device i current for this thread and writes its PCI bus id ("0000:3b:00.0"), which
+ * names it uniquely on a host even when CUDA_VISIBLE_DEVICES renumbers devices. 0, or -1. */
+int gpu_bind(int i, char *bus_id, size_t len);
 
 #ifdef __cplusplus
 }

@@ -7,3 +7,9 @@ int gpu_describe(int i, char *buf, size_t len) {
     (void)i; (void)buf; (void)len;
     return -1;
 }
+
+int gpu_bind(int i, char *bus_id, size_t len) {
+    (void)i;
+    if (len) bus_id[0] = '\0';
+    return -1;
+}

@@ -1,0 +1,47 @@
+/* mpi/coordinator.h: dynamic job scheduling over MPI ranks.
+ *
+ * Rank 0 hands jobs out one at a time: a worker's message carries its last record and asks
+ * for the next job, so fast ranks take more jobs and no rank idles while work is left
+ * (TACC launcher style). Rank 0 computes jobs too, in a second thread; only rank 0's main
+ * thread calls MPI (MPI_THREAD_FUNNELED). Rank 0 appends every record to results.jsonl and
+ * syncs once per batch of records that arrived together (group commit).
+ *
+ * On SIGTERM / SIGUSR1 / SIGINT (sweep_signal set by the handler) no new job starts; running
+ * jobs finish and are recorded, then every rank returns with complete = 0. A 1-rank world
+ * (no mpirun) works the same, rank 0's thread doing every job. */
+#ifndef FN_MPI_COORDINATOR_H
+#define FN_MPI_COORDINATOR_H
+
+#include <mpi.h>
+#include <signal.h>
+
+#include "sweep/ensemble.h"
+#include "sweep/job.h"
+#include "sweep/records.h"
+
+extern volatile sig_atomic_t sweep_signal;   /* the signal that asked us to stop, or 0 */
+
+typedef struct {
+    const sweep_config *c;
+    const sweep_plan *p;
+    const sweep_worker *w;     /* this rank */
+    sweep_ens_acc *acc;        /* this rank's ensemble contribution */
+    /* rank 0 only */
+    sweep_records *rec;
+    sweep_job_state *st;
+    const long *todo;          /* plan indices still to run, in plan order */
+    long ntodo;
+    long ndone_before;         /* jobs ok before this run */
+    int quiet;
+} coord_ctx;
+
+typedef struct {
+    long ran, ok, failed;      /* this run, all ranks (rank 0's view) */
+    double seconds;
+    int complete;              /* every todo job finished (same on every rank) */
+    int io_error;              /* records could not be written (rank 0) */
+} coord_stats;
+
+int coord_run(MPI_Comm comm, coord_ctx *x, coord_stats *out);
+
+#endif

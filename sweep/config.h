@@ -1,0 +1,147 @@
+/* sweep/config.h: a sweep configuration (configs/NAME.yaml), parsed with libyaml into a plain C
+ * struct. Every key is documented in configs/README.md.
+ *
+ *   sweep_config c;
+ *   char err[SWEEP_ERRLEN];
+ *   if (sweep_config_load("configs/quickstart.yaml", &c, err, sizeof err)) { puts(err); ... }
+ *   ...
+ *   sweep_config_free(&c);
+ *
+ * Unknown keys, wrong types and impossible values are errors of the form
+ * "FILE:LINE:COL: what is wrong (hint: what to write instead)", LINE and COL 1-based, found
+ * before any job runs. Values keep their marks, so the planner (sweep/plan.c) reports a
+ * combination that no space accepts at the place it was written. */
+#ifndef FN_SWEEP_CONFIG_H
+#define FN_SWEEP_CONFIG_H
+
+#include <stddef.h>
+
+#include "nas/space.h"
+
+#define SWEEP_ERRLEN 1024
+#define SWEEP_PATHLEN 4096
+#define SWEEP_MAX_ZIPS 16
+#define SWEEP_MAX_EXCLUDES 64
+#define SWEEP_MAX_ENSEMBLES 16
+
+typedef struct { int line, col; } sweep_mark; /* 1-based; 0:0 when not from the file */
+
+/* The parameters of a job, in canonical order: job ids hash them in this order, exclude
+ * filters and ensemble `over` lists name them, records carry them. */
+typedef enum {
+    SWEEP_KEY_KIND,          /* top level `kind`: search | noop */
+    SWEEP_KEY_SPACE,         /* grid: nb201 | darts | nb1shot1, or {name:, cells:, channels:, ss:} */
+    SWEEP_KEY_CELLS,         /* inside a space entry only */
+    SWEEP_KEY_CHANNELS,      /* inside a space entry only */
+    SWEEP_KEY_SS,            /* inside a nb1shot1 space entry only */
+    SWEEP_KEY_DATASET,       /* grid: cifar10 | cifar100 | imagenet16-120 | imagenet224 */
+    SWEEP_KEY_METRIC,        /* grid: synflow | snip | grasp */
+    SWEEP_KEY_BATCH,         /* grid: labelled batch, >= 1 (default: the metric's) */
+    SWEEP_KEY_ALPHA_SCALE,   /* grid: > 0 (default: the space's) */
+    SWEEP_KEY_SEED,          /* grid: int >= 0, a list, or "A:B" inclusive */
+    SWEEP_KEY_AUGMENT,       /* grid: bool (default true) */
+    SWEEP_KEY_PRECISION,     /* grid: 32 | 64 (default: the metric's) */
+    SWEEP_KEY_SYNFLOW_ZC,    /* grid: bool (default false) */
+    SWEEP_KEY_ABS_PARAMS,    /* grid: bool (default: the space's) */
+    SWEEP_KEY_GRASP_ABS,     /* grid: bool (default false) */
+    SWEEP_KEY_GRASP_DARTS_FORM, /* grid: bool (default false) */
+    SWEEP_KEY_DEVICE,        /* grid: cpu | cuda (default cpu) */
+    SWEEP_NUM_KEYS
+} sweep_key;
+
+typedef enum { SWEEP_T_STR, SWEEP_T_INT, SWEEP_T_NUM, SWEEP_T_BOOL } sweep_type;
+
+typedef struct {
+    const char *name;  /* as written in YAML and in records */
+    sweep_type type;
+    int grid;          /* 1 if it may appear under grid: / zip: */
+    const char *hint;  /* what values it takes, for messages */
+} sweep_key_info;
+
+extern const sweep_key_info sweep_keys[SWEEP_NUM_KEYS];
+/* -1 if name is not a key. */
+int sweep_key_find(const char *name);
+
+typedef enum { SWEEP_KIND_SEARCH, SWEEP_KIND_NOOP } sweep_kind;
+typedef enum { SWEEP_NORM_RANK, SWEEP_NORM_ZSCORE } sweep_norm;
+
+/* One value of a grid axis, an exclude filter or a space entry field. */
+typedef struct {
+    double num;        /* INT, NUM, BOOL (0 / 1) */
+    const char *str;   /* STR: the registry's own name (static storage): "snip", "cifar10",
+                          "cpu"; for SWEEP_KEY_SPACE the space name */
+    int variant;       /* SWEEP_KEY_SPACE in a grid axis: index into sweep_config.variants */
+    sweep_mark mark;
+} sweep_value;
+
+/* A grid axis: the values one key takes. n == 0: the key was not given (default applies). */
+typedef struct {
+    sweep_value *v;
+    int n;
+    sweep_mark mark;   /* of the key */
+    int zip;           /* -1, or the zip group this axis belongs to (all axes of a group have
+                          the same n and advance together) */
+} sweep_axis;
+
+/* A space entry, expanded: one variant per (cells, channels, ss) combination written. */
+typedef struct {
+    const fn_space *space;
+    int cells, channels, ss;   /* 0: the space's default (ss: 1 for nb1shot1, 0 otherwise) */
+    sweep_mark mark;           /* of the entry */
+} sweep_variant;
+
+/* exclude: a job is dropped when, for every key of one filter, its resolved value is one of
+ * the filter's values. key[0..nkeys) lists the filter's keys in written order; vals and nvals
+ * are indexed by the key itself (vals[SWEEP_KEY_METRIC]), not by position. */
+typedef struct {
+    int nkeys;
+    sweep_key key[SWEEP_NUM_KEYS];
+    sweep_value *vals[SWEEP_NUM_KEYS];
+    int nvals[SWEEP_NUM_KEYS];
+    sweep_mark mark;
+} sweep_filter;
+
+/* ensembles: jobs that differ only in the `over` keys form one group; their op scores are
+ * normalised per job (rank or z-score) and summed; the sum is pruned to an architecture. */
+typedef struct {
+    char name[64];
+    int over[SWEEP_NUM_KEYS];   /* 1: combined over this key */
+    sweep_norm norm;
+    sweep_mark mark;
+} sweep_ensemble;
+
+typedef struct {
+    char path[SWEEP_PATHLEN];       /* the config file, as given */
+    char name[128];                 /* `name` (default: file name without .yaml) */
+    char output[SWEEP_PATHLEN];     /* `output`: results directory (required) */
+    sweep_kind kind;                /* `kind` (default search) */
+    char data[SWEEP_PATHLEN];       /* `data`: labelled data root, "" if not given */
+    char benchmark[SWEEP_PATHLEN];  /* `benchmark`: NB201 ground-truth TSV, "" if not given */
+    sweep_mark data_mark, benchmark_mark, output_mark;
+    int threads;                    /* `threads`: OpenMP threads per rank, 0 = auto */
+    double noop_ms;                 /* `noop_ms`: time a noop job spends (default 0) */
+    double progress_s;              /* `progress_interval`: seconds between progress lines (10) */
+    sweep_axis axes[SWEEP_NUM_KEYS];/* grid / zip axes (KIND, CELLS, CHANNELS, SS stay empty) */
+    int nzips;
+    sweep_variant *variants;        /* space entries; at least one (default: nb201) */
+    int nvariants;
+    sweep_filter excludes[SWEEP_MAX_EXCLUDES];
+    int nexcludes;
+    sweep_ensemble ensembles[SWEEP_MAX_ENSEMBLES];
+    int nensembles;
+} sweep_config;
+
+/* 0, or -1 with "FILE:LINE:COL: message (hint: ...)" in err. Environment variables written
+ * ${NAME} in path values are expanded (an unset one is an error). On error nothing needs to
+ * be freed; on success free with sweep_config_free. */
+int sweep_config_load(const char *path, sweep_config *c, char *err, size_t errlen);
+/* The same from a string (tests); `path` names it in messages. */
+int sweep_config_parse(const char *path, const char *text, size_t len, sweep_config *c,
+                       char *err, size_t errlen);
+void sweep_config_free(sweep_config *c);
+/* Checks that need the final paths (after command-line overrides of output / data /
+ * benchmark): a metric that needs labels has `data`; the benchmark file can be read;
+ * device cuda is available in this build. 0, or -1 with FILE:LINE:COL of the offending value. */
+int sweep_config_check(const sweep_config *c, char *err, size_t errlen);
+
+#endif

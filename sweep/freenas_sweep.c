@@ -1,0 +1,429 @@
+/* sweep/freenas_sweep.c: the `freenas_sweep` command, the main entry point of freenas.
+ *
+ *   freenas_sweep configs/quickstart.yaml                  # one rank (no mpirun needed)
+ *   mpirun -n 16 freenas_sweep configs/nb201_table2.yaml   # 16 ranks, one GPU each if any
+ *   freenas_sweep configs/alpha_scale.yaml --dry-run       # print the plan, run nothing
+ *
+ * Every rank parses the same config text (rank 0 reads the file and broadcasts it) and
+ * expands the same plan; rank 0 opens the results directory, resumes from its records and
+ * hands jobs out (mpi/coordinator.h); when every job has finished, the ranks reduce their
+ * ensemble scores (mpi/reduce.h) and rank 0 prints the summary and the ensembles.
+ * Exit codes: see usage(). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jansson.h>
+#include <omp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpu/device.h"
+#include "mpi/coordinator.h"
+#include "mpi/mpi_check.h"
+#include "mpi/reduce.h"
+#include "nn/common.h"
+#include "sweep/manifest.h"
+#include "sweep/summary.h"
+
+enum { EXIT_OK = 0, EXIT_JOBS_FAILED = 1, EXIT_USAGE = 2, EXIT_RESULTS = 3, EXIT_INTERRUPTED = 75 };
+
+static void usage(FILE *f) {
+    fprintf(f,
+"usage: freenas_sweep CONFIG.yaml [options]\n"
+"       mpirun -n N freenas_sweep CONFIG.yaml [options]\n"
+"\n"
+"Runs every job of a sweep (configs/README.md documents the YAML), resumes what an earlier run\n"
+"of the same output directory finished, retries what failed, and writes\n"
+"OUTPUT/results.jsonl (one record per job attempt), OUTPUT/manifest.json and, when the sweep\n"
+"has ensembles, OUTPUT/ensembles.jsonl.\n"
+"\n"
+"options:\n"
+"  --dry-run          print the resolved config and the plan (jobs, already done), run nothing\n"
+"  --output DIR       results directory (overrides `output`)\n"
+"  --data DIR         labelled data root (overrides `data`)\n"
+"  --benchmark FILE   NB201 ground truth TSV (overrides `benchmark`)\n"
+"  --threads N        OpenMP threads per rank (overrides `threads`; 0 = cores / ranks per node)\n"
+"  --lock-wait S      seconds to wait for another sweep holding OUTPUT (default 60)\n"
+"  --quiet            no progress lines\n"
+"\n"
+"exit codes: 0 every job ok; 1 some jobs failed (recorded; rerun to retry them); 2 usage or\n"
+"config error (nothing ran); 3 results directory unusable (locked, unwritable); 75 stopped by\n"
+"SIGTERM / SIGUSR1 / SIGINT after finishing the running jobs (rerun the same command to\n"
+"resume; a second signal exits at once, losing only the running jobs).\n");
+}
+
+static void on_signal(int sig) {
+    if (sweep_signal) _exit(EXIT_INTERRUPTED); /* second signal: abandon the running jobs */
+    sweep_signal = sig;
+}
+
+typedef struct {
+    const char *config, *output, *data, *benchmark;
+    int threads, dry_run, quiet;
+    double lock_wait;
+    char overrides[8192];
+} args;
+
+static int parse_args(int argc, char **argv, args *a, int rank) {
+    memset(a, 0, sizeof *a);
+    a->threads = -1;
+    a->lock_wait = 60;
+    size_t on = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = !strcmp(o, "--output") || !strcmp(o, "--data") || !strcmp(o, "--benchmark") ||
+                    !strcmp(o, "--threads") || !strcmp(o, "--lock-wait");
+        if (takes && !v) {
+            if (rank == 0) fprintf(stderr, "freenas_sweep: %s needs a value (see --help)\n", o);
+            return -1;
+        }
+        if (takes) {
+            on += (size_t)snprintf(a->overrides + on, on < sizeof a->overrides ? sizeof a->overrides - on : 0,
+                                   "%s%s %s", on ? " " : "", o, v);
+            i++;
+        }
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) { if (rank == 0) usage(stdout); return 1; }
+        else if (!strcmp(o, "--dry-run")) a->dry_run = 1;
+        else if (!strcmp(o, "--quiet")) a->quiet = 1;
+        else if (!strcmp(o, "--output")) a->output = v;
+        else if (!strcmp(o, "--data")) a->data = v;
+        else if (!strcmp(o, "--benchmark")) a->benchmark = v;
+        else if (!strcmp(o, "--threads")) {
+            char *end;
+            long t = strtol(v, &end, 10);
+            if (*end || t < 0 || t > 1024) {
+                if (rank == 0) fprintf(stderr, "freenas_sweep: --threads expects 0..1024, got '%s'\n", v);
+                return -1;
+            }
+            a->threads = (int)t;
+        } else if (!strcmp(o, "--lock-wait")) {
+            char *end;
+            a->lock_wait = strtod(v, &end);
+            if (*end || a->lock_wait < 0) {
+                if (rank == 0) fprintf(stderr, "freenas_sweep: --lock-wait expects seconds, got '%s'\n", v);
+                return -1;
+            }
+        } else if (o[0] == '-') {
+            if (rank == 0) fprintf(stderr, "freenas_sweep: unknown option '%s' (see --help)\n", o);
+            return -1;
+        } else if (!a->config) a->config = o;
+        else {
+            if (rank == 0) fprintf(stderr, "freenas_sweep: one config file expected, got '%s' and '%s'\n", a->config, o);
+            return -1;
+        }
+    }
+    if (!a->config) {
+        if (rank == 0) usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Rank 0 reads the file; every rank parses the same bytes. */
+static char *read_config_text(MPI_Comm comm, const char *path, long *len_out, char *err, size_t errlen) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    long len = -1;
+    char *text = NULL;
+    if (rank == 0) {
+        FILE *f = fopen(path, "rb");
+        if (!f) snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        else {
+            fseek(f, 0, SEEK_END);
+            len = ftell(f);
+            rewind(f);
+            text = mallocCheck((size_t)len + 1);
+            if (len < 0 || fread(text, 1, (size_t)len, f) != (size_t)len) {
+                snprintf(err, errlen, "cannot read %s", path);
+                len = -1;
+            }
+            fclose(f);
+        }
+    }
+    mpiCheck(MPI_Bcast(&len, 1, MPI_LONG, 0, comm));
+    if (len < 0) { free(text); return NULL; }
+    if (rank) text = mallocCheck((size_t)len + 1);
+    mpiCheck(MPI_Bcast(text, (int)len, MPI_CHAR, 0, comm));
+    text[len] = '\0';
+    *len_out = len;
+    return text;
+}
+
+/* Whole-world agreement on an error: returns 1 if any rank had one (rank 0 prints its own or
+ * the first one reported). */
+static int any_error(MPI_Comm comm, int mine) {
+    int any;
+    mpiCheck(MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm));
+    return any;
+}
+
+/* The resolved config, one top-level key per line (the manifest holds the same JSON). */
+static void print_config(const sweep_config *c) {
+    char *cj = sweep_config_json(c, 0);
+    json_t *o = json_loads(cj, 0, NULL);
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        if (json_is_array(v) && json_array_size(v) == 0) continue;
+        if (json_is_object(v)) {
+            const char *k2;
+            json_t *v2;
+            json_object_foreach(v, k2, v2) {
+                char *t = json_dumps(v2, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+                printf("#   %s.%s: %s\n", k, k2, t);
+                free(t);
+            }
+            continue;
+        }
+        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+        printf("#   %s: %s\n", k, t);
+        free(t);
+    }
+    json_decref(o);
+    free(cj);
+}
+
+typedef struct { sweep_ens_acc *a; const sweep_config *c; const sweep_plan *p; } resume_ctx;
+static void resume_scores(long j, const double *S, int rows, int cols, void *vx) {
+    resume_ctx *x = vx;
+    ens_acc_add(x->a, x->c, x->p, j, S, rows, cols);
+}
+
+static int cpus_available(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+int main(int argc, char **argv) {
+    int provided;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    MPI_Comm world = MPI_COMM_WORLD;
+    int rank, size;
+    MPI_Comm_rank(world, &rank);
+    MPI_Comm_size(world, &size);
+    json_object_seed(1); /* before any thread builds JSON */
+    args a;
+    int pa = parse_args(argc, argv, &a, rank);
+    if (pa) {
+        MPI_Finalize();
+        return pa > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    /* local rank, GPU binding (HPC_NOTES.md: MPI_Comm_split_type is right in every launch mode) */
+    MPI_Comm node;
+    mpiCheck(MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node));
+    int local_rank, local_size;
+    MPI_Comm_rank(node, &local_rank);
+    MPI_Comm_size(node, &local_size);
+    sweep_worker w = {.rank = rank};
+    gethostname(w.host, sizeof w.host);
+    snprintf(w.device, sizeof w.device, "cpu");
+    char gpu_id[320] = "";
+    int ngpu = gpu_device_count();
+    if (ngpu > 0) {
+        int dev = local_rank % ngpu;
+        char bus[64], desc[96];
+        if (gpu_bind(dev, bus, sizeof bus) == 0) {
+            snprintf(gpu_id, sizeof gpu_id, "%s/%s", w.host, bus);
+            if (gpu_describe(dev, desc, sizeof desc)) snprintf(desc, sizeof desc, "?");
+            snprintf(w.device, sizeof w.device, "cpu (cuda:%d %.60s bound for reductions)", dev, desc);
+        }
+    }
+
+    char err[SWEEP_ERRLEN] = "";
+    long text_len = 0;
+    char *text = read_config_text(world, a.config, &text_len, err, sizeof err);
+    sweep_config cfg;
+    int bad = !text || sweep_config_parse(a.config, text, (size_t)text_len, &cfg, err, sizeof err);
+    if (!bad) {
+        if (a.output) snprintf(cfg.output, sizeof cfg.output, "%s", a.output), cfg.output_mark = (sweep_mark){0, 0};
+        if (a.data) snprintf(cfg.data, sizeof cfg.data, "%s", a.data), cfg.data_mark = (sweep_mark){0, 0};
+        if (a.benchmark) snprintf(cfg.benchmark, sizeof cfg.benchmark, "%s", a.benchmark), cfg.benchmark_mark = (sweep_mark){0, 0};
+        if (a.threads >= 0) cfg.threads = a.threads;
+        bad = sweep_config_check(&cfg, err, sizeof err);
+    }
+    sweep_plan plan;
+    double tplan = fn_now();
+    if (!bad) bad = sweep_plan_build(&cfg, &plan, err, sizeof err);
+    tplan = fn_now() - tplan;
+    if (bad) {
+        if (rank == 0) fprintf(stderr, "freenas_sweep: %s\n", err);
+        MPI_Finalize();
+        return EXIT_USAGE;
+    }
+    w.threads = cfg.threads > 0 ? cfg.threads : (cpus_available() / local_size > 0 ? cpus_available() / local_size : 1);
+    nb201_benchmark *bench = NULL;
+    bad = cfg.benchmark[0] && nb201_benchmark_load(cfg.benchmark, &bench, err, sizeof err);
+    if (any_error(world, bad)) {
+        if (rank == 0) fprintf(stderr, "freenas_sweep: %s\n", bad ? err : "a rank could not read the benchmark file");
+        MPI_Finalize();
+        return EXIT_USAGE;
+    }
+    w.bench = bench;
+
+    /* rank 0: resolved config, results directory, resume state */
+    sweep_records rec;
+    memset(&rec, 0, sizeof rec);
+    rec.fd = rec.lock_fd = -1;
+    sweep_job_state *st = NULL;
+    long *todo = NULL, ntodo = 0, ndone = 0, nfailed_before = 0;
+    sweep_ens_acc acc;
+    ens_acc_init(&acc, &cfg, &plan);
+    if (rank == 0) {
+        printf("# freenas_sweep %s: %s, %d rank%s on %s, %d thread%s per rank\n", cfg.name,
+               a.config, size, size > 1 ? "s" : "", w.host, w.threads, w.threads > 1 ? "s" : "");
+        print_config(&cfg);
+        printf("# plan: %ld jobs (%ld duplicates dropped, %ld excluded), planned in %.3f s\n",
+               plan.njobs, plan.nduplicates, plan.nexcluded, tplan);
+    }
+    int status = 0;
+    if (rank == 0 && !a.dry_run) {
+        if (records_open(&rec, cfg.output, a.lock_wait, err, sizeof err)) status = EXIT_RESULTS;
+    }
+    st = rank == 0 ? callocCheck((size_t)(plan.njobs ? plan.njobs : 1), sizeof *st) : NULL;
+    if (rank == 0 && !status && !a.dry_run) {
+        /* resumed jobs' scores join rank 0's ensemble contribution */
+        resume_ctx rc = {&acc, &cfg, &plan};
+        if (records_scan(&rec, &plan, st, cfg.nensembles ? resume_scores : NULL, &rc, err, sizeof err))
+            status = EXIT_RESULTS;
+    }
+    if (rank == 0 && !status) {
+        todo = mallocCheck((size_t)(plan.njobs ? plan.njobs : 1) * sizeof *todo);
+        for (long j = 0; j < plan.njobs; j++) {
+            if (st[j].state == JOB_OK) ndone++;
+            else {
+                if (st[j].state == JOB_FAILED) nfailed_before++;
+                todo[ntodo++] = j;
+            }
+        }
+        printf("# resume: %ld done, %ld failed earlier (retried now), %ld to run", ndone,
+               nfailed_before, ntodo);
+        if (rec.nforeign) printf("; %ld records of jobs not in this plan (kept, ignored)", rec.nforeign);
+        if (rec.nduplicate_ok) printf("; %ld duplicate ok records ignored", rec.nduplicate_ok);
+        printf("\n");
+        if (a.dry_run) {
+            printf("%6s  %-16s  %s\n", "index", "job_id", "parameters");
+            for (long j = 0; j < plan.njobs && j < 50; j++) {
+                char canon[1024], id[17];
+                sweep_params prm;
+                sweep_plan_params(&cfg, &plan.jobs[j], &prm);
+                sweep_params_canonical(&prm, NULL, canon, sizeof canon);
+                sweep_id_hex(plan.jobs[j].id, id);
+                printf("%6ld  %s  %s\n", j, id, canon);
+            }
+            if (plan.njobs > 50) printf("   ... %ld more\n", plan.njobs - 50);
+            for (int e = 0; e < cfg.nensembles; e++)
+                printf("# ensemble %s: %ld groups\n", cfg.ensembles[e].name, plan.ens[e].ngroups);
+        }
+    }
+    if (a.dry_run) {
+        MPI_Finalize();
+        return EXIT_OK;
+    }
+    if (any_error(world, status)) {
+        if (rank == 0) fprintf(stderr, "freenas_sweep: %s\n", err);
+        MPI_Finalize();
+        return EXIT_RESULTS;
+    }
+    /* manifest: hosts and devices of every rank */
+    enum { HL = 256, DL = 128 };
+    char *hosts = rank == 0 ? mallocCheck((size_t)size * HL) : NULL;
+    char *devs = rank == 0 ? mallocCheck((size_t)size * DL) : NULL;
+    mpiCheck(MPI_Gather(w.host, HL, MPI_CHAR, hosts, HL, MPI_CHAR, 0, world));
+    mpiCheck(MPI_Gather(w.device, DL, MPI_CHAR, devs, DL, MPI_CHAR, 0, world));
+    if (rank == 0) {
+        json_t *hj = json_array(), *dj = json_array();
+        for (int r = 0; r < size; r++) {
+            const char *h = hosts + (size_t)r * HL;
+            json_array_append_new(dj, json_string(devs + (size_t)r * DL));
+            size_t i;
+            for (i = 0; i < json_array_size(hj); i++)
+                if (!strcmp(json_string_value(json_object_get(json_array_get(hj, i), "host")), h)) break;
+            if (i == json_array_size(hj)) {
+                json_t *e = json_object();
+                json_object_set_new(e, "host", json_string(h));
+                json_object_set_new(e, "ranks", json_integer(0));
+                json_array_append_new(hj, e);
+            }
+            json_t *e = json_array_get(hj, i);
+            json_object_set_new(e, "ranks", json_integer(json_integer_value(json_object_get(e, "ranks")) + 1));
+        }
+        char mpiv[MPI_MAX_LIBRARY_VERSION_STRING];
+        int ml;
+        MPI_Get_library_version(mpiv, &ml);
+        mpiv[strcspn(mpiv, ",\n")] = '\0';
+        char *hs = json_dumps(hj, JSON_COMPACT), *ds = json_dumps(dj, JSON_COMPACT);
+        manifest_info mi = {text, a.overrides, size, w.threads, hs, ds, mpiv};
+        int changed, runs;
+        char msg[2048];
+        if (manifest_update(cfg.output, &cfg, &plan, &mi, &changed, &runs, msg, sizeof msg, err, sizeof err)) {
+            fprintf(stderr, "freenas_sweep: %s\n", err);
+            status = EXIT_RESULTS;
+        } else if (changed) fprintf(stderr, "freenas_sweep: note: %s\n", msg);
+        free(hs);
+        free(ds);
+        json_decref(hj);
+        json_decref(dj);
+    }
+    free(hosts);
+    free(devs);
+    if (any_error(world, status)) {
+        MPI_Finalize();
+        return EXIT_RESULTS;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    coord_ctx x = {.c = &cfg, .p = &plan, .w = &w, .acc = &acc, .rec = &rec, .st = st,
+                   .todo = todo, .ntodo = ntodo, .ndone_before = ndone, .quiet = a.quiet};
+    coord_stats cs;
+    coord_run(world, &x, &cs);
+
+    int exit_code = EXIT_OK;
+    if (cs.complete && !cs.io_error) {
+        const char *path;
+        int rc = ens_allreduce(world, acc.buf, acc.n, gpu_id, &path, err, sizeof err);
+        if (rank == 0) {
+            sweep_summary_print(stdout, &cfg, &plan, st);
+            if (rc) fprintf(stderr, "freenas_sweep: ensemble reduction failed: %s\n", err);
+            else if (cfg.nensembles && cfg.kind == SWEEP_KIND_SEARCH) {
+                if (ens_finish(&acc, &cfg, &plan, bench, cfg.output, err, sizeof err))
+                    fprintf(stderr, "freenas_sweep: %s\n", err);
+                else if (size > 1) printf("# ensemble scores reduced over %d ranks (%s)\n", size, path);
+            }
+            long failed = 0;
+            for (long j = 0; j < plan.njobs; j++) failed += st[j].state == JOB_FAILED;
+            printf("# this run: %ld jobs in %.1f s (%.2f jobs/s); results in %s/results.jsonl\n",
+                   cs.ran, cs.seconds, cs.seconds > 0 ? cs.ran / cs.seconds : 0, cfg.output);
+            exit_code = failed ? EXIT_JOBS_FAILED : EXIT_OK;
+        }
+    } else if (rank == 0) {
+        sweep_summary_print(stdout, &cfg, &plan, st);
+        if (cs.io_error) exit_code = EXIT_RESULTS;
+        else {
+            printf("# interrupted: %ld jobs finished in this run; rerun the same command to resume\n", cs.ran);
+            exit_code = EXIT_INTERRUPTED;
+        }
+    }
+    fflush(stdout);
+    records_close(&rec);
+    ens_acc_free(&acc);
+    free(st);
+    free(todo);
+    nb201_benchmark_free(bench);
+    sweep_plan_free(&plan);
+    sweep_config_free(&cfg);
+    free(text);
+    MPI_Comm_free(&node);
+    MPI_Finalize();
+    return rank == 0 ? exit_code : EXIT_OK;
+}

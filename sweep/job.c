@@ -1,0 +1,159 @@
+/* sweep/job.c: one job on this rank: search (nas/search.h) or noop, then its JSON record
+ * (see sweep/job.h). Scores are written with 17 significant digits, so an ensemble rebuilt
+ * from the records on resume equals the one computed live, bit for bit. */
+#include "sweep/job.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nas/nb201.h"
+#include "nn/common.h"
+
+json_t *sweep_params_json(const sweep_params *prm, const int *skip) {
+    json_t *o = json_object();
+    char v[64];
+    for (int k = 0; k < SWEEP_NUM_KEYS; k++) {
+        if (skip && skip[k]) continue;
+        sweep_params_value(prm, (sweep_key)k, v, sizeof v);
+        json_t *x;
+        switch (sweep_keys[k].type) {
+        case SWEEP_T_STR: x = json_string(v); break;
+        case SWEEP_T_INT: x = json_integer(strtoll(v, NULL, 10)); break;
+        case SWEEP_T_NUM: x = json_real(strtod(v, NULL)); break;
+        default: x = json_boolean(strtol(v, NULL, 10) != 0); break;
+        }
+        json_object_set_new(o, sweep_keys[k].name, x);
+    }
+    return o;
+}
+
+static void sleep_ms(double ms) {
+    if (ms <= 0) return;
+    struct timespec ts = {(time_t)(ms / 1e3), (long)(fmod(ms, 1e3) * 1e6)};
+    while (nanosleep(&ts, &ts) != 0) {}
+}
+
+void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int attempt,
+                   const sweep_worker *w, sweep_job_result *out) {
+    memset(out, 0, sizeof *out);
+    const sweep_job *job = &p->jobs[index];
+    sweep_params prm;
+    sweep_plan_params(c, job, &prm);
+    char idhex[17];
+    sweep_id_hex(job->id, idhex);
+    json_t *rec = json_object();
+    json_object_set_new(rec, "job_id", json_string(idhex));
+    json_object_set_new(rec, "index", json_integer(index));
+    json_object_set_new(rec, "sweep", json_string(c->name));
+    json_object_set_new(rec, "params", sweep_params_json(&prm, NULL));
+    double t0 = fn_now();
+    if (prm.kind == SWEEP_KIND_NOOP) {
+        sleep_ms(c->noop_ms);
+        out->ok = 1;
+        json_object_set_new(rec, "status", json_string("ok"));
+        json_object_set_new(rec, "error", json_null());
+        json_object_set_new(rec, "attempt", json_integer(attempt));
+    } else {
+        if (w->threads > 0) omp_set_num_threads(w->threads);
+        fn_search_result *r = mallocCheck(sizeof *r);
+        search_run(&prm.sc, r);
+        out->ok = r->status == FN_OK;
+        json_object_set_new(rec, "status", json_string(fn_status_name(r->status)));
+        json_object_set_new(rec, "error", out->ok ? json_null() : json_string(r->msg));
+        json_object_set_new(rec, "attempt", json_integer(attempt));
+        if (out->ok) {
+            json_object_set_new(rec, "arch", json_string(r->arch));
+            json_t *aj = json_loads(r->arch_json, JSON_DECODE_ANY, NULL);
+            json_object_set_new(rec, "arch_json", aj ? aj : json_string(r->arch_json));
+            const nb201_record *gt = NULL;
+            if (w->bench && !strcmp(prm.sc.space, "nb201")) gt = nb201_benchmark_get(w->bench, r->ops);
+            if (gt) {
+                json_object_set_new(rec, "nb201_index", json_integer(gt->index));
+                json_t *acc = json_object();
+                json_object_set_new(acc, "cifar10_valid", json_real(gt->cifar10_valid));
+                json_object_set_new(acc, "cifar10_test", json_real(gt->cifar10_test));
+                json_object_set_new(acc, "cifar100_test", json_real(gt->cifar100_test));
+                json_object_set_new(acc, "imagenet16_test", json_real(gt->imagenet16_test));
+                json_object_set_new(rec, "accuracy", acc);
+            }
+            json_object_set_new(rec, "value", json_real(r->value));
+            json_object_set_new(rec, "degenerate", json_boolean(r->degenerate));
+            json_object_set_new(rec, "s_max", json_real(r->s_max));
+            json_t *sc = json_object(), *rows = json_array();
+            json_object_set_new(sc, "rows", json_integer(r->s_rows));
+            json_object_set_new(sc, "cols", json_integer(r->s_cols));
+            for (int i = 0; i < r->s_rows; i++) {
+                json_t *row = json_array();
+                for (int k = 0; k < r->s_cols; k++)
+                    json_array_append_new(row, json_real(r->S[i * r->s_cols + k]));
+                json_array_append_new(rows, row);
+            }
+            json_object_set_new(sc, "values", rows);
+            json_object_set_new(rec, "scores", sc);
+            out->s_rows = r->s_rows;
+            out->s_cols = r->s_cols;
+            memcpy(out->S, r->S, sizeof out->S);
+            json_t *sn = json_object();
+            json_object_set_new(sn, "params", json_integer((json_int_t)r->params));
+            json_object_set_new(sn, "macs", json_real(r->macs));
+            json_object_set_new(rec, "supernet", sn);
+            if (!strcmp(prm.sc.space, "darts")) {
+                json_t *en = json_object(), *a = json_object(), *b = json_object();
+                json_object_set_new(a, "params", json_integer((json_int_t)r->eval_params[0]));
+                json_object_set_new(a, "macs", json_real(r->eval_macs[0]));
+                json_object_set_new(b, "params", json_integer((json_int_t)r->eval_params[1]));
+                json_object_set_new(b, "macs", json_real(r->eval_macs[1]));
+                json_object_set_new(en, "cifar10_c36_20cells", a);
+                json_object_set_new(en, "imagenet_c48_14cells", b);
+                json_object_set_new(rec, "eval_net", en);
+            }
+            json_t *t = json_object();
+            json_object_set_new(t, "data", json_real(r->t_data));
+            json_object_set_new(t, "build", json_real(r->t_build));
+            json_object_set_new(t, "init", json_real(r->t_init));
+            json_object_set_new(t, "score", json_real(r->t_score));
+            json_object_set_new(t, "prune", json_real(r->t_prune));
+            json_object_set_new(t, "search", json_real(r->t_total));
+            json_object_set_new(rec, "time_s", t);
+            json_object_set_new(rec, "executor_bytes", json_integer((json_int_t)r->bytes));
+        }
+        free(r);
+    }
+    double t1 = fn_now();
+    /* where, when and at what cost: everything that may differ between two runs of the same
+     * job (rank count, threads, machine) is under "run"; the rest of a record is
+     * deterministic */
+    json_t *run = json_object();
+    json_t *t = json_object_get(rec, "time_s");
+    if (t) {
+        json_incref(t);
+        json_object_del(rec, "time_s");
+    } else t = json_object();
+    json_object_set_new(t, "job", json_real(t1 - t0));
+    json_object_set_new(run, "time_s", t);
+    json_t *eb = json_object_get(rec, "executor_bytes");
+    if (eb) {
+        json_object_set(run, "executor_bytes", eb);
+        json_object_del(rec, "executor_bytes");
+    }
+    json_object_set_new(run, "rank", json_integer(w->rank));
+    json_object_set_new(run, "host", json_string(w->host));
+    json_object_set_new(run, "device", json_string(w->device));
+    json_object_set_new(run, "threads", json_integer(w->threads));
+    json_object_set_new(run, "pid", json_integer((json_int_t)getpid()));
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_object_set_new(run, "finished_at", json_string(when));
+    json_object_set_new(rec, "run", run);
+    out->record = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    json_decref(rec);
+}

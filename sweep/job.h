@@ -1,0 +1,41 @@
+/* sweep/job.h: runs one job of a plan on this rank and writes its record, one JSON object
+ * (the line results.jsonl will hold). A failing job (bad data file, NaN score, out of memory)
+ * is an ordinary result with its status and message: nothing here exits (STYLE.md item 8).
+ *
+ * Record fields (configs/README.md documents them): job_id, index, sweep, params{...},
+ * status, error, attempt, arch, arch_json, nb201_index, accuracy{...}, value, degenerate,
+ * s_max, scores{rows, cols, values}, supernet{params, macs}, eval_net (DARTS), and run{...}:
+ * time_s, executor_bytes, rank, host, device, threads, pid, finished_at, the only fields
+ * that differ between two runs of the same job. */
+#ifndef FN_SWEEP_JOB_H
+#define FN_SWEEP_JOB_H
+
+#include "nas/nb201_benchmark.h"
+#include "nas/search.h"
+#include "sweep/plan.h"
+
+/* Where a job runs; fixed per rank. */
+typedef struct {
+    int rank;
+    char host[256];
+    char device[128];              /* "cpu", or "cuda:0 (NVIDIA H100 ...)" when bound */
+    int threads;                   /* OpenMP threads for the job */
+    const nb201_benchmark *bench;  /* NULL without a benchmark file */
+} sweep_worker;
+
+typedef struct {
+    int ok;                        /* status == ok */
+    int s_rows, s_cols;            /* score matrix (0 x 0 for noop or failed jobs) */
+    double S[FN_MAX_ALPHA];
+    char *record;                  /* malloc'ed JSON text, no newline */
+} sweep_job_result;
+
+/* Runs job `index` of p (attempt: 1 for the first try). Always fills out. */
+void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int attempt,
+                   const sweep_worker *w, sweep_job_result *out);
+
+/* The parameters of a job as a JSON object (jansson json_t *), for records and ensembles. */
+struct json_t;
+struct json_t *sweep_params_json(const sweep_params *prm, const int *skip);
+
+#endif

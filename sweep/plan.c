@@ -1,0 +1,409 @@
+/* sweep/plan.c: expands a sweep config into its jobs (see sweep/plan.h). Planning a million
+ * jobs takes about a second: per grid point one resolve, one canonical string, one hash. */
+#include "sweep/plan.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nas/metric.h"
+#include "nn/common.h"
+
+static uint64_t fnv1a(const void *data, size_t n, uint64_t h) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+
+void sweep_id_hex(uint64_t id, char out[17]) { snprintf(out, 17, "%016llx", (unsigned long long)id); }
+
+int sweep_id_parse(const char *hex, uint64_t *id) {
+    uint64_t v = 0;
+    for (int i = 0; i < 16; i++) {
+        char ch = hex[i];
+        int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+        if (d < 0) return -1;
+        v = v << 4 | (uint64_t)d;
+    }
+    if (hex[16]) return -1;
+    *id = v;
+    return 0;
+}
+
+/* Shortest text that reads back as the same double. */
+static void fmt_double(double v, char *buf, size_t len) {
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+void sweep_plan_params(const sweep_config *c, const sweep_job *j, sweep_params *out) {
+    memset(out, 0, sizeof *out);
+    out->kind = c->kind;
+    fn_search_config *sc = &out->sc;
+    search_config_default(sc);
+    const sweep_axis *ax = c->axes;
+#define AXV(k) (&ax[k].v[j->v[k]])
+#define HAS(k) (ax[k].n > 0)
+    out->variant = HAS(SWEEP_KEY_SPACE) ? AXV(SWEEP_KEY_SPACE)->variant : 0;
+    const sweep_variant *var = &c->variants[out->variant];
+    sc->space = var->space->name;
+    sc->cells = var->cells;
+    sc->channels = var->channels;
+    sc->ss = var->ss;
+    if (HAS(SWEEP_KEY_DATASET)) sc->dataset = AXV(SWEEP_KEY_DATASET)->str;
+    if (HAS(SWEEP_KEY_METRIC)) sc->metric = AXV(SWEEP_KEY_METRIC)->str;
+    if (HAS(SWEEP_KEY_BATCH)) sc->batch = (int)AXV(SWEEP_KEY_BATCH)->num;
+    if (HAS(SWEEP_KEY_ALPHA_SCALE)) sc->alpha_scale = AXV(SWEEP_KEY_ALPHA_SCALE)->num;
+    if (HAS(SWEEP_KEY_SEED)) sc->seed = (uint64_t)AXV(SWEEP_KEY_SEED)->num;
+    if (HAS(SWEEP_KEY_AUGMENT)) sc->augment = (int)AXV(SWEEP_KEY_AUGMENT)->num;
+    if (HAS(SWEEP_KEY_PRECISION)) sc->mopts.precision = (int)AXV(SWEEP_KEY_PRECISION)->num;
+    if (HAS(SWEEP_KEY_SYNFLOW_ZC)) sc->mopts.synflow_zc = (int)AXV(SWEEP_KEY_SYNFLOW_ZC)->num;
+    if (HAS(SWEEP_KEY_ABS_PARAMS)) sc->mopts.abs_params = (int)AXV(SWEEP_KEY_ABS_PARAMS)->num;
+    if (HAS(SWEEP_KEY_GRASP_ABS)) sc->mopts.grasp_abs = (int)AXV(SWEEP_KEY_GRASP_ABS)->num;
+    if (HAS(SWEEP_KEY_GRASP_DARTS_FORM))
+        sc->mopts.grasp_darts_form = (int)AXV(SWEEP_KEY_GRASP_DARTS_FORM)->num;
+    out->device = HAS(SWEEP_KEY_DEVICE) ? AXV(SWEEP_KEY_DEVICE)->str : "cpu";
+#undef AXV
+#undef HAS
+    sc->data_path = c->data[0] ? c->data : NULL;
+    /* Resolve: the space's defaults; then one canonical value for every option the metric
+     * does not read, so that grid points computing the same search get the same id. */
+    const fn_space *sp = var->space;
+    const fn_dataset_info *ds = dataset_info(sc->dataset);
+    char err[FN_ERRLEN];
+    if (ds) sp->resolve(sc, ds, err, sizeof err); /* failures are reported by sweep_plan_build */
+    if (sp != &fn_space_nb1shot1) sc->ss = 0;
+    const fn_metric *m = metric_find(sc->metric);
+    const int synflow = m->score == metric_synflow, grasp = m->score == metric_grasp;
+    if (!m->needs_labels) { sc->batch = 1; sc->augment = 0; }
+    else if (!sc->batch) sc->batch = m->default_batch;
+    sc->mopts.precision = metric_dtype(m, &sc->mopts) == FN_F64 ? 64 : 32;
+    if (!synflow) sc->mopts.synflow_zc = 0;
+    if (synflow) sc->mopts.abs_params = 1; /* SynFlow always takes |params| */
+    else if (sc->mopts.abs_params < 0) sc->mopts.abs_params = sp->abs_params_default;
+    if (!grasp) sc->mopts.grasp_abs = sc->mopts.grasp_darts_form = 0;
+}
+
+const char *sweep_params_value(const sweep_params *p, sweep_key k, char *buf, size_t len) {
+    const fn_search_config *sc = &p->sc;
+    switch (k) {
+    case SWEEP_KEY_KIND: snprintf(buf, len, "%s", p->kind == SWEEP_KIND_NOOP ? "noop" : "search"); break;
+    case SWEEP_KEY_SPACE: snprintf(buf, len, "%s", sc->space); break;
+    case SWEEP_KEY_CELLS: snprintf(buf, len, "%d", sc->cells); break;
+    case SWEEP_KEY_CHANNELS: snprintf(buf, len, "%d", sc->channels); break;
+    case SWEEP_KEY_SS: snprintf(buf, len, "%d", sc->ss); break;
+    case SWEEP_KEY_DATASET: snprintf(buf, len, "%s", sc->dataset); break;
+    case SWEEP_KEY_METRIC: snprintf(buf, len, "%s", sc->metric); break;
+    case SWEEP_KEY_BATCH: snprintf(buf, len, "%d", sc->batch); break;
+    case SWEEP_KEY_ALPHA_SCALE: fmt_double(sc->alpha_scale, buf, len); break;
+    case SWEEP_KEY_SEED: snprintf(buf, len, "%llu", (unsigned long long)sc->seed); break;
+    case SWEEP_KEY_AUGMENT: snprintf(buf, len, "%d", sc->augment); break;
+    case SWEEP_KEY_PRECISION: snprintf(buf, len, "%d", sc->mopts.precision); break;
+    case SWEEP_KEY_SYNFLOW_ZC: snprintf(buf, len, "%d", sc->mopts.synflow_zc); break;
+    case SWEEP_KEY_ABS_PARAMS: snprintf(buf, len, "%d", sc->mopts.abs_params); break;
+    case SWEEP_KEY_GRASP_ABS: snprintf(buf, len, "%d", sc->mopts.grasp_abs); break;
+    case SWEEP_KEY_GRASP_DARTS_FORM: snprintf(buf, len, "%d", sc->mopts.grasp_darts_form); break;
+    case SWEEP_KEY_DEVICE: snprintf(buf, len, "%s", p->device); break;
+    default: snprintf(buf, len, "?"); break;
+    }
+    return buf;
+}
+
+size_t sweep_params_canonical(const sweep_params *p, const int *skip, char *buf, size_t len) {
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < SWEEP_NUM_KEYS; k++) {
+        if (skip && skip[k]) continue;
+        char v[64];
+        sweep_params_value(p, (sweep_key)k, v, sizeof v);
+        int w = snprintf(buf + n, n < len ? len - n : 0, "%s%s=%s", n ? "," : "",
+                         sweep_keys[k].name, v);
+        if (w > 0) n += (size_t)w;
+    }
+    return n < len ? n : len - 1;
+}
+
+static void axis_value_text(const sweep_config *c, sweep_key k, const sweep_value *v, char *buf,
+                            size_t len) {
+    if (sweep_keys[k].type == SWEEP_T_STR) snprintf(buf, len, "%s", v->str);
+    else if (sweep_keys[k].type == SWEEP_T_NUM) fmt_double(v->num, buf, len);
+    else if (sweep_keys[k].type == SWEEP_T_BOOL) snprintf(buf, len, "%s", v->num ? "true" : "false");
+    else snprintf(buf, len, "%lld", (long long)v->num);
+    (void)c;
+}
+
+size_t sweep_job_axes_text(const sweep_config *c, const sweep_job *j, const int *skip,
+                           int only_varying, char *buf, size_t len) {
+    size_t n = 0;
+    buf[0] = '\0';
+#define PUT(...)                                                                        \
+    do {                                                                                \
+        int w_ = snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__);                \
+        if (w_ > 0) n += (size_t)w_;                                                    \
+    } while (0)
+    for (int k = 0; k < SWEEP_NUM_KEYS; k++) {
+        const sweep_axis *a = &c->axes[k];
+        if (a->n == 0 || (skip && skip[k])) continue;
+        if (k == SWEEP_KEY_SPACE) {
+            const sweep_variant *v = &c->variants[a->v[j->v[k]].variant];
+            int vary = c->nvariants > 1;
+            if (only_varying && !vary) continue;
+            PUT("%s%s", n ? " " : "", v->space->name);
+            if (v->cells && !(skip && skip[SWEEP_KEY_CELLS])) PUT(" cells=%d", v->cells);
+            if (v->channels && !(skip && skip[SWEEP_KEY_CHANNELS])) PUT(" channels=%d", v->channels);
+            if (v->ss) PUT(" ss=%d", v->ss);
+            continue;
+        }
+        if (only_varying && a->n < 2) continue;
+        char t[64];
+        axis_value_text(c, (sweep_key)k, &a->v[j->v[k]], t, sizeof t);
+        PUT("%s%s=%s", n ? " " : "", sweep_keys[k].name, t);
+    }
+#undef PUT
+    return n < len ? n : len - 1;
+}
+
+/* A filter value matches a resolved parameter by its canonical text (numbers: the same
+ * double; booleans: 0 / 1; strings: the registry name). */
+static int filter_matches(const sweep_filter *f, const sweep_params *p) {
+    for (int i = 0; i < f->nkeys; i++) {
+        sweep_key k = f->key[i];
+        char have[64], want[64];
+        sweep_params_value(p, k, have, sizeof have);
+        int any = 0;
+        for (int v = 0; v < f->nvals[k] && !any; v++) {
+            const sweep_value *fv = &f->vals[k][v];
+            if (sweep_keys[k].type == SWEEP_T_STR) snprintf(want, sizeof want, "%s", fv->str);
+            else if (sweep_keys[k].type == SWEEP_T_NUM) fmt_double(fv->num, want, sizeof want);
+            else snprintf(want, sizeof want, "%lld", (long long)fv->num);
+            any = !strcmp(have, want);
+        }
+        if (!any) return 0;
+    }
+    return 1;
+}
+
+/* ---- open-addressing hash map: 64-bit key -> index ---------------------------------------- */
+typedef struct { uint64_t *key; long *val; size_t cap; } idmap;
+
+static void idmap_init(idmap *m, size_t n) {
+    m->cap = 64;
+    while (m->cap < 2 * n + 2) m->cap <<= 1;
+    m->key = callocCheck(m->cap, sizeof *m->key);
+    m->val = mallocCheck(m->cap * sizeof *m->val);
+    for (size_t i = 0; i < m->cap; i++) m->val[i] = -1;
+}
+static void idmap_free(idmap *m) { free(m->key); free(m->val); }
+static void idmap_grow(idmap *m);
+/* Returns the stored index for key, or stores val and returns -1. */
+static long idmap_put(idmap *m, uint64_t key, long val, size_t *count) {
+    size_t i = (size_t)(key * 0x9e3779b97f4a7c15ULL) & (m->cap - 1);
+    while (m->val[i] >= 0) {
+        if (m->key[i] == key) return m->val[i];
+        i = (i + 1) & (m->cap - 1);
+    }
+    m->key[i] = key;
+    m->val[i] = val;
+    if (++*count * 2 > m->cap) idmap_grow(m);
+    return -1;
+}
+static long idmap_get(const idmap *m, uint64_t key) {
+    size_t i = (size_t)(key * 0x9e3779b97f4a7c15ULL) & (m->cap - 1);
+    while (m->val[i] >= 0) {
+        if (m->key[i] == key) return m->val[i];
+        i = (i + 1) & (m->cap - 1);
+    }
+    return -1;
+}
+static void idmap_grow(idmap *m) {
+    idmap old = *m;
+    idmap_init(m, old.cap);
+    size_t count = 0;
+    for (size_t i = 0; i < old.cap; i++)
+        if (old.val[i] >= 0) idmap_put(m, old.key[i], old.val[i], &count);
+    idmap_free(&old);
+}
+
+struct sweep_id_index { idmap m; };
+sweep_id_index *sweep_id_index_build(const sweep_plan *p) {
+    sweep_id_index *ix = mallocCheck(sizeof *ix);
+    idmap_init(&ix->m, (size_t)p->njobs);
+    size_t count = 0;
+    for (long j = 0; j < p->njobs; j++) idmap_put(&ix->m, p->jobs[j].id, j, &count);
+    return ix;
+}
+long sweep_id_index_find(const sweep_id_index *ix, uint64_t id) { return idmap_get(&ix->m, id); }
+void sweep_id_index_free(sweep_id_index *ix) {
+    if (!ix) return;
+    idmap_free(&ix->m);
+    free(ix);
+}
+
+static void mark_error(const sweep_config *c, sweep_mark m, char *err, size_t errlen,
+                       const char *msg) {
+    if (m.line) snprintf(err, errlen, "%s:%d:%d: %s", c->path, m.line, m.col, msg);
+    else snprintf(err, errlen, "%s: %s", c->path, msg);
+}
+
+/* Resolve checks once per (variant, dataset): the only combination a space may refuse. */
+static int check_combinations(const sweep_config *c, char *err, size_t errlen) {
+    const sweep_axis *dax = &c->axes[SWEEP_KEY_DATASET];
+    int nd = dax->n ? dax->n : 1;
+    for (int v = 0; v < c->nvariants; v++)
+        for (int d = 0; d < nd; d++) {
+            const char *dname = dax->n ? dax->v[d].str : "cifar10";
+            /* combinations removed by an exclude filter are never built */
+            sweep_params p;
+            memset(&p, 0, sizeof p);
+            search_config_default(&p.sc);
+            p.sc.space = c->variants[v].space->name;
+            p.sc.cells = c->variants[v].cells;
+            p.sc.channels = c->variants[v].channels;
+            p.sc.ss = c->variants[v].ss;
+            p.sc.dataset = dname;
+            p.device = "cpu";
+            int excluded = 0;
+            for (int f = 0; f < c->nexcludes && !excluded; f++) {
+                const sweep_filter *fl = &c->excludes[f];
+                int only_space_dataset = 1;
+                for (int i = 0; i < fl->nkeys; i++)
+                    if (fl->key[i] != SWEEP_KEY_SPACE && fl->key[i] != SWEEP_KEY_DATASET &&
+                        fl->key[i] != SWEEP_KEY_CELLS && fl->key[i] != SWEEP_KEY_CHANNELS &&
+                        fl->key[i] != SWEEP_KEY_SS)
+                        only_space_dataset = 0;
+                if (only_space_dataset && filter_matches(fl, &p)) excluded = 1;
+            }
+            if (excluded) continue;
+            if (c->kind == SWEEP_KIND_NOOP) continue;
+            char e2[FN_ERRLEN], msg[SWEEP_ERRLEN];
+            const fn_dataset_info *ds = dataset_info(dname);
+            if (c->variants[v].space->resolve(&p.sc, ds, e2, sizeof e2)) {
+                snprintf(msg, sizeof msg, "space %s with dataset %s: %s (hint: drop the "
+                         "combination with exclude: [{space: %s, dataset: %s}])",
+                         c->variants[v].space->name, dname, e2, c->variants[v].space->name,
+                         dname);
+                mark_error(c, c->variants[v].mark, err, errlen, msg);
+                return -1;
+            }
+        }
+    return 0;
+}
+
+int sweep_plan_build(const sweep_config *c, sweep_plan *p, char *err, size_t errlen) {
+    memset(p, 0, sizeof *p);
+    if (check_combinations(c, err, errlen)) return -1;
+    /* Dimensions: every free axis, and each zip group, in canonical key order. */
+    int dim_size[SWEEP_NUM_KEYS], dim_zip[SWEEP_NUM_KEYS], dim_key[SWEEP_NUM_KEYS], ndim = 0;
+    int zip_seen[SWEEP_MAX_ZIPS] = {0};
+    for (int k = 0; k < SWEEP_NUM_KEYS; k++) {
+        const sweep_axis *a = &c->axes[k];
+        if (a->n == 0) continue;
+        if (a->zip >= 0) {
+            if (zip_seen[a->zip]) continue;
+            zip_seen[a->zip] = 1;
+        }
+        dim_size[ndim] = a->n;
+        dim_zip[ndim] = a->zip;
+        dim_key[ndim] = k;
+        ndim++;
+    }
+    double total = 1;
+    for (int d = 0; d < ndim; d++) total *= dim_size[d];
+    if (total > 1e8) {
+        snprintf(err, errlen, "%s: the grid has %.3g points; more than 1e8 is not supported "
+                 "(hint: split the sweep)", c->path, total);
+        return -1;
+    }
+    long cap = (long)total;
+    p->jobs = mallocCheck((size_t)(cap ? cap : 1) * sizeof *p->jobs);
+    idmap seen;
+    idmap_init(&seen, (size_t)cap);
+    size_t nseen = 0;
+    int idx[SWEEP_NUM_KEYS] = {0};
+    char canon[1024];
+    uint64_t fp = FNV_OFFSET;
+    for (long n = 0; n < cap; n++) {
+        sweep_job job;
+        memset(&job, 0, sizeof job);
+        for (int d = 0; d < ndim; d++) {
+            if (dim_zip[d] < 0) job.v[dim_key[d]] = (uint32_t)idx[d];
+            else
+                for (int k = 0; k < SWEEP_NUM_KEYS; k++)
+                    if (c->axes[k].n && c->axes[k].zip == dim_zip[d]) job.v[k] = (uint32_t)idx[d];
+        }
+        for (int d = ndim - 1; d >= 0; d--) { /* last dimension fastest */
+            if (++idx[d] < dim_size[d]) break;
+            idx[d] = 0;
+        }
+        sweep_params prm;
+        sweep_plan_params(c, &job, &prm);
+        int excluded = 0;
+        for (int f = 0; f < c->nexcludes && !excluded; f++)
+            excluded = filter_matches(&c->excludes[f], &prm);
+        if (excluded) { p->nexcluded++; continue; }
+        size_t len = sweep_params_canonical(&prm, NULL, canon, sizeof canon);
+        job.id = fnv1a(canon, len, FNV_OFFSET);
+        if (idmap_put(&seen, job.id, p->njobs, &nseen) >= 0) { p->nduplicates++; continue; }
+        fp = fnv1a(&job.id, sizeof job.id, fp);
+        p->jobs[p->njobs++] = job;
+    }
+    idmap_free(&seen);
+    /* Ensemble groups. */
+    for (int e = 0; e < c->nensembles; e++) {
+        const sweep_ensemble *en = &c->ensembles[e];
+        sweep_ensemble_groups *g = &p->ens[e];
+        g->group_of = mallocCheck((size_t)(p->njobs ? p->njobs : 1) * sizeof *g->group_of);
+        g->first_job = mallocCheck((size_t)(p->njobs ? p->njobs : 1) * sizeof *g->first_job);
+        int skip[SWEEP_NUM_KEYS];
+        for (int k = 0; k < SWEEP_NUM_KEYS; k++) skip[k] = en->over[k];
+        idmap groups;
+        idmap_init(&groups, 64);
+        size_t ng = 0;
+        for (long j = 0; j < p->njobs; j++) {
+            size_t len = sweep_job_axes_text(c, &p->jobs[j], skip, 0, canon, sizeof canon);
+            uint64_t gid = fnv1a(canon, len, FNV_OFFSET);
+            long have = idmap_put(&groups, gid, g->ngroups, &ng);
+            if (have < 0) {
+                g->first_job[g->ngroups] = j;
+                have = g->ngroups++;
+            }
+            g->group_of[j] = (int32_t)have;
+        }
+        idmap_free(&groups);
+        fp = fnv1a(en->name, strlen(en->name), fp);
+        fp = fnv1a(en->over, sizeof en->over, fp);
+        fp = fnv1a(&en->norm, sizeof en->norm, fp);
+    }
+    p->fingerprint = fp;
+    return 0;
+}
+
+void sweep_plan_free(sweep_plan *p) {
+    free(p->jobs);
+    for (int e = 0; e < SWEEP_MAX_ENSEMBLES; e++) {
+        free(p->ens[e].group_of);
+        free(p->ens[e].first_job);
+    }
+    memset(p, 0, sizeof *p);
+}
+
+void sweep_plan_varying(const sweep_config *c, const sweep_plan *p, int varying[SWEEP_NUM_KEYS]) {
+    char first[SWEEP_NUM_KEYS][64], v[64];
+    memset(varying, 0, SWEEP_NUM_KEYS * sizeof *varying);
+    for (long j = 0; j < p->njobs; j++) {
+        sweep_params prm;
+        sweep_plan_params(c, &p->jobs[j], &prm);
+        for (int k = 0; k < SWEEP_NUM_KEYS; k++) {
+            sweep_params_value(&prm, (sweep_key)k, v, sizeof v);
+            if (j == 0) memcpy(first[k], v, sizeof v);
+            else if (strcmp(first[k], v)) varying[k] = 1;
+        }
+    }
+}

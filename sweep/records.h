@@ -1,0 +1,67 @@
+/* sweep/records.h: the results directory of a sweep, written by rank 0 only.
+ *
+ *   OUTPUT/results.jsonl   one JSON record per finished job attempt (sweep/job.h), appended
+ *                          and fsync'ed; a torn last line (a kill during a write) is cut off
+ *                          on the next start, with a message
+ *   OUTPUT/manifest.json   resolved config, plan fingerprint, git revision, library versions,
+ *                          ranks, hosts, devices (rewritten atomically at each start)
+ *   OUTPUT/manifest.history.jsonl  earlier manifests, one per line (config changes are here)
+ *   OUTPUT/ensembles.jsonl one record per ensemble group (rewritten when the sweep completes)
+ *   OUTPUT/.lock           flock: one sweep per directory at a time
+ *
+ * Resume: a job with an `ok` record is done; a job whose records all failed is run again
+ * with the next attempt number; records of jobs not in the current plan are kept and ignored. */
+#ifndef FN_SWEEP_RECORDS_H
+#define FN_SWEEP_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sweep/plan.h"
+
+enum { JOB_TODO = 0, JOB_OK = 1, JOB_FAILED = 2 };
+
+/* What rank 0 keeps per planned job for resume, progress and the summary table. */
+typedef struct {
+    uint8_t state;       /* JOB_TODO / JOB_OK / JOB_FAILED (last attempt failed) */
+    uint8_t ran_now;     /* finished in this run */
+    uint16_t attempts;   /* records seen for this job */
+    float acc[4];        /* C10 valid, C10 test, C100 test, IN16 test; NAN if none */
+    float t_search;      /* seconds (search time; job time for noop) */
+} sweep_job_state;
+
+typedef struct {
+    int fd;              /* results.jsonl, O_APPEND */
+    int lock_fd;
+    char dir[4096];
+    long nrecords, nforeign, ntorn, nbad, nduplicate_ok;
+    size_t pending;      /* records written since the last fsync */
+} sweep_records;
+
+/* Creates the directory (and parents), takes the lock (waits up to wait_s seconds for a
+ * previous sweep, e.g. orphaned ranks of a killed mpirun, to let go), opens results.jsonl and
+ * cuts off a torn last line. 0, or -1 with a message. */
+int records_open(sweep_records *r, const char *dir, double wait_s, char *err, size_t errlen);
+void records_close(sweep_records *r);
+
+/* Reads every record of results.jsonl into st[] (indexed like the plan's jobs). For each
+ * first ok record with scores, calls on_scores(job index, S, rows, cols, ctx) (ensembles).
+ * 0, or -1 with a message. */
+typedef void (*records_scores_fn)(long job, const double *S, int rows, int cols, void *ctx);
+int records_scan(sweep_records *r, const sweep_plan *p, sweep_job_state *st,
+                 records_scores_fn on_scores, void *ctx, char *err, size_t errlen);
+
+/* Updates st[job] from one record's text; returns JOB_OK / JOB_FAILED, or -1 if the text is
+ * not a record of this plan. */
+int records_absorb(const char *text, const sweep_id_index *ix, sweep_job_state *st, long *job,
+                   double *S, int *rows, int *cols);
+
+/* Appends one record (a line) without syncing; records_sync makes them durable. 0 or -1. */
+int records_append(sweep_records *r, const char *text, char *err, size_t errlen);
+int records_sync(sweep_records *r);
+
+/* Writes `text` to DIR/name through a temporary file and rename. 0 or -1. */
+int records_write_atomic(const char *dir, const char *name, const char *text, char *err,
+                         size_t errlen);
+
+#endif

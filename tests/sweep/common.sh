@@ -1,0 +1,19 @@
+# tests/sweep/common.sh: helpers for the freenas_sweep tests (sourced). Each test gets
+# BIN (build/bin), SHARED (../shared) and WORK (a scratch directory under the build tree).
+set -euo pipefail
+BIN=$1 SHARED=$2 WORK=$3
+rm -rf "$WORK"
+mkdir -p "$WORK"
+# Open MPI as root (CI runs as root) and more ranks than cores: HPC_NOTES.md
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+export OMP_NUM_THREADS=1
+SWEEP="$BIN/freenas_sweep"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# records without the fields that depend on where and when a job ran, sorted
+stable_records() {
+  jq -S -c 'del(.run)' "$1" | sort
+}
+# "id status" of every record
+count_ok_per_job() { jq -r 'select(.status == "ok") | .job_id' "$1" | sort | uniq -c; }

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# tests/sweep/fault.sh: failures lose nothing.
+#  1. kill -9 of mpirun part way, then the same command again: exactly one ok record per job
+#  2. a torn last line in results.jsonl is cut off on the next start
+#  3. a job whose data file is truncated fails alone, with the file named in its record
+#  4. SIGTERM: running jobs finish, exit code 75, a rerun completes the sweep
+#  5. a grown grid resumes what it had and reports the changed config
+#   bash tests/sweep/fault.sh BIN_DIR SHARED_DIR WORK_DIR
+source "$(dirname "$0")/common.sh"
+mk_config() { # name seeds
+  cat > "$WORK/$1.yaml" <<YAML
+output: $WORK/$1
+benchmark: $SHARED/data/nb201/nb201_accuracy.tsv
+grid:
+  metric: synflow
+  seed: "$2"
+ensembles:
+  - {name: seeds, over: [seed]}
+YAML
+}
+one_ok_each() { # dir njobs
+  local dups n
+  dups=$(count_ok_per_job "$1/results.jsonl" | awk '$1 != 1' | wc -l)
+  n=$(count_ok_per_job "$1/results.jsonl" | wc -l)
+  [ "$dups" -eq 0 ] || fail "$1: $dups jobs with more than one ok record"
+  [ "$n" -eq "$2" ] || fail "$1: $n jobs ok, expected $2"
+}
+
+echo "== 1. kill -9 of mpirun part way"
+mk_config kill 0:79
+mpirun -n 2 "$SWEEP" "$WORK/kill.yaml" > "$WORK/kill1.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do # until some records exist
+  sleep 0.1
+  [ -s "$WORK/kill/results.jsonl" ] && [ "$(wc -l < "$WORK/kill/results.jsonl")" -ge 5 ] && break
+done
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+before=$(wc -l < "$WORK/kill/results.jsonl")
+echo "killed after $before of 80 records"
+[ "$before" -lt 80 ] || fail "the sweep finished before the kill; nothing was tested"
+mpirun -n 2 "$SWEEP" "$WORK/kill.yaml" --lock-wait 60 > "$WORK/kill2.log" 2>&1 \
+  || { cat "$WORK/kill2.log"; fail "rerun after kill -9 failed"; }
+grep "# resume:" "$WORK/kill2.log"
+one_ok_each "$WORK/kill" 80
+grep -q "80 jobs: 80 ok, 0 failed" "$WORK/kill2.log" || fail "rerun summary"
+
+echo "== 2. torn last line"
+printf '{"job_id":"0123456789abcdef","status":"o' >> "$WORK/kill/results.jsonl"
+"$SWEEP" "$WORK/kill.yaml" > "$WORK/torn.log" 2>&1 || { cat "$WORK/torn.log"; fail "rerun with a torn line"; }
+grep -q "cut off a torn last record" "$WORK/torn.log" || fail "torn line not reported"
+grep -q "# resume: 80 done, 0 failed earlier (retried now), 0 to run" "$WORK/torn.log" || fail "torn: resume state"
+one_ok_each "$WORK/kill" 80
+[ "$(tail -c 1 "$WORK/kill/results.jsonl" | od -An -c | tr -d ' ')" = '\n' ] || fail "file does not end in a newline"
+
+echo "== 3. a truncated data file fails its jobs alone"
+mkdir -p "$WORK/data/cifar100"
+ln -s "$SHARED/data/cifar10" "$WORK/data/cifar10"
+head -c 100000 "$SHARED/data/cifar100/train_head.bin" > "$WORK/data/cifar100/train_head.bin"
+cat > "$WORK/trunc.yaml" <<YAML
+output: $WORK/trunc
+data: $WORK/data
+grid:
+  dataset: [cifar10, cifar100]
+  metric: snip
+  batch: 8
+  seed: "0:1"
+YAML
+set +e
+"$SWEEP" "$WORK/trunc.yaml" > "$WORK/trunc.log" 2> "$WORK/trunc.err"
+rc=$?
+set -e
+cat "$WORK/trunc.err"
+[ "$rc" -eq 1 ] || fail "exit code $rc with failed jobs, expected 1"
+[ "$(jq -r 'select(.params.dataset == "cifar10") | .status' "$WORK/trunc/results.jsonl" | sort -u)" = ok ] \
+  || fail "cifar10 jobs did not succeed"
+[ "$(jq -r 'select(.params.dataset == "cifar100") | .status' "$WORK/trunc/results.jsonl" | sort -u)" = data_error ] \
+  || fail "cifar100 jobs did not fail with data_error"
+jq -r 'select(.status != "ok") | .error' "$WORK/trunc/results.jsonl" | grep -q "train_head.bin" \
+  || fail "the error does not name the file"
+grep -q "failed: .*train_head.bin" "$WORK/trunc.err" || fail "failure not reported on stderr"
+# the rerun retries exactly the failed jobs, with attempt 2
+set +e; "$SWEEP" "$WORK/trunc.yaml" > "$WORK/trunc2.log" 2>&1; set -e
+grep -q "# resume: 2 done, 2 failed earlier (retried now), 2 to run" "$WORK/trunc2.log" || fail "retry plan"
+[ "$(jq -r 'select(.attempt == 2) | .params.dataset' "$WORK/trunc/results.jsonl" | sort -u)" = cifar100 ] \
+  || fail "attempt 2 records"
+
+echo "== 4. SIGTERM finishes the running job, exits 75, rerun completes"
+mk_config term 0:59
+"$SWEEP" "$WORK/term.yaml" > "$WORK/term1.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  sleep 0.1
+  [ -s "$WORK/term/results.jsonl" ] && break
+done
+kill -TERM "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" -eq 75 ] || { cat "$WORK/term1.log"; fail "exit code $rc after SIGTERM, expected 75"; }
+grep -q "signal 15: no new jobs" "$WORK/term1.log" || fail "no signal message"
+n=$(wc -l < "$WORK/term/results.jsonl")
+[ "$n" -lt 60 ] || fail "SIGTERM came too late"
+jq -e . "$WORK/term/results.jsonl" > /dev/null || fail "records not valid JSON after SIGTERM"
+"$SWEEP" "$WORK/term.yaml" > "$WORK/term2.log" 2>&1 || fail "rerun after SIGTERM"
+one_ok_each "$WORK/term" 60
+echo "SIGTERM after $n of 60 jobs; rerun completed"
+
+echo "== 5. a grown grid resumes and reports the change"
+mk_config term 0:69
+"$SWEEP" "$WORK/term.yaml" > "$WORK/grow.log" 2>&1 || fail "grown rerun"
+grep -q "changed since its last run" "$WORK/grow.log" || fail "config change not reported"
+grep -q "# resume: 60 done, 0 failed earlier (retried now), 10 to run" "$WORK/grow.log" || fail "grown resume"
+one_ok_each "$WORK/term" 70
+[ "$(wc -l < "$WORK/term/manifest.history.jsonl")" -eq 2 ] || fail "manifest history"
+echo "PASS"

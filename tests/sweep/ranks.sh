@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# tests/sweep/ranks.sh: the same sweep on 1 rank (no mpirun: a singleton) and on 3 ranks under
+# a real mpirun gives identical records (less timings, rank, host) and bit-identical ensembles.
+#   bash tests/sweep/ranks.sh BIN_DIR SHARED_DIR WORK_DIR
+source "$(dirname "$0")/common.sh"
+cat > "$WORK/sweep.yaml" <<YAML
+name: ranks
+output: $WORK/one
+data: $SHARED/data
+benchmark: $SHARED/data/nb201/nb201_accuracy.tsv
+grid:
+  space: [nb201, {name: nb1shot1, ss: 2}]
+  metric: [synflow, snip]
+  batch: 16
+  seed: "0:5"
+exclude:
+  - {space: nb1shot1, metric: snip}
+ensembles:
+  - {name: seeds, over: [seed], norm: zscore}
+  - {name: metrics, over: [seed, metric], norm: rank}
+YAML
+"$SWEEP" "$WORK/sweep.yaml" --quiet > "$WORK/one.log"
+mpirun -n 3 "$SWEEP" "$WORK/sweep.yaml" --output "$WORK/three" --quiet > "$WORK/three.log"
+cat "$WORK/three.log"
+n1=$(wc -l < "$WORK/one/results.jsonl"); n3=$(wc -l < "$WORK/three/results.jsonl")
+[ "$n1" -eq 18 ] && [ "$n3" -eq 18 ] || fail "expected 18 records, got $n1 and $n3"
+[ "$(jq -r .status "$WORK/one/results.jsonl" | sort -u)" = "ok" ] || fail "a job failed"
+ranks=$(jq -r .run.rank "$WORK/three/results.jsonl" | sort -u | tr '\n' ' ')
+[ "$ranks" = "0 1 2 " ] || fail "3-rank run did not use every rank (ranks: $ranks)"
+diff <(stable_records "$WORK/one/results.jsonl") <(stable_records "$WORK/three/results.jsonl") \
+  || fail "records differ between 1 and 3 ranks"
+cmp "$WORK/one/ensembles.jsonl" "$WORK/three/ensembles.jsonl" || fail "ensembles differ"
+[ "$(wc -l < "$WORK/one/ensembles.jsonl")" -eq 5 ] || fail "expected 5 ensemble groups"
+grep -q "ensemble scores reduced over 3 ranks (mpi)" "$WORK/three.log" || fail "no MPI reduction"
+jq -e '.ranks == 3 and (.hosts | length) >= 1 and (.libraries.mpi | length) > 0' \
+  "$WORK/three/manifest.json" > /dev/null || fail "manifest incomplete"
+echo "PASS: 18 records and 5 ensemble groups identical on 1 and 3 ranks"

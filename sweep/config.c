@@ -837,8 +837,9 @@ void sweep_config_free(sweep_config *c) {
 
 int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
     const sweep_axis *m = &c->axes[SWEEP_KEY_METRIC], *d = &c->axes[SWEEP_KEY_DEVICE];
-    /* no metric axis: the default metric synflow, which needs no labels */
-    for (int i = 0; i < m->n && !c->data[0]; i++)
+    /* no metric axis: the default metric synflow, which needs no labels; noop jobs read
+     * no data */
+    for (int i = 0; i < m->n && !c->data[0] && c->kind != SWEEP_KIND_NOOP; i++)
         if (metric_find(m->v[i].str)->needs_labels)
             return fail_at(c->path, m->v[i].mark, err, errlen, "metric %s needs labelled data "
                            "and no data directory is given (hint: set data: DIR (e.g. "

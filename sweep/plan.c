@@ -170,6 +170,26 @@ size_t sweep_job_axes_text(const sweep_config *c, const sweep_job *j, const int 
     return n < len ? n : len - 1;
 }
 
+/* Ensemble group of a job: its grid value indices less the `over` axes (the space entry by
+ * its space, ss, and cells / channels unless they are combined over). */
+static uint64_t group_hash(const sweep_config *c, const sweep_job *j, const int *skip) {
+    uint64_t h = FNV_OFFSET;
+    for (int k = 0; k < SWEEP_NUM_KEYS; k++) {
+        if (c->axes[k].n == 0 || skip[k]) continue;
+        if (k == SWEEP_KEY_SPACE) {
+            const sweep_variant *v = &c->variants[c->axes[k].v[j->v[k]].variant];
+            int f[3] = {v->ss, skip[SWEEP_KEY_CELLS] ? -1 : v->cells,
+                        skip[SWEEP_KEY_CHANNELS] ? -1 : v->channels};
+            h = fnv1a(v->space->name, strlen(v->space->name), h);
+            h = fnv1a(f, sizeof f, h);
+            continue;
+        }
+        uint32_t kv[2] = {(uint32_t)k, j->v[k]};
+        h = fnv1a(kv, sizeof kv, h);
+    }
+    return h;
+}
+
 /* A filter value matches a resolved parameter by its canonical text (numbers: the same
  * double; booleans: 0 / 1; strings: the registry name). */
 static int filter_matches(const sweep_filter *f, const sweep_params *p) {
@@ -302,9 +322,16 @@ int sweep_plan_build(const sweep_config *c, sweep_plan *p, char *err, size_t err
     /* Dimensions: every free axis, and each zip group, in canonical key order. */
     int dim_size[SWEEP_NUM_KEYS], dim_zip[SWEEP_NUM_KEYS], dim_key[SWEEP_NUM_KEYS], ndim = 0;
     int zip_seen[SWEEP_MAX_ZIPS] = {0};
+    /* canonical key order, except that the seed axis (or its zip group) is enumerated last,
+     * i.e. fastest: consecutive grid points then differ only in the seed and share one
+     * resolution (the order of jobs, not their ids, depends on this) */
+    const int seed_zip = c->axes[SWEEP_KEY_SEED].n ? c->axes[SWEEP_KEY_SEED].zip : -2;
+    for (int pass = 0; pass < 2; pass++)
     for (int k = 0; k < SWEEP_NUM_KEYS; k++) {
         const sweep_axis *a = &c->axes[k];
         if (a->n == 0) continue;
+        int is_seed = k == SWEEP_KEY_SEED || (a->zip >= 0 && a->zip == seed_zip);
+        if (is_seed != pass) continue;
         if (a->zip >= 0) {
             if (zip_seen[a->zip]) continue;
             zip_seen[a->zip] = 1;
@@ -329,6 +356,18 @@ int sweep_plan_build(const sweep_config *c, sweep_plan *p, char *err, size_t err
     int idx[SWEEP_NUM_KEYS] = {0};
     char canon[1024];
     uint64_t fp = FNV_OFFSET;
+    /* Per run of grid points that differ only in the seed: resolve once, hash the canonical
+     * text up to "seed=" once, keep the text after the seed value. */
+    int filters_use_seed = 0;
+    for (int f = 0; f < c->nexcludes; f++)
+        for (int i = 0; i < c->excludes[f].nkeys; i++)
+            filters_use_seed |= c->excludes[f].key[i] == SWEEP_KEY_SEED;
+    sweep_job prev;
+    int have_prev = 0, excluded_static = 0;
+    uint64_t h_prefix = 0;
+    char suffix[1024];
+    size_t suffix_len = 0;
+    sweep_params prm;
     for (long n = 0; n < cap; n++) {
         sweep_job job;
         memset(&job, 0, sizeof job);
@@ -342,14 +381,34 @@ int sweep_plan_build(const sweep_config *c, sweep_plan *p, char *err, size_t err
             if (++idx[d] < dim_size[d]) break;
             idx[d] = 0;
         }
-        sweep_params prm;
-        sweep_plan_params(c, &job, &prm);
-        int excluded = 0;
-        for (int f = 0; f < c->nexcludes && !excluded; f++)
-            excluded = filter_matches(&c->excludes[f], &prm);
+        int same = have_prev;
+        for (int k = 0; k < SWEEP_NUM_KEYS && same; k++)
+            same = k == SWEEP_KEY_SEED || job.v[k] == prev.v[k];
+        if (!same) {
+            sweep_plan_params(c, &job, &prm);
+            size_t len = sweep_params_canonical(&prm, NULL, canon, sizeof canon);
+            const char *sv = strstr(canon, "seed=") + 5;
+            const char *se = sv + strcspn(sv, ",");
+            h_prefix = fnv1a(canon, (size_t)(sv - canon), FNV_OFFSET);
+            suffix_len = len - (size_t)(se - canon);
+            memcpy(suffix, se, suffix_len);
+            excluded_static = 0;
+            for (int f = 0; f < c->nexcludes && !excluded_static && !filters_use_seed; f++)
+                excluded_static = filter_matches(&c->excludes[f], &prm);
+            prev = job;
+            have_prev = 1;
+        }
+        uint64_t seed = c->axes[SWEEP_KEY_SEED].n ? (uint64_t)c->axes[SWEEP_KEY_SEED].v[job.v[SWEEP_KEY_SEED]].num : 0;
+        int excluded = excluded_static;
+        if (filters_use_seed) {
+            prm.sc.seed = seed;
+            for (int f = 0; f < c->nexcludes && !excluded; f++)
+                excluded = filter_matches(&c->excludes[f], &prm);
+        }
         if (excluded) { p->nexcluded++; continue; }
-        size_t len = sweep_params_canonical(&prm, NULL, canon, sizeof canon);
-        job.id = fnv1a(canon, len, FNV_OFFSET);
+        char st[24];
+        int sl = snprintf(st, sizeof st, "%llu", (unsigned long long)seed);
+        job.id = fnv1a(suffix, suffix_len, fnv1a(st, (size_t)sl, h_prefix));
         if (idmap_put(&seen, job.id, p->njobs, &nseen) >= 0) { p->nduplicates++; continue; }
         fp = fnv1a(&job.id, sizeof job.id, fp);
         p->jobs[p->njobs++] = job;
@@ -367,8 +426,7 @@ int sweep_plan_build(const sweep_config *c, sweep_plan *p, char *err, size_t err
         idmap_init(&groups, 64);
         size_t ng = 0;
         for (long j = 0; j < p->njobs; j++) {
-            size_t len = sweep_job_axes_text(c, &p->jobs[j], skip, 0, canon, sizeof canon);
-            uint64_t gid = fnv1a(canon, len, FNV_OFFSET);
+            uint64_t gid = group_hash(c, &p->jobs[j], skip);
             long have = idmap_put(&groups, gid, g->ngroups, &ng);
             if (have < 0) {
                 g->first_job[g->ngroups] = j;
@@ -392,18 +450,4 @@ void sweep_plan_free(sweep_plan *p) {
         free(p->ens[e].first_job);
     }
     memset(p, 0, sizeof *p);
-}
-
-void sweep_plan_varying(const sweep_config *c, const sweep_plan *p, int varying[SWEEP_NUM_KEYS]) {
-    char first[SWEEP_NUM_KEYS][64], v[64];
-    memset(varying, 0, SWEEP_NUM_KEYS * sizeof *varying);
-    for (long j = 0; j < p->njobs; j++) {
-        sweep_params prm;
-        sweep_plan_params(c, &p->jobs[j], &prm);
-        for (int k = 0; k < SWEEP_NUM_KEYS; k++) {
-            sweep_params_value(&prm, (sweep_key)k, v, sizeof v);
-            if (j == 0) memcpy(first[k], v, sizeof v);
-            else if (strcmp(first[k], v)) varying[k] = 1;
-        }
-    }
 }

@@ -82,7 +82,4 @@ int sweep_id_parse(const char *hex, uint64_t *id);
 size_t sweep_job_axes_text(const sweep_config *c, const sweep_job *j, const int *skip,
                            int only_varying, char *buf, size_t len);
 
-/* Keys whose resolved value differs between jobs of the plan (for labels and tables). */
-void sweep_plan_varying(const sweep_config *c, const sweep_plan *p, int varying[SWEEP_NUM_KEYS]);
-
 #endif

@@ -23,7 +23,8 @@ typedef struct { int64_t type, job, len; } msg_header;
 /* ---- rank 0's local worker thread ------------------------------------------------------- */
 typedef struct {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv;       /* a job (or quit) for the thread */
+    pthread_cond_t cv_done;  /* a result for the coordinator */
     coord_ctx *x;
     long job;
     int attempt, has_job, quit;
@@ -52,6 +53,7 @@ static void *local_main(void *arg) {
         ls->res_job = j;
         ls->res_text = r->record;
         ls->has_result = 1;
+        pthread_cond_signal(&ls->cv_done);
         pthread_mutex_unlock(&ls->mu);
         free(r);
     }
@@ -135,6 +137,7 @@ static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
     local_slot ls = {.x = x};
     pthread_mutex_init(&ls.mu, NULL);
     pthread_cond_init(&ls.cv, NULL);
+    pthread_cond_init(&ls.cv_done, NULL);
     pthread_t th;
     if (pthread_create(&th, NULL, local_main, &ls)) FN_FATAL("pthread_create failed");
     int remote_active = size - 1, local_busy = 0, local_quit = 0;
@@ -201,9 +204,20 @@ static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
         progress(&rs, 0);
         if (did) sleep_ns = 0;
         else {
+            /* idle: wait for the local thread's result (woken at once) or the next poll of
+             * the remote ranks, backing off from 5 us to 0.5 ms */
             sleep_ns = sleep_ns ? (sleep_ns * 2 > 500000 ? 500000 : sleep_ns * 2) : 5000;
-            struct timespec ts = {0, sleep_ns};
-            nanosleep(&ts, NULL);
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += sleep_ns;
+            if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+            pthread_mutex_lock(&ls.mu);
+            if (!ls.has_result && local_busy) pthread_cond_timedwait(&ls.cv_done, &ls.mu, &ts);
+            pthread_mutex_unlock(&ls.mu);
+            if (!local_busy) {
+                struct timespec d = {0, sleep_ns};
+                nanosleep(&d, NULL);
+            }
         }
     }
     pthread_join(th, NULL);
@@ -213,6 +227,7 @@ static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
     sweep_id_index_free(rs.ix);
     pthread_mutex_destroy(&ls.mu);
     pthread_cond_destroy(&ls.cv);
+    pthread_cond_destroy(&ls.cv_done);
     out->ran = rs.finished;
     out->ok = rs.ok;
     out->failed = rs.failed;

@@ -378,8 +378,10 @@ static int cmd_search(int argc, char **argv) {
                    stat_mean(&acc[0]), stat_std(&acc[0]), stat_mean(&acc[1]), stat_std(&acc[1]),
                    stat_mean(&acc[2]), stat_std(&acc[2]), stat_mean(&acc[3]), stat_std(&acc[3]));
         if (is_darts && tsearch.n) print_op_counts(counts, tsearch.n);
-        printf("# %ld searches: %ld ok, %d failed; search time %.1f +- %.1f ms\n", total,
-               total - failed, failed, 1e3 * stat_mean(&tsearch), 1e3 * stat_std(&tsearch));
+        printf("# %ld searches: %ld ok, %d failed", total, total - failed, failed);
+        if (tsearch.n)
+            printf("; search time %.1f +- %.1f ms", 1e3 * stat_mean(&tsearch), 1e3 * stat_std(&tsearch));
+        printf("\n");
     }
     nb201_benchmark_free(bench);
     return failed ? 1 : 0;

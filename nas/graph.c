@@ -245,25 +245,26 @@ int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
     graph_plan(g, e->needs_grad, param_grads, &e->plan);
     const fn_plan p = e->plan;
     const size_t es = esize(dtype);
-    /* One allocation per role (STYLE.md item 9). */
+    /* One allocation per role (STYLE.md item 9). Any failure returns -1 with e->bytes set to
+     * what was asked for: a job too large for this machine is an out-of-memory result, never
+     * an abort of the process (a sweep rank runs many jobs). */
+    const size_t bytes = es * (p.act_numel + p.grad_numel + (param_grads ? 2 : 1) * g->param_numel +
+                               g->saved_numel + g->ws_numel + 2 * g->alpha_numel);
     e->act = fn_arena_alloc(es * p.act_numel);
     e->grad = fn_arena_alloc(es * p.grad_numel);
-    if (!e->act || !e->grad) {
-        fn_arena_free(e->act, es * p.act_numel);
-        fn_arena_free(e->grad, es * p.grad_numel);
-        free(e->needs_grad);
-        graph_plan_free(&e->plan);
-        memset(e, 0, sizeof(*e));
+    e->params = calloc(g->param_numel + 1, es);
+    e->dparams = param_grads ? calloc(g->param_numel + 1, es) : NULL;
+    e->saved = calloc(g->saved_numel + 1, es);
+    e->ws = calloc(g->ws_numel + 1, es);
+    e->alpha = calloc(g->alpha_numel + 1, es);
+    e->dalpha = calloc(g->alpha_numel + 1, es);
+    if (!e->act || !e->grad || !e->params || (param_grads && !e->dparams) || !e->saved ||
+        !e->ws || !e->alpha || !e->dalpha) {
+        exec_free(e);
+        e->bytes = bytes;
         return -1;
     }
-    e->params = callocCheck(g->param_numel, es);
-    e->dparams = param_grads ? callocCheck(g->param_numel, es) : NULL;
-    e->saved = callocCheck(g->saved_numel + 1, es);
-    e->ws = callocCheck(g->ws_numel + 1, es);
-    e->alpha = callocCheck(g->alpha_numel + 1, es);
-    e->dalpha = callocCheck(g->alpha_numel + 1, es);
-    e->bytes = es * (p.act_numel + p.grad_numel + (param_grads ? 2 : 1) * g->param_numel +
-                     g->saved_numel + g->ws_numel + 2 * g->alpha_numel);
+    e->bytes = bytes;
     return 0;
 }
 

@@ -98,7 +98,10 @@ fn_status search_run(const fn_search_config *cfg_in, fn_search_result *res) {
     if (exec_init(&e, &g, metric_dtype(m, &mo), 0)) {
         graph_free(&g);
         batch_free(&b);
-        return fail(res, FN_ERR_OOM, "out of memory allocating the supernet's activations");
+        char msg[160];
+        snprintf(msg, sizeof msg, "out of memory: the supernet's executor needs %.1f GiB "
+                 "(activations, gradients, parameters)", (double)e.bytes / (1u << 30));
+        return fail(res, FN_ERR_OOM, msg);
     }
     e.bn_mode = metric_bn_mode(m, &mo);
     res->t_build = fn_now() - t;

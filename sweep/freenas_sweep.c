@@ -285,6 +285,13 @@ int main(int argc, char **argv) {
         if (records_open(&rec, cfg.output, a.lock_wait, err, sizeof err)) status = EXIT_RESULTS;
     }
     st = rank == 0 ? callocCheck((size_t)(plan.njobs ? plan.njobs : 1), sizeof *st) : NULL;
+    if (rank == 0 && a.dry_run) { /* read-only: what an earlier run already finished */
+        snprintf(rec.dir, sizeof rec.dir, "%s", cfg.output);
+        char path[4200];
+        snprintf(path, sizeof path, "%s/results.jsonl", cfg.output);
+        if (access(path, R_OK) == 0 && records_scan(&rec, &plan, st, NULL, NULL, err, sizeof err))
+            status = EXIT_RESULTS;
+    }
     if (rank == 0 && !status && !a.dry_run) {
         /* resumed jobs' scores join rank 0's ensemble contribution */
         resume_ctx rc = {&acc, &cfg, &plan};
@@ -321,8 +328,9 @@ int main(int argc, char **argv) {
         }
     }
     if (a.dry_run) {
+        if (rank == 0 && status) fprintf(stderr, "freenas_sweep: %s\n", err);
         MPI_Finalize();
-        return EXIT_OK;
+        return status ? EXIT_RESULTS : EXIT_OK;
     }
     if (any_error(world, status)) {
         if (rank == 0) fprintf(stderr, "freenas_sweep: %s\n", err);

@@ -85,6 +85,25 @@ grep -q "# resume: 2 done, 2 failed earlier (retried now), 2 to run" "$WORK/trun
 [ "$(jq -r 'select(.attempt == 2) | .params.dataset' "$WORK/trunc/results.jsonl" | sort -u)" = cifar100 ] \
   || fail "attempt 2 records"
 
+echo "== 3b. an out-of-memory job and a NaN job fail alone, the sweep goes on"
+cat > "$WORK/oom.yaml" <<YAML
+output: $WORK/oom
+grid:
+  space: [nb201, {name: darts, channels: 1024, cells: 64}]
+  dataset: [cifar10, imagenet224]
+  alpha_scale: [1.0e-3, 1.0e+300]
+exclude:
+  - {space: nb201, dataset: imagenet224}
+  - {space: darts, dataset: cifar10}
+  - {space: darts, alpha_scale: 1.0e+300}
+YAML
+set +e; "$SWEEP" "$WORK/oom.yaml" > "$WORK/oom.log" 2>&1; rc=$?; set -e
+[ "$rc" -eq 1 ] || { cat "$WORK/oom.log"; fail "exit code $rc, expected 1"; }
+st=$(jq -r '[.params.space, .params.alpha_scale, .status] | join(" ")' "$WORK/oom/results.jsonl" | sort | tr '\n' ';')
+[ "$st" = "darts 0.001 out_of_memory;nb201 0.001 ok;nb201 1e+300 nan_score;" ] || fail "statuses: $st"
+jq -r 'select(.status == "out_of_memory") | .error' "$WORK/oom/results.jsonl" | grep -q "GiB" \
+  || fail "the out-of-memory message does not say how much"
+
 echo "== 4. SIGTERM finishes the running job, exits 75, rerun completes"
 mk_config term 0:59
 "$SWEEP" "$WORK/term.yaml" > "$WORK/term1.log" 2>&1 &
@@ -103,6 +122,29 @@ jq -e . "$WORK/term/results.jsonl" > /dev/null || fail "records not valid JSON a
 "$SWEEP" "$WORK/term.yaml" > "$WORK/term2.log" 2>&1 || fail "rerun after SIGTERM"
 one_ok_each "$WORK/term" 60
 echo "SIGTERM after $n of 60 jobs; rerun completed"
+
+echo "== 4b. SIGUSR1 to mpirun (SLURM's preemption signal) reaches every rank: exit 75, resume"
+cat > "$WORK/usr1.yaml" <<YAML
+output: $WORK/usr1
+kind: noop
+noop_ms: 50
+grid:
+  seed: "0:199"
+YAML
+mpirun -n 3 "$SWEEP" "$WORK/usr1.yaml" --quiet > "$WORK/usr1.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  sleep 0.1
+  [ -s "$WORK/usr1/results.jsonl" ] && [ "$(wc -l < "$WORK/usr1/results.jsonl")" -ge 10 ] && break
+done
+kill -USR1 "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" -eq 75 ] || { cat "$WORK/usr1.log"; fail "mpirun exit code $rc after SIGUSR1, expected 75"; }
+grep -q "signal 10: no new jobs" "$WORK/usr1.log" || fail "rank 0 did not see SIGUSR1"
+n=$(wc -l < "$WORK/usr1/results.jsonl")
+mpirun -n 3 "$SWEEP" "$WORK/usr1.yaml" --quiet > "$WORK/usr1b.log" 2>&1 || fail "rerun after SIGUSR1"
+one_ok_each "$WORK/usr1" 200
+echo "SIGUSR1 after $n of 200 jobs; rerun completed"
 
 echo "== 5. a grown grid resumes and reports the change"
 mk_config term 0:69

@@ -410,7 +410,7 @@ int main(int argc, char **argv) {
             }
             long failed = 0;
             for (long j = 0; j < plan.njobs; j++) failed += st[j].state == JOB_FAILED;
-            printf("# this run: %ld jobs in %.1f s (%.2f jobs/s); results in %s/results.jsonl\n",
+            printf("# this run: %ld jobs in %.2f s (%.2f jobs/s); results in %s/results.jsonl\n",
                    cs.ran, cs.seconds, cs.seconds > 0 ? cs.ran / cs.seconds : 0, cfg.output);
             exit_code = failed ? EXIT_JOBS_FAILED : EXIT_OK;
         }

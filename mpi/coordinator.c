@@ -80,20 +80,13 @@ static void handle_result(root_state *rs, const char *text) {
     }
     long j = -1;
     int rows, cols;
-    int s = records_absorb(text, rs->ix, x->st, &j, NULL, &rows, &cols);
-    if (j >= 0) x->st[j].ran_now = 1;
+    char msg[SWEEP_ERRLEN] = "";
+    int s = records_absorb(text, rs->ix, x->st, &j, NULL, &rows, &cols, msg, sizeof msg);
     rs->finished++;
     if (s == JOB_OK) rs->ok++;
     else {
         rs->failed++;
         /* the job's own message, at once (the record has it too) */
-        const char *e = strstr(text, "\"error\":\"");
-        char msg[600] = "";
-        if (e) {
-            e += 9;
-            size_t n = strcspn(e, "\"");
-            snprintf(msg, sizeof msg, "%.*s", (int)(n < 500 ? n : 500), e);
-        }
         char idhex[17] = "?";
         if (j >= 0) sweep_id_hex(x->p->jobs[j].id, idhex);
         fprintf(stderr, "freenas_sweep: job %s (index %ld) failed: %s\n", idhex, j, msg);
@@ -229,8 +222,6 @@ static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
     pthread_cond_destroy(&ls.cv);
     pthread_cond_destroy(&ls.cv_done);
     out->ran = rs.finished;
-    out->ok = rs.ok;
-    out->failed = rs.failed;
     out->complete = rs.finished == x->ntodo;
     out->io_error = rs.io_error;
 }

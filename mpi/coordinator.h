@@ -36,7 +36,7 @@ typedef struct {
 } coord_ctx;
 
 typedef struct {
-    long ran, ok, failed;      /* this run, all ranks (rank 0's view) */
+    long ran;                  /* jobs finished in this run, all ranks (rank 0's view) */
     double seconds;
     int complete;              /* every todo job finished (same on every rank) */
     int io_error;              /* records could not be written (rank 0) */

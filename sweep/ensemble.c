@@ -75,9 +75,10 @@ void ens_acc_add(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p, l
 int ens_finish(const sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p,
                const nb201_benchmark *bench, const char *dir, char *err, size_t errlen) {
     if (!c->nensembles || c->kind == SWEEP_KIND_NOOP) return 0;
-    size_t cap = 1 << 16, len = 0;
-    char *out = mallocCheck(cap);
-    out[0] = '\0';
+    char *text = NULL; /* ensembles.jsonl, built in memory and written atomically */
+    size_t text_len = 0;
+    FILE *out = open_memstream(&text, &text_len);
+    if (!out) FN_FATAL("open_memstream failed");
     fn_search_result *res = mallocCheck(sizeof *res);
     printf("\n# ensembles: per-job %s scores summed over the jobs of each group, pruned with the "
            "space's rule\n", "normalised");
@@ -109,11 +110,10 @@ int ens_finish(const sweep_ens_acc *a, const sweep_config *c, const sweep_plan *
             if (sp->decode(&prm.sc, res, derr, sizeof derr)) {
                 snprintf(err, errlen, "ensemble %s, group %s: %s", en->name, label, derr);
                 free(res);
-                free(out);
+                fclose(out);
+                free(text);
                 return -1;
             }
-            const nb201_record *gt = NULL;
-            if (bench && !strcmp(prm.sc.space, "nb201")) gt = nb201_benchmark_get(bench, res->ops);
             json_t *rec = json_object();
             json_object_set_new(rec, "ensemble", json_string(en->name));
             json_object_set_new(rec, "norm", json_string(en->norm == SWEEP_NORM_RANK ? "rank" : "zscore"));
@@ -125,37 +125,11 @@ int ens_finish(const sweep_ens_acc *a, const sweep_config *c, const sweep_plan *
             sweep_job_axes_text(c, &p->jobs[p->ens[e].first_job[gi]], en->over, 0, gtext, sizeof gtext);
             json_object_set_new(rec, "group", json_string(gtext));
             json_object_set_new(rec, "jobs", json_integer((json_int_t)g[0]));
-            json_object_set_new(rec, "arch", json_string(res->arch));
-            json_t *aj = json_loads(res->arch_json, JSON_DECODE_ANY, NULL);
-            json_object_set_new(rec, "arch_json", aj ? aj : json_string(res->arch_json));
-            if (gt) {
-                json_object_set_new(rec, "nb201_index", json_integer(gt->index));
-                json_t *acc = json_object();
-                json_object_set_new(acc, "cifar10_valid", json_real(gt->cifar10_valid));
-                json_object_set_new(acc, "cifar10_test", json_real(gt->cifar10_test));
-                json_object_set_new(acc, "cifar100_test", json_real(gt->cifar100_test));
-                json_object_set_new(acc, "imagenet16_test", json_real(gt->imagenet16_test));
-                json_object_set_new(rec, "accuracy", acc);
-            }
-            json_t *sc = json_object(), *rows = json_array();
-            json_object_set_new(sc, "rows", json_integer(res->s_rows));
-            json_object_set_new(sc, "cols", json_integer(res->s_cols));
-            for (int i = 0; i < res->s_rows; i++) {
-                json_t *row = json_array();
-                for (int k = 0; k < res->s_cols; k++)
-                    json_array_append_new(row, json_real(res->S[i * res->s_cols + k]));
-                json_array_append_new(rows, row);
-            }
-            json_object_set_new(sc, "values", rows);
-            json_object_set_new(rec, "mean_normalised_scores", sc);
+            const nb201_record *gt = sweep_json_arch(rec, res, bench, prm.sc.space);
+            json_object_set_new(rec, "mean_normalised_scores", sweep_json_scores(res));
             char *line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
             json_decref(rec);
-            size_t ll = strlen(line);
-            while (len + ll + 2 > cap) out = realloc(out, cap *= 2);
-            memcpy(out + len, line, ll);
-            len += ll;
-            out[len++] = '\n';
-            out[len] = '\0';
+            fprintf(out, "%s\n", line);
             free(line);
             char a1[16] = "-", a2[16] = "-", a3[16] = "-";
             if (gt) {
@@ -169,7 +143,8 @@ int ens_finish(const sweep_ens_acc *a, const sweep_config *c, const sweep_plan *
         }
     }
     free(res);
-    int rc = records_write_atomic(dir, "ensembles.jsonl", out, err, errlen);
-    free(out);
+    fclose(out);
+    int rc = records_write_atomic(dir, "ensembles.jsonl", text, err, errlen);
+    free(text);
     return rc;
 }

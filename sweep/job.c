@@ -15,11 +15,10 @@
 #include "nas/nb201.h"
 #include "nn/common.h"
 
-json_t *sweep_params_json(const sweep_params *prm, const int *skip) {
+static json_t *params_json(const sweep_params *prm) {
     json_t *o = json_object();
     char v[64];
     for (int k = 0; k < SWEEP_NUM_KEYS; k++) {
-        if (skip && skip[k]) continue;
         sweep_params_value(prm, (sweep_key)k, v, sizeof v);
         json_t *x;
         switch (sweep_keys[k].type) {
@@ -31,6 +30,44 @@ json_t *sweep_params_json(const sweep_params *prm, const int *skip) {
         json_object_set_new(o, sweep_keys[k].name, x);
     }
     return o;
+}
+
+const nb201_record *sweep_json_arch(json_t *rec, const fn_search_result *r,
+                                    const nb201_benchmark *bench, const char *space) {
+    json_object_set_new(rec, "arch", json_string(r->arch));
+    json_t *aj = json_loads(r->arch_json, JSON_DECODE_ANY, NULL);
+    json_object_set_new(rec, "arch_json", aj ? aj : json_string(r->arch_json));
+    const nb201_record *gt = bench && !strcmp(space, "nb201") ? nb201_benchmark_get(bench, r->ops) : NULL;
+    if (!gt) return NULL;
+    json_object_set_new(rec, "nb201_index", json_integer(gt->index));
+    json_t *acc = json_object();
+    json_object_set_new(acc, "cifar10_valid", json_real(gt->cifar10_valid));
+    json_object_set_new(acc, "cifar10_test", json_real(gt->cifar10_test));
+    json_object_set_new(acc, "cifar100_test", json_real(gt->cifar100_test));
+    json_object_set_new(acc, "imagenet16_test", json_real(gt->imagenet16_test));
+    json_object_set_new(rec, "accuracy", acc);
+    return gt;
+}
+
+json_t *sweep_json_scores(const fn_search_result *r) {
+    json_t *sc = json_object(), *rows = json_array();
+    json_object_set_new(sc, "rows", json_integer(r->s_rows));
+    json_object_set_new(sc, "cols", json_integer(r->s_cols));
+    for (int i = 0; i < r->s_rows; i++) {
+        json_t *row = json_array();
+        for (int k = 0; k < r->s_cols; k++)
+            json_array_append_new(row, json_real(r->S[i * r->s_cols + k]));
+        json_array_append_new(rows, row);
+    }
+    json_object_set_new(sc, "values", rows);
+    return sc;
+}
+
+void sweep_utc_now(char out[32]) {
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static void sleep_ms(double ms) {
@@ -51,7 +88,12 @@ void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int a
     json_object_set_new(rec, "job_id", json_string(idhex));
     json_object_set_new(rec, "index", json_integer(index));
     json_object_set_new(rec, "sweep", json_string(c->name));
-    json_object_set_new(rec, "params", sweep_params_json(&prm, NULL));
+    json_object_set_new(rec, "params", params_json(&prm));
+    /* where, when and at what cost: everything that may differ between two runs of the same
+     * job (rank count, threads, machine) goes into "run"; the rest of a record is
+     * deterministic */
+    json_t *run = json_object(), *t = json_object();
+    json_int_t executor_bytes = -1;
     double t0 = fn_now();
     if (prm.kind == SWEEP_KIND_NOOP) {
         sleep_ms(c->noop_ms);
@@ -68,34 +110,11 @@ void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int a
         json_object_set_new(rec, "error", out->ok ? json_null() : json_string(r->msg));
         json_object_set_new(rec, "attempt", json_integer(attempt));
         if (out->ok) {
-            json_object_set_new(rec, "arch", json_string(r->arch));
-            json_t *aj = json_loads(r->arch_json, JSON_DECODE_ANY, NULL);
-            json_object_set_new(rec, "arch_json", aj ? aj : json_string(r->arch_json));
-            const nb201_record *gt = NULL;
-            if (w->bench && !strcmp(prm.sc.space, "nb201")) gt = nb201_benchmark_get(w->bench, r->ops);
-            if (gt) {
-                json_object_set_new(rec, "nb201_index", json_integer(gt->index));
-                json_t *acc = json_object();
-                json_object_set_new(acc, "cifar10_valid", json_real(gt->cifar10_valid));
-                json_object_set_new(acc, "cifar10_test", json_real(gt->cifar10_test));
-                json_object_set_new(acc, "cifar100_test", json_real(gt->cifar100_test));
-                json_object_set_new(acc, "imagenet16_test", json_real(gt->imagenet16_test));
-                json_object_set_new(rec, "accuracy", acc);
-            }
+            sweep_json_arch(rec, r, w->bench, prm.sc.space);
             json_object_set_new(rec, "value", json_real(r->value));
             json_object_set_new(rec, "degenerate", json_boolean(r->degenerate));
             json_object_set_new(rec, "s_max", json_real(r->s_max));
-            json_t *sc = json_object(), *rows = json_array();
-            json_object_set_new(sc, "rows", json_integer(r->s_rows));
-            json_object_set_new(sc, "cols", json_integer(r->s_cols));
-            for (int i = 0; i < r->s_rows; i++) {
-                json_t *row = json_array();
-                for (int k = 0; k < r->s_cols; k++)
-                    json_array_append_new(row, json_real(r->S[i * r->s_cols + k]));
-                json_array_append_new(rows, row);
-            }
-            json_object_set_new(sc, "values", rows);
-            json_object_set_new(rec, "scores", sc);
+            json_object_set_new(rec, "scores", sweep_json_scores(r));
             out->s_rows = r->s_rows;
             out->s_cols = r->s_cols;
             memcpy(out->S, r->S, sizeof out->S);
@@ -113,45 +132,26 @@ void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int a
                 json_object_set_new(en, "imagenet_c48_14cells", b);
                 json_object_set_new(rec, "eval_net", en);
             }
-            json_t *t = json_object();
             json_object_set_new(t, "data", json_real(r->t_data));
             json_object_set_new(t, "build", json_real(r->t_build));
             json_object_set_new(t, "init", json_real(r->t_init));
             json_object_set_new(t, "score", json_real(r->t_score));
             json_object_set_new(t, "prune", json_real(r->t_prune));
             json_object_set_new(t, "search", json_real(r->t_total));
-            json_object_set_new(rec, "time_s", t);
-            json_object_set_new(rec, "executor_bytes", json_integer((json_int_t)r->bytes));
         }
+        if (out->ok) executor_bytes = (json_int_t)r->bytes;
         free(r);
     }
-    double t1 = fn_now();
-    /* where, when and at what cost: everything that may differ between two runs of the same
-     * job (rank count, threads, machine) is under "run"; the rest of a record is
-     * deterministic */
-    json_t *run = json_object();
-    json_t *t = json_object_get(rec, "time_s");
-    if (t) {
-        json_incref(t);
-        json_object_del(rec, "time_s");
-    } else t = json_object();
-    json_object_set_new(t, "job", json_real(t1 - t0));
+    json_object_set_new(t, "job", json_real(fn_now() - t0));
     json_object_set_new(run, "time_s", t);
-    json_t *eb = json_object_get(rec, "executor_bytes");
-    if (eb) {
-        json_object_set(run, "executor_bytes", eb);
-        json_object_del(rec, "executor_bytes");
-    }
+    if (executor_bytes >= 0) json_object_set_new(run, "executor_bytes", json_integer(executor_bytes));
     json_object_set_new(run, "rank", json_integer(w->rank));
     json_object_set_new(run, "host", json_string(w->host));
     json_object_set_new(run, "device", json_string(w->device));
     json_object_set_new(run, "threads", json_integer(w->threads));
     json_object_set_new(run, "pid", json_integer((json_int_t)getpid()));
     char when[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    sweep_utc_now(when);
     json_object_set_new(run, "finished_at", json_string(when));
     json_object_set_new(rec, "run", run);
     out->record = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));

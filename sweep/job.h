@@ -34,8 +34,15 @@ typedef struct {
 void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int attempt,
                    const sweep_worker *w, sweep_job_result *out);
 
-/* The parameters of a job as a JSON object (jansson json_t *), for records and ensembles. */
+/* Record pieces shared by job and ensemble records (jansson json_t *). */
 struct json_t;
-struct json_t *sweep_params_json(const sweep_params *prm, const int *skip);
+/* arch, arch_json and, for NB201 with a benchmark, nb201_index and accuracy{...}, into rec;
+ * returns the ground-truth row (NULL without one). */
+const nb201_record *sweep_json_arch(struct json_t *rec, const fn_search_result *r,
+                                    const nb201_benchmark *bench, const char *space);
+/* {rows, cols, values: [[...], ...]} of r->S. */
+struct json_t *sweep_json_scores(const fn_search_result *r);
+/* "2026-11-22T12:00:00Z" */
+void sweep_utc_now(char out[32]);
 
 #endif

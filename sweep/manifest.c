@@ -12,6 +12,7 @@
 
 #include "gpu/device.h"
 #include "nn/common.h"
+#include "sweep/job.h"
 #include "sweep/records.h"
 
 #ifndef FREENAS_VERSION
@@ -155,10 +156,7 @@ int manifest_update(const char *dir, const sweep_config *c, const sweep_plan *p,
     json_object_set_new(m, "git_rev", json_string(FREENAS_GIT_REV));
     json_object_set_new(m, "run", json_integer(*runs + 1));
     char when[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    sweep_utc_now(when);
     json_object_set_new(m, "started_at", json_string(when));
     json_object_set_new(m, "config_file", json_string(c->path));
     json_object_set_new(m, "config_yaml", json_string(mi->config_text));

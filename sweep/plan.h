@@ -66,8 +66,7 @@ size_t sweep_params_canonical(const sweep_params *p, const int *skip, char *buf,
 
 /* 16 lowercase hex digits. */
 void sweep_id_hex(uint64_t id, char out[17]);
-/* -1 if hex is not a job id of p (binary search over a sorted index built on first use is not
- * needed: callers use sweep_plan_index). */
+/* Job id -> plan index (hash map); find returns -1 for an id that is not in the plan. */
 typedef struct sweep_id_index sweep_id_index;
 sweep_id_index *sweep_id_index_build(const sweep_plan *p);
 long sweep_id_index_find(const sweep_id_index *ix, uint64_t id);

@@ -105,7 +105,6 @@ int records_open(sweep_records *r, const char *dir, double wait_s, char *err, si
                 return -1;
             }
             fsync(r->fd);
-            r->ntorn = 1;
         }
     }
     return 0;
@@ -121,7 +120,7 @@ void records_close(sweep_records *r) {
 }
 
 int records_absorb(const char *text, const sweep_id_index *ix, sweep_job_state *st, long *job,
-                   double *S, int *rows, int *cols) {
+                   double *S, int *rows, int *cols, char *errmsg, size_t errlen) {
     json_error_t jerr;
     json_t *rec = json_loads(text, 0, &jerr);
     if (!rec) return -2;
@@ -137,8 +136,12 @@ int records_absorb(const char *text, const sweep_id_index *ix, sweep_job_state *
     s->attempts++;
     int ok = !strcmp(status, "ok");
     *rows = *cols = 0;
-    if (ok && s->state == JOB_OK) { ret = JOB_OK + 8; goto done; } /* duplicate ok record */
+    if (ok && s->state == JOB_OK) { ret = JOB_DUPLICATE_OK; goto done; }
     s->state = ok ? JOB_OK : JOB_FAILED;
+    if (!ok && errmsg) {
+        const char *e = json_string_value(json_object_get(rec, "error"));
+        snprintf(errmsg, errlen, "%s", e ? e : status);
+    }
     ret = s->state;
     for (int i = 0; i < 4; i++) s->acc[i] = NAN;
     json_t *acc = json_object_get(rec, "accuracy");
@@ -196,13 +199,12 @@ int records_scan(sweep_records *r, const sweep_plan *p, sweep_job_state *st,
         if (n == 1) continue;
         long job = -1;
         int rows = 0, cols = 0;
-        int s = records_absorb(line, ix, st, &job, S, &rows, &cols);
-        r->nrecords++;
+        int s = records_absorb(line, ix, st, &job, S, &rows, &cols, NULL, 0);
         if (s == -2) {
             if (r->nbad++ < 5)
                 fprintf(stderr, "freenas_sweep: %s:%ld: not a record, skipped\n", path, lineno);
         } else if (s == -1) r->nforeign++;
-        else if (s == JOB_OK + 8) r->nduplicate_ok++;
+        else if (s == JOB_DUPLICATE_OK) r->nduplicate_ok++;
         else if (s == JOB_OK && rows && on_scores) on_scores(job, S, rows, cols, ctx);
     }
     free(S);

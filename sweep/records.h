@@ -19,12 +19,12 @@
 
 #include "sweep/plan.h"
 
-enum { JOB_TODO = 0, JOB_OK = 1, JOB_FAILED = 2 };
+enum { JOB_TODO = 0, JOB_OK = 1, JOB_FAILED = 2,
+       JOB_DUPLICATE_OK = 3 /* records_absorb: a second ok record of a job, ignored */ };
 
 /* What rank 0 keeps per planned job for resume, progress and the summary table. */
 typedef struct {
     uint8_t state;       /* JOB_TODO / JOB_OK / JOB_FAILED (last attempt failed) */
-    uint8_t ran_now;     /* finished in this run */
     uint16_t attempts;   /* records seen for this job */
     float acc[4];        /* C10 valid, C10 test, C100 test, IN16 test; NAN if none */
     float t_search;      /* seconds (search time; job time for noop) */
@@ -34,7 +34,7 @@ typedef struct {
     int fd;              /* results.jsonl, O_APPEND */
     int lock_fd;
     char dir[4096];
-    long nrecords, nforeign, ntorn, nbad, nduplicate_ok;
+    long nforeign, nbad, nduplicate_ok; /* records_scan: not in the plan, unreadable, repeated ok */
     size_t pending;      /* records written since the last fsync */
 } sweep_records;
 
@@ -51,10 +51,11 @@ typedef void (*records_scores_fn)(long job, const double *S, int rows, int cols,
 int records_scan(sweep_records *r, const sweep_plan *p, sweep_job_state *st,
                  records_scores_fn on_scores, void *ctx, char *err, size_t errlen);
 
-/* Updates st[job] from one record's text; returns JOB_OK / JOB_FAILED, or -1 if the text is
- * not a record of this plan. */
+/* Updates st[job] from one record's text; returns JOB_OK / JOB_FAILED / JOB_DUPLICATE_OK,
+ * -1 if it is a record of a job not in this plan, -2 if it is not a record. With S, an ok
+ * record's scores go there (rows x cols); with errmsg, a failed record's message. */
 int records_absorb(const char *text, const sweep_id_index *ix, sweep_job_state *st, long *job,
-                   double *S, int *rows, int *cols);
+                   double *S, int *rows, int *cols, char *errmsg, size_t errlen);
 
 /* Appends one record (a line) without syncing; records_sync makes them durable. 0 or -1. */
 int records_append(sweep_records *r, const char *text, char *err, size_t errlen);

@@ -15,5 +15,14 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 stable_records() {
   jq -S -c 'del(.run)' "$1" | sort
 }
-# "id status" of every record
+# waits (up to 10 s) until DIR/results.jsonl holds at least N records: a running sweep is
+# part way
+wait_records() {
+  for _ in $(seq 100); do
+    sleep 0.1
+    [ -s "$1/results.jsonl" ] && [ "$(wc -l < "$1/results.jsonl")" -ge "$2" ] && return 0
+  done
+  return 0
+}
+# how many ok records each job has
 count_ok_per_job() { jq -r 'select(.status == "ok") | .job_id' "$1" | sort | uniq -c; }

@@ -30,10 +30,7 @@ echo "== 1. kill -9 of mpirun part way"
 mk_config kill 0:79
 mpirun -n 2 "$SWEEP" "$WORK/kill.yaml" > "$WORK/kill1.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do # until some records exist
-  sleep 0.1
-  [ -s "$WORK/kill/results.jsonl" ] && [ "$(wc -l < "$WORK/kill/results.jsonl")" -ge 5 ] && break
-done
+wait_records "$WORK/kill" 5
 kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
 before=$(wc -l < "$WORK/kill/results.jsonl")
@@ -108,10 +105,7 @@ echo "== 4. SIGTERM finishes the running job, exits 75, rerun completes"
 mk_config term 0:59
 "$SWEEP" "$WORK/term.yaml" > "$WORK/term1.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-  sleep 0.1
-  [ -s "$WORK/term/results.jsonl" ] && break
-done
+wait_records "$WORK/term" 1
 kill -TERM "$pid"
 set +e; wait "$pid"; rc=$?; set -e
 [ "$rc" -eq 75 ] || { cat "$WORK/term1.log"; fail "exit code $rc after SIGTERM, expected 75"; }
@@ -133,10 +127,7 @@ grid:
 YAML
 mpirun -n 3 "$SWEEP" "$WORK/usr1.yaml" --quiet > "$WORK/usr1.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-  sleep 0.1
-  [ -s "$WORK/usr1/results.jsonl" ] && [ "$(wc -l < "$WORK/usr1/results.jsonl")" -ge 10 ] && break
-done
+wait_records "$WORK/usr1" 10
 kill -USR1 "$pid"
 set +e; wait "$pid"; rc=$?; set -e
 [ "$rc" -eq 75 ] || { cat "$WORK/usr1.log"; fail "mpirun exit code $rc after SIGUSR1, expected 75"; }

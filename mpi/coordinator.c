@@ -109,7 +109,7 @@ static void progress(root_state *rs, int force) {
     double el = now - rs->t0, rate = el > 0 ? rs->finished / el : 0;
     char eta[32];
     fmt_eta(rate > 0 ? (x->ntodo - rs->finished) / rate : -1, eta, sizeof eta);
-    long done = x->ndone_before + rs->ok, total = x->p->njobs;
+    long done = x->ndone_before + rs->ok, total = x->ndone_before + x->ntodo; /* a shard: its jobs */
     fprintf(stdout, "[sweep] %ld/%ld done (%.1f%%), this run: %ld ok, %ld failed, %.2f jobs/s, "
             "ETA %s\n", done, total, total ? 100.0 * done / total : 100.0, rs->ok, rs->failed,
             rate, eta);

@@ -3,6 +3,8 @@
  *   freenas_sweep configs/quickstart.yaml                  # one rank (no mpirun needed)
  *   mpirun -n 16 freenas_sweep configs/nb201_table2.yaml   # 16 ranks, one GPU each if any
  *   freenas_sweep configs/alpha_scale.yaml --dry-run       # print the plan, run nothing
+ *   freenas_sweep CONFIG --shard 3/8                        # one shard (SLURM job arrays) ...
+ *   freenas_sweep CONFIG --merge                            # ... and the merge step
  *
  * Every rank parses the same config text (rank 0 reads the file and broadcasts it) and
  * expands the same plan; rank 0 opens the results directory, resumes from its records and
@@ -10,11 +12,13 @@
  * ensemble scores (mpi/reduce.h) and rank 0 prints the summary and the ensembles.
  * Exit codes: see usage(). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <omp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +52,11 @@ static void usage(FILE *f) {
 "  --threads N        OpenMP threads per rank (overrides `threads`; 0 = cores / ranks per node)\n"
 "  --lock-wait S      seconds to wait for another sweep holding OUTPUT (default 60)\n"
 "  --quiet            no progress lines\n"
+"  --shard I/N        run only shard I (0-based) of N: plan jobs with index %% N == I, into\n"
+"                     OUTPUT/shard-I-of-N/ (one SLURM array task each; no ensembles there)\n"
+"  --merge            copy the ok records of every OUTPUT/shard-*-of-*/ into OUTPUT (waiting\n"
+"                     for shards still running), then run whatever no shard finished and\n"
+"                     write the summary and the ensembles, like a resumed sweep\n"
 "\n"
 "exit codes: 0 every job ok; 1 some jobs failed (recorded; rerun to retry them); 2 usage or\n"
 "config error (nothing ran); 3 results directory unusable (locked, unwritable); 75 stopped by\n"
@@ -62,7 +71,8 @@ static void on_signal(int sig) {
 
 typedef struct {
     const char *config, *output, *data, *benchmark;
-    int threads, dry_run, quiet;
+    int threads, dry_run, quiet, merge;
+    int shard_i, shard_n;     /* --shard I/N; shard_n == 0: no sharding */
     double lock_wait;
     char overrides[8192];
 } args;
@@ -75,7 +85,7 @@ static int parse_args(int argc, char **argv, args *a, int rank) {
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = !strcmp(o, "--output") || !strcmp(o, "--data") || !strcmp(o, "--benchmark") ||
-                    !strcmp(o, "--threads") || !strcmp(o, "--lock-wait");
+                    !strcmp(o, "--threads") || !strcmp(o, "--lock-wait") || !strcmp(o, "--shard");
         if (takes && !v) {
             if (rank == 0) fprintf(stderr, "freenas_sweep: %s needs a value (see --help)\n", o);
             return -1;
@@ -88,6 +98,18 @@ static int parse_args(int argc, char **argv, args *a, int rank) {
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) { if (rank == 0) usage(stdout); return 1; }
         else if (!strcmp(o, "--dry-run")) a->dry_run = 1;
         else if (!strcmp(o, "--quiet")) a->quiet = 1;
+        else if (!strcmp(o, "--merge")) a->merge = 1;
+        else if (!strcmp(o, "--shard")) {
+            char tail;
+            if (sscanf(v, "%d/%d%c", &a->shard_i, &a->shard_n, &tail) != 2 || a->shard_n < 1 ||
+                a->shard_n > 1000000 || a->shard_i < 0 || a->shard_i >= a->shard_n) {
+                if (rank == 0)
+                    fprintf(stderr, "freenas_sweep: --shard expects I/N with 0 <= I < N, got '%s' "
+                            "(hint: in a SLURM array, $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT "
+                            "with --array=0-N-1)\n", v);
+                return -1;
+            }
+        }
         else if (!strcmp(o, "--output")) a->output = v;
         else if (!strcmp(o, "--data")) a->data = v;
         else if (!strcmp(o, "--benchmark")) a->benchmark = v;
@@ -117,6 +139,11 @@ static int parse_args(int argc, char **argv, args *a, int rank) {
     }
     if (!a->config) {
         if (rank == 0) usage(stderr);
+        return -1;
+    }
+    if (a->merge && a->shard_n) {
+        if (rank == 0) fprintf(stderr, "freenas_sweep: --merge and --shard exclude each other "
+                               "(hint: the merge step runs once, after every shard)\n");
         return -1;
     }
     return 0;
@@ -192,6 +219,31 @@ static void resume_scores(long j, const double *S, int rows, int cols, void *vx)
     ens_acc_add(x->a, x->c, x->p, j, S, rows, cols);
 }
 
+/* --merge: the shard directories under dir, ordered by (N, I); returns how many. */
+typedef struct { int i, n; char name[256]; } shard_dir;
+static int shard_cmp(const void *a, const void *b) {
+    const shard_dir *x = a, *y = b;
+    return x->n != y->n ? (x->n > y->n) - (x->n < y->n) : (x->i > y->i) - (x->i < y->i);
+}
+static int find_shards(const char *dir, shard_dir **out) {
+    *out = NULL;
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        shard_dir s;
+        char tail;
+        if (sscanf(e->d_name, "shard-%d-of-%d%c", &s.i, &s.n, &tail) != 2) continue;
+        if (n == cap) *out = realloc(*out, (size_t)(cap = cap ? 2 * cap : 16) * sizeof **out);
+        snprintf(s.name, sizeof s.name, "%s", e->d_name);
+        (*out)[n++] = s;
+    }
+    closedir(d);
+    if (n) qsort(*out, (size_t)n, sizeof **out, shard_cmp);
+    return n;
+}
+
 static int cpus_available(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
@@ -246,6 +298,14 @@ int main(int argc, char **argv) {
         if (a.threads >= 0) cfg.threads = a.threads;
         bad = sweep_config_check(&cfg, err, sizeof err);
     }
+    if (!bad && a.shard_n) { /* a shard has its own results directory (and lock) */
+        size_t ol = strlen(cfg.output);
+        if (snprintf(cfg.output + ol, sizeof cfg.output - ol, "/shard-%d-of-%d", a.shard_i,
+                     a.shard_n) >= (int)(sizeof cfg.output - ol)) {
+            snprintf(err, sizeof err, "output path too long for --shard");
+            bad = 1;
+        }
+    }
     sweep_plan plan;
     double tplan = fn_now();
     if (!bad) bad = sweep_plan_build(&cfg, &plan, err, sizeof err);
@@ -279,7 +339,14 @@ int main(int argc, char **argv) {
         print_config(&cfg);
         printf("# plan: %ld jobs (%ld duplicates dropped, %ld excluded), planned in %.3f s\n",
                plan.njobs, plan.nduplicates, plan.nexcluded, tplan);
+        if (a.shard_n)
+            printf("# shard %d/%d: the %ld jobs with plan index %% %d == %d, into %s (ensembles: "
+                   "by the --merge step)\n", a.shard_i, a.shard_n,
+                   plan.njobs / a.shard_n + (a.shard_i < plan.njobs % a.shard_n), a.shard_n,
+                   a.shard_i, cfg.output);
     }
+    /* a shard's ensembles would be partial: the merge step computes them from the records */
+    int ensembles = cfg.nensembles && cfg.kind == SWEEP_KIND_SEARCH && !a.shard_n;
     int status = 0;
     if (rank == 0 && !a.dry_run) {
         if (records_open(&rec, cfg.output, a.lock_wait, err, sizeof err)) status = EXIT_RESULTS;
@@ -291,16 +358,44 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/results.jsonl", cfg.output);
         if (access(path, R_OK) == 0 && records_scan(&rec, &plan, st, NULL, NULL, err, sizeof err))
             status = EXIT_RESULTS;
+        shard_dir *sh;
+        int nsh = a.merge ? find_shards(cfg.output, &sh) : 0;
+        for (int i = 0; i < nsh; i++) printf("# merge: would merge %s/%s\n", cfg.output, sh[i].name);
+        if (a.merge) {
+            if (!nsh) printf("# merge: no shard-*-of-* directories in %s\n", cfg.output);
+            free(sh);
+        }
     }
     if (rank == 0 && !status && !a.dry_run) {
         /* resumed jobs' scores join rank 0's ensemble contribution */
         resume_ctx rc = {&acc, &cfg, &plan};
-        if (records_scan(&rec, &plan, st, cfg.nensembles ? resume_scores : NULL, &rc, err, sizeof err))
+        if (records_scan(&rec, &plan, st, ensembles ? resume_scores : NULL, &rc, err, sizeof err))
             status = EXIT_RESULTS;
+        shard_dir *sh;
+        int nsh = !status && a.merge ? find_shards(cfg.output, &sh) : 0;
+        if (a.merge && !status && !nsh)
+            fprintf(stderr, "freenas_sweep: warning: --merge found no shard-*-of-* directories in %s\n",
+                    cfg.output);
+        for (int i = 0; i < nsh && !status; i++) {
+            char sdir[SWEEP_PATHLEN + 80];
+            snprintf(sdir, sizeof sdir, "%s/%s", cfg.output, sh[i].name);
+            long cnt[4] = {0};
+            if (records_merge(&rec, sdir, &plan, st, ensembles ? resume_scores : NULL, &rc,
+                              a.lock_wait, cnt, err, sizeof err))
+                status = EXIT_RESULTS;
+            else
+                printf("# merge: %s: %ld ok records merged, %ld already here, %ld failed, %ld "
+                       "not in this plan or unreadable\n", sh[i].name, cnt[0], cnt[1], cnt[2], cnt[3]);
+        }
+        if (a.merge && !status) free(sh);
     }
+    if (rank == 0 && !status && a.shard_n) /* jobs of other shards: neither run nor counted */
+        for (long j = 0; j < plan.njobs; j++)
+            if (j % a.shard_n != a.shard_i) st[j].state = JOB_OTHER_SHARD;
     if (rank == 0 && !status) {
         todo = mallocCheck((size_t)(plan.njobs ? plan.njobs : 1) * sizeof *todo);
         for (long j = 0; j < plan.njobs; j++) {
+            if (st[j].state == JOB_OTHER_SHARD) continue;
             if (st[j].state == JOB_OK) ndone++;
             else {
                 if (st[j].state == JOB_FAILED) nfailed_before++;
@@ -314,7 +409,9 @@ int main(int argc, char **argv) {
         printf("\n");
         if (a.dry_run) {
             printf("%6s  %-16s  %s\n", "index", "job_id", "parameters");
-            for (long j = 0; j < plan.njobs && j < 50; j++) {
+            for (long j = 0, shown = 0; j < plan.njobs && shown < 50; j++) {
+                if (st[j].state == JOB_OTHER_SHARD) continue;
+                shown++;
                 char canon[1024], id[17];
                 sweep_params prm;
                 sweep_plan_params(&cfg, &plan.jobs[j], &prm);
@@ -322,7 +419,7 @@ int main(int argc, char **argv) {
                 sweep_id_hex(plan.jobs[j].id, id);
                 printf("%6ld  %s  %s\n", j, id, canon);
             }
-            if (plan.njobs > 50) printf("   ... %ld more\n", plan.njobs - 50);
+            if (ndone + ntodo > 50) printf("   ... %ld more\n", ndone + ntodo - 50);
             for (int e = 0; e < cfg.nensembles; e++)
                 printf("# ensemble %s: %ld groups\n", cfg.ensembles[e].name, plan.ens[e].ngroups);
         }
@@ -403,7 +500,7 @@ int main(int argc, char **argv) {
         if (rank == 0) {
             sweep_summary_print(stdout, &cfg, &plan, st);
             if (rc) fprintf(stderr, "freenas_sweep: ensemble reduction failed: %s\n", err);
-            else if (cfg.nensembles && cfg.kind == SWEEP_KIND_SEARCH) {
+            else if (ensembles) {
                 if (ens_finish(&acc, &cfg, &plan, bench, cfg.output, err, sizeof err))
                     fprintf(stderr, "freenas_sweep: %s\n", err);
                 else if (size > 1) printf("# ensemble scores reduced over %d ranks (%s)\n", size, path);

@@ -261,3 +261,64 @@ int records_write_atomic(const char *dir, const char *name, const char *text, ch
     }
     return 0;
 }
+
+int records_merge(sweep_records *r, const char *shard_dir, const sweep_plan *p,
+                  sweep_job_state *st, records_scores_fn on_scores, void *ctx, double wait_s,
+                  long counts[4], char *err, size_t errlen) {
+    sweep_records sh;
+    if (records_open(&sh, shard_dir, wait_s, err, errlen)) { /* waits for a running shard */
+        records_close(&sh);
+        return -1;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.jsonl", shard_dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        records_close(&sh);
+        return -1;
+    }
+    /* each shard record is absorbed into a scratch state first, so a shard's failure never
+     * overrides an ok the sweep already has */
+    sweep_job_state *tmp = callocCheck((size_t)(p->njobs ? p->njobs : 1), sizeof *tmp);
+    sweep_id_index *ix = sweep_id_index_build(p);
+    double *S = mallocCheck(FN_MAX_ALPHA * sizeof *S);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int ret = 0;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        if (n == 1) continue;
+        long j = -1;
+        int rows = 0, cols = 0;
+        int s = records_absorb(line, ix, tmp, &j, S, &rows, &cols, NULL, 0);
+        if (s < 0) { counts[3]++; continue; }
+        tmp[j].state = JOB_TODO; /* only this record's status matters */
+        if (st[j].state == JOB_OK) { counts[s == JOB_FAILED ? 2 : 1]++; continue; }
+        if (s == JOB_FAILED) {
+            counts[2]++;
+            st[j].state = JOB_FAILED;
+            st[j].attempts++;
+            continue;
+        }
+        line[strcspn(line, "\n")] = '\0';
+        if (records_append(r, line, err, errlen)) { ret = -1; break; }
+        uint16_t attempts = st[j].attempts;
+        st[j] = tmp[j];
+        st[j].state = JOB_OK;
+        st[j].attempts = attempts + 1;
+        counts[0]++;
+        if (rows && on_scores) on_scores(j, S, rows, cols, ctx);
+    }
+    if (records_sync(r) && !ret) {
+        snprintf(err, errlen, "cannot sync %s/results.jsonl: %s", r->dir, strerror(errno));
+        ret = -1;
+    }
+    free(S);
+    free(line);
+    free(tmp);
+    fclose(f);
+    sweep_id_index_free(ix);
+    records_close(&sh);
+    return ret;
+}

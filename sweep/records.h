@@ -20,7 +20,8 @@
 #include "sweep/plan.h"
 
 enum { JOB_TODO = 0, JOB_OK = 1, JOB_FAILED = 2,
-       JOB_DUPLICATE_OK = 3 /* records_absorb: a second ok record of a job, ignored */ };
+       JOB_DUPLICATE_OK = 3, /* records_absorb: a second ok record of a job, ignored */
+       JOB_OTHER_SHARD = 4   /* --shard i/n: the job belongs to another shard */ };
 
 /* What rank 0 keeps per planned job for resume, progress and the summary table. */
 typedef struct {
@@ -56,6 +57,17 @@ int records_scan(sweep_records *r, const sweep_plan *p, sweep_job_state *st,
  * record's scores go there (rows x cols); with errmsg, a failed record's message. */
 int records_absorb(const char *text, const sweep_id_index *ix, sweep_job_state *st, long *job,
                    double *S, int *rows, int *cols, char *errmsg, size_t errlen);
+
+/* --merge: copies into r (the sweep's own results) the first ok record of every planned job
+ * that r does not have yet, from SHARD_DIR/results.jsonl (a `--shard i/n` run; its lock is
+ * taken first, so a shard that is still running is waited for, up to wait_s). A job whose
+ * shard records all failed is marked failed in st (it is retried with the next attempt);
+ * on_scores is called for each merged ok record, like records_scan. Counts: [0] records
+ * merged, [1] ok records r already had, [2] failed records, [3] unreadable or foreign.
+ * 0, or -1 with a message (nothing is half-merged: the appended lines are synced). */
+int records_merge(sweep_records *r, const char *shard_dir, const sweep_plan *p,
+                  sweep_job_state *st, records_scores_fn on_scores, void *ctx, double wait_s,
+                  long counts[4], char *err, size_t errlen);
 
 /* Appends one record (a line) without syncing; records_sync makes them durable. 0 or -1. */
 int records_append(sweep_records *r, const char *text, char *err, size_t errlen);

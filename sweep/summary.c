@@ -39,6 +39,7 @@ void sweep_summary_print(FILE *f, const sweep_config *c, const sweep_plan *p,
     /* rows in plan order of their first job; a linear probe over rows is fine: tables have
      * tens of rows, and a million-job noop plan has one */
     for (long j = 0; j < p->njobs; j++) {
+        if (st[j].state == JOB_OTHER_SHARD) continue;
         sweep_job_axes_text(c, &p->jobs[j], skip, 0, canon, sizeof canon);
         long r = nrows - 1;
         if (r < 0 || strcmp(rows[r].label, canon)) {

@@ -3,7 +3,8 @@
 # packages that are missing. Runs as root or through sudo.
 #   bash scripts/install_deps.sh
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config git libopenblas-dev libyaml-dev libjansson-dev openmpi-bin libopenmpi-dev jq)
+pkgs=(build-essential cmake pkg-config git libopenblas-dev libyaml-dev libjansson-dev openmpi-bin libopenmpi-dev jq
+      libgsl-dev gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,207 @@
+/* analysis/report_corr.c: rank correlation of zero-cost proxies with NB201 accuracy
+ * (METHOD.md §7.1), from per-architecture scoring records.
+ *
+ * Score record schema (the `score` job kind; one architecture per job):
+ *   {"job_id": "...", "sweep": "...", "status": "ok",
+ *    "params": {"kind": "score", "space": "nb201", "dataset": "cifar10", "batch": 64,
+ *               "seed": 0, ...},
+ *    "nb201_index": 1462,                      // official NB201 index 0..15624 (integer)
+ *    "proxies": {"synflow": 1.2e5, "naswot": 1630.2, "snip": null, ...},
+ *    "accuracy": {"cifar10_valid": ..., ...}}  // optional: ground truth without --benchmark
+ * A proxy that is null, a string ("nan") or absent is NaN: excluded and counted. The
+ * architecture index may also sit in params.nb201_index. Records group by their params less
+ * seed and nb201_index (one group per dataset, batch, ...); within a group the records of one
+ * architecture (several seeds) are averaged per proxy. Ground truth: the --benchmark TSV by
+ * index, else the record's `accuracy` object.
+ *   correlations.csv: group, dataset, proxy, ground truth, archs used, NaN proxies, missing
+ *   ground truth, Spearman rho (GSL), Kendall tau-b (Knight), paper |rho| (METHOD.md §7.1). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/paper_ref.h"
+#include "analysis/report.h"
+#include "nn/common.h"
+
+static const char *const skip_arch[] = {"seed", "nb201_index", NULL};
+#define MAX_PROXIES 32
+
+static int keep_score(const report_job *j, void *ctx) {
+    (void)ctx;
+    return j->ok && !strcmp(j->rec->kind, "score");
+}
+
+static long arch_index(const report_record *r) {
+    json_t *v = json_object_get(r->rec, "nb201_index");
+    if (!json_is_integer(v)) v = json_object_get(r->params, "nb201_index");
+    return json_is_integer(v) && json_integer_value(v) >= 0 ? (long)json_integer_value(v) : -1;
+}
+
+typedef struct {
+    long index;
+    const report_record *rec;
+} arch_rec;
+
+static int cmp_arch_rec(const void *a, const void *b) {
+    const arch_rec *p = a, *q = b;
+    return (p->index > q->index) - (p->index < q->index);
+}
+
+/* ground truth of an architecture: the benchmark row, else the first record's accuracy */
+static double ground_truth(const report_ctx *c, const arch_rec *recs, size_t n, int acc) {
+    if (c->bench) {
+        long i = recs[0].index;
+        int code = i < NB201_NUM_ARCHS ? c->bench->by_index[i] : -1;
+        if (code < 0) return NAN;
+        const nb201_record *r = &c->bench->by_code[code];
+        const double v[REPORT_NUM_ACC] = {r->cifar10_valid, r->cifar10_test, r->cifar100_test,
+                                          r->imagenet16_test};
+        return v[acc];
+    }
+    for (size_t k = 0; k < n; k++) {
+        double v = report_record_acc(recs[k].rec, acc);
+        if (!isnan(v)) return v;
+    }
+    return NAN;
+}
+
+static void group_correlations(report_ctx *c, const report_group *g, FILE *csv) {
+    char label[1024];
+    const char *keys[] = {"space", "dataset", "batch", NULL};
+    report_group_label(g, keys, NULL, label, sizeof label);
+    const char *dataset = report_str(g->jobs[0]->rec->params, "dataset");
+    int paper_ds = report_dataset_paper_index(dataset);
+
+    arch_rec *ar = mallocCheck(g->n * sizeof *ar);
+    size_t n = 0;
+    long bad_index = 0;
+    for (size_t j = 0; j < g->n; j++) {
+        long idx = arch_index(g->jobs[j]->rec);
+        if (idx < 0 || (c->bench && idx >= NB201_NUM_ARCHS)) {
+            bad_index++;
+            continue;
+        }
+        ar[n++] = (arch_rec){idx, g->jobs[j]->rec};
+    }
+    qsort(ar, n, sizeof *ar, cmp_arch_rec);
+    /* proxies named in any record */
+    const char *proxies[MAX_PROXIES];
+    int np = 0;
+    for (size_t k = 0; k < n; k++) {
+        const char *name;
+        json_t *v;
+        json_object_foreach(report_obj(ar[k].rec->rec, "proxies"), name, v) {
+            int p = 0;
+            while (p < np && strcmp(proxies[p], name)) p++;
+            if (p == np && np < MAX_PROXIES) proxies[np++] = name;
+        }
+    }
+    /* per architecture: start of its records in ar, mean of each proxy, ground truth */
+    size_t narch = 0;
+    size_t *start = mallocCheck((n + 1) * sizeof *start);
+    for (size_t k = 0; k < n; k++)
+        if (k == 0 || ar[k].index != ar[k - 1].index) start[narch++] = k;
+    start[narch] = n;
+    double *px = mallocCheck((narch ? narch : 1) * (size_t)(np ? np : 1) * sizeof *px);
+    double *gt = mallocCheck((narch ? narch : 1) * REPORT_NUM_ACC * sizeof *gt);
+    int has_gt[REPORT_NUM_ACC] = {0};
+    for (size_t a = 0; a < narch; a++) {
+        for (int p = 0; p < np; p++) {
+            rank_stats_acc m = {0};
+            for (size_t k = start[a]; k < start[a + 1]; k++) {
+                double v = report_num(report_obj(ar[k].rec->rec, "proxies"), proxies[p]);
+                if (isfinite(v)) rank_stats_acc_add(&m, v);
+            }
+            px[a * (size_t)np + (size_t)p] = m.n ? m.mean : NAN;
+        }
+        for (int t = 0; t < REPORT_NUM_ACC; t++) {
+            gt[a * REPORT_NUM_ACC + (size_t)t] =
+                ground_truth(c, &ar[start[a]], start[a + 1] - start[a], t);
+            has_gt[t] |= !isnan(gt[a * REPORT_NUM_ACC + (size_t)t]);
+        }
+    }
+
+    fprintf(c->md, "\n### ");
+    report_md_text(c->md, label);
+    fprintf(c->md, " (%zu architectures, %zu records%s)\n\n", narch, n,
+            n > narch ? "; several records of one architecture averaged" : "");
+    if (bad_index)
+        fprintf(c->md, "%ld score records without a usable `nb201_index` left out.\n\n", bad_index);
+    fprintf(c->md, "| proxy | ground truth | archs | NaN proxy | no ground truth | Spearman ρ | "
+                   "Kendall τ-b | paper abs(ρ) (§7.1) |\n|---|---|---|---|---|---|---|---|\n");
+    double *x = mallocCheck((narch ? narch : 1) * sizeof *x);
+    double *y = mallocCheck((narch ? narch : 1) * sizeof *y);
+    for (int p = 0; p < np; p++)
+        for (int t = 0; t < REPORT_NUM_ACC; t++) {
+            if (!has_gt[t]) continue;
+            size_t m = 0;
+            long nan_proxy = 0, no_gt = 0;
+            for (size_t a = 0; a < narch; a++) {
+                double xv = px[a * (size_t)np + (size_t)p], yv = gt[a * REPORT_NUM_ACC + (size_t)t];
+                if (isnan(xv)) nan_proxy++;
+                else if (isnan(yv)) no_gt++;
+                else {
+                    x[m] = xv;
+                    y[m++] = yv;
+                }
+            }
+            double rho = rank_stats_spearman(x, y, m), tau = rank_stats_kendall_tau_b(x, y, m);
+            /* §7.1 is per dataset: shown beside the ground truth of the scoring dataset */
+            int gt_ds = t <= 1 ? PAPER_C10 : t == 2 ? PAPER_C100 : PAPER_IN16;
+            double paper = gt_ds == paper_ds ? paper_corr_abs_rho(proxies[p], paper_ds) : NAN;
+            fprintf(c->md, "| ");
+            report_md_text(c->md, proxies[p]);
+            fprintf(c->md, " | %s | %zu | %ld | %ld |", report_acc_keys[t], m, nan_proxy, no_gt);
+            if (isnan(rho)) fprintf(c->md, " - |");
+            else fprintf(c->md, " %.4f |", rho);
+            if (isnan(tau)) fprintf(c->md, " - |");
+            else fprintf(c->md, " %.4f |", tau);
+            if (isnan(paper)) fprintf(c->md, " - |\n");
+            else fprintf(c->md, " %.3f |\n", paper);
+            if (csv) {
+                report_csv_text(csv, label);
+                fputc(',', csv);
+                report_csv_text(csv, dataset ? dataset : "");
+                fputc(',', csv);
+                report_csv_text(csv, proxies[p]);
+                fprintf(csv, ",%s,%zu,%ld,%ld,", report_acc_keys[t], m, nan_proxy, no_gt);
+                report_csv_num(csv, rho, 6);
+                fputc(',', csv);
+                report_csv_num(csv, tau, 6);
+                fputc(',', csv);
+                report_csv_num(csv, paper, 3);
+                fputc('\n', csv);
+            }
+        }
+    if (!np) fprintf(c->md, "| (no proxies in the records) | | | | | | | |\n");
+    free(x);
+    free(y);
+    free(px);
+    free(gt);
+    free(start);
+    free(ar);
+}
+
+void report_correlations(report_ctx *c) {
+    report_groups gs;
+    report_group_jobs(&gs, c->d, keep_score, NULL, skip_arch);
+    if (!gs.n) {
+        report_groups_free(&gs);
+        return;
+    }
+    FILE *csv = report_open(c, "correlations.csv");
+    if (csv) fprintf(csv, "group,dataset,proxy,ground_truth,n,nan_proxy,missing_ground_truth,"
+                          "spearman_rho,kendall_tau_b,paper_abs_rho\n");
+    const char *table = c->bench_path ? strrchr(c->bench_path, '/') : NULL;
+    table = table ? table + 1 : c->bench_path;
+    fprintf(c->md, "\n## Rank correlations (METHOD.md §7.1)\n\nProxy scores of single "
+                   "architectures (`score` records) against NB201 ground truth (%s%s), over all "
+                   "scored architectures ([correlations.csv](correlations.csv)); NaN proxies are "
+                   "left out and counted. The paper column is |ρ| over all 15,625 architectures "
+                   "(ZC notebook, batch 64), beside the ground truth of the scoring dataset.\n",
+            c->bench ? "from the --benchmark table " : "from the records' accuracy",
+            c->bench ? table : "");
+    for (size_t i = 0; i < gs.n; i++) group_correlations(c, &gs.g[i], csv);
+    report_close(c, csv, "correlations.csv");
+    report_groups_free(&gs);
+}

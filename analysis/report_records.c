@@ -1,0 +1,396 @@
+/* analysis/report_records.c: loading a results directory, jobs and groups (see
+ * report_records.h). */
+#include "analysis/report_records.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nn/common.h"
+
+/* fields no table reads: dropped after parsing so a million records fit in memory */
+static const char *const heavy_fields[] = {"scores", "mean_normalised_scores", NULL};
+
+/* ---- JSON lines ----------------------------------------------------------------------- */
+typedef int (*line_fn)(json_t *obj, long line, const char *path, void *ctx, char *why,
+                       size_t whylen);
+
+/* Reads a JSON-lines file: each non-blank line must parse to an object that accept() takes
+ * (it returns 0 and keeps a reference, or -1 with a reason). Bad lines are reported and
+ * counted; an unterminated last line that does not parse is a torn write. */
+static void read_jsonl(FILE *f, const char *path, line_fn accept, void *ctx, long *lines,
+                       long *malformed, long *torn, long *warnings) {
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long ln = 0;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        ln++;
+        int terminated = len > 0 && line[len - 1] == '\n';
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        size_t lead = strspn(line, " \t");
+        if (line[lead] == '\0') continue; /* blank */
+        json_error_t jerr;
+        json_t *obj = json_loadb(line, (size_t)len, JSON_DECODE_ANY, &jerr);
+        char why[512] = "";
+        if (!obj) {
+            if (!terminated) {
+                fprintf(stderr, "%s:%ld: torn last line ignored\n", path, ln);
+                (*torn)++;
+                (*warnings)++;
+                continue;
+            }
+            snprintf(why, sizeof why, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+        } else if (!json_is_object(obj)) {
+            snprintf(why, sizeof why, "not a JSON object");
+        } else {
+            for (int i = 0; heavy_fields[i]; i++) json_object_del(obj, heavy_fields[i]);
+            if (accept(obj, ln, path, ctx, why, sizeof why) == 0) {
+                json_decref(obj);
+                continue;
+            }
+        }
+        json_decref(obj);
+        fprintf(stderr, "%s:%ld: error: %s; line skipped\n", path, ln, why);
+        (*malformed)++;
+        (*warnings)++;
+    }
+    *lines = ln;
+    free(line);
+}
+
+static int accept_record(json_t *obj, long ln, const char *path, void *ctx, char *why,
+                         size_t whylen) {
+    report_data *d = ctx;
+    const char *job_id = report_str(obj, "job_id"), *status = report_str(obj, "status");
+    json_t *params = report_obj(obj, "params");
+    if (!job_id || !*job_id) {
+        snprintf(why, whylen, "record has no \"job_id\" string");
+        return -1;
+    }
+    if (!params) {
+        snprintf(why, whylen, "record %s has no \"params\" object", job_id);
+        return -1;
+    }
+    if (!status) {
+        snprintf(why, whylen, "record %s has no \"status\" string", job_id);
+        return -1;
+    }
+    if (d->nrecs % 1024 == 0) {
+        report_record *r = realloc(d->recs, (d->nrecs + 1024) * sizeof *r);
+        if (!r) FN_FATAL("out of memory reading %s", path);
+        d->recs = r;
+    }
+    const char *kind = report_str(params, "kind");
+    d->recs[d->nrecs++] = (report_record){ln,    json_incref(obj),     params, job_id, status,
+                                          kind ? kind : "search", !strcmp(status, "ok")};
+    return 0;
+}
+
+static int accept_ensemble(json_t *obj, long ln, const char *path, void *ctx, char *why,
+                           size_t whylen) {
+    report_data *d = ctx;
+    if (!report_str(obj, "ensemble")) {
+        snprintf(why, whylen, "ensemble record has no \"ensemble\" string");
+        return -1;
+    }
+    if (d->nens % 64 == 0) {
+        json_t **e = realloc(d->ens, (d->nens + 64) * sizeof *e);
+        if (!e) FN_FATAL("out of memory reading %s", path);
+        d->ens = e;
+    }
+    d->ens[d->nens++] = json_incref(obj);
+    return 0;
+}
+
+/* ---- jobs ----------------------------------------------------------------------------- */
+static int cmp_rec_by_job(const void *a, const void *b) {
+    const report_record *p = *(report_record *const *)a, *q = *(report_record *const *)b;
+    int c = strcmp(p->job_id, q->job_id);
+    return c ? c : (p->line > q->line) - (p->line < q->line);
+}
+
+static int cmp_job_order(const void *a, const void *b) {
+    const report_job *p = a, *q = b;
+    if (p->order != q->order) return p->order < q->order ? -1 : 1;
+    return (p->rec->line > q->rec->line) - (p->rec->line < q->rec->line);
+}
+
+static void build_jobs(report_data *d) {
+    if (!d->nrecs) return;
+    report_record **by = mallocCheck(d->nrecs * sizeof *by);
+    for (size_t i = 0; i < d->nrecs; i++) by[i] = &d->recs[i];
+    qsort(by, d->nrecs, sizeof *by, cmp_rec_by_job);
+    d->jobs = callocCheck(d->nrecs, sizeof *d->jobs);
+    for (size_t i = 0; i < d->nrecs;) {
+        size_t j = i;
+        const report_record *last = NULL, *first_ok = NULL; /* the sweep keeps the first ok too */
+        long first_line = by[i]->line;
+        for (; j < d->nrecs && !strcmp(by[j]->job_id, by[i]->job_id); j++) {
+            last = by[j];
+            if (by[j]->ok && !first_ok) first_ok = by[j];
+            if (by[j]->line < first_line) first_line = by[j]->line;
+        }
+        report_job *job = &d->jobs[d->njobs++];
+        job->rec = first_ok ? first_ok : last;
+        job->ok = first_ok != NULL;
+        job->attempts = (long)(j - i);
+        json_t *index = json_object_get(job->rec->rec, "index");
+        job->order = json_is_integer(index) && json_integer_value(index) >= 0
+                         ? (long)json_integer_value(index)
+                         : (1L << 40) + first_line;
+        i = j;
+    }
+    free(by);
+    qsort(d->jobs, d->njobs, sizeof *d->jobs, cmp_job_order);
+}
+
+/* ---- the directory -------------------------------------------------------------------- */
+int report_load(report_data *d, const char *dir) {
+    memset(d, 0, sizeof *d);
+    snprintf(d->dir, sizeof d->dir, "%s", dir);
+    size_t l = strlen(d->dir);
+    while (l > 1 && d->dir[l - 1] == '/') d->dir[--l] = '\0';
+    snprintf(d->results_path, sizeof d->results_path, "%s/results.jsonl", d->dir);
+    struct stat st;
+    if (stat(d->results_path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "freenas_report: %s: no results.jsonl (hint: is this a freenas_sweep "
+                        "output directory?)\n", d->dir);
+        return 2;
+    }
+    FILE *f = fopen(d->results_path, "r");
+    if (!f) {
+        fprintf(stderr, "freenas_report: cannot open %s: %s\n", d->results_path,
+                strerror(errno));
+        return 2;
+    }
+    read_jsonl(f, d->results_path, accept_record, d, &d->lines, &d->malformed, &d->torn,
+               &d->warnings);
+    fclose(f);
+    build_jobs(d);
+
+    char path[4300];
+    snprintf(path, sizeof path, "%s/ensembles.jsonl", d->dir);
+    if ((f = fopen(path, "r"))) {
+        long lines = 0;
+        read_jsonl(f, path, accept_ensemble, d, &lines, &d->ens_malformed, &d->ens_torn,
+                   &d->warnings);
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "%s/manifest.json", d->dir);
+    if (stat(path, &st) == 0) {
+        json_error_t jerr;
+        d->manifest = json_load_file(path, 0, &jerr);
+        if (d->manifest && !json_is_object(d->manifest)) {
+            json_decref(d->manifest);
+            d->manifest = NULL;
+            snprintf(jerr.text, sizeof jerr.text, "not a JSON object");
+            jerr.line = 1;
+        }
+        if (!d->manifest) {
+            fprintf(stderr, "%s:%d: warning: unreadable manifest (%s); the report header "
+                            "leaves out its fields\n", path, jerr.line, jerr.text);
+            d->warnings++;
+        }
+    }
+    return 0;
+}
+
+void report_data_free(report_data *d) {
+    for (size_t i = 0; i < d->nrecs; i++) json_decref(d->recs[i].rec);
+    for (size_t i = 0; i < d->nens; i++) json_decref(d->ens[i]);
+    json_decref(d->manifest);
+    free(d->recs);
+    free(d->jobs);
+    free(d->ens);
+    memset(d, 0, sizeof *d);
+}
+
+/* ---- JSON accessors ------------------------------------------------------------------- */
+const char *report_str(const json_t *obj, const char *key) {
+    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+double report_num(const json_t *obj, const char *key) {
+    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+json_t *report_obj(const json_t *obj, const char *key) {
+    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    return json_is_object(v) ? v : NULL;
+}
+
+void report_value_text(const json_t *v, char *buf, size_t len) {
+    if (!v) snprintf(buf, len, "-");
+    else if (json_is_string(v)) snprintf(buf, len, "%s", json_string_value(v));
+    else if (json_is_integer(v)) snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v)) snprintf(buf, len, "%g", json_real_value(v));
+    else if (json_is_true(v)) snprintf(buf, len, "true");
+    else if (json_is_false(v)) snprintf(buf, len, "false");
+    else if (json_is_null(v)) snprintf(buf, len, "null");
+    else {
+        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        snprintf(buf, len, "%s", s ? s : "?");
+        free(s);
+    }
+}
+
+int report_str_in(const char *s, const char *const *list) {
+    for (int i = 0; s && list && list[i]; i++)
+        if (!strcmp(s, list[i])) return 1;
+    return 0;
+}
+
+char *report_params_key(const json_t *params, const char *const *skip) {
+    json_t *o = json_object();
+    if (!o) FN_FATAL("out of memory");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)params, k, v) {
+        if (!report_str_in(k, skip) && json_object_set(o, k, v) != 0) FN_FATAL("out of memory");
+    }
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    json_decref(o);
+    if (!s) FN_FATAL("out of memory");
+    return s;
+}
+
+/* ---- groups --------------------------------------------------------------------------- */
+typedef struct {
+    char *key;
+    size_t job; /* index into d->jobs */
+} keyed_job;
+
+static int cmp_keyed(const void *a, const void *b) {
+    const keyed_job *p = a, *q = b;
+    int c = strcmp(p->key, q->key);
+    return c ? c : (p->job > q->job) - (p->job < q->job);
+}
+
+static const report_job *g_jobs_base; /* for cmp_group_first */
+static int cmp_group_first(const void *a, const void *b) {
+    const report_group *p = a, *q = b;
+    ptrdiff_t i = p->jobs[0] - g_jobs_base, j = q->jobs[0] - g_jobs_base;
+    return (i > j) - (i < j);
+}
+
+void report_group_jobs(report_groups *out, const report_data *d,
+                       int (*keep)(const report_job *, void *), void *ctx,
+                       const char *const *skip) {
+    memset(out, 0, sizeof *out);
+    keyed_job *kj = mallocCheck((d->njobs ? d->njobs : 1) * sizeof *kj);
+    size_t n = 0;
+    for (size_t j = 0; j < d->njobs; j++)
+        if (!keep || keep(&d->jobs[j], ctx))
+            kj[n++] = (keyed_job){report_params_key(d->jobs[j].rec->params, skip), j};
+    qsort(kj, n, sizeof *kj, cmp_keyed);
+    out->g = callocCheck(n ? n : 1, sizeof *out->g);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && !strcmp(kj[j].key, kj[i].key)) j++;
+        report_group *g = &out->g[out->n++];
+        g->key = kj[i].key;
+        g->n = j - i;
+        g->jobs = mallocCheck(g->n * sizeof *g->jobs);
+        for (size_t k = i; k < j; k++) {
+            g->jobs[k - i] = &d->jobs[kj[k].job];
+            if (k > i) free(kj[k].key);
+        }
+        i = j;
+    }
+    free(kj);
+    g_jobs_base = d->jobs;
+    qsort(out->g, out->n, sizeof *out->g, cmp_group_first);
+}
+
+void report_groups_free(report_groups *gs) {
+    for (size_t i = 0; i < gs->n; i++) {
+        free(gs->g[i].key);
+        free(gs->g[i].jobs);
+    }
+    free(gs->g);
+    memset(gs, 0, sizeof *gs);
+}
+
+static json_t *group_param(const report_group *g, const char *key) {
+    return json_object_get(g->jobs[0]->rec->params, key);
+}
+
+static int same_value(const json_t *a, const json_t *b) {
+    return (!a && !b) || (a && b && json_equal((json_t *)a, (json_t *)b));
+}
+
+const char **report_varying_keys(const report_groups *gs, const char *const *skip) {
+    size_t cap = 8, n = 0;
+    const char **keys = mallocCheck(cap * sizeof *keys);
+    for (size_t i = 0; i < gs->n; i++) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(gs->g[i].jobs[0]->rec->params, k, v) {
+            if (report_str_in(k, skip)) continue;
+            int known = 0;
+            for (size_t m = 0; m < n && !known; m++) known = !strcmp(keys[m], k);
+            if (known) continue;
+            int varies = 0;
+            for (size_t o = 0; o < gs->n && !varies; o++)
+                varies = !same_value(v, group_param(&gs->g[o], k));
+            if (!varies) continue;
+            if (n + 2 > cap) {
+                const char **nk = realloc(keys, (cap *= 2) * sizeof *keys);
+                if (!nk) FN_FATAL("out of memory");
+                keys = nk;
+            }
+            keys[n++] = k;
+        }
+    }
+    keys[n] = NULL;
+    return keys;
+}
+
+int report_key_follows(const report_groups *gs, const char *key, const char *const *by) {
+    if (gs->n > 4000) return 0; /* O(n^2) below; such tables show every column */
+    for (size_t i = 0; i < gs->n; i++)
+        for (size_t j = i + 1; j < gs->n; j++) {
+            int same_by = 1;
+            for (int b = 0; by[b] && same_by; b++)
+                same_by = same_value(group_param(&gs->g[i], by[b]), group_param(&gs->g[j], by[b]));
+            if (same_by && !same_value(group_param(&gs->g[i], key), group_param(&gs->g[j], key)))
+                return 0;
+        }
+    return 1;
+}
+
+int report_key_varies_within(const report_groups *gs, size_t i, const char *key,
+                             const char *const *by) {
+    json_t *mine = group_param(&gs->g[i], key);
+    for (size_t j = 0; j < gs->n; j++) {
+        int same_by = 1;
+        for (int b = 0; by[b] && same_by; b++)
+            same_by = same_value(group_param(&gs->g[i], by[b]), group_param(&gs->g[j], by[b]));
+        if (same_by && !same_value(mine, group_param(&gs->g[j], key))) return 1;
+    }
+    return 0;
+}
+
+void report_group_label(const report_group *g, const char *const *keys,
+                        const char *const *bare, char *buf, size_t len) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; keys && keys[i] && used < len; i++) {
+        char v[256];
+        json_t *val = group_param(g, keys[i]);
+        if (!val) continue;
+        report_value_text(val, v, sizeof v);
+        int w = report_str_in(keys[i], bare)
+                    ? snprintf(buf + used, len - used, "%s%s", used ? " " : "", v)
+                    : snprintf(buf + used, len - used, "%s%s=%s", used ? " " : "", keys[i], v);
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+}

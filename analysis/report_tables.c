@@ -94,6 +94,22 @@ static void write_failures(report_ctx *c) {
     report_close(c, csv, "failed_jobs.csv");
 }
 
+/* One table cell: "mean ± std" in Markdown; ",mean[,std][,n]" in the CSV (if any). */
+enum { CSV_STD = 1, CSV_N = 2 };
+static void put_ms(FILE *md, FILE *csv, rank_stats_mean_std m, int md_prec, int csv_prec, int what) {
+    char buf[96];
+    report_fmt_ms(buf, sizeof buf, m, md_prec);
+    fprintf(md, " %s |", buf);
+    if (!csv) return;
+    fputc(',', csv);
+    report_csv_num(csv, m.mean, csv_prec);
+    if (what & CSV_STD) {
+        fputc(',', csv);
+        report_csv_num(csv, m.std, csv_prec);
+    }
+    if (what & CSV_N) fprintf(csv, ",%ld", m.n);
+}
+
 void report_search_table(report_ctx *c) {
     report_groups gs;
     report_group_jobs(&gs, c->d, keep_not_score, NULL, skip_seed);
@@ -192,49 +208,15 @@ void report_search_table(report_ctx *c) {
             }
             fprintf(csv, "%zu,%ld,%ld", g->n, r->ok, failed);
         }
-        for (int a = 0; a < REPORT_NUM_ACC; a++) {
-            if (!has_acc[a]) continue;
-            rank_stats_mean_std m = rank_stats_acc_get(&r->acc[a]);
-            report_fmt_ms(buf, sizeof buf, m, 2);
-            fprintf(c->md, " %s |", buf);
-            if (csv) {
-                fputc(',', csv);
-                report_csv_num(csv, m.mean, 6);
-                fputc(',', csv);
-                report_csv_num(csv, m.std, 6);
-                fprintf(csv, ",%ld", m.n);
-            }
-        }
-        rank_stats_mean_std t = rank_stats_acc_get(&r->time);
-        report_fmt_ms(buf, sizeof buf, t, 1);
-        fprintf(c->md, " %s |", buf);
-        if (csv) {
-            fputc(',', csv);
-            report_csv_num(csv, t.mean, 3);
-            fputc(',', csv);
-            report_csv_num(csv, t.std, 3);
-        }
+        for (int a = 0; a < REPORT_NUM_ACC; a++)
+            if (has_acc[a]) put_ms(c->md, csv, rank_stats_acc_get(&r->acc[a]), 2, 6, CSV_STD | CSV_N);
+        put_ms(c->md, csv, rank_stats_acc_get(&r->time), 1, 3, CSV_STD);
         if (has_supernet) {
             rank_stats_mean_std s = rank_stats_acc_get(&r->supernet);
             if (s.std == 0) s.std = NAN; /* one supernet per row: its size, no ± 0 */
-            report_fmt_ms(buf, sizeof buf, s, 3);
-            fprintf(c->md, " %s |", buf);
-            if (csv) {
-                fputc(',', csv);
-                report_csv_num(csv, s.mean, 6);
-            }
+            put_ms(c->md, csv, s, 3, 6, 0);
         }
-        for (int e = 0; e < neval; e++) {
-            rank_stats_mean_std s = rank_stats_acc_get(&r->eval[e]);
-            report_fmt_ms(buf, sizeof buf, s, 3);
-            fprintf(c->md, " %s |", buf);
-            if (csv) {
-                fputc(',', csv);
-                report_csv_num(csv, s.mean, 6);
-                fputc(',', csv);
-                report_csv_num(csv, s.std, 6);
-            }
-        }
+        for (int e = 0; e < neval; e++) put_ms(c->md, csv, rank_stats_acc_get(&r->eval[e]), 3, 6, CSV_STD);
         fputc('\n', c->md);
         if (csv) fputc('\n', csv);
     }

@@ -198,6 +198,12 @@ int graph_subsample(fn_graph *g, int x, int off, int stride, int ho, int wo) {
     return out;
 }
 
+int graph_zero(fn_graph *g, int x) {
+    int out = unary(g, FN_NODE_ZERO, x, g->t[x].c, g->t[x].h, g->t[x].w);
+    g->nodes[g->nn - 1].nin = 0; /* in[0] only gives the shape; nothing is read */
+    return out;
+}
+
 int graph_param_find(const fn_graph *g, const char *name) {
     for (int i = 0; i < g->np; i++)
         if (strcmp(g->p[i].name, name) == 0) return i;
@@ -227,22 +233,58 @@ size_t graph_num_params(const fn_graph *g) { return g->param_numel; }
 
 static size_t esize(fn_dtype dt) { return dt == FN_F64 ? sizeof(double) : sizeof(float); }
 
+void arena_pool_free(fn_arena_pool *p) {
+    fn_arena_free(p->act, p->act_bytes);
+    fn_arena_free(p->grad, p->grad_bytes);
+    memset(p, 0, sizeof(*p));
+}
+
+/* *buf with at least `bytes`, from the pool (grown when too small) */
+static void *pool_take(void **buf, size_t *cap, size_t bytes) {
+    if (*cap < bytes || !*buf) {
+        fn_arena_free(*buf, *cap);
+        *buf = fn_arena_alloc(bytes);
+        *cap = *buf ? bytes : 0;
+    }
+    return *buf;
+}
+
 int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
+    fn_exec_opts o = {param_grads, 0, NULL, NULL};
+    return exec_init_opts(e, g, dtype, &o);
+}
+
+int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_opts *o) {
+    const int param_grads = o->param_grads;
     memset(e, 0, sizeof(*e));
     e->g = g;
     e->dtype = dtype;
     e->param_grads = param_grads;
     e->bn_mode = FN_BN_TRAIN;
     e->needs_grad = callocCheck((size_t)g->nt, 1);
-    /* A tensor needs a gradient when it depends on alpha, or on a parameter whose gradient
-     * is wanted. Nodes are in topological order, so one pass suffices. */
+    if (o->input_grad) e->needs_grad[g->input] = 1;
+    /* A tensor needs a gradient when it depends on alpha, on the input when its gradient is
+     * wanted, or on a parameter whose gradient is wanted. Nodes are in topological order, so
+     * one pass suffices. */
     for (int i = 0; i < g->nn; i++) {
         const fn_node *nd = &g->nodes[i];
         int need = param_grads && (nd->w >= 0 || nd->b >= 0);
         for (int j = 0; j < nd->nin; j++) need |= e->needs_grad[nd->in[j]] || nd->aidx[j] >= 0;
         e->needs_grad[nd->out] = (unsigned char)need;
     }
-    graph_plan(g, e->needs_grad, param_grads, &e->plan);
+    /* ... and reaches the output: a tensor nothing consumes (an NB201 node left only through
+     * `none` edges, nas/nb201_net.c) and everything feeding only it get no gradient, as
+     * PyTorch's zero gradient through x.mul(0); their parameters keep d params = 0 */
+    unsigned char *live = callocCheck((size_t)g->nt, 1);
+    live[g->output] = 1;
+    for (int i = g->nn - 1; i >= 0; i--) {
+        const fn_node *nd = &g->nodes[i];
+        if (live[nd->out])
+            for (int j = 0; j < nd->nin; j++) live[nd->in[j]] = 1;
+    }
+    for (int t = 0; t < g->nt; t++) e->needs_grad[t] &= live[t];
+    free(live);
+    graph_plan(g, e->needs_grad, param_grads, o->keep, &e->plan);
     const fn_plan p = e->plan;
     const size_t es = esize(dtype);
     /* One allocation per role (STYLE.md item 9). Any failure returns -1 with e->bytes set to
@@ -250,8 +292,14 @@ int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
      * an abort of the process (a sweep rank runs many jobs). */
     const size_t bytes = es * (p.act_numel + p.grad_numel + (param_grads ? 2 : 1) * g->param_numel +
                                g->saved_numel + g->ws_numel + 2 * g->alpha_numel);
-    e->act = fn_arena_alloc(es * p.act_numel);
-    e->grad = fn_arena_alloc(es * p.grad_numel);
+    e->pool = o->pool;
+    if (o->pool) {
+        e->act = pool_take(&o->pool->act, &o->pool->act_bytes, es * p.act_numel);
+        e->grad = pool_take(&o->pool->grad, &o->pool->grad_bytes, es * p.grad_numel);
+    } else {
+        e->act = fn_arena_alloc(es * p.act_numel);
+        e->grad = fn_arena_alloc(es * p.grad_numel);
+    }
     e->params = calloc(g->param_numel + 1, es);
     e->dparams = param_grads ? calloc(g->param_numel + 1, es) : NULL;
     e->saved = calloc(g->saved_numel + 1, es);
@@ -270,10 +318,13 @@ int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
 
 void exec_free(fn_exec *e) {
     const size_t es = esize(e->dtype);
-    fn_arena_free(e->act, es * e->plan.act_numel);
-    fn_arena_free(e->grad, es * e->plan.grad_numel);
+    if (!e->pool) { /* borrowed arenas stay with their pool */
+        fn_arena_free(e->act, es * e->plan.act_numel);
+        fn_arena_free(e->grad, es * e->plan.grad_numel);
+    }
     free(e->params); free(e->dparams); free(e->saved);
     free(e->ws); free(e->alpha); free(e->dalpha); free(e->needs_grad);
+    free(e->relu_mask); free(e->relu_mask_off);
     graph_plan_free(&e->plan);
     memset(e, 0, sizeof(*e));
 }
@@ -323,6 +374,21 @@ void exec_init_alpha(fn_exec *e, uint64_t seed, double scale) {
             exec_set(e->alpha, e->dtype, a->off + i,
                      scale * fn_rng_normal(seed, FN_STREAM_ALPHA + (uint32_t)k, i));
     }
+}
+
+void exec_set_relu_mode(fn_exec *e, fn_relu_mode m) {
+    const fn_graph *g = e->g;
+    if (m != FN_RELU_NORMAL && !e->relu_mask) {
+        e->relu_mask_off = callocCheck((size_t)g->nn, sizeof(size_t));
+        size_t n = 0;
+        for (int i = 0; i < g->nn; i++)
+            if (g->nodes[i].kind == FN_NODE_RELU) {
+                e->relu_mask_off[i] = n;
+                n += graph_tensor_numel(g, g->nodes[i].in[0]);
+            }
+        e->relu_mask = callocCheck(n + 1, 1);
+    }
+    e->relu_mode = m;
 }
 
 void exec_forward(fn_exec *e) {

@@ -28,6 +28,8 @@ typedef enum {
     FN_NODE_MIX,
     FN_NODE_CONCAT,
     FN_NODE_SUBSAMPLE,
+    FN_NODE_ZERO,      /* all-zero tensor shaped like in[0] (no inputs): an NB201 node whose
+                          incoming edges are all `none` (nas/nb201_net.c) */
 } fn_node_kind;
 
 typedef enum {
@@ -100,6 +102,8 @@ int graph_linear(fn_graph *g, const char *name, int x, int out_f);
 int graph_mix(fn_graph *g, const int *xs, const int *aidx, int k);
 int graph_concat(fn_graph *g, const int *xs, int k);
 int graph_subsample(fn_graph *g, int x, int off, int stride, int ho, int wo);
+/* A tensor of zeros with the shape of x (x is not an input: nothing flows back to it). */
+int graph_zero(fn_graph *g, int x);
 
 int graph_param_find(const fn_graph *g, const char *name); /* -1 if absent */
 size_t graph_tensor_numel(const fn_graph *g, int t);
@@ -120,7 +124,38 @@ typedef struct {
 } fn_plan;
 typedef enum { FN_BN_TRAIN = 0, FN_BN_OFF = 1 } fn_bn_mode;
 
+/* Activation and gradient arenas lent to executors one after another (a sweep over many
+ * networks): exec_init_opts takes them, growing them when too small, and exec_free leaves
+ * them here, so each network does not pay fresh pages (page faults and kernel zeroing: a
+ * quarter of a batch-128 forward). Arenas are not zero on loan; no executor relies on it
+ * (producers write every activation, backward zeroes each gradient at its first write). */
 typedef struct {
+    void *act, *grad;
+    size_t act_bytes, grad_bytes;
+} fn_arena_pool;
+void arena_pool_free(fn_arena_pool *p);
+
+/* Executor options beyond the defaults of exec_init (used by the per-architecture proxies,
+ * nas/proxy.h). */
+typedef struct {
+    int param_grads;            /* backward also accumulates d params */
+    int input_grad;             /* backward also writes d input: exec_tensor_grad(e, g->input) */
+    const unsigned char *keep;  /* [nt] or NULL: activations kept after forward (never reused) */
+    fn_arena_pool *pool;        /* NULL, or arenas to borrow (one executor at a time) */
+} fn_exec_opts;
+
+/* ReLU pattern control (GraSP's Hessian-vector product, nas/proxy_grasp.c): RECORD stores
+ * which ReLU inputs are > 0 during forward; FROZEN replays that pattern in forward (out = in
+ * where it was on, 0 elsewhere) and backward, which makes the network a smooth function of
+ * its weights whose gradient and Hessian are the ones autograd gives (ReLU'' = 0). */
+typedef enum { FN_RELU_NORMAL = 0, FN_RELU_RECORD = 1, FN_RELU_FROZEN = 2 } fn_relu_mode;
+
+typedef struct fn_exec fn_exec;
+/* Called by backward after node `node`'s backward: the gradient of its output
+ * (exec_tensor_grad(e, out)) is complete and still valid, as are saved or kept activations. */
+typedef void (*fn_backward_hook)(void *user, const fn_exec *e, int node);
+
+struct fn_exec {
     const fn_graph *g;
     fn_dtype dtype;
     fn_bn_mode bn_mode;
@@ -129,11 +164,19 @@ typedef struct {
     unsigned char *needs_grad; /* per tensor */
     fn_plan plan;                /* arena offsets by liveness (nas/graph_plan.h) */
     size_t bytes;         /* total bytes allocated */
-} fn_exec;
+    fn_backward_hook bwd_hook; /* NULL, or called after each node's backward */
+    void *bwd_hook_user;
+    fn_relu_mode relu_mode;    /* set with exec_set_relu_mode */
+    unsigned char *relu_mask;  /* one byte per ReLU input element, allocated on first use */
+    size_t *relu_mask_off;     /* [nn] offset of each ReLU node's mask */
+    fn_arena_pool *pool;       /* the arenas' lender, or NULL (they are the executor's own) */
+};
 
 /* Plans and allocates. Returns 0, or -1 when the activation/gradient arenas cannot be
  * allocated (out of memory; e is left empty and needs no exec_free). */
 int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads);
+/* The same with options (input gradient, kept activations). */
+int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_opts *o);
 void exec_free(fn_exec *e);
 /* PyTorch-default initialisation from the counter-based RNG (nn/rng.h): parameter p, element i
  * is draw i of stream p under `seed` (METHOD.md §6 item 10). */
@@ -148,6 +191,9 @@ void *exec_dparam(const fn_exec *e, int p);
 /* Element access in double regardless of dtype. */
 double exec_get(const void *base, fn_dtype dt, size_t i);
 void exec_set(void *base, fn_dtype dt, size_t i, double v);
+
+/* Switches the ReLU mode (see fn_relu_mode); FROZEN replays the last RECORD forward. */
+void exec_set_relu_mode(fn_exec *e, fn_relu_mode m);
 
 void exec_forward(fn_exec *e);
 /* Zeroes gradients, seeds d output = dlogits (numel of the output tensor, in the exec dtype)

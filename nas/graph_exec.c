@@ -57,7 +57,19 @@ void FN(graph_forward)(fn_exec *e) {
                 memcpy(T(y), T(x), sizeof(real) * NUMEL(x));
             break;
         }
-        case FN_NODE_RELU: FN(relu_forward)(T(y), T(x), NUMEL(x)); break;
+        case FN_NODE_RELU:
+            if (e->relu_mode == FN_RELU_NORMAL) {
+                FN(relu_forward)(T(y), T(x), NUMEL(x));
+            } else {
+                unsigned char *m = e->relu_mask + e->relu_mask_off[i];
+                const real *in = T(x);
+                real *out = T(y);
+                const size_t n = NUMEL(x);
+                if (e->relu_mode == FN_RELU_RECORD)
+                    for (size_t k = 0; k < n; k++) m[k] = in[k] > 0;
+                for (size_t k = 0; k < n; k++) out[k] = m[k] ? in[k] : (real)0;
+            }
+            break;
         case FN_NODE_AVGPOOL: {
             pool2d_dims d = pool_dims(g, nd);
             FN(avgpool2d_forward)(T(y), T(x), &d);
@@ -90,6 +102,7 @@ void FN(graph_forward)(fn_exec *e) {
             FN(subsample_forward)(T(y), T(x), ti->n, ti->c, ti->h, ti->w, nd->off, nd->stride,
                                   nd->ho, nd->wo);
             break;
+        case FN_NODE_ZERO: memset(T(y), 0, sizeof(real) * NUMEL(y)); break;
         }
     }
 }
@@ -124,12 +137,20 @@ void FN(graph_backward)(fn_exec *e, const void *dlogits) {
                                          ti->h * ti->w);
             } else if (dx) {
                 const real *dy = G(y);
-                for (size_t j = 0; j < NUMEL(x); j++) dx[j] += dy[j];
+                const size_t n = NUMEL(x);
+                for (size_t j = 0; j < n; j++) dx[j] += dy[j];
             }
             break;
         }
         case FN_NODE_RELU:
-            if (dx) FN(relu_backward)(dx, G(y), T(x), NUMEL(x));
+            if (dx && e->relu_mode == FN_RELU_FROZEN) {
+                const unsigned char *m = e->relu_mask + e->relu_mask_off[i];
+                const real *dy = G(y);
+                const size_t n = NUMEL(x);
+                for (size_t k = 0; k < n; k++) dx[k] += m[k] ? dy[k] : (real)0;
+            } else if (dx) {
+                FN(relu_backward)(dx, G(y), T(x), NUMEL(x));
+            }
             break;
         case FN_NODE_AVGPOOL: {
             pool2d_dims d = pool_dims(g, nd);
@@ -173,6 +194,8 @@ void FN(graph_backward)(fn_exec *e, const void *dlogits) {
                 FN(subsample_backward)(dx, G(y), ti->n, ti->c, ti->h, ti->w, nd->off, nd->stride,
                                        nd->ho, nd->wo);
             break;
+        case FN_NODE_ZERO: break; /* no inputs */
         }
+        if (e->bwd_hook) e->bwd_hook(e->bwd_hook_user, e, i);
     }
 }

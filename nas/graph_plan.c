@@ -86,7 +86,8 @@ static void mark_saved(const fn_graph *g, int param_grads, unsigned char *saved)
     }
 }
 
-void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_grads, fn_plan *p) {
+void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_grads,
+                const unsigned char *keep, fn_plan *p) {
     const int nt = g->nt, nn = g->nn;
     memset(p, 0, sizeof(*p));
     p->act_off = callocCheck((size_t)nt, sizeof(size_t));
@@ -95,6 +96,8 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
     unsigned char *saved = callocCheck((size_t)nt, 1);
     int *last = mallocCheck(sizeof(int) * (size_t)nt), *producer = mallocCheck(sizeof(int) * (size_t)nt);
     mark_saved(g, param_grads, saved);
+    if (keep)
+        for (int t = 0; t < nt; t++) saved[t] |= keep[t];
     for (int t = 0; t < nt; t++) { last[t] = -1; producer[t] = -1; p->grad_first[t] = -1; }
     for (int i = 0; i < nn; i++) {
         const fn_node *nd = &g->nodes[i];
@@ -102,7 +105,8 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
         last[nd->out] = i > last[nd->out] ? i : last[nd->out];
         for (int j = 0; j < nd->nin; j++) {
             last[nd->in[j]] = i;
-            if (needs_grad[nd->in[j]]) p->grad_first[nd->in[j]] = i;
+            /* only a node that runs backward (its output needs a gradient) writes one */
+            if (needs_grad[nd->in[j]] && needs_grad[nd->out]) p->grad_first[nd->in[j]] = i;
         }
     }
     /* activations, forward time; a tensor is freed after the node of its last use */

@@ -17,8 +17,10 @@
 
 #include "nas/graph.h"
 
-/* needs_grad[nt] as computed by exec_init. */
-void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_grads, fn_plan *p);
+/* needs_grad[nt] as computed by exec_init; keep[nt] (or NULL) marks activations that must
+ * outlive forward (fn_exec_opts.keep). */
+void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_grads,
+                const unsigned char *keep, fn_plan *p);
 void graph_plan_free(fn_plan *p);
 
 #endif

@@ -48,7 +48,7 @@ static void mark_zc_keep(fn_graph *g, int from_node) {
 }
 
 /* ResNet basic block, stride 2 (METHOD.md §1.1). ZC keeps its BNs when removing BN. */
-static int resnet_block(fn_graph *g, int x, int cout, int r) {
+int nb201_resnet_block(fn_graph *g, int x, int cout, int r) {
     int first = g->nn;
     char a[32], b[32], down[32];
     snprintf(a, sizeof a, "res%d.a", r);
@@ -76,7 +76,7 @@ void nb201_build(fn_graph *g, const nb201_config *c) {
     for (int stage = 0; stage < 3; stage++) {
         if (stage > 0) {
             C *= 2;
-            x = resnet_block(g, x, C, stage - 1); /* res0, res1 as in ../shared/ref */
+            x = nb201_resnet_block(g, x, C, stage - 1); /* res0, res1 as in ../shared/ref */
         }
         for (int i = 0; i < c->N; i++) x = search_cell(g, x, C, k++, alpha);
     }

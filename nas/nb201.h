@@ -37,6 +37,12 @@ typedef struct {
 /* Builds the supernet into an empty graph. Parameter names follow ../shared/ref/README.md. */
 void nb201_build(fn_graph *g, const nb201_config *cfg);
 
+/* The stride-2 ResNet basic block between stages (METHOD.md §1.1), shared by the supernet and
+ * the benchmark networks (nas/nb201_net.h): main path ReLU, Conv3x3/2, BN, ReLU, Conv3x3, BN
+ * (affine); shortcut AvgPool 2x2/2, Conv1x1; sum. Its BNs are marked zc_keep_bn (METHOD.md
+ * §3.0). Parameters are named res<r>.*; returns the output tensor. */
+int nb201_resnet_block(fn_graph *g, int x, int cout, int r);
+
 /* "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|" for ops[6]; returns the string length. */
 int nb201_arch_string(const int ops[NB201_EDGES], char *buf, size_t len);
 /* Parses an arch string; returns 0 or -1 if malformed. */

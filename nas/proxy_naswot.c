@@ -1,0 +1,76 @@
+/* nas/proxy_naswot.c: `naswot`, NASWOT's "hook_logdet" score (NW score_networks.py; METHOD.md
+ * §3.7). One forward pass of the batch (128 images, no augmentation, train-mode BN); for every
+ * ReLU module the input of each sample is binarised, c = [x > 0], and
+ *   K += c c^T + (1 - c)(1 - c)^T,  i.e. K[i,j] += units - Hamming(c_i, c_j);
+ * score = log|det K| (the sign is ignored), by LU as numpy's slogdet.
+ * NW counts a ReLU only after it has seen a backward pass (its Jacobian pass marks them). In
+ * NB201 networks every ReLU module is upstream of the logits (PyTorch's `none` op is x.mul(0),
+ * which keeps the graph connected), so every ReLU counts, including those whose input is an
+ * all-`none` node (all codes 0: they add `units` to every entry of K). ReLU modules reading
+ * the same tensor (conv edges leaving one node) each count once, as NW's per-module hooks.
+ * Codes are packed 64 to a word and compared with popcount: exact integer counts. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nas/linalg.h"
+#include "nas/proxy_impl.h"
+#include "nn/common.h"
+
+void proxy_naswot_kernel(const fn_proxy_job *j, double *K) {
+    const fn_exec *e = j->e;
+    const fn_graph *g = j->g;
+    const int N = j->batch;
+    int *mult = callocCheck((size_t)g->nt, sizeof(int));
+    for (int i = 0; i < g->nn; i++)
+        if (g->nodes[i].kind == FN_NODE_RELU) mult[g->nodes[i].in[0]]++;
+    int64_t *A = callocCheck((size_t)N * N, sizeof(int64_t));
+    for (int t = 0; t < g->nt; t++) {
+        if (!mult[t]) continue;
+        const size_t U = graph_tensor_numel(g, t) / (size_t)N, W = (U + 63) / 64;
+        uint64_t *bits = callocCheck((size_t)N * W, sizeof(uint64_t));
+        const void *x = exec_tensor(e, t);
+        const int par = (double)N * U > 65536; /* fork/join costs more on tiny tensors */
+#pragma omp parallel for schedule(static) if (par)
+        for (int n = 0; n < N; n++) {
+            uint64_t *b = bits + (size_t)n * W;
+            for (size_t u = 0; u < U; u++) {
+                const int on = e->dtype == FN_F64 ? ((const double *)x)[(size_t)n * U + u] > 0
+                                                  : ((const float *)x)[(size_t)n * U + u] > 0;
+                b[u >> 6] |= (uint64_t)on << (u & 63);
+            }
+        }
+#pragma omp parallel for schedule(dynamic, 4) if (par)
+        for (int a = 0; a < N; a++)
+            for (int b = a; b < N; b++) {
+                const uint64_t *pa = bits + (size_t)a * W, *pb = bits + (size_t)b * W;
+                int64_t ham = 0;
+                for (size_t w = 0; w < W; w++) ham += __builtin_popcountll(pa[w] ^ pb[w]);
+                A[(size_t)a * N + b] += (int64_t)mult[t] * ((int64_t)U - ham);
+            }
+        free(bits);
+    }
+    for (int a = 0; a < N; a++)
+        for (int b = a; b < N; b++)
+            K[(size_t)a * N + b] = K[(size_t)b * N + a] = (double)A[(size_t)a * N + b];
+    free(A);
+    free(mult);
+}
+
+int proxy_naswot(fn_proxy_job *j, double *out, char *err, size_t errlen) {
+    const int N = j->batch;
+    proxy_set_input(j);
+    exec_forward(j->e);
+    j->ce_valid = 0;
+    double *K = proxy_scratch(j, FN_PX_SLOT_TMP, (size_t)N * N);
+    proxy_naswot_kernel(j, K);
+    int sign;
+    linalg_slogdet(N, K, out, &sign);
+    if (!isfinite(*out)) {
+        snprintf(err, errlen, "naswot: log|det K| = %g (K singular: two samples with identical "
+                 "ReLU codes?)", *out);
+        return -1;
+    }
+    return 0;
+}

@@ -4,6 +4,7 @@
  *   freenas search --metric snip --dataset cifar10 --data ../shared/data --seeds 0:19 --json
  *   freenas search --space darts --cells 20 --seeds 0:9
  *   freenas search --space darts --resolution 224 --metric snip --data ../shared/data
+ *   freenas score --index 1462 --proxy synflow,naswot --data ../shared/data --benchmark FILE
  *   freenas info
  *
  * `search` runs one FreeDARTS search per seed (nas/search.h) and prints the architecture,
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/commands.h"
 #include "datasets/dataset.h"
 #include "gpu/device.h"
 #include "nas/metric.h"
@@ -38,6 +40,7 @@ static void usage(FILE *f) {
 "commands:\n"
 "  search     FreeDARTS search: score every operation of the supernet at initialisation\n"
 "             with a saliency on alpha and prune one-shot (METHOD.md §3.11, §5)\n"
+"  score      zero-cost proxies of NB201 benchmark networks (freenas score --help)\n"
 "  info       build features and accelerators\n"
 "  --version  print the version\n"
 "\n"
@@ -412,6 +415,7 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "search")) return cmd_search(argc - 2, argv + 2);
     if (!strcmp(argv[1], "info")) return cmd_info();
-    fprintf(stderr, "freenas: unknown command '%s' (commands: search, info; see --help)\n", argv[1]);
+    if (!strcmp(argv[1], "score")) return cmd_score(argc - 2, argv + 2);
+    fprintf(stderr, "freenas: unknown command '%s' (commands: search, score, info; see --help)\n", argv[1]);
     return 2;
 }

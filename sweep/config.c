@@ -21,10 +21,11 @@
 
 #include "gpu/device.h"
 #include "nas/metric.h"
+#include "nas/proxy.h"
 #include "sweep/config_internal.h"
 
 const sweep_key_info sweep_keys[SWEEP_NUM_KEYS] = {
-    [SWEEP_KEY_KIND] = {"kind", SWEEP_T_STR, 0, "search or noop"},
+    [SWEEP_KEY_KIND] = {"kind", SWEEP_T_STR, 0, "search, noop, score, zc_search or random"},
     [SWEEP_KEY_SPACE] = {"space", SWEEP_T_STR, 1,
                          "nb201, darts, nb1shot1 or {name: darts, cells: 8}"},
     [SWEEP_KEY_CELLS] = {"cells", SWEEP_T_INT, 0, "an integer 1..64"},
@@ -32,7 +33,8 @@ const sweep_key_info sweep_keys[SWEEP_NUM_KEYS] = {
     [SWEEP_KEY_SS] = {"ss", SWEEP_T_INT, 0, "1, 2 or 3"},
     [SWEEP_KEY_DATASET] = {"dataset", SWEEP_T_STR, 1,
                            "cifar10, cifar100, imagenet16-120 or imagenet224"},
-    [SWEEP_KEY_METRIC] = {"metric", SWEEP_T_STR, 1, "synflow, snip or grasp"},
+    [SWEEP_KEY_METRIC] = {"metric", SWEEP_T_STR, 1,
+                          "synflow, snip or grasp; for kinds score and zc_search a proxy"},
     [SWEEP_KEY_BATCH] = {"batch", SWEEP_T_INT, 1, "an integer 1..4096"},
     [SWEEP_KEY_ALPHA_SCALE] = {"alpha_scale", SWEEP_T_NUM, 1, "a number > 0, e.g. 1.0e-3"},
     [SWEEP_KEY_SEED] = {"seed", SWEEP_T_INT, 1, "an integer >= 0, a list, or \"A:B\""},
@@ -43,7 +45,13 @@ const sweep_key_info sweep_keys[SWEEP_NUM_KEYS] = {
     [SWEEP_KEY_GRASP_ABS] = {"grasp_abs", SWEEP_T_BOOL, 1, "true or false"},
     [SWEEP_KEY_GRASP_DARTS_FORM] = {"grasp_darts_form", SWEEP_T_BOOL, 1, "true or false"},
     [SWEEP_KEY_DEVICE] = {"device", SWEEP_T_STR, 1, "cpu or cuda"},
+    [SWEEP_KEY_ARCH] = {"arch", SWEEP_T_INT, 1,
+                        "all, {sample: N, seed: S}, or NB201 indices 0..15624"},
+    [SWEEP_KEY_SAMPLE] = {"sample", SWEEP_T_INT, 1, "an integer 1..15625"},
 };
+
+static const char *const kind_names[] = {"search", "noop", "score", "zc_search", "random"};
+const char *sweep_kind_name(sweep_kind k) { return kind_names[k]; }
 
 int sweep_key_find(const char *name) {
     for (int k = 0; k < SWEEP_NUM_KEYS; k++)
@@ -250,10 +258,15 @@ static int parse_top(ctx *x, const yaml_node_t *root) {
                 return fail(x, v, "name: longer than %zu characters", sizeof c->name - 1);
             snprintf(c->name, sizeof c->name, "%s", text(v));
         } else if (!strcmp(key, "kind")) {
-            if (cfg_want(x, v, key, SWEEP_T_STR, "search or noop", NULL)) return -1;
-            if (strcmp(text(v), "search") && strcmp(text(v), "noop"))
-                return fail(x, v, "kind: unknown kind '%s' (hint: search or noop)", text(v));
-            c->kind = !strcmp(text(v), "noop") ? SWEEP_KIND_NOOP : SWEEP_KIND_SEARCH;
+            if (cfg_want(x, v, key, SWEEP_T_STR, sweep_keys[SWEEP_KEY_KIND].hint, NULL)) return -1;
+            int kd = -1;
+            for (int i = 0; i < (int)(sizeof kind_names / sizeof *kind_names); i++)
+                if (!strcmp(text(v), kind_names[i])) kd = i;
+            if (kd < 0)
+                return fail(x, v, "kind: unknown kind '%s' (hint: %s)", text(v),
+                            sweep_keys[SWEEP_KEY_KIND].hint);
+            c->kind = (sweep_kind)kd;
+            c->kind_mark = mark_of(v);
         } else if (!strcmp(key, "threads")) {
             if (cfg_want(x, v, key, SWEEP_T_INT, "an integer >= 0, 0 = auto", &num)) return -1;
             if (num < 0 || num > 1024)
@@ -288,6 +301,62 @@ static int parse_top(ctx *x, const yaml_node_t *root) {
             return fail(x, NULL, "out of memory");
         sa->n = 1;
         sa->v[0] = (sweep_value){0, fn_space_nb201.name, c->nvariants - 1, {0, 0}};
+    }
+    return 0;
+}
+
+/* What each kind takes: search metrics or proxies, the arch and sample keys, ensembles. */
+static int check_kind(const sweep_config *c, char *err, size_t errlen) {
+    const sweep_axis *m = &c->axes[SWEEP_KEY_METRIC], *a = &c->axes[SWEEP_KEY_ARCH],
+                     *s = &c->axes[SWEEP_KEY_SAMPLE];
+    const char *kn = sweep_kind_name(c->kind);
+    const int per_arch = SWEEP_KIND_PER_ARCH(c->kind);
+    for (int i = 0; i < m->n; i++) {
+        const int is_proxy = proxy_find(m->v[i].str) && !metric_find(m->v[i].str);
+        if (per_arch && c->kind != SWEEP_KIND_RANDOM && !proxy_find(m->v[i].str))
+            return cfg_fail_at(c->path, m->v[i].mark, err, errlen, "metric %s is not a "
+                               "zero-cost proxy, which kind %s needs (hint: one of %s)",
+                               m->v[i].str, kn, proxy_names());
+        if (!per_arch && is_proxy)
+            return cfg_fail_at(c->path, m->v[i].mark, err, errlen, "metric %s is a "
+                               "per-architecture proxy (hint: kind: score or kind: zc_search; "
+                               "FreeDARTS searches take %s)", m->v[i].str, metric_names());
+    }
+    if (c->kind == SWEEP_KIND_RANDOM && m->n)
+        return cfg_fail_at(c->path, m->mark, err, errlen, "kind random takes no metric (hint: "
+                           "remove it; a random search scores nothing)");
+    if ((c->kind == SWEEP_KIND_SCORE || c->kind == SWEEP_KIND_ZC_SEARCH) && !m->n)
+        return cfg_fail_at(c->path, c->kind_mark, err, errlen, "kind %s needs metric: the "
+                           "proxies to compute (hint: metric: [synflow, naswot]; known: %s)",
+                           kn, proxy_names());
+    if (c->kind == SWEEP_KIND_SCORE && !a->n)
+        return cfg_fail_at(c->path, c->kind_mark, err, errlen, "kind score needs arch: the "
+                           "architectures to score (hint: arch: all, arch: {sample: 1000, "
+                           "seed: 0} or arch: [1462, 6818])");
+    if (c->kind != SWEEP_KIND_SCORE && a->n)
+        return cfg_fail_at(c->path, a->mark, err, errlen, "arch is a key of kind score (hint: "
+                           "kind: score; kinds zc_search and random draw `sample` "
+                           "architectures per seed)");
+    if (c->kind != SWEEP_KIND_ZC_SEARCH && s->n)
+        return cfg_fail_at(c->path, s->mark, err, errlen, "sample is a key of kind zc_search "
+                           "(hint: kind: zc_search; a random search draws one architecture)");
+    if (per_arch) {
+        for (int v = 0; v < c->nvariants; v++)
+            if (c->variants[v].space != &fn_space_nb201 || c->variants[v].cells ||
+                c->variants[v].channels)
+                return cfg_fail_at(c->path, c->variants[v].mark, err, errlen, "kind %s scores "
+                                   "NB201 benchmark networks (hint: space: nb201, without "
+                                   "cells or channels)", kn);
+        if (c->nensembles)
+            return cfg_fail_at(c->path, c->ensembles[0].mark, err, errlen, "ensembles combine "
+                               "operation scores of searches (hint: kind: search, or remove "
+                               "ensembles)");
+        for (int k = SWEEP_KEY_ALPHA_SCALE; k <= SWEEP_KEY_GRASP_DARTS_FORM; k++)
+            if (k != SWEEP_KEY_SEED && k != SWEEP_KEY_AUGMENT && k != SWEEP_KEY_PRECISION &&
+                c->axes[k].n)
+                return cfg_fail_at(c->path, c->axes[k].mark, err, errlen, "%s is an option of "
+                                   "FreeDARTS searches, not of kind %s (hint: remove it)",
+                                   sweep_keys[k].name, kn);
     }
     return 0;
 }
@@ -338,6 +407,7 @@ int sweep_config_parse(const char *path, const char *text_in, size_t len, sweep_
                      parser.problem ? parser.problem : "unknown problem", where);
     }
     yaml_parser_delete(&parser);
+    if (!rc) rc = check_kind(c, err, errlen);
     if (rc) sweep_config_free(c);
     return rc;
 }
@@ -386,10 +456,16 @@ int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
     /* no metric axis: the default metric synflow, which needs no labels; noop jobs read
      * no data */
     for (int i = 0; i < m->n && !c->data[0] && c->kind != SWEEP_KIND_NOOP; i++)
-        if (metric_find(m->v[i].str)->needs_labels)
+        if (SWEEP_KIND_PER_ARCH(c->kind) ? proxy_find(m->v[i].str)->needs_data
+                                         : metric_find(m->v[i].str)->needs_labels)
             return cfg_fail_at(c->path, m->v[i].mark, err, errlen, "metric %s needs labelled "
                                "data and no data directory is given (hint: set data: DIR "
                                "(e.g. ../shared/data) or pass --data)", m->v[i].str);
+    if (SWEEP_KIND_PER_ARCH(c->kind) && !c->benchmark[0])
+        return cfg_fail_at(c->path, c->kind_mark, err, errlen, "kind %s needs benchmark: the "
+                           "NB201 table names the architectures and their accuracy (hint: "
+                           "benchmark: ../shared/data/nb201/nb201_accuracy.tsv, or --benchmark)",
+                           sweep_kind_name(c->kind));
     FILE *f = c->benchmark[0] ? fopen(c->benchmark, "r") : NULL;
     if (c->benchmark[0] && !f)
         return cfg_fail_at(c->path, c->benchmark_mark, err, errlen, "benchmark: cannot read "

@@ -29,13 +29,13 @@ typedef struct { int line, col; } sweep_mark; /* 1-based; 0:0 when not from the 
 /* The parameters of a job, in canonical order: job ids hash them in this order, exclude
  * filters and ensemble `over` lists name them, records carry them. */
 typedef enum {
-    SWEEP_KEY_KIND,          /* top level `kind`: search | noop */
+    SWEEP_KEY_KIND,          /* top level `kind`: search | noop | score | zc_search | random */
     SWEEP_KEY_SPACE,         /* grid: nb201 | darts | nb1shot1, or {name:, cells:, channels:, ss:} */
     SWEEP_KEY_CELLS,         /* inside a space entry only */
     SWEEP_KEY_CHANNELS,      /* inside a space entry only */
     SWEEP_KEY_SS,            /* inside a nb1shot1 space entry only */
     SWEEP_KEY_DATASET,       /* grid: cifar10 | cifar100 | imagenet16-120 | imagenet224 */
-    SWEEP_KEY_METRIC,        /* grid: synflow | snip | grasp */
+    SWEEP_KEY_METRIC,        /* grid: synflow | snip | grasp; kinds score, zc_search: a proxy */
     SWEEP_KEY_BATCH,         /* grid: labelled batch, >= 1 (default: the metric's) */
     SWEEP_KEY_ALPHA_SCALE,   /* grid: > 0 (default: the space's) */
     SWEEP_KEY_SEED,          /* grid: int >= 0, a list, or "A:B" inclusive */
@@ -46,6 +46,10 @@ typedef enum {
     SWEEP_KEY_GRASP_ABS,     /* grid: bool (default false) */
     SWEEP_KEY_GRASP_DARTS_FORM, /* grid: bool (default false) */
     SWEEP_KEY_DEVICE,        /* grid: cpu | cuda (default cpu) */
+    /* keys of the per-architecture kinds only; left out of search and noop job ids, so
+     * the ids of those jobs are what they were before these keys existed */
+    SWEEP_KEY_ARCH,          /* kind score: NB201 index 0..15624; `all`, {sample: N, seed: S} */
+    SWEEP_KEY_SAMPLE,        /* kinds zc_search, random: architectures sampled per search */
     SWEEP_NUM_KEYS
 } sweep_key;
 
@@ -62,7 +66,17 @@ extern const sweep_key_info sweep_keys[SWEEP_NUM_KEYS];
 /* -1 if name is not a key. */
 int sweep_key_find(const char *name);
 
-typedef enum { SWEEP_KIND_SEARCH, SWEEP_KIND_NOOP } sweep_kind;
+typedef enum {
+    SWEEP_KIND_SEARCH,     /* FreeDARTS: score the operations of a supernet, prune */
+    SWEEP_KIND_NOOP,       /* nothing (scheduler benchmark) */
+    SWEEP_KIND_SCORE,      /* one zero-cost proxy of one NB201 benchmark network (nas/proxy.h) */
+    SWEEP_KIND_ZC_SEARCH,  /* zero-cost NAS: sample N architectures, keep the proxy's best */
+    SWEEP_KIND_RANDOM,     /* random search: one architecture drawn with the seed */
+} sweep_kind;
+/* "search", "noop", "score", "zc_search", "random" */
+const char *sweep_kind_name(sweep_kind k);
+/* per-architecture kinds: NB201 benchmark networks and proxies, not supernets */
+#define SWEEP_KIND_PER_ARCH(k) ((k) >= SWEEP_KIND_SCORE)
 typedef enum { SWEEP_NORM_RANK, SWEEP_NORM_ZSCORE } sweep_norm;
 
 /* One value of a grid axis, an exclude filter or a space entry field. */
@@ -115,6 +129,7 @@ typedef struct {
     char name[128];                 /* `name` (default: file name without .yaml) */
     char output[SWEEP_PATHLEN];     /* `output`: results directory (required) */
     sweep_kind kind;                /* `kind` (default search) */
+    sweep_mark kind_mark;
     char data[SWEEP_PATHLEN];       /* `data`: labelled data root, "" if not given */
     char benchmark[SWEEP_PATHLEN];  /* `benchmark`: NB201 ground-truth TSV, "" if not given */
     sweep_mark data_mark, benchmark_mark, output_mark;

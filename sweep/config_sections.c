@@ -5,6 +5,7 @@
  * and registry (space, metric, dataset) and keeps its mark. */
 #include "sweep/config_internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,10 @@
 
 #include "datasets/dataset.h"
 #include "nas/metric.h"
+#include "nas/nb201_benchmark.h"
+#include "nas/proxy.h"
 #include "sweep/config.h"
+#include "sweep/plan.h"
 
 #define MAX_VALUES 10000000LL /* values one list may expand to (seed ranges; 32 bytes each) */
 
@@ -33,9 +37,17 @@ static int parse_scalar(ctx *x, int k, const yaml_node_t *n, sweep_value *v) {
     if (k == SWEEP_KEY_SPACE) {
         const fn_space *sp = space_find(s);
         v->str = sp ? sp->name : NULL, list = space_names();
-    } else if (k == SWEEP_KEY_METRIC) {
+    } else if (k == SWEEP_KEY_METRIC) { /* a search metric, or a proxy (kinds score, zc_search:
+                                            checked against the kind after parsing) */
         const fn_metric *m = metric_find(s);
-        v->str = m ? m->name : NULL, list = metric_names();
+        const fn_proxy *px = m ? NULL : proxy_find(s);
+        v->str = m ? m->name : px ? px->name : NULL;
+        /* the search metrics, then the proxies that are not also search metrics */
+        size_t hn = (size_t)snprintf(hint, sizeof hint, "%s", metric_names());
+        for (int i = 0; i < proxy_count() && hn < sizeof hint; i++)
+            if (!metric_find(proxy_at(i)->name))
+                hn += (size_t)snprintf(hint + hn, sizeof hint - hn, ", %s", proxy_at(i)->name);
+        list = hint;
     } else if (k == SWEEP_KEY_DATASET) {
         const fn_dataset_info *ds = dataset_info(s);
         v->str = ds ? ds->name : NULL, list = dataset_names();
@@ -55,9 +67,12 @@ static int parse_scalar(ctx *x, int k, const yaml_node_t *n, sweep_value *v) {
             return fail(x, n, "%s: %s is out of range (hint: %s)", ki->name, s,
                         k == SWEEP_KEY_SEED ? "0..2147483647" : ki->hint);
     }
-    if (list && !v->str)
+    if (list && !v->str) {
+        char all[512];
+        snprintf(all, sizeof all, "%s", list);
         return fail(x, n, "unknown %s '%s' (hint: %s)", what, s,
-                    cfg_suggest(s, list, 1, hint, sizeof hint));
+                    cfg_suggest(s, all, 1, hint, sizeof hint));
+    }
     return 0;
 }
 
@@ -233,6 +248,67 @@ static int seed_range(ctx *x, const yaml_node_t *e, const char *colon, sweep_val
     return 0;
 }
 
+/* arch (kind score): `all` (every NB201 index), {sample: N, seed: S} (N distinct indices, a
+ * partial Fisher-Yates shuffle driven by splitmix64(S): the same on every machine), or a list
+ * of indices 0..15624, each once. */
+static int parse_arch(ctx *x, const yaml_node_t *n, sweep_value **out, int *nout) {
+    const sweep_mark m = mark_of(n);
+    int cap = 0;
+    if (n->type == YAML_SCALAR_NODE && !strcmp(text(n), "all")) {
+        sweep_value *v = grow(x, out, *nout, &cap, NB201_NUM_ARCHS, n);
+        if (!v) return -1;
+        for (int i = 0; i < NB201_NUM_ARCHS; i++) v[i] = (sweep_value){i, NULL, -1, m};
+        *nout += NB201_NUM_ARCHS;
+        return 0;
+    }
+    if (n->type == YAML_MAPPING_NODE) {
+        double num = -1, seed = 0;
+        for (const yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+            const yaml_node_t *kn = KEY(x, p), *vn = VAL(x, p);
+            const char *kk = kn->type == YAML_SCALAR_NODE ? text(kn) : "";
+            double *dst = !strcmp(kk, "sample") ? &num : !strcmp(kk, "seed") ? &seed : NULL;
+            if (!dst)
+                return fail(x, kn, "arch: unknown key '%s' (hint: {sample: 1000, seed: 0})", kk);
+            if (cfg_want(x, vn, kk, SWEEP_T_INT, "an integer", dst)) return -1;
+        }
+        if (num < 1 || num > NB201_NUM_ARCHS)
+            return fail(x, n, "arch: sample must be 1..%d (hint: {sample: 1000, seed: 0}, or "
+                        "arch: all)", NB201_NUM_ARCHS);
+        if (seed < 0) return fail(x, n, "arch: seed must be >= 0");
+        int *idx = malloc((size_t)num * sizeof *idx);
+        sweep_value *v = idx ? grow(x, out, *nout, &cap, (long long)num, n) : NULL;
+        if (!v) { free(idx); return idx ? -1 : fail(x, n, "out of memory"); }
+        sweep_sample_indices((uint64_t)seed, (int)num, NB201_NUM_ARCHS, idx);
+        for (int i = 0; i < (int)num; i++) v[i] = (sweep_value){idx[i], NULL, -1, m};
+        free(idx);
+        *nout += (int)num;
+        return 0;
+    }
+    const int seq = n->type == YAML_SEQUENCE_NODE, nit = seq ? NITEMS(n) : 1;
+    if (!nit) return fail(x, n, "arch: empty list (hint: all, {sample: N, seed: S} or indices)");
+    unsigned char *seen = calloc(NB201_NUM_ARCHS, 1);
+    sweep_value *v = seen ? grow(x, out, *nout, &cap, nit, n) : NULL;
+    if (!v) { free(seen); return seen ? -1 : fail(x, n, "out of memory"); }
+    for (int i = 0; i < nit; i++) {
+        const yaml_node_t *e = seq ? ITEM(x, n, i) : n;
+        double idx;
+        if (e->type != YAML_SCALAR_NODE || cfg_convert(SWEEP_T_INT, text(e), &idx) ||
+            idx < 0 || idx >= NB201_NUM_ARCHS) {
+            free(seen);
+            return fail(x, e, "arch: expected an NB201 index 0..%d (hint: %s)", NB201_NUM_ARCHS - 1,
+                        sweep_keys[SWEEP_KEY_ARCH].hint);
+        }
+        if (seen[(int)idx]++) {
+            free(seen);
+            return fail(x, e, "arch: %s is given twice (hint: each index once)", text(e));
+        }
+        v[i] = (sweep_value){idx, NULL, -1, mark_of(e)};
+    }
+    free(seen);
+    *nout += nit;
+    return 0;
+}
+
 /* The values of key k written at n: a scalar, a sequence of scalars, a seed range "A:B", and
  * for space (space_maps) mappings. Appended to *out / *nout (which may hold values on error).
  * A value given twice is an error, unless dups_ok (zip lists, where the tuples differ; the
@@ -244,6 +320,7 @@ static int parse_list(ctx *x, int k, const yaml_node_t *n, int space_maps, int d
     const int nit = seq ? NITEMS(n) : 1;
     int cap = 0, rc = -1;
     char buf[64];
+    if (k == SWEEP_KEY_ARCH) return parse_arch(x, n, out, nout);
     if (n->type == YAML_MAPPING_NODE && !maps)
         return fail(x, n, "%s: expected %s or a list, got a mapping (hint: %s)", key, tn,
                     k == SWEEP_KEY_SPACE ? "exclude a space by name; cells, channels and ss are "

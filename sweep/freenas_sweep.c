@@ -271,7 +271,7 @@ int main(int argc, char **argv) {
     int local_rank, local_size;
     MPI_Comm_rank(node, &local_rank);
     MPI_Comm_size(node, &local_size);
-    sweep_worker w = {.rank = rank};
+    sweep_worker w = {.rank = rank, .proxies = sweep_proxy_cache_new()};
     gethostname(w.host, sizeof w.host);
     snprintf(w.device, sizeof w.device, "cpu");
     char gpu_id[320] = "";
@@ -525,6 +525,7 @@ int main(int argc, char **argv) {
     free(st);
     free(todo);
     nb201_benchmark_free(bench);
+    sweep_proxy_cache_free(w.proxies);
     sweep_plan_free(&plan);
     sweep_config_free(&cfg);
     free(text);

@@ -19,6 +19,7 @@ static json_t *params_json(const sweep_params *prm) {
     json_t *o = json_object();
     char v[64];
     for (int k = 0; k < SWEEP_NUM_KEYS; k++) {
+        if (!sweep_key_applies(prm->kind, (sweep_key)k)) continue;
         sweep_params_value(prm, (sweep_key)k, v, sizeof v);
         json_t *x;
         switch (sweep_keys[k].type) {
@@ -101,6 +102,9 @@ void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int a
         json_object_set_new(rec, "status", json_string("ok"));
         json_object_set_new(rec, "error", json_null());
         json_object_set_new(rec, "attempt", json_integer(attempt));
+    } else if (SWEEP_KIND_PER_ARCH(prm.kind)) {
+        if (w->threads > 0) omp_set_num_threads(w->threads);
+        out->ok = sweep_job_run_per_arch(&prm, w, attempt, rec, t) == FN_OK;
     } else {
         if (w->threads > 0) omp_set_num_threads(w->threads);
         fn_search_result *r = mallocCheck(sizeof *r);

@@ -21,6 +21,8 @@ typedef struct {
     char device[128];              /* "cpu", or "cuda:0 (NVIDIA H100 ...)" when bound */
     int threads;                   /* OpenMP threads for the job */
     const nb201_benchmark *bench;  /* NULL without a benchmark file */
+    struct sweep_proxy_cache *proxies; /* kinds score / zc_search: proxy contexts kept between
+                                          jobs (sweep/job_per_arch.c) */
 } sweep_worker;
 
 typedef struct {
@@ -36,6 +38,14 @@ void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int a
 
 /* Record pieces shared by job and ensemble records (jansson json_t *). */
 struct json_t;
+/* Kinds score, zc_search, random (sweep/job_per_arch.c): runs the job, writes status,
+ * error, arch, nb201_index, accuracy, value and the kind's fields into rec and its timings
+ * into t; returns the status. */
+fn_status sweep_job_run_per_arch(const sweep_params *prm, const sweep_worker *w, int attempt,
+                                 struct json_t *rec, struct json_t *t);
+/* The proxy contexts of one worker (create before its first job, free after its last). */
+struct sweep_proxy_cache *sweep_proxy_cache_new(void);
+void sweep_proxy_cache_free(struct sweep_proxy_cache *pc);
 /* arch, arch_json and, for NB201 with a benchmark, nb201_index and accuracy{...}, into rec;
  * returns the ground-truth row (NULL without one). */
 const nb201_record *sweep_json_arch(struct json_t *rec, const fn_search_result *r,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nas/metric.h"
+#include "nas/proxy.h"
 #include "nn/common.h"
 
 static uint64_t fnv1a(const void *data, size_t n, uint64_t h) {
@@ -19,6 +20,26 @@ static uint64_t fnv1a(const void *data, size_t n, uint64_t h) {
     return h;
 }
 #define FNV_OFFSET 0xcbf29ce484222325ULL
+
+static uint64_t splitmix64(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void sweep_sample_indices(uint64_t seed, int n, int total, int *out) {
+    int *perm = mallocCheck((size_t)total * sizeof *perm);
+    for (int i = 0; i < total; i++) perm[i] = i;
+    for (int i = 0; i < n && i < total; i++) {
+        int j = i + (int)(splitmix64(&seed) % (uint64_t)(total - i));
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+        out[i] = perm[i];
+    }
+    free(perm);
+}
 
 void sweep_id_hex(uint64_t id, char out[17]) { snprintf(out, 17, "%016llx", (unsigned long long)id); }
 
@@ -41,6 +62,47 @@ static void fmt_double(double v, char *buf, size_t len) {
         snprintf(buf, len, "%.*g", prec, v);
         if (strtod(buf, NULL) == v) return;
     }
+}
+
+int sweep_key_applies(sweep_kind kind, sweep_key k) {
+    if (k == SWEEP_KEY_KIND) return 1;
+    switch (kind) {
+    case SWEEP_KIND_SEARCH:
+    case SWEEP_KIND_NOOP: return k != SWEEP_KEY_ARCH && k != SWEEP_KEY_SAMPLE;
+    case SWEEP_KIND_SCORE:
+    case SWEEP_KIND_ZC_SEARCH:
+        if (k == SWEEP_KEY_ARCH) return kind == SWEEP_KIND_SCORE;
+        if (k == SWEEP_KEY_SAMPLE) return kind == SWEEP_KIND_ZC_SEARCH;
+        return k == SWEEP_KEY_SPACE || k == SWEEP_KEY_DATASET || k == SWEEP_KEY_METRIC ||
+               k == SWEEP_KEY_BATCH || k == SWEEP_KEY_SEED || k == SWEEP_KEY_AUGMENT ||
+               k == SWEEP_KEY_PRECISION || k == SWEEP_KEY_DEVICE;
+    case SWEEP_KIND_RANDOM:
+        return k == SWEEP_KEY_SPACE || k == SWEEP_KEY_DATASET || k == SWEEP_KEY_SEED ||
+               k == SWEEP_KEY_DEVICE;
+    }
+    return 0;
+}
+
+/* Kinds score, zc_search, random: the proxy's defaults, one canonical value for what it
+ * does not read (nas/proxy.h). */
+static void resolve_per_arch(const sweep_config *c, const sweep_job *j, sweep_params *out) {
+    fn_search_config *sc = &out->sc;
+    const fn_proxy *px = out->kind == SWEEP_KIND_RANDOM ? NULL : proxy_find(sc->metric);
+    const sweep_axis *ax = c->axes;
+    out->arch = ax[SWEEP_KEY_ARCH].n ? (int)ax[SWEEP_KEY_ARCH].v[j->v[SWEEP_KEY_ARCH]].num : -1;
+    out->sample = out->kind == SWEEP_KIND_RANDOM ? 1
+                : ax[SWEEP_KEY_SAMPLE].n ? (int)ax[SWEEP_KEY_SAMPLE].v[j->v[SWEEP_KEY_SAMPLE]].num
+                                         : 1000;
+    if (!px) {
+        sc->metric = "none";
+        sc->batch = sc->augment = sc->mopts.precision = 0;
+        return;
+    }
+    if (px->default_batch <= 1 || !sc->batch) sc->batch = px->default_batch;
+    if (!px->needs_data) sc->augment = 0;
+    else if (!ax[SWEEP_KEY_AUGMENT].n) sc->augment = px->augment;
+    if (!px->precision) sc->mopts.precision = 0;
+    else if (!strcmp(px->name, "grasp") || sc->mopts.precision <= 0) sc->mopts.precision = px->precision;
 }
 
 void sweep_plan_params(const sweep_config *c, const sweep_job *j, sweep_params *out) {
@@ -73,6 +135,10 @@ void sweep_plan_params(const sweep_config *c, const sweep_job *j, sweep_params *
 #undef AXV
 #undef HAS
     sc->data_path = c->data[0] ? c->data : NULL;
+    if (SWEEP_KIND_PER_ARCH(c->kind)) {
+        resolve_per_arch(c, j, out);
+        return;
+    }
     /* Resolve: the space's defaults; then one canonical value for every option the metric
      * does not read, so that grid points computing the same search get the same id. */
     const fn_space *sp = var->space;
@@ -94,7 +160,7 @@ void sweep_plan_params(const sweep_config *c, const sweep_job *j, sweep_params *
 const char *sweep_params_value(const sweep_params *p, sweep_key k, char *buf, size_t len) {
     const fn_search_config *sc = &p->sc;
     switch (k) {
-    case SWEEP_KEY_KIND: snprintf(buf, len, "%s", p->kind == SWEEP_KIND_NOOP ? "noop" : "search"); break;
+    case SWEEP_KEY_KIND: snprintf(buf, len, "%s", sweep_kind_name(p->kind)); break;
     case SWEEP_KEY_SPACE: snprintf(buf, len, "%s", sc->space); break;
     case SWEEP_KEY_CELLS: snprintf(buf, len, "%d", sc->cells); break;
     case SWEEP_KEY_CHANNELS: snprintf(buf, len, "%d", sc->channels); break;
@@ -111,6 +177,8 @@ const char *sweep_params_value(const sweep_params *p, sweep_key k, char *buf, si
     case SWEEP_KEY_GRASP_ABS: snprintf(buf, len, "%d", sc->mopts.grasp_abs); break;
     case SWEEP_KEY_GRASP_DARTS_FORM: snprintf(buf, len, "%d", sc->mopts.grasp_darts_form); break;
     case SWEEP_KEY_DEVICE: snprintf(buf, len, "%s", p->device); break;
+    case SWEEP_KEY_ARCH: snprintf(buf, len, "%d", p->arch); break;
+    case SWEEP_KEY_SAMPLE: snprintf(buf, len, "%d", p->sample); break;
     default: snprintf(buf, len, "?"); break;
     }
     return buf;
@@ -120,7 +188,7 @@ size_t sweep_params_canonical(const sweep_params *p, const int *skip, char *buf,
     size_t n = 0;
     buf[0] = '\0';
     for (int k = 0; k < SWEEP_NUM_KEYS; k++) {
-        if (skip && skip[k]) continue;
+        if ((skip && skip[k]) || !sweep_key_applies(p->kind, (sweep_key)k)) continue;
         char v[64];
         sweep_params_value(p, (sweep_key)k, v, sizeof v);
         int w = snprintf(buf + n, n < len ? len - n : 0, "%s%s=%s", n ? "," : "",

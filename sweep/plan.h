@@ -27,7 +27,15 @@ typedef struct {
                                  augment, channels, cells, ss, mopts (precision resolved to 32
                                  or 64, abs_params to 0 or 1) */
     const char *device;       /* "cpu" | "cuda" */
+    int arch;                 /* kind score: NB201 index */
+    int sample;               /* kind zc_search: architectures sampled (default 1000) */
 } sweep_params;
+
+/* Whether key k is a parameter of jobs of this kind (job ids, records and tables list only
+ * those): search and noop jobs have every key but arch and sample; score jobs space,
+ * dataset, metric (the proxy), batch, seed, augment, precision, device and arch; zc_search
+ * the same with sample instead of arch; random space, dataset, seed and device. */
+int sweep_key_applies(sweep_kind kind, sweep_key k);
 
 typedef struct {
     uint64_t id;
@@ -63,6 +71,11 @@ void sweep_plan_params(const sweep_config *c, const sweep_job *j, sweep_params *
 const char *sweep_params_value(const sweep_params *p, sweep_key k, char *buf, size_t len);
 /* "key=value,key=value,..." over all keys not masked out (skip[k] != 0); returns length. */
 size_t sweep_params_canonical(const sweep_params *p, const int *skip, char *buf, size_t len);
+
+/* n distinct integers of 0..total-1 drawn with seed (a partial Fisher-Yates shuffle driven
+ * by splitmix64: the same on every machine), in draw order: `arch: {sample: N, seed: S}` and
+ * the architectures a zc_search or random job samples. */
+void sweep_sample_indices(uint64_t seed, int n, int total, int *out);
 
 /* 16 lowercase hex digits. */
 void sweep_id_hex(uint64_t id, char out[17]);

@@ -33,6 +33,7 @@ void sweep_summary_print(FILE *f, const sweep_config *c, const sweep_plan *p,
                          const sweep_job_state *st) {
     int skip[SWEEP_NUM_KEYS] = {0};
     skip[SWEEP_KEY_SEED] = 1;
+    skip[SWEEP_KEY_ARCH] = 1; /* kind score: one row per proxy, over the scored architectures */
     long cap = 16, nrows = 0;
     row_stat *rows = callocCheck((size_t)cap, sizeof *rows);
     char canon[1024];
@@ -63,8 +64,13 @@ void sweep_summary_print(FILE *f, const sweep_config *c, const sweep_plan *p,
         } else if (st[j].state == JOB_FAILED) rs->failed++;
         else rs->todo++;
     }
-    fprintf(f, "\n# summary: mean +- std over seeds of the NB201 ground-truth accuracy (%%) of "
-            "the found architectures; time = search time per job\n");
+    if (c->kind == SWEEP_KIND_SCORE)
+        fprintf(f, "\n# summary: jobs per proxy; mean +- std of the NB201 ground-truth accuracy "
+                "(%%) of the scored architectures; time = scoring time per job (correlations: "
+                "freenas_report)\n");
+    else
+        fprintf(f, "\n# summary: mean +- std over seeds of the NB201 ground-truth accuracy (%%) "
+                "of the found architectures; time = search time per job\n");
     fprintf(f, "%-46s %5s %5s %6s  %-14s %-14s %-14s %-14s %-16s\n", "group", "jobs", "ok",
             "failed", "C10-valid", "C10-test", "C100-test", "IN16-test", "time[ms]");
     long tot[3] = {0};

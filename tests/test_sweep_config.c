@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "sweep/config.h"
+#include "sweep/plan.h"
 #include "tests/test_util.h"
 
 static int parse(const char *yaml, sweep_config *c, char *err) {
@@ -48,7 +49,9 @@ static void malformed(void) {
     expect_error("output: out\ngrid:\n  batch: 6.5\n", "cfg.yaml:3:10: ",
                  "batch: expected an integer, got \"6.5\"", NULL);
     expect_error("output: out\ngrid: {metric: [synflow, snpi]}\n", "cfg.yaml:2:26: ",
-                 "unknown metric 'snpi'", "known: synflow, snip, grasp; did you mean 'snip'?");
+                 "unknown metric 'snpi'",
+                 "known: synflow, snip, grasp, params, flops, grad_norm, naswot, fisher, "
+                 "jacob_cov, ntk_trace, ntk_cond; did you mean 'snip'?");
     expect_error("output: out\ngrid:\n  dataset: cifar1000\n", "cfg.yaml:3:12: ",
                  "unknown dataset 'cifar1000'", "did you mean 'cifar100'?");
     expect_error("output: out\ngrid:\n  alpha_scale: -1e-3\n", "cfg.yaml:3:16: ",
@@ -289,7 +292,65 @@ static void defaults_and_keys(void) {
         CHECK(sweep_keys[k].name && sweep_keys[k].hint && sweep_key_find(sweep_keys[k].name) == k);
         ngrid += sweep_keys[k].grid;
     }
-    CHECK(ngrid == 13 && !sweep_keys[SWEEP_KEY_KIND].grid && !sweep_keys[SWEEP_KEY_CELLS].grid);
+    CHECK(ngrid == 15 && !sweep_keys[SWEEP_KEY_KIND].grid && !sweep_keys[SWEEP_KEY_CELLS].grid);
+}
+
+/* The per-architecture kinds: what each takes, and the arch list forms. */
+static void per_arch_kinds(void) {
+    const char *B = "output: out\nbenchmark: b.tsv\n";
+    char y[512];
+    snprintf(y, sizeof y, "%skind: score\ngrid: {metric: naswot}\n", B);
+    expect_error(y, "cfg.yaml:3:7: ", "kind score needs arch", "arch: all");
+    snprintf(y, sizeof y, "%skind: score\ngrid: {arch: all}\n", B);
+    expect_error(y, "cfg.yaml:3:7: ", "kind score needs metric", "naswot");
+    snprintf(y, sizeof y, "%sgrid: {metric: naswot}\n", B);
+    expect_error(y, "cfg.yaml:3:16: ", "metric naswot is a per-architecture proxy",
+                 "kind: score");
+    snprintf(y, sizeof y, "%sgrid: {arch: [1, 2]}\n", B);
+    expect_error(y, "cfg.yaml:3:8: ", "arch is a key of kind score", NULL);
+    snprintf(y, sizeof y, "%skind: score\ngrid: {metric: synflow, arch: [3, 15625]}\n", B);
+    expect_error(y, "cfg.yaml:4:35: ", "arch: expected an NB201 index 0..15624", NULL);
+    snprintf(y, sizeof y, "%skind: score\ngrid: {metric: synflow, arch: [3, 7, 3]}\n", B);
+    expect_error(y, "cfg.yaml:4:38: ", "arch: 3 is given twice", NULL);
+    snprintf(y, sizeof y, "%skind: score\ngrid: {metric: synflow, arch: {sample: 0}}\n", B);
+    expect_error(y, "cfg.yaml:4:31: ", "arch: sample must be 1..15625", NULL);
+    snprintf(y, sizeof y, "%skind: score\ngrid: {metric: synflow, arch: all, alpha_scale: 0.1}\n", B);
+    expect_error(y, "cfg.yaml:4:36: ", "alpha_scale is an option of FreeDARTS searches", NULL);
+    snprintf(y, sizeof y, "%skind: score\ngrid: {space: darts, metric: synflow, arch: all}\n", B);
+    expect_error(y, "cfg.yaml:4:15: ", "kind score scores NB201 benchmark networks", NULL);
+    snprintf(y, sizeof y, "%skind: random\ngrid: {metric: synflow}\n", B);
+    expect_error(y, "cfg.yaml:4:8: ", "kind random takes no metric", NULL);
+    snprintf(y, sizeof y, "%skind: score\ngrid: {metric: synflow, arch: all, sample: 5}\n", B);
+    expect_error(y, "cfg.yaml:4:36: ", "sample is a key of kind zc_search", NULL);
+    snprintf(y, sizeof y, "%skind: zc_search\ngrid: {metric: snip, sample: 5}\n"
+             "ensembles: [{name: s, over: [seed]}]\n", B);
+    expect_error(y, "cfg.yaml:5:13: ", "ensembles combine operation scores", NULL);
+    snprintf(y, sizeof y, "%skind: scores\n", B);
+    expect_error(y, "cfg.yaml:3:7: ", "unknown kind 'scores'", "zc_search");
+
+    sweep_config c;
+    char err[SWEEP_ERRLEN];
+    snprintf(y, sizeof y, "%skind: score\ngrid: {metric: [synflow, naswot], arch: all}\n", B);
+    int rc = parse(y, &c, err);
+    CHECKF(rc == 0, "%s", err);
+    CHECK(c.kind == SWEEP_KIND_SCORE && c.axes[SWEEP_KEY_ARCH].n == 15625 &&
+          c.axes[SWEEP_KEY_ARCH].v[15624].num == 15624);
+    sweep_config_free(&c);
+    /* {sample: N, seed: S}: N distinct indices, the same as sweep_sample_indices */
+    snprintf(y, sizeof y, "%skind: score\ngrid: {metric: params, arch: {sample: 500, seed: 7}}\n", B);
+    rc = parse(y, &c, err);
+    CHECKF(rc == 0, "%s", err);
+    int idx[500], distinct = 1;
+    sweep_sample_indices(7, 500, 15625, idx);
+    static unsigned char seen[15625];
+    memset(seen, 0, sizeof seen);
+    for (int i = 0; i < 500 && rc == 0; i++) {
+        int a = (int)c.axes[SWEEP_KEY_ARCH].v[i].num;
+        CHECK(a == idx[i] && a >= 0 && a < 15625);
+        if (seen[a]++) distinct = 0;
+    }
+    CHECK(c.axes[SWEEP_KEY_ARCH].n == 500 && distinct);
+    sweep_config_free(&c);
 }
 
 static void files_and_check(void) {
@@ -351,5 +412,6 @@ int main(void) {
     full_example();
     defaults_and_keys();
     files_and_check();
+    per_arch_kinds();
     return test_summary("test_sweep_config");
 }

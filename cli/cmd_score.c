@@ -1,0 +1,195 @@
+/* cli/cmd_score.c: `freenas score`, zero-cost proxies of NB201 benchmark networks
+ * (nas/proxy.h), one line per architecture and proxy.
+ *
+ *   freenas score --arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' --proxy synflow,params
+ *   freenas score --index 1462 --index 6818 --proxy naswot,snip --data ../shared/data \
+ *                 --benchmark ../shared/data/nb201/nb201_accuracy.tsv
+ *   freenas score --index 1462 --proxy synflow --json
+ *
+ * With --benchmark the NB201 ground truth of each architecture is printed beside its scores.
+ * Exit code: 0 every score computed, 1 some failed (NaN, bad data), 2 usage error. The whole
+ * space is scored across ranks with freenas_sweep (kind: score, configs/nb201_proxies.yaml). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "nas/nb201_benchmark.h"
+#include "nas/nb201_net.h"
+#include "nas/proxy.h"
+
+#define MAX_ARCHS 256
+#define MAX_PROXIES 32
+
+static void score_usage(FILE *f) {
+    fprintf(f,
+"usage: freenas score (--arch STRING | --index I)... --proxy P[,P...] [options]\n"
+"\n"
+"Scores NB201 benchmark networks (trained-cell form, METHOD.md §1.3) with zero-cost proxies\n"
+"in the zero-cost-nas conventions (§3.0): conv/linear weights only, train mode, one batch.\n"
+"\n"
+"options:\n"
+"  --space nb201      the only space with benchmark networks (default)\n"
+"  --arch STRING      an NB201 arch string |op~0|+|op~0|op~1|+|op~0|op~1|op~2| (repeatable)\n"
+"  --index I          an official NB201 index 0..15624 (repeatable; needs --benchmark)\n"
+"  --proxy LIST       comma-separated: %s\n"
+"  --dataset D        cifar10 (default) | cifar100 | imagenet16-120: input size, classes, batch\n"
+"  --data PATH        image data (every proxy but params, flops, synflow), e.g. ../shared/data\n"
+"  --benchmark FILE   NB201 ground truth: resolves --index, prints accuracies\n"
+"  --seed N           weights and batch (default 0)\n"
+"  --batch N          batch size (default: the proxy's, 64; naswot 128; synflow 1)\n"
+"  --fp32, --fp64     force the precision (default: the proxy's)\n"
+"  --json             one JSON object per architecture on stdout\n",
+            proxy_names());
+}
+
+static void json_str(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') putchar('\\');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+int cmd_score(int argc, char **argv) {
+    fn_proxy_config pc;
+    proxy_config_default(&pc);
+    const char *archs[MAX_ARCHS], *names[MAX_PROXIES];
+    int narch = 0, nprox = 0, json = 0;
+    char proxies[1024] = "";
+    for (int i = 0; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = strcmp(o, "--json") && strcmp(o, "--fp32") && strcmp(o, "--fp64") &&
+                    strcmp(o, "--help") && strcmp(o, "-h");
+        if (takes && !v) {
+            fprintf(stderr, "freenas score: %s needs a value (see freenas score --help)\n", o);
+            return 2;
+        }
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) { score_usage(stdout); return 0; }
+        else if (!strcmp(o, "--json")) json = 1;
+        else if (!strcmp(o, "--fp32")) pc.precision = 32;
+        else if (!strcmp(o, "--fp64")) pc.precision = 64;
+        else if (!strcmp(o, "--arch") || !strcmp(o, "--index")) {
+            if (narch == MAX_ARCHS) {
+                fprintf(stderr, "freenas score: at most %d architectures (hint: freenas_sweep "
+                        "with kind: score scores any number)\n", MAX_ARCHS);
+                return 2;
+            }
+            if (!strcmp(o, "--index") && strchr(v, '|')) {
+                fprintf(stderr, "freenas score: --index takes a number, got '%s' (hint: --arch)\n", v);
+                return 2;
+            }
+            archs[narch++] = v;
+        } else if (!strcmp(o, "--proxy")) snprintf(proxies, sizeof proxies, "%s", v);
+        else if (!strcmp(o, "--space")) {
+            if (strcmp(v, "nb201")) {
+                fprintf(stderr, "freenas score: --space %s has no benchmark networks (hint: "
+                        "--space nb201; FreeDARTS searches of other spaces: freenas search)\n", v);
+                return 2;
+            }
+        } else if (!strcmp(o, "--dataset")) pc.dataset = v;
+        else if (!strcmp(o, "--data")) pc.data_path = v;
+        else if (!strcmp(o, "--benchmark")) pc.benchmark = v;
+        else if (!strcmp(o, "--seed") || !strcmp(o, "--batch")) {
+            char *end;
+            long long n = strtoll(v, &end, 10);
+            if (*end || n < (o[2] == 's' ? 0 : 1) || n > 2147483647LL) {
+                fprintf(stderr, "freenas score: %s expects an integer%s, got '%s'\n", o,
+                        o[2] == 's' ? " >= 0" : " >= 1", v);
+                return 2;
+            }
+            if (o[2] == 's') pc.seed = (uint64_t)n;
+            else pc.batch = (int)n;
+        } else {
+            fprintf(stderr, "freenas score: unknown option '%s' (see freenas score --help)\n", o);
+            return 2;
+        }
+        if (takes) i++;
+    }
+    for (char *s = strtok(proxies, ","); s && nprox < MAX_PROXIES; s = strtok(NULL, ",")) {
+        if (!proxy_find(s)) {
+            fprintf(stderr, "freenas score: unknown proxy '%s' (known: %s)\n", s, proxy_names());
+            return 2;
+        }
+        names[nprox++] = s;
+    }
+    if (!narch || !nprox) {
+        fprintf(stderr, "freenas score: give at least one --arch or --index and --proxy\n");
+        score_usage(stderr);
+        return 2;
+    }
+    char err[1024];
+    nb201_benchmark *bench = NULL;
+    if (pc.benchmark && nb201_benchmark_load(pc.benchmark, &bench, err, sizeof err)) {
+        fprintf(stderr, "freenas score: %s\n", err);
+        return 2;
+    }
+    fn_proxy_ctx *ctx;
+    if (proxy_ctx_create(&pc, &ctx, err, sizeof err) != FN_OK) {
+        fprintf(stderr, "freenas score: %s\n", err);
+        nb201_benchmark_free(bench);
+        return 2;
+    }
+    int failed = 0, rc = 0;
+    if (!json) {
+        printf("%5s  %-90s", "index", "architecture");
+        for (int p = 0; p < nprox; p++) printf(" %14s", names[p]);
+        if (bench) printf("  %8s %8s %8s", "C10-test", "C100", "IN16");
+        printf("\n");
+    }
+    for (int a = 0; a < narch && !rc; a++) {
+        int ops[NB201_EDGES];
+        if (nb201_net_resolve(archs[a], bench, ops, err, sizeof err)) {
+            fprintf(stderr, "freenas score: %s\n", err);
+            rc = 2;
+            break;
+        }
+        fn_proxy_value v[MAX_PROXIES];
+        if (proxy_score_ops(ctx, ops, names, nprox, v, err, sizeof err) != FN_OK) {
+            fprintf(stderr, "freenas score: %s: %s\n", archs[a], err);
+            failed++;
+        }
+        char s[256];
+        nb201_arch_string(ops, s, sizeof s);
+        const nb201_record *gt = bench ? nb201_benchmark_get(bench, ops) : NULL;
+        if (json) {
+            printf("{\"arch\":");
+            json_str(s);
+            if (gt) printf(",\"nb201_index\":%d", gt->index);
+            printf(",\"dataset\":");
+            json_str(pc.dataset);
+            printf(",\"seed\":%llu,\"proxies\":{", (unsigned long long)pc.seed);
+            for (int p = 0; p < nprox; p++) {
+                printf("%s", p ? "," : "");
+                json_str(names[p]);
+                if (v[p].status == FN_OK) printf(":%.17g", v[p].value);
+                else printf(":null");
+            }
+            printf("},\"seconds\":{");
+            for (int p = 0; p < nprox; p++) {
+                printf("%s", p ? "," : "");
+                json_str(names[p]);
+                printf(":%.6f", v[p].seconds);
+            }
+            printf("}");
+            if (gt)
+                printf(",\"accuracy\":{\"cifar10_valid\":%.4f,\"cifar10_test\":%.4f,"
+                       "\"cifar100_test\":%.4f,\"imagenet16_test\":%.4f}", gt->cifar10_valid,
+                       gt->cifar10_test, gt->cifar100_test, gt->imagenet16_test);
+            printf("}\n");
+        } else {
+            printf("%5d  %-90s", gt ? gt->index : -1, s);
+            for (int p = 0; p < nprox; p++) {
+                if (v[p].status == FN_OK) printf(" %14.6g", v[p].value);
+                else printf(" %14s", fn_status_name(v[p].status));
+            }
+            if (gt) printf("  %8.2f %8.2f %8.2f", gt->cifar10_test, gt->cifar100_test,
+                           gt->imagenet16_test);
+            printf("\n");
+        }
+    }
+    proxy_ctx_free(ctx);
+    nb201_benchmark_free(bench);
+    return rc ? rc : failed ? 1 : 0;
+}

@@ -1,0 +1,171 @@
+/* sweep/job_per_arch.c: jobs of the per-architecture kinds (configs/README.md), on NB201
+ * benchmark networks rather than supernets:
+ *   score      one zero-cost proxy (nas/proxy.h) of one architecture (`arch`, an NB201 index):
+ *              value and proxies{name: value} (the record analysis/report_corr.c reads)
+ *   zc_search  zero-cost NAS (Abdelfattah et al.; the "Zero-cost (per-arch)" rows of the
+ *              FreeDARTS paper's Tables 1 and 2): `sample` architectures drawn with the seed,
+ *              each scored with the proxy, the best kept (NASWOT search: metric naswot,
+ *              sample 100)
+ *   random     random search: one architecture drawn with the seed
+ * zc_search and random records read like FreeDARTS search records (arch, nb201_index,
+ * accuracy), so summaries and reports put them side by side. A rank keeps one proxy context
+ * (batch, scratch) per (dataset, seed, batch, augment, precision) between jobs. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nas/nb201_net.h"
+#include "nas/proxy.h"
+#include "nn/common.h"
+#include "sweep/job.h"
+
+#define CACHE_MAX 8
+
+struct sweep_proxy_cache {
+    fn_proxy_ctx *ctx[CACHE_MAX];
+    char key[CACHE_MAX][512];
+    int n, next; /* contexts held; the slot replaced next when full */
+};
+
+struct sweep_proxy_cache *sweep_proxy_cache_new(void) {
+    return callocCheck(1, sizeof(struct sweep_proxy_cache));
+}
+
+void sweep_proxy_cache_free(struct sweep_proxy_cache *pc) {
+    if (!pc) return;
+    for (int i = 0; i < pc->n; i++) proxy_ctx_free(pc->ctx[i]);
+    free(pc);
+}
+
+static fn_status get_ctx(struct sweep_proxy_cache *pc, const sweep_params *p, fn_proxy_ctx **out,
+                         char *err, size_t errlen) {
+    const fn_search_config *sc = &p->sc;
+    char key[512];
+    snprintf(key, sizeof key, "%s|%s|%llu|%d|%d|%d", sc->dataset,
+             sc->data_path ? sc->data_path : "", (unsigned long long)sc->seed, sc->batch,
+             sc->augment, sc->mopts.precision);
+    for (int i = 0; i < pc->n; i++)
+        if (!strcmp(pc->key[i], key)) return *out = pc->ctx[i], FN_OK;
+    fn_proxy_config c;
+    proxy_config_default(&c);
+    c.dataset = sc->dataset;
+    c.data_path = sc->data_path;
+    c.seed = sc->seed;
+    c.batch = sc->batch;
+    c.augment = sc->augment;
+    c.precision = sc->mopts.precision;
+    fn_proxy_ctx *ctx;
+    fn_status s = proxy_ctx_create(&c, &ctx, err, errlen);
+    if (s != FN_OK) return s;
+    int slot;
+    if (pc->n < CACHE_MAX) slot = pc->n++;
+    else proxy_ctx_free(pc->ctx[slot = pc->next++ % CACHE_MAX]); /* the oldest goes */
+    pc->ctx[slot] = ctx;
+    snprintf(pc->key[slot], sizeof pc->key[slot], "%s", key);
+    return *out = ctx, FN_OK;
+}
+
+/* arch, nb201_index, accuracy{...} of ops into rec. */
+static void put_arch(json_t *rec, const int ops[NB201_EDGES], const nb201_benchmark *bench) {
+    char arch[256];
+    nb201_arch_string(ops, arch, sizeof arch);
+    json_object_set_new(rec, "arch", json_string(arch));
+    const nb201_record *gt = bench ? nb201_benchmark_get(bench, ops) : NULL;
+    if (!gt || gt->index < 0) return;
+    json_object_set_new(rec, "nb201_index", json_integer(gt->index));
+    json_t *acc = json_object();
+    json_object_set_new(acc, "cifar10_valid", json_real(gt->cifar10_valid));
+    json_object_set_new(acc, "cifar10_test", json_real(gt->cifar10_test));
+    json_object_set_new(acc, "cifar100_test", json_real(gt->cifar100_test));
+    json_object_set_new(acc, "imagenet16_test", json_real(gt->imagenet16_test));
+    json_object_set_new(rec, "accuracy", acc);
+}
+
+static fn_status finish(json_t *rec, fn_status s, const char *msg, int attempt) {
+    json_object_set_new(rec, "status", json_string(fn_status_name(s)));
+    json_object_set_new(rec, "error", s == FN_OK ? json_null() : json_string(msg));
+    json_object_set_new(rec, "attempt", json_integer(attempt));
+    return s;
+}
+
+fn_status sweep_job_run_per_arch(const sweep_params *p, const sweep_worker *w, int attempt,
+                                 json_t *rec, json_t *t) {
+    char err[FN_ERRLEN] = "";
+    const nb201_benchmark *bench = w->bench;
+    int ops[NB201_EDGES];
+    double t0 = fn_now();
+    if (!bench) return finish(rec, FN_ERR_CONFIG, "no benchmark table (benchmark: FILE)", attempt);
+    if (p->kind == SWEEP_KIND_RANDOM) {
+        int idx;
+        sweep_sample_indices(p->sc.seed, 1, NB201_NUM_ARCHS, &idx);
+        if (nb201_net_ops_from_index(bench, idx, ops))
+            return finish(rec, FN_ERR_DATA, "sampled index not in the benchmark table", attempt);
+        finish(rec, FN_OK, NULL, attempt);
+        put_arch(rec, ops, bench);
+        json_object_set_new(t, "search", json_real(fn_now() - t0));
+        return FN_OK;
+    }
+    fn_proxy_ctx *ctx;
+    fn_status s = get_ctx(w->proxies, p, &ctx, err, sizeof err);
+    if (s != FN_OK) return finish(rec, s, err, attempt);
+    const char *name = p->sc.metric;
+    const int sign = proxy_find(name)->sign;
+    if (p->kind == SWEEP_KIND_SCORE) {
+        if (nb201_net_ops_from_index(bench, p->arch, ops)) {
+            snprintf(err, sizeof err, "arch %d is not in the benchmark table", p->arch);
+            return finish(rec, FN_ERR_CONFIG, err, attempt);
+        }
+        fn_proxy_value v;
+        s = proxy_score_ops(ctx, ops, &name, 1, &v, err, sizeof err);
+        finish(rec, s, err, attempt);
+        put_arch(rec, ops, bench);
+        if (s != FN_OK) return s;
+        json_object_set_new(rec, "value", json_real(v.value));
+        json_t *px = json_object();
+        json_object_set_new(px, name, json_real(v.value));
+        json_object_set_new(rec, "proxies", px);
+        json_object_set_new(t, "score", json_real(v.seconds));
+        json_object_set_new(t, "search", json_real(fn_now() - t0));
+        return FN_OK;
+    }
+    /* zc_search: the best of `sample` architectures by the proxy (larger is better after
+     * the proxy's sign; NaN scores skipped and counted; ties: the first drawn) */
+    int n = p->sample, *idx = mallocCheck((size_t)n * sizeof *idx), best = -1, nnan = 0;
+    double best_v = NAN, t_score = 0;
+    sweep_sample_indices(p->sc.seed, n, NB201_NUM_ARCHS, idx);
+    s = FN_OK;
+    for (int i = 0; i < n; i++) {
+        int o[NB201_EDGES];
+        if (nb201_net_ops_from_index(bench, idx[i], o)) {
+            snprintf(err, sizeof err, "sampled index %d is not in the benchmark table", idx[i]);
+            s = FN_ERR_DATA;
+            break;
+        }
+        fn_proxy_value v;
+        fn_status si = proxy_score_ops(ctx, o, &name, 1, &v, err, sizeof err);
+        t_score += v.seconds;
+        if (si == FN_ERR_NAN || !isfinite(v.value)) { nnan++; continue; }
+        if (si != FN_OK) { s = si; break; }
+        if (best < 0 || sign * v.value > sign * best_v) {
+            best = i, best_v = v.value;
+            memcpy(ops, o, sizeof ops);
+        }
+    }
+    free(idx);
+    if (s == FN_OK && best < 0) {
+        snprintf(err, sizeof err, "every one of the %d sampled architectures scored NaN with %s",
+                 n, name);
+        s = FN_ERR_NAN;
+    }
+    finish(rec, s, err, attempt);
+    if (s != FN_OK) return s;
+    put_arch(rec, ops, bench);
+    json_object_set_new(rec, "value", json_real(best_v));
+    json_object_set_new(rec, "sampled", json_integer(n));
+    json_object_set_new(rec, "nan_scores", json_integer(nnan));
+    json_object_set_new(t, "score", json_real(t_score));
+    json_object_set_new(t, "search", json_real(fn_now() - t0));
+    return FN_OK;
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# tests/sweep/kinds.sh: the per-architecture kinds under a real mpirun.
+#   score      params of the all-none architecture (index 1651) is 73,306 (METHOD.md §1.4),
+#              its SynFlow 0 (the logits do not depend on any weight), the others > 0;
+#              1 and 2 ranks give identical records; `freenas score` gives the same values
+#   zc_search  the record is the best of the `sample` architectures it draws: a score sweep
+#              over arch {sample: 6, seed: S} (the same draw) with the same seed has that
+#              architecture and value as its maximum
+#   random     the architecture is the first index of arch {sample: 1, seed: S}
+#   bash tests/sweep/kinds.sh BIN_DIR SHARED_DIR WORK_DIR
+source "$(dirname "$0")/common.sh"
+TSV=$SHARED/data/nb201/nb201_accuracy.tsv
+cat > "$WORK/score.yaml" <<YAML
+name: kinds_score
+kind: score
+output: $WORK/score1
+benchmark: $TSV
+grid:
+  metric: [params, synflow]
+  arch: [1651, 1462, 6818]
+YAML
+"$SWEEP" "$WORK/score.yaml" --quiet > "$WORK/score1.log"
+mpirun -n 2 "$SWEEP" "$WORK/score.yaml" --output "$WORK/score2" --quiet > "$WORK/score2.log"
+diff <(stable_records "$WORK/score1/results.jsonl") <(stable_records "$WORK/score2/results.jsonl") \
+  || fail "score records differ between 1 and 2 ranks"
+v=$(jq -r 'select(.params.metric == "params" and .params.arch == 1651) | .value' "$WORK/score1/results.jsonl")
+[ "$v" = "73306.0" ] || [ "$v" = "73306" ] || fail "params of the all-none cell: $v, want 73306"
+jq -s -e 'map(select(.params.metric == "synflow")) | length == 3 and
+  all(.proxies.synflow == .value and .nb201_index == .params.arch and
+      (.value > 0) == (.params.arch != 1651))' \
+  "$WORK/score1/results.jsonl" > /dev/null || fail "score record fields"
+cli=$("$BIN/freenas" score --index 1462 --proxy synflow --benchmark "$TSV" --json | jq -r .proxies.synflow)
+rec=$(jq -r 'select(.params.metric == "synflow" and .params.arch == 1462) | .value' "$WORK/score1/results.jsonl")
+awk -v a="$cli" -v b="$rec" 'BEGIN { exit !(a == b) }' || fail "freenas score $cli != sweep record $rec"
+
+cat > "$WORK/zc.yaml" <<YAML
+name: kinds_zc
+kind: zc_search
+output: $WORK/zc
+benchmark: $TSV
+grid:
+  metric: synflow
+  sample: 6
+  seed: [3, 4]
+YAML
+mpirun -n 2 "$SWEEP" "$WORK/zc.yaml" --quiet > "$WORK/zc.log"
+for s in 3 4; do
+  cat > "$WORK/zc_check.yaml" <<YAML
+name: kinds_zc_check
+kind: score
+output: $WORK/zc_check$s
+benchmark: $TSV
+grid:
+  metric: synflow
+  seed: $s
+  arch: {sample: 6, seed: $s}
+YAML
+  "$SWEEP" "$WORK/zc_check.yaml" --quiet > /dev/null
+  best=$(jq -s -r 'max_by(.value) | "\(.nb201_index) \(.value)"' "$WORK/zc_check$s/results.jsonl")
+  got=$(jq -r "select(.params.seed == $s) | \"\(.nb201_index) \(.value)\"" "$WORK/zc/results.jsonl")
+  [ "$best" = "$got" ] || fail "zc_search seed $s: $got, the best of its 6 draws is $best"
+  jq -s -e "map(select(.params.seed == $s)) | length == 1 and (.[0] | .sampled == 6 and
+    .nan_scores == 0 and .accuracy.cifar10_test > 0)" "$WORK/zc/results.jsonl" > /dev/null \
+    || fail "zc_search record fields"
+done
+
+cat > "$WORK/rnd.yaml" <<YAML
+name: kinds_random
+kind: random
+output: $WORK/rnd
+benchmark: $TSV
+grid:
+  seed: 5
+YAML
+"$SWEEP" "$WORK/rnd.yaml" --quiet > /dev/null
+cat > "$WORK/rnd_check.yaml" <<YAML
+name: kinds_random_check
+kind: score
+output: $WORK/rnd_check
+benchmark: $TSV
+grid:
+  metric: params
+  arch: {sample: 1, seed: 5}
+YAML
+"$SWEEP" "$WORK/rnd_check.yaml" --quiet > /dev/null
+[ "$(jq -r .nb201_index "$WORK/rnd/results.jsonl")" = "$(jq -r .nb201_index "$WORK/rnd_check/results.jsonl")" ] \
+  || fail "random search did not take the seed's first draw"
+echo "PASS: score (1 = 2 ranks, all-none params 73306, = freenas score), zc_search = best of its draws, random = first draw"

@@ -10,8 +10,9 @@
  *    "accuracy": {"cifar10_valid": ..., ...}}  // optional: ground truth without --benchmark
  * A proxy that is null, a string ("nan") or absent is NaN: excluded and counted. The
  * architecture index may also sit in params.nb201_index. Records group by their params less
- * seed and nb201_index (one group per dataset, batch, ...); within a group the records of one
- * architecture (several seeds) are averaged per proxy. Ground truth: the --benchmark TSV by
+ * seed, the architecture and the proxy's own settings (metric, batch, precision, augment,
+ * device): one group per space and dataset; within a group each proxy is averaged over the
+ * records of one architecture that carry it (several seeds). Ground truth: the --benchmark TSV by
  * index, else the record's `accuracy` object.
  *   correlations.csv: group, dataset, proxy, ground truth, archs used, NaN proxies, missing
  *   ground truth, Spearman rho (GSL), Kendall tau-b (Knight), paper |rho| (METHOD.md §7.1). */
@@ -23,7 +24,10 @@
 #include "analysis/report.h"
 #include "nn/common.h"
 
-static const char *const skip_arch[] = {"seed", "nb201_index", NULL};
+/* freenas_sweep's score jobs carry one proxy each (params.metric) with its own batch,
+ * precision and augmentation: the records of one dataset form one group */
+static const char *const skip_arch[] = {"seed", "nb201_index", "arch", "metric", "batch",
+                                        "precision", "augment", "device", NULL};
 #define MAX_PROXIES 32
 
 static int keep_score(const report_job *j, void *ctx) {
@@ -67,7 +71,7 @@ static double ground_truth(const report_ctx *c, const arch_rec *recs, size_t n, 
 
 static void group_correlations(report_ctx *c, const report_group *g, FILE *csv) {
     char label[1024];
-    const char *keys[] = {"space", "dataset", "batch", NULL};
+    const char *keys[] = {"space", "dataset", NULL};
     report_group_label(g, keys, NULL, label, sizeof label);
     const char *dataset = report_str(g->jobs[0]->rec->params, "dataset");
     int paper_ds = report_dataset_paper_index(dataset);
@@ -124,7 +128,8 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv) 
     fprintf(c->md, "\n### ");
     report_md_text(c->md, label);
     fprintf(c->md, " (%zu architectures, %zu records%s)\n\n", narch, n,
-            n > narch ? "; several records of one architecture averaged" : "");
+            n > narch ? "; the records of one architecture merged: one per proxy, seeds "
+                        "averaged" : "");
     if (bad_index)
         fprintf(c->md, "%ld score records without a usable `nb201_index` left out.\n\n", bad_index);
     fprintf(c->md, "| proxy | ground truth | archs | NaN proxy | no ground truth | Spearman ρ | "

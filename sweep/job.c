@@ -39,7 +39,12 @@ const nb201_record *sweep_json_arch(json_t *rec, const fn_search_result *r,
     json_t *aj = json_loads(r->arch_json, JSON_DECODE_ANY, NULL);
     json_object_set_new(rec, "arch_json", aj ? aj : json_string(r->arch_json));
     const nb201_record *gt = bench && !strcmp(space, "nb201") ? nb201_benchmark_get(bench, r->ops) : NULL;
-    if (!gt) return NULL;
+    sweep_json_accuracy(rec, gt);
+    return gt;
+}
+
+void sweep_json_accuracy(json_t *rec, const nb201_record *gt) {
+    if (!gt || gt->index < 0) return;
     json_object_set_new(rec, "nb201_index", json_integer(gt->index));
     json_t *acc = json_object();
     json_object_set_new(acc, "cifar10_valid", json_real(gt->cifar10_valid));
@@ -47,7 +52,6 @@ const nb201_record *sweep_json_arch(json_t *rec, const fn_search_result *r,
     json_object_set_new(acc, "cifar100_test", json_real(gt->cifar100_test));
     json_object_set_new(acc, "imagenet16_test", json_real(gt->imagenet16_test));
     json_object_set_new(rec, "accuracy", acc);
-    return gt;
 }
 
 json_t *sweep_json_scores(const fn_search_result *r) {

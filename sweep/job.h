@@ -50,6 +50,9 @@ void sweep_proxy_cache_free(struct sweep_proxy_cache *pc);
  * returns the ground-truth row (NULL without one). */
 const nb201_record *sweep_json_arch(struct json_t *rec, const fn_search_result *r,
                                     const nb201_benchmark *bench, const char *space);
+/* nb201_index and accuracy{cifar10_valid, cifar10_test, cifar100_test, imagenet16_test} of
+ * gt into rec (nothing for NULL or a code absent from the table). */
+void sweep_json_accuracy(struct json_t *rec, const nb201_record *gt);
 /* {rows, cols, values: [[...], ...]} of r->S. */
 struct json_t *sweep_json_scores(const fn_search_result *r);
 /* "2026-11-22T12:00:00Z" */

@@ -72,15 +72,7 @@ static void put_arch(json_t *rec, const int ops[NB201_EDGES], const nb201_benchm
     char arch[256];
     nb201_arch_string(ops, arch, sizeof arch);
     json_object_set_new(rec, "arch", json_string(arch));
-    const nb201_record *gt = bench ? nb201_benchmark_get(bench, ops) : NULL;
-    if (!gt || gt->index < 0) return;
-    json_object_set_new(rec, "nb201_index", json_integer(gt->index));
-    json_t *acc = json_object();
-    json_object_set_new(acc, "cifar10_valid", json_real(gt->cifar10_valid));
-    json_object_set_new(acc, "cifar10_test", json_real(gt->cifar10_test));
-    json_object_set_new(acc, "cifar100_test", json_real(gt->cifar100_test));
-    json_object_set_new(acc, "imagenet16_test", json_real(gt->imagenet16_test));
-    json_object_set_new(rec, "accuracy", acc);
+    sweep_json_accuracy(rec, bench ? nb201_benchmark_get(bench, ops) : NULL);
 }
 
 static fn_status finish(json_t *rec, fn_status s, const char *msg, int attempt) {

@@ -246,7 +246,7 @@ run_rc "$WORK/scores.out" "$WORK/scores.err" "$REPORT" "$D3" --benchmark "$TSV"
 [ "$rc" -eq 0 ] || { cat "$WORK/scores.err"; fail "scores report exit $rc"; }
 ok "scores: exit 0"
 C="$D3/report/correlations.csv"
-GS="space=nb201 dataset=cifar10 batch=64"
+GS="space=nb201 dataset=cifar10"
 has "$C" "group,dataset,proxy,ground_truth,n,nan_proxy,missing_ground_truth,spearman_rho,kendall_tau_b,paper_abs_rho"
 has "$C" "$GS,cifar10,synflow,cifar10_test,60,0,0,1.000000,1.000000,0.737"
 has "$C" "$GS,cifar10,snip,cifar10_test,60,0,0,-1.000000,-1.000000,0.596"
@@ -269,7 +269,7 @@ want=$(awk '$1 % 10 != 3 { n++; x[n] = int($3 / 4); y[n] = $3 }
     printf "%.6f,%.6f", sxy / sqrt(sxx * syy), tau }' "$WORK/gt.txt")
 has "$C" "$GS,cifar10,naswot,cifar100_test,54,6,0,$want,"
 SM="$D3/report/report.md"
-has "$SM" "### space=nb201 dataset=cifar10 batch=64 (60 architectures, 70 records; several records of one architecture averaged)"
+has "$SM" "### space=nb201 dataset=cifar10 (60 architectures, 70 records; the records of one architecture merged: one per proxy, seeds averaged)"
 has "$SM" "| synflow | cifar10_test | 60 | 0 | 0 | 1.0000 | 1.0000 | 0.737 |"
 has "$SM" "ground truth (from the --benchmark table nb201_accuracy.tsv)"
 hasnt "$SM" "$SHARED"

@@ -11,10 +11,10 @@
 const char *const nb201_op_names[NB201_OPS] = {"none", "skip_connect", "nor_conv_1x1",
                                                "nor_conv_3x3", "avg_pool_3x3"};
 
-static int edge_index(int i, int j) { return i * (i - 1) / 2 + j; }
-
-/* One search cell; returns node 3. `k` counts search cells over the whole network. */
-static int search_cell(fn_graph *g, int x, int C, int k, int alpha_off) {
+/* One search cell; returns node 3. `k` counts search cells over the whole network; ctx
+ * points to the alpha group's offset. */
+static int search_cell(fn_graph *g, int x, int C, int k, const void *ctx) {
+    const int alpha_off = *(const int *)ctx;
     int node[4], relu[4], pool[4];
     node[0] = x;
     for (int i = 1; i < 4; i++) {
@@ -23,7 +23,7 @@ static int search_cell(fn_graph *g, int x, int C, int k, int alpha_off) {
         pool[j] = graph_avgpool(g, node[j], 3, 1, 1);
         int xs[FN_MAX_IN], aidx[FN_MAX_IN], m = 0;
         for (j = 0; j < i; j++) {
-            int e = edge_index(i, j);
+            int e = nb201_edge_index(i, j);
             char name[FN_NAME_LEN];
             xs[m] = node[j];
             aidx[m++] = alpha_off + e * NB201_OPS + NB201_SKIP_CONNECT;
@@ -48,7 +48,7 @@ static void mark_zc_keep(fn_graph *g, int from_node) {
 }
 
 /* ResNet basic block, stride 2 (METHOD.md §1.1). ZC keeps its BNs when removing BN. */
-int nb201_resnet_block(fn_graph *g, int x, int cout, int r) {
+static int resnet_block(fn_graph *g, int x, int cout, int r) {
     int first = g->nn;
     char a[32], b[32], down[32];
     snprintf(a, sizeof a, "res%d.a", r);
@@ -67,21 +67,26 @@ int nb201_resnet_block(fn_graph *g, int x, int cout, int r) {
     return graph_mix(g, xs, aidx, 2);
 }
 
-void nb201_build(fn_graph *g, const nb201_config *c) {
+void nb201_build_skeleton(fn_graph *g, const nb201_config *c, nb201_cell_fn cell,
+                          const void *ctx) {
     FN_ASSERT(c->C > 0 && c->N > 0 && c->classes > 0 && c->batch > 0);
-    int alpha = graph_alpha_group(g, "alpha", NB201_EDGES, NB201_OPS);
     int x = graph_input(g, c->batch, 3, c->h, c->w);
     x = graph_bn(g, "stem.bn", graph_conv(g, "stem.conv", x, c->C, 3, 1, 1, 1, 1), 1);
     int k = 0, C = c->C;
     for (int stage = 0; stage < 3; stage++) {
         if (stage > 0) {
             C *= 2;
-            x = nb201_resnet_block(g, x, C, stage - 1); /* res0, res1 as in ../shared/ref */
+            x = resnet_block(g, x, C, stage - 1); /* res0, res1 as in ../shared/ref */
         }
-        for (int i = 0; i < c->N; i++) x = search_cell(g, x, C, k++, alpha);
+        for (int i = 0; i < c->N; i++) x = cell(g, x, C, k++, ctx);
     }
     x = graph_relu(g, graph_bn(g, "head.bn", x, 1));
     g->output = graph_linear(g, "classifier", graph_gap(g, x), c->classes);
+}
+
+void nb201_build(fn_graph *g, const nb201_config *c) {
+    const int alpha = graph_alpha_group(g, "alpha", NB201_EDGES, NB201_OPS);
+    nb201_build_skeleton(g, c, search_cell, &alpha);
 }
 
 int nb201_arch_string(const int ops[NB201_EDGES], char *buf, size_t len) {

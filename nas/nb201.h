@@ -37,11 +37,18 @@ typedef struct {
 /* Builds the supernet into an empty graph. Parameter names follow ../shared/ref/README.md. */
 void nb201_build(fn_graph *g, const nb201_config *cfg);
 
-/* The stride-2 ResNet basic block between stages (METHOD.md §1.1), shared by the supernet and
- * the benchmark networks (nas/nb201_net.h): main path ReLU, Conv3x3/2, BN, ReLU, Conv3x3, BN
- * (affine); shortcut AvgPool 2x2/2, Conv1x1; sum. Its BNs are marked zc_keep_bn (METHOD.md
- * §3.0). Parameters are named res<r>.*; returns the output tensor. */
-int nb201_resnet_block(fn_graph *g, int x, int cout, int r);
+/* The macro skeleton shared by the supernet and the benchmark networks (nas/nb201_net.h),
+ * METHOD.md §1.1: input, stem Conv3x3 + BN, three stages of cfg->N cells (C, 2C, 4C) with a
+ * stride-2 ResNet basic block before stages 2 and 3 (main path ReLU, Conv3x3/2, BN, ReLU,
+ * Conv3x3, BN; shortcut AvgPool 2x2/2, Conv1x1; its BNs marked zc_keep_bn, §3.0; parameters
+ * res<r>.*), head BN, ReLU, global average pool, classifier; sets g->output.
+ * cell(g, x, C, k, ctx) builds cell k (0 .. 3N-1, over the whole network) of width C on x and
+ * returns its output. */
+typedef int (*nb201_cell_fn)(fn_graph *g, int x, int C, int k, const void *ctx);
+void nb201_build_skeleton(fn_graph *g, const nb201_config *cfg, nb201_cell_fn cell,
+                          const void *ctx);
+/* Index of edge i <- j (j < i) in the sorted "i<-j" order of METHOD.md §1.2. */
+static inline int nb201_edge_index(int i, int j) { return i * (i - 1) / 2 + j; }
 
 /* "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|" for ops[6]; returns the string length. */
 int nb201_arch_string(const int ops[NB201_EDGES], char *buf, size_t len);

@@ -10,8 +10,6 @@
 
 #include "nn/common.h"
 
-static int edge_index(int i, int j) { return i * (i - 1) / 2 + j; }
-
 /* ReLU, Conv kxk (no bias), BN(affine): AD's ReLUConvBN. */
 static int relu_conv_bn(fn_graph *g, int x, int C, int k, int cell, int e) {
     char cn[FN_NAME_LEN], bn[FN_NAME_LEN];
@@ -21,14 +19,15 @@ static int relu_conv_bn(fn_graph *g, int x, int C, int k, int cell, int e) {
     return graph_bn(g, bn, graph_conv(g, cn, graph_relu(g, x), C, k, 1, k / 2, 1, 1), 1);
 }
 
-/* One trained cell (AD InferCell); returns node 3. */
-static int infer_cell(fn_graph *g, int x, int C, int cell, const int ops[NB201_EDGES]) {
+/* One trained cell (AD InferCell) of the ops in ctx; returns node 3. */
+static int infer_cell(fn_graph *g, int x, int C, int cell, const void *ctx) {
+    const int *ops = ctx;
     int node[4];
     node[0] = x;
     for (int i = 1; i < 4; i++) {
         int xs[3], aidx[3] = {-1, -1, -1}, m = 0;
         for (int j = 0; j < i; j++) {
-            const int e = edge_index(i, j);
+            const int e = nb201_edge_index(i, j);
             switch (ops[e]) {
             case NB201_NONE: break; /* 0 * node j: nothing */
             case NB201_SKIP_CONNECT: xs[m++] = node[j]; break;
@@ -44,20 +43,8 @@ static int infer_cell(fn_graph *g, int x, int C, int cell, const int ops[NB201_E
 }
 
 void nb201_net_build(fn_graph *g, const nb201_config *c, const int ops[NB201_EDGES]) {
-    FN_ASSERT(c->C > 0 && c->N > 0 && c->classes > 0 && c->batch > 0);
     FN_ASSERT(c->h > 0 && c->h % 4 == 0 && c->w > 0 && c->w % 4 == 0);
-    int x = graph_input(g, c->batch, 3, c->h, c->w);
-    x = graph_bn(g, "stem.bn", graph_conv(g, "stem.conv", x, c->C, 3, 1, 1, 1, 1), 1);
-    int cell = 0, C = c->C;
-    for (int stage = 0; stage < 3; stage++) {
-        if (stage > 0) {
-            C *= 2;
-            x = nb201_resnet_block(g, x, C, stage - 1);
-        }
-        for (int i = 0; i < c->N; i++) x = infer_cell(g, x, C, cell++, ops);
-    }
-    x = graph_relu(g, graph_bn(g, "head.bn", x, 1));
-    g->output = graph_linear(g, "classifier", graph_gap(g, x), c->classes);
+    nb201_build_skeleton(g, c, infer_cell, ops);
 }
 
 /* Closed forms: METHOD.md §1.4. Per cell, a nor_conv_kxk edge has k^2 C^2 conv weights and

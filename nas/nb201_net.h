@@ -2,9 +2,9 @@
  * ground truth was measured on (AD `TinyNetwork` with `InferCell`; METHOD.md §1.1, §1.3), for
  * any of the 5^6 architectures, plus their parameter count and FLOPs in closed form.
  *
- * Skeleton (§1.1): stem Conv3x3(3->C) + BN; 3 stages of N cells (C, 2C, 4C) separated by the
- * stride-2 ResNet blocks of nas/nb201.h; head BN, ReLU, global average pool, Linear(4C ->
- * classes, with bias). Cell (§1.2, §1.3): node i = sum over j < i of op[e(i,j)](node j), output
+ * Skeleton (§1.1, the supernet's: nb201_build_skeleton in nas/nb201.h): stem Conv3x3(3->C) +
+ * BN; 3 stages of N cells (C, 2C, 4C) separated by stride-2 ResNet blocks; head BN, ReLU,
+ * global average pool, Linear(4C -> classes, with bias). Cell (§1.2, §1.3): node i = sum over j < i of op[e(i,j)](node j), output
  * node 3; nor_conv_kxk = ReLU, Conv (no bias), BN(affine=True: the trained cells, §1.3);
  * skip_connect = identity; avg_pool_3x3 = AvgPool 3x3/1 pad 1 without padding in the count;
  * `none` contributes nothing. Each conv edge has its own ReLU, one graph node per PyTorch

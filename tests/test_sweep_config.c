@@ -298,35 +298,37 @@ static void defaults_and_keys(void) {
 /* The per-architecture kinds: what each takes, and the arch list forms. */
 static void per_arch_kinds(void) {
     const char *B = "output: out\nbenchmark: b.tsv\n";
+    /* the config after B; the expected FILE:LINE:COL prefix and phrases */
+    static const struct { const char *yaml, *prefix, *phrase, *phrase2; } bad[] = {
+        {"kind: score\ngrid: {metric: naswot}\n", "cfg.yaml:3:7: ", "kind score needs arch",
+         "arch: all"},
+        {"kind: score\ngrid: {arch: all}\n", "cfg.yaml:3:7: ", "kind score needs metric", "naswot"},
+        {"grid: {metric: naswot}\n", "cfg.yaml:3:16: ", "metric naswot is a per-architecture proxy",
+         "kind: score"},
+        {"grid: {arch: [1, 2]}\n", "cfg.yaml:3:8: ", "arch is a key of kind score", NULL},
+        {"kind: score\ngrid: {metric: synflow, arch: [3, 15625]}\n", "cfg.yaml:4:35: ",
+         "arch: expected an NB201 index 0..15624", NULL},
+        {"kind: score\ngrid: {metric: synflow, arch: [3, 7, 3]}\n", "cfg.yaml:4:38: ",
+         "arch: 3 is given twice", NULL},
+        {"kind: score\ngrid: {metric: synflow, arch: {sample: 0}}\n", "cfg.yaml:4:31: ",
+         "arch: sample must be 1..15625", NULL},
+        {"kind: score\ngrid: {metric: synflow, arch: all, alpha_scale: 0.1}\n", "cfg.yaml:4:36: ",
+         "alpha_scale is an option of FreeDARTS searches", NULL},
+        {"kind: score\ngrid: {space: darts, metric: synflow, arch: all}\n", "cfg.yaml:4:15: ",
+         "kind score scores NB201 benchmark networks", NULL},
+        {"kind: random\ngrid: {metric: synflow}\n", "cfg.yaml:4:8: ", "kind random takes no metric",
+         NULL},
+        {"kind: score\ngrid: {metric: synflow, arch: all, sample: 5}\n", "cfg.yaml:4:36: ",
+         "sample is a key of kind zc_search", NULL},
+        {"kind: zc_search\ngrid: {metric: snip, sample: 5}\nensembles: [{name: s, over: [seed]}]\n",
+         "cfg.yaml:5:13: ", "ensembles combine operation scores", NULL},
+        {"kind: scores\n", "cfg.yaml:3:7: ", "unknown kind 'scores'", "zc_search"},
+    };
     char y[512];
-    snprintf(y, sizeof y, "%skind: score\ngrid: {metric: naswot}\n", B);
-    expect_error(y, "cfg.yaml:3:7: ", "kind score needs arch", "arch: all");
-    snprintf(y, sizeof y, "%skind: score\ngrid: {arch: all}\n", B);
-    expect_error(y, "cfg.yaml:3:7: ", "kind score needs metric", "naswot");
-    snprintf(y, sizeof y, "%sgrid: {metric: naswot}\n", B);
-    expect_error(y, "cfg.yaml:3:16: ", "metric naswot is a per-architecture proxy",
-                 "kind: score");
-    snprintf(y, sizeof y, "%sgrid: {arch: [1, 2]}\n", B);
-    expect_error(y, "cfg.yaml:3:8: ", "arch is a key of kind score", NULL);
-    snprintf(y, sizeof y, "%skind: score\ngrid: {metric: synflow, arch: [3, 15625]}\n", B);
-    expect_error(y, "cfg.yaml:4:35: ", "arch: expected an NB201 index 0..15624", NULL);
-    snprintf(y, sizeof y, "%skind: score\ngrid: {metric: synflow, arch: [3, 7, 3]}\n", B);
-    expect_error(y, "cfg.yaml:4:38: ", "arch: 3 is given twice", NULL);
-    snprintf(y, sizeof y, "%skind: score\ngrid: {metric: synflow, arch: {sample: 0}}\n", B);
-    expect_error(y, "cfg.yaml:4:31: ", "arch: sample must be 1..15625", NULL);
-    snprintf(y, sizeof y, "%skind: score\ngrid: {metric: synflow, arch: all, alpha_scale: 0.1}\n", B);
-    expect_error(y, "cfg.yaml:4:36: ", "alpha_scale is an option of FreeDARTS searches", NULL);
-    snprintf(y, sizeof y, "%skind: score\ngrid: {space: darts, metric: synflow, arch: all}\n", B);
-    expect_error(y, "cfg.yaml:4:15: ", "kind score scores NB201 benchmark networks", NULL);
-    snprintf(y, sizeof y, "%skind: random\ngrid: {metric: synflow}\n", B);
-    expect_error(y, "cfg.yaml:4:8: ", "kind random takes no metric", NULL);
-    snprintf(y, sizeof y, "%skind: score\ngrid: {metric: synflow, arch: all, sample: 5}\n", B);
-    expect_error(y, "cfg.yaml:4:36: ", "sample is a key of kind zc_search", NULL);
-    snprintf(y, sizeof y, "%skind: zc_search\ngrid: {metric: snip, sample: 5}\n"
-             "ensembles: [{name: s, over: [seed]}]\n", B);
-    expect_error(y, "cfg.yaml:5:13: ", "ensembles combine operation scores", NULL);
-    snprintf(y, sizeof y, "%skind: scores\n", B);
-    expect_error(y, "cfg.yaml:3:7: ", "unknown kind 'scores'", "zc_search");
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(y, sizeof y, "%s%s", B, bad[i].yaml);
+        expect_error(y, bad[i].prefix, bad[i].phrase, bad[i].phrase2);
+    }
 
     sweep_config c;
     char err[SWEEP_ERRLEN];

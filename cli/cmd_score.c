@@ -92,14 +92,10 @@ int cmd_score(int argc, char **argv) {
         else if (!strcmp(o, "--data")) pc.data_path = v;
         else if (!strcmp(o, "--benchmark")) pc.benchmark = v;
         else if (!strcmp(o, "--seed") || !strcmp(o, "--batch")) {
-            char *end;
-            long long n = strtoll(v, &end, 10);
-            if (*end || n < (o[2] == 's' ? 0 : 1) || n > 2147483647LL) {
-                fprintf(stderr, "freenas score: %s expects an integer%s, got '%s'\n", o,
-                        o[2] == 's' ? " >= 0" : " >= 1", v);
-                return 2;
-            }
-            if (o[2] == 's') pc.seed = (uint64_t)n;
+            const int seed = !strcmp(o, "--seed");
+            long n;
+            if (cli_parse_long(o, v, seed ? 0 : 1, 2147483647L, &n)) return 2;
+            if (seed) pc.seed = (uint64_t)n;
             else pc.batch = (int)n;
         } else {
             fprintf(stderr, "freenas score: unknown option '%s' (see freenas score --help)\n", o);

@@ -2,6 +2,10 @@
 #ifndef FN_CLI_COMMANDS_H
 #define FN_CLI_COMMANDS_H
 
+/* Parses an integer option value in [lo, hi]; 0, or -1 after a message on stderr naming the
+ * option (cli/freenas.c). */
+int cli_parse_long(const char *opt, const char *s, long lo, long hi, long *out);
+
 /* freenas score: zero-cost proxies of NB201 benchmark networks (cli/cmd_score.c). argv holds
  * the options after "score". Returns the exit code. */
 int cmd_score(int argc, char **argv);

@@ -81,7 +81,7 @@ typedef struct {
     int json, quiet;
 } cli_args;
 
-static int parse_long(const char *opt, const char *s, long lo, long hi, long *out) {
+int cli_parse_long(const char *opt, const char *s, long lo, long hi, long *out) {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
@@ -127,7 +127,7 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
         else if (!strcmp(o, "--data")) { NEED_VALUE a->sc.data_path = v; }
         else if (!strcmp(o, "--benchmark")) { NEED_VALUE a->benchmark = v; }
         else if (!strcmp(o, "--seed")) {
-            NEED_VALUE if (parse_long(o, v, 0, INT32_MAX, &l)) return -1;
+            NEED_VALUE if (cli_parse_long(o, v, 0, INT32_MAX, &l)) return -1;
             a->seed_lo = a->seed_hi = l;
         } else if (!strcmp(o, "--seeds")) {
             NEED_VALUE const char *colon = strchr(v, ':');
@@ -138,25 +138,25 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
             }
             memcpy(lo, v, (size_t)(colon - v));
             lo[colon - v] = '\0';
-            if (parse_long(o, lo, 0, INT32_MAX, &a->seed_lo) ||
-                parse_long(o, colon + 1, a->seed_lo, INT32_MAX, &a->seed_hi))
+            if (cli_parse_long(o, lo, 0, INT32_MAX, &a->seed_lo) ||
+                cli_parse_long(o, colon + 1, a->seed_lo, INT32_MAX, &a->seed_hi))
                 return -1;
         } else if (!strcmp(o, "--alpha-scale")) {
             NEED_VALUE if (parse_double(o, v, &a->sc.alpha_scale)) return -1;
         } else if (!strcmp(o, "--batch")) {
-            NEED_VALUE if (parse_long(o, v, 1, 4096, &l)) return -1;
+            NEED_VALUE if (cli_parse_long(o, v, 1, 4096, &l)) return -1;
             a->sc.batch = (int)l;
         } else if (!strcmp(o, "--cells")) {
-            NEED_VALUE if (parse_long(o, v, 1, 64, &l)) return -1;
+            NEED_VALUE if (cli_parse_long(o, v, 1, 64, &l)) return -1;
             a->sc.cells = (int)l;
         } else if (!strcmp(o, "--channels")) {
-            NEED_VALUE if (parse_long(o, v, 2, 1024, &l)) return -1;
+            NEED_VALUE if (cli_parse_long(o, v, 2, 1024, &l)) return -1;
             a->sc.channels = (int)l;
         } else if (!strcmp(o, "--ss")) {
-            NEED_VALUE if (parse_long(o, v, 1, 3, &l)) return -1;
+            NEED_VALUE if (cli_parse_long(o, v, 1, 3, &l)) return -1;
             a->sc.ss = (int)l;
         } else if (!strcmp(o, "--resolution")) {
-            NEED_VALUE if (parse_long(o, v, 8, 1024, &resolution)) return -1;
+            NEED_VALUE if (cli_parse_long(o, v, 8, 1024, &resolution)) return -1;
         } else if (!strcmp(o, "--grasp-eps")) {
             NEED_VALUE if (parse_double(o, v, &a->sc.mopts.grasp_fd_eps)) return -1;
         } else if (!strcmp(o, "--grasp-adam")) {

@@ -14,14 +14,19 @@
  * device): one group per space and dataset; within a group each proxy is averaged over the
  * records of one architecture that carry it (several seeds). Ground truth: the --benchmark TSV by
  * index, else the record's `accuracy` object.
+ * Each correlation is also taken over the subset of architectures without unreachable ops
+ * (nb201_arch_unreachable_ops of the record's `arch` string: no op cut off from the cell
+ * input or output by none edges), where dead branches cannot move a proxy.
  *   correlations.csv: group, dataset, proxy, ground truth, archs used, NaN proxies, missing
- *   ground truth, Spearman rho (GSL), Kendall tau-b (Knight), paper |rho| (METHOD.md §7.1). */
+ *   ground truth, Spearman rho (GSL), Kendall tau-b (Knight), the same three on the subset
+ *   without unreachable ops, paper |rho| (METHOD.md §7.1). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis/paper_ref.h"
 #include "analysis/report.h"
+#include "nas/nb201.h"
 #include "nn/common.h"
 
 /* freenas_sweep's score jobs carry one proxy each (params.metric) with its own batch,
@@ -39,6 +44,14 @@ static long arch_index(const report_record *r) {
     json_t *v = json_object_get(r->rec, "nb201_index");
     if (!json_is_integer(v)) v = json_object_get(r->params, "nb201_index");
     return json_is_integer(v) && json_integer_value(v) >= 0 ? (long)json_integer_value(v) : -1;
+}
+
+/* 1: the record's cell has no unreachable op; 0: it has; -1: no parsable `arch` string */
+static int arch_clean(const report_record *r) {
+    const char *s = report_str(r->rec, "arch");
+    int ops[NB201_EDGES];
+    if (!s || nb201_arch_parse(s, ops)) return -1;
+    return nb201_arch_unreachable_ops(ops) == 0;
 }
 
 typedef struct {
@@ -108,8 +121,10 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv) 
     start[narch] = n;
     double *px = mallocCheck((narch ? narch : 1) * (size_t)(np ? np : 1) * sizeof *px);
     double *gt = mallocCheck((narch ? narch : 1) * REPORT_NUM_ACC * sizeof *gt);
+    int *clean = mallocCheck((narch ? narch : 1) * sizeof *clean); /* no unreachable op */
     int has_gt[REPORT_NUM_ACC] = {0};
     for (size_t a = 0; a < narch; a++) {
+        clean[a] = arch_clean(ar[start[a]].rec);
         for (int p = 0; p < np; p++) {
             rank_stats_acc m = {0};
             for (size_t k = start[a]; k < start[a + 1]; k++) {
@@ -133,13 +148,16 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv) 
     if (bad_index)
         fprintf(c->md, "%ld score records without a usable `nb201_index` left out.\n\n", bad_index);
     fprintf(c->md, "| proxy | ground truth | archs | NaN proxy | no ground truth | Spearman ρ | "
-                   "Kendall τ-b | paper abs(ρ) (§7.1) |\n|---|---|---|---|---|---|---|---|\n");
+                   "Kendall τ-b | archs, no unreachable op | Spearman ρ | Kendall τ-b | "
+                   "paper abs(ρ) (§7.1) |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     double *x = mallocCheck((narch ? narch : 1) * sizeof *x);
     double *y = mallocCheck((narch ? narch : 1) * sizeof *y);
+    double *xs = mallocCheck((narch ? narch : 1) * sizeof *xs);
+    double *ys = mallocCheck((narch ? narch : 1) * sizeof *ys);
     for (int p = 0; p < np; p++)
         for (int t = 0; t < REPORT_NUM_ACC; t++) {
             if (!has_gt[t]) continue;
-            size_t m = 0;
+            size_t m = 0, ms = 0;
             long nan_proxy = 0, no_gt = 0;
             for (size_t a = 0; a < narch; a++) {
                 double xv = px[a * (size_t)np + (size_t)p], yv = gt[a * REPORT_NUM_ACC + (size_t)t];
@@ -148,9 +166,15 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv) 
                 else {
                     x[m] = xv;
                     y[m++] = yv;
+                    if (clean[a] == 1) {
+                        xs[ms] = xv;
+                        ys[ms++] = yv;
+                    }
                 }
             }
             double rho = rank_stats_spearman(x, y, m), tau = rank_stats_kendall_tau_b(x, y, m);
+            double rho_s = rank_stats_spearman(xs, ys, ms);
+            double tau_s = rank_stats_kendall_tau_b(xs, ys, ms);
             /* §7.1 is per dataset: shown beside the ground truth of the scoring dataset */
             int gt_ds = t <= 1 ? PAPER_C10 : t == 2 ? PAPER_C100 : PAPER_IN16;
             double paper = gt_ds == paper_ds ? paper_corr_abs_rho(proxies[p], paper_ds) : NAN;
@@ -161,6 +185,11 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv) 
             else fprintf(c->md, " %.4f |", rho);
             if (isnan(tau)) fprintf(c->md, " - |");
             else fprintf(c->md, " %.4f |", tau);
+            fprintf(c->md, " %zu |", ms);
+            if (isnan(rho_s)) fprintf(c->md, " - |");
+            else fprintf(c->md, " %.4f |", rho_s);
+            if (isnan(tau_s)) fprintf(c->md, " - |");
+            else fprintf(c->md, " %.4f |", tau_s);
             if (isnan(paper)) fprintf(c->md, " - |\n");
             else fprintf(c->md, " %.3f |\n", paper);
             if (csv) {
@@ -173,14 +202,21 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv) 
                 report_csv_num(csv, rho, 6);
                 fputc(',', csv);
                 report_csv_num(csv, tau, 6);
+                fprintf(csv, ",%zu,", ms);
+                report_csv_num(csv, rho_s, 6);
+                fputc(',', csv);
+                report_csv_num(csv, tau_s, 6);
                 fputc(',', csv);
                 report_csv_num(csv, paper, 3);
                 fputc('\n', csv);
             }
         }
-    if (!np) fprintf(c->md, "| (no proxies in the records) | | | | | | | |\n");
+    if (!np) fprintf(c->md, "| (no proxies in the records) | | | | | | | | | | |\n");
     free(x);
     free(y);
+    free(xs);
+    free(ys);
+    free(clean);
     free(px);
     free(gt);
     free(start);
@@ -196,13 +232,15 @@ void report_correlations(report_ctx *c) {
     }
     FILE *csv = report_open(c, "correlations.csv");
     if (csv) fprintf(csv, "group,dataset,proxy,ground_truth,n,nan_proxy,missing_ground_truth,"
-                          "spearman_rho,kendall_tau_b,paper_abs_rho\n");
+                          "spearman_rho,kendall_tau_b,n_no_unreachable,spearman_rho_no_unreachable,"
+                          "kendall_tau_b_no_unreachable,paper_abs_rho\n");
     const char *table = c->bench_path ? strrchr(c->bench_path, '/') : NULL;
     table = table ? table + 1 : c->bench_path;
     fprintf(c->md, "\n## Rank correlations (METHOD.md §7.1)\n\nProxy scores of single "
                    "architectures (`score` records) against NB201 ground truth (%s%s), over all "
-                   "scored architectures ([correlations.csv](correlations.csv)); NaN proxies are "
-                   "left out and counted. The paper column is |ρ| over all 15,625 architectures "
+                   "scored architectures and over those whose cell has no unreachable op (no op cut off "
+                   "from the cell input or output by `none` edges; 9,445 of the 15,625) "
+                   "([correlations.csv](correlations.csv)); NaN proxies are left out and counted. The paper column is |ρ| over all 15,625 architectures "
                    "(ZC notebook, batch 64), beside the ground truth of the scoring dataset.\n",
             c->bench ? "from the --benchmark table " : "from the records' accuracy",
             c->bench ? table : "");

@@ -134,6 +134,21 @@ int nb201_arch_code(const int ops[NB201_EDGES]) {
     return code;
 }
 
+int nb201_arch_unreachable_ops(const int ops[NB201_EDGES]) {
+    int from_in[4] = {1, 0, 0, 0}, to_out[4] = {0, 0, 0, 1};
+    for (int i = 1; i < 4; i++) /* forward: node i hears node 0 */
+        for (int j = 0; j < i; j++)
+            if (from_in[j] && ops[nb201_edge_index(i, j)] != NB201_NONE) from_in[i] = 1;
+    for (int j = 2; j >= 0; j--) /* backward: node j reaches node 3 */
+        for (int i = j + 1; i < 4; i++)
+            if (to_out[i] && ops[nb201_edge_index(i, j)] != NB201_NONE) to_out[j] = 1;
+    int n = 0;
+    for (int i = 1; i < 4; i++)
+        for (int j = 0; j < i; j++)
+            n += ops[nb201_edge_index(i, j)] != NB201_NONE && !(from_in[j] && to_out[i]);
+    return n;
+}
+
 int nb201_prune(const double S[NB201_EDGES * NB201_OPS], int ops[NB201_EDGES], int *bad_e,
                 int *bad_o) {
     long bad = fn_first_nonfinite(S, NB201_EDGES * NB201_OPS);

@@ -57,6 +57,12 @@ int nb201_arch_parse(const char *s, int ops[NB201_EDGES]);
 /* sum_e ops[e] * 5^e, in 0..15624. */
 int nb201_arch_code(const int ops[NB201_EDGES]);
 
+/* Ops of the cell that cannot affect its output: a non-none op on edge i <- j is unreachable
+ * when node j gets nothing from the cell input (every path 0 -> j has a none edge) or node i
+ * feeds nothing into node 3. 0 for the 'no unreachable ops' subset of the correlation tables
+ * (METHOD.md §7.1); the all-none cell has 0 as well (it has no op to lose). */
+int nb201_arch_unreachable_ops(const int ops[NB201_EDGES]);
+
 /* FreeDARTS NB201 prune (METHOD.md §5): per edge, argmax of S[e, :] over all 5 ops
  * (none included), ties to the lower op index. Returns 0, or -1 when S holds a NaN/Inf
  * (never a silent `none`), with the first bad (edge, op) in *bad_e, *bad_o. */

@@ -72,6 +72,39 @@ int main(void) {
                            "nor_conv_3x3~1|skip_connect~2|", ops) == -1);
     CHECK(nb201_arch_parse("|nor_conv_3x3~0|", ops) == -1);
 
+    /* unreachable ops against an independent rule: an op is live when one of the four
+     * input->output paths (0-3, 0-1-3, 0-2-3, 0-1-2-3) runs through it with no none edge */
+    static const int paths[4][5] = {{2, 0, 3}, {3, 0, 1, 3}, {3, 0, 2, 3}, {4, 0, 1, 2, 3}};
+    int clean = 0;
+    bad = 0;
+    for (int code = 0; code < 15625; code++) {
+        int x = code, live[6] = {0}, nonnone = 0;
+        for (int e = 0; e < 6; e++) { ops[e] = x % 5; x /= 5; nonnone += ops[e] != NB201_NONE; }
+        for (int p = 0; p < 4; p++) { /* paths[p] = {nodes, node, node, ...} */
+            int ok = 1;
+            for (int k = 1; k < paths[p][0]; k++)
+                ok &= ops[nb201_edge_index(paths[p][k + 1], paths[p][k])] != NB201_NONE;
+            for (int k = 1; ok && k < paths[p][0]; k++)
+                live[nb201_edge_index(paths[p][k + 1], paths[p][k])] = 1;
+        }
+        int nlive = 0;
+        for (int k = 0; k < 6; k++) nlive += live[k];
+        int u = nb201_arch_unreachable_ops(ops);
+        bad += u != nonnone - nlive;
+        clean += u == 0;
+    }
+    CHECK(bad == 0);
+    printf("  %d of 15625 NB201 cells have no unreachable op\n", clean);
+    CHECK(nb201_arch_parse("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|",
+                           ops) == 0);
+    CHECK(nb201_arch_unreachable_ops(ops) == 2);
+    CHECK(nb201_arch_parse("|none~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|"
+                           "nor_conv_3x3~2|", ops) == 0);
+    CHECK(nb201_arch_unreachable_ops(ops) == 3); /* node 1 hears nothing: 2<-1, 3<-1, 3<-2 */
+    CHECK(nb201_arch_parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|"
+                           "nor_conv_3x3~1|skip_connect~2|", ops) == 0);
+    CHECK(nb201_arch_unreachable_ops(ops) == 0);
+
     /* prune: argmax per edge, ties to the lower index, none can win, NaN is an error */
     double S[30] = {0};
     for (int e = 0; e < 6; e++) S[e * 5 + (e % 4) + 1] = 1.0 + e;

@@ -1,7 +1,7 @@
 /* analysis/paper_ref.h: the published numbers freenas_report prints beside its own, copied
  * from ../shared/METHOD.md (FreeDARTS, arXiv 2106.11542 v2, and the zero-cost-proxy notebooks):
- *   - §9 Table 2 (NB201 metric ablation: test accuracy on C10 / C100 / IN16-120) and the
- *     FreeDARTS row of §9 Table 1 (valid and test accuracy, SynFlow)
+ *   - §9 Table 2 (NB201 metric ablation: test accuracy on C10 / C100 / IN16-120), the
+ *     FreeDARTS row of §9 Table 1 (valid and test accuracy, SynFlow) and Table 1's baselines
  *   - §7.1 |Spearman rho| of each zero-cost proxy against NB201 accuracy, all 15,625 archs
  *   - §7.4 operation counts of FD's DARTS genotypes (5 seeds x 8 ops per cell type)
  * A value the source does not give is NAN. */
@@ -13,8 +13,10 @@ enum { PAPER_C10, PAPER_C100, PAPER_IN16, PAPER_NUM_DATASETS };
 
 typedef struct {
     const char *method; /* as printed in the paper, e.g. "FreeDARTS SynFlow" */
-    const char *metric; /* freenas metric name ("synflow", "snip", "grasp"); NULL: no metric */
-    int freedarts;      /* 1: FreeDARTS (alpha saliency); 0: a baseline */
+    const char *kind;   /* the freenas_sweep job kind that reproduces the row: "search"
+                         * (FreeDARTS), "zc_search", "random"; NULL: not in freenas */
+    const char *metric; /* freenas metric name ("synflow", "snip", "grasp", "naswot");
+                         * NULL: any (random search) or none */
     double test_mean[PAPER_NUM_DATASETS], test_std[PAPER_NUM_DATASETS];
     double valid_mean[PAPER_NUM_DATASETS], valid_std[PAPER_NUM_DATASETS]; /* Table 1 only */
     const char *source;
@@ -22,8 +24,8 @@ typedef struct {
 
 extern const paper_nb201_row paper_nb201_rows[];
 extern const int paper_nb201_num_rows;
-/* the FreeDARTS row of paper_nb201_rows for a metric, or NULL */
-const paper_nb201_row *paper_nb201_freedarts(const char *metric);
+/* the row a freenas_sweep job kind and metric reproduce, or NULL */
+const paper_nb201_row *paper_nb201_find(const char *kind, const char *metric);
 
 /* §7.1: |rho| of proxy vs accuracy on a dataset (PAPER_C10 ...); NAN when not listed. Proxy
  * names as freenas writes them: grad_norm, snip, grasp, fisher, synflow, jacob_cov (also
@@ -48,7 +50,7 @@ const paper_darts_row *paper_darts_find(const char *metric, int cells, const cha
 /* index of op in paper_darts_ops, or -1 */
 int paper_darts_op_index(const char *op);
 
-/* the paper's display name of a metric: SynFlow, SNIP, GraSP; else the name itself */
+/* the paper's display name of a metric: SynFlow, SNIP, GraSP, NASWOT; else the name itself */
 const char *paper_metric_name(const char *metric);
 
 #endif

@@ -119,6 +119,43 @@ P="$R/paper_table.csv"
 has "$M" "| FreeDARTS SynFlow (alpha_scale=1e-05) | 93.00 ± 0.50 (3) | 93.52 ± 0.11 | - | 70.78 ± 0.08 | - | 45.28 ± 1.73 | 89.75 ± 0.50 (3) | 90.39 ± 0.30 | 70.96 ± 0.51 | 44.68 ± 1.67 |"
 has "$M" "| FreeDARTS SNIP (alpha_scale=0.1) | 80.00 ± 2.00 (3) | 92.96 ± 0.52 |"
 has "$P" "FreeDARTS SynFlow,alpha_scale=0.001,93.500000,0.500000,3,93.52,0.11,,,0,70.78,0.08,,,0,45.28,1.73,90.250000,0.500000,3,90.39,0.30,70.96,0.51,44.68,1.67,"
+# baselines: zc_search (SynFlow, NASWOT) and random records get the paper's baseline rows
+base_rec() { # JOB_ID KIND METRIC DATASET SEED C10_TEST C100_TEST IN16_TEST
+  jq -n -c --arg id "$1" --arg kind "$2" --arg metric "$3" --arg ds "$4" --argjson seed "$5" \
+    --argjson c10 "$6" --argjson c100 "$7" --argjson in16 "$8" '
+    {job_id: $id, index: 0, sweep: "baselines",
+     params: ({kind: $kind, space: "nb201", dataset: $ds, seed: $seed}
+              + (if $metric == "" then {} else {metric: $metric, sample: 1000} end)),
+     status: "ok", error: null, attempt: 1, arch: "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+     accuracy: {cifar10_valid: ($c10 - 3), cifar10_test: $c10, cifar100_test: $c100,
+                imagenet16_test: $in16}, run: {time_s: {search: 1, job: 1}}}'
+}
+D5="$WORK/baselines"
+mkdir -p "$D5"
+{
+  base_rec z0 zc_search synflow cifar10 0 93 0 0
+  base_rec z1 zc_search synflow cifar10 1 94 0 0
+  base_rec z2 zc_search synflow cifar100 0 0 70 0
+  base_rec z3 zc_search synflow cifar100 1 0 72 0
+  base_rec n0 zc_search naswot cifar10 0 92 0 0
+  base_rec n1 zc_search naswot cifar10 1 90 0 0
+  base_rec r0 random "" cifar10 0 80 0 0
+  base_rec r1 random "" cifar10 1 90 0 0
+  base_rec r2 random "" cifar10 2 85 0 0
+} > "$D5/results.jsonl"
+run_rc "$WORK/base.out" "$WORK/base.err" "$REPORT" "$D5"
+[ "$rc" -eq 0 ] || { cat "$WORK/base.err"; fail "baselines report exit $rc"; }
+BM="$D5/report/report.md"
+has "$BM" "| Zero-cost (per-arch) SynFlow | 93.50 ± 0.71 (2) | 93.45 ± 0.28 | 71.00 ± 1.41 (2) | 70.73 ± 1.36 | - | 43.64 ± 2.42 |"
+has "$BM" "| NASWOT | 91.00 ± 1.41 (2) | 92.45 ± 1.12 | - | 68.66 ± 2.02 | - | 41.35 ± 4.08 |"
+has "$BM" "| Random | 85.00 ± 5.00 (3) | 86.61 ± 13.46 | - | 60.83 ± 12.58 | - | 33.13 ± 9.66 |"
+has "$BM" "| TE-NAS (paper only) | | 93.28 ± 0.25 |"
+has "$BM" "| Zero-cost (per-arch) SNIP (paper only) |"
+hasnt "$BM" "| Zero-cost (per-arch) SynFlow (paper only)"
+hasnt "$BM" "| Random (paper only)"
+hasnt "$BM" "FreeDARTS SynFlow |"
+has "$D5/report/paper_table.csv" "Random,,85.000000,5.000000,3,86.61,13.46,"
+
 # alpha-scale curve
 A="$R/alpha_scale.csv"
 has "$A" "line,dataset,accuracy,alpha_scale,n,mean,std"
@@ -215,30 +252,43 @@ if [ $have_gnuplot = 1 ]; then
 fi
 
 # ---- 3. score records: rank correlations --------------------------------------------------
-score_rec() { # JOB_ID NB201_INDEX SEED PROXIES_JSON [ACCURACY_JSON]
+score_rec() { # JOB_ID NB201_INDEX SEED PROXIES_JSON [ACCURACY_JSON [ARCH]]
   jq -n -c --arg id "$1" --argjson i "$2" --argjson seed "$3" --argjson p "$4" \
-    --argjson acc "${5:-null}" '
+    --argjson acc "${5:-null}" --arg arch "${6:-}" '
     {job_id: $id, index: $i, sweep: "scores",
      params: {kind: "score", space: "nb201", dataset: "cifar10", batch: 64, seed: $seed,
               nb201_index: $i},
      status: "ok", error: null, attempt: 1, nb201_index: $i, proxies: $p}
-    + (if $acc == null then {} else {accuracy: $acc} end)'
+    + (if $acc == null then {} else {accuracy: $acc} end)
+    + (if $arch == "" then {} else {arch: $arch} end)'
 }
 D3="$WORK/scores"
 mkdir -p "$D3"
 # archs 0..59 of the benchmark: synflow = cifar10_test (perfect), snip = -cifar10_test
-# (reversed), naswot = floor(cifar100_test / 4) (ties), NaN (null) for every 10th arch
-awk -F'\t' 'NR > 1 && NR <= 61 { print $1, $4, $5 }' "$TSV" > "$WORK/gt.txt"
+# (reversed), naswot = floor(cifar100_test / 4) (ties), NaN (null) for every 10th arch.
+# Column 4 of gt.txt: 1 when the cell has no unreachable op, by the path rule (an op counts
+# when one of the input->output paths 0-3, 0-1-3, 0-2-3, 0-1-2-3 runs through it, none-free).
+awk -F'\t' 'NR > 1 && NR <= 61 {
+    n = split($2, t, "|"); k = 0
+    for (j = 1; j <= n; j++) if (t[j] != "" && t[j] != "+") { sub(/~.*/, "", t[j]); e[k++] = t[j] != "none" }
+    live[0] = live[1] = live[2] = live[3] = live[4] = live[5] = 0
+    if (e[3]) live[3] = 1
+    if (e[0] && e[4]) live[0] = live[4] = 1
+    if (e[1] && e[5]) live[1] = live[5] = 1
+    if (e[0] && e[2] && e[5]) live[0] = live[2] = live[5] = 1
+    clean = 1
+    for (j = 0; j < 6; j++) if (e[j] && !live[j]) clean = 0
+    print $1, $4, $5, clean, $2 }' "$TSV" > "$WORK/gt.txt"
 {
-  while read -r i c10 c100; do
+  while read -r i c10 c100 clean arch; do
     naswot=$(awk -v i="$i" -v v="$c100" 'BEGIN { if (i % 10 == 3) print "null"; else print int(v / 4) }')
     if [ "$i" -lt 10 ]; then   # two seeds: +-1 around the value, averaged back by the report
       lo=$(awk -v v="$c10" 'BEGIN { printf "%.8f", v - 1 }')
       hi=$(awk -v v="$c10" 'BEGIN { printf "%.8f", v + 1 }')
-      score_rec "s${i}a" "$i" 0 "{\"synflow\":$lo,\"snip\":-$hi,\"naswot\":$naswot}"
-      score_rec "s${i}b" "$i" 1 "{\"synflow\":$hi,\"snip\":-$lo,\"naswot\":$naswot}"
+      score_rec "s${i}a" "$i" 0 "{\"synflow\":$lo,\"snip\":-$hi,\"naswot\":$naswot}" null "$arch"
+      score_rec "s${i}b" "$i" 1 "{\"synflow\":$hi,\"snip\":-$lo,\"naswot\":$naswot}" null "$arch"
     else
-      score_rec "s$i" "$i" 0 "{\"synflow\":$c10,\"snip\":-$c10,\"naswot\":$naswot}"
+      score_rec "s$i" "$i" 0 "{\"synflow\":$c10,\"snip\":-$c10,\"naswot\":$naswot}" null "$arch"
     fi
   done < "$WORK/gt.txt"
 } > "$D3/results.jsonl"
@@ -247,12 +297,15 @@ run_rc "$WORK/scores.out" "$WORK/scores.err" "$REPORT" "$D3" --benchmark "$TSV"
 ok "scores: exit 0"
 C="$D3/report/correlations.csv"
 GS="space=nb201 dataset=cifar10"
-has "$C" "group,dataset,proxy,ground_truth,n,nan_proxy,missing_ground_truth,spearman_rho,kendall_tau_b,paper_abs_rho"
-has "$C" "$GS,cifar10,synflow,cifar10_test,60,0,0,1.000000,1.000000,0.737"
-has "$C" "$GS,cifar10,snip,cifar10_test,60,0,0,-1.000000,-1.000000,0.596"
+has "$C" "group,dataset,proxy,ground_truth,n,nan_proxy,missing_ground_truth,spearman_rho,kendall_tau_b,n_no_unreachable,spearman_rho_no_unreachable,kendall_tau_b_no_unreachable,paper_abs_rho"
+nclean=$(awk '$4 == 1' "$WORK/gt.txt" | wc -l)
+[ "$nclean" -gt 10 ] && [ "$nclean" -lt 60 ] || fail "archs 0..59: $nclean without unreachable ops (want a proper subset)"
+has "$C" "$GS,cifar10,synflow,cifar10_test,60,0,0,1.000000,1.000000,$nclean,1.000000,1.000000,0.737"
+has "$C" "$GS,cifar10,snip,cifar10_test,60,0,0,-1.000000,-1.000000,$nclean,-1.000000,-1.000000,0.596"
 has "$C" "$GS,cifar10,naswot,cifar100_test,54,6,0,"
-# naswot vs cifar100_test: brute-force tau-b and Pearson of average ranks in awk
-want=$(awk '$1 % 10 != 3 { n++; x[n] = int($3 / 4); y[n] = $3 }
+# naswot vs cifar100_test: brute-force tau-b and Pearson of average ranks in awk, over all
+# and over the archs without unreachable ops (SUB=1)
+brute='$1 % 10 != 3 && (!SUB || $4 == 1) { n++; x[n] = int($3 / 4); y[n] = $3 }
   function ranks(v, r,   i, j, less, eq) {
     for (i = 1; i <= n; i++) { less = 0; eq = 0
       for (j = 1; j <= n; j++) { less += v[j] < v[i]; eq += v[j] == v[i] }
@@ -266,11 +319,14 @@ want=$(awk '$1 % 10 != 3 { n++; x[n] = int($3 / 4); y[n] = $3 }
     ranks(x, rx); ranks(y, ry)
     for (i = 1; i <= n; i++) { mx += rx[i] / n; my += ry[i] / n }
     for (i = 1; i <= n; i++) { sxy += (rx[i] - mx) * (ry[i] - my); sxx += (rx[i] - mx) ^ 2; syy += (ry[i] - my) ^ 2 }
-    printf "%.6f,%.6f", sxy / sqrt(sxx * syy), tau }' "$WORK/gt.txt")
-has "$C" "$GS,cifar10,naswot,cifar100_test,54,6,0,$want,"
+    printf "%.6f,%.6f", sxy / sqrt(sxx * syy), tau }'
+want=$(awk -v SUB=0 "$brute" "$WORK/gt.txt")
+nsub=$(awk '$1 % 10 != 3 && $4 == 1' "$WORK/gt.txt" | wc -l)
+want_sub=$(awk -v SUB=1 "$brute" "$WORK/gt.txt")
+has "$C" "$GS,cifar10,naswot,cifar100_test,54,6,0,$want,$nsub,$want_sub,"
 SM="$D3/report/report.md"
 has "$SM" "### space=nb201 dataset=cifar10 (60 architectures, 70 records; the records of one architecture merged: one per proxy, seeds averaged)"
-has "$SM" "| synflow | cifar10_test | 60 | 0 | 0 | 1.0000 | 1.0000 | 0.737 |"
+has "$SM" "| synflow | cifar10_test | 60 | 0 | 0 | 1.0000 | 1.0000 | $nclean | 1.0000 | 1.0000 | 0.737 |"
 has "$SM" "ground truth (from the --benchmark table nb201_accuracy.tsv)"
 hasnt "$SM" "$SHARED"
 # without --benchmark: the records' accuracy object
@@ -282,8 +338,9 @@ for i in 1 2 3 4 5; do
 done > "$D4/results.jsonl"
 run_rc "$WORK/acc.out" "$WORK/acc.err" "$REPORT" "$D4"
 [ "$rc" -eq 0 ] || fail "scores_acc report exit $rc"
-has "$D4/report/correlations.csv" "$GS,cifar10,synflow,cifar10_valid,5,0,0,1.000000,1.000000,0.737"
-has "$D4/report/correlations.csv" "$GS,cifar10,snip,cifar10_test,5,0,0,-1.000000,-1.000000,0.596"
+# (no arch strings: the subset is empty, its correlations blank)
+has "$D4/report/correlations.csv" "$GS,cifar10,synflow,cifar10_valid,5,0,0,1.000000,1.000000,0,,,0.737"
+has "$D4/report/correlations.csv" "$GS,cifar10,snip,cifar10_test,5,0,0,-1.000000,-1.000000,0,,,0.596"
 hasnt "$D4/report/correlations.csv" "cifar100_test"
 
 # ---- 4. bad input ---------------------------------------------------------------------------

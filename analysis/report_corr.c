@@ -8,7 +8,9 @@
  *    "nb201_index": 1462,                      // official NB201 index 0..15624 (integer)
  *    "proxies": {"synflow": 1.2e5, "naswot": 1630.2, "snip": null, ...},
  *    "accuracy": {"cifar10_valid": ..., ...}}  // optional: ground truth without --benchmark
- * A proxy that is null, a string ("nan") or absent is NaN: excluded and counted. The
+ * A proxy that is null, a string ("nan") or absent is NaN: excluded and counted; the strings
+ * "-inf" / "inf" are infinities (naswot's singular K: -inf), ranked, all tied, below / above
+ * every finite score. The
  * architecture index may also sit in params.nb201_index. Records group by their params less
  * seed, the architecture and the proxy's own settings (metric, batch, precision, augment,
  * device): one group per space and dataset; within a group each proxy is averaged over the
@@ -127,11 +129,13 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv) 
         clean[a] = arch_clean(ar[start[a]].rec);
         for (int p = 0; p < np; p++) {
             rank_stats_acc m = {0};
+            double inf = 0; /* an infinite score dominates the seed mean; +inf with -inf: NaN */
             for (size_t k = start[a]; k < start[a + 1]; k++) {
                 double v = report_num(report_obj(ar[k].rec->rec, "proxies"), proxies[p]);
                 if (isfinite(v)) rank_stats_acc_add(&m, v);
+                else if (isinf(v)) inf = (inf == 0 || inf == v) ? v : NAN;
             }
-            px[a * (size_t)np + (size_t)p] = m.n ? m.mean : NAN;
+            px[a * (size_t)np + (size_t)p] = inf != 0 ? inf : m.n ? m.mean : NAN;
         }
         for (int t = 0; t < REPORT_NUM_ACC; t++) {
             gt[a * REPORT_NUM_ACC + (size_t)t] =

@@ -218,6 +218,10 @@ const char *report_str(const json_t *obj, const char *key) {
 
 double report_num(const json_t *obj, const char *key) {
     json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    if (json_is_string(v)) { /* freenas_sweep writes infinite scores as strings */
+        const char *t = json_string_value(v);
+        return !strcmp(t, "-inf") ? -INFINITY : !strcmp(t, "inf") ? INFINITY : NAN;
+    }
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 

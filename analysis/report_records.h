@@ -57,7 +57,8 @@ void report_data_free(report_data *d);
 
 /* ---- small JSON accessors: never fail on a missing key or a wrong type ---------------- */
 const char *report_str(const json_t *obj, const char *key);   /* NULL unless a string */
-double report_num(const json_t *obj, const char *key);        /* NaN unless a number */
+/* NaN unless a number or the string "-inf" / "inf" (infinite scores) */
+double report_num(const json_t *obj, const char *key);
 json_t *report_obj(const json_t *obj, const char *key);       /* NULL unless an object */
 /* a parameter value as people read it: strings as they are, 1e-05, 8, true; "-" if absent */
 void report_value_text(const json_t *v, char *buf, size_t len);

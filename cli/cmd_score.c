@@ -9,6 +9,7 @@
  * With --benchmark the NB201 ground truth of each architecture is printed beside its scores.
  * Exit code: 0 every score computed, 1 some failed (NaN, bad data), 2 usage error. The whole
  * space is scored across ranks with freenas_sweep (kind: score, configs/nb201_proxies.yaml). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +160,9 @@ int cmd_score(int argc, char **argv) {
             for (int p = 0; p < nprox; p++) {
                 printf("%s", p ? "," : "");
                 json_str(names[p]);
-                if (v[p].status == FN_OK) printf(":%.17g", v[p].value);
+                if (v[p].status == FN_OK && isinf(v[p].value)) /* JSON has no infinity */
+                    printf(":\"%s\"", v[p].value < 0 ? "-inf" : "inf");
+                else if (v[p].status == FN_OK) printf(":%.17g", v[p].value);
                 else printf(":null");
             }
             printf("},\"seconds\":{");

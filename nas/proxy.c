@@ -314,7 +314,9 @@ fn_status proxy_score_ops(fn_proxy_ctx *x, const int ops[NB201_EDGES], const cha
             out[i].seconds = fn_now() - t1 + t_shared;
             t_shared = 0;
             if (p->needs & FN_PX_MODIFIES_PARAMS) dirty = 1;
-            if (rc || !isfinite(v)) {
+            /* the proxy's worst infinity (-inf for a larger-is-better score) ranks last and
+             * is a score; NaN and the best infinity are errors */
+            if (rc || isnan(v) || v == p->sign * INFINITY) {
                 if (!perr[0]) snprintf(perr, sizeof perr, "%s = %g is not finite", p->name, v);
                 fail_item(&out[i], FN_ERR_NAN, out[i].seconds, &first, err, errlen, perr);
                 out[i].value = v;

@@ -104,7 +104,8 @@ fn_status proxy_ctx_create(const fn_proxy_config *c, fn_proxy_ctx **out, char *e
 void proxy_ctx_free(fn_proxy_ctx *ctx);
 
 typedef struct {
-    double value;     /* the score; NaN when status != FN_OK */
+    double value;     /* the score; NaN when status != FN_OK. It may be the proxy's worst
+                         infinity, -sign * inf (naswot's singular K: -inf), which ranks last */
     fn_status status; /* FN_OK, FN_ERR_CONFIG (unknown proxy), FN_ERR_DATA, FN_ERR_OOM, or
                          FN_ERR_NAN (non-finite score, e.g. jacob_cov's documented NaN) */
     double seconds;   /* wall time, network build and shared passes charged to the first user */

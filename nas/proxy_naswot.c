@@ -67,9 +67,10 @@ int proxy_naswot(fn_proxy_job *j, double *out, char *err, size_t errlen) {
     proxy_naswot_kernel(j, K);
     int sign;
     linalg_slogdet(N, K, out, &sign);
-    if (!isfinite(*out)) {
-        snprintf(err, errlen, "naswot: log|det K| = %g (K singular: two samples with identical "
-                 "ReLU codes?)", *out);
+    /* singular K (e.g. two samples with identical codes): -inf, as NW's np.linalg.slogdet
+     * gives; the architecture ranks below every finite score. Only NaN is an error. */
+    if (isnan(*out)) {
+        snprintf(err, errlen, "naswot: log|det K| is NaN (non-finite activations)");
         return -1;
     }
     return 0;

@@ -8,7 +8,8 @@
  *              sample 100)
  *   random     random search: one architecture drawn with the seed
  * zc_search and random records read like FreeDARTS search records (arch, nb201_index,
- * accuracy), so summaries and reports put them side by side. A rank keeps one proxy context
+ * accuracy), so summaries and reports put them side by side. A proxy's infinite worst score
+ * (naswot's singular K: -inf) is a score, written as the string "-inf". A rank keeps one proxy context
  * (batch, scratch) per (dataset, seed, batch, augment, precision) between jobs. */
 #include <jansson.h>
 #include <math.h>
@@ -68,6 +69,12 @@ static fn_status get_ctx(struct sweep_proxy_cache *pc, const sweep_params *p, fn
 }
 
 /* arch, nb201_index, accuracy{...} of ops into rec. */
+/* a score as JSON: a number, or "-inf" / "inf" for the infinite worst score a proxy may give
+ * (naswot's singular K), which JSON cannot hold as a number */
+static json_t *score_json(double v) {
+    return isinf(v) ? json_string(v < 0 ? "-inf" : "inf") : json_real(v);
+}
+
 static void put_arch(json_t *rec, const int ops[NB201_EDGES], const nb201_benchmark *bench) {
     char arch[256];
     nb201_arch_string(ops, arch, sizeof arch);
@@ -114,9 +121,9 @@ fn_status sweep_job_run_per_arch(const sweep_params *p, const sweep_worker *w, i
         finish(rec, s, err, attempt);
         put_arch(rec, ops, bench);
         if (s != FN_OK) return s;
-        json_object_set_new(rec, "value", json_real(v.value));
+        json_object_set_new(rec, "value", score_json(v.value));
         json_t *px = json_object();
-        json_object_set_new(px, name, json_real(v.value));
+        json_object_set_new(px, name, score_json(v.value));
         json_object_set_new(rec, "proxies", px);
         json_object_set_new(t, "score", json_real(v.seconds));
         json_object_set_new(t, "search", json_real(fn_now() - t0));
@@ -138,7 +145,7 @@ fn_status sweep_job_run_per_arch(const sweep_params *p, const sweep_worker *w, i
         fn_proxy_value v;
         fn_status si = proxy_score_ops(ctx, o, &name, 1, &v, err, sizeof err);
         t_score += v.seconds;
-        if (si == FN_ERR_NAN || !isfinite(v.value)) { nnan++; continue; }
+        if (si == FN_ERR_NAN || isnan(v.value)) { nnan++; continue; }
         if (si != FN_OK) { s = si; break; }
         if (best < 0 || sign * v.value > sign * best_v) {
             best = i, best_v = v.value;
@@ -154,7 +161,7 @@ fn_status sweep_job_run_per_arch(const sweep_params *p, const sweep_worker *w, i
     finish(rec, s, err, attempt);
     if (s != FN_OK) return s;
     put_arch(rec, ops, bench);
-    json_object_set_new(rec, "value", json_real(best_v));
+    json_object_set_new(rec, "value", score_json(best_v));
     json_object_set_new(rec, "sampled", json_integer(n));
     json_object_set_new(rec, "nan_scores", json_integer(nnan));
     json_object_set_new(t, "score", json_real(t_score));

@@ -293,6 +293,15 @@ static void part_b(fn_proxy_scratch *scr) {
     CHECK(proxy_naswot(&j, &v, err, sizeof err) == 0);
     ref = log(fabs(det_perm(Kr, HN)));
     check_close("naswot = log|det K| (permutation expansion)", &v, &ref, 1, 1e-10, 1e-10);
+    /* two identical samples: equal codes, K singular, the score -inf (NW's slogdet) and no
+     * error; the registry accepts -inf as naswot's worst score */
+    float saved[CI * HW];
+    memcpy(saved, xf + CI * HW, sizeof saved);
+    memcpy(xf + CI * HW, xf, sizeof saved);
+    CHECK(proxy_naswot(&j, &v, err, sizeof err) == 0);
+    CHECKF(v == -INFINITY, "naswot with a repeated sample: %g, want -inf", v);
+    memcpy(xf + CI * HW, saved, sizeof saved);
+    CHECK(proxy_naswot(&j, &v, err, sizeof err) == 0 && fabs(v - ref) < 1e-10);
 
     /* jacob_cov: J_n = d sum(logits) / d x_n by FD in the input */
     static double J[HN * CI * HW];

@@ -34,7 +34,7 @@ static json_t *value_json(sweep_key k, const sweep_value *v) {
 char *sweep_config_json(const sweep_config *c, int indent) {
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(c->name));
-    json_object_set_new(o, "kind", json_string(c->kind == SWEEP_KIND_NOOP ? "noop" : "search"));
+    json_object_set_new(o, "kind", json_string(sweep_kind_name(c->kind)));
     json_object_set_new(o, "output", json_string(c->output));
     json_object_set_new(o, "data", c->data[0] ? json_string(c->data) : json_null());
     json_object_set_new(o, "benchmark", c->benchmark[0] ? json_string(c->benchmark) : json_null());

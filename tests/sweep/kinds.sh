@@ -44,6 +44,8 @@ grid:
   seed: [3, 4]
 YAML
 mpirun -n 2 "$SWEEP" "$WORK/zc.yaml" --quiet > "$WORK/zc.log"
+[ "$(jq -r .config.kind "$WORK/zc/manifest.json")" = zc_search ] || fail "manifest config.kind is not zc_search"
+"$SWEEP" "$WORK/zc.yaml" --dry-run | grep -qF '#   kind: "zc_search"' || fail "dry-run does not print kind zc_search"
 for s in 3 4; do
   cat > "$WORK/zc_check.yaml" <<YAML
 name: kinds_zc_check

@@ -48,6 +48,12 @@ static long arch_index(const report_record *r) {
     return json_is_integer(v) && json_integer_value(v) >= 0 ? (long)json_integer_value(v) : -1;
 }
 
+/* one Markdown cell of a correlation: 4 decimals, or - when undefined */
+static void md_corr(FILE *f, double v) {
+    if (isnan(v)) fprintf(f, " - |");
+    else fprintf(f, " %.4f |", v);
+}
+
 /* 1: the record's cell has no unreachable op; 0: it has; -1: no parsable `arch` string */
 static int arch_clean(const report_record *r) {
     const char *s = report_str(r->rec, "arch");
@@ -185,15 +191,11 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv) 
             fprintf(c->md, "| ");
             report_md_text(c->md, proxies[p]);
             fprintf(c->md, " | %s | %zu | %ld | %ld |", report_acc_keys[t], m, nan_proxy, no_gt);
-            if (isnan(rho)) fprintf(c->md, " - |");
-            else fprintf(c->md, " %.4f |", rho);
-            if (isnan(tau)) fprintf(c->md, " - |");
-            else fprintf(c->md, " %.4f |", tau);
+            md_corr(c->md, rho);
+            md_corr(c->md, tau);
             fprintf(c->md, " %zu |", ms);
-            if (isnan(rho_s)) fprintf(c->md, " - |");
-            else fprintf(c->md, " %.4f |", rho_s);
-            if (isnan(tau_s)) fprintf(c->md, " - |");
-            else fprintf(c->md, " %.4f |", tau_s);
+            md_corr(c->md, rho_s);
+            md_corr(c->md, tau_s);
             if (isnan(paper)) fprintf(c->md, " - |\n");
             else fprintf(c->md, " %.3f |\n", paper);
             if (csv) {

@@ -34,3 +34,15 @@ extern "C" int gpu_bind(int i, char *bus_id, size_t len) {
     }
     return 0;
 }
+
+extern "C" double gpu_peak_gflops(int i, int fp64) {
+    int sms = 0, khz = 0, major = 0;
+    if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, i) != cudaSuccess ||
+        cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, i) != cudaSuccess ||
+        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, i) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    const int lanes = fp64 ? (major >= 8 ? 64 : 2) : (major >= 8 ? 128 : 64);
+    return 2.0 * lanes * sms * (khz * 1e3) / 1e9;
+}

@@ -1,4 +1,4 @@
-/* gpu/device_none.c: accelerator discovery for builds without the CUDA toolkit. */
+/* gpu/device_none.c: accelerator discovery for builds without the CUDA toolkit (no devices). */
 #include "gpu/device.h"
 
 int gpu_compiled(void) { return 0; }
@@ -12,4 +12,9 @@ int gpu_bind(int i, char *bus_id, size_t len) {
     (void)i;
     if (len) bus_id[0] = '\0';
     return -1;
+}
+
+double gpu_peak_gflops(int i, int fp64) {
+    (void)i; (void)fp64;
+    return 0;
 }

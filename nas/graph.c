@@ -3,6 +3,7 @@
 #include "nas/graph.h"
 
 #include "nas/graph_plan.h"
+#include "gpu/exec_cuda.h"
 
 #include <math.h>
 #include <string.h>
@@ -250,13 +251,25 @@ static void *pool_take(void **buf, size_t *cap, size_t bytes) {
 }
 
 int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
-    fn_exec_opts o = {param_grads, 0, NULL, NULL};
+    fn_exec_opts o = {param_grads, 0, NULL, NULL, FN_DEV_CPU};
     return exec_init_opts(e, g, dtype, &o);
 }
+
+static _Thread_local char exec_err[FN_ERRLEN];
+const char *exec_error(void) { return exec_err; }
+
+void exec_params_changed(fn_exec *e) { e->params_version++; }
 
 int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_opts *o) {
     const int param_grads = o->param_grads;
     memset(e, 0, sizeof(*e));
+    exec_err[0] = '\0';
+    e->device = o->device;
+    if (o->device == FN_DEV_CUDA && (o->keep || o->pool)) {
+        snprintf(exec_err, sizeof exec_err, "the CUDA executor takes no kept activations or "
+                 "arena pool (CPU-only options)");
+        return -1;
+    }
     e->g = g;
     e->dtype = dtype;
     e->param_grads = param_grads;
@@ -293,7 +306,11 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
     const size_t bytes = es * (p.act_numel + p.grad_numel + (param_grads ? 2 : 1) * g->param_numel +
                                g->saved_numel + g->ws_numel + 2 * g->alpha_numel);
     e->pool = o->pool;
-    if (o->pool) {
+    if (e->device == FN_DEV_CUDA) {
+        /* host mirrors of the input and the logits; activations live on the GPU */
+        e->host_in = calloc(graph_tensor_numel(g, g->input), es);
+        e->host_out = calloc(graph_tensor_numel(g, g->output), es);
+    } else if (o->pool) {
         e->act = pool_take(&o->pool->act, &o->pool->act_bytes, es * p.act_numel);
         e->grad = pool_take(&o->pool->grad, &o->pool->grad_bytes, es * p.grad_numel);
     } else {
@@ -302,22 +319,34 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
     }
     e->params = calloc(g->param_numel + 1, es);
     e->dparams = param_grads ? calloc(g->param_numel + 1, es) : NULL;
-    e->saved = calloc(g->saved_numel + 1, es);
-    e->ws = calloc(g->ws_numel + 1, es);
+    const int on_gpu = e->device == FN_DEV_CUDA; /* BN statistics and workspace: GPU only */
+    e->saved = calloc(on_gpu ? 1 : g->saved_numel + 1, es);
+    e->ws = calloc(on_gpu ? 1 : g->ws_numel + 1, es);
     e->alpha = calloc(g->alpha_numel + 1, es);
     e->dalpha = calloc(g->alpha_numel + 1, es);
-    if (!e->act || !e->grad || !e->params || (param_grads && !e->dparams) || !e->saved ||
-        !e->ws || !e->alpha || !e->dalpha) {
+    const int host_ok = e->device == FN_DEV_CUDA ? e->host_in && e->host_out : e->act && e->grad;
+    if (!host_ok || !e->params || (param_grads && !e->dparams) || !e->saved || !e->ws ||
+        !e->alpha || !e->dalpha) {
+        exec_free(e);
+        e->bytes = bytes;
+        snprintf(exec_err, sizeof exec_err, "out of memory: the executor needs %.2f GiB "
+                 "(activations, gradients, parameters)", (double)bytes / (1u << 30));
+        return -1;
+    }
+    e->bytes = bytes;
+    if (e->device == FN_DEV_CUDA && gpu_exec_init(e, exec_err, sizeof exec_err)) {
         exec_free(e);
         e->bytes = bytes;
         return -1;
     }
-    e->bytes = bytes;
     return 0;
 }
 
 void exec_free(fn_exec *e) {
     const size_t es = esize(e->dtype);
+    if (e->dev) gpu_exec_free(e);
+    free(e->host_in);
+    free(e->host_out);
     if (!e->pool) { /* borrowed arenas stay with their pool */
         fn_arena_free(e->act, es * e->plan.act_numel);
         fn_arena_free(e->grad, es * e->plan.grad_numel);
@@ -339,9 +368,17 @@ void exec_set(void *base, fn_dtype dt, size_t i, double v) {
 }
 
 void *exec_tensor(const fn_exec *e, int t) {
+    if (e->device == FN_DEV_CUDA) {
+        if (t == e->g->input) return e->host_in;
+        if (t == e->g->output) return e->host_out;
+        FN_FATAL("exec_tensor: tensor %d of a CUDA executor lives on the GPU (only the input "
+                 "and the logits have host mirrors)", t);
+    }
     return (char *)e->act + esize(e->dtype) * e->plan.act_off[t];
 }
 void *exec_tensor_grad(const fn_exec *e, int t) {
+    if (e->device == FN_DEV_CUDA)
+        FN_FATAL("exec_tensor_grad: gradients of a CUDA executor live on the GPU (tensor %d)", t);
     return (char *)e->grad + esize(e->dtype) * e->plan.grad_off[t];
 }
 void *exec_param(const fn_exec *e, int p) {
@@ -365,6 +402,7 @@ void exec_init_params(fn_exec *e, uint64_t seed) {
             exec_set(e->params, e->dtype, pp->off + i, v);
         }
     }
+    exec_params_changed(e);
 }
 
 void exec_init_alpha(fn_exec *e, uint64_t seed, double scale) {
@@ -378,6 +416,8 @@ void exec_init_alpha(fn_exec *e, uint64_t seed, double scale) {
 
 void exec_set_relu_mode(fn_exec *e, fn_relu_mode m) {
     const fn_graph *g = e->g;
+    if (e->device == FN_DEV_CUDA && m != FN_RELU_NORMAL)
+        FN_FATAL("exec_set_relu_mode: recorded / frozen ReLU patterns are CPU only");
     if (m != FN_RELU_NORMAL && !e->relu_mask) {
         e->relu_mask_off = callocCheck((size_t)g->nn, sizeof(size_t));
         size_t n = 0;
@@ -392,11 +432,15 @@ void exec_set_relu_mode(fn_exec *e, fn_relu_mode m) {
 }
 
 void exec_forward(fn_exec *e) {
-    if (e->dtype == FN_F64) graph_forward_f64(e);
+    if (e->device == FN_DEV_CUDA) gpu_exec_forward(e);
+    else if (e->dtype == FN_F64) graph_forward_f64(e);
     else graph_forward_f32(e);
 }
 
 void exec_backward(fn_exec *e, const void *dlogits) {
-    if (e->dtype == FN_F64) graph_backward_f64(e, dlogits);
+    if (e->device == FN_DEV_CUDA) {
+        if (e->bwd_hook) FN_FATAL("exec_backward: backward hooks are CPU only");
+        gpu_exec_backward(e, dlogits);
+    } else if (e->dtype == FN_F64) graph_backward_f64(e, dlogits);
     else graph_backward_f32(e, dlogits);
 }

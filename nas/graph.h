@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" { /* also included by the CUDA executor (gpu/exec_cuda.cu) */
+#endif
+
 #define FN_MAX_IN 64
 #define FN_NAME_LEN 64
 #define FN_MAX_ALPHA_GROUPS 8
@@ -114,6 +118,9 @@ size_t graph_num_params(const fn_graph *g);
 
 /* ------------------------------------------------------------------ executor ---------- */
 typedef enum { FN_F32 = 0, FN_F64 = 1 } fn_dtype;
+/* Where an executor runs: the CPU reference ops (nn/), or their CUDA twins (gpu/exec_cuda.cu:
+ * cuDNN, cuBLAS and own kernels) on the current device. */
+typedef enum { FN_DEV_CPU = 0, FN_DEV_CUDA = 1 } fn_device;
 
 /* Memory plan of an executor, made by graph_plan (nas/graph_plan.h). */
 typedef struct {
@@ -142,6 +149,7 @@ typedef struct {
     int input_grad;             /* backward also writes d input: exec_tensor_grad(e, g->input) */
     const unsigned char *keep;  /* [nt] or NULL: activations kept after forward (never reused) */
     fn_arena_pool *pool;        /* NULL, or arenas to borrow (one executor at a time) */
+    fn_device device;           /* FN_DEV_CPU (0) or FN_DEV_CUDA */
 } fn_exec_opts;
 
 /* ReLU pattern control (GraSP's Hessian-vector product, nas/proxy_grasp.c): RECORD stores
@@ -170,14 +178,30 @@ struct fn_exec {
     unsigned char *relu_mask;  /* one byte per ReLU input element, allocated on first use */
     size_t *relu_mask_off;     /* [nn] offset of each ReLU node's mask */
     fn_arena_pool *pool;       /* the arenas' lender, or NULL (they are the executor's own) */
+    /* CUDA executors (device == FN_DEV_CUDA): activations, gradients and every arena live on
+     * the GPU (dev: gpu/exec_cuda.h). params, dparams, alpha and dalpha above stay as host
+     * mirrors: forward uploads alpha and the input (exec_tensor(e, g->input) is a host
+     * buffer) every time and the parameters when params_version moved; it downloads the
+     * logits (exec_tensor(e, g->output)); backward downloads d alpha (and d params). Other
+     * tensors, ReLU modes other than NORMAL and backward hooks are CPU only. */
+    fn_device device;
+    void *dev;
+    void *host_in, *host_out;
+    unsigned params_version;   /* bumped by exec_params_changed */
 };
 
 /* Plans and allocates. Returns 0, or -1 when the activation/gradient arenas cannot be
- * allocated (out of memory; e is left empty and needs no exec_free). */
+ * allocated (out of memory, or for CUDA no usable GPU; e is left empty and needs no
+ * exec_free; exec_error says which). */
 int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads);
 /* The same with options (input gradient, kept activations). */
 int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_opts *o);
 void exec_free(fn_exec *e);
+/* Why the last exec_init / exec_init_opts of this thread failed ("" after success). */
+const char *exec_error(void);
+/* Call after writing host parameters (exec_param, e->params) so a CUDA executor uploads
+ * them before its next forward; exec_init_params and metric_abs_params call it. */
+void exec_params_changed(fn_exec *e);
 /* PyTorch-default initialisation from the counter-based RNG (nn/rng.h): parameter p, element i
  * is draw i of stream p under `seed` (METHOD.md §6 item 10). */
 void exec_init_params(fn_exec *e, uint64_t seed);
@@ -205,5 +229,9 @@ void exec_backward(fn_exec *e, const void *dlogits);
     void graph_backward_##S(fn_exec *e, const void *dlogits);
 FN_EXEC_DECL(f32)
 FN_EXEC_DECL(f64)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -57,6 +57,7 @@ fn_bn_mode metric_bn_mode(const fn_metric *m, const fn_metric_opts *o) {
 void metric_abs_params(fn_exec *e) {
     for (size_t i = 0; i < e->g->param_numel; i++)
         exec_set(e->params, e->dtype, i, fabs(exec_get(e->params, e->dtype, i)));
+    exec_params_changed(e);
 }
 
 static void copy_dalpha(const fn_exec *e, double *g) {

@@ -110,7 +110,7 @@ static void part_a(fn_proxy_scratch *scr, const char *arch) {
     nb201_net_build(&g, &c, ops);
     fn_exec e;
     fn_arena_pool pool = dirty_pool();
-    fn_exec_opts eo = {1, 0, NULL, &pool};
+    fn_exec_opts eo = {1, 0, NULL, &pool, FN_DEV_CPU};
     CHECK(exec_init_opts(&e, &g, FN_F64, &eo) == 0);
     exec_init_params(&e, 3);
     fn_proxy_job j;
@@ -256,7 +256,7 @@ static void part_a_kinks(fn_proxy_scratch *scr) {
     nb201_config c = {4, 1, 10, 16, 16, N};
     nb201_net_build(&g, &c, ops);
     fn_exec e;
-    fn_exec_opts eo = {1, 0, NULL, NULL};
+    fn_exec_opts eo = {1, 0, NULL, NULL, FN_DEV_CPU};
     CHECK(exec_init_opts(&e, &g, FN_F64, &eo) == 0);
     exec_init_params(&e, 8);
     fn_proxy_job j;
@@ -333,7 +333,7 @@ static void part_c(const char *data) {
         fn_graph g;
         fn_exec e;
         fn_proxy_job j;
-        fn_exec_opts eo = {1, 0, NULL, NULL};
+        fn_exec_opts eo = {1, 0, NULL, NULL, FN_DEV_CPU};
         double v;
         for (int q = 0; q < 2; q++) {
             fn_batch b = {0};

@@ -1,0 +1,731 @@
+/* gpu/exec_cuda.cu: the CUDA executor (see gpu/exec_cuda.h): the twin of nas/graph_exec.c,
+ * node for node, on one stream of the current device.
+ *
+ *   convolution      cuDNN forward / backward-data / backward-filter, grouped and dilated;
+ *                    algorithms from cuDNN's heuristics (cudnnGet*_v7), restricted to
+ *                    deterministic GEMM / direct ones (no FFT, no Winograd) and, in float32,
+ *                    to FMA math (no TF32), so float32 results are as accurate as the CPU
+ *                    reference's; cached per shape for the process
+ *   average pooling  cuDNN, CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING (count_include_pad=False)
+ *   max pooling      cuDNN forward; backward by gpu/ops.cu (the CPU's first-maximum rule)
+ *   linear           cuBLAS GEMMs (default math: no TF32) and a bias kernel
+ *   BN, ReLU, mixed op and d alpha, concat, subsample, global pooling, zero: gpu/ops.cu
+ *
+ * Memory: one device buffer per role (activations, gradients, parameters, d parameters, BN
+ * statistics, alpha, d alpha, cuDNN workspace, reduction scratch), each sized by the plan of
+ * nas/graph_plan.c. They are borrowed from a per-process set that only grows, so a sweep of
+ * one supernet shape allocates once; a second executor alive at the same time gets its own.
+ * Each pass (forward, backward) is captured into a CUDA graph the second time its key (graph
+ * structure, precision, memory offsets and device buffers) is seen and replayed after that,
+ * also by later executors of the same shape: a sweep's per-seed searches of one supernet
+ * launch two graphs per search instead of thousands of kernels and cuDNN calls.
+ * Not thread-safe: one thread of a process runs CUDA executors (a sweep rank's job loop). */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gpu/cuda_check.h"
+#include "gpu/ops.cuh"
+
+extern "C" {
+#include "nas/graph.h"
+#include "nn/batchnorm2d.h"
+}
+#include "gpu/exec_cuda.h"
+
+enum { R_ACT, R_GRAD, R_PARAMS, R_DPARAMS, R_SAVED, R_ALPHA, R_DALPHA, R_WS, R_SCRATCH, R_COUNT };
+static const char *role_name[R_COUNT] = {"activations", "gradients", "parameters", "d parameters",
+                                         "BN statistics", "alpha", "d alpha", "cuDNN workspace",
+                                         "reduction scratch"};
+typedef struct {
+    void *buf[R_COUNT];
+    size_t cap[R_COUNT];
+} arena_set;
+
+#define WS_CAP ((size_t)1 << 30) /* largest cuDNN workspace one convolution may ask for */
+#define GRAPH_CACHE 32           /* captured forward / backward passes kept per process */
+#define CUBLAS_WS ((size_t)32 << 20)
+
+/* cuDNN algorithms of one convolution shape */
+typedef struct {
+    int key[12];
+    cudnnConvolutionFwdAlgo_t fwd;
+    cudnnConvolutionBwdDataAlgo_t data;
+    cudnnConvolutionBwdFilterAlgo_t filter;
+    size_t ws; /* largest workspace of the three */
+} conv_algo;
+
+typedef struct {
+    uint64_t key;
+    int state; /* 1: seen once (ran eagerly), 2: captured, -1: capture failed */
+    cudaGraphExec_t exec;
+} graph_entry;
+
+static struct {
+    int ready, device;
+    cudnnHandle_t cudnn;
+    cublasHandle_t cublas;
+    cudaStream_t stream;
+    arena_set shared;
+    int shared_busy;
+    conv_algo *algos;
+    int nalgos, cap_algos;
+    void *cublas_ws;
+    int graphs_off;           /* gpu_set_graphs(0): always run eagerly */
+    graph_entry graphs[GRAPH_CACHE];
+    int ngraphs, next_evict;
+} ctx;
+
+typedef struct {
+    cudnnTensorDescriptor_t x, y;
+    cudnnFilterDescriptor_t w;
+    cudnnConvolutionDescriptor_t conv;
+    cudnnPoolingDescriptor_t pool;
+    conv_algo a;
+} node_dev;
+
+typedef struct {
+    node_dev *nd;
+    arena_set own;
+    int uses_shared;
+    char *act, *grad, *params, *dparams, *saved, *alpha, *dalpha;
+    void *ws;
+    size_t ws_bytes;
+    double *scratch;
+    unsigned uploaded_version;
+    int uploaded;
+    uint64_t key; /* structure, precision, options and device pointers: names its CUDA graphs */
+} gpu_exec;
+
+static int ctx_init(char *err, size_t len) {
+    if (ctx.ready) {
+        cudaCheck(cudaSetDevice(ctx.device));
+        return 0;
+    }
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+        cudaGetLastError();
+        snprintf(err, len, "device cuda: no usable CUDA device on this host (hint: device: cpu)");
+        return -1;
+    }
+    cudaCheck(cudaGetDevice(&ctx.device));
+    cudaCheck(cudaStreamCreateWithFlags(&ctx.stream, cudaStreamNonBlocking));
+    cudnnStatus_t st = cudnnCreate(&ctx.cudnn);
+    if (st != CUDNN_STATUS_SUCCESS) {
+        snprintf(err, len, "device cuda: cudnnCreate failed: %s (is cuDNN 9 on the library "
+                 "path?)", cudnnGetErrorString(st));
+        return -1;
+    }
+    cudnnCheck(cudnnSetStream(ctx.cudnn, ctx.stream));
+    cublasStatus_t bs = cublasCreate(&ctx.cublas);
+    if (bs != CUBLAS_STATUS_SUCCESS) {
+        snprintf(err, len, "device cuda: cublasCreate failed: %s", cublasGetStatusString(bs));
+        return -1;
+    }
+    cublasCheck(cublasSetStream(ctx.cublas, ctx.stream));
+    /* a fixed cuBLAS workspace: nothing is allocated while a pass is captured into a graph */
+    if (cudaMalloc(&ctx.cublas_ws, CUBLAS_WS) != cudaSuccess) {
+        cudaGetLastError();
+        snprintf(err, len, "out of GPU memory: cannot allocate the cuBLAS workspace");
+        return -1;
+    }
+    cublasCheck(cublasSetWorkspace(ctx.cublas, ctx.cublas_ws, CUBLAS_WS));
+    ctx.ready = 1;
+    return 0;
+}
+
+static void arena_release(arena_set *a) {
+    for (int r = 0; r < R_COUNT; r++) {
+        if (a->buf[r]) cudaCheck(cudaFree(a->buf[r]));
+        a->buf[r] = NULL;
+        a->cap[r] = 0;
+    }
+}
+
+/* grows role r of a to at least `bytes`; -1 when the GPU is out of memory */
+static int arena_take(arena_set *a, int r, size_t bytes) {
+    if (bytes < 256) bytes = 256;
+    if (a->buf[r] && a->cap[r] >= bytes) return 0;
+    if (a->buf[r]) cudaCheck(cudaFree(a->buf[r]));
+    a->buf[r] = NULL;
+    a->cap[r] = 0;
+    cudaError_t e = cudaMalloc(&a->buf[r], bytes);
+    if (e != cudaSuccess) {
+        if (e != cudaErrorMemoryAllocation) cudaCheck(e);
+        cudaGetLastError(); /* out of memory is not sticky */
+        a->buf[r] = NULL;
+        return -1;
+    }
+    a->cap[r] = bytes;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ cuDNN descriptors --- */
+static cudnnDataType_t cudnn_type(fn_dtype dt) {
+    return dt == FN_F64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+}
+
+static int math_ok(fn_dtype dt, cudnnMathType_t m) {
+    return dt == FN_F64 || m == CUDNN_FMA_MATH; /* float32: no tensor-core (TF32) math */
+}
+
+/* GEMM and direct algorithms only: FFT and Winograd transforms trade accuracy for speed
+ * (float32 errors of 1e-2 seen on NB-1shot1 gradients, against 1e-3 for the CPU's GEMM) */
+static int exact_fwd(cudnnConvolutionFwdAlgo_t a) {
+    return a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM ||
+           a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ||
+           a == CUDNN_CONVOLUTION_FWD_ALGO_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
+}
+static int exact_data(cudnnConvolutionBwdDataAlgo_t a) {
+    return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0 || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+}
+static int exact_filter(cudnnConvolutionBwdFilterAlgo_t a) {
+    return a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0 || a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1 ||
+           a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3;
+}
+
+/* picks the first (fastest by heuristic) deterministic GEMM-type algorithm that fits WS_CAP */
+static void conv_pick(fn_dtype dt, node_dev *d, int want_data, int want_filter) {
+    const int nalg = 16;
+    int got = 0, ok = 0;
+    size_t ws = 0;
+    {
+        cudnnConvolutionFwdAlgoPerf_t p[16];
+        cudnnCheck(cudnnGetConvolutionForwardAlgorithm_v7(ctx.cudnn, d->x, d->w, d->conv, d->y,
+                                                          nalg, &got, p));
+        for (int i = 0; i < got && !ok; i++)
+            if (p[i].status == CUDNN_STATUS_SUCCESS && p[i].memory <= WS_CAP &&
+                p[i].determinism == CUDNN_DETERMINISTIC && math_ok(dt, p[i].mathType) &&
+                exact_fwd(p[i].algo)) {
+                d->a.fwd = p[i].algo;
+                ok = 1;
+            }
+        if (!ok) d->a.fwd = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+        size_t b = 0;
+        cudnnCheck(cudnnGetConvolutionForwardWorkspaceSize(ctx.cudnn, d->x, d->w, d->conv, d->y,
+                                                           d->a.fwd, &b));
+        ws = b;
+    }
+    if (want_data) {
+        cudnnConvolutionBwdDataAlgoPerf_t p[16];
+        cudnnCheck(cudnnGetConvolutionBackwardDataAlgorithm_v7(ctx.cudnn, d->w, d->y, d->conv,
+                                                               d->x, nalg, &got, p));
+        ok = 0;
+        for (int i = 0; i < got && !ok; i++)
+            if (p[i].status == CUDNN_STATUS_SUCCESS && p[i].memory <= WS_CAP &&
+                p[i].determinism == CUDNN_DETERMINISTIC && math_ok(dt, p[i].mathType) &&
+                exact_data(p[i].algo)) {
+                d->a.data = p[i].algo;
+                ok = 1;
+            }
+        if (!ok) d->a.data = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+        size_t b = 0;
+        cudnnCheck(cudnnGetConvolutionBackwardDataWorkspaceSize(ctx.cudnn, d->w, d->y, d->conv,
+                                                                d->x, d->a.data, &b));
+        if (b > ws) ws = b;
+    }
+    if (want_filter) {
+        cudnnConvolutionBwdFilterAlgoPerf_t p[16];
+        cudnnCheck(cudnnGetConvolutionBackwardFilterAlgorithm_v7(ctx.cudnn, d->x, d->y, d->conv,
+                                                                 d->w, nalg, &got, p));
+        ok = 0;
+        for (int i = 0; i < got && !ok; i++)
+            if (p[i].status == CUDNN_STATUS_SUCCESS && p[i].memory <= WS_CAP &&
+                p[i].determinism == CUDNN_DETERMINISTIC && math_ok(dt, p[i].mathType) &&
+                exact_filter(p[i].algo)) {
+                d->a.filter = p[i].algo;
+                ok = 1;
+            }
+        if (!ok) d->a.filter = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
+        size_t b = 0;
+        cudnnCheck(cudnnGetConvolutionBackwardFilterWorkspaceSize(ctx.cudnn, d->x, d->y, d->conv,
+                                                                  d->w, d->a.filter, &b));
+        if (b > ws) ws = b;
+    }
+    d->a.ws = ws;
+}
+
+/* the cached algorithms of this shape, chosen on first sight */
+static void conv_algos(fn_dtype dt, const fn_graph *g, const fn_node *nd, node_dev *d) {
+    const fn_tensor *in = &g->t[nd->in[0]];
+    /* data and filter algorithms are always chosen: the cache then serves every executor */
+    int key[12] = {(int)dt, in->n, in->c, in->h, in->w, g->t[nd->out].c, nd->k, nd->stride,
+                   nd->pad, nd->dil, nd->groups, 0};
+    for (int i = 0; i < ctx.nalgos; i++)
+        if (!memcmp(ctx.algos[i].key, key, sizeof key)) {
+            d->a = ctx.algos[i];
+            return;
+        }
+    conv_pick(dt, d, 1, 1);
+    memcpy(d->a.key, key, sizeof key);
+    if (ctx.nalgos == ctx.cap_algos) {
+        ctx.cap_algos = ctx.cap_algos ? 2 * ctx.cap_algos : 64;
+        ctx.algos = (conv_algo *)realloc(ctx.algos, sizeof(conv_algo) * ctx.cap_algos);
+        FN_ASSERT(ctx.algos);
+    }
+    ctx.algos[ctx.nalgos++] = d->a;
+}
+
+static void tensor_desc(cudnnTensorDescriptor_t *t, fn_dtype dt, int n, int c, int h, int w) {
+    cudnnCheck(cudnnCreateTensorDescriptor(t));
+    cudnnCheck(cudnnSetTensor4dDescriptor(*t, CUDNN_TENSOR_NCHW, cudnn_type(dt), n, c, h, w));
+}
+
+/* descriptors of node i; -1 with a message when cuDNN's output shape is not the graph's */
+static int node_setup(const fn_exec *e, int i, node_dev *d, char *err, size_t len) {
+    const fn_graph *g = e->g;
+    const fn_node *nd = &g->nodes[i];
+    const fn_tensor *in = &g->t[nd->in[0]], *out = &g->t[nd->out];
+    int n, c, h, w;
+    if (nd->kind == FN_NODE_CONV) {
+        tensor_desc(&d->x, e->dtype, in->n, in->c, in->h, in->w);
+        tensor_desc(&d->y, e->dtype, out->n, out->c, out->h, out->w);
+        cudnnCheck(cudnnCreateFilterDescriptor(&d->w));
+        cudnnCheck(cudnnSetFilter4dDescriptor(d->w, cudnn_type(e->dtype), CUDNN_TENSOR_NCHW, out->c,
+                                              in->c / nd->groups, nd->k, nd->k));
+        cudnnCheck(cudnnCreateConvolutionDescriptor(&d->conv));
+        cudnnCheck(cudnnSetConvolution2dDescriptor(d->conv, nd->pad, nd->pad, nd->stride, nd->stride,
+                                                   nd->dil, nd->dil, CUDNN_CROSS_CORRELATION,
+                                                   cudnn_type(e->dtype)));
+        cudnnCheck(cudnnSetConvolutionGroupCount(d->conv, nd->groups));
+        cudnnCheck(cudnnSetConvolutionMathType(
+            d->conv, e->dtype == FN_F64 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+        cudnnCheck(cudnnGetConvolution2dForwardOutputDim(d->conv, d->x, d->w, &n, &c, &h, &w));
+        if (n != out->n || c != out->c || h != out->h || w != out->w) {
+            snprintf(err, len, "device cuda: cuDNN gives convolution node %d the output %dx%dx%dx%d, "
+                     "the graph %dx%dx%dx%d", i, n, c, h, w, out->n, out->c, out->h, out->w);
+            return -1;
+        }
+        conv_algos(e->dtype, g, nd, d);
+    } else if (nd->kind == FN_NODE_AVGPOOL || nd->kind == FN_NODE_MAXPOOL) {
+        tensor_desc(&d->x, e->dtype, in->n, in->c, in->h, in->w);
+        tensor_desc(&d->y, e->dtype, out->n, out->c, out->h, out->w);
+        cudnnCheck(cudnnCreatePoolingDescriptor(&d->pool));
+        cudnnCheck(cudnnSetPooling2dDescriptor(
+            d->pool,
+            nd->kind == FN_NODE_AVGPOOL ? CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING
+                                        : CUDNN_POOLING_MAX_DETERMINISTIC,
+            CUDNN_NOT_PROPAGATE_NAN, nd->k, nd->k, nd->pad, nd->pad, nd->stride, nd->stride));
+        cudnnCheck(cudnnGetPooling2dForwardOutputDim(d->pool, d->x, &n, &c, &h, &w));
+        if (n != out->n || c != out->c || h != out->h || w != out->w) {
+            snprintf(err, len, "device cuda: cuDNN gives pooling node %d the output %dx%dx%dx%d, "
+                     "the graph %dx%dx%dx%d", i, n, c, h, w, out->n, out->c, out->h, out->w);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void node_teardown(node_dev *d) {
+    if (d->x) cudnnCheck(cudnnDestroyTensorDescriptor(d->x));
+    if (d->y) cudnnCheck(cudnnDestroyTensorDescriptor(d->y));
+    if (d->w) cudnnCheck(cudnnDestroyFilterDescriptor(d->w));
+    if (d->conv) cudnnCheck(cudnnDestroyConvolutionDescriptor(d->conv));
+    if (d->pool) cudnnCheck(cudnnDestroyPoolingDescriptor(d->pool));
+}
+
+/* ------------------------------------------------------------------ graph keys --------- */
+/* FNV-1a over everything a captured pass bakes in: node parameters, shapes, memory offsets,
+ * which gradients exist, precision and the device buffers. Two executors with the same key
+ * enqueue the same kernels with the same arguments, so one's CUDA graph serves the other
+ * (a sweep's searches of one supernet shape with new weights). */
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = (const unsigned char *)p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+#define FNV(h, v) h = fnv(h, &(v), sizeof(v))
+
+static uint64_t exec_key(const fn_exec *e, const gpu_exec *gx) {
+    const fn_graph *g = e->g;
+    uint64_t h = 1469598103934665603ull;
+    FNV(h, e->dtype);
+    FNV(h, e->param_grads);
+    FNV(h, g->nn);
+    FNV(h, g->nt);
+    FNV(h, g->input);
+    FNV(h, g->output);
+    FNV(h, g->param_numel);
+    FNV(h, g->alpha_numel);
+    for (int i = 0; i < g->nn; i++) {
+        const fn_node *nd = &g->nodes[i];
+        const int f[15] = {nd->kind, nd->out, nd->nin, nd->w, nd->b, nd->k, nd->stride, nd->pad,
+                           nd->dil, nd->groups, nd->off, nd->ho, nd->wo, nd->zc_keep_bn,
+                           (int)nd->saved};
+        h = fnv(h, f, sizeof f);
+        h = fnv(h, nd->in, sizeof(int) * nd->nin);
+        h = fnv(h, nd->aidx, sizeof(int) * nd->nin);
+        h = fnv(h, &gx->nd[i].a, sizeof(conv_algo));
+    }
+    for (int t = 0; t < g->nt; t++) {
+        FNV(h, g->t[t]);
+        FNV(h, e->plan.act_off[t]);
+        FNV(h, e->plan.grad_off[t]);
+        FNV(h, e->plan.grad_first[t]);
+        FNV(h, e->needs_grad[t]);
+    }
+    for (int p = 0; p < g->np; p++) FNV(h, g->p[p].off);
+    const void *ptr[9] = {gx->act, gx->grad, gx->params, gx->dparams, gx->saved, gx->alpha,
+                          gx->dalpha, gx->ws, gx->scratch};
+    h = fnv(h, ptr, sizeof ptr);
+    FNV(h, gx->ws_bytes);
+    return h;
+}
+
+extern "C" void gpu_set_graphs(int on) { ctx.graphs_off = !on; }
+extern "C" int gpu_exec_compiled(void) { return 1; }
+
+/* ------------------------------------------------------------------ init / free --------- */
+extern "C" void gpu_exec_free(fn_exec *e) {
+    gpu_exec *gx = (gpu_exec *)e->dev;
+    if (!gx) return;
+    if (gx->nd)
+        for (int i = 0; i < e->g->nn; i++) node_teardown(&gx->nd[i]);
+    free(gx->nd);
+    if (gx->uses_shared) ctx.shared_busy = 0;
+    else arena_release(&gx->own);
+    free(gx);
+    e->dev = NULL;
+}
+
+extern "C" int gpu_exec_init(fn_exec *e, char *err, size_t len) {
+    if (ctx_init(err, len)) return -1;
+    const fn_graph *g = e->g;
+    gpu_exec *gx = (gpu_exec *)calloc(1, sizeof(gpu_exec));
+    FN_ASSERT(gx);
+    e->dev = gx;
+    gx->nd = (node_dev *)calloc((size_t)g->nn + 1, sizeof(node_dev));
+    FN_ASSERT(gx->nd);
+    size_t ws = 0, scratch = 1;
+    for (int i = 0; i < g->nn; i++) {
+        const fn_node *nd = &g->nodes[i];
+        if (node_setup(e, i, &gx->nd[i], err, len)) {
+            gpu_exec_free(e);
+            return -1;
+        }
+        if (nd->kind == FN_NODE_CONV && gx->nd[i].a.ws > ws) ws = gx->nd[i].a.ws;
+        size_t sc = nd->kind == FN_NODE_BN    ? op_bn_scratch(g->t[nd->in[0]].c)
+                    : nd->kind == FN_NODE_MIX ? op_mix_scratch(nd->nin)
+                                              : 0;
+        if (sc > scratch) scratch = sc;
+    }
+    const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
+    size_t need[R_COUNT] = {es * e->plan.act_numel, es * e->plan.grad_numel, es * g->param_numel,
+                            e->param_grads ? es * g->param_numel : 0, es * g->saved_numel,
+                            es * g->alpha_numel, es * g->alpha_numel, ws,
+                            sizeof(double) * scratch};
+    gx->uses_shared = !ctx.shared_busy;
+    arena_set *a = gx->uses_shared ? &ctx.shared : &gx->own;
+    if (gx->uses_shared) ctx.shared_busy = 1;
+    int failed = -1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        failed = -1;
+        for (int r = 0; r < R_COUNT && failed < 0; r++)
+            if (arena_take(a, r, need[r])) failed = r;
+        if (failed < 0) break;
+        arena_release(a); /* fragmentation: free everything and ask again at once */
+    }
+    if (failed >= 0) {
+        size_t free_b = 0, total_b = 0, sum = 0;
+        cudaMemGetInfo(&free_b, &total_b);
+        for (int r = 0; r < R_COUNT; r++) sum += need[r];
+        snprintf(err, len, "out of GPU memory: the executor needs %.2f GiB (%s: %.2f GiB); the "
+                 "device has %.2f of %.2f GiB free (hint: a smaller batch or resolution)",
+                 (double)sum / (1u << 30), role_name[failed], (double)need[failed] / (1u << 30),
+                 (double)free_b / (1u << 30), (double)total_b / (1u << 30));
+        gpu_exec_free(e);
+        return -1;
+    }
+    gx->act = (char *)a->buf[R_ACT];
+    gx->grad = (char *)a->buf[R_GRAD];
+    gx->params = (char *)a->buf[R_PARAMS];
+    gx->dparams = e->param_grads ? (char *)a->buf[R_DPARAMS] : NULL;
+    gx->saved = (char *)a->buf[R_SAVED];
+    gx->alpha = (char *)a->buf[R_ALPHA];
+    gx->dalpha = (char *)a->buf[R_DALPHA];
+    gx->ws = a->buf[R_WS];
+    gx->ws_bytes = ws;
+    gx->scratch = (double *)a->buf[R_SCRATCH];
+    gx->key = exec_key(e, gx);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ execution ----------- */
+static void gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const float *A,
+                 int lda, const float *B, int ldb, float *C, int ldc) {
+    const float one = 1;
+    cublasCheck(cublasSgemm(ctx.cublas, ta, tb, m, n, k, &one, A, lda, B, ldb, &one, C, ldc));
+}
+static void gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const double *A,
+                 int lda, const double *B, int ldb, double *C, int ldc) {
+    const double one = 1;
+    cublasCheck(cublasDgemm(ctx.cublas, ta, tb, m, n, k, &one, A, lda, B, ldb, &one, C, ldc));
+}
+
+#define TD(id) ((T *)gx->act + e->plan.act_off[(id)])
+#define GD(id) ((T *)gx->grad + e->plan.grad_off[(id)])
+#define PD(id) ((id) >= 0 ? (T *)gx->params + g->p[(id)].off : (T *)NULL)
+#define DPD(id) ((id) >= 0 && gx->dparams ? (T *)gx->dparams + g->p[(id)].off : (T *)NULL)
+#define NUMEL(id) graph_tensor_numel(g, (id))
+
+/* the forward pass's kernels, enqueued on the stream (or captured into a graph) */
+template <typename T> static void forward_nodes(fn_exec *e) {
+    gpu_exec *gx = (gpu_exec *)e->dev;
+    const fn_graph *g = e->g;
+    cudaStream_t s = ctx.stream;
+    const T one = 1, zero = 0;
+    for (int i = 0; i < g->nn; i++) {
+        const fn_node *nd = &g->nodes[i];
+        const node_dev *d = &gx->nd[i];
+        const int x = nd->in[0], y = nd->out;
+        const fn_tensor *ti = &g->t[x];
+        switch (nd->kind) {
+        case FN_NODE_CONV:
+            cudnnCheck(cudnnConvolutionForward(ctx.cudnn, &one, d->x, TD(x), d->w, PD(nd->w), d->conv,
+                                               d->a.fwd, gx->ws, gx->ws_bytes, &zero, d->y, TD(y)));
+            break;
+        case FN_NODE_BN: {
+            T *sv = (T *)gx->saved + nd->saved;
+            if (e->bn_mode == FN_BN_TRAIN || nd->zc_keep_bn)
+                op_bn_fwd<T>(s, TD(y), sv, sv + ti->c, TD(x), PD(nd->w), PD(nd->b), ti->n, ti->c,
+                             ti->h * ti->w, FN_BN_EPS, gx->scratch);
+            else
+                cudaCheck(cudaMemcpyAsync(TD(y), TD(x), sizeof(T) * NUMEL(x),
+                                          cudaMemcpyDeviceToDevice, s));
+            break;
+        }
+        case FN_NODE_RELU: op_relu_fwd<T>(s, TD(y), TD(x), NUMEL(x)); break;
+        case FN_NODE_AVGPOOL:
+        case FN_NODE_MAXPOOL:
+            cudnnCheck(cudnnPoolingForward(ctx.cudnn, d->pool, &one, d->x, TD(x), &zero, d->y, TD(y)));
+            break;
+        case FN_NODE_GAP: op_gap_fwd<T>(s, TD(y), TD(x), ti->n * ti->c, ti->h * ti->w); break;
+        case FN_NODE_LINEAR: {
+            const int in_f = ti->c * ti->h * ti->w, f = g->t[y].c;
+            op_bias_fill<T>(s, TD(y), PD(nd->b), ti->n, f);
+            /* row-major y[n, f] += x[n, in_f] w[f, in_f]^T, as column-major y^T = w x^T */
+            gemm(CUBLAS_OP_T, CUBLAS_OP_N, f, ti->n, in_f, PD(nd->w), in_f, TD(x), in_f, TD(y), f);
+            break;
+        }
+        case FN_NODE_MIX: {
+            op_mix_args a;
+            a.k = nd->nin;
+            for (int j = 0; j < nd->nin; j++) {
+                a.in[j] = TD(nd->in[j]);
+                a.din[j] = NULL;
+                a.aidx[j] = nd->aidx[j];
+            }
+            op_mix_fwd<T>(s, TD(y), &a, (const T *)gx->alpha, NUMEL(y));
+            break;
+        }
+        case FN_NODE_CONCAT: {
+            const size_t hw = (size_t)ti->h * ti->w, ctot = g->t[y].c;
+            size_t c0 = 0;
+            for (int j = 0; j < nd->nin; j++) {
+                const size_t cj = g->t[nd->in[j]].c;
+                cudaCheck(cudaMemcpy2DAsync(TD(y) + c0 * hw, sizeof(T) * ctot * hw, TD(nd->in[j]),
+                                            sizeof(T) * cj * hw, sizeof(T) * cj * hw, ti->n,
+                                            cudaMemcpyDeviceToDevice, s));
+                c0 += cj;
+            }
+            break;
+        }
+        case FN_NODE_SUBSAMPLE:
+            op_subsample_fwd<T>(s, TD(y), TD(x), ti->n * ti->c, ti->h, ti->w, nd->off, nd->stride,
+                                nd->ho, nd->wo);
+            break;
+        case FN_NODE_ZERO: cudaCheck(cudaMemsetAsync(TD(y), 0, sizeof(T) * NUMEL(y), s)); break;
+        }
+    }
+}
+
+/* Runs a pass: replays its CUDA graph when one with this key exists; else runs it eagerly the
+ * first time a key is seen (cuDNN and cuBLAS finish their lazy set-up outside any capture)
+ * and captures it the second time. A capture that fails leaves the key eager for good. */
+static void run_pass(fn_exec *e, int backward, void (*nodes)(fn_exec *)) {
+    gpu_exec *gx = (gpu_exec *)e->dev;
+    if (ctx.graphs_off) {
+        nodes(e);
+        return;
+    }
+    uint64_t key = gx->key;
+    const int mode[2] = {e->bn_mode, backward};
+    key = fnv(key, mode, sizeof mode);
+    graph_entry *ge = NULL;
+    for (int i = 0; i < ctx.ngraphs; i++)
+        if (ctx.graphs[i].key == key) ge = &ctx.graphs[i];
+    if (ge && ge->state == 2) {
+        cudaCheck(cudaGraphLaunch(ge->exec, ctx.stream));
+        return;
+    }
+    if (!ge || ge->state < 0) {
+        if (!ge) { /* remember the key (round-robin eviction when full) */
+            if (ctx.ngraphs < GRAPH_CACHE) ge = &ctx.graphs[ctx.ngraphs++];
+            else {
+                ge = &ctx.graphs[ctx.next_evict];
+                ctx.next_evict = (ctx.next_evict + 1) % GRAPH_CACHE;
+                if (ge->state == 2) cudaCheck(cudaGraphExecDestroy(ge->exec));
+            }
+            ge->key = key;
+            ge->state = 1;
+        }
+        nodes(e);
+        return;
+    }
+    cudaGraph_t graph = NULL;
+    cudaCheck(cudaStreamBeginCapture(ctx.stream, cudaStreamCaptureModeThreadLocal));
+    nodes(e);
+    cudaError_t err = cudaStreamEndCapture(ctx.stream, &graph);
+    if (err == cudaSuccess) err = cudaGraphInstantiate(&ge->exec, graph, 0);
+    if (graph) cudaCheck(cudaGraphDestroy(graph));
+    if (err != cudaSuccess) {
+        cudaGetLastError();
+        ge->state = -1;
+        nodes(e); /* nothing ran during the failed capture */
+        return;
+    }
+    ge->state = 2;
+    cudaCheck(cudaGraphLaunch(ge->exec, ctx.stream));
+}
+
+template <typename T> static void forward(fn_exec *e) {
+    gpu_exec *gx = (gpu_exec *)e->dev;
+    const fn_graph *g = e->g;
+    cudaStream_t s = ctx.stream;
+    cudaCheck(cudaSetDevice(ctx.device));
+    if (!gx->uploaded || gx->uploaded_version != e->params_version) {
+        cudaCheck(cudaMemcpyAsync(gx->params, e->params, sizeof(T) * g->param_numel,
+                                  cudaMemcpyHostToDevice, s));
+        gx->uploaded = 1;
+        gx->uploaded_version = e->params_version;
+    }
+    cudaCheck(cudaMemcpyAsync(gx->alpha, e->alpha, sizeof(T) * g->alpha_numel,
+                              cudaMemcpyHostToDevice, s));
+    cudaCheck(cudaMemcpyAsync(TD(g->input), e->host_in, sizeof(T) * NUMEL(g->input),
+                              cudaMemcpyHostToDevice, s));
+    run_pass(e, 0, forward_nodes<T>);
+    cudaCheck(cudaMemcpyAsync(e->host_out, TD(g->output), sizeof(T) * NUMEL(g->output),
+                              cudaMemcpyDeviceToHost, s));
+    cudaCheck(cudaStreamSynchronize(s));
+}
+
+template <typename T> static void backward_nodes(fn_exec *e) {
+    gpu_exec *gx = (gpu_exec *)e->dev;
+    const fn_graph *g = e->g;
+    cudaStream_t s = ctx.stream;
+    const T one = 1;
+    cudaCheck(cudaMemsetAsync(gx->dalpha, 0, sizeof(T) * g->alpha_numel, s));
+    if (gx->dparams) cudaCheck(cudaMemsetAsync(gx->dparams, 0, sizeof(T) * g->param_numel, s));
+    for (int i = g->nn - 1; i >= 0; i--) {
+        const fn_node *nd = &g->nodes[i];
+        const node_dev *d = &gx->nd[i];
+        const int x = nd->in[0], y = nd->out;
+        if (!e->needs_grad[y] || (e->plan.grad_first[y] < 0 && y != g->output)) continue;
+        for (int j = 0; j < nd->nin; j++) /* gradients first written here start from zero */
+            if (e->needs_grad[nd->in[j]] && e->plan.grad_first[nd->in[j]] == i)
+                cudaCheck(cudaMemsetAsync(GD(nd->in[j]), 0, sizeof(T) * NUMEL(nd->in[j]), s));
+        const fn_tensor *ti = &g->t[x];
+        T *dx = e->needs_grad[x] ? GD(x) : NULL;
+        switch (nd->kind) {
+        case FN_NODE_CONV:
+            if (dx)
+                cudnnCheck(cudnnConvolutionBackwardData(ctx.cudnn, &one, d->w, PD(nd->w), d->y, GD(y),
+                                                        d->conv, d->a.data, gx->ws, gx->ws_bytes,
+                                                        &one, d->x, dx));
+            if (DPD(nd->w))
+                cudnnCheck(cudnnConvolutionBackwardFilter(ctx.cudnn, &one, d->x, TD(x), d->y, GD(y),
+                                                          d->conv, d->a.filter, gx->ws,
+                                                          gx->ws_bytes, &one, d->w, DPD(nd->w)));
+            break;
+        case FN_NODE_BN:
+            if (e->bn_mode == FN_BN_TRAIN || nd->zc_keep_bn) {
+                T *sv = (T *)gx->saved + nd->saved;
+                const int affine = nd->w >= 0; /* non-affine: the planner kept x_hat = y */
+                op_bn_bwd<T>(s, dx, DPD(nd->w), DPD(nd->b), GD(y), affine ? TD(x) : TD(y), !affine,
+                             sv, sv + ti->c, PD(nd->w), ti->n, ti->c, ti->h * ti->w, gx->scratch);
+            } else if (dx) {
+                op_add<T>(s, dx, GD(y), NUMEL(x));
+            }
+            break;
+        case FN_NODE_RELU:
+            if (dx) op_relu_bwd<T>(s, dx, GD(y), TD(x), NUMEL(x));
+            break;
+        case FN_NODE_AVGPOOL: /* cuDNN's average backward reads only dy (x, y: shapes) */
+            if (dx)
+                cudnnCheck(cudnnPoolingBackward(ctx.cudnn, d->pool, &one, d->y, TD(y), d->y, GD(y),
+                                                d->x, TD(x), &one, d->x, dx));
+            break;
+        case FN_NODE_MAXPOOL:
+            if (dx)
+                op_maxpool_bwd<T>(s, dx, GD(y), TD(x), ti->n * ti->c, ti->h, ti->w, nd->k,
+                                  nd->stride, nd->pad, nd->ho, nd->wo);
+            break;
+        case FN_NODE_GAP:
+            if (dx) op_gap_bwd<T>(s, dx, GD(y), ti->n * ti->c, ti->h * ti->w);
+            break;
+        case FN_NODE_LINEAR: {
+            const int in_f = ti->c * ti->h * ti->w, f = g->t[y].c;
+            if (dx) /* dx[n, in_f] += dy[n, f] w[f, in_f] */
+                gemm(CUBLAS_OP_N, CUBLAS_OP_N, in_f, ti->n, f, PD(nd->w), in_f, GD(y), f, dx, in_f);
+            if (DPD(nd->w)) /* dw[f, in_f] += dy^T x */
+                gemm(CUBLAS_OP_N, CUBLAS_OP_T, in_f, f, ti->n, TD(x), in_f, GD(y), f, DPD(nd->w), in_f);
+            if (DPD(nd->b)) op_bias_grad<T>(s, DPD(nd->b), GD(y), ti->n, f);
+            break;
+        }
+        case FN_NODE_MIX: {
+            op_mix_args a;
+            a.k = nd->nin;
+            for (int j = 0; j < nd->nin; j++) {
+                a.in[j] = TD(nd->in[j]);
+                a.din[j] = e->needs_grad[nd->in[j]] ? GD(nd->in[j]) : NULL;
+                a.aidx[j] = nd->aidx[j];
+            }
+            op_mix_bwd<T>(s, &a, (T *)gx->dalpha, GD(y), (const T *)gx->alpha, NUMEL(y), gx->scratch);
+            break;
+        }
+        case FN_NODE_CONCAT: {
+            const size_t hw = (size_t)ti->h * ti->w, ctot = g->t[y].c;
+            size_t c0 = 0;
+            for (int j = 0; j < nd->nin; j++) {
+                const size_t cj = g->t[nd->in[j]].c;
+                if (e->needs_grad[nd->in[j]])
+                    op_add_2d<T>(s, GD(nd->in[j]), cj * hw, GD(y) + c0 * hw, ctot * hw, cj * hw, ti->n);
+                c0 += cj;
+            }
+            break;
+        }
+        case FN_NODE_SUBSAMPLE:
+            if (dx)
+                op_subsample_bwd<T>(s, dx, GD(y), ti->n * ti->c, ti->h, ti->w, nd->off, nd->stride,
+                                    nd->ho, nd->wo);
+            break;
+        case FN_NODE_ZERO: break;
+        }
+    }
+}
+
+template <typename T> static void backward(fn_exec *e, const void *dlogits) {
+    gpu_exec *gx = (gpu_exec *)e->dev;
+    const fn_graph *g = e->g;
+    cudaStream_t s = ctx.stream;
+    cudaCheck(cudaSetDevice(ctx.device));
+    cudaCheck(cudaMemcpyAsync(GD(g->output), dlogits, sizeof(T) * NUMEL(g->output),
+                              cudaMemcpyHostToDevice, s));
+    run_pass(e, 1, backward_nodes<T>);
+    cudaCheck(cudaMemcpyAsync(e->dalpha, gx->dalpha, sizeof(T) * g->alpha_numel,
+                              cudaMemcpyDeviceToHost, s));
+    if (gx->dparams)
+        cudaCheck(cudaMemcpyAsync(e->dparams, gx->dparams, sizeof(T) * g->param_numel,
+                                  cudaMemcpyDeviceToHost, s));
+    cudaCheck(cudaStreamSynchronize(s));
+}
+
+extern "C" void gpu_exec_forward(fn_exec *e) {
+    if (e->dtype == FN_F64) forward<double>(e);
+    else forward<float>(e);
+}
+
+extern "C" void gpu_exec_backward(fn_exec *e, const void *dlogits) {
+    if (e->dtype == FN_F64) backward<double>(e, dlogits);
+    else backward<float>(e, dlogits);
+}

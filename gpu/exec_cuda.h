@@ -1,0 +1,42 @@
+/* gpu/exec_cuda.h: the CUDA executor behind fn_exec (nas/graph.h), used when an executor is
+ * made with fn_exec_opts.device = FN_DEV_CUDA. nas/graph.c calls these; space, supernet and
+ * metric code never do: they run the same exec_forward / exec_backward on either device.
+ *
+ * gpu/exec_cuda.cu runs every graph node with cuDNN (convolution forward, backward-data and
+ * backward-filter, grouped and dilated; average pooling, exclude-padding mode; max pooling
+ * forward), cuBLAS (linear) and the kernels of gpu/ops.cu (BN, ReLU, mixed op and its
+ * d alpha reduction, concat, FactorizedReduce's subsample, global pooling, zero op, max
+ * pooling backward), in float32 or float64, on one stream. Device memory comes from one
+ * per-process arena per role that grows to the largest supernet seen: a sweep of one shape
+ * pays cudaMalloc once (gpu/gpu_arena.h). Builds without CUDA get gpu/device_none.c, whose
+ * gpu_exec_init fails with a message. */
+#ifndef FN_GPU_EXEC_CUDA_H
+#define FN_GPU_EXEC_CUDA_H
+
+#include <stddef.h>
+
+#include "nas/graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 when this build has the CUDA executor (CUDA toolkit, cuDNN and cuBLAS were found). */
+int gpu_exec_compiled(void);
+/* Plans device memory and cuDNN descriptors for e (host side already made by exec_init_opts).
+ * Returns 0, or -1 with a message (no GPU, out of GPU memory, cuDNN refuses a shape). */
+int gpu_exec_init(fn_exec *e, char *err, size_t errlen);
+void gpu_exec_free(fn_exec *e);
+/* Uploads the input, alpha and (when changed) the parameters; runs; downloads the logits. */
+void gpu_exec_forward(fn_exec *e);
+/* Uploads d logits; runs backward; downloads d alpha (and d params when enabled). */
+void gpu_exec_backward(fn_exec *e, const void *dlogits);
+/* 1 (default): replay forward / backward passes as CUDA graphs (captured on the second run
+ * of a shape); 0: launch every kernel each time (benchmarks compare the two). */
+void gpu_set_graphs(int on);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

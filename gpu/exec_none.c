@@ -1,0 +1,17 @@
+/* gpu/exec_none.c: the CUDA executor's entry points for builds without CUDA, cuDNN or cuBLAS:
+ * making a CUDA executor fails with a message (nas/graph.c asks only for FN_DEV_CUDA). */
+#include <stdio.h>
+
+#include "gpu/exec_cuda.h"
+
+int gpu_exec_init(fn_exec *e, char *err, size_t errlen) {
+    (void)e;
+    snprintf(err, errlen, "device cuda: this build has no CUDA backend (rebuild where the CUDA "
+             "toolkit, cuDNN and cuBLAS are found)");
+    return -1;
+}
+void gpu_exec_free(fn_exec *e) { (void)e; }
+void gpu_exec_forward(fn_exec *e) { (void)e; }
+void gpu_exec_backward(fn_exec *e, const void *dlogits) { (void)e; (void)dlogits; }
+void gpu_set_graphs(int on) { (void)on; }
+int gpu_exec_compiled(void) { return 0; }

@@ -62,6 +62,8 @@ static void usage(FILE *f) {
 "  --ss N             nb1shot1 search space 1 (default), 2 or 3\n"
 "  --benchmark FILE   NB201 ground truth (nb201_accuracy.tsv): print accuracies\n"
 "  --synflow-zc       SynFlow in the zero-cost-proxy form: BN removed, float64 (§3.3)\n"
+"  --device D         cpu (default) | cuda: run the supernet on the current GPU (cuDNN,\n"
+"                     cuBLAS); weights come from the same host RNG, so scores match the CPU\n"
 "  --fp32, --fp64     force the executor precision (default: synflow float64, snip float32;\n"
 "                     grasp always float64); FD ran float32, noise-dominated in DARTS SynFlow\n"
 "  --abs-params       take |params| before SNIP/GraSP (default in darts, as FD's notebooks)\n"
@@ -166,6 +168,15 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
         else if (!strcmp(o, "--synflow-zc")) a->sc.mopts.synflow_zc = 1;
         else if (!strcmp(o, "--grasp-abs")) a->sc.mopts.grasp_abs = 1;
         else if (!strcmp(o, "--grasp-darts-form")) a->sc.mopts.grasp_darts_form = 1;
+        else if (!strcmp(o, "--device")) {
+            NEED_VALUE
+            if (!strcmp(v, "cpu")) a->sc.device = FN_DEV_CPU;
+            else if (!strcmp(v, "cuda")) a->sc.device = FN_DEV_CUDA;
+            else {
+                fprintf(stderr, "freenas: --device expects cpu or cuda, got '%s'\n", v);
+                return -1;
+            }
+        }
         else if (!strcmp(o, "--fp32")) a->sc.mopts.precision = 32;
         else if (!strcmp(o, "--fp64")) a->sc.mopts.precision = 64;
         else if (!strcmp(o, "--abs-params")) a->sc.mopts.abs_params = 1;
@@ -231,9 +242,10 @@ static void json_string(const char *s) {
 
 static void print_json(const cli_args *a, const fn_search_result *r, const nb201_record *gt) {
     printf("{\"space\":\"%s\",\"metric\":\"%s\",\"dataset\":\"%s\",\"seed\":%llu,"
-           "\"alpha_scale\":%.6g,\"batch\":%d,\"status\":\"%s\",",
+           "\"device\":\"%s\",\"alpha_scale\":%.6g,\"batch\":%d,\"status\":\"%s\",",
            a->sc.space, a->sc.metric, a->sc.dataset, (unsigned long long)a->sc.seed,
-           r->alpha_scale, r->batch, fn_status_name(r->status));
+           a->sc.device == FN_DEV_CUDA ? "cuda" : "cpu", r->alpha_scale, r->batch,
+           fn_status_name(r->status));
     if (r->status != FN_OK) {
         printf("\"error\":");
         json_string(r->msg);

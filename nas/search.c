@@ -95,13 +95,12 @@ fn_status search_run(const fn_search_config *cfg_in, fn_search_result *res) {
         return fail(res, FN_ERR_CONFIG, "too many architecture parameters for one result");
     }
     fn_exec e;
-    if (exec_init(&e, &g, metric_dtype(m, &mo), 0)) {
+    fn_exec_opts eo = {0, 0, NULL, NULL, cfg.device};
+    if (exec_init_opts(&e, &g, metric_dtype(m, &mo), &eo)) {
         graph_free(&g);
         batch_free(&b);
-        char msg[160];
-        snprintf(msg, sizeof msg, "out of memory: the supernet's executor needs %.1f GiB "
-                 "(activations, gradients, parameters)", (double)e.bytes / (1u << 30));
-        return fail(res, FN_ERR_OOM, msg);
+        const char *why = exec_error();
+        return fail(res, strstr(why, "out of") ? FN_ERR_OOM : FN_ERR_DEVICE, why);
     }
     e.bn_mode = metric_bn_mode(m, &mo);
     res->t_build = fn_now() - t;

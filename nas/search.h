@@ -40,6 +40,9 @@ typedef struct {
     int channels;            /* first cell width; 0: space default (16; DARTS at 224: 48) */
     int cells;               /* 0: space default (NB201: 5 per stage; DARTS: 8, at 224: 14) */
     int ss;                  /* NAS-Bench-1shot1 search space 1, 2 or 3 */
+    fn_device device;        /* FN_DEV_CPU, or FN_DEV_CUDA: the supernet runs on the current
+                                GPU (gpu/exec_cuda.h); weights are drawn on the host from the
+                                seed and copied, so both start from the same supernet */
     fn_metric_opts mopts;
 } fn_search_config;
 

@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "gpu/device.h"
+#include "gpu/exec_cuda.h"
 #include "nas/metric.h"
 #include "nas/proxy.h"
 #include "sweep/config_internal.h"
@@ -473,10 +474,16 @@ int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
                            "../shared/data/nb201/nb201_accuracy.tsv)", c->benchmark,
                            strerror(errno));
     if (f) fclose(f);
-    for (int i = 0; i < d->n; i++)
-        if (!strcmp(d->v[i].str, "cuda"))
+    for (int i = 0; i < d->n; i++) {
+        if (strcmp(d->v[i].str, "cuda")) continue;
+        if (!gpu_exec_compiled())
             return cfg_fail_at(c->path, d->v[i].mark, err, errlen, "device cuda: this build "
-                               "has no CUDA search backend yet (hint: device: cpu%s)",
-                               gpu_compiled() ? "" : "; this build also has no CUDA toolkit");
+                               "has no CUDA executor (hint: device: cpu, or rebuild where the "
+                               "CUDA toolkit, cuDNN and cuBLAS are found)");
+        if (c->kind != SWEEP_KIND_SEARCH && c->kind != SWEEP_KIND_NOOP)
+            return cfg_fail_at(c->path, d->v[i].mark, err, errlen, "device cuda: kind %s runs "
+                               "the per-architecture proxies, which are CPU only (hint: "
+                               "device: cpu)", sweep_kind_name(c->kind));
+    }
     return 0;
 }

@@ -283,6 +283,7 @@ int main(int argc, char **argv) {
             snprintf(gpu_id, sizeof gpu_id, "%s/%s", w.host, bus);
             if (gpu_describe(dev, desc, sizeof desc)) snprintf(desc, sizeof desc, "?");
             snprintf(w.device, sizeof w.device, "cpu (cuda:%d %.60s bound for reductions)", dev, desc);
+            snprintf(w.gpu, sizeof w.gpu, "cuda:%d (%.100s)", dev, desc);
         }
     }
 

@@ -155,7 +155,8 @@ void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int a
     if (executor_bytes >= 0) json_object_set_new(run, "executor_bytes", json_integer(executor_bytes));
     json_object_set_new(run, "rank", json_integer(w->rank));
     json_object_set_new(run, "host", json_string(w->host));
-    json_object_set_new(run, "device", json_string(w->device));
+    json_object_set_new(run, "device", json_string(prm.sc.device == FN_DEV_CUDA && w->gpu[0]
+                                                       ? w->gpu : w->device));
     json_object_set_new(run, "threads", json_integer(w->threads));
     json_object_set_new(run, "pid", json_integer((json_int_t)getpid()));
     char when[32];

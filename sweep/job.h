@@ -18,7 +18,9 @@
 typedef struct {
     int rank;
     char host[256];
-    char device[128];              /* "cpu", or "cuda:0 (NVIDIA H100 ...)" when bound */
+    char device[128];              /* "cpu", or "cpu (cuda:0 ... bound for reductions)" */
+    char gpu[128];                 /* "cuda:0 (NVIDIA H100 ...)": the rank's bound GPU, which
+                                      device: cuda jobs run on; "" when none is bound */
     int threads;                   /* OpenMP threads for the job */
     const nb201_benchmark *bench;  /* NULL without a benchmark file */
     struct sweep_proxy_cache *proxies; /* kinds score / zc_search: proxy contexts kept between

@@ -132,6 +132,7 @@ void sweep_plan_params(const sweep_config *c, const sweep_job *j, sweep_params *
     if (HAS(SWEEP_KEY_GRASP_DARTS_FORM))
         sc->mopts.grasp_darts_form = (int)AXV(SWEEP_KEY_GRASP_DARTS_FORM)->num;
     out->device = HAS(SWEEP_KEY_DEVICE) ? AXV(SWEEP_KEY_DEVICE)->str : "cpu";
+    sc->device = !strcmp(out->device, "cuda") ? FN_DEV_CUDA : FN_DEV_CPU;
 #undef AXV
 #undef HAS
     sc->data_path = c->data[0] ? c->data : NULL;

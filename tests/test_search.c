@@ -8,6 +8,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "gpu/device.h"
+#include "gpu/exec_cuda.h"
 #include "nas/darts.h"
 #include "nas/nb201.h"
 #include "nas/search.h"
@@ -206,6 +208,18 @@ int main(int argc, char **argv) {
         printf("snip batch 64 under a %ld MiB address-space cap: %s: %s\n", vm_kb / 1024 + 300,
                fn_status_name(so), r1.msg);
         CHECK(so == FN_ERR_OOM && strstr(r1.msg, "out of memory"));
+    }
+    /* device cuda where no GPU (or no CUDA executor) exists: a per-search error with a
+     * message, not an abort (tests/test_gpu.c covers hosts with one) */
+    if (gpu_device_count() == 0) {
+        fn_search_config c;
+        search_config_default(&c);
+        c.device = FN_DEV_CUDA;
+        fn_search_result r;
+        search_run(&c, &r);
+        CHECKF(r.status == FN_ERR_DEVICE &&
+                   strstr(r.msg, gpu_exec_compiled() ? "no usable CUDA device" : "no CUDA backend"),
+               "%s: %s", fn_status_name(r.status), r.msg);
     }
     return test_summary("test_search");
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gpu/exec_cuda.h"
 #include "sweep/config.h"
 #include "sweep/plan.h"
 #include "tests/test_util.h"
@@ -374,10 +375,20 @@ static void files_and_check(void) {
     CHECKF(sweep_config_check(&c, err, sizeof err) == -1 && !strncmp(err, want, strlen(want)) &&
            strstr(err, "set data: DIR (e.g. ../shared/data) or pass --data"), "%s", err);
     snprintf(c.data, sizeof c.data, "../shared/data"); /* --data on the command line */
-    snprintf(want, sizeof want, "%s:4:17: device cuda: this build has no CUDA search backend",
-             path);
-    CHECKF(sweep_config_check(&c, err, sizeof err) == -1 && !strncmp(err, want, strlen(want)) &&
-           strstr(err, "device: cpu"), "%s", err);
+    if (gpu_exec_compiled()) { /* device cuda runs search jobs on the CUDA executor */
+        CHECKF(sweep_config_check(&c, err, sizeof err) == 0, "%s", err);
+        c.kind = SWEEP_KIND_SCORE; /* ... but not the per-architecture proxies */
+        snprintf(want, sizeof want, "%s:4:17: device cuda: kind score runs the per-architecture "
+                 "proxies, which are CPU only", path);
+        snprintf(c.benchmark, sizeof c.benchmark, "%s", path); /* any readable file */
+        CHECKF(sweep_config_check(&c, err, sizeof err) == -1 && !strncmp(err, want, strlen(want)),
+               "%s", err);
+        c.kind = SWEEP_KIND_SEARCH;
+    } else {
+        snprintf(want, sizeof want, "%s:4:17: device cuda: this build has no CUDA executor", path);
+        CHECKF(sweep_config_check(&c, err, sizeof err) == -1 && !strncmp(err, want, strlen(want)) &&
+               strstr(err, "device: cpu"), "%s", err);
+    }
     /* a benchmark given on the command line (mark 0:0): "PATH: message" */
     snprintf(c.benchmark, sizeof c.benchmark, "%s/missing.tsv", dir);
     snprintf(want, sizeof want, "%s: benchmark: cannot read %s/missing.tsv: No such file", path,

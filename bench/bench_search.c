@@ -9,10 +9,14 @@
  * FLOPs are 2 x multiply-adds of conv + linear layers; backward counts the data-gradient
  * GEMMs it really runs (FreeDARTS needs d alpha, not weight gradients). GraSP runs 3 forward
  * and backward passes in float64.
- *   ./build/bin/bench_search [--reps N] [--json FILE] [--data DIR] [--cases a,b]
+ *   ./build/bin/bench_search [--reps N] [--json FILE] [--data DIR] [--cases a,b] [--device cuda]
  *   cases: nb201-synflow nb201-snip nb201-grasp darts8-synflow darts8-snip darts20-synflow
  *          darts20-snip darts224-synflow darts224-snip n1ss3-synflow n1ss3-snip
- * Peak: cores x clock x 32 FLOP/cycle (AVX2: 2 FMA pipes x 8 float32 lanes). */
+ * CPU peak: cores x clock x 32 FLOP/cycle (AVX2: 2 FMA pipes x 8 float32 lanes). With
+ * --device cuda every search and the forward / backward timing run on the GPU (--no-graphs:
+ * every kernel launched each pass instead of replaying CUDA graphs); peak is
+ * SMs x clock x 2 x 128 float32 lanes (CUDA cores; the executor uses FMA math, no TF32).
+ * fwd%pk: the float32 forward's conv + linear FLOP rate against that peak. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,8 @@
 #include <unistd.h>
 
 #include "datasets/dataset.h"
+#include "gpu/device.h"
+#include "gpu/exec_cuda.h"
 #include "nas/graph.h"
 #include "nas/search.h"
 #include "nas/space.h"
@@ -91,7 +97,7 @@ static double backward_macs(const fn_exec *e) {
 }
 
 /* One case, in the child process. */
-static void run_case(const bench_case *bc, const char *data, int reps, row *r) {
+static void run_case(const bench_case *bc, const char *data, int reps, fn_device dev, row *r) {
     memset(r, 0, sizeof *r);
     fn_search_config c;
     search_config_default(&c);
@@ -102,6 +108,7 @@ static void run_case(const bench_case *bc, const char *data, int reps, row *r) {
     c.batch = bc->batch;
     if (bc->ss) c.ss = bc->ss;
     c.data_path = data;
+    c.device = dev;
     fn_search_result res;
     if (search_run(&c, &res) != FN_OK) {
         snprintf(r->msg, sizeof r->msg, "%s", res.msg);
@@ -111,7 +118,8 @@ static void run_case(const bench_case *bc, const char *data, int reps, row *r) {
     t[0] = res.t_total;
     ts[0] = res.t_score;
     int n = 1;
-    if (res.t_total < 2.0) { /* the first run was the warm-up: time `reps` more */
+    if (res.t_total < 2.0 || dev == FN_DEV_CUDA) { /* the first run was the warm-up (on a GPU
+                                                     also CUDA, cuDNN and cuBLAS start-up) */
         n = 0;
         for (int k = 0; k < reps; k++, n++) {
             c.seed = (uint64_t)k + 1;
@@ -138,11 +146,12 @@ static void run_case(const bench_case *bc, const char *data, int reps, row *r) {
     graph_init(&g);
     sp->build(&g, &c, ds, res.batch, err, sizeof err);
     fn_exec e;
-    if (exec_init(&e, &g, FN_F32, 0) == 0) {
+    fn_exec_opts eo = {0, 0, NULL, NULL, dev};
+    if (exec_init_opts(&e, &g, FN_F32, &eo) == 0) {
         r->fwd_gflop = 2 * graph_macs(&g) / 1e9;
         r->bwd_gflop = 2 * backward_macs(&e) / 1e9;
         r->score_gflop = (r->fwd_gflop + r->bwd_gflop) * (strcmp(c.metric, "grasp") ? 1 : 3);
-        if (r->search_s < 2.0) {
+        if (r->search_s < 2.0 || dev == FN_DEV_CUDA) {
             exec_init_params(&e, 1);
             exec_init_alpha(&e, 1, 1e-3);
             size_t nout = graph_tensor_numel(&g, g.output);
@@ -173,26 +182,63 @@ static void run_case(const bench_case *bc, const char *data, int reps, row *r) {
 
 int main(int argc, char **argv) {
     int reps = 5;
+    fn_device dev = FN_DEV_CPU;
+    int graphs = 1;
     const char *json = NULL, *data = "../shared/data", *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (!strcmp(argv[i], "--cases") && i + 1 < argc) only = argv[++i];
-        else {
+        else if (!strcmp(argv[i], "--no-graphs")) graphs = 0;
+        else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+            i++;
+            if (!strcmp(argv[i], "cuda")) dev = FN_DEV_CUDA;
+            else if (strcmp(argv[i], "cpu")) {
+                fprintf(stderr, "bench_search: --device cpu | cuda\n");
+                return 2;
+            }
+        } else {
             fprintf(stderr, "usage: bench_search [--reps N] [--json FILE] [--data DIR] "
-                            "[--cases a,b]\n");
+                            "[--cases a,b] [--device cpu|cuda] [--no-graphs]\n");
             return 2;
         }
     }
     if (reps < 1) reps = 1;
     const int cores = omp_get_max_threads();
-    const double mhz = cpu_mhz(), peak = cores * mhz * 1e6 * 32 / 1e9;
-    printf("# FreeDARTS searches on CPU: %d cores at %.0f MHz, fp32 peak ~%.0f GFLOP/s (AVX2 "
-           "FMA); median of %d searches (1 when a search takes > 2 s)\n", cores, mhz, peak, reps);
-    printf("%-17s %5s %10s %11s %10s %9s %9s %9s %9s %10s %10s\n", "case", "batch", "params",
-           "search[ms]", "score[ms]", "GFLOP", "GFLOP/s", "fwd[ms]", "bwd[ms]", "exec[MiB]",
-           "peak[MiB]");
+    const double mhz = cpu_mhz();
+    double peak = cores * mhz * 1e6 * 32 / 1e9, peak64 = peak / 2;
+    char gpu[128] = "";
+    if (dev == FN_DEV_CUDA) {
+        /* in a child: the parent must not start CUDA before fork() */
+        int fd[2];
+        if (pipe(fd)) FN_FATAL("pipe failed");
+        pid_t pid = fork();
+        if (pid == 0) {
+            double pk[2] = {gpu_peak_gflops(0, 0), gpu_peak_gflops(0, 1)};
+            char d[128] = "no CUDA device";
+            gpu_describe(0, d, sizeof d);
+            if (write(fd[1], pk, sizeof pk) != sizeof pk || write(fd[1], d, sizeof d) != sizeof d)
+                _exit(1);
+            _exit(0);
+        }
+        close(fd[1]);
+        double pk[2] = {0, 0};
+        if (read(fd[0], pk, sizeof pk) != sizeof pk || read(fd[0], gpu, sizeof gpu) != sizeof gpu)
+            snprintf(gpu, sizeof gpu, "?");
+        close(fd[0]);
+        waitpid(pid, NULL, 0);
+        peak = pk[0];
+        peak64 = pk[1];
+        printf("# FreeDARTS searches on CUDA: %s, peak %.0f GFLOP/s fp32, %.0f fp64 (CUDA cores, "
+               "FMA math: no TF32); median of %d searches after one warm-up; CUDA graphs %s\n",
+               gpu, peak, peak64, reps, graphs ? "on" : "off");
+    } else
+        printf("# FreeDARTS searches on CPU: %d cores at %.0f MHz, fp32 peak ~%.0f GFLOP/s (AVX2 "
+               "FMA); median of %d searches (1 when a search takes > 2 s)\n", cores, mhz, peak, reps);
+    printf("%-17s %5s %10s %11s %10s %9s %9s %9s %9s %8s %10s %10s\n", "case", "batch", "params",
+           "search[ms]", "score[ms]", "GFLOP", "GFLOP/s", "fwd[ms]", "bwd[ms]", "fwd%pk",
+           "exec[MiB]", "peak[MiB]");
     row rows[N_CASES];
     int used[N_CASES] = {0};
     for (int i = 0; i < N_CASES; i++) {
@@ -207,8 +253,9 @@ int main(int argc, char **argv) {
         pid_t pid = fork();
         if (pid == 0) {
             close(fd[0]);
+            gpu_set_graphs(graphs);
             row r;
-            run_case(&cases[i], data, reps, &r);
+            run_case(&cases[i], data, reps, dev, &r);
             r.peak_rss = fn_peak_rss();
             if (write(fd[1], &r, sizeof r) != (ssize_t)sizeof r) _exit(1);
             _exit(0);
@@ -226,15 +273,18 @@ int main(int argc, char **argv) {
                                                                                  : "child died");
             continue;
         }
-        printf("%-17s %5d %10zu %11.1f %10.1f %9.2f %9.1f %9.1f %9.1f %10.1f %10.1f\n",
+        printf("%-17s %5d %10zu %11.2f %10.2f %9.2f %9.1f %9.3f %9.3f %7.1f%% %10.1f %10.1f\n",
                cases[i].name, r->batch, r->params, 1e3 * r->search_s, 1e3 * r->score_s,
                r->score_gflop, r->score_gflop / r->score_s, 1e3 * r->fwd_s, 1e3 * r->bwd_s,
+               r->fwd_s > 0 ? 100 * r->fwd_gflop / r->fwd_s / peak : 0.0,
                r->exec_bytes / 1048576.0, r->peak_rss / 1048576.0);
     }
     if (json) {
         FILE *f = fopenCheck(json, "w");
-        fprintf(f, "{\"machine\":{\"cores\":%d,\"mhz\":%.0f,\"peak_gflops_fp32\":%.1f},\"reps\":%d,"
-                   "\"rows\":[", cores, mhz, peak, reps);
+        fprintf(f, "{\"machine\":{\"device\":\"%s\",\"gpu\":\"%s\",\"cores\":%d,\"mhz\":%.0f,"
+                   "\"peak_gflops_fp32\":%.1f,\"peak_gflops_fp64\":%.1f},\"cuda_graphs\":%s,\"reps\":%d,"
+                   "\"rows\":[", dev == FN_DEV_CUDA ? "cuda" : "cpu", gpu, cores, mhz, peak, peak64,
+                dev == FN_DEV_CUDA && graphs ? "true" : "false", reps);
         int first = 1;
         for (int i = 0; i < N_CASES; i++) {
             if (!used[i] || !rows[i].ok) continue;

@@ -11,8 +11,8 @@
  *   float64 on both:        < 1e-10 (summation order is the only difference)
  *   float32 GPU vs float64: < max(5e-4, 4 x the CPU float32's error): float32 rounding
  *                           through a deep supernet is the network's, not the backend's;
- *                           < 5e-2 where the CPU's own float32 error exceeds 1e-4
- *                           (ill-conditioned: NB-1shot1 gradients at random weights)
+ *                           < 5e-2 for NB-1shot1, whose float32 gradients jump where
+ *                           rounding flips a max-pool argmax (CPU float32: up to 6e-3 too)
  * plus a float64 central-difference check of d alpha on the GPU, and bit-identical results
  * from two runs (determinism). Returns 77 (CTest skip) without a CUDA device or without the
  * CUDA executor in this build. */
@@ -32,7 +32,7 @@
 
 #define TOL64 1e-10
 #define TOL32 5e-4
-#define ILL32 5e-2 /* float32 bound where the CPU's float32 error is > 1e-4 */
+#define ILL32 5e-2 /* float32 bound where max-pool argmax flips decide (NB-1shot1) */
 
 /* everything a case produces, in double */
 typedef struct {
@@ -88,8 +88,11 @@ static double rel_err(const double *a, const double *b, size_t n) {
     return den > 0 ? num / den : num;
 }
 
-/* CPU float64 reference against GPU float64, GPU float32 and (for scale) CPU float32 */
-static void compare(const char *name, const fn_graph *g, int param_grads) {
+/* CPU float64 reference against GPU float64, GPU float32 and (for scale) CPU float32.
+ * argmax_sensitive: NB-1shot1, whose float32 d alpha / d params sit 1e-4 to 2e-2 from float64
+ * on either device (CPU and GPU by turns the closer) while float64 agrees to 1e-13: most
+ * likely max-pool windows whose argmax float32 rounding flips; the float32 bound is ILL32. */
+static void compare(const char *name, const fn_graph *g, int param_grads, int argmax_sensitive) {
     outputs ref = {0}, g64 = {0}, g32 = {0}, c32 = {0};
     if (run_case(g, FN_DEV_CPU, FN_F64, param_grads, 7, &ref) ||
         run_case(g, FN_DEV_CUDA, FN_F64, param_grads, 7, &g64) ||
@@ -112,11 +115,8 @@ static void compare(const char *name, const fn_graph *g, int param_grads) {
         printf("  %s %.0e | %.0e (cpu %.0e)", what[q], e64, e32, c32e);
         CHECKF(e64 < TOL64, "%s: %s float64 GPU error %.3g", name, what[q], e64);
         /* float32: as accurate as the CPU's float32, up to a factor for other summation
-         * orders. Where the CPU's float32 is itself off by > 1e-4 the quantity is
-         * ill-conditioned (NB-1shot1's random-weight supernets: 1e-4 to 6e-3), and any other
-         * rounding lands elsewhere in the same range: there the bound is ILL32, and the
-         * float64 comparison above is the check of the code. */
-        const double tol = c32e > 1e-4 ? ILL32 : fmax(TOL32, 4 * c32e);
+         * orders; the float64 comparison above is the check of the code */
+        const double tol = argmax_sensitive ? ILL32 : fmax(TOL32, 4 * c32e);
         CHECKF(e32 < tol, "%s: %s float32 GPU error %.3g (CPU float32 %.3g)", name, what[q],
                e32, c32e);
     }
@@ -195,7 +195,7 @@ static void test_ops(void) {
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         fn_graph g;
         build_op_graph(&g, ops[i].fn);
-        compare(ops[i].name, &g, 1);
+        compare(ops[i].name, &g, 1, 0);
         if (ops[i].fn == op_mixed || ops[i].fn == op_factorized_reduce)
             fd_check(ops[i].name, &g, FN_DEV_CUDA);
         graph_free(&g);
@@ -287,7 +287,7 @@ static void test_supernets(void) {
             CHECKF(0, "%s: build failed", cs[i].name);
             continue;
         }
-        compare(cs[i].name, &g, 1);
+        compare(cs[i].name, &g, 1, !strcmp(cs[i].space, "nb1shot1"));
         graph_free(&g);
     }
 }

@@ -106,7 +106,7 @@ static int ctx_init(char *err, size_t len) {
     if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
         cudaGetLastError();
         snprintf(err, len, "device cuda: no usable CUDA device on this host (hint: device: cpu)");
-        return -1;
+        return FN_EXEC_DEVICE;
     }
     cudaCheck(cudaGetDevice(&ctx.device));
     cudaCheck(cudaStreamCreateWithFlags(&ctx.stream, cudaStreamNonBlocking));
@@ -114,20 +114,20 @@ static int ctx_init(char *err, size_t len) {
     if (st != CUDNN_STATUS_SUCCESS) {
         snprintf(err, len, "device cuda: cudnnCreate failed: %s (is cuDNN 9 on the library "
                  "path?)", cudnnGetErrorString(st));
-        return -1;
+        return FN_EXEC_DEVICE;
     }
     cudnnCheck(cudnnSetStream(ctx.cudnn, ctx.stream));
     cublasStatus_t bs = cublasCreate(&ctx.cublas);
     if (bs != CUBLAS_STATUS_SUCCESS) {
         snprintf(err, len, "device cuda: cublasCreate failed: %s", cublasGetStatusString(bs));
-        return -1;
+        return FN_EXEC_DEVICE;
     }
     cublasCheck(cublasSetStream(ctx.cublas, ctx.stream));
     /* a fixed cuBLAS workspace: nothing is allocated while a pass is captured into a graph */
     if (cudaMalloc(&ctx.cublas_ws, CUBLAS_WS) != cudaSuccess) {
         cudaGetLastError();
         snprintf(err, len, "out of GPU memory: cannot allocate the cuBLAS workspace");
-        return -1;
+        return FN_EXEC_OOM;
     }
     cublasCheck(cublasSetWorkspace(ctx.cublas, ctx.cublas_ws, CUBLAS_WS));
     ctx.ready = 1;
@@ -184,71 +184,49 @@ static int exact_filter(cudnnConvolutionBwdFilterAlgo_t a) {
            a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3;
 }
 
-/* picks the first (fastest by heuristic) deterministic GEMM-type algorithm that fits WS_CAP */
-static void conv_pick(fn_dtype dt, node_dev *d, int want_data, int want_filter) {
-    const int nalg = 16;
-    int got = 0, ok = 0;
-    size_t ws = 0;
-    {
-        cudnnConvolutionFwdAlgoPerf_t p[16];
-        cudnnCheck(cudnnGetConvolutionForwardAlgorithm_v7(ctx.cudnn, d->x, d->w, d->conv, d->y,
-                                                          nalg, &got, p));
-        for (int i = 0; i < got && !ok; i++)
-            if (p[i].status == CUDNN_STATUS_SUCCESS && p[i].memory <= WS_CAP &&
-                p[i].determinism == CUDNN_DETERMINISTIC && math_ok(dt, p[i].mathType) &&
-                exact_fwd(p[i].algo)) {
-                d->a.fwd = p[i].algo;
-                ok = 1;
-            }
-        if (!ok) d->a.fwd = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
-        size_t b = 0;
-        cudnnCheck(cudnnGetConvolutionForwardWorkspaceSize(ctx.cudnn, d->x, d->w, d->conv, d->y,
-                                                           d->a.fwd, &b));
-        ws = b;
-    }
-    if (want_data) {
-        cudnnConvolutionBwdDataAlgoPerf_t p[16];
-        cudnnCheck(cudnnGetConvolutionBackwardDataAlgorithm_v7(ctx.cudnn, d->w, d->y, d->conv,
-                                                               d->x, nalg, &got, p));
-        ok = 0;
-        for (int i = 0; i < got && !ok; i++)
-            if (p[i].status == CUDNN_STATUS_SUCCESS && p[i].memory <= WS_CAP &&
-                p[i].determinism == CUDNN_DETERMINISTIC && math_ok(dt, p[i].mathType) &&
-                exact_data(p[i].algo)) {
-                d->a.data = p[i].algo;
-                ok = 1;
-            }
-        if (!ok) d->a.data = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
-        size_t b = 0;
-        cudnnCheck(cudnnGetConvolutionBackwardDataWorkspaceSize(ctx.cudnn, d->w, d->y, d->conv,
-                                                                d->x, d->a.data, &b));
-        if (b > ws) ws = b;
-    }
-    if (want_filter) {
-        cudnnConvolutionBwdFilterAlgoPerf_t p[16];
-        cudnnCheck(cudnnGetConvolutionBackwardFilterAlgorithm_v7(ctx.cudnn, d->x, d->y, d->conv,
-                                                                 d->w, nalg, &got, p));
-        ok = 0;
-        for (int i = 0; i < got && !ok; i++)
-            if (p[i].status == CUDNN_STATUS_SUCCESS && p[i].memory <= WS_CAP &&
-                p[i].determinism == CUDNN_DETERMINISTIC && math_ok(dt, p[i].mathType) &&
-                exact_filter(p[i].algo)) {
-                d->a.filter = p[i].algo;
-                ok = 1;
-            }
-        if (!ok) d->a.filter = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
-        size_t b = 0;
-        cudnnCheck(cudnnGetConvolutionBackwardFilterWorkspaceSize(ctx.cudnn, d->x, d->y, d->conv,
-                                                                  d->w, d->a.filter, &b));
-        if (b > ws) ws = b;
-    }
-    d->a.ws = ws;
+/* The first (fastest by heuristic) of cuDNN's candidates that succeeds, fits WS_CAP, is
+ * deterministic, uses allowed math and is GEMM-type; else the fallback, which always runs. */
+template <typename Perf, typename Algo>
+static Algo pick(const Perf *p, int got, fn_dtype dt, int (*exact)(Algo), Algo fallback) {
+    for (int i = 0; i < got; i++)
+        if (p[i].status == CUDNN_STATUS_SUCCESS && p[i].memory <= WS_CAP &&
+            p[i].determinism == CUDNN_DETERMINISTIC && math_ok(dt, p[i].mathType) &&
+            exact(p[i].algo))
+            return p[i].algo;
+    return fallback;
+}
+
+/* forward, backward-data and backward-filter algorithms and their largest workspace */
+static void conv_pick(fn_dtype dt, node_dev *d) {
+    enum { NALG = 16 };
+    int got = 0;
+    size_t b[3] = {0, 0, 0};
+    cudnnConvolutionFwdAlgoPerf_t pf[NALG];
+    cudnnCheck(cudnnGetConvolutionForwardAlgorithm_v7(ctx.cudnn, d->x, d->w, d->conv, d->y, NALG,
+                                                      &got, pf));
+    d->a.fwd = pick(pf, got, dt, exact_fwd, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM);
+    cudnnCheck(cudnnGetConvolutionForwardWorkspaceSize(ctx.cudnn, d->x, d->w, d->conv, d->y,
+                                                       d->a.fwd, &b[0]));
+    cudnnConvolutionBwdDataAlgoPerf_t pd[NALG];
+    cudnnCheck(cudnnGetConvolutionBackwardDataAlgorithm_v7(ctx.cudnn, d->w, d->y, d->conv, d->x,
+                                                           NALG, &got, pd));
+    d->a.data = pick(pd, got, dt, exact_data, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1);
+    cudnnCheck(cudnnGetConvolutionBackwardDataWorkspaceSize(ctx.cudnn, d->w, d->y, d->conv, d->x,
+                                                            d->a.data, &b[1]));
+    cudnnConvolutionBwdFilterAlgoPerf_t pw[NALG];
+    cudnnCheck(cudnnGetConvolutionBackwardFilterAlgorithm_v7(ctx.cudnn, d->x, d->y, d->conv, d->w,
+                                                             NALG, &got, pw));
+    d->a.filter = pick(pw, got, dt, exact_filter, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1);
+    cudnnCheck(cudnnGetConvolutionBackwardFilterWorkspaceSize(ctx.cudnn, d->x, d->y, d->conv, d->w,
+                                                              d->a.filter, &b[2]));
+    d->a.ws = b[0] > b[1] ? b[0] : b[1];
+    if (b[2] > d->a.ws) d->a.ws = b[2];
 }
 
 /* the cached algorithms of this shape, chosen on first sight */
 static void conv_algos(fn_dtype dt, const fn_graph *g, const fn_node *nd, node_dev *d) {
     const fn_tensor *in = &g->t[nd->in[0]];
-    /* data and filter algorithms are always chosen: the cache then serves every executor */
+    /* all three algorithms are chosen, wanted or not: the cache then serves every executor */
     int key[12] = {(int)dt, in->n, in->c, in->h, in->w, g->t[nd->out].c, nd->k, nd->stride,
                    nd->pad, nd->dil, nd->groups, 0};
     for (int i = 0; i < ctx.nalgos; i++)
@@ -256,7 +234,7 @@ static void conv_algos(fn_dtype dt, const fn_graph *g, const fn_node *nd, node_d
             d->a = ctx.algos[i];
             return;
         }
-    conv_pick(dt, d, 1, 1);
+    conv_pick(dt, d);
     memcpy(d->a.key, key, sizeof key);
     if (ctx.nalgos == ctx.cap_algos) {
         ctx.cap_algos = ctx.cap_algos ? 2 * ctx.cap_algos : 64;
@@ -269,6 +247,15 @@ static void conv_algos(fn_dtype dt, const fn_graph *g, const fn_node *nd, node_d
 static void tensor_desc(cudnnTensorDescriptor_t *t, fn_dtype dt, int n, int c, int h, int w) {
     cudnnCheck(cudnnCreateTensorDescriptor(t));
     cudnnCheck(cudnnSetTensor4dDescriptor(*t, CUDNN_TENSOR_NCHW, cudnn_type(dt), n, c, h, w));
+}
+
+/* 0 when cuDNN's output shape of node i is the graph's, else -1 with a message */
+static int same_shape(int i, const char *what, int n, int c, int h, int w, const fn_tensor *out,
+                      char *err, size_t len) {
+    if (n == out->n && c == out->c && h == out->h && w == out->w) return 0;
+    snprintf(err, len, "device cuda: cuDNN gives %s node %d the output %dx%dx%dx%d, the graph "
+             "%dx%dx%dx%d", what, i, n, c, h, w, out->n, out->c, out->h, out->w);
+    return -1;
 }
 
 /* descriptors of node i; -1 with a message when cuDNN's output shape is not the graph's */
@@ -291,11 +278,7 @@ static int node_setup(const fn_exec *e, int i, node_dev *d, char *err, size_t le
         cudnnCheck(cudnnSetConvolutionMathType(
             d->conv, e->dtype == FN_F64 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
         cudnnCheck(cudnnGetConvolution2dForwardOutputDim(d->conv, d->x, d->w, &n, &c, &h, &w));
-        if (n != out->n || c != out->c || h != out->h || w != out->w) {
-            snprintf(err, len, "device cuda: cuDNN gives convolution node %d the output %dx%dx%dx%d, "
-                     "the graph %dx%dx%dx%d", i, n, c, h, w, out->n, out->c, out->h, out->w);
-            return -1;
-        }
+        if (same_shape(i, "convolution", n, c, h, w, out, err, len)) return -1;
         conv_algos(e->dtype, g, nd, d);
     } else if (nd->kind == FN_NODE_AVGPOOL || nd->kind == FN_NODE_MAXPOOL) {
         tensor_desc(&d->x, e->dtype, in->n, in->c, in->h, in->w);
@@ -307,11 +290,7 @@ static int node_setup(const fn_exec *e, int i, node_dev *d, char *err, size_t le
                                         : CUDNN_POOLING_MAX_DETERMINISTIC,
             CUDNN_NOT_PROPAGATE_NAN, nd->k, nd->k, nd->pad, nd->pad, nd->stride, nd->stride));
         cudnnCheck(cudnnGetPooling2dForwardOutputDim(d->pool, d->x, &n, &c, &h, &w));
-        if (n != out->n || c != out->c || h != out->h || w != out->w) {
-            snprintf(err, len, "device cuda: cuDNN gives pooling node %d the output %dx%dx%dx%d, "
-                     "the graph %dx%dx%dx%d", i, n, c, h, w, out->n, out->c, out->h, out->w);
-            return -1;
-        }
+        if (same_shape(i, "pooling", n, c, h, w, out, err, len)) return -1;
     }
     return 0;
 }
@@ -389,7 +368,8 @@ extern "C" void gpu_exec_free(fn_exec *e) {
 }
 
 extern "C" int gpu_exec_init(fn_exec *e, char *err, size_t len) {
-    if (ctx_init(err, len)) return -1;
+    const int rc = ctx_init(err, len);
+    if (rc) return rc;
     const fn_graph *g = e->g;
     gpu_exec *gx = (gpu_exec *)calloc(1, sizeof(gpu_exec));
     FN_ASSERT(gx);
@@ -401,7 +381,7 @@ extern "C" int gpu_exec_init(fn_exec *e, char *err, size_t len) {
         const fn_node *nd = &g->nodes[i];
         if (node_setup(e, i, &gx->nd[i], err, len)) {
             gpu_exec_free(e);
-            return -1;
+            return FN_EXEC_DEVICE;
         }
         if (nd->kind == FN_NODE_CONV && gx->nd[i].a.ws > ws) ws = gx->nd[i].a.ws;
         size_t sc = nd->kind == FN_NODE_BN    ? op_bn_scratch(g->t[nd->in[0]].c)
@@ -434,7 +414,7 @@ extern "C" int gpu_exec_init(fn_exec *e, char *err, size_t len) {
                  (double)sum / (1u << 30), role_name[failed], (double)need[failed] / (1u << 30),
                  (double)free_b / (1u << 30), (double)total_b / (1u << 30));
         gpu_exec_free(e);
-        return -1;
+        return FN_EXEC_OOM;
     }
     gx->act = (char *)a->buf[R_ACT];
     gx->grad = (char *)a->buf[R_GRAD];

@@ -24,7 +24,8 @@ extern "C" {
 /* 1 when this build has the CUDA executor (CUDA toolkit, cuDNN and cuBLAS were found). */
 int gpu_exec_compiled(void);
 /* Plans device memory and cuDNN descriptors for e (host side already made by exec_init_opts).
- * Returns 0, or -1 with a message (no GPU, out of GPU memory, cuDNN refuses a shape). */
+ * Returns 0, or with a message FN_EXEC_OOM (out of GPU memory) or FN_EXEC_DEVICE (no GPU,
+ * cuDNN or cuBLAS cannot start, cuDNN refuses a shape). */
 int gpu_exec_init(fn_exec *e, char *err, size_t errlen);
 void gpu_exec_free(fn_exec *e);
 /* Uploads the input, alpha and (when changed) the parameters; runs; downloads the logits. */

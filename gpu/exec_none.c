@@ -8,7 +8,7 @@ int gpu_exec_init(fn_exec *e, char *err, size_t errlen) {
     (void)e;
     snprintf(err, errlen, "device cuda: this build has no CUDA backend (rebuild where the CUDA "
              "toolkit, cuDNN and cuBLAS are found)");
-    return -1;
+    return FN_EXEC_DEVICE;
 }
 void gpu_exec_free(fn_exec *e) { (void)e; }
 void gpu_exec_forward(fn_exec *e) { (void)e; }

@@ -262,13 +262,14 @@ void exec_params_changed(fn_exec *e) { e->params_version++; }
 
 int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_opts *o) {
     const int param_grads = o->param_grads;
+    const int on_gpu = o->device == FN_DEV_CUDA; /* activations, BN statistics, workspace there */
     memset(e, 0, sizeof(*e));
     exec_err[0] = '\0';
     e->device = o->device;
-    if (o->device == FN_DEV_CUDA && (o->keep || o->pool)) {
+    if (on_gpu && (o->keep || o->pool)) {
         snprintf(exec_err, sizeof exec_err, "the CUDA executor takes no kept activations or "
                  "arena pool (CPU-only options)");
-        return -1;
+        return FN_EXEC_DEVICE;
     }
     e->g = g;
     e->dtype = dtype;
@@ -306,8 +307,7 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
     const size_t bytes = es * (p.act_numel + p.grad_numel + (param_grads ? 2 : 1) * g->param_numel +
                                g->saved_numel + g->ws_numel + 2 * g->alpha_numel);
     e->pool = o->pool;
-    if (e->device == FN_DEV_CUDA) {
-        /* host mirrors of the input and the logits; activations live on the GPU */
+    if (on_gpu) { /* host mirrors of the input and the logits */
         e->host_in = calloc(graph_tensor_numel(g, g->input), es);
         e->host_out = calloc(graph_tensor_numel(g, g->output), es);
     } else if (o->pool) {
@@ -319,25 +319,25 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
     }
     e->params = calloc(g->param_numel + 1, es);
     e->dparams = param_grads ? calloc(g->param_numel + 1, es) : NULL;
-    const int on_gpu = e->device == FN_DEV_CUDA; /* BN statistics and workspace: GPU only */
     e->saved = calloc(on_gpu ? 1 : g->saved_numel + 1, es);
     e->ws = calloc(on_gpu ? 1 : g->ws_numel + 1, es);
     e->alpha = calloc(g->alpha_numel + 1, es);
     e->dalpha = calloc(g->alpha_numel + 1, es);
-    const int host_ok = e->device == FN_DEV_CUDA ? e->host_in && e->host_out : e->act && e->grad;
+    const int host_ok = on_gpu ? e->host_in && e->host_out : e->act && e->grad;
     if (!host_ok || !e->params || (param_grads && !e->dparams) || !e->saved || !e->ws ||
         !e->alpha || !e->dalpha) {
         exec_free(e);
         e->bytes = bytes;
         snprintf(exec_err, sizeof exec_err, "out of memory: the executor needs %.2f GiB "
                  "(activations, gradients, parameters)", (double)bytes / (1u << 30));
-        return -1;
+        return FN_EXEC_OOM;
     }
     e->bytes = bytes;
-    if (e->device == FN_DEV_CUDA && gpu_exec_init(e, exec_err, sizeof exec_err)) {
+    const int rc = on_gpu ? gpu_exec_init(e, exec_err, sizeof exec_err) : 0;
+    if (rc) {
         exec_free(e);
         e->bytes = bytes;
-        return -1;
+        return rc;
     }
     return 0;
 }

@@ -190,9 +190,11 @@ struct fn_exec {
     unsigned params_version;   /* bumped by exec_params_changed */
 };
 
-/* Plans and allocates. Returns 0, or -1 when the activation/gradient arenas cannot be
- * allocated (out of memory, or for CUDA no usable GPU; e is left empty and needs no
- * exec_free; exec_error says which). */
+/* Plans and allocates. Returns 0, or FN_EXEC_OOM (-1) when memory (host, or GPU for a CUDA
+ * executor) cannot be allocated, or FN_EXEC_DEVICE (-2) when a CUDA executor cannot be made
+ * (no usable GPU, cuDNN refuses a shape); e is left empty and needs no exec_free, and
+ * exec_error says why. */
+enum { FN_EXEC_OOM = -1, FN_EXEC_DEVICE = -2 };
 int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads);
 /* The same with options (input gradient, kept activations). */
 int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_opts *o);

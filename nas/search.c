@@ -96,11 +96,11 @@ fn_status search_run(const fn_search_config *cfg_in, fn_search_result *res) {
     }
     fn_exec e;
     fn_exec_opts eo = {0, 0, NULL, NULL, cfg.device};
-    if (exec_init_opts(&e, &g, metric_dtype(m, &mo), &eo)) {
+    const int erc = exec_init_opts(&e, &g, metric_dtype(m, &mo), &eo);
+    if (erc) {
         graph_free(&g);
         batch_free(&b);
-        const char *why = exec_error();
-        return fail(res, strstr(why, "out of") ? FN_ERR_OOM : FN_ERR_DEVICE, why);
+        return fail(res, erc == FN_EXEC_OOM ? FN_ERR_OOM : FN_ERR_DEVICE, exec_error());
     }
     e.bn_mode = metric_bn_mode(m, &mo);
     res->t_build = fn_now() - t;

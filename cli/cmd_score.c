@@ -5,7 +5,11 @@
  *   freenas score --index 1462 --index 6818 --proxy naswot,snip --data ../shared/data \
  *                 --benchmark ../shared/data/nb201/nb201_accuracy.tsv
  *   freenas score --index 1462 --proxy synflow --json
+ *   freenas score --range 0:15625 --proxy snip,grad_norm --device cuda --data ../shared/data \
+ *                 --benchmark ../shared/data/nb201/nb201_accuracy.tsv --json > dir/results.jsonl
  *
+ * --json lines are score records (analysis/report_corr.c): `freenas_report dir` reads a file of
+ * them like a sweep's results.jsonl, so one GPU without MPI can score the whole space.
  * With --benchmark the NB201 ground truth of each architecture is printed beside its scores.
  * Exit code: 0 every score computed, 1 some failed (NaN, bad data), 2 usage error. The whole
  * space is scored across ranks with freenas_sweep (kind: score, configs/nb201_proxies.yaml). */
@@ -15,6 +19,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "gpu/device.h"
 #include "nas/nb201_benchmark.h"
 #include "nas/nb201_net.h"
 #include "nas/proxy.h"
@@ -24,7 +29,7 @@
 
 static void score_usage(FILE *f) {
     fprintf(f,
-"usage: freenas score (--arch STRING | --index I)... --proxy P[,P...] [options]\n"
+"usage: freenas score (--arch STRING | --index I | --range A:B)... --proxy P[,P...] [options]\n"
 "\n"
 "Scores NB201 benchmark networks (trained-cell form, METHOD.md §1.3) with zero-cost proxies\n"
 "in the zero-cost-nas conventions (§3.0): conv/linear weights only, train mode, one batch.\n"
@@ -33,6 +38,7 @@ static void score_usage(FILE *f) {
 "  --space nb201      the only space with benchmark networks (default)\n"
 "  --arch STRING      an NB201 arch string |op~0|+|op~0|op~1|+|op~0|op~1|op~2| (repeatable)\n"
 "  --index I          an official NB201 index 0..15624 (repeatable; needs --benchmark)\n"
+"  --range A:B        indices A..B-1 (after any --arch / --index; needs --benchmark)\n"
 "  --proxy LIST       comma-separated: %s\n"
 "  --dataset D        cifar10 (default) | cifar100 | imagenet16-120: input size, classes, batch\n"
 "  --data PATH        image data (every proxy but params, flops, synflow), e.g. ../shared/data\n"
@@ -40,7 +46,9 @@ static void score_usage(FILE *f) {
 "  --seed N           weights and batch (default 0)\n"
 "  --batch N          batch size (default: the proxy's, 64; naswot 128; synflow 1)\n"
 "  --fp32, --fp64     force the precision (default: the proxy's)\n"
-"  --json             one JSON object per architecture on stdout\n",
+"  --device D         cpu (default) | cuda: the networks run on the current GPU\n"
+"  --json             one score record (JSON) per architecture on stdout; a file of them\n"
+"                     is a results.jsonl that freenas_report reads\n",
             proxy_names());
 }
 
@@ -58,6 +66,7 @@ int cmd_score(int argc, char **argv) {
     proxy_config_default(&pc);
     const char *archs[MAX_ARCHS], *names[MAX_PROXIES];
     int narch = 0, nprox = 0, json = 0;
+    long range_a = 0, range_b = 0;
     char proxies[1024] = "";
     for (int i = 0; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -82,6 +91,22 @@ int cmd_score(int argc, char **argv) {
                 return 2;
             }
             archs[narch++] = v;
+        } else if (!strcmp(o, "--range")) {
+            char *end;
+            range_a = strtol(v, &end, 10);
+            range_b = *end == ':' ? strtol(end + 1, &end, 10) : -1;
+            if (*end || range_a < 0 || range_b <= range_a || range_b > NB201_NUM_ARCHS) {
+                fprintf(stderr, "freenas score: --range expects A:B with 0 <= A < B <= %d, got "
+                        "'%s'\n", NB201_NUM_ARCHS, v);
+                return 2;
+            }
+        } else if (!strcmp(o, "--device")) {
+            if (!strcmp(v, "cpu")) pc.device = FN_DEV_CPU;
+            else if (!strcmp(v, "cuda")) pc.device = FN_DEV_CUDA;
+            else {
+                fprintf(stderr, "freenas score: --device expects cpu or cuda, got '%s'\n", v);
+                return 2;
+            }
         } else if (!strcmp(o, "--proxy")) snprintf(proxies, sizeof proxies, "%s", v);
         else if (!strcmp(o, "--space")) {
             if (strcmp(v, "nb201")) {
@@ -111,8 +136,9 @@ int cmd_score(int argc, char **argv) {
         }
         names[nprox++] = s;
     }
-    if (!narch || !nprox) {
-        fprintf(stderr, "freenas score: give at least one --arch or --index and --proxy\n");
+    if ((!narch && range_b <= range_a) || !nprox) {
+        fprintf(stderr, "freenas score: give at least one --arch, --index or --range and "
+                "--proxy\n");
         score_usage(stderr);
         return 2;
     }
@@ -128,30 +154,57 @@ int cmd_score(int argc, char **argv) {
         nb201_benchmark_free(bench);
         return 2;
     }
+    if (range_b > range_a && !bench) {
+        fprintf(stderr, "freenas score: --range needs --benchmark (indices resolve through it)\n");
+        proxy_ctx_free(ctx);
+        return 2;
+    }
+    if (pc.device == FN_DEV_CUDA && gpu_device_count() <= 0) {
+        fprintf(stderr, "freenas score: --device cuda: no usable CUDA device (hint: --device cpu)\n");
+        proxy_ctx_free(ctx);
+        nb201_benchmark_free(bench);
+        return 2;
+    }
     int failed = 0, rc = 0;
+    const int total = narch + (int)(range_b - range_a);
     if (!json) {
         printf("%5s  %-90s", "index", "architecture");
         for (int p = 0; p < nprox; p++) printf(" %14s", names[p]);
         if (bench) printf("  %8s %8s %8s", "C10-test", "C100", "IN16");
         printf("\n");
     }
-    for (int a = 0; a < narch && !rc; a++) {
+    for (int a = 0; a < total && !rc; a++) {
+        char ibuf[24];
+        const char *arch = archs[a < narch ? a : 0];
+        if (a >= narch) {
+            snprintf(ibuf, sizeof ibuf, "%ld", range_a + (a - narch));
+            arch = ibuf;
+        }
         int ops[NB201_EDGES];
-        if (nb201_net_resolve(archs[a], bench, ops, err, sizeof err)) {
+        if (nb201_net_resolve(arch, bench, ops, err, sizeof err)) {
             fprintf(stderr, "freenas score: %s\n", err);
             rc = 2;
             break;
         }
         fn_proxy_value v[MAX_PROXIES];
         if (proxy_score_ops(ctx, ops, names, nprox, v, err, sizeof err) != FN_OK) {
-            fprintf(stderr, "freenas score: %s: %s\n", archs[a], err);
+            fprintf(stderr, "freenas score: %s: %s\n", arch, err);
             failed++;
         }
         char s[256];
         nb201_arch_string(ops, s, sizeof s);
         const nb201_record *gt = bench ? nb201_benchmark_get(bench, ops) : NULL;
-        if (json) {
-            printf("{\"arch\":");
+        if (json) { /* a score record (analysis/report_corr.c): failed proxies are null */
+            const char *dev = pc.device == FN_DEV_CUDA ? "cuda" : "cpu";
+            printf("{\"job_id\":\"score-%s-s%llu-", pc.dataset, (unsigned long long)pc.seed);
+            if (gt) printf("%d\"", gt->index);
+            else printf("c%d\"", nb201_arch_code(ops));
+            printf(",\"status\":\"ok\",\"params\":{\"kind\":\"score\",\"space\":\"nb201\","
+                   "\"dataset\":");
+            json_str(pc.dataset);
+            printf(",\"seed\":%llu,\"batch\":%d,\"precision\":%d,\"augment\":%d,\"device\":\"%s\"}",
+                   (unsigned long long)pc.seed, pc.batch, pc.precision, pc.augment, dev);
+            printf(",\"arch\":");
             json_str(s);
             if (gt) printf(",\"nb201_index\":%d", gt->index);
             printf(",\"dataset\":");
@@ -165,6 +218,14 @@ int cmd_score(int argc, char **argv) {
                 else if (v[p].status == FN_OK) printf(":%.17g", v[p].value);
                 else printf(":null");
             }
+            printf("},\"errors\":{");
+            for (int p = 0, k = 0; p < nprox; p++)
+                if (v[p].status != FN_OK) {
+                    printf("%s", k++ ? "," : "");
+                    json_str(names[p]);
+                    printf(":");
+                    json_str(fn_status_name(v[p].status));
+                }
             printf("},\"seconds\":{");
             for (int p = 0; p < nprox; p++) {
                 printf("%s", p ? "," : "");
@@ -177,6 +238,7 @@ int cmd_score(int argc, char **argv) {
                        "\"cifar100_test\":%.4f,\"imagenet16_test\":%.4f}", gt->cifar10_valid,
                        gt->cifar10_test, gt->cifar100_test, gt->imagenet16_test);
             printf("}\n");
+            fflush(stdout);
         } else {
             printf("%5d  %-90s", gt ? gt->index : -1, s);
             for (int p = 0; p < nprox; p++) {

@@ -72,6 +72,8 @@ static struct {
     int nalgos, cap_algos;
     void *cublas_ws;
     int graphs_off;           /* gpu_set_graphs(0): always run eagerly */
+    char *host[2];            /* pinned host mirrors of the activation / gradient arenas, */
+    size_t host_cap[2];       /* lent with the shared set (exec_tensor of other tensors) */
     graph_entry graphs[GRAPH_CACHE];
     int ngraphs, next_evict;
 } ctx;
@@ -94,6 +96,9 @@ typedef struct {
     double *scratch;
     unsigned uploaded_version;
     int uploaded;
+    unsigned char *relu_mask; /* device: one byte per ReLU input (RECORD / FROZEN modes) */
+    char *host[2];            /* host mirrors of act / grad (ctx.host when shared), or NULL */
+    int host_own;
     uint64_t key; /* structure, precision, options and device pointers: names its CUDA graphs */
 } gpu_exec;
 
@@ -361,6 +366,11 @@ extern "C" void gpu_exec_free(fn_exec *e) {
     if (gx->nd)
         for (int i = 0; i < e->g->nn; i++) node_teardown(&gx->nd[i]);
     free(gx->nd);
+    if (gx->relu_mask) cudaCheck(cudaFree(gx->relu_mask));
+    if (gx->host_own) {
+        free(gx->host[0]);
+        free(gx->host[1]);
+    }
     if (gx->uses_shared) ctx.shared_busy = 0;
     else arena_release(&gx->own);
     free(gx);
@@ -474,7 +484,12 @@ template <typename T> static void forward_nodes(fn_exec *e) {
                                           cudaMemcpyDeviceToDevice, s));
             break;
         }
-        case FN_NODE_RELU: op_relu_fwd<T>(s, TD(y), TD(x), NUMEL(x)); break;
+        case FN_NODE_RELU:
+            if (e->relu_mode == FN_RELU_NORMAL) op_relu_fwd<T>(s, TD(y), TD(x), NUMEL(x));
+            else
+                op_relu_mask_fwd<T>(s, TD(y), TD(x), gx->relu_mask + e->relu_mask_off[i], NUMEL(x),
+                                    e->relu_mode == FN_RELU_RECORD);
+            break;
         case FN_NODE_AVGPOOL:
         case FN_NODE_MAXPOOL:
             cudnnCheck(cudnnPoolingForward(ctx.cudnn, d->pool, &one, d->x, TD(x), &zero, d->y, TD(y)));
@@ -524,13 +539,16 @@ template <typename T> static void forward_nodes(fn_exec *e) {
  * and captures it the second time. A capture that fails leaves the key eager for good. */
 static void run_pass(fn_exec *e, int backward, void (*nodes)(fn_exec *)) {
     gpu_exec *gx = (gpu_exec *)e->dev;
-    if (ctx.graphs_off) {
+    /* eager: graphs off, an executor that asked for it, or a backward hook (host code
+     * between the nodes cannot be captured) */
+    if (ctx.graphs_off || e->eager || (backward && e->bwd_hook)) {
         nodes(e);
         return;
     }
     uint64_t key = gx->key;
-    const int mode[2] = {e->bn_mode, backward};
+    const int mode[3] = {e->bn_mode, backward, e->relu_mode};
     key = fnv(key, mode, sizeof mode);
+    FNV(key, gx->relu_mask);
     graph_entry *ge = NULL;
     for (int i = 0; i < ctx.ngraphs; i++)
         if (ctx.graphs[i].key == key) ge = &ctx.graphs[i];
@@ -596,6 +614,9 @@ template <typename T> static void backward_nodes(fn_exec *e) {
     const T one = 1;
     cudaCheck(cudaMemsetAsync(gx->dalpha, 0, sizeof(T) * g->alpha_numel, s));
     if (gx->dparams) cudaCheck(cudaMemsetAsync(gx->dparams, 0, sizeof(T) * g->param_numel, s));
+    for (int t = 0; t < g->nt; t++) /* wanted gradients no node writes (graph_plan.c) */
+        if (e->needs_grad[t] && e->plan.grad_first[t] < 0 && t != g->output)
+            cudaCheck(cudaMemsetAsync(GD(t), 0, sizeof(T) * NUMEL(t), s));
     for (int i = g->nn - 1; i >= 0; i--) {
         const fn_node *nd = &g->nodes[i];
         const node_dev *d = &gx->nd[i];
@@ -628,7 +649,10 @@ template <typename T> static void backward_nodes(fn_exec *e) {
             }
             break;
         case FN_NODE_RELU:
-            if (dx) op_relu_bwd<T>(s, dx, GD(y), TD(x), NUMEL(x));
+            if (dx && e->relu_mode == FN_RELU_FROZEN)
+                op_relu_mask_bwd<T>(s, dx, GD(y), gx->relu_mask + e->relu_mask_off[i], NUMEL(x));
+            else if (dx)
+                op_relu_bwd<T>(s, dx, GD(y), TD(x), NUMEL(x));
             break;
         case FN_NODE_AVGPOOL: /* cuDNN's average backward reads only dy (x, y: shapes) */
             if (dx)
@@ -681,6 +705,7 @@ template <typename T> static void backward_nodes(fn_exec *e) {
             break;
         case FN_NODE_ZERO: break;
         }
+        if (e->bwd_hook) e->bwd_hook(e->bwd_hook_user, e, i); /* reads via exec_tensor*: syncs */
     }
 }
 
@@ -708,4 +733,41 @@ extern "C" void gpu_exec_forward(fn_exec *e) {
 extern "C" void gpu_exec_backward(fn_exec *e, const void *dlogits) {
     if (e->dtype == FN_F64) backward<double>(e, dlogits);
     else backward<float>(e, dlogits);
+}
+
+extern "C" void gpu_exec_relu_mask(fn_exec *e, size_t bytes) {
+    gpu_exec *gx = (gpu_exec *)e->dev;
+    if (gx->relu_mask) return;
+    cudaCheck(cudaSetDevice(ctx.device));
+    cudaCheck(cudaMalloc(&gx->relu_mask, bytes > 0 ? bytes : 1));
+}
+
+/* A host copy of tensor t's activation (grad = 0) or gradient (grad = 1) as it is now, at
+ * the tensor's offset in a host mirror of the arena: downloaded on every call, after the
+ * work enqueued so far (a backward hook sees the gradient its node just completed). */
+extern "C" void *gpu_exec_tensor(const fn_exec *e, int t, int grad) {
+    gpu_exec *gx = (gpu_exec *)e->dev;
+    const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
+    const size_t bytes = es * (grad ? e->plan.grad_numel : e->plan.act_numel);
+    if (!gx->host[grad]) {
+        if (gx->uses_shared) { /* pinned, grow-only, lent with the shared arenas */
+            if (ctx.host_cap[grad] < bytes) {
+                if (ctx.host[grad]) cudaCheck(cudaFreeHost(ctx.host[grad]));
+                ctx.host[grad] = NULL;
+                ctx.host_cap[grad] = 0;
+                cudaCheck(cudaHostAlloc((void **)&ctx.host[grad], bytes + 1, cudaHostAllocDefault));
+                ctx.host_cap[grad] = bytes;
+            }
+            gx->host[grad] = ctx.host[grad];
+        } else {
+            gx->host[grad] = (char *)mallocCheck(bytes + 1);
+            gx->host_own = 1;
+        }
+    }
+    const size_t off = es * (grad ? e->plan.grad_off[t] : e->plan.act_off[t]);
+    const char *src = (grad ? gx->grad : gx->act) + off;
+    cudaCheck(cudaMemcpyAsync(gx->host[grad] + off, src, es * graph_tensor_numel(e->g, t),
+                              cudaMemcpyDeviceToHost, ctx.stream));
+    cudaCheck(cudaStreamSynchronize(ctx.stream));
+    return gx->host[grad] + off;
 }

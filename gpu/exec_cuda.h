@@ -35,6 +35,10 @@ void gpu_exec_backward(fn_exec *e, const void *dlogits);
 /* 1 (default): replay forward / backward passes as CUDA graphs (captured on the second run
  * of a shape); 0: launch every kernel each time (benchmarks compare the two). */
 void gpu_set_graphs(int on);
+/* device ReLU mask of `bytes` (exec_set_relu_mode) */
+void gpu_exec_relu_mask(fn_exec *e, size_t bytes);
+/* host copy of tensor t's activation (grad 0) or gradient (grad 1), downloaded now */
+void *gpu_exec_tensor(const fn_exec *e, int t, int grad);
 
 #ifdef __cplusplus
 }

@@ -15,3 +15,8 @@ void gpu_exec_forward(fn_exec *e) { (void)e; }
 void gpu_exec_backward(fn_exec *e, const void *dlogits) { (void)e; (void)dlogits; }
 void gpu_set_graphs(int on) { (void)on; }
 int gpu_exec_compiled(void) { return 0; }
+void gpu_exec_relu_mask(fn_exec *e, size_t bytes) { (void)e; (void)bytes; }
+void *gpu_exec_tensor(const fn_exec *e, int t, int grad) {
+    (void)e; (void)t; (void)grad;
+    return NULL; /* no CUDA executor can exist in this build */
+}

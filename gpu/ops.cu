@@ -37,6 +37,17 @@ template <typename T> __global__ void k_relu_fwd(T *y, const T *x, size_t n) {
 template <typename T> __global__ void k_relu_bwd(T *dx, const T *dy, const T *x, size_t n) {
     GRID_STRIDE(i, n) if (x[i] > 0) dx[i] += dy[i];
 }
+template <typename T>
+__global__ void k_relu_mask_fwd(T *y, const T *x, unsigned char *m, size_t n, int record) {
+    GRID_STRIDE(i, n) {
+        if (record) m[i] = x[i] > 0;
+        y[i] = m[i] ? x[i] : (T)0;
+    }
+}
+template <typename T>
+__global__ void k_relu_mask_bwd(T *dx, const T *dy, const unsigned char *m, size_t n) {
+    GRID_STRIDE(i, n) if (m[i]) dx[i] += dy[i];
+}
 template <typename T> __global__ void k_add(T *d, const T *s, size_t n) {
     GRID_STRIDE(i, n) d[i] += s[i];
 }
@@ -54,6 +65,16 @@ template <typename T> void op_relu_fwd(cudaStream_t s, T *y, const T *x, size_t 
 }
 template <typename T> void op_relu_bwd(cudaStream_t s, T *dx, const T *dy, const T *x, size_t n) {
     k_relu_bwd<T><<<grid_for(n), NT, 0, s>>>(dx, dy, x, n);
+    cudaCheckLaunch();
+}
+template <typename T>
+void op_relu_mask_fwd(cudaStream_t s, T *y, const T *x, unsigned char *m, size_t n, int record) {
+    k_relu_mask_fwd<T><<<grid_for(n), NT, 0, s>>>(y, x, m, n, record);
+    cudaCheckLaunch();
+}
+template <typename T>
+void op_relu_mask_bwd(cudaStream_t s, T *dx, const T *dy, const unsigned char *m, size_t n) {
+    k_relu_mask_bwd<T><<<grid_for(n), NT, 0, s>>>(dx, dy, m, n);
     cudaCheckLaunch();
 }
 template <typename T> void op_add(cudaStream_t s, T *d, const T *src, size_t n) {
@@ -399,6 +420,8 @@ template <typename T> void op_bias_grad(cudaStream_t s, T *db, const T *dy, int 
 #define INSTANTIATE(T)                                                                          \
     template void op_relu_fwd<T>(cudaStream_t, T *, const T *, size_t);                        \
     template void op_relu_bwd<T>(cudaStream_t, T *, const T *, const T *, size_t);             \
+    template void op_relu_mask_fwd<T>(cudaStream_t, T *, const T *, unsigned char *, size_t, int); \
+    template void op_relu_mask_bwd<T>(cudaStream_t, T *, const T *, const unsigned char *, size_t); \
     template void op_add<T>(cudaStream_t, T *, const T *, size_t);                             \
     template void op_add_2d<T>(cudaStream_t, T *, size_t, const T *, size_t, size_t, int);     \
     template void op_bn_fwd<T>(cudaStream_t, T *, T *, T *, const T *, const T *, const T *, int, \

@@ -251,7 +251,7 @@ static void *pool_take(void **buf, size_t *cap, size_t bytes) {
 }
 
 int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
-    fn_exec_opts o = {param_grads, 0, NULL, NULL, FN_DEV_CPU};
+    fn_exec_opts o = {param_grads, 0, NULL, NULL, FN_DEV_CPU, 0};
     return exec_init_opts(e, g, dtype, &o);
 }
 
@@ -266,11 +266,12 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
     memset(e, 0, sizeof(*e));
     exec_err[0] = '\0';
     e->device = o->device;
-    if (on_gpu && (o->keep || o->pool)) {
-        snprintf(exec_err, sizeof exec_err, "the CUDA executor takes no kept activations or "
-                 "arena pool (CPU-only options)");
+    if (on_gpu && o->pool) {
+        snprintf(exec_err, sizeof exec_err, "the CUDA executor takes no host arena pool (its "
+                 "device arenas are reused already)");
         return FN_EXEC_DEVICE;
     }
+    e->eager = o->eager;
     e->g = g;
     e->dtype = dtype;
     e->param_grads = param_grads;
@@ -297,6 +298,7 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
             for (int j = 0; j < nd->nin; j++) live[nd->in[j]] = 1;
     }
     for (int t = 0; t < g->nt; t++) e->needs_grad[t] &= live[t];
+    if (o->input_grad) e->needs_grad[g->input] = 1; /* asked for: exactly 0 when not live */
     free(live);
     graph_plan(g, e->needs_grad, param_grads, o->keep, &e->plan);
     const fn_plan p = e->plan;
@@ -371,14 +373,12 @@ void *exec_tensor(const fn_exec *e, int t) {
     if (e->device == FN_DEV_CUDA) {
         if (t == e->g->input) return e->host_in;
         if (t == e->g->output) return e->host_out;
-        FN_FATAL("exec_tensor: tensor %d of a CUDA executor lives on the GPU (only the input "
-                 "and the logits have host mirrors)", t);
+        return gpu_exec_tensor(e, t, 0);
     }
     return (char *)e->act + esize(e->dtype) * e->plan.act_off[t];
 }
 void *exec_tensor_grad(const fn_exec *e, int t) {
-    if (e->device == FN_DEV_CUDA)
-        FN_FATAL("exec_tensor_grad: gradients of a CUDA executor live on the GPU (tensor %d)", t);
+    if (e->device == FN_DEV_CUDA) return gpu_exec_tensor(e, t, 1);
     return (char *)e->grad + esize(e->dtype) * e->plan.grad_off[t];
 }
 void *exec_param(const fn_exec *e, int p) {
@@ -416,9 +416,7 @@ void exec_init_alpha(fn_exec *e, uint64_t seed, double scale) {
 
 void exec_set_relu_mode(fn_exec *e, fn_relu_mode m) {
     const fn_graph *g = e->g;
-    if (e->device == FN_DEV_CUDA && m != FN_RELU_NORMAL)
-        FN_FATAL("exec_set_relu_mode: recorded / frozen ReLU patterns are CPU only");
-    if (m != FN_RELU_NORMAL && !e->relu_mask) {
+    if (m != FN_RELU_NORMAL && !e->relu_mask) { /* offsets (and the CPU's mask) */
         e->relu_mask_off = callocCheck((size_t)g->nn, sizeof(size_t));
         size_t n = 0;
         for (int i = 0; i < g->nn; i++)
@@ -427,6 +425,7 @@ void exec_set_relu_mode(fn_exec *e, fn_relu_mode m) {
                 n += graph_tensor_numel(g, g->nodes[i].in[0]);
             }
         e->relu_mask = callocCheck(n + 1, 1);
+        if (e->device == FN_DEV_CUDA) gpu_exec_relu_mask(e, n + 1); /* the mask lives there */
     }
     e->relu_mode = m;
 }
@@ -438,9 +437,7 @@ void exec_forward(fn_exec *e) {
 }
 
 void exec_backward(fn_exec *e, const void *dlogits) {
-    if (e->device == FN_DEV_CUDA) {
-        if (e->bwd_hook) FN_FATAL("exec_backward: backward hooks are CPU only");
-        gpu_exec_backward(e, dlogits);
-    } else if (e->dtype == FN_F64) graph_backward_f64(e, dlogits);
+    if (e->device == FN_DEV_CUDA) gpu_exec_backward(e, dlogits);
+    else if (e->dtype == FN_F64) graph_backward_f64(e, dlogits);
     else graph_backward_f32(e, dlogits);
 }

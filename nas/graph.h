@@ -150,6 +150,8 @@ typedef struct {
     const unsigned char *keep;  /* [nt] or NULL: activations kept after forward (never reused) */
     fn_arena_pool *pool;        /* NULL, or arenas to borrow (one executor at a time) */
     fn_device device;           /* FN_DEV_CPU (0) or FN_DEV_CUDA */
+    int eager;                  /* CUDA: never capture passes into CUDA graphs (networks seen
+                                   once, as the per-architecture proxies' are) */
 } fn_exec_opts;
 
 /* ReLU pattern control (GraSP's Hessian-vector product, nas/proxy_grasp.c): RECORD stores
@@ -182,9 +184,12 @@ struct fn_exec {
      * the GPU (dev: gpu/exec_cuda.h). params, dparams, alpha and dalpha above stay as host
      * mirrors: forward uploads alpha and the input (exec_tensor(e, g->input) is a host
      * buffer) every time and the parameters when params_version moved; it downloads the
-     * logits (exec_tensor(e, g->output)); backward downloads d alpha (and d params). Other
-     * tensors, ReLU modes other than NORMAL and backward hooks are CPU only. */
+     * logits (exec_tensor(e, g->output)); backward downloads d alpha (and d params).
+     * exec_tensor / exec_tensor_grad of any other tensor download it into a host mirror at
+     * the time of the call (a backward hook reads what its node completed); ReLU modes and
+     * backward hooks run as on the CPU (a pass with a hook is never captured). */
     fn_device device;
+    int eager;                 /* from fn_exec_opts */
     void *dev;
     void *host_in, *host_out;
     unsigned params_version;   /* bumped by exec_params_changed */

@@ -111,6 +111,9 @@ void FN(graph_backward)(fn_exec *e, const void *dlogits) {
     const fn_graph *g = e->g;
     memset(e->dalpha, 0, sizeof(real) * g->alpha_numel);
     if (e->dparams) memset(e->dparams, 0, sizeof(real) * g->param_numel);
+    for (int t = 0; t < g->nt; t++) /* wanted gradients no node writes (graph_plan.c) */
+        if (e->needs_grad[t] && e->plan.grad_first[t] < 0 && t != g->output)
+            memset(G(t), 0, sizeof(real) * NUMEL(t));
     memcpy(G(g->output), dlogits, sizeof(real) * NUMEL(g->output));
     for (int i = g->nn - 1; i >= 0; i--) {
         const fn_node *nd = &g->nodes[i];

@@ -145,6 +145,11 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
         }
         arena_release(&b, p->grad_off[nd->out], graph_tensor_numel(g, nd->out));
     }
+    /* a wanted gradient that no node writes (the input of a network whose cells are cut off
+     * by `none` edges): a slot of its own, zeroed by backward, so it reads as exactly 0 */
+    for (int t = 0; t < nt; t++)
+        if (needs_grad[t] && p->grad_first[t] < 0 && t != g->output)
+            p->grad_off[t] = arena_alloc(&b, graph_tensor_numel(g, t));
     p->grad_numel = b.top;
     free(b.free);
     for (int i = 0; i <= nn; i++) free(frees[i]);

@@ -133,6 +133,7 @@ static void ctx_init_params(fn_proxy_ctx *x, fn_exec *e) {
             else ((float *)e->params)[pp->off + i] = (float)v;
         }
     }
+    exec_params_changed(e);
 }
 
 fn_status proxy_ctx_create(const fn_proxy_config *c, fn_proxy_ctx **out, char *err,
@@ -264,11 +265,13 @@ fn_status proxy_score_ops(fn_proxy_ctx *x, const int ops[NB201_EDGES], const cha
                 x->keep_cap = g.nt;
             }
             fn_exec_opts eo = proxy_exec_opts(&g, needs, x->keep);
-            eo.pool = &x->pool;
-            if (exec_init_opts(&e, &g, it[lead].precision == 64 ? FN_F64 : FN_F32, &eo)) {
-                gs = FN_ERR_OOM;
-                snprintf(msg, sizeof msg, "out of memory: the network's executor needs %.2f GiB",
-                         (double)e.bytes / (1u << 30));
+            eo.device = x->c.device;
+            eo.pool = x->c.device == FN_DEV_CPU ? &x->pool : NULL; /* GPU arenas: their own */
+            eo.eager = 1; /* each network runs a pass or two: capturing would not pay */
+            const int erc = exec_init_opts(&e, &g, it[lead].precision == 64 ? FN_F64 : FN_F32, &eo);
+            if (erc) {
+                gs = erc == FN_EXEC_OOM ? FN_ERR_OOM : FN_ERR_DEVICE;
+                snprintf(msg, sizeof msg, "%s", exec_error());
             } else {
                 have_exec = 1;
                 e.bn_mode = it[lead].p->bn_mode;

@@ -58,6 +58,8 @@ typedef struct {
     int precision;         /* 0: each proxy's default; 32 or 64 force it (grasp is always 64) */
     int channels, cells;   /* 16 and 5 (NB201) */
     double grasp_eps;      /* relative finite-difference step of GraSP's H g (1e-7) */
+    fn_device device;      /* FN_DEV_CPU (default) or FN_DEV_CUDA: networks run on the current
+                              GPU (nas/graph.h); scores and linear algebra stay on the host */
 } fn_proxy_config;
 
 void proxy_config_default(fn_proxy_config *c);

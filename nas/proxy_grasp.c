@@ -48,6 +48,7 @@ static void set_weights(fn_exec *e, const double *w0, double s, const double *v)
         for (size_t i = 0; i < g->p[p].numel; i++, k++)
             exec_set(e->params, e->dtype, g->p[p].off + i, v ? w0[k] + s * v[k] : w0[k]);
     }
+    exec_params_changed(e);
 }
 
 void proxy_grasp_hvp(fn_proxy_job *j, const double *g, double eps_rel, double *Hg) {

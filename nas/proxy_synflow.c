@@ -21,6 +21,7 @@ int proxy_synflow(fn_proxy_job *j, double *out, char *err, size_t errlen) {
         float *p = e->params;
         for (size_t i = 0; i < np; i++) p[i] = fabsf(p[i]);
     }
+    exec_params_changed(e);
     const void *x = j->x;
     j->x = NULL; /* all ones */
     const double R = proxy_pass(j, FN_PX_LOSS_SUM);

@@ -95,7 +95,7 @@ fn_status search_run(const fn_search_config *cfg_in, fn_search_result *res) {
         return fail(res, FN_ERR_CONFIG, "too many architecture parameters for one result");
     }
     fn_exec e;
-    fn_exec_opts eo = {0, 0, NULL, NULL, cfg.device};
+    fn_exec_opts eo = {0, 0, NULL, NULL, cfg.device, 0};
     const int erc = exec_init_opts(&e, &g, metric_dtype(m, &mo), &eo);
     if (erc) {
         graph_free(&g);

@@ -480,10 +480,6 @@ int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
             return cfg_fail_at(c->path, d->v[i].mark, err, errlen, "device cuda: this build "
                                "has no CUDA executor (hint: device: cpu, or rebuild where the "
                                "CUDA toolkit, cuDNN and cuBLAS are found)");
-        if (c->kind != SWEEP_KIND_SEARCH && c->kind != SWEEP_KIND_NOOP)
-            return cfg_fail_at(c->path, d->v[i].mark, err, errlen, "device cuda: kind %s runs "
-                               "the per-architecture proxies, which are CPU only (hint: "
-                               "device: cpu)", sweep_kind_name(c->kind));
     }
     return 0;
 }

@@ -44,9 +44,9 @@ static fn_status get_ctx(struct sweep_proxy_cache *pc, const sweep_params *p, fn
                          char *err, size_t errlen) {
     const fn_search_config *sc = &p->sc;
     char key[512];
-    snprintf(key, sizeof key, "%s|%s|%llu|%d|%d|%d", sc->dataset,
+    snprintf(key, sizeof key, "%s|%s|%llu|%d|%d|%d|%d", sc->dataset,
              sc->data_path ? sc->data_path : "", (unsigned long long)sc->seed, sc->batch,
-             sc->augment, sc->mopts.precision);
+             sc->augment, sc->mopts.precision, (int)sc->device);
     for (int i = 0; i < pc->n; i++)
         if (!strcmp(pc->key[i], key)) return *out = pc->ctx[i], FN_OK;
     fn_proxy_config c;
@@ -57,6 +57,7 @@ static fn_status get_ctx(struct sweep_proxy_cache *pc, const sweep_params *p, fn
     c.batch = sc->batch;
     c.augment = sc->augment;
     c.precision = sc->mopts.precision;
+    c.device = sc->device; /* cuda: the rank's bound GPU, set by the worker */
     fn_proxy_ctx *ctx;
     fn_status s = proxy_ctx_create(&c, &ctx, err, errlen);
     if (s != FN_OK) return s;

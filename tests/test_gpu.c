@@ -50,7 +50,7 @@ static void outputs_free(outputs *o) {
 static int run_case(const fn_graph *g, fn_device dev, fn_dtype dt, int param_grads,
                     uint64_t seed, outputs *o) {
     fn_exec e;
-    fn_exec_opts eo = {param_grads, 0, NULL, NULL, dev};
+    fn_exec_opts eo = {param_grads, 0, NULL, NULL, dev, 0};
     if (exec_init_opts(&e, g, dt, &eo)) {
         fprintf(stderr, "exec_init: %s\n", exec_error());
         return -1;
@@ -228,7 +228,7 @@ static int build_space(fn_graph *g, const char *space, const char *dataset, int 
  * of 1e-6 crosses one, on the CPU alike) */
 static void fd_check(const char *name, const fn_graph *g, fn_device dev) {
     fn_exec e;
-    fn_exec_opts eo = {0, 0, NULL, NULL, dev};
+    fn_exec_opts eo = {0, 0, NULL, NULL, dev, 0};
     if (exec_init_opts(&e, g, FN_F64, &eo)) {
         CHECKF(0, "%s: %s", name, exec_error());
         return;

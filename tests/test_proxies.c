@@ -110,7 +110,7 @@ static void part_a(fn_proxy_scratch *scr, const char *arch) {
     nb201_net_build(&g, &c, ops);
     fn_exec e;
     fn_arena_pool pool = dirty_pool();
-    fn_exec_opts eo = {1, 0, NULL, &pool, FN_DEV_CPU};
+    fn_exec_opts eo = {1, 0, NULL, &pool, FN_DEV_CPU, 0};
     CHECK(exec_init_opts(&e, &g, FN_F64, &eo) == 0);
     exec_init_params(&e, 3);
     fn_proxy_job j;
@@ -256,7 +256,7 @@ static void part_a_kinks(fn_proxy_scratch *scr) {
     nb201_config c = {4, 1, 10, 16, 16, N};
     nb201_net_build(&g, &c, ops);
     fn_exec e;
-    fn_exec_opts eo = {1, 0, NULL, NULL, FN_DEV_CPU};
+    fn_exec_opts eo = {1, 0, NULL, NULL, FN_DEV_CPU, 0};
     CHECK(exec_init_opts(&e, &g, FN_F64, &eo) == 0);
     exec_init_params(&e, 8);
     fn_proxy_job j;
@@ -333,7 +333,7 @@ static void part_c(const char *data) {
         fn_graph g;
         fn_exec e;
         fn_proxy_job j;
-        fn_exec_opts eo = {1, 0, NULL, NULL, FN_DEV_CPU};
+        fn_exec_opts eo = {1, 0, NULL, NULL, FN_DEV_CPU, 0};
         double v;
         for (int q = 0; q < 2; q++) {
             fn_batch b = {0};
@@ -367,6 +367,40 @@ static void part_c(const char *data) {
     CHECKF(fabs(one.value - all[3].value) < 1e-4 * fabs(one.value), "%g vs %g", one.value,
            all[3].value);
     proxy_ctx_free(c64);
+    /* a cell whose output node is cut off by `none` edges: the logits do not depend on the
+     * input, the input Jacobian is exactly 0 (not whatever the borrowed gradient arena held
+     * from the last network) and jacob_cov is NaN, as ZC's corrcoef of zero rows */
+    {
+        const char *cut = "|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|none~1|none~2|";
+        const char *jc = "jacob_cov";
+        CHECK(proxy_score(ctx, ARCH, &jc, 1, &one, err, sizeof err) == FN_OK); /* dirty arenas */
+        CHECKF(proxy_score(ctx, cut, &jc, 1, &one, err, sizeof err) == FN_ERR_NAN &&
+               one.status == FN_ERR_NAN && strstr(err, "constant input Jacobian"),
+               "jacob_cov of a cut-off cell: %g (%s)", one.value, err);
+        fn_graph g;
+        fn_exec e;
+        int cops[6];
+        nb201_arch_parse(cut, cops);
+        const nb201_config nb = {4, 1, 10, 32, 32, 2};
+        graph_init(&g);
+        nb201_net_build(&g, &nb, cops);
+        fn_exec_opts eo = {0, 1, NULL, NULL, FN_DEV_CPU, 0};
+        CHECK(exec_init_opts(&e, &g, FN_F64, &eo) == 0);
+        exec_init_params(&e, 1);
+        const size_t nin = graph_tensor_numel(&g, g.input), nout = graph_tensor_numel(&g, g.output);
+        for (size_t i = 0; i < nin; i++) ((double *)exec_tensor(&e, g.input))[i] = 1.0 + (double)i;
+        double *gin = exec_tensor_grad(&e, g.input), *dl = calloc(nout, sizeof(double));
+        for (size_t i = 0; i < nin; i++) gin[i] = 7.0; /* stale values backward must clear */
+        for (size_t i = 0; i < nout; i++) dl[i] = 1.0;
+        exec_forward(&e);
+        exec_backward(&e, dl);
+        int zero = 1;
+        for (size_t i = 0; i < nin; i++) zero &= exec_tensor_grad(&e, g.input) == (void *)gin && gin[i] == 0;
+        CHECKF(zero, "the input gradient of a cut-off network is not exactly zero");
+        free(dl);
+        exec_free(&e);
+        graph_free(&g);
+    }
     /* errors: an unknown proxy fails alone; an index needs the table; data proxies need data */
     const char *mixed[2] = {"synflo", "synflow"};
     st = proxy_score(ctx, ARCH, mixed, 2, all, err, sizeof err);

@@ -101,12 +101,9 @@ int cmd_score(int argc, char **argv) {
                 return 2;
             }
         } else if (!strcmp(o, "--device")) {
-            if (!strcmp(v, "cpu")) pc.device = FN_DEV_CPU;
-            else if (!strcmp(v, "cuda")) pc.device = FN_DEV_CUDA;
-            else {
-                fprintf(stderr, "freenas score: --device expects cpu or cuda, got '%s'\n", v);
-                return 2;
-            }
+            int d;
+            if (cli_parse_device(v, &d)) return 2;
+            pc.device = (fn_device)d;
         } else if (!strcmp(o, "--proxy")) snprintf(proxies, sizeof proxies, "%s", v);
         else if (!strcmp(o, "--space")) {
             if (strcmp(v, "nb201")) {
@@ -174,12 +171,9 @@ int cmd_score(int argc, char **argv) {
         printf("\n");
     }
     for (int a = 0; a < total && !rc; a++) {
-        char ibuf[24];
-        const char *arch = archs[a < narch ? a : 0];
-        if (a >= narch) {
-            snprintf(ibuf, sizeof ibuf, "%ld", range_a + (a - narch));
-            arch = ibuf;
-        }
+        char ibuf[24]; /* an index of --range */
+        if (a >= narch) snprintf(ibuf, sizeof ibuf, "%ld", range_a + (a - narch));
+        const char *arch = a < narch ? archs[a] : ibuf;
         int ops[NB201_EDGES];
         if (nb201_net_resolve(arch, bench, ops, err, sizeof err)) {
             fprintf(stderr, "freenas score: %s\n", err);

@@ -5,6 +5,8 @@
 /* Parses an integer option value in [lo, hi]; 0, or -1 after a message on stderr naming the
  * option (cli/freenas.c). */
 int cli_parse_long(const char *opt, const char *s, long lo, long hi, long *out);
+/* Parses --device's value, cpu or cuda, into *out (an fn_device); 0, or -1 after a message. */
+int cli_parse_device(const char *s, int *out);
 
 /* freenas score: zero-cost proxies of NB201 benchmark networks (cli/cmd_score.c). argv holds
  * the options after "score". Returns the exit code. */

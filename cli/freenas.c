@@ -95,6 +95,16 @@ int cli_parse_long(const char *opt, const char *s, long lo, long hi, long *out) 
     return 0;
 }
 
+int cli_parse_device(const char *s, int *out) {
+    if (!strcmp(s, "cpu")) *out = FN_DEV_CPU;
+    else if (!strcmp(s, "cuda")) *out = FN_DEV_CUDA;
+    else {
+        fprintf(stderr, "freenas: --device expects cpu or cuda, got '%s'\n", s);
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_double(const char *opt, const char *s, double *out) {
     char *end;
     errno = 0;
@@ -170,12 +180,9 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
         else if (!strcmp(o, "--grasp-darts-form")) a->sc.mopts.grasp_darts_form = 1;
         else if (!strcmp(o, "--device")) {
             NEED_VALUE
-            if (!strcmp(v, "cpu")) a->sc.device = FN_DEV_CPU;
-            else if (!strcmp(v, "cuda")) a->sc.device = FN_DEV_CUDA;
-            else {
-                fprintf(stderr, "freenas: --device expects cpu or cuda, got '%s'\n", v);
-                return -1;
-            }
+            int d;
+            if (cli_parse_device(v, &d)) return -1;
+            a->sc.device = (fn_device)d;
         }
         else if (!strcmp(o, "--fp32")) a->sc.mopts.precision = 32;
         else if (!strcmp(o, "--fp64")) a->sc.mopts.precision = 64;

@@ -416,7 +416,7 @@ void exec_init_alpha(fn_exec *e, uint64_t seed, double scale) {
 
 void exec_set_relu_mode(fn_exec *e, fn_relu_mode m) {
     const fn_graph *g = e->g;
-    if (m != FN_RELU_NORMAL && !e->relu_mask) { /* offsets (and the CPU's mask) */
+    if (m != FN_RELU_NORMAL && !e->relu_mask_off) {
         e->relu_mask_off = callocCheck((size_t)g->nn, sizeof(size_t));
         size_t n = 0;
         for (int i = 0; i < g->nn; i++)
@@ -424,8 +424,8 @@ void exec_set_relu_mode(fn_exec *e, fn_relu_mode m) {
                 e->relu_mask_off[i] = n;
                 n += graph_tensor_numel(g, g->nodes[i].in[0]);
             }
-        e->relu_mask = callocCheck(n + 1, 1);
         if (e->device == FN_DEV_CUDA) gpu_exec_relu_mask(e, n + 1); /* the mask lives there */
+        else e->relu_mask = callocCheck(n + 1, 1);
     }
     e->relu_mode = m;
 }

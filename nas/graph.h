@@ -177,7 +177,8 @@ struct fn_exec {
     fn_backward_hook bwd_hook; /* NULL, or called after each node's backward */
     void *bwd_hook_user;
     fn_relu_mode relu_mode;    /* set with exec_set_relu_mode */
-    unsigned char *relu_mask;  /* one byte per ReLU input element, allocated on first use */
+    unsigned char *relu_mask;  /* one byte per ReLU input element, allocated on first use
+                                  (on the GPU for a CUDA executor: NULL here) */
     size_t *relu_mask_off;     /* [nn] offset of each ReLU node's mask */
     fn_arena_pool *pool;       /* the arenas' lender, or NULL (they are the executor's own) */
     /* CUDA executors (device == FN_DEV_CUDA): activations, gradients and every arena live on

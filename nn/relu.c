@@ -1,4 +1,7 @@
-/* nn/relu.c: ReLU forward/backward (see nn/relu.h). */
+/* nn/relu.c: ReLU forward/backward (see nn/relu.h).
+ * Both loops are selects, not branches, so the compiler vectorises them: the signs of a
+ * layer's inputs are random at initialisation, and a branch on them mispredicted half the
+ * time (the backward was 8 % of a CPU snip pass as `if (in > 0) din += dout`). */
 #include "nn/relu.h"
 
 #include "nn/real.h"
@@ -10,6 +13,5 @@ void FN(relu_forward)(real *out, const real *in, size_t n) {
 
 void FN(relu_backward)(real *din, const real *dout, const real *in, size_t n) {
 #pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++)
-        if (in[i] > 0) din[i] += dout[i];
+    for (size_t i = 0; i < n; i++) din[i] += in[i] > 0 ? dout[i] : (real)0;
 }

@@ -52,7 +52,7 @@ int linalg_eigvalsh(int n, double *a, double *w) {
     return 0;
 }
 
-const char *linalg_backend(void) { return "LAPACK dsyevd (OpenBLAS)"; }
+const char *linalg_backend(void) { return "LAPACK dsyevd, dgetrf (OpenBLAS)"; }
 #else
 /* Cyclic Jacobi: rotate away every off-diagonal entry until they are negligible. */
 int linalg_eigvalsh(int n, double *a, double *w) {
@@ -98,9 +98,42 @@ int linalg_eigvalsh(int n, double *a, double *w) {
     return -1;
 }
 
-const char *linalg_backend(void) { return "Jacobi (no LAPACK found)"; }
+const char *linalg_backend(void) { return "Jacobi, LU (no LAPACK found)"; }
 #endif
 
+#if FREENAS_HAVE_LAPACK
+extern void dgetrf_(const int *m, const int *n, double *a, const int *lda, int *ipiv, int *info);
+
+/* LU with partial pivoting by LAPACK dgetrf, as numpy.linalg.slogdet. The row-major a read
+ * column-major is a^T, whose determinant is a's. */
+int linalg_slogdet(int n, double *a, double *logabsdet, int *sign) {
+    *logabsdet = 0;
+    *sign = 1;
+    if (n <= 0) return 0;
+    if (!all_finite(a, (size_t)n * n)) {
+        *logabsdet = NAN;
+        *sign = 0;
+        return -1;
+    }
+    int info = 0, *ipiv = mallocCheck(sizeof(int) * (size_t)n);
+    dgetrf_(&n, &n, a, &n, ipiv, &info);
+    if (info < 0) FN_FATAL("dgetrf: argument %d is illegal", -info);
+    if (info > 0) { /* U(info, info) is exactly 0: singular */
+        free(ipiv);
+        *logabsdet = -INFINITY;
+        *sign = 0;
+        return 0;
+    }
+    for (int k = 0; k < n; k++) {
+        const double u = a[(size_t)k * n + k];
+        if ((u < 0) != (ipiv[k] != k + 1)) *sign = -*sign; /* a negative pivot or a swap */
+        *logabsdet += log(fabs(u));
+    }
+    free(ipiv);
+    return 0;
+}
+#else
+/* LU with partial pivoting, as numpy.linalg.slogdet (LAPACK getrf's algorithm, unblocked). */
 int linalg_slogdet(int n, double *a, double *logabsdet, int *sign) {
     *logabsdet = 0;
     *sign = 1;
@@ -139,3 +172,4 @@ int linalg_slogdet(int n, double *a, double *logabsdet, int *sign) {
     }
     return 0;
 }
+#endif

@@ -113,24 +113,36 @@ static int ctx_init(char *err, size_t len) {
         snprintf(err, len, "device cuda: no usable CUDA device on this host (hint: device: cpu)");
         return FN_EXEC_DEVICE;
     }
-    cudaCheck(cudaGetDevice(&ctx.device));
-    cudaCheck(cudaStreamCreateWithFlags(&ctx.stream, cudaStreamNonBlocking));
-    cudnnStatus_t st = cudnnCreate(&ctx.cudnn);
-    if (st != CUDNN_STATUS_SUCCESS) {
-        snprintf(err, len, "device cuda: cudnnCreate failed: %s (is cuDNN 9 on the library "
-                 "path?)", cudnnGetErrorString(st));
-        return FN_EXEC_DEVICE;
+    /* Each handle is made once: after a failure below (say the cuBLAS workspace does not
+     * fit) a later job's retry keeps what was made instead of leaking it and making more. */
+    if (!ctx.stream) {
+        cudaCheck(cudaGetDevice(&ctx.device));
+        cudaCheck(cudaStreamCreateWithFlags(&ctx.stream, cudaStreamNonBlocking));
     }
-    cudnnCheck(cudnnSetStream(ctx.cudnn, ctx.stream));
-    cublasStatus_t bs = cublasCreate(&ctx.cublas);
-    if (bs != CUBLAS_STATUS_SUCCESS) {
-        snprintf(err, len, "device cuda: cublasCreate failed: %s", cublasGetStatusString(bs));
-        return FN_EXEC_DEVICE;
+    cudaCheck(cudaSetDevice(ctx.device));
+    if (!ctx.cudnn) {
+        cudnnStatus_t st = cudnnCreate(&ctx.cudnn);
+        if (st != CUDNN_STATUS_SUCCESS) {
+            ctx.cudnn = NULL;
+            snprintf(err, len, "device cuda: cudnnCreate failed: %s (is cuDNN 9 on the library "
+                     "path?)", cudnnGetErrorString(st));
+            return FN_EXEC_DEVICE;
+        }
+        cudnnCheck(cudnnSetStream(ctx.cudnn, ctx.stream));
     }
-    cublasCheck(cublasSetStream(ctx.cublas, ctx.stream));
+    if (!ctx.cublas) {
+        cublasStatus_t bs = cublasCreate(&ctx.cublas);
+        if (bs != CUBLAS_STATUS_SUCCESS) {
+            ctx.cublas = NULL;
+            snprintf(err, len, "device cuda: cublasCreate failed: %s", cublasGetStatusString(bs));
+            return FN_EXEC_DEVICE;
+        }
+        cublasCheck(cublasSetStream(ctx.cublas, ctx.stream));
+    }
     /* a fixed cuBLAS workspace: nothing is allocated while a pass is captured into a graph */
     if (cudaMalloc(&ctx.cublas_ws, CUBLAS_WS) != cudaSuccess) {
         cudaGetLastError();
+        ctx.cublas_ws = NULL;
         snprintf(err, len, "out of GPU memory: cannot allocate the cuBLAS workspace");
         return FN_EXEC_OOM;
     }

@@ -60,7 +60,7 @@ int sweep_key_find(const char *name) {
     return -1;
 }
 
-const char *const cfg_top_keys = "name, output, kind, data, benchmark, threads, noop_ms, "
+const char *const cfg_top_keys = "name, output, kind, data, benchmark, scores, threads, noop_ms, "
                                  "progress_interval, grid, zip, exclude, ensembles";
 const char *const cfg_type_names[4] = {"a name", "an integer", "a number", "true or false"};
 
@@ -227,11 +227,12 @@ static int path_value(ctx *x, const yaml_node_t *n, const char *key, char *out, 
 }
 
 static int parse_top(ctx *x, const yaml_node_t *root) {
-    static const char *const paths[3] = {"output", "data", "benchmark"},
+    static const char *const paths[4] = {"output", "data", "benchmark", "scores"},
                       *const sections[4] = {"grid", "zip", "exclude", "ensembles"};
     sweep_config *c = x->c;
-    char *path_out[3] = {c->output, c->data, c->benchmark}, buf[64], hint[256];
-    sweep_mark *path_mark[3] = {&c->output_mark, &c->data_mark, &c->benchmark_mark};
+    char *path_out[4] = {c->output, c->data, c->benchmark, c->scores}, buf[64], hint[256];
+    sweep_mark *path_mark[4] = {&c->output_mark, &c->data_mark, &c->benchmark_mark,
+                                &c->scores_mark};
     const yaml_node_t *sect[4] = {NULL, NULL, NULL, NULL}, *out = NULL;
     if (!root) return fail(x, NULL, "the configuration is empty (hint: at least output: DIR)");
     if (root->type != YAML_MAPPING_NODE)
@@ -242,7 +243,7 @@ static int parse_top(ctx *x, const yaml_node_t *root) {
         const yaml_node_t *kn = KEY(x, p), *v = VAL(x, p);
         const char *key = text(kn);
         const int gk = sweep_key_find(key);
-        int pi = 2, si = 3;
+        int pi = 3, si = 3;
         double num = 0;
         while (pi >= 0 && strcmp(key, paths[pi])) pi--;
         while (si >= 0 && strcmp(key, sections[si])) si--;
@@ -338,6 +339,10 @@ static int check_kind(const sweep_config *c, char *err, size_t errlen) {
         return cfg_fail_at(c->path, a->mark, err, errlen, "arch is a key of kind score (hint: "
                            "kind: score; kinds zc_search and random draw `sample` "
                            "architectures per seed)");
+    if (c->kind != SWEEP_KIND_ZC_SEARCH && c->scores[0])
+        return cfg_fail_at(c->path, c->scores_mark, err, errlen, "scores is a key of kind "
+                           "zc_search, which looks its candidates' proxy values up there "
+                           "(hint: kind: zc_search, or remove scores)");
     if (c->kind != SWEEP_KIND_ZC_SEARCH && s->n)
         return cfg_fail_at(c->path, s->mark, err, errlen, "sample is a key of kind zc_search "
                            "(hint: kind: zc_search; a random search draws one architecture)");
@@ -456,7 +461,7 @@ int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
     const sweep_axis *m = &c->axes[SWEEP_KEY_METRIC], *d = &c->axes[SWEEP_KEY_DEVICE];
     /* no metric axis: the default metric synflow, which needs no labels; noop jobs read
      * no data */
-    for (int i = 0; i < m->n && !c->data[0] && c->kind != SWEEP_KIND_NOOP; i++)
+    for (int i = 0; i < m->n && !c->data[0] && !c->scores[0] && c->kind != SWEEP_KIND_NOOP; i++)
         if (SWEEP_KIND_PER_ARCH(c->kind) ? proxy_find(m->v[i].str)->needs_data
                                          : metric_find(m->v[i].str)->needs_labels)
             return cfg_fail_at(c->path, m->v[i].mark, err, errlen, "metric %s needs labelled "
@@ -474,6 +479,11 @@ int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
                            "../shared/data/nb201/nb201_accuracy.tsv)", c->benchmark,
                            strerror(errno));
     if (f) fclose(f);
+    if (c->scores[0] && !(f = fopen(c->scores, "r")))
+        return cfg_fail_at(c->path, c->scores_mark, err, errlen, "scores: cannot read %s: %s "
+                           "(hint: the results.jsonl of a kind score sweep, or the output of "
+                           "freenas score --json)", c->scores, strerror(errno));
+    if (c->scores[0]) fclose(f);
     for (int i = 0; i < d->n; i++) {
         if (strcmp(d->v[i].str, "cuda")) continue;
         if (!gpu_exec_compiled())

@@ -132,7 +132,10 @@ typedef struct {
     sweep_mark kind_mark;
     char data[SWEEP_PATHLEN];       /* `data`: labelled data root, "" if not given */
     char benchmark[SWEEP_PATHLEN];  /* `benchmark`: NB201 ground-truth TSV, "" if not given */
-    sweep_mark data_mark, benchmark_mark, output_mark;
+    char scores[SWEEP_PATHLEN];     /* `scores`: kind zc_search looks proxy values up in these
+                                       score records instead of computing them; "" if not
+                                       given (sweep/score_table.h) */
+    sweep_mark data_mark, benchmark_mark, output_mark, scores_mark;
     int threads;                    /* `threads`: OpenMP threads per rank, 0 = auto */
     double noop_ms;                 /* `noop_ms`: time a noop job spends (default 0) */
     double progress_s;              /* `progress_interval`: seconds between progress lines (10) */
@@ -155,8 +158,8 @@ int sweep_config_parse(const char *path, const char *text, size_t len, sweep_con
                        char *err, size_t errlen);
 void sweep_config_free(sweep_config *c);
 /* Checks that need the final paths (after command-line overrides of output / data /
- * benchmark): a metric that needs labels has `data`; the benchmark file can be read;
- * device cuda is available in this build. 0, or -1 with FILE:LINE:COL of the offending value. */
+ * benchmark): a metric that needs labels has `data` (unless `scores` gives its values); the
+ * benchmark and scores files can be read; device cuda is available in this build. 0, or -1 with FILE:LINE:COL of the offending value. */
 int sweep_config_check(const sweep_config *c, char *err, size_t errlen);
 
 #endif

@@ -413,7 +413,7 @@ int main(int argc, char **argv) {
             for (long j = 0, shown = 0; j < plan.njobs && shown < 50; j++) {
                 if (st[j].state == JOB_OTHER_SHARD) continue;
                 shown++;
-                char canon[1024], id[17];
+                char canon[SWEEP_PATHLEN + 1024], id[17];
                 sweep_params prm;
                 sweep_plan_params(&cfg, &plan.jobs[j], &prm);
                 sweep_params_canonical(&prm, NULL, canon, sizeof canon);

@@ -5,7 +5,8 @@
  *   zc_search  zero-cost NAS (Abdelfattah et al.; the "Zero-cost (per-arch)" rows of the
  *              FreeDARTS paper's Tables 1 and 2): `sample` architectures drawn with the seed,
  *              each scored with the proxy, the best kept (NASWOT search: metric naswot,
- *              sample 100)
+ *              sample 100); with `scores` each value is looked up in those score records
+ *              (sweep/score_table.h) instead of computed
  *   random     random search: one architecture drawn with the seed
  * zc_search and random records read like FreeDARTS search records (arch, nb201_index,
  * accuracy), so summaries and reports put them side by side. A proxy's infinite worst score
@@ -21,6 +22,7 @@
 #include "nas/proxy.h"
 #include "nn/common.h"
 #include "sweep/job.h"
+#include "sweep/score_table.h"
 
 #define CACHE_MAX 8
 
@@ -28,6 +30,8 @@ struct sweep_proxy_cache {
     fn_proxy_ctx *ctx[CACHE_MAX];
     char key[CACHE_MAX][512];
     int n, next; /* contexts held; the slot replaced next when full */
+    sweep_score_table *table; /* zc_search with `scores`: read once per rank */
+    char table_path[SWEEP_PATHLEN];
 };
 
 struct sweep_proxy_cache *sweep_proxy_cache_new(void) {
@@ -37,6 +41,7 @@ struct sweep_proxy_cache *sweep_proxy_cache_new(void) {
 void sweep_proxy_cache_free(struct sweep_proxy_cache *pc) {
     if (!pc) return;
     for (int i = 0; i < pc->n; i++) proxy_ctx_free(pc->ctx[i]);
+    sweep_score_table_free(pc->table);
     free(pc);
 }
 
@@ -67,6 +72,18 @@ static fn_status get_ctx(struct sweep_proxy_cache *pc, const sweep_params *p, fn
     pc->ctx[slot] = ctx;
     snprintf(pc->key[slot], sizeof pc->key[slot], "%s", key);
     return *out = ctx, FN_OK;
+}
+
+static fn_status get_table(struct sweep_proxy_cache *pc, const char *path,
+                           const sweep_score_table **out, char *err, size_t errlen) {
+    if (!pc->table || strcmp(pc->table_path, path)) {
+        sweep_score_table_free(pc->table);
+        pc->table = NULL;
+        if (sweep_score_table_load(path, &pc->table, err, errlen)) return FN_ERR_DATA;
+        snprintf(pc->table_path, sizeof pc->table_path, "%s", path);
+    }
+    *out = pc->table;
+    return FN_OK;
 }
 
 /* arch, nb201_index, accuracy{...} of ops into rec. */
@@ -107,8 +124,10 @@ fn_status sweep_job_run_per_arch(const sweep_params *p, const sweep_worker *w, i
         json_object_set_new(t, "search", json_real(fn_now() - t0));
         return FN_OK;
     }
-    fn_proxy_ctx *ctx;
-    fn_status s = get_ctx(w->proxies, p, &ctx, err, sizeof err);
+    fn_proxy_ctx *ctx = NULL;
+    const sweep_score_table *table = NULL;
+    fn_status s = p->scores ? get_table(w->proxies, p->scores, &table, err, sizeof err)
+                            : get_ctx(w->proxies, p, &ctx, err, sizeof err);
     if (s != FN_OK) return finish(rec, s, err, attempt);
     const char *name = p->sc.metric;
     const int sign = proxy_find(name)->sign;
@@ -131,7 +150,9 @@ fn_status sweep_job_run_per_arch(const sweep_params *p, const sweep_worker *w, i
         return FN_OK;
     }
     /* zc_search: the best of `sample` architectures by the proxy (larger is better after
-     * the proxy's sign; NaN scores skipped and counted; ties: the first drawn) */
+     * the proxy's sign; NaN scores skipped and counted; ties: the first drawn), each scored
+     * here or, with `scores`, looked up in that table (one batch and initialisation: the
+     * table's, whatever the job's seed; the seed still draws the candidates) */
     int n = p->sample, *idx = mallocCheck((size_t)n * sizeof *idx), best = -1, nnan = 0;
     double best_v = NAN, t_score = 0;
     sweep_sample_indices(p->sc.seed, n, NB201_NUM_ARCHS, idx);
@@ -143,8 +164,20 @@ fn_status sweep_job_run_per_arch(const sweep_params *p, const sweep_worker *w, i
             s = FN_ERR_DATA;
             break;
         }
-        fn_proxy_value v;
-        fn_status si = proxy_score_ops(ctx, o, &name, 1, &v, err, sizeof err);
+        fn_proxy_value v = {0};
+        fn_status si = FN_OK;
+        if (table) {
+            if (sweep_score_table_get(table, p->sc.dataset, name, idx[i], &v.value)) {
+                snprintf(err, sizeof err, "scores %s has no %s score of architecture %d on %s "
+                         "(hint: score every candidate first: kind score with arch: all, or "
+                         "arch {sample: %d, seed: %llu} for this job's draw)", p->scores, name,
+                         idx[i], p->sc.dataset, n, (unsigned long long)p->sc.seed);
+                s = FN_ERR_DATA;
+                break;
+            }
+        } else {
+            si = proxy_score_ops(ctx, o, &name, 1, &v, err, sizeof err);
+        }
         t_score += v.seconds;
         if (si == FN_ERR_NAN || isnan(v.value)) { nnan++; continue; }
         if (si != FN_OK) { s = si; break; }

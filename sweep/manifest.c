@@ -38,6 +38,7 @@ char *sweep_config_json(const sweep_config *c, int indent) {
     json_object_set_new(o, "output", json_string(c->output));
     json_object_set_new(o, "data", c->data[0] ? json_string(c->data) : json_null());
     json_object_set_new(o, "benchmark", c->benchmark[0] ? json_string(c->benchmark) : json_null());
+    if (c->scores[0]) json_object_set_new(o, "scores", json_string(c->scores));
     json_object_set_new(o, "threads", json_integer(c->threads));
     if (c->kind == SWEEP_KIND_NOOP) json_object_set_new(o, "noop_ms", json_real(c->noop_ms));
     json_object_set_new(o, "progress_interval", json_real(c->progress_s));

@@ -90,6 +90,7 @@ static void resolve_per_arch(const sweep_config *c, const sweep_job *j, sweep_pa
     const fn_proxy *px = out->kind == SWEEP_KIND_RANDOM ? NULL : proxy_find(sc->metric);
     const sweep_axis *ax = c->axes;
     out->arch = ax[SWEEP_KEY_ARCH].n ? (int)ax[SWEEP_KEY_ARCH].v[j->v[SWEEP_KEY_ARCH]].num : -1;
+    out->scores = out->kind == SWEEP_KIND_ZC_SEARCH && c->scores[0] ? c->scores : NULL;
     out->sample = out->kind == SWEEP_KIND_RANDOM ? 1
                 : ax[SWEEP_KEY_SAMPLE].n ? (int)ax[SWEEP_KEY_SAMPLE].v[j->v[SWEEP_KEY_SAMPLE]].num
                                          : 1000;
@@ -194,6 +195,10 @@ size_t sweep_params_canonical(const sweep_params *p, const int *skip, char *buf,
         sweep_params_value(p, (sweep_key)k, v, sizeof v);
         int w = snprintf(buf + n, n < len ? len - n : 0, "%s%s=%s", n ? "," : "",
                          sweep_keys[k].name, v);
+        if (w > 0) n += (size_t)w;
+    }
+    if (p->scores) {
+        int w = snprintf(buf + n, n < len ? len - n : 0, ",scores=%s", p->scores);
         if (w > 0) n += (size_t)w;
     }
     return n < len ? n : len - 1;
@@ -423,7 +428,7 @@ int sweep_plan_build(const sweep_config *c, sweep_plan *p, char *err, size_t err
     idmap_init(&seen, (size_t)cap);
     size_t nseen = 0;
     int idx[SWEEP_NUM_KEYS] = {0};
-    char canon[1024];
+    char canon[SWEEP_PATHLEN + 1024]; /* parameters and a `scores` path */
     uint64_t fp = FNV_OFFSET;
     /* Per run of grid points that differ only in the seed: resolve once, hash the canonical
      * text up to "seed=" once, keep the text after the seed value. */
@@ -434,7 +439,7 @@ int sweep_plan_build(const sweep_config *c, sweep_plan *p, char *err, size_t err
     sweep_job prev;
     int have_prev = 0, excluded_static = 0;
     uint64_t h_prefix = 0;
-    char suffix[1024];
+    char suffix[SWEEP_PATHLEN + 1024];
     size_t suffix_len = 0;
     sweep_params prm;
     for (long n = 0; n < cap; n++) {

@@ -29,6 +29,8 @@ typedef struct {
     const char *device;       /* "cpu" | "cuda" */
     int arch;                 /* kind score: NB201 index */
     int sample;               /* kind zc_search: architectures sampled (default 1000) */
+    const char *scores;       /* kind zc_search: the config's `scores` file, whose values it
+                                 looks up instead of computing them; NULL when not given */
 } sweep_params;
 
 /* Whether key k is a parameter of jobs of this kind (job ids, records and tables list only
@@ -69,7 +71,9 @@ void sweep_plan_params(const sweep_config *c, const sweep_job *j, sweep_params *
 
 /* The canonical text of one parameter ("0.001", "darts", "1"); returns buf. */
 const char *sweep_params_value(const sweep_params *p, sweep_key k, char *buf, size_t len);
-/* "key=value,key=value,..." over all keys not masked out (skip[k] != 0); returns length. */
+/* "key=value,key=value,..." over all keys not masked out (skip[k] != 0), then ",scores=FILE"
+ * for a zc_search that looks its values up (so its job ids differ from computed ones; the
+ * ids of every other job are what they were before `scores` existed); returns length. */
 size_t sweep_params_canonical(const sweep_params *p, const int *skip, char *buf, size_t len);
 
 /* n distinct integers of 0..total-1 drawn with seed (a partial Fisher-Yates shuffle driven

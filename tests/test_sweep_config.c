@@ -324,6 +324,9 @@ static void per_arch_kinds(void) {
         {"kind: zc_search\ngrid: {metric: snip, sample: 5}\nensembles: [{name: s, over: [seed]}]\n",
          "cfg.yaml:5:13: ", "ensembles combine operation scores", NULL},
         {"kind: scores\n", "cfg.yaml:3:7: ", "unknown kind 'scores'", "zc_search"},
+        {"kind: score\nscores: s.jsonl\ngrid: {metric: snip, arch: all}\n", "cfg.yaml:4:9: ",
+         "scores is a key of kind zc_search", "remove scores"},
+        {"kind: zc_search\nscore: s.jsonl\n", "cfg.yaml:4:1: ", "unknown key 'score'", "scores"},
     };
     char y[512];
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

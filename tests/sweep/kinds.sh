@@ -5,7 +5,9 @@
 #              1 and 2 ranks give identical records; `freenas score` gives the same values
 #   zc_search  the record is the best of the `sample` architectures it draws: a score sweep
 #              over arch {sample: 6, seed: S} (the same draw) with the same seed has that
-#              architecture and value as its maximum
+#              architecture and value as its maximum; with `scores` (those score records,
+#              and freenas score --json lines) it finds the same, and a candidate missing
+#              from the table fails the job with a data error
 #   random     the architecture is the first index of arch {sample: 1, seed: S}
 #   bash tests/sweep/kinds.sh BIN_DIR SHARED_DIR WORK_DIR
 source "$(dirname "$0")/common.sh"
@@ -66,6 +68,41 @@ YAML
     || fail "zc_search record fields"
 done
 
+# zc_search with scores: the candidates' values looked up in score records (a kind score
+# sweep's results.jsonl, or freenas score --json) give the computed search's record; a
+# candidate missing from the table fails the job and names it
+cat "$WORK/zc_check3/results.jsonl" > "$WORK/table.jsonl"
+idx4=$(jq -r '"--index \(.nb201_index)"' "$WORK/zc_check4/results.jsonl")
+# shellcheck disable=SC2086
+"$BIN/freenas" score $idx4 --seed 4 --proxy synflow,params --benchmark "$TSV" --json >> "$WORK/table.jsonl"
+cat > "$WORK/zc_lookup.yaml" <<YAML
+name: kinds_zc_lookup
+kind: zc_search
+output: $WORK/zc_lookup
+benchmark: $TSV
+scores: $WORK/table.jsonl
+grid:
+  metric: synflow
+  sample: 6
+  seed: [3, 4, 5]
+YAML
+set +e
+"$SWEEP" "$WORK/zc_lookup.yaml" --quiet > "$WORK/zc_lookup.log"
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "zc_search with scores: exit $rc, want 1 (seed 5's draw is not in the table)"
+for s in 3 4; do
+  want=$(jq -r "select(.params.seed == $s) | \"\(.nb201_index) \(.value)\"" "$WORK/zc/results.jsonl")
+  got=$(jq -r "select(.params.seed == $s) | \"\(.status) \(.nb201_index) \(.value)\"" "$WORK/zc_lookup/results.jsonl")
+  [ "$got" = "ok $want" ] || fail "zc_search seed $s with scores: $got, computed: $want"
+done
+jq -s -e 'map(select(.params.seed == 5)) | length == 1 and (.[0] | .status == "data_error" and
+  (.error | test("has no synflow score of architecture [0-9]+ on cifar10")) and
+  .params.scores != null)' "$WORK/zc_lookup/results.jsonl" > /dev/null \
+  || fail "zc_search with scores, a candidate missing: $(jq -c 'select(.params.seed == 5) | [.status, .error]' "$WORK/zc_lookup/results.jsonl")"
+[ -z "$(comm -12 <(jq -r .job_id "$WORK/zc/results.jsonl" | sort) <(jq -r .job_id "$WORK/zc_lookup/results.jsonl" | sort))" ] \
+  || fail "looked-up and computed zc_search jobs share job ids"
+
 cat > "$WORK/rnd.yaml" <<YAML
 name: kinds_random
 kind: random
@@ -87,4 +124,4 @@ YAML
 "$SWEEP" "$WORK/rnd_check.yaml" --quiet > /dev/null
 [ "$(jq -r .nb201_index "$WORK/rnd/results.jsonl")" = "$(jq -r .nb201_index "$WORK/rnd_check/results.jsonl")" ] \
   || fail "random search did not take the seed's first draw"
-echo "PASS: score (1 = 2 ranks, all-none params 73306, = freenas score), zc_search = best of its draws, random = first draw"
+echo "PASS: score (1 = 2 ranks, all-none params 73306, = freenas score), zc_search = best of its draws (computed, and looked up in scores), random = first draw"

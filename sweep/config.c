@@ -24,6 +24,7 @@
 #include "nas/metric.h"
 #include "nas/proxy.h"
 #include "sweep/config_internal.h"
+#include "sweep/plan.h"
 
 const sweep_key_info sweep_keys[SWEEP_NUM_KEYS] = {
     [SWEEP_KEY_KIND] = {"kind", SWEEP_T_STR, 0, "search, noop, score, zc_search or random"},
@@ -357,12 +358,18 @@ static int check_kind(const sweep_config *c, char *err, size_t errlen) {
             return cfg_fail_at(c->path, c->ensembles[0].mark, err, errlen, "ensembles combine "
                                "operation scores of searches (hint: kind: search, or remove "
                                "ensembles)");
-        for (int k = SWEEP_KEY_ALPHA_SCALE; k <= SWEEP_KEY_GRASP_DARTS_FORM; k++)
-            if (k != SWEEP_KEY_SEED && k != SWEEP_KEY_AUGMENT && k != SWEEP_KEY_PRECISION &&
-                c->axes[k].n)
+        /* any other grid key the kind does not read (sweep_key_applies: the rule job ids
+         * and records follow) is an error, not silently ignored */
+        for (int k = 0; k < SWEEP_NUM_KEYS; k++) {
+            if (!c->axes[k].n || sweep_key_applies(c->kind, (sweep_key)k)) continue;
+            if (!sweep_key_applies(SWEEP_KIND_SCORE, (sweep_key)k))
                 return cfg_fail_at(c->path, c->axes[k].mark, err, errlen, "%s is an option of "
                                    "FreeDARTS searches, not of kind %s (hint: remove it)",
                                    sweep_keys[k].name, kn);
+            return cfg_fail_at(c->path, c->axes[k].mark, err, errlen, "kind %s does not read "
+                               "%s (hint: remove it; a random search draws an architecture "
+                               "and scores nothing)", kn, sweep_keys[k].name);
+        }
     }
     return 0;
 }

@@ -327,6 +327,10 @@ static void per_arch_kinds(void) {
         {"kind: score\nscores: s.jsonl\ngrid: {metric: snip, arch: all}\n", "cfg.yaml:4:9: ",
          "scores is a key of kind zc_search", "remove scores"},
         {"kind: zc_search\nscore: s.jsonl\n", "cfg.yaml:4:1: ", "unknown key 'score'", "scores"},
+        {"kind: random\ngrid: {seed: 1, batch: 64}\n", "cfg.yaml:4:17: ",
+         "kind random does not read batch", "remove it"},
+        {"kind: zc_search\ngrid: {metric: snip, synflow_zc: true}\n", "cfg.yaml:4:22: ",
+         "synflow_zc is an option of FreeDARTS searches, not of kind zc_search", NULL},
     };
     char y[512];
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

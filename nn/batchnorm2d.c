@@ -1,5 +1,7 @@
 /* nn/batchnorm2d.c: train-mode BatchNorm2d forward/backward (see nn/batchnorm2d.h).
- * Sums are accumulated in double for both precisions. */
+ * Sums are accumulated in double for both precisions, each row of a plane in vector lanes
+ * (omp simd reductions: a fixed order for a given build, so runs repeat bit for bit). As one
+ * serial chain of double additions the statistics were 11 % of a CPU naswot pass. */
 #include "nn/batchnorm2d.h"
 
 #include <math.h>
@@ -19,6 +21,7 @@ void FN(batchnorm2d_forward)(real *out, real *mean, real *invstd, const real *in
         double s = 0, ss = 0;
         for (int i = 0; i < n; i++) {
             const real *x = in + ((size_t)i * c + ch) * hw;
+#pragma omp simd reduction(+ : s, ss)
             for (int j = 0; j < hw; j++) {
                 double t = x[j] - shift;
                 s += t;
@@ -54,6 +57,7 @@ void FN(batchnorm2d_backward)(real *din, real *dgamma, real *dbeta, const real *
         for (int i = 0; i < n; i++) {
             const real *x = in + ((size_t)i * c + ch) * hw;
             const real *dy = dout + ((size_t)i * c + ch) * hw;
+#pragma omp simd reduction(+ : sdy, sdyx)
             for (int j = 0; j < hw; j++) {
                 sdy += dy[j];
                 sdyx += dy[j] * ((x[j] - mu) * xs);

@@ -264,13 +264,16 @@ static void csv_paper(FILE *f, double mean, double std) {
     report_csv_num(f, std, 2);
 }
 
-/* the paper's name for what a group of ours ran */
-static void method_label(char *buf, size_t len, const char *kind, const char *metric) {
+/* the paper's name for what a group of ours ran; a zc_search that looked its candidates up
+ * in a score table (params.scores) says so, since it used one batch for every seed */
+static void method_label(char *buf, size_t len, const char *kind, const char *metric,
+                         int looked_up) {
+    const char *how = looked_up ? ", looked up in a score table" : "";
     if (!strcmp(kind, "random")) snprintf(buf, len, "Random");
     else if (!strcmp(kind, "zc_search") && metric && !strcmp(metric, "naswot"))
-        snprintf(buf, len, "NASWOT");
+        snprintf(buf, len, "NASWOT%s", how);
     else if (!strcmp(kind, "zc_search"))
-        snprintf(buf, len, "Zero-cost (per-arch) %s", paper_metric_name(metric));
+        snprintf(buf, len, "Zero-cost (per-arch) %s%s", paper_metric_name(metric), how);
     else snprintf(buf, len, "FreeDARTS %s", paper_metric_name(metric));
 }
 
@@ -336,7 +339,8 @@ void report_paper_table(report_ctx *c) {
                 rank_stats_acc_add(&valid, report_record_acc(r, report_dataset_valid_acc(ds)));
         }
         const paper_nb201_row *ref = paper_nb201_find(kind, metric);
-        method_label(buf, sizeof buf, kind, metric);
+        method_label(buf, sizeof buf, kind, metric,
+                     report_str(g->jobs[0]->rec->params, "scores") != NULL);
         fprintf(c->md, "| %s", buf);
         if (*variant) {
             fputs(" (", c->md);

@@ -155,6 +155,16 @@ hasnt "$BM" "| Zero-cost (per-arch) SynFlow (paper only)"
 hasnt "$BM" "| Random (paper only)"
 hasnt "$BM" "FreeDARTS SynFlow |"
 has "$D5/report/paper_table.csv" "Random,,85.000000,5.000000,3,86.61,13.46,"
+# a zc_search that looked its candidates up in a score table (params.scores) says so
+D6="$WORK/baselines_lookup"
+mkdir -p "$D6"
+{
+  base_rec l0 zc_search snip cifar10 0 91 0 0
+  base_rec l1 zc_search snip cifar10 1 89 0 0
+} | jq -c '.params.scores = "table.jsonl"' > "$D6/results.jsonl"
+run_rc "$WORK/lookup.out" "$WORK/lookup.err" "$REPORT" "$D6"
+[ "$rc" -eq 0 ] || { cat "$WORK/lookup.err"; fail "lookup report exit $rc"; }
+has "$D6/report/report.md" "| Zero-cost (per-arch) SNIP, looked up in a score table | 90.00 ± 1.41 (2) | 91.82 ± 1.56 |"
 
 # alpha-scale curve
 A="$R/alpha_scale.csv"

@@ -30,10 +30,17 @@ struct sweep_score_table {
     long count;
 };
 
-static int dataset_slot(sweep_score_table *t, const char *name, int add) {
+static int dataset_find(const sweep_score_table *t, const char *name) {
     for (int i = 0; i < t->ndatasets; i++)
         if (!strcmp(t->dataset[i], name)) return i;
-    if (!add || t->ndatasets == MAX_DATASETS || strlen(name) >= sizeof t->dataset[0]) return -1;
+    return -1;
+}
+
+/* the dataset's slot, added when new; -1 when the table is full or the name too long */
+static int dataset_add(sweep_score_table *t, const char *name) {
+    const int d = dataset_find(t, name);
+    if (d >= 0) return d;
+    if (t->ndatasets == MAX_DATASETS || strlen(name) >= sizeof t->dataset[0]) return -1;
     snprintf(t->dataset[t->ndatasets], sizeof t->dataset[0], "%s", name);
     return t->ndatasets++;
 }
@@ -70,7 +77,7 @@ static int load_record(sweep_score_table *t, const json_t *r, char *msg, size_t 
     if (idx < 0 || idx >= NB201_NUM_ARCHS)
         return snprintf(msg, len, "nb201_index %lld is outside 0..%d", idx, NB201_NUM_ARCHS - 1),
                -1;
-    const int d = dataset_slot(t, json_string_value(ds), 1);
+    const int d = dataset_add(t, json_string_value(ds));
     if (d < 0)
         return snprintf(msg, len, "dataset '%s': more than %d datasets or too long a name",
                         json_string_value(ds), MAX_DATASETS), -1;
@@ -148,7 +155,7 @@ int sweep_score_table_load(const char *path, sweep_score_table **out, char *err,
 
 int sweep_score_table_get(const sweep_score_table *t, const char *dataset, const char *proxy,
                           int index, double *v) {
-    const int d = dataset_slot((sweep_score_table *)t, dataset, 0), p = proxy_slot(proxy);
+    const int d = dataset_find(t, dataset), p = proxy_slot(proxy);
     if (d < 0 || p < 0 || index < 0 || index >= NB201_NUM_ARCHS) return -1;
     const slot *s = t->slots[d * proxy_count() + p];
     if (!s || s->state[index] == MISSING) return -1;

@@ -42,9 +42,10 @@ for p in "${proxies[@]}"; do
   batch=$(case $p in params|flops) echo 0;; synflow) echo 1;; naswot) echo 128;; *) echo 64;; esac)
   read -r ms gf < <(jq -s -r --arg p "$p" --argjson b "$batch" '
       (map(.seconds[$p]) | add / length * 1000) as $ms |
-      ((map(.proxies.flops * $b) | add) / (map(.seconds[$p]) | add) / 1e9) as $gf |
+      (map(.seconds[$p]) | add) as $s |
+      (if $b == 0 or $s == 0 then 0 else (map(.proxies.flops * $b) | add) / $s / 1e9 end) as $gf |
       "\($ms) \($gf)"' "/tmp/bench_proxy_$p.jsonl")
-  aps=$(awk -v m="$ms" 'BEGIN { printf "%.1f", (m > 0 ? 1000 / m : 0) }')
+  aps=$(awk -v m="$ms" 'BEGIN { if (m > 0) printf "%.1f", 1000 / m; else printf "null" }') # null: below the timer
   all=$(awk -v m="$ms" -v c="$RANKS" 'BEGIN { printf "%.0f", 15625 * m / 1000 / c }')
   printf "%-10s %10.2f %10s %12s s %14.2f\n" "$p" "$ms" "$aps" "$all" "$gf"
   rows+=("{\"proxy\":\"$p\",\"ms_per_arch\":$ms,\"archs_per_s\":$aps,\"all_15625_s\":$all,\"forward_gmacs_per_s\":$gf}")

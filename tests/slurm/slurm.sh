@@ -29,17 +29,21 @@ cd "$WORK"
 fail() { echo "FAIL: $*" >&2; for f in "$WORK"/*.out; do echo "== $f"; cat "$f"; done; exit 1; }
 stable_records() { jq -S -c 'del(.run)' "$1" | sort; }
 job_state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
+# Waits are wall-clock deadlines (bash SECONDS), generous because a loaded machine starts
+# jobs and steps slowly; a healthy run meets each in a few seconds.
 # wait_state JOB STATE SECONDS
 wait_state() {
-  for _ in $(seq $(($3 * 5))); do [ "$(job_state "$1")" = "$2" ] && return 0; sleep 0.2; done
+  local end=$((SECONDS + $3))
+  while [ "$SECONDS" -lt "$end" ]; do [ "$(job_state "$1")" = "$2" ] && return 0; sleep 0.2; done
   fail "job $1 is $(job_state "$1"), not $2, after $3 s"
 }
-wait_records() { # DIR N: until DIR/results.jsonl holds N records
-  for _ in $(seq 300); do
+wait_records() { # DIR N: until DIR/results.jsonl holds N records (90 s at most)
+  local end=$((SECONDS + 90))
+  while [ "$SECONDS" -lt "$end" ]; do
     [ -s "$1/results.jsonl" ] && [ "$(wc -l < "$1/results.jsonl")" -ge "$2" ] && return 0
     sleep 0.1
   done
-  fail "fewer than $2 records in $1"
+  fail "fewer than $2 records in $1 after 90 s"
 }
 ok_once() { # DIR N: N jobs, each with exactly one ok record
   local n
@@ -90,9 +94,9 @@ YAML
 J=$(sbatch --parsable "${SMALL[@]}" --output=preempt.out "$REPO/slurm/freenas_sweep.sbatch" preempt.yaml --quiet)
 wait_records preempt 4
 scancel --signal=USR1 --batch "$J"          # what --signal=B:USR1@N sends before the time limit
-wait_state "$J" PENDING 30
+wait_state "$J" PENDING 90
 scontrol update JobId="$J" StartTime=now    # skip the requeue hold
-wait_state "$J" RUNNING 30
+wait_state "$J" RUNNING 90
 n1=$(wc -l < preempt/results.jsonl)
 wait_records preempt $((n1 + 4))
 # SIGTERM to the batch shell, as a site without user signals sends it (scancel --signal=TERM
@@ -100,9 +104,9 @@ wait_records preempt $((n1 + 4))
 shell=$(pgrep -f "$WORK/cluster/spool/job0*$J/slurm_script" | head -1)
 [ -n "$shell" ] || fail "batch shell of job $J not found"
 kill -TERM "$shell"
-wait_state "$J" PENDING 30
+wait_state "$J" PENDING 90
 scontrol update JobId="$J" StartTime=now
-wait_state "$J" COMPLETED 60
+wait_state "$J" COMPLETED 120
 cat preempt.out
 scontrol show job "$J" | grep -q "Restarts=2" || fail "expected Restarts=2"
 grep -q "got SIGUSR1: sending USR1" preempt.out || fail "no USR1 in the log"
@@ -120,7 +124,7 @@ FREENAS_SBATCH_OPTS="--ntasks=1 --cpus-per-task=1 --output=$WORK/array-%A_%a.out
   "$REPO/slurm/submit_array.sh" 3 tiny.yaml --output "$WORK/array" --quiet > submit.out
 cat submit.out
 M=$(awk '{print $NF}' submit.out)
-wait_state "$M" COMPLETED 120
+wait_state "$M" COMPLETED 240
 cat array-*.out
 for i in 0 1 2; do [ -s "array/shard-$i-of-3/results.jsonl" ] || fail "shard $i wrote nothing"; done
 grep -q "# merge: shard-2-of-3: 2 ok records merged" array-*.out || fail "merge step log"

@@ -95,7 +95,11 @@ J=$(sbatch --parsable "${SMALL[@]}" --output=preempt.out "$REPO/slurm/freenas_sw
 wait_records preempt 4
 scancel --signal=USR1 --batch "$J"          # what --signal=B:USR1@N sends before the time limit
 wait_state "$J" PENDING 90
-scontrol update JobId="$J" StartTime=now    # skip the requeue hold
+# skip the requeue hold, but not within the second of the requeue: slurmd revokes the old
+# run's credential at one-second resolution and refuses a relaunch in the same second ("Job
+# credential revoked", the job FAILS; seen here on a loaded machine)
+sleep 2
+scontrol update JobId="$J" StartTime=now
 wait_state "$J" RUNNING 90
 n1=$(wc -l < preempt/results.jsonl)
 wait_records preempt $((n1 + 4))
@@ -105,6 +109,7 @@ shell=$(pgrep -f "$WORK/cluster/spool/job0*$J/slurm_script" | head -1)
 [ -n "$shell" ] || fail "batch shell of job $J not found"
 kill -TERM "$shell"
 wait_state "$J" PENDING 90
+sleep 2 # as above
 scontrol update JobId="$J" StartTime=now
 wait_state "$J" COMPLETED 120
 cat preempt.out

@@ -18,26 +18,22 @@ static void fill_nan(double *w, int n) {
     for (int i = 0; i < n; i++) w[i] = NAN;
 }
 
+/* Each backend: eigen() and lu_slogdet() on finite input, n >= 1 (the public functions at
+ * the end check). eigen returns 0, or -1 (w is then filled with NaN by the caller). */
 #if FREENAS_HAVE_LAPACK
 /* LAPACK's Fortran interface (gfortran ABI: hidden string lengths last). */
 extern void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
                     double *w, double *work, const int *lwork, int *iwork, const int *liwork,
                     int *info, size_t jobz_len, size_t uplo_len);
 
-int linalg_eigvalsh(int n, double *a, double *w) {
-    if (n <= 0) return 0;
-    if (!all_finite(a, (size_t)n * n)) {
-        fill_nan(w, n);
-        return -1;
-    }
+extern void dgetrf_(const int *m, const int *n, double *a, const int *lda, int *ipiv, int *info);
+
+static int eigen(int n, double *a, double *w) {
     /* row-major symmetric = column-major symmetric: 'L' reads the row-major upper triangle */
     int info = 0, lwork = -1, liwork = -1, iwq = 0;
     double wq = 0;
     dsyevd_("N", "L", &n, a, &n, w, &wq, &lwork, &iwq, &liwork, &info, 1, 1);
-    if (info != 0) {
-        fill_nan(w, n);
-        return -1;
-    }
+    if (info != 0) return -1;
     lwork = (int)wq;
     liwork = iwq > 1 ? iwq : 1;
     double *work = mallocCheck(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1));
@@ -45,22 +41,32 @@ int linalg_eigvalsh(int n, double *a, double *w) {
     dsyevd_("N", "L", &n, a, &n, w, work, &lwork, iwork, &liwork, &info, 1, 1);
     free(work);
     free(iwork);
-    if (info != 0) {
-        fill_nan(w, n);
-        return -1;
+    return info != 0 ? -1 : 0;
+}
+
+/* LU with partial pivoting by LAPACK dgetrf, as numpy.linalg.slogdet. The row-major a read
+ * column-major is a^T, whose determinant is a's. */
+static void lu_slogdet(int n, double *a, double *logabsdet, int *sign) {
+    int info = 0, *ipiv = mallocCheck(sizeof(int) * (size_t)n);
+    dgetrf_(&n, &n, a, &n, ipiv, &info);
+    if (info < 0) FN_FATAL("dgetrf: argument %d is illegal", -info);
+    if (info > 0) { /* U(info, info) is exactly 0: singular */
+        *logabsdet = -INFINITY;
+        *sign = 0;
+    } else {
+        for (int k = 0; k < n; k++) {
+            const double u = a[(size_t)k * n + k];
+            if ((u < 0) != (ipiv[k] != k + 1)) *sign = -*sign; /* a negative pivot or a swap */
+            *logabsdet += log(fabs(u));
+        }
     }
-    return 0;
+    free(ipiv);
 }
 
 const char *linalg_backend(void) { return "LAPACK dsyevd, dgetrf (OpenBLAS)"; }
 #else
 /* Cyclic Jacobi: rotate away every off-diagonal entry until they are negligible. */
-int linalg_eigvalsh(int n, double *a, double *w) {
-    if (n <= 0) return 0;
-    if (!all_finite(a, (size_t)n * n)) {
-        fill_nan(w, n);
-        return -1;
-    }
+static int eigen(int n, double *a, double *w) {
     for (int sweep = 0; sweep < 100; sweep++) {
         double off = 0, diag = 0;
         for (int i = 0; i < n; i++) {
@@ -94,54 +100,11 @@ int linalg_eigvalsh(int n, double *a, double *w) {
                 }
             }
     }
-    fill_nan(w, n);
     return -1;
 }
 
-const char *linalg_backend(void) { return "Jacobi, LU (no LAPACK found)"; }
-#endif
-
-#if FREENAS_HAVE_LAPACK
-extern void dgetrf_(const int *m, const int *n, double *a, const int *lda, int *ipiv, int *info);
-
-/* LU with partial pivoting by LAPACK dgetrf, as numpy.linalg.slogdet. The row-major a read
- * column-major is a^T, whose determinant is a's. */
-int linalg_slogdet(int n, double *a, double *logabsdet, int *sign) {
-    *logabsdet = 0;
-    *sign = 1;
-    if (n <= 0) return 0;
-    if (!all_finite(a, (size_t)n * n)) {
-        *logabsdet = NAN;
-        *sign = 0;
-        return -1;
-    }
-    int info = 0, *ipiv = mallocCheck(sizeof(int) * (size_t)n);
-    dgetrf_(&n, &n, a, &n, ipiv, &info);
-    if (info < 0) FN_FATAL("dgetrf: argument %d is illegal", -info);
-    if (info > 0) { /* U(info, info) is exactly 0: singular */
-        free(ipiv);
-        *logabsdet = -INFINITY;
-        *sign = 0;
-        return 0;
-    }
-    for (int k = 0; k < n; k++) {
-        const double u = a[(size_t)k * n + k];
-        if ((u < 0) != (ipiv[k] != k + 1)) *sign = -*sign; /* a negative pivot or a swap */
-        *logabsdet += log(fabs(u));
-    }
-    free(ipiv);
-    return 0;
-}
-#else
 /* LU with partial pivoting, as numpy.linalg.slogdet (LAPACK getrf's algorithm, unblocked). */
-int linalg_slogdet(int n, double *a, double *logabsdet, int *sign) {
-    *logabsdet = 0;
-    *sign = 1;
-    if (!all_finite(a, (size_t)n * n)) {
-        *logabsdet = NAN;
-        *sign = 0;
-        return -1;
-    }
+static void lu_slogdet(int n, double *a, double *logabsdet, int *sign) {
     for (int k = 0; k < n; k++) {
         int piv = k;
         for (int i = k + 1; i < n; i++)
@@ -150,7 +113,7 @@ int linalg_slogdet(int n, double *a, double *logabsdet, int *sign) {
         if (pv == 0) {
             *logabsdet = -INFINITY;
             *sign = 0;
-            return 0;
+            return;
         }
         if (piv != k) {
             for (int j = 0; j < n; j++) {
@@ -170,6 +133,29 @@ int linalg_slogdet(int n, double *a, double *logabsdet, int *sign) {
             for (int j = k + 1; j < n; j++) ri[j] -= f * rk[j];
         }
     }
+}
+
+const char *linalg_backend(void) { return "Jacobi, LU (no LAPACK found)"; }
+#endif
+
+int linalg_eigvalsh(int n, double *a, double *w) {
+    if (n <= 0) return 0;
+    if (!all_finite(a, (size_t)n * n) || eigen(n, a, w)) {
+        fill_nan(w, n);
+        return -1;
+    }
     return 0;
 }
-#endif
+
+int linalg_slogdet(int n, double *a, double *logabsdet, int *sign) {
+    *logabsdet = 0;
+    *sign = 1;
+    if (n <= 0) return 0;
+    if (!all_finite(a, (size_t)n * n)) {
+        *logabsdet = NAN;
+        *sign = 0;
+        return -1;
+    }
+    lu_slogdet(n, a, logabsdet, sign);
+    return 0;
+}

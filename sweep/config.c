@@ -464,6 +464,14 @@ void sweep_config_free(sweep_config *c) {
     memset(c, 0, sizeof *c);
 }
 
+/* 0 when path opens for reading, else its errno */
+static int unreadable(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return errno;
+    fclose(f);
+    return 0;
+}
+
 int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
     const sweep_axis *m = &c->axes[SWEEP_KEY_METRIC], *d = &c->axes[SWEEP_KEY_DEVICE];
     /* no metric axis: the default metric synflow, which needs no labels; noop jobs read
@@ -479,18 +487,16 @@ int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
                            "NB201 table names the architectures and their accuracy (hint: "
                            "benchmark: ../shared/data/nb201/nb201_accuracy.tsv, or --benchmark)",
                            sweep_kind_name(c->kind));
-    FILE *f = c->benchmark[0] ? fopen(c->benchmark, "r") : NULL;
-    if (c->benchmark[0] && !f)
+    int e;
+    if (c->benchmark[0] && (e = unreadable(c->benchmark)))
         return cfg_fail_at(c->path, c->benchmark_mark, err, errlen, "benchmark: cannot read "
                            "%s: %s (hint: the NB201 ground truth, e.g. "
                            "../shared/data/nb201/nb201_accuracy.tsv)", c->benchmark,
-                           strerror(errno));
-    if (f) fclose(f);
-    if (c->scores[0] && !(f = fopen(c->scores, "r")))
+                           strerror(e));
+    if (c->scores[0] && (e = unreadable(c->scores)))
         return cfg_fail_at(c->path, c->scores_mark, err, errlen, "scores: cannot read %s: %s "
                            "(hint: the results.jsonl of a kind score sweep, or the output of "
-                           "freenas score --json)", c->scores, strerror(errno));
-    if (c->scores[0]) fclose(f);
+                           "freenas score --json)", c->scores, strerror(e));
     for (int i = 0; i < d->n; i++) {
         if (strcmp(d->v[i].str, "cuda")) continue;
         if (!gpu_exec_compiled())

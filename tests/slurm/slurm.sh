@@ -45,6 +45,13 @@ wait_records() { # DIR N: until DIR/results.jsonl holds N records (90 s at most)
   done
   fail "fewer than $2 records in $1 after 90 s"
 }
+# start_now JOB: skip a requeued job's hold, but not within the second of the requeue: slurmd
+# revokes the old run's credential at one-second resolution and refuses a relaunch in the
+# same second ("Job credential revoked", the job FAILS; seen here on a loaded machine)
+start_now() {
+  sleep 2
+  scontrol update JobId="$1" StartTime=now
+}
 ok_once() { # DIR N: N jobs, each with exactly one ok record
   local n
   n=$(jq -r 'select(.status == "ok") | .job_id' "$1/results.jsonl" | sort | uniq -c | awk '$1 == 1' | wc -l)
@@ -95,11 +102,7 @@ J=$(sbatch --parsable "${SMALL[@]}" --output=preempt.out "$REPO/slurm/freenas_sw
 wait_records preempt 4
 scancel --signal=USR1 --batch "$J"          # what --signal=B:USR1@N sends before the time limit
 wait_state "$J" PENDING 90
-# skip the requeue hold, but not within the second of the requeue: slurmd revokes the old
-# run's credential at one-second resolution and refuses a relaunch in the same second ("Job
-# credential revoked", the job FAILS; seen here on a loaded machine)
-sleep 2
-scontrol update JobId="$J" StartTime=now
+start_now "$J"
 wait_state "$J" RUNNING 90
 n1=$(wc -l < preempt/results.jsonl)
 wait_records preempt $((n1 + 4))
@@ -109,8 +112,7 @@ shell=$(pgrep -f "$WORK/cluster/spool/job0*$J/slurm_script" | head -1)
 [ -n "$shell" ] || fail "batch shell of job $J not found"
 kill -TERM "$shell"
 wait_state "$J" PENDING 90
-sleep 2 # as above
-scontrol update JobId="$J" StartTime=now
+start_now "$J"
 wait_state "$J" COMPLETED 120
 cat preempt.out
 scontrol show job "$J" | grep -q "Restarts=2" || fail "expected Restarts=2"

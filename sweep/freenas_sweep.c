@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gpu/device.h"
@@ -61,11 +62,31 @@ static void usage(FILE *f) {
 "exit codes: 0 every job ok; 1 some jobs failed (recorded; rerun to retry them); 2 usage or\n"
 "config error (nothing ran); 3 results directory unusable (locked, unwritable); 75 stopped by\n"
 "SIGTERM / SIGUSR1 / SIGINT after finishing the running jobs (rerun the same command to\n"
-"resume; a second signal exits at once, losing only the running jobs).\n");
+"resume; a second signal, a second or more after the first, exits at once, losing only the\n"
+"running jobs).\n");
+}
+
+/* A stop request can reach a rank more than once: `pkill -USR1 -f freenas_sweep` or
+ * `scancel --signal=USR1 --full` signal each rank directly and again through mpirun (or
+ * srun, or the batch script's trap), which forwards it. Signals within SIGNAL_REPEAT_S of
+ * the first are that one request; a signal after it is a second request and abandons the
+ * running jobs. Only async-signal-safe calls here (clock_gettime, _exit). */
+#define SIGNAL_REPEAT_S 1.0
+static double first_signal_s; /* touched only by on_signal, which the others are blocked in */
+
+static double monotonic_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static void on_signal(int sig) {
-    if (sweep_signal) _exit(EXIT_INTERRUPTED); /* second signal: abandon the running jobs */
+    const double now = monotonic_s();
+    if (sweep_signal) {
+        if (now - first_signal_s >= SIGNAL_REPEAT_S) _exit(EXIT_INTERRUPTED);
+        return; /* the same request, delivered twice */
+    }
+    first_signal_s = now;
     sweep_signal = sig;
 }
 
@@ -484,7 +505,10 @@ int main(int argc, char **argv) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
+    sigemptyset(&sa.sa_mask); /* no handler interrupts another */
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaddset(&sa.sa_mask, SIGUSR1);
+    sigaddset(&sa.sa_mask, SIGINT);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);

@@ -3,7 +3,9 @@
 #  1. kill -9 of mpirun part way, then the same command again: exactly one ok record per job
 #  2. a torn last line in results.jsonl is cut off on the next start
 #  3. a job whose data file is truncated fails alone, with the file named in its record
-#  4. SIGTERM: running jobs finish, exit code 75, a rerun completes the sweep
+#  4. SIGTERM: running jobs finish, exit code 75, a rerun completes the sweep; the same
+#     request delivered twice (directly and through mpirun) still finishes them, a later second
+#     signal abandons them
 #  5. a grown grid resumes what it had and reports the changed config
 #   bash tests/sweep/fault.sh BIN_DIR SHARED_DIR WORK_DIR
 source "$(dirname "$0")/common.sh"
@@ -136,6 +138,44 @@ n=$(wc -l < "$WORK/usr1/results.jsonl")
 mpirun -n 3 "$SWEEP" "$WORK/usr1.yaml" --quiet > "$WORK/usr1b.log" 2>&1 || fail "rerun after SIGUSR1"
 one_ok_each "$WORK/usr1" 200
 echo "SIGUSR1 after $n of 200 jobs; rerun completed"
+
+echo "== 4c. one stop request delivered twice (pkill -USR1 -f: each rank, and again through mpirun) still finishes the running jobs"
+cat > "$WORK/dbl.yaml" <<YAML
+output: $WORK/dbl
+kind: noop
+noop_ms: 3000
+grid:
+  seed: "0:19"
+YAML
+mpirun -n 2 "$SWEEP" "$WORK/dbl.yaml" --quiet > "$WORK/dbl.log" 2>&1 &
+pid=$!
+wait_records "$WORK/dbl" 1
+before=$(wc -l < "$WORK/dbl/results.jsonl")
+pkill -USR1 -f "$SWEEP $WORK/dbl.yaml" # mpirun forwards it: each rank gets two
+set +e; wait "$pid"; rc=$?; set -e
+after=$(wc -l < "$WORK/dbl/results.jsonl")
+[ "$rc" -eq 75 ] || { cat "$WORK/dbl.log"; fail "exit code $rc after a repeated SIGUSR1, expected 75"; }
+[ "$after" -gt "$before" ] || fail "the repeated SIGUSR1 abandoned the running jobs ($before records before, $after after)"
+echo "repeated SIGUSR1: $before records before, $after after (running jobs finished)"
+echo "== 4d. a second stop request after the first abandons the running job at once"
+cat > "$WORK/dbl2.yaml" <<YAML
+output: $WORK/dbl2
+kind: noop
+noop_ms: 10000
+grid:
+  seed: 0
+YAML
+"$SWEEP" "$WORK/dbl2.yaml" --quiet > "$WORK/dbl2.log" 2>&1 &
+pid=$!
+sleep 2 # the one job (10 s) is running
+t0=$(date +%s.%N)
+kill -TERM "$pid"; sleep 1.5; kill -TERM "$pid" 2>/dev/null || true
+set +e; wait "$pid"; rc=$?; set -e
+dt=$(echo "$(date +%s.%N) - $t0" | bc)
+[ "$rc" -eq 75 ] || { cat "$WORK/dbl2.log"; fail "exit code $rc after two SIGTERMs, expected 75"; }
+[ ! -s "$WORK/dbl2/results.jsonl" ] || fail "the second SIGTERM let the job finish"
+[ "$(echo "$dt < 6" | bc)" -eq 1 ] || fail "exit took $dt s after the first SIGTERM: the second one did not abandon the job"
+echo "second SIGTERM 1.5 s after the first: exited after $dt s, the running job abandoned"
 
 echo "== 5. a grown grid resumes and reports the change"
 mk_config term 0:69

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "gpu/device.h"
@@ -74,14 +73,8 @@ static void usage(FILE *f) {
 #define SIGNAL_REPEAT_S 1.0
 static double first_signal_s; /* touched only by on_signal, which the others are blocked in */
 
-static double monotonic_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void on_signal(int sig) {
-    const double now = monotonic_s();
+    const double now = fn_now(); /* clock_gettime(CLOCK_MONOTONIC) alone */
     if (sweep_signal) {
         if (now - first_signal_s >= SIGNAL_REPEAT_S) _exit(EXIT_INTERRUPTED);
         return; /* the same request, delivered twice */

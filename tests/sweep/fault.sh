@@ -20,6 +20,15 @@ ensembles:
   - {name: seeds, over: [seed]}
 YAML
 }
+mk_noop() { # name noop_ms seeds: jobs that only sleep, for the signal tests
+  cat > "$WORK/$1.yaml" <<YAML
+output: $WORK/$1
+kind: noop
+noop_ms: $2
+grid:
+  seed: $3
+YAML
+}
 one_ok_each() { # dir njobs
   local dups n
   dups=$(count_ok_per_job "$1/results.jsonl" | awk '$1 != 1' | wc -l)
@@ -120,13 +129,7 @@ one_ok_each "$WORK/term" 60
 echo "SIGTERM after $n of 60 jobs; rerun completed"
 
 echo "== 4b. SIGUSR1 to mpirun (SLURM's preemption signal) reaches every rank: exit 75, resume"
-cat > "$WORK/usr1.yaml" <<YAML
-output: $WORK/usr1
-kind: noop
-noop_ms: 50
-grid:
-  seed: "0:199"
-YAML
+mk_noop usr1 50 '"0:199"'
 mpirun -n 3 "$SWEEP" "$WORK/usr1.yaml" --quiet > "$WORK/usr1.log" 2>&1 &
 pid=$!
 wait_records "$WORK/usr1" 10
@@ -140,13 +143,7 @@ one_ok_each "$WORK/usr1" 200
 echo "SIGUSR1 after $n of 200 jobs; rerun completed"
 
 echo "== 4c. one stop request delivered twice (pkill -USR1 -f: each rank, and again through mpirun) still finishes the running jobs"
-cat > "$WORK/dbl.yaml" <<YAML
-output: $WORK/dbl
-kind: noop
-noop_ms: 3000
-grid:
-  seed: "0:19"
-YAML
+mk_noop dbl 3000 '"0:19"'
 mpirun -n 2 "$SWEEP" "$WORK/dbl.yaml" --quiet > "$WORK/dbl.log" 2>&1 &
 pid=$!
 wait_records "$WORK/dbl" 1
@@ -158,13 +155,7 @@ after=$(wc -l < "$WORK/dbl/results.jsonl")
 [ "$after" -gt "$before" ] || fail "the repeated SIGUSR1 abandoned the running jobs ($before records before, $after after)"
 echo "repeated SIGUSR1: $before records before, $after after (running jobs finished)"
 echo "== 4d. a second stop request after the first abandons the running job at once"
-cat > "$WORK/dbl2.yaml" <<YAML
-output: $WORK/dbl2
-kind: noop
-noop_ms: 10000
-grid:
-  seed: 0
-YAML
+mk_noop dbl2 10000 0
 "$SWEEP" "$WORK/dbl2.yaml" --quiet > "$WORK/dbl2.log" 2>&1 &
 pid=$!
 sleep 2 # the one job (10 s) is running

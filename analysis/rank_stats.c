@@ -144,3 +144,28 @@ double rank_stats_kendall_tau_b(const double *x, const double *y, size_t n) {
     double tau = num / den;
     return tau > 1 ? 1 : tau < -1 ? -1 : tau;
 }
+
+/* ---- pairwise order agreement of a majority vote (zero-cost-nas "vote") ---------------- */
+double rank_stats_pair_agreement(const double *const *x, int k, const double *y, size_t n,
+                                 int64_t *pairs) {
+    int64_t right = 0, total = 0;
+    const long nn = (long)n;
+#pragma omp parallel for schedule(dynamic, 64) reduction(+ : right, total)
+    for (long i = 0; i < nn; i++) {
+        if (isnan(y[i])) continue;
+        for (long j = i + 1; j < nn; j++) {
+            if (isnan(y[j]) || y[i] == y[j]) continue;
+            int up = 0, down = 0; /* scores strictly greater at i / at j (NaN: neither) */
+            for (int m = 0; m < k; m++) {
+                up += x[m][i] > x[m][j];
+                down += x[m][j] > x[m][i];
+            }
+            int i_above = 2 * up >= k, j_above = 2 * down >= k;
+            /* order (i, j) is right when the vote for i matches y[i] > y[j]; order (j, i) the same */
+            right += y[i] > y[j] ? i_above + !j_above : !i_above + j_above;
+            total += 2;
+        }
+    }
+    if (pairs) *pairs = total;
+    return total ? (double)right / (double)total : NAN;
+}

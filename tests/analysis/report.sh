@@ -344,12 +344,28 @@ hasnt "$SM" "$SHARED"
 # without --benchmark: the records' accuracy object
 D4="$WORK/scores_acc"
 mkdir -p "$D4"
+jc=(0 3 1 4 1 5)   # jacob_cov of archs 1..5
 for i in 1 2 3 4 5; do
-  score_rec "t$i" "$i" 0 "{\"synflow\":$((i * i)),\"snip\":$((10 - i))}" \
+  score_rec "t$i" "$i" 0 "{\"synflow\":$((i * i)),\"snip\":$((10 - i)),\"jacob_cov\":${jc[$i]}}" \
     "{\"cifar10_valid\":$((80 + i)),\"cifar10_test\":$((90 + i))}"
 done > "$D4/results.jsonl"
 run_rc "$WORK/acc.out" "$WORK/acc.err" "$REPORT" "$D4"
 [ "$rc" -eq 0 ] || fail "scores_acc report exit $rc"
+# pairwise order agreement with cifar10_valid (80 + i: arch j above i when j > i), 20 ordered
+# pairs: synflow (i^2) orders all right, snip (10 - i) all wrong. jacob_cov 3 1 4 1 5: its pairs
+# with jc_i < jc_j (i < j) are right both ways (6 pairs: 12), jc_i > jc_j wrong both ways (3
+# pairs: 0), the tie (archs 2, 4) right one way: 13 / 20. The vote (2 of 3 greater): synflow and
+# snip always split, so jacob_cov decides every pair (a tie: no majority): also 13 / 20.
+A="$D4/report/agreement.csv"
+has "$A" "group,dataset,predictor,ground_truth,n,nan_scores,ordered_pairs,agreement,paper_vote"
+has "$A" "$GS,cifar10,synflow,cifar10_valid,5,0,20,1.000000,"
+has "$A" "$GS,cifar10,snip,cifar10_valid,5,0,20,0.000000,"
+has "$A" "$GS,cifar10,jacob_cov,cifar10_valid,5,0,20,0.650000,"
+has "$A" "$GS,cifar10,vote,cifar10_valid,5,0,20,0.650000,0.817"
+has "$D4/report/report.md" "| vote (synflow, jacob_cov, snip) | cifar10_valid | 5 | 0 | 20 | 0.6500 | 0.817 |"
+# without jacob_cov there is no vote row
+hasnt "$D3/report/agreement.csv" ",vote,"
+has "$D3/report/agreement.csv" "$GS,cifar10,synflow,cifar10_valid,60,0,"
 # (no arch strings: the subset is empty, its correlations blank)
 has "$D4/report/correlations.csv" "$GS,cifar10,synflow,cifar10_valid,5,0,0,1.000000,1.000000,0,,,0.737"
 has "$D4/report/correlations.csv" "$GS,cifar10,snip,cifar10_test,5,0,0,-1.000000,-1.000000,0,,,0.596"

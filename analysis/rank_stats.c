@@ -196,3 +196,32 @@ double rank_stats_pair_agreement(const double *const *x, int k, const double *y,
     if (pairs) *pairs = total;
     return total ? (double)right / (double)total : NAN;
 }
+
+/* ---- top-k overlaps (Abdelfattah et al.: top-10%/top-10%, top-64/top-5%) ------------- */
+void rank_stats_top_weights(const double *x, size_t n, size_t m, double *w) {
+    size_t *idx = mallocCheck((n ? n : 1) * sizeof *idx);
+    for (size_t i = 0; i < n; i++) idx[i] = i;
+    g_rank_keys = x;
+    qsort(idx, n, sizeof *idx, cmp_index_by_key); /* ascending: the top is at the end */
+    size_t left = m < n ? m : n;                  /* places still free, from the top down */
+    for (size_t hi = n; hi > 0;) {
+        size_t lo = hi - 1;
+        while (lo > 0 && x[idx[lo - 1]] == x[idx[hi - 1]]) lo--;
+        size_t g = hi - lo, s = left < g ? left : g;
+        for (size_t k = lo; k < hi; k++) w[idx[k]] = (double)s / (double)g;
+        left -= s;
+        hi = lo;
+    }
+    free(idx);
+}
+
+double rank_stats_top_overlap(const double *x, size_t mx, const double *y, size_t my, size_t n) {
+    double *wx = mallocCheck((n ? n : 1) * sizeof *wx), *wy = mallocCheck((n ? n : 1) * sizeof *wy);
+    rank_stats_top_weights(x, n, mx, wx);
+    rank_stats_top_weights(y, n, my, wy);
+    double o = 0;
+    for (size_t i = 0; i < n; i++) o += wx[i] * wy[i];
+    free(wx);
+    free(wy);
+    return o;
+}

@@ -1,6 +1,7 @@
 /* analysis/rank_stats.h: the statistics freenas_report prints: mean and sample std, Spearman
- * rho (GSL), Kendall tau-b with ties (Knight's O(n log n) algorithm) and the pairwise order
- * agreement of a majority vote of proxies (the zero-cost-nas "vote" figure, METHOD.md §7.1).
+ * rho (GSL), Kendall tau-b with ties (Knight's O(n log n) algorithm), the pairwise order
+ * agreement of a majority vote of proxies (the zero-cost-nas "vote" figure, METHOD.md §7.1) and
+ * the top-k overlaps of Abdelfattah et al.'s tables (top-10%/top-10%, top-64/top-5%).
  *
  * NaN handling is the caller's: every function here takes finite values only (the report
  * filters NaN proxies and missing ground truth first and counts them). Checked by
@@ -54,6 +55,18 @@ double rank_stats_kendall_tau_b(const double *x, const double *y, size_t n);
  * number of ordered pairs counted. NaN when there is none. */
 double rank_stats_pair_agreement(const double *const *x, int k, const double *y, size_t n,
                                  int64_t *pairs);
+
+/* Membership weights of the top m of x[0..n) (largest first; -inf lowest, no NaN): 1 for a
+ * value above the m-th largest, 0 below it, and s/g for each of the g values tied at the
+ * boundary when s of the m places are left for them: the probability of being in the top m
+ * when ties are broken at random. The weights sum to min(m, n). */
+void rank_stats_top_weights(const double *x, size_t n, size_t m, double *w);
+
+/* Expected number of items in both the top mx by x and the top my by y (sum of the products of
+ * the two membership weights: ties broken at random and independently). "top-10%/top-10%" is
+ * rank_stats_top_overlap(x, n / 10, y, n / 10, n) / (n / 10); "top-64/top-5%" is
+ * rank_stats_top_overlap(x, 64, y, n / 20, n). */
+double rank_stats_top_overlap(const double *x, size_t mx, const double *y, size_t my, size_t n);
 
 /* Average ranks (1-based, ties share their mean rank) of x[0..n) into rank[0..n). */
 void rank_stats_average_ranks(const double *x, size_t n, double *rank);

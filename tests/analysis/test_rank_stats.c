@@ -9,6 +9,8 @@
  *   - the pairwise order agreement of a majority vote (zero-cost-nas "vote") against a line
  *     by line transcription of the notebook's loop over ordered pairs, with ties and NaN, for
  *     k = 1, 2, 3 scores; k = 1 without ties against (1 + tau) / 2; hand values
+ *   - top-k overlaps with ties: the membership weights and the expected overlap against the
+ *     average over every tie-breaking order (all permutations of 6 items, for x and y apart)
  *   - n = 15,625 (all NB201 archs): tau-b against brute force; the time is printed
  *   ./test_rank_stats */
 #include <math.h>
@@ -154,6 +156,51 @@ static void vote_case(const char *name, size_t n, int levels, double nan_frac, u
     free(buf);
 }
 
+/* all permutations of 0..n-1, in order, into perms[n! * n] */
+static size_t permutations(int n, int *perms) {
+    int a[8];
+    for (int i = 0; i < n; i++) a[i] = i;
+    size_t count = 0;
+    for (;;) {
+        for (int i = 0; i < n; i++) perms[count * (size_t)n + (size_t)i] = a[i];
+        count++;
+        int i = n - 2; /* next permutation, lexicographic */
+        while (i >= 0 && a[i] > a[i + 1]) i--;
+        if (i < 0) return count;
+        int j = n - 1;
+        while (a[j] < a[i]) j--;
+        int t = a[i]; a[i] = a[j]; a[j] = t;
+        for (int l = i + 1, r = n - 1; l < r; l++, r--) { t = a[l]; a[l] = a[r]; a[r] = t; }
+    }
+}
+
+/* the top m of v under one tie-breaking order (perm: a priority per item, lower first): item i
+ * is in when fewer than m items beat it (larger value, or equal value and earlier priority) */
+static void top_set(const double *v, const int *prio, int n, int m, int *in) {
+    for (int i = 0; i < n; i++) {
+        int beat = 0;
+        for (int j = 0; j < n; j++)
+            beat += v[j] > v[i] || (v[j] == v[i] && prio[j] < prio[i]);
+        in[i] = beat < m;
+    }
+}
+
+/* E|top mx by x  and  top my by y| over every pair of tie-breaking orders */
+static double brute_top_overlap(const double *x, int mx, const double *y, int my, int n) {
+    static int perms[720 * 6];
+    size_t np = permutations(n, perms);
+    double sum = 0;
+    int ix[6], iy[6];
+    for (size_t a = 0; a < np; a++) {
+        top_set(x, perms + a * (size_t)n, n, mx, ix);
+        for (size_t b = 0; b < np; b++) {
+            top_set(y, perms + b * (size_t)n, n, my, iy);
+            for (int i = 0; i < n; i++) sum += ix[i] && iy[i];
+        }
+    }
+    return sum / ((double)np * (double)np);
+}
+
 int main(void) {
     /* textbook values */
     const double up[6] = {1, 2, 3, 4, 5, 6}, down[6] = {60, 50, 40, 30, 20, 10};
@@ -248,6 +295,46 @@ int main(void) {
                     0.5 * (1 + rank_stats_kendall_tau_b(xv, yv, nv)), 1e-12);
         free(xv);
         free(yv);
+    }
+
+    /* top-k overlaps: ties broken at random, against every tie-breaking order */
+    {
+        const double tx6[6] = {3, 1, 3, 2, 3, -INFINITY}, ty6[6] = {5, 5, 4, 5, 1, 0};
+        double w[6];
+        rank_stats_top_weights(tx6, 6, 2, w); /* three 3s share 2 places */
+        const double want_w[6] = {2.0 / 3, 0, 2.0 / 3, 0, 2.0 / 3, 0};
+        check_close("top-2 weights, three tied for 2 places", w, want_w, 6, 1e-15, 0);
+        rank_stats_top_weights(tx6, 6, 5, w); /* 3 3 3 2 1 in, -inf out */
+        const double want_w5[6] = {1, 1, 1, 1, 1, 0};
+        check_close("top-5 weights", w, want_w5, 6, 0, 0);
+        for (int mx = 1; mx <= 6; mx++)
+            for (int my = 1; my <= 6; my += 2) {
+                char what[96];
+                snprintf(what, sizeof what, "top-%d x / top-%d y overlap vs all orders", mx, my);
+                check_value(what, rank_stats_top_overlap(tx6, (size_t)mx, ty6, (size_t)my, 6),
+                            brute_top_overlap(tx6, mx, ty6, my, 6), 1e-12);
+            }
+        /* no ties: the plain intersection of the two top sets */
+        size_t nt = 500;
+        double *xt = malloc(nt * sizeof *xt), *yt = malloc(nt * sizeof *yt);
+        unsigned s5 = 5;
+        for (size_t i = 0; i < nt; i++) {
+            xt[i] = test_rand(&s5);
+            yt[i] = xt[i] + test_rand(&s5);
+        }
+        int both = 0;
+        for (size_t i = 0; i < nt; i++) {
+            int bx = 0, by = 0;
+            for (size_t j = 0; j < nt; j++) {
+                bx += xt[j] > xt[i];
+                by += yt[j] > yt[i];
+            }
+            both += bx < 50 && by < 25;
+        }
+        check_value("top-50 / top-25 overlap, no ties", rank_stats_top_overlap(xt, 50, yt, 25, nt),
+                    both, 1e-12);
+        free(xt);
+        free(yt);
     }
 
     /* all NB201 archs: Knight's algorithm and GSL; the time is printed (speed lives in bench/) */

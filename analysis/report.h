@@ -74,6 +74,12 @@ void report_ensembles_table(report_ctx *c);
 void report_alpha_scale(report_ctx *c);
 void report_darts_ops(report_ctx *c);
 void report_correlations(report_ctx *c);
+/* the ranking table of one correlation group (analysis/report_ranking.c): px[a * np + p] the
+ * proxy values and gt[a * REPORT_NUM_ACC + t] the ground truth of narch archs */
+void report_ranking_table(report_ctx *c, const char *label, const char *dataset,
+                          const char *const *proxies, int np, const double *px, const double *gt,
+                          size_t narch, const int *has_gt, FILE *csv);
+void report_ranking_csv_header(FILE *csv);
 
 /* gnuplot: finds the program once (report_gnuplot_init), then runs OUT_DIR/script in OUT_DIR.
  * Returns 0 when the figure was made, 1 when gnuplot is missing (warned once), -1 on failure

@@ -22,12 +22,8 @@
  *   correlations.csv: group, dataset, proxy, ground truth, archs used, NaN proxies, missing
  *   ground truth, Spearman rho (GSL), Kendall tau-b (Knight), the same three on the subset
  *   without unreachable ops, paper |rho| (METHOD.md §7.1).
- *   agreement.csv: the zero-cost-nas notebook's "vote" figure (§7.1): the fraction of ordered
- *   pairs of architectures that the majority of synflow, jacob_cov and snip orders as the
- *   scoring dataset's own ground truth does (rank_stats_pair_agreement), and the same fraction
- *   for each proxy alone; group, dataset, predictor, ground truth, archs, NaN scores, ordered
- *   pairs, agreement, paper vote. All archs of the group with ground truth count, a NaN score
- *   losing its comparisons as in the notebook. */
+ *   ranking.csv: each proxy (and the zero-cost-nas vote) against the scoring dataset's own
+ *   ground truth: pairwise order agreement and top-k overlaps (analysis/report_ranking.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,95 +92,7 @@ static double ground_truth(const report_ctx *c, const arch_rec *recs, size_t n, 
     return NAN;
 }
 
-/* the notebook's vote: the majority of these three proxies (METHOD.md §7.1) */
-static const char *const vote_set[3] = {"synflow", "jacob_cov", "snip"};
-
-/* the ground truth the notebook compares with on a dataset: CIFAR-10 valid accuracy (§6 item
- * 9), else the dataset's test accuracy; for another dataset the first column present */
-static int own_ground_truth(const char *dataset, const int *has_gt) {
-    int t = report_dataset_paper_index(dataset) == PAPER_C10 ? 0 : report_dataset_test_acc(dataset);
-    if (t >= 0 && has_gt[t]) return t;
-    for (t = 0; t < REPORT_NUM_ACC; t++)
-        if (has_gt[t]) return t;
-    return -1;
-}
-
-/* pairwise order agreement of each proxy and of the vote with the group's own ground truth:
- * px[a * np + p] the proxy values, gt[a * REPORT_NUM_ACC + t] the ground truth */
-static void group_agreement(report_ctx *c, const char *label, const char *dataset,
-                            const char *const *proxies, int np, const double *px,
-                            const double *gt, size_t narch, const int *has_gt, FILE *csv) {
-    int t = own_ground_truth(dataset, has_gt);
-    if (t < 0 || !np || narch < 2) return;
-    int vote_p[3], nvote = 0;
-    for (int v = 0; v < 3; v++)
-        for (int p = 0; p < np; p++)
-            if (!strcmp(proxies[p], vote_set[v])) vote_p[nvote++] = p;
-    /* column-major copies: one array per proxy, and the ground truth */
-    double *cols = mallocCheck(narch * (size_t)np * sizeof *cols);
-    double *y = mallocCheck(narch * sizeof *y);
-    for (size_t a = 0; a < narch; a++) {
-        for (int p = 0; p < np; p++) cols[(size_t)p * narch + a] = px[a * (size_t)np + (size_t)p];
-        y[a] = gt[a * REPORT_NUM_ACC + (size_t)t];
-    }
-    size_t with_gt = 0;
-    for (size_t a = 0; a < narch; a++) with_gt += !isnan(y[a]);
-    int paper_ds = report_dataset_paper_index(dataset);
-    fprintf(c->md, "\nPairwise order agreement with %s ([agreement.csv](agreement.csv)): the "
-                   "fraction of ordered pairs of architectures with different ground truth that "
-                   "a predictor orders as the ground truth does (0.5: chance; a proxy where lower "
-                   "is better scores below 0.5). *vote* is the zero-cost-nas notebook's majority "
-                   "of synflow, jacob_cov and snip (at least 2 of 3 greater); a tie or NaN score "
-                   "counts as not greater, as there.\n\n"
-                   "| predictor | ground truth | archs | NaN scores | ordered pairs | agreement | "
-                   "paper (§7.1) |\n|---|---|---|---|---|---|---|\n",
-            report_acc_keys[t]);
-    for (int p = 0; p <= np; p++) {
-        if (p == np && nvote < 3) break;
-        const double *xs[3];
-        int k = 1;
-        long nan_scores = 0;
-        if (p < np) {
-            xs[0] = cols + (size_t)p * narch;
-        } else {
-            k = 3;
-            for (int v = 0; v < 3; v++) xs[v] = cols + (size_t)vote_p[v] * narch;
-        }
-        for (size_t a = 0; a < narch; a++) {
-            int bad = 0;
-            for (int m = 0; m < k; m++) bad |= isnan(xs[m][a]);
-            nan_scores += bad && !isnan(y[a]);
-        }
-        int64_t pairs = 0;
-        double agree = rank_stats_pair_agreement(xs, k, y, narch, &pairs);
-        double paper = p == np ? paper_corr_abs_rho("vote", paper_ds) : NAN;
-        const char *name = p < np ? proxies[p] : "vote (synflow, jacob_cov, snip)";
-        fprintf(c->md, "| ");
-        report_md_text(c->md, name);
-        fprintf(c->md, " | %s | %zu | %ld | %lld |", report_acc_keys[t], with_gt, nan_scores,
-                (long long)pairs);
-        md_corr(c->md, agree);
-        if (isnan(paper)) fprintf(c->md, " - |\n");
-        else fprintf(c->md, " %.3f |\n", paper);
-        if (csv) {
-            report_csv_text(csv, label);
-            fputc(',', csv);
-            report_csv_text(csv, dataset ? dataset : "");
-            fputc(',', csv);
-            report_csv_text(csv, p < np ? proxies[p] : "vote");
-            fprintf(csv, ",%s,%zu,%ld,%lld,", report_acc_keys[t], with_gt, nan_scores,
-                    (long long)pairs);
-            report_csv_num(csv, agree, 6);
-            fputc(',', csv);
-            report_csv_num(csv, paper, 3);
-            fputc('\n', csv);
-        }
-    }
-    free(cols);
-    free(y);
-}
-
-static void group_correlations(report_ctx *c, const report_group *g, FILE *csv, FILE *agree_csv) {
+static void group_correlations(report_ctx *c, const report_group *g, FILE *csv, FILE *ranking_csv) {
     char label[1024];
     const char *keys[] = {"space", "dataset", NULL};
     report_group_label(g, keys, NULL, label, sizeof label);
@@ -312,7 +220,7 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv, 
             }
         }
     if (!np) fprintf(c->md, "| (no proxies in the records) | | | | | | | | | | |\n");
-    group_agreement(c, label, dataset, proxies, np, px, gt, narch, has_gt, agree_csv);
+    report_ranking_table(c, label, dataset, proxies, np, px, gt, narch, has_gt, ranking_csv);
     free(x);
     free(y);
     free(xs);
@@ -345,11 +253,10 @@ void report_correlations(report_ctx *c) {
                    "(ZC notebook, batch 64), beside the ground truth of the scoring dataset.\n",
             c->bench ? "from the --benchmark table " : "from the records' accuracy",
             c->bench ? table : "");
-    FILE *agree = report_open(c, "agreement.csv");
-    if (agree) fprintf(agree, "group,dataset,predictor,ground_truth,n,nan_scores,ordered_pairs,"
-                              "agreement,paper_vote\n");
-    for (size_t i = 0; i < gs.n; i++) group_correlations(c, &gs.g[i], csv, agree);
+    FILE *ranking = report_open(c, "ranking.csv");
+    if (ranking) report_ranking_csv_header(ranking);
+    for (size_t i = 0; i < gs.n; i++) group_correlations(c, &gs.g[i], csv, ranking);
     report_close(c, csv, "correlations.csv");
-    report_close(c, agree, "agreement.csv");
+    report_close(c, ranking, "ranking.csv");
     report_groups_free(&gs);
 }

@@ -351,21 +351,50 @@ for i in 1 2 3 4 5; do
 done > "$D4/results.jsonl"
 run_rc "$WORK/acc.out" "$WORK/acc.err" "$REPORT" "$D4"
 [ "$rc" -eq 0 ] || fail "scores_acc report exit $rc"
-# pairwise order agreement with cifar10_valid (80 + i: arch j above i when j > i), 20 ordered
-# pairs: synflow (i^2) orders all right, snip (10 - i) all wrong. jacob_cov 3 1 4 1 5: its pairs
-# with jc_i < jc_j (i < j) are right both ways (6 pairs: 12), jc_i > jc_j wrong both ways (3
-# pairs: 0), the tie (archs 2, 4) right one way: 13 / 20. The vote (2 of 3 greater): synflow and
-# snip always split, so jacob_cov decides every pair (a tie: no majority): also 13 / 20.
-A="$D4/report/agreement.csv"
-has "$A" "group,dataset,predictor,ground_truth,n,nan_scores,ordered_pairs,agreement,paper_vote"
-has "$A" "$GS,cifar10,synflow,cifar10_valid,5,0,20,1.000000,"
-has "$A" "$GS,cifar10,snip,cifar10_valid,5,0,20,0.000000,"
-has "$A" "$GS,cifar10,jacob_cov,cifar10_valid,5,0,20,0.650000,"
-has "$A" "$GS,cifar10,vote,cifar10_valid,5,0,20,0.650000,0.817"
-has "$D4/report/report.md" "| vote (synflow, jacob_cov, snip) | cifar10_valid | 5 | 0 | 20 | 0.6500 | 0.817 |"
+# ranking against cifar10_valid (80 + i: arch j above i when j > i), 20 ordered pairs: synflow
+# (i^2) orders all right, snip (10 - i) all wrong. jacob_cov 3 1 4 1 5: its pairs with
+# jc_i < jc_j (i < j) are right both ways (6 pairs: 12), jc_i > jc_j wrong both ways (3 pairs:
+# 0), the tie (archs 2, 4) right one way: 13 / 20. The vote (2 of 3 greater): synflow and snip
+# always split, so jacob_cov decides every pair (a tie: no majority): also 13 / 20. 5 archs are
+# too few for the top-10 % statistics: empty.
+A="$D4/report/ranking.csv"
+has "$A" "group,dataset,predictor,direction,ground_truth,n,nan_scores,ordered_pairs,agreement,paper_vote,n_top10,spearman_rho_top10,kendall_tau_b_top10,top10_in_top10_pct,top64_in_top5"
+has "$A" "$GS,cifar10,synflow,1,cifar10_valid,5,0,20,1.000000,,,,,,"
+has "$A" "$GS,cifar10,snip,1,cifar10_valid,5,0,20,0.000000,,"
+has "$A" "$GS,cifar10,jacob_cov,1,cifar10_valid,5,0,20,0.650000,,"
+has "$A" "$GS,cifar10,vote,1,cifar10_valid,5,0,20,0.650000,0.817,,,,,"
+has "$D4/report/report.md" "| vote (synflow, jacob_cov, snip) | cifar10_valid | 5 | 0 | 0.6500 | 0.817 | - | - | - | - | - |"
+# 100 archs, cifar10_valid = i: synflow = i (perfect), snip = -i (reversed), jacob_cov = 7 for
+# all (every pair tied), naswot = NaN on arch 99 and i elsewhere, ntk_cond = -i (smaller is
+# better in the registry: negated, so it ranks as synflow). Top 10 % = archs 90..99, top
+# 5 % = 95..99. synflow: rho = tau = 1 there, 100 % of the top 10 % shared, all 5 of the top 5 %
+# in its top 64. snip: rho = tau = -1, 0 %, 0. jacob_cov: agreement 0.5; random tie-breaking
+# puts each arch in its top 10 with probability 10/100: 10 %, and 5 x 64/100 = 3.2 of the top
+# 5 % in its top 64; rho undefined. naswot: agreement over all 100 archs, arch 99's 99 pairs
+# right in one order of two: (9702 + 99) / 9900 = 0.99; without arch 99 (99 archs) the top 9
+# (floor) = 90..98 by both, 100 %, and the top 5 % = 4 archs (floor(99/20)), all in its top 64.
+# The vote: synflow and snip split, jacob_cov ties: no majority, every pair right in one order.
+D5="$WORK/scores_rank"
+mkdir -p "$D5"
+for i in $(seq 0 99); do
+  nw=$([ "$i" -eq 99 ] && echo null || echo "$i")
+  score_rec "r$i" "$i" 0 "{\"synflow\":$i,\"snip\":-$i,\"jacob_cov\":7,\"naswot\":$nw,\"ntk_cond\":-$i}" \
+    "{\"cifar10_valid\":$i}"
+done > "$D5/results.jsonl"
+run_rc "$WORK/rank.out" "$WORK/rank.err" "$REPORT" "$D5"
+[ "$rc" -eq 0 ] || { cat "$WORK/rank.err"; fail "scores_rank report exit $rc"; }
+R="$D5/report/ranking.csv"
+has "$R" "$GS,cifar10,synflow,1,cifar10_valid,100,0,9900,1.000000,,10,1.000000,1.000000,100.0000,5.0000"
+has "$R" "$GS,cifar10,snip,1,cifar10_valid,100,0,9900,0.000000,,10,-1.000000,-1.000000,0.0000,0.0000"
+has "$R" "$GS,cifar10,jacob_cov,1,cifar10_valid,100,0,9900,0.500000,,10,,,10.0000,3.2000"
+has "$R" "$GS,cifar10,naswot,1,cifar10_valid,100,1,9900,0.990000,,9,1.000000,1.000000,100.0000,4.0000"
+has "$R" "$GS,cifar10,vote,1,cifar10_valid,100,0,9900,0.500000,0.817,,,,,"
+has "$R" "$GS,cifar10,ntk_cond,-1,cifar10_valid,100,0,9900,1.000000,,10,1.000000,1.000000,100.0000,5.0000"
+has "$D5/report/report.md" "| ntk_cond (smaller is better) | cifar10_valid | 100 | 0 | 1.0000 |"
+has "$D5/report/report.md" "| synflow | cifar10_valid | 100 | 0 | 1.0000 | - | 10 | 1.0000 | 1.0000 | 100.0 | 5.0 |"
 # without jacob_cov there is no vote row
-hasnt "$D3/report/agreement.csv" ",vote,"
-has "$D3/report/agreement.csv" "$GS,cifar10,synflow,cifar10_valid,60,0,"
+hasnt "$D3/report/ranking.csv" ",vote,"
+has "$D3/report/ranking.csv" "$GS,cifar10,synflow,1,cifar10_valid,60,0,"
 # (no arch strings: the subset is empty, its correlations blank)
 has "$D4/report/correlations.csv" "$GS,cifar10,synflow,cifar10_valid,5,0,0,1.000000,1.000000,0,,,0.737"
 has "$D4/report/correlations.csv" "$GS,cifar10,snip,cifar10_test,5,0,0,-1.000000,-1.000000,0,,,0.596"

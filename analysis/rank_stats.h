@@ -3,8 +3,9 @@
  * agreement of a majority vote of proxies (the zero-cost-nas "vote" figure, METHOD.md §7.1) and
  * the top-k overlaps of Abdelfattah et al.'s tables (top-10%/top-10%, top-64/top-5%).
  *
- * NaN handling is the caller's: every function here takes finite values only (the report
- * filters NaN proxies and missing ground truth first and counts them). Checked by
+ * NaN handling is the caller's: the functions here take non-NaN values only (the report
+ * filters NaN proxies and missing ground truth first and counts them), except
+ * rank_stats_pair_agreement, which follows the notebook's NaN rule. Checked by
  * tests/analysis/test_rank_stats.c against brute-force computations:
  *   ctest --test-dir build -R rank_stats --output-on-failure */
 #ifndef FN_RANK_STATS_H
@@ -51,8 +52,9 @@ double rank_stats_kendall_tau_b(const double *x, const double *y, size_t n);
  * in exactly one of its two orders. k = 1 gives one proxy's fraction of correctly ordered pairs,
  * (1 + tau) / 2 when nothing ties. The notebook's vote is k = 3 over synflow, jacob_cov and snip.
  * Brute force over the n(n-1)/2 pairs (both orders of a pair at once, branch-free), OpenMP
- * over i: for all 15,625 NB201 architectures 0.14 s (one score) and 0.29 s (three) on one core. *pairs (when not NULL) gets the
- * number of ordered pairs counted. NaN when there is none. */
+ * over i: for all 15,625 NB201 architectures 0.14 s (one score) and 0.29 s (three) on one
+ * core. *pairs (when not NULL) gets the number of ordered pairs counted. NaN when there is
+ * none. */
 double rank_stats_pair_agreement(const double *const *x, int k, const double *y, size_t n,
                                  int64_t *pairs);
 

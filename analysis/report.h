@@ -55,6 +55,8 @@ void report_csv_text(FILE *f, const char *s);
 void report_fmt_ms(char *buf, size_t len, rank_stats_mean_std m, int prec);
 /* CSV numbers: "%.*f" or empty for NaN */
 void report_csv_num(FILE *f, double v, int prec);
+/* Markdown cell of a number: " %.*f |", or " - |" for NaN */
+void report_md_num(FILE *f, double v, int prec);
 /* A file name part from a label: [A-Za-z0-9._-], '=' as '-', runs of others as one '_' */
 void report_slug(const char *label, char *buf, size_t len);
 

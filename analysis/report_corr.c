@@ -50,12 +50,6 @@ static long arch_index(const report_record *r) {
     return json_is_integer(v) && json_integer_value(v) >= 0 ? (long)json_integer_value(v) : -1;
 }
 
-/* one Markdown cell of a correlation: 4 decimals, or - when undefined */
-static void md_corr(FILE *f, double v) {
-    if (isnan(v)) fprintf(f, " - |");
-    else fprintf(f, " %.4f |", v);
-}
-
 /* 1: the record's cell has no unreachable op; 0: it has; -1: no parsable `arch` string */
 static int arch_clean(const report_record *r) {
     const char *s = report_str(r->rec, "arch");
@@ -193,13 +187,13 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv, 
             fprintf(c->md, "| ");
             report_md_text(c->md, proxies[p]);
             fprintf(c->md, " | %s | %zu | %ld | %ld |", report_acc_keys[t], m, nan_proxy, no_gt);
-            md_corr(c->md, rho);
-            md_corr(c->md, tau);
+            report_md_num(c->md, rho, 4);
+            report_md_num(c->md, tau, 4);
             fprintf(c->md, " %zu |", ms);
-            md_corr(c->md, rho_s);
-            md_corr(c->md, tau_s);
-            if (isnan(paper)) fprintf(c->md, " - |\n");
-            else fprintf(c->md, " %.3f |\n", paper);
+            report_md_num(c->md, rho_s, 4);
+            report_md_num(c->md, tau_s, 4);
+            report_md_num(c->md, paper, 3);
+            fputc('\n', c->md);
             if (csv) {
                 report_csv_text(csv, label);
                 fputc(',', csv);

@@ -92,11 +92,6 @@ static topk_stats top_stats(const double *x, const double *y, size_t n) {
     return s;
 }
 
-static void md_num(FILE *f, double v, int prec) {
-    if (isnan(v)) fprintf(f, " - |");
-    else fprintf(f, " %.*f |", prec, v);
-}
-
 void report_ranking_csv_header(FILE *csv) {
     fprintf(csv, "group,dataset,predictor,direction,ground_truth,n,nan_scores,ordered_pairs,agreement,"
                  "paper_vote,n_top10,spearman_rho_top10,kendall_tau_b_top10,top10_in_top10_pct,"
@@ -173,14 +168,14 @@ void report_ranking_table(report_ctx *c, const char *label, const char *dataset,
         report_md_text(c->md, p < np ? proxies[p] : "vote (synflow, jacob_cov, snip)");
         if (p < np && dir[p] < 0) fprintf(c->md, " (smaller is better)");
         fprintf(c->md, " | %s | %zu | %ld |", report_acc_keys[t], n, nan_scores);
-        md_num(c->md, agree, 4);
-        md_num(c->md, paper, 3);
+        report_md_num(c->md, agree, 4);
+        report_md_num(c->md, paper, 3);
         if (s.n_top) fprintf(c->md, " %zu |", s.n_top);
         else fprintf(c->md, " - |");
-        md_num(c->md, s.rho_top, 4);
-        md_num(c->md, s.tau_top, 4);
-        md_num(c->md, s.top10, 1);
-        md_num(c->md, s.top64, 1);
+        report_md_num(c->md, s.rho_top, 4);
+        report_md_num(c->md, s.tau_top, 4);
+        report_md_num(c->md, s.top10, 1);
+        report_md_num(c->md, s.top64, 1);
         fputc('\n', c->md);
         if (csv) {
             report_csv_text(csv, label);

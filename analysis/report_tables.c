@@ -465,12 +465,10 @@ void report_ensembles_table(report_ctx *c) {
         }
         fputs(" |", c->md);
         if (has_acc) {
-            if (isnan(idx)) fprintf(c->md, " - |");
-            else fprintf(c->md, " %.0f |", idx);
+            report_md_num(c->md, idx, 0);
             for (int a = 0; a < REPORT_NUM_ACC; a++) {
                 double v = report_num(report_obj(e, "accuracy"), report_acc_keys[a]);
-                if (isnan(v)) fprintf(c->md, " - |");
-                else fprintf(c->md, " %.2f |", v);
+                report_md_num(c->md, v, 2);
             }
         }
         fputc('\n', c->md);

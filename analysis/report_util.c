@@ -83,6 +83,11 @@ void report_csv_num(FILE *f, double v, int prec) {
     if (!isnan(v)) fprintf(f, "%.*f", prec, v);
 }
 
+void report_md_num(FILE *f, double v, int prec) {
+    if (isnan(v)) fprintf(f, " - |");
+    else fprintf(f, " %.*f |", prec, v);
+}
+
 void report_slug(const char *label, char *buf, size_t len) {
     size_t n = 0;
     int gap = 0;

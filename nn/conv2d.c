@@ -3,7 +3,7 @@
  *
  * Images are split over OpenMP threads, each with its own column buffer; OpenBLAS runs
  * single-threaded (nn/common.c). A single image (SynFlow's batch of one) instead splits the
- * GEMM's columns over the threads. Depthwise convs (groups == cin == cout: DARTS sep_conv and
+ * GEMM's columns, in fixed chunks, over the threads. Depthwise convs (groups == cin == cout: DARTS sep_conv and
  * dil_conv) would be one GEMM with a single output row per channel and image, so they skip
  * im2col and GEMM: vectorised direct loops over zero-padded copies of each plane, the
  * (image, channel) planes split over the threads. bench/bench_conv.c times the two paths. */
@@ -375,18 +375,24 @@ static void dw_backward(real *din, real *dw, const real *dout, const real *in, c
 
 /* ---------------------------------------------------------------- im2col + GEMM --------- */
 
-/* C[M, N] = op(A)[M, K] * B[K, N] + beta C with N split over the OpenMP threads. */
+/* C[M, N] = op(A)[M, K] * B[K, N] + beta C. A large product is cut into fixed column chunks of
+ * GEMM_COL_CHUNK, whose bounds depend on the shape alone, and the chunks are spread over the
+ * OpenMP threads: every thread count makes the same OpenBLAS calls on the same sub-matrices,
+ * so C is bit-identical for 1 or N threads (STYLE.md 11). Splitting N by the thread count
+ * instead changes the sub-matrix widths, and OpenBLAS picks its kernels (and their summation
+ * order) by shape: on AVX-512 CPUs that changed the last bits of SynFlow scores. */
+#define GEMM_COL_CHUNK 256
 static void gemm_cols(CBLAS_TRANSPOSE ta, int M, int N, int K, const real *A, int lda,
                       const real *B, real beta, real *C) {
-#pragma omp parallel if (N >= 256 && (double)M * N * K > 1e6)
-    {
-        const int nt = omp_get_num_threads(), t = omp_get_thread_num();
-        int chunk = (N + nt - 1) / nt;
-        chunk = (chunk + 15) / 16 * 16;
-        const int n0 = t * chunk, n1 = n0 + chunk < N ? n0 + chunk : N;
-        if (n1 > n0)
-            cblas_gemm(CblasRowMajor, ta, CblasNoTrans, M, n1 - n0, K, 1, A, lda, B + n0, N, beta,
-                       C + n0, N);
+    const int chunks = N >= 2 * GEMM_COL_CHUNK && (double)M * N * K > 1e6
+                           ? (N + GEMM_COL_CHUNK - 1) / GEMM_COL_CHUNK
+                           : 1;
+    const int width = chunks > 1 ? GEMM_COL_CHUNK : N;
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (int ch = 0; ch < chunks; ch++) {
+        const int n0 = ch * width, n1 = n0 + width < N ? n0 + width : N;
+        cblas_gemm(CblasRowMajor, ta, CblasNoTrans, M, n1 - n0, K, 1, A, lda, B + n0, N, beta,
+                   C + n0, N);
     }
 }
 

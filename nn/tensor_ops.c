@@ -24,6 +24,35 @@ void FN(mix_forward)(real *out, real *const *in, const int *aidx, const real *al
     if (k == 0) memset(out, 0, sizeof(real) * numel);
 }
 
+/* <dout, x> over numel elements in FN_SUM_BLOCKS fixed blocks whose bounds depend on numel
+ * alone: each block is summed in index order, the partial sums are added in block order. Any
+ * thread count (and the serial path) adds the same numbers in the same order, so d alpha is
+ * bit-identical for 1 or N threads (STYLE.md 11); an OpenMP reduction clause would add the
+ * per-thread partials of a thread-count-dependent split. When dx is given, the same pass also
+ * accumulates dx += c * dout. */
+#define FN_SUM_BLOCKS 64
+static double blocked_dot(real *dx, real c, const real *dout, const real *x, size_t numel) {
+    double part[FN_SUM_BLOCKS];
+    const size_t bs = (numel + FN_SUM_BLOCKS - 1) / FN_SUM_BLOCKS;
+#pragma omp parallel for schedule(static) if (numel > PAR_MIN)
+    for (int b = 0; b < FN_SUM_BLOCKS; b++) {
+        const size_t j0 = (size_t)b * bs < numel ? (size_t)b * bs : numel;
+        const size_t j1 = j0 + bs < numel ? j0 + bs : numel;
+        double s = 0;
+        if (dx)
+            for (size_t j = j0; j < j1; j++) {
+                s += (double)dout[j] * x[j];
+                dx[j] += c * dout[j];
+            }
+        else
+            for (size_t j = j0; j < j1; j++) s += (double)dout[j] * x[j];
+        part[b] = s;
+    }
+    double s = 0;
+    for (int b = 0; b < FN_SUM_BLOCKS; b++) s += part[b];
+    return s;
+}
+
 void FN(mix_backward)(real *const *din, real *dalpha, const real *dout, real *const *in,
                       const int *aidx, const real *alpha, int k, size_t numel) {
     for (int i = 0; i < k; i++) {
@@ -31,21 +60,12 @@ void FN(mix_backward)(real *const *din, real *dalpha, const real *dout, real *co
         const int da = aidx[i] >= 0 && dalpha;
         const real c = aidx[i] >= 0 ? alpha[aidx[i]] : (real)1;
         real *dx = din[i];
-        double s = 0;
-        if (da && dx) { /* one pass: d alpha and d input together */
-#pragma omp parallel for schedule(static) reduction(+ : s) if (numel > PAR_MIN)
-            for (size_t j = 0; j < numel; j++) {
-                s += (double)dout[j] * x[j];
-                dx[j] += c * dout[j];
-            }
-        } else if (da) {
-#pragma omp parallel for schedule(static) reduction(+ : s) if (numel > PAR_MIN)
-            for (size_t j = 0; j < numel; j++) s += (double)dout[j] * x[j];
+        if (da) { /* one pass: d alpha (and d input when wanted) */
+            dalpha[aidx[i]] += (real)blocked_dot(dx, c, dout, x, numel);
         } else if (dx) {
 #pragma omp parallel for schedule(static) if (numel > PAR_MIN)
             for (size_t j = 0; j < numel; j++) dx[j] += c * dout[j];
         }
-        if (da) dalpha[aidx[i]] += (real)s;
     }
 }
 

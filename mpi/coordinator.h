@@ -14,12 +14,25 @@
 
 #include <mpi.h>
 #include <signal.h>
+#include <stdint.h>
 
 #include "sweep/ensemble.h"
 #include "sweep/job.h"
 #include "sweep/records.h"
 
 extern volatile sig_atomic_t sweep_signal;   /* the signal that asked us to stop, or 0 */
+
+/* freenas_sweep's exit code when a job ran past job_timeout_s (configs/README.md) */
+#define COORD_EXIT_TIMEOUT 4
+
+/* Where a rank runs: pid, host, and "BOOT_ID PID_NAMESPACE" (its pid is checkable from
+ * another rank with the same machine string). */
+typedef struct {
+    int64_t pid;
+    char host[64];
+    char machine[96];
+} coord_rank_id;
+void coord_rank_id_self(coord_rank_id *id);
 
 typedef struct {
     const sweep_config *c;
@@ -33,6 +46,7 @@ typedef struct {
     long ntodo;
     long ndone_before;         /* jobs ok before this run */
     int quiet;
+    void *slots;               /* coord_run's per-rank bookkeeping (rank 0, during the run) */
 } coord_ctx;
 
 typedef struct {
@@ -40,6 +54,10 @@ typedef struct {
     double seconds;
     int complete;              /* every todo job finished (same on every rank) */
     int io_error;              /* records could not be written (rank 0) */
+    /* rank 0 only: */
+    long timeouts;             /* jobs recorded as `timeout` in this run */
+    int stuck;                 /* ranks (or rank 0's thread) still inside a timed-out job */
+    int lost_rank;             /* a rank whose process is gone, or -1 */
 } coord_stats;
 
 int coord_run(MPI_Comm comm, coord_ctx *x, coord_stats *out);

@@ -10,7 +10,8 @@
  *   OUTPUT/.lock           flock: one sweep per directory at a time
  *
  * Resume: a job with an `ok` record is done; a job whose records all failed is run again
- * with the next attempt number; records of jobs not in the current plan are kept and ignored. */
+ * with the next attempt number (until max_attempts: sweep_summary_gave_up); records of jobs
+ * not in the current plan are kept and ignored. */
 #ifndef FN_SWEEP_RECORDS_H
 #define FN_SWEEP_RECORDS_H
 

@@ -141,8 +141,10 @@ int manifest_update(const char *dir, const sweep_config *c, const sweep_plan *p,
         }
         char *line = json_dumps(old, JSON_COMPACT | JSON_PRESERVE_ORDER);
         FILE *h = fopen(hist, "a");
-        if (!h || fprintf(h, "%s\n", line) < 0 || fclose(h)) {
-            snprintf(err, errlen, "cannot append to %s: %s", hist, strerror(errno));
+        int e = !h ? errno : fprintf(h, "%s\n", line) < 0 || fflush(h) ? errno : 0;
+        if (h && fclose(h) && !e) e = errno;
+        if (e) {
+            snprintf(err, errlen, "cannot append to %s: %s", hist, strerror(e));
             free(line);
             json_decref(old);
             return -1;

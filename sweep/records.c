@@ -259,12 +259,13 @@ int records_write_atomic(const char *dir, const char *name, const char *text, ch
         snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         return -1;
     }
-    int bad = fputs(text, f) < 0;
-    bad |= fflush(f) != 0;
-    bad |= fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path)) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    int e = 0; /* the first error's errno: a later call may change errno */
+    if (fputs(text, f) < 0 || fflush(f) || fsync(fileno(f))) e = errno;
+    if (fclose(f) && !e) e = errno;
+    if (!e && rename(tmp, path)) e = errno;
+    if (e) {
+        unlink(tmp); /* the old file stays as it was */
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
         return -1;
     }
     return 0;

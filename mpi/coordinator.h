@@ -8,7 +8,15 @@
  *
  * On SIGTERM / SIGUSR1 / SIGINT (sweep_signal set by the handler) no new job starts; running
  * jobs finish and are recorded, then every rank returns with complete = 0. A 1-rank world
- * (no mpirun) works the same, rank 0's thread doing every job. */
+ * (no mpirun) works the same, rank 0's thread doing every job.
+ *
+ * Faults (configs/README.md, "Faults"): rank 0 times every job from the moment it hands it
+ * out; past job_timeout_s it writes a `timeout` record itself and gives that rank no more
+ * jobs. It knows every rank's pid and machine, and a rank on its own machine whose process
+ * is gone ends the loop at once. In both cases (a rank lost, or still stuck at the end)
+ * rank 0 returns without the final collective (lost_rank / stuck in coord_stats): the
+ * caller ends the world with MPI_Abort. A failed append or sync of the records stops the
+ * sweep (io_error); a record that could not be written is not counted as done. */
 #ifndef FN_MPI_COORDINATOR_H
 #define FN_MPI_COORDINATOR_H
 

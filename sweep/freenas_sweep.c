@@ -33,7 +33,6 @@
 #include "sweep/sweep_args.h"
 #include "sweep/summary.h"
 
-
 /* A stop request can reach a rank more than once: `pkill -USR1 -f freenas_sweep` or
  * `scancel --signal=USR1 --full` signal each rank directly and again through mpirun (or
  * srun, or the batch script's trap), which forwards it. Signals within SIGNAL_REPEAT_S of

@@ -6,7 +6,8 @@
 #     ends (mpirun exits 137), no torn record; the rerun completes
 #  2. a job that never returns (noop_hang_seed): recorded as `timeout` after job_timeout_s /
 #     --job-timeout, the other jobs run, exit 4; on rank 0's own thread (1 rank) and on a
-#     worker rank (mpirun); reruns retry it
+#     worker rank (mpirun); a worker frozen with SIGSTOP past the limit and thawed: its late
+#     result is dropped and the sweep ends without MPI_Abort; reruns retry it
 #  3. jobs that fail every time: max_attempts / --max-attempts; reruns skip them (no new
 #     record), the summary lists them, exit 5
 #  4. disk full (a small tmpfs), a file size limit (prlimit on the running rank 0: EFBIG),
@@ -121,6 +122,32 @@ run_rc "$WORK/hangmpi2.log" mpirun -n 3 "$SWEEP" "$WORK/hangmpi.yaml" --quiet --
 [ "$rc" -eq 0 ] || { cat "$WORK/hangmpi2.log"; fail "rerun: exit $rc"; }
 grep "# resume:" "$WORK/hangmpi2.log"
 one_ok_each "$WORK/hangmpi" 12
+
+echo "== 2c. a worker rank frozen (SIGSTOP) past --job-timeout, then thawed: its late result is dropped, the sweep ends normally"
+mk_noop frozen 200 "0:89"
+timeout 60 mpirun -n 3 "$SWEEP" "$WORK/frozen.yaml" --quiet --job-timeout 1 > "$WORK/frozen1.log" 2>&1 &
+pid=$!
+victim=
+for _ in $(seq 100); do
+  sleep 0.1
+  victim=$(jq -r 'select(.run.rank == 1) | .run.pid' "$WORK/frozen/results.jsonl" 2>/dev/null | head -n 1 || true)
+  [ -n "$victim" ] && break
+done
+[ -n "$victim" ] || fail "no record from rank 1"
+kill -STOP "$victim"; sleep 2.5; kill -CONT "$victim"
+set +e; wait "$pid"; rc=$?; set -e
+grep "freenas_sweep:" "$WORK/frozen1.log"
+[ "$rc" -eq 4 ] || { cat "$WORK/frozen1.log"; fail "exit code $rc after a timeout, expected 4"; }
+grep -q "rank 1 returned after its job's timeout; its result is not recorded" "$WORK/frozen1.log" \
+  || fail "the late return is not reported"
+! grep -q "MPI_ABORT" "$WORK/frozen1.log" || fail "the thawed rank should have ended normally, not by MPI_Abort"
+[ "$(jq -r '.status' "$WORK/frozen/results.jsonl" | sort | uniq -c | awk '{print $1 $2}' | tr '\n' ' ')" = "89ok 1timeout " ] \
+  || fail "records: expected 89 ok and 1 timeout"
+run_rc "$WORK/frozen2.log" mpirun -n 3 "$SWEEP" "$WORK/frozen.yaml" --quiet --job-timeout 1
+[ "$rc" -eq 0 ] || { cat "$WORK/frozen2.log"; fail "rerun: exit $rc"; }
+one_ok_each "$WORK/frozen" 90
+[ "$(jq -r 'select(.status == "ok" and .attempt == 2) | .job_id' "$WORK/frozen/results.jsonl")" = \
+  "$(jq -r 'select(.status == "timeout") | .job_id' "$WORK/frozen/results.jsonl")" ] || fail "the rerun did not retry the timed-out job"
 
 echo "== 3. jobs that fail every time: max_attempts"
 cat > "$WORK/retry.yaml" <<YAML

@@ -3,11 +3,14 @@
 #define _GNU_SOURCE
 #include "mpi/coordinator.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mpi/mpi_check.h"
 #include "nn/common.h"
@@ -60,29 +63,76 @@ static void *local_main(void *arg) {
     return NULL;
 }
 
+/* ---- rank 0: who runs what ------------------------------------------------------------ */
+/* One slot per rank (slot 0: rank 0's local thread). Rank 0 times each job from the moment
+ * it hands it out; a job past job_timeout_s is recorded as `timeout` and its rank is left
+ * (ABANDONED: it gets no more jobs, and if it never returns the sweep ends with MPI_Abort).
+ * A rank on rank 0's own machine whose process is gone (kill -9, the OOM killer) is LOST:
+ * the sweep ends at once, naming it. */
+enum { SLOT_ACTIVE = 0, SLOT_DONE = 1, SLOT_ABANDONED = 2, SLOT_LOST = 3 };
+typedef struct {
+    long job;            /* in flight, or -1 */
+    int attempt, state;
+    double started;
+    coord_rank_id id;
+} rank_slot;
+
+void coord_rank_id_self(coord_rank_id *id) {
+    memset(id, 0, sizeof *id);
+    id->pid = (int64_t)getpid();
+    gethostname(id->host, sizeof id->host - 1);
+    /* same kernel (boot id) and same pid namespace: this rank's pids mean the same here */
+    char boot[64] = "", ns[64] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (f) {
+        if (!fgets(boot, sizeof boot, f)) boot[0] = '\0';
+        fclose(f);
+    }
+    boot[strcspn(boot, "\n")] = '\0';
+    ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+    ns[n > 0 ? n : 0] = '\0';
+    if (boot[0] && ns[0]) snprintf(id->machine, sizeof id->machine, "%s %s", boot, ns);
+}
+
+/* 1 if the process of a rank on this machine has exited (gone, or a zombie). */
+static int pid_gone(int64_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
 /* ---- rank 0 ------------------------------------------------------------------------------ */
 typedef struct {
     coord_ctx *x;
     sweep_id_index *ix;
     long next, finished;
-    long ok, failed;
-    int stopping, io_error;
-    double t0, last_progress;
+    long ok, failed, timeouts;
+    int stopping, io_error, lost;
+    double t0, last_progress, last_check;
+    rank_slot *slot;
 } root_state;
 
 static void handle_result(root_state *rs, const char *text) {
     coord_ctx *x = rs->x;
     char err[SWEEP_ERRLEN];
-    if (!rs->io_error && records_append(x->rec, text, err, sizeof err)) {
+    rs->finished++;
+    if (rs->io_error) return; /* not recorded: the job stays to run, as it will next time */
+    if (records_append(x->rec, text, err, sizeof err)) {
         fprintf(stderr, "freenas_sweep: %s: stopping the sweep (the records so far are "
                 "valid; rerun to resume)\n", err);
         rs->io_error = rs->stopping = 1;
+        return;
     }
     long j = -1;
     int rows, cols;
     char msg[SWEEP_ERRLEN] = "";
     int s = records_absorb(text, rs->ix, x->st, &j, NULL, &rows, &cols, msg, sizeof msg);
-    rs->finished++;
     if (s == JOB_OK) rs->ok++;
     else {
         rs->failed++;
@@ -93,6 +143,14 @@ static void handle_result(root_state *rs, const char *text) {
     }
 }
 
+static void sync_records(root_state *rs) {
+    if (!rs->x->rec->pending || !records_sync(rs->x->rec)) return;
+    if (!rs->io_error)
+        fprintf(stderr, "freenas_sweep: cannot sync %s/results.jsonl: %s: stopping the sweep "
+                "(rerun to resume; a record that did not reach the disk runs again)\n",
+                rs->x->rec->dir, strerror(errno));
+    rs->io_error = rs->stopping = 1;
+}
 static void fmt_eta(double s, char *buf, size_t len) {
     if (!(s >= 0) || s > 1e7) { snprintf(buf, len, "?"); return; }
     long t = (long)(s + 0.5);
@@ -123,9 +181,50 @@ static int root_next(root_state *rs, long *job, int *attempt) {
     return 1;
 }
 
+/* The job of slot r (slot 0: the local thread) is over its limit: rank 0 writes its timeout
+ * record; the rank gets no more jobs. */
+static void slot_timeout(root_state *rs, int r, double now) {
+    rank_slot *sl = &rs->slot[r];
+    char *text = sweep_job_record_timeout(rs->x->c, rs->x->p, sl->job, sl->attempt, r,
+                                          sl->id.host, now - sl->started);
+    handle_result(rs, text);
+    free(text);
+    rs->timeouts++;
+    sl->job = -1;
+    sl->state = SLOT_ABANDONED;
+    fprintf(stderr, "freenas_sweep: rank %d%s (pid %lld on %s) gets no more jobs; the other "
+            "jobs go on without it and the sweep ends with exit code %d (rerun to retry the "
+            "job)\n", r, r ? "" : "'s job thread", (long long)sl->id.pid, sl->id.host,
+            COORD_EXIT_TIMEOUT);
+}
+
+/* Every 0.2 s (and at once after a signal): jobs over job_timeout_s, and ranks on this
+ * machine whose process is gone. Returns the first lost rank, or -1. */
+static int check_slots(root_state *rs, int size, double now) {
+    const double limit = rs->x->c->job_timeout_s;
+    for (int r = 0; r < size; r++) {
+        rank_slot *sl = &rs->slot[r];
+        if (sl->state != SLOT_ACTIVE) continue;
+        if (limit > 0 && sl->job >= 0 && now - sl->started > limit) slot_timeout(rs, r, now);
+        else if (r > 0 && sl->id.machine[0] && !strcmp(sl->id.machine, rs->slot[0].id.machine) &&
+                 pid_gone(sl->id.pid)) {
+            char idhex[17] = "-";
+            if (sl->job >= 0) sweep_id_hex(rs->x->p->jobs[sl->job].id, idhex);
+            fprintf(stderr, "freenas_sweep: rank %d (pid %lld on %s) is gone (killed or crashed)"
+                    "%s%s%s: ending the sweep; the records written so far are whole; rerun the "
+                    "same command to resume\n", r, (long long)sl->id.pid, sl->id.host,
+                    sl->job >= 0 ? " while running job " : "", sl->job >= 0 ? idhex : "",
+                    sl->job >= 0 ? " (no record; it runs again)" : "");
+            sl->state = SLOT_LOST;
+            return r;
+        }
+    }
+    return -1;
+}
+
 static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
-    root_state rs = {.x = x, .t0 = fn_now()};
-    rs.last_progress = rs.t0;
+    root_state rs = {.x = x, .t0 = fn_now(), .slot = x->slots};
+    rs.last_progress = rs.last_check = rs.t0;
     rs.ix = sweep_id_index_build(x->p);
     local_slot ls = {.x = x};
     pthread_mutex_init(&ls.mu, NULL);
@@ -133,16 +232,34 @@ static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
     pthread_cond_init(&ls.cv_done, NULL);
     pthread_t th;
     if (pthread_create(&th, NULL, local_main, &ls)) FN_FATAL("pthread_create failed");
-    int remote_active = size - 1, local_busy = 0, local_quit = 0;
+    int remote_active = size - 1, local_busy = 0, local_quit = 0, lost = -1;
     long sleep_ns = 0;
     char *buf = NULL;
     size_t bufcap = 0;
     while (remote_active > 0 || !local_quit || local_busy) {
         int did = 0;
+        const double now = fn_now();
         if (sweep_signal && !rs.stopping) {
             rs.stopping = 1;
+            rs.last_check = 0; /* mpirun's SIGTERM after a rank died: look at once */
             fprintf(stderr, "freenas_sweep: signal %d: no new jobs; finishing the running ones "
                     "(rerun the same command to resume)\n", (int)sweep_signal);
+        }
+        if (now - rs.last_check >= 0.2) {
+            rs.last_check = now;
+            if ((lost = check_slots(&rs, size, now)) >= 0) break;
+            if (rs.slot[0].state == SLOT_ABANDONED && local_busy) {
+                pthread_mutex_lock(&ls.mu);
+                ls.quit = 1; /* if it ever returns, it leaves */
+                pthread_mutex_unlock(&ls.mu);
+                local_busy = 0;
+                local_quit = 1;
+            }
+            for (int r = 1; r < size; r++)
+                if (rs.slot[r].state == SLOT_ABANDONED && rs.slot[r].job == -1) {
+                    rs.slot[r].job = -2; /* counted out once */
+                    remote_active--;
+                }
         }
         /* remote workers */
         for (;;) {
@@ -159,22 +276,45 @@ static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
             buf[count] = '\0';
             msg_header h;
             memcpy(&h, buf, sizeof h);
+            rank_slot *sl = &rs.slot[stt.MPI_SOURCE];
+            if (sl->state == SLOT_ABANDONED) { /* came back after its timeout record */
+                fprintf(stderr, "freenas_sweep: rank %d returned after its job's timeout; its "
+                        "result is not recorded (the timeout record stands)\n", stt.MPI_SOURCE);
+                sl->state = SLOT_DONE;
+                if (h.type == MSG_RESULT_BYE) continue;
+                int64_t bye[2] = {-1, 0};
+                mpiCheck(MPI_Send(bye, 2, MPI_INT64_T, stt.MPI_SOURCE, TAG_JOB, comm));
+                continue;
+            }
             if (h.type != MSG_READY) handle_result(&rs, buf + sizeof h);
-            if (h.type == MSG_RESULT_BYE) { remote_active--; continue; }
+            sl->job = -1;
+            if (h.type == MSG_RESULT_BYE) {
+                sl->state = SLOT_DONE;
+                remote_active--;
+                continue;
+            }
             int64_t reply[2] = {-1, 0};
             long j;
             int attempt;
-            if (root_next(&rs, &j, &attempt)) { reply[0] = j; reply[1] = attempt; }
-            else remote_active--;
+            if (root_next(&rs, &j, &attempt)) {
+                reply[0] = j;
+                reply[1] = attempt;
+                *sl = (rank_slot){j, attempt, SLOT_ACTIVE, fn_now(), sl->id};
+            } else {
+                sl->state = SLOT_DONE;
+                remote_active--;
+            }
             mpiCheck(MPI_Send(reply, 2, MPI_INT64_T, stt.MPI_SOURCE, TAG_JOB, comm));
         }
         /* the local thread */
         pthread_mutex_lock(&ls.mu);
         if (ls.has_result) {
-            handle_result(&rs, ls.res_text);
+            if (rs.slot[0].state == SLOT_ABANDONED) rs.slot[0].state = SLOT_DONE; /* late */
+            else handle_result(&rs, ls.res_text);
             free(ls.res_text);
             ls.has_result = 0;
             local_busy = 0;
+            rs.slot[0].job = -1;
             did = 1;
         }
         if (!local_busy && !local_quit) {
@@ -185,6 +325,7 @@ static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
                 ls.attempt = attempt;
                 ls.has_job = 1;
                 local_busy = 1;
+                rs.slot[0] = (rank_slot){j, attempt, SLOT_ACTIVE, fn_now(), rs.slot[0].id};
             } else {
                 ls.quit = 1;
                 local_quit = 1;
@@ -193,7 +334,7 @@ static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
             did = 1;
         }
         pthread_mutex_unlock(&ls.mu);
-        if (x->rec->pending) records_sync(x->rec); /* group commit */
+        sync_records(&rs); /* group commit */
         progress(&rs, 0);
         if (did) sleep_ns = 0;
         else {
@@ -213,17 +354,25 @@ static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
             }
         }
     }
-    pthread_join(th, NULL);
-    records_sync(x->rec);
+    int stuck = 0;
+    for (int r = 0; r < size; r++) stuck += rs.slot[r].state == SLOT_ABANDONED;
+    /* a thread still inside a job is never joined: the process ends with MPI_Abort */
+    if (lost < 0 && rs.slot[0].state != SLOT_ABANDONED) {
+        pthread_join(th, NULL);
+        pthread_mutex_destroy(&ls.mu);
+        pthread_cond_destroy(&ls.cv);
+        pthread_cond_destroy(&ls.cv_done);
+    }
+    sync_records(&rs);
     progress(&rs, 1);
     free(buf);
     sweep_id_index_free(rs.ix);
-    pthread_mutex_destroy(&ls.mu);
-    pthread_cond_destroy(&ls.cv);
-    pthread_cond_destroy(&ls.cv_done);
     out->ran = rs.finished;
-    out->complete = rs.finished == x->ntodo;
+    out->complete = rs.finished == x->ntodo && lost < 0 && !stuck;
     out->io_error = rs.io_error;
+    out->timeouts = rs.timeouts;
+    out->stuck = stuck;
+    out->lost_rank = lost;
 }
 
 /* ---- ranks > 0 ---------------------------------------------------------------------------- */
@@ -256,9 +405,28 @@ int coord_run(MPI_Comm comm, coord_ctx *x, coord_stats *out) {
     mpiCheck(MPI_Comm_rank(comm, &rank));
     mpiCheck(MPI_Comm_size(comm, &size));
     memset(out, 0, sizeof *out);
+    out->lost_rank = -1;
     double t0 = fn_now();
-    if (rank == 0) run_root(comm, size, x, out);
-    else run_worker(comm, x);
+    /* who is who: rank 0 needs every rank's pid and machine to tell a lost rank */
+    coord_rank_id me;
+    coord_rank_id_self(&me);
+    rank_slot *slots = rank == 0 ? callocCheck((size_t)size, sizeof *slots) : NULL;
+    coord_rank_id *ids = rank == 0 ? callocCheck((size_t)size, sizeof *ids) : NULL;
+    mpiCheck(MPI_Gather(&me, (int)sizeof me, MPI_BYTE, ids, (int)sizeof me, MPI_BYTE, 0, comm));
+    if (rank == 0) {
+        for (int r = 0; r < size; r++) slots[r] = (rank_slot){-1, 0, SLOT_ACTIVE, 0, ids[r]};
+        x->slots = slots;
+        run_root(comm, size, x, out);
+    } else run_worker(comm, x);
+    free(ids);
+    free(slots);
+    if (rank == 0) x->slots = NULL;
+    /* a lost or stuck rank never reaches a collective again: rank 0 ends the world with
+     * MPI_Abort instead (sweep/freenas_sweep.c) */
+    if (rank == 0 && (out->lost_rank >= 0 || out->stuck)) {
+        out->seconds = fn_now() - t0;
+        return 0;
+    }
     int flags[2] = {out->complete, out->io_error};
     mpiCheck(MPI_Bcast(flags, 2, MPI_INT, 0, comm));
     out->complete = flags[0];

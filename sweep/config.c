@@ -62,7 +62,8 @@ int sweep_key_find(const char *name) {
 }
 
 const char *const cfg_top_keys = "name, output, kind, data, benchmark, scores, threads, noop_ms, "
-                                 "progress_interval, grid, zip, exclude, ensembles";
+                                 "progress_interval, job_timeout_s, max_attempts, "
+                                 "noop_hang_seed, grid, zip, exclude, ensembles";
 const char *const cfg_type_names[4] = {"a name", "an integer", "a number", "true or false"};
 
 /* ---- messages ------------------------------------------------------------------------------ */
@@ -234,7 +235,7 @@ static int parse_top(ctx *x, const yaml_node_t *root) {
     char *path_out[4] = {c->output, c->data, c->benchmark, c->scores}, buf[64], hint[256];
     sweep_mark *path_mark[4] = {&c->output_mark, &c->data_mark, &c->benchmark_mark,
                                 &c->scores_mark};
-    const yaml_node_t *sect[4] = {NULL, NULL, NULL, NULL}, *out = NULL;
+    const yaml_node_t *sect[4] = {NULL, NULL, NULL, NULL}, *out = NULL, *hang = NULL;
     if (!root) return fail(x, NULL, "the configuration is empty (hint: at least output: DIR)");
     if (root->type != YAML_MAPPING_NODE)
         return fail(x, root, "the top level must be a mapping (output: ..., grid: ...), got %s",
@@ -283,6 +284,20 @@ static int parse_top(ctx *x, const yaml_node_t *root) {
             if (noop ? num < 0 : num <= 0)
                 return fail(x, v, "%s: %s must be %s", key, text(v), noop ? ">= 0" : "> 0");
             *(noop ? &c->noop_ms : &c->progress_s) = num;
+        } else if (!strcmp(key, "job_timeout_s")) {
+            if (cfg_want(x, v, key, SWEEP_T_NUM, "seconds >= 0, 0 = no limit", &num)) return -1;
+            if (num < 0)
+                return fail(x, v, "job_timeout_s: %s must be >= 0 (hint: 0 = no limit)", text(v));
+            c->job_timeout_s = num;
+        } else if (!strcmp(key, "max_attempts") || !strcmp(key, "noop_hang_seed")) {
+            const int ma = key[0] == 'm';
+            if (cfg_want(x, v, key, SWEEP_T_INT, ma ? "an integer >= 0, 0 = no limit"
+                                                    : "a seed of the grid", &num)) return -1;
+            if (num < 0 || num > (ma ? 65535 : 2147483647))
+                return fail(x, v, "%s: %s is out of range (hint: %s)", key, text(v),
+                            ma ? "0..65535, 0 = no limit" : "0..2147483647");
+            if (ma) c->max_attempts = (int)num;
+            else c->noop_hang_seed = (long)num, hang = v;
         } else if (gk >= 0 && sweep_keys[gk].grid) {
             return fail(x, kn, "unknown key '%s' (hint: %s is a grid key: grid: {%s: ...})", key,
                         key, key);
@@ -291,6 +306,9 @@ static int parse_top(ctx *x, const yaml_node_t *root) {
                         cfg_suggest(key, cfg_top_keys, 0, hint, sizeof hint));
         }
     }
+    if (hang && c->kind != SWEEP_KIND_NOOP)
+        return fail(x, hang, "noop_hang_seed: a test hook of kind noop (hint: kind: noop, or "
+                    "remove it)");
     if (!out)
         return fail(x, NULL, "missing required key 'output' (hint: output: results/%s, the "
                     "results directory)", c->name);
@@ -381,6 +399,7 @@ int sweep_config_parse(const char *path, const char *text_in, size_t len, sweep_
     snprintf(c->path, sizeof c->path, "%s", path);
     c->kind = SWEEP_KIND_SEARCH;
     c->progress_s = 10;
+    c->noop_hang_seed = -1;
     for (int k = 0; k < SWEEP_NUM_KEYS; k++) c->axes[k].zip = -1;
     /* name: the file's base name without .yaml / .yml */
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;

@@ -139,6 +139,12 @@ typedef struct {
     int threads;                    /* `threads`: OpenMP threads per rank, 0 = auto */
     double noop_ms;                 /* `noop_ms`: time a noop job spends (default 0) */
     double progress_s;              /* `progress_interval`: seconds between progress lines (10) */
+    double job_timeout_s;           /* `job_timeout_s`: a job with no result after this many
+                                       seconds is recorded as `timeout` (0 = no limit) */
+    int max_attempts;               /* `max_attempts`: a job whose records are this many failed
+                                       attempts is not run again (0 = no limit) */
+    long noop_hang_seed;            /* `noop_hang_seed` (tests): the noop job of this seed never
+                                       returns; -1 = none */
     sweep_axis axes[SWEEP_NUM_KEYS];/* grid / zip axes (KIND, CELLS, CHANNELS, SS stay empty) */
     int nzips;
     sweep_variant *variants;        /* space entries; at least one (default: nb201) */

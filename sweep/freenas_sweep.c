@@ -10,7 +10,7 @@
  * expands the same plan; rank 0 opens the results directory, resumes from its records and
  * hands jobs out (mpi/coordinator.h); when every job has finished, the ranks reduce their
  * ensemble scores (mpi/reduce.h) and rank 0 prints the summary and the ensembles.
- * Exit codes: see usage(). */
+ * Exit codes: sweep/sweep_args.h (and --help). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -30,40 +30,8 @@
 #include "mpi/reduce.h"
 #include "nn/common.h"
 #include "sweep/manifest.h"
+#include "sweep/sweep_args.h"
 #include "sweep/summary.h"
-
-enum { EXIT_OK = 0, EXIT_JOBS_FAILED = 1, EXIT_USAGE = 2, EXIT_RESULTS = 3, EXIT_INTERRUPTED = 75 };
-
-static void usage(FILE *f) {
-    fprintf(f,
-"usage: freenas_sweep CONFIG.yaml [options]\n"
-"       mpirun -n N freenas_sweep CONFIG.yaml [options]\n"
-"\n"
-"Runs every job of a sweep (configs/README.md documents the YAML), resumes what an earlier run\n"
-"of the same output directory finished, retries what failed, and writes\n"
-"OUTPUT/results.jsonl (one record per job attempt), OUTPUT/manifest.json and, when the sweep\n"
-"has ensembles, OUTPUT/ensembles.jsonl.\n"
-"\n"
-"options:\n"
-"  --dry-run          print the resolved config and the plan (jobs, already done), run nothing\n"
-"  --output DIR       results directory (overrides `output`)\n"
-"  --data DIR         labelled data root (overrides `data`)\n"
-"  --benchmark FILE   NB201 ground truth TSV (overrides `benchmark`)\n"
-"  --threads N        OpenMP threads per rank (overrides `threads`; 0 = cores / ranks per node)\n"
-"  --lock-wait S      seconds to wait for another sweep holding OUTPUT (default 60)\n"
-"  --quiet            no progress lines\n"
-"  --shard I/N        run only shard I (0-based) of N: plan jobs with index %% N == I, into\n"
-"                     OUTPUT/shard-I-of-N/ (one SLURM array task each; no ensembles there)\n"
-"  --merge            copy the ok records of every OUTPUT/shard-*-of-*/ into OUTPUT (waiting\n"
-"                     for shards still running), then run whatever no shard finished and\n"
-"                     write the summary and the ensembles, like a resumed sweep\n"
-"\n"
-"exit codes: 0 every job ok; 1 some jobs failed (recorded; rerun to retry them); 2 usage or\n"
-"config error (nothing ran); 3 results directory unusable (locked, unwritable); 75 stopped by\n"
-"SIGTERM / SIGUSR1 / SIGINT after finishing the running jobs (rerun the same command to\n"
-"resume; a second signal, a second or more after the first, exits at once, losing only the\n"
-"running jobs).\n");
-}
 
 /* A stop request can reach a rank more than once: `pkill -USR1 -f freenas_sweep` or
  * `scancel --signal=USR1 --full` signal each rank directly and again through mpirun (or
@@ -76,91 +44,11 @@ static double first_signal_s; /* touched only by on_signal, which the others are
 static void on_signal(int sig) {
     const double now = fn_now(); /* clock_gettime(CLOCK_MONOTONIC) alone */
     if (sweep_signal) {
-        if (now - first_signal_s >= SIGNAL_REPEAT_S) _exit(EXIT_INTERRUPTED);
+        if (now - first_signal_s >= SIGNAL_REPEAT_S) _exit(SWEEP_EXIT_INTERRUPTED);
         return; /* the same request, delivered twice */
     }
     first_signal_s = now;
     sweep_signal = sig;
-}
-
-typedef struct {
-    const char *config, *output, *data, *benchmark;
-    int threads, dry_run, quiet, merge;
-    int shard_i, shard_n;     /* --shard I/N; shard_n == 0: no sharding */
-    double lock_wait;
-    char overrides[8192];
-} args;
-
-static int parse_args(int argc, char **argv, args *a, int rank) {
-    memset(a, 0, sizeof *a);
-    a->threads = -1;
-    a->lock_wait = 60;
-    size_t on = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = !strcmp(o, "--output") || !strcmp(o, "--data") || !strcmp(o, "--benchmark") ||
-                    !strcmp(o, "--threads") || !strcmp(o, "--lock-wait") || !strcmp(o, "--shard");
-        if (takes && !v) {
-            if (rank == 0) fprintf(stderr, "freenas_sweep: %s needs a value (see --help)\n", o);
-            return -1;
-        }
-        if (takes) {
-            on += (size_t)snprintf(a->overrides + on, on < sizeof a->overrides ? sizeof a->overrides - on : 0,
-                                   "%s%s %s", on ? " " : "", o, v);
-            i++;
-        }
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) { if (rank == 0) usage(stdout); return 1; }
-        else if (!strcmp(o, "--dry-run")) a->dry_run = 1;
-        else if (!strcmp(o, "--quiet")) a->quiet = 1;
-        else if (!strcmp(o, "--merge")) a->merge = 1;
-        else if (!strcmp(o, "--shard")) {
-            char tail;
-            if (sscanf(v, "%d/%d%c", &a->shard_i, &a->shard_n, &tail) != 2 || a->shard_n < 1 ||
-                a->shard_n > 1000000 || a->shard_i < 0 || a->shard_i >= a->shard_n) {
-                if (rank == 0)
-                    fprintf(stderr, "freenas_sweep: --shard expects I/N with 0 <= I < N, got '%s' "
-                            "(hint: in a SLURM array, $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT "
-                            "with --array=0-N-1)\n", v);
-                return -1;
-            }
-        }
-        else if (!strcmp(o, "--output")) a->output = v;
-        else if (!strcmp(o, "--data")) a->data = v;
-        else if (!strcmp(o, "--benchmark")) a->benchmark = v;
-        else if (!strcmp(o, "--threads")) {
-            char *end;
-            long t = strtol(v, &end, 10);
-            if (*end || t < 0 || t > 1024) {
-                if (rank == 0) fprintf(stderr, "freenas_sweep: --threads expects 0..1024, got '%s'\n", v);
-                return -1;
-            }
-            a->threads = (int)t;
-        } else if (!strcmp(o, "--lock-wait")) {
-            char *end;
-            a->lock_wait = strtod(v, &end);
-            if (*end || a->lock_wait < 0) {
-                if (rank == 0) fprintf(stderr, "freenas_sweep: --lock-wait expects seconds, got '%s'\n", v);
-                return -1;
-            }
-        } else if (o[0] == '-') {
-            if (rank == 0) fprintf(stderr, "freenas_sweep: unknown option '%s' (see --help)\n", o);
-            return -1;
-        } else if (!a->config) a->config = o;
-        else {
-            if (rank == 0) fprintf(stderr, "freenas_sweep: one config file expected, got '%s' and '%s'\n", a->config, o);
-            return -1;
-        }
-    }
-    if (!a->config) {
-        if (rank == 0) usage(stderr);
-        return -1;
-    }
-    if (a->merge && a->shard_n) {
-        if (rank == 0) fprintf(stderr, "freenas_sweep: --merge and --shard exclude each other "
-                               "(hint: the merge step runs once, after every shard)\n");
-        return -1;
-    }
-    return 0;
 }
 
 /* Rank 0 reads the file; every rank parses the same bytes. */
@@ -268,16 +156,19 @@ static int cpus_available(void) {
 int main(int argc, char **argv) {
     int provided;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    /* a file size limit (ulimit -f) is an error of the write that meets it (EFBIG, reported
+     * with the file's name), not a silent kill */
+    signal(SIGXFSZ, SIG_IGN);
     MPI_Comm world = MPI_COMM_WORLD;
     int rank, size;
     MPI_Comm_rank(world, &rank);
     MPI_Comm_size(world, &size);
     json_object_seed(1); /* before any thread builds JSON */
-    args a;
-    int pa = parse_args(argc, argv, &a, rank);
+    sweep_args a;
+    int pa = sweep_args_parse(argc, argv, &a, rank);
     if (pa) {
         MPI_Finalize();
-        return pa > 0 ? EXIT_OK : EXIT_USAGE;
+        return pa > 0 ? SWEEP_EXIT_OK : SWEEP_EXIT_USAGE;
     }
     /* local rank, GPU binding (HPC_NOTES.md: MPI_Comm_split_type is right in every launch mode) */
     MPI_Comm node;
@@ -311,6 +202,8 @@ int main(int argc, char **argv) {
         if (a.data) snprintf(cfg.data, sizeof cfg.data, "%s", a.data), cfg.data_mark = (sweep_mark){0, 0};
         if (a.benchmark) snprintf(cfg.benchmark, sizeof cfg.benchmark, "%s", a.benchmark), cfg.benchmark_mark = (sweep_mark){0, 0};
         if (a.threads >= 0) cfg.threads = a.threads;
+        if (a.job_timeout >= 0) cfg.job_timeout_s = a.job_timeout;
+        if (a.max_attempts >= 0) cfg.max_attempts = a.max_attempts;
         bad = sweep_config_check(&cfg, err, sizeof err);
     }
     if (!bad && a.shard_n) { /* a shard has its own results directory (and lock) */
@@ -328,7 +221,7 @@ int main(int argc, char **argv) {
     if (bad) {
         if (rank == 0) fprintf(stderr, "freenas_sweep: %s\n", err);
         MPI_Finalize();
-        return EXIT_USAGE;
+        return SWEEP_EXIT_USAGE;
     }
     w.threads = cfg.threads > 0 ? cfg.threads : (cpus_available() / local_size > 0 ? cpus_available() / local_size : 1);
     nb201_benchmark *bench = NULL;
@@ -336,7 +229,7 @@ int main(int argc, char **argv) {
     if (any_error(world, bad)) {
         if (rank == 0) fprintf(stderr, "freenas_sweep: %s\n", bad ? err : "a rank could not read the benchmark file");
         MPI_Finalize();
-        return EXIT_USAGE;
+        return SWEEP_EXIT_USAGE;
     }
     w.bench = bench;
 
@@ -345,7 +238,7 @@ int main(int argc, char **argv) {
     memset(&rec, 0, sizeof rec);
     rec.fd = rec.lock_fd = -1;
     sweep_job_state *st = NULL;
-    long *todo = NULL, ntodo = 0, ndone = 0, nfailed_before = 0;
+    long *todo = NULL, ntodo = 0, ndone = 0, nfailed_before = 0, ngave_up = 0;
     sweep_ens_acc acc;
     ens_acc_init(&acc, &cfg, &plan);
     if (rank == 0) {
@@ -364,7 +257,7 @@ int main(int argc, char **argv) {
     int ensembles = cfg.nensembles && cfg.kind == SWEEP_KIND_SEARCH && !a.shard_n;
     int status = 0;
     if (rank == 0 && !a.dry_run) {
-        if (records_open(&rec, cfg.output, a.lock_wait, err, sizeof err)) status = EXIT_RESULTS;
+        if (records_open(&rec, cfg.output, a.lock_wait, err, sizeof err)) status = SWEEP_EXIT_RESULTS;
     }
     st = rank == 0 ? callocCheck((size_t)(plan.njobs ? plan.njobs : 1), sizeof *st) : NULL;
     if (rank == 0 && a.dry_run) { /* read-only: what an earlier run already finished */
@@ -372,7 +265,7 @@ int main(int argc, char **argv) {
         char path[4200];
         snprintf(path, sizeof path, "%s/results.jsonl", cfg.output);
         if (access(path, R_OK) == 0 && records_scan(&rec, &plan, st, NULL, NULL, err, sizeof err))
-            status = EXIT_RESULTS;
+            status = SWEEP_EXIT_RESULTS;
         shard_dir *sh;
         int nsh = a.merge ? find_shards(cfg.output, &sh) : 0;
         for (int i = 0; i < nsh; i++) printf("# merge: would merge %s/%s\n", cfg.output, sh[i].name);
@@ -385,7 +278,7 @@ int main(int argc, char **argv) {
         /* resumed jobs' scores join rank 0's ensemble contribution */
         resume_ctx rc = {&acc, &cfg, &plan};
         if (records_scan(&rec, &plan, st, ensembles ? resume_scores : NULL, &rc, err, sizeof err))
-            status = EXIT_RESULTS;
+            status = SWEEP_EXIT_RESULTS;
         shard_dir *sh;
         int nsh = !status && a.merge ? find_shards(cfg.output, &sh) : 0;
         if (a.merge && !status && !nsh)
@@ -397,7 +290,7 @@ int main(int argc, char **argv) {
             long cnt[4] = {0};
             if (records_merge(&rec, sdir, &plan, st, ensembles ? resume_scores : NULL, &rc,
                               a.lock_wait, cnt, err, sizeof err))
-                status = EXIT_RESULTS;
+                status = SWEEP_EXIT_RESULTS;
             else
                 printf("# merge: %s: %ld ok records merged, %ld already here, %ld failed, %ld "
                        "not in this plan or unreadable\n", sh[i].name, cnt[0], cnt[1], cnt[2], cnt[3]);
@@ -412,6 +305,7 @@ int main(int argc, char **argv) {
         for (long j = 0; j < plan.njobs; j++) {
             if (st[j].state == JOB_OTHER_SHARD) continue;
             if (st[j].state == JOB_OK) ndone++;
+            else if (sweep_summary_gave_up(&cfg, &st[j])) ngave_up++;
             else {
                 if (st[j].state == JOB_FAILED) nfailed_before++;
                 todo[ntodo++] = j;
@@ -419,6 +313,8 @@ int main(int argc, char **argv) {
         }
         printf("# resume: %ld done, %ld failed earlier (retried now), %ld to run", ndone,
                nfailed_before, ntodo);
+        if (ngave_up)
+            printf("; %ld gave up after %d attempts (not run again)", ngave_up, cfg.max_attempts);
         if (rec.nforeign) printf("; %ld records of jobs not in this plan (kept, ignored)", rec.nforeign);
         if (rec.nduplicate_ok) printf("; %ld duplicate ok records ignored", rec.nduplicate_ok);
         printf("\n");
@@ -442,12 +338,12 @@ int main(int argc, char **argv) {
     if (a.dry_run) {
         if (rank == 0 && status) fprintf(stderr, "freenas_sweep: %s\n", err);
         MPI_Finalize();
-        return status ? EXIT_RESULTS : EXIT_OK;
+        return status ? SWEEP_EXIT_RESULTS : SWEEP_EXIT_OK;
     }
     if (any_error(world, status)) {
         if (rank == 0) fprintf(stderr, "freenas_sweep: %s\n", err);
         MPI_Finalize();
-        return EXIT_RESULTS;
+        return SWEEP_EXIT_RESULTS;
     }
     /* manifest: hosts and devices of every rank */
     enum { HL = 256, DL = 128 };
@@ -482,7 +378,7 @@ int main(int argc, char **argv) {
         char msg[2048];
         if (manifest_update(cfg.output, &cfg, &plan, &mi, &changed, &runs, msg, sizeof msg, err, sizeof err)) {
             fprintf(stderr, "freenas_sweep: %s\n", err);
-            status = EXIT_RESULTS;
+            status = SWEEP_EXIT_RESULTS;
         } else if (changed) fprintf(stderr, "freenas_sweep: note: %s\n", msg);
         free(hs);
         free(ds);
@@ -493,10 +389,11 @@ int main(int argc, char **argv) {
     free(devs);
     if (any_error(world, status)) {
         MPI_Finalize();
-        return EXIT_RESULTS;
+        return SWEEP_EXIT_RESULTS;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
+
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask); /* no handler interrupts another */
     sigaddset(&sa.sa_mask, SIGTERM);
@@ -511,7 +408,25 @@ int main(int argc, char **argv) {
     coord_stats cs;
     coord_run(world, &x, &cs);
 
-    int exit_code = EXIT_OK;
+    int exit_code = SWEEP_EXIT_OK;
+    if (rank == 0 && (cs.lost_rank >= 0 || cs.stuck)) {
+        /* a rank that is gone or stuck in a job never joins a collective again: the summary,
+         * whole records, then MPI_Abort ends every rank (and the stuck job) */
+        sweep_summary_print(stdout, &cfg, &plan, st);
+        fflush(stdout);
+        if (records_close(&rec))
+            fprintf(stderr, "freenas_sweep: cannot sync %s/results.jsonl: %s\n", cfg.output,
+                    strerror(errno));
+        if (cs.lost_rank >= 0)
+            fprintf(stderr, "freenas_sweep: rank %d was lost: ending every rank (MPI_Abort, exit "
+                    "code %d); rerun the same command to resume\n", cs.lost_rank, SWEEP_EXIT_RANK_LOST);
+        else
+            fprintf(stderr, "freenas_sweep: %d rank%s still inside a timed-out job: ending every "
+                    "rank (MPI_Abort, exit code %d); rerun the same command to retry it\n",
+                    cs.stuck, cs.stuck > 1 ? "s are" : " is", SWEEP_EXIT_TIMEOUT);
+        fflush(stderr);
+        MPI_Abort(world, cs.lost_rank >= 0 ? SWEEP_EXIT_RANK_LOST : SWEEP_EXIT_TIMEOUT);
+    }
     if (cs.complete && !cs.io_error) {
         const char *path;
         int rc = ens_allreduce(world, acc.buf, acc.n, gpu_id, &path, err, sizeof err);
@@ -523,22 +438,30 @@ int main(int argc, char **argv) {
                     fprintf(stderr, "freenas_sweep: %s\n", err);
                 else if (size > 1) printf("# ensemble scores reduced over %d ranks (%s)\n", size, path);
             }
-            long failed = 0;
-            for (long j = 0; j < plan.njobs; j++) failed += st[j].state == JOB_FAILED;
+            long failed = 0, gave_up = 0;
+            for (long j = 0; j < plan.njobs; j++) {
+                failed += st[j].state == JOB_FAILED;
+                gave_up += sweep_summary_gave_up(&cfg, &st[j]);
+            }
             printf("# this run: %ld jobs in %.2f s (%.2f jobs/s); results in %s/results.jsonl\n",
                    cs.ran, cs.seconds, cs.seconds > 0 ? cs.ran / cs.seconds : 0, cfg.output);
-            exit_code = failed ? EXIT_JOBS_FAILED : EXIT_OK;
+            exit_code = cs.timeouts ? SWEEP_EXIT_TIMEOUT : failed > gave_up ? SWEEP_EXIT_JOBS_FAILED
+                      : gave_up ? SWEEP_EXIT_GAVE_UP : SWEEP_EXIT_OK;
         }
     } else if (rank == 0) {
         sweep_summary_print(stdout, &cfg, &plan, st);
-        if (cs.io_error) exit_code = EXIT_RESULTS;
+        if (cs.io_error) exit_code = SWEEP_EXIT_RESULTS;
         else {
             printf("# interrupted: %ld jobs finished in this run; rerun the same command to resume\n", cs.ran);
-            exit_code = EXIT_INTERRUPTED;
+            exit_code = SWEEP_EXIT_INTERRUPTED;
         }
     }
     fflush(stdout);
-    records_close(&rec);
+    if (rank == 0 && records_close(&rec) && exit_code != SWEEP_EXIT_RESULTS) {
+        fprintf(stderr, "freenas_sweep: cannot sync %s/results.jsonl: %s (rerun to resume; a "
+                "record that did not reach the disk runs again)\n", cfg.output, strerror(errno));
+        exit_code = SWEEP_EXIT_RESULTS;
+    }
     ens_acc_free(&acc);
     free(st);
     free(todo);
@@ -549,5 +472,5 @@ int main(int argc, char **argv) {
     free(text);
     MPI_Comm_free(&node);
     MPI_Finalize();
-    return rank == 0 ? exit_code : EXIT_OK;
+    return rank == 0 ? exit_code : SWEEP_EXIT_OK;
 }

@@ -82,19 +82,50 @@ static void sleep_ms(double ms) {
     while (nanosleep(&ts, &ts) != 0) {}
 }
 
-void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int attempt,
-                   const sweep_worker *w, sweep_job_result *out) {
-    memset(out, 0, sizeof *out);
-    const sweep_job *job = &p->jobs[index];
-    sweep_params prm;
-    sweep_plan_params(c, job, &prm);
+/* job_id, index, sweep, params: the head of every record of job `index` */
+static json_t *record_head(const sweep_config *c, const sweep_plan *p, long index,
+                           sweep_params *prm) {
+    sweep_plan_params(c, &p->jobs[index], prm);
     char idhex[17];
-    sweep_id_hex(job->id, idhex);
+    sweep_id_hex(p->jobs[index].id, idhex);
     json_t *rec = json_object();
     json_object_set_new(rec, "job_id", json_string(idhex));
     json_object_set_new(rec, "index", json_integer(index));
     json_object_set_new(rec, "sweep", json_string(c->name));
-    json_object_set_new(rec, "params", params_json(&prm));
+    json_object_set_new(rec, "params", params_json(prm));
+    return rec;
+}
+
+char *sweep_job_record_timeout(const sweep_config *c, const sweep_plan *p, long index,
+                               int attempt, int rank, const char *host, double seconds) {
+    sweep_params prm;
+    json_t *rec = record_head(c, p, index, &prm);
+    char msg[512];
+    snprintf(msg, sizeof msg, "no result after %.1f s (job_timeout_s %g) on rank %d (%s); the "
+             "job was abandoned and runs again on the next run", seconds, c->job_timeout_s,
+             rank, host);
+    json_object_set_new(rec, "status", json_string("timeout"));
+    json_object_set_new(rec, "error", json_string(msg));
+    json_object_set_new(rec, "attempt", json_integer(attempt));
+    json_t *run = json_object(), *t = json_object();
+    json_object_set_new(t, "job", json_real(seconds));
+    json_object_set_new(run, "time_s", t);
+    json_object_set_new(run, "rank", json_integer(rank));
+    json_object_set_new(run, "host", json_string(host));
+    char when[32];
+    sweep_utc_now(when);
+    json_object_set_new(run, "finished_at", json_string(when));
+    json_object_set_new(rec, "run", run);
+    char *text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    json_decref(rec);
+    return text;
+}
+
+void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int attempt,
+                   const sweep_worker *w, sweep_job_result *out) {
+    memset(out, 0, sizeof *out);
+    sweep_params prm;
+    json_t *rec = record_head(c, p, index, &prm);
     /* where, when and at what cost: everything that may differ between two runs of the same
      * job (rank count, threads, machine) goes into "run"; the rest of a record is
      * deterministic */
@@ -103,6 +134,8 @@ void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int a
     double t0 = fn_now();
     if (prm.kind == SWEEP_KIND_NOOP) {
         sleep_ms(c->noop_ms);
+        /* test hook (configs/README.md): a job that never returns, for job_timeout_s */
+        while (c->noop_hang_seed >= 0 && prm.sc.seed == (uint64_t)c->noop_hang_seed) sleep_ms(1e3);
         out->ok = 1;
         json_object_set_new(rec, "status", json_string("ok"));
         json_object_set_new(rec, "error", json_null());

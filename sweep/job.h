@@ -38,6 +38,12 @@ typedef struct {
 void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int attempt,
                    const sweep_worker *w, sweep_job_result *out);
 
+/* The record rank 0 writes for job `index` when no result came within c->job_timeout_s:
+ * status `timeout`, the message naming the rank and host, run{time_s{job}, rank, host,
+ * finished_at}. malloc'ed JSON text, no newline. */
+char *sweep_job_record_timeout(const sweep_config *c, const sweep_plan *p, long index,
+                               int attempt, int rank, const char *host, double seconds);
+
 /* Record pieces shared by job and ensemble records (jansson json_t *). */
 struct json_t;
 /* Kinds score, zc_search, random (sweep/job_per_arch.c): runs the job, writes status,

@@ -42,6 +42,10 @@ char *sweep_config_json(const sweep_config *c, int indent) {
     json_object_set_new(o, "threads", json_integer(c->threads));
     if (c->kind == SWEEP_KIND_NOOP) json_object_set_new(o, "noop_ms", json_real(c->noop_ms));
     json_object_set_new(o, "progress_interval", json_real(c->progress_s));
+    json_object_set_new(o, "job_timeout_s", json_real(c->job_timeout_s));
+    json_object_set_new(o, "max_attempts", json_integer(c->max_attempts));
+    if (c->noop_hang_seed >= 0)
+        json_object_set_new(o, "noop_hang_seed", json_integer(c->noop_hang_seed));
     json_t *sp = json_array();
     for (int v = 0; v < c->nvariants; v++) {
         json_t *e = json_object();
@@ -137,8 +141,10 @@ int manifest_update(const char *dir, const sweep_config *c, const sweep_plan *p,
         }
         char *line = json_dumps(old, JSON_COMPACT | JSON_PRESERVE_ORDER);
         FILE *h = fopen(hist, "a");
-        if (!h || fprintf(h, "%s\n", line) < 0 || fclose(h)) {
-            snprintf(err, errlen, "cannot append to %s: %s", hist, strerror(errno));
+        int e = !h ? errno : fprintf(h, "%s\n", line) < 0 || fflush(h) ? errno : 0;
+        if (h && fclose(h) && !e) e = errno;
+        if (e) {
+            snprintf(err, errlen, "cannot append to %s: %s", hist, strerror(e));
             free(line);
             json_decref(old);
             return -1;

@@ -110,13 +110,15 @@ int records_open(sweep_records *r, const char *dir, double wait_s, char *err, si
     return 0;
 }
 
-void records_close(sweep_records *r) {
+int records_close(sweep_records *r) {
+    int rc = 0;
     if (r->fd >= 0) {
-        records_sync(r);
-        close(r->fd);
+        rc |= records_sync(r);
+        rc |= close(r->fd);
     }
     if (r->lock_fd >= 0) close(r->lock_fd); /* releases the flock */
     r->fd = r->lock_fd = -1;
+    return rc ? -1 : 0;
 }
 
 int records_absorb(const char *text, const sweep_id_index *ix, sweep_job_state *st, long *job,
@@ -219,12 +221,18 @@ int records_append(sweep_records *r, const char *text, char *err, size_t errlen)
     char *buf = mallocCheck(len + 1);
     memcpy(buf, text, len);
     buf[len] = '\n';
+    /* where the record starts: a write that stops part way (disk full, file size limit) is
+     * cut back to here, so the file never ends in a torn record */
+    const off_t start = lseek(r->fd, 0, SEEK_END);
     size_t off = 0;
     while (off < len + 1) { /* one write() per record: O_APPEND keeps it contiguous */
         ssize_t w = write(r->fd, buf + off, len + 1 - off);
         if (w < 0) {
             if (errno == EINTR) continue;
-            snprintf(err, errlen, "cannot append to %s/results.jsonl: %s", r->dir, strerror(errno));
+            const int e = errno;
+            int cut = off == 0 || (start >= 0 && ftruncate(r->fd, start) == 0);
+            snprintf(err, errlen, "cannot append to %s/results.jsonl: %s%s", r->dir, strerror(e),
+                     cut ? "" : " (and cannot cut off the partial record; the next run does)");
             free(buf);
             return -1;
         }
@@ -236,7 +244,7 @@ int records_append(sweep_records *r, const char *text, char *err, size_t errlen)
 }
 
 int records_sync(sweep_records *r) {
-    if (!r->pending) return 0;
+    if (!r->pending || r->fd < 0) return 0;
     r->pending = 0;
     return fdatasync(r->fd);
 }
@@ -251,12 +259,13 @@ int records_write_atomic(const char *dir, const char *name, const char *text, ch
         snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         return -1;
     }
-    int bad = fputs(text, f) < 0;
-    bad |= fflush(f) != 0;
-    bad |= fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path)) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    int e = 0; /* the first error's errno: a later call may change errno */
+    if (fputs(text, f) < 0 || fflush(f) || fsync(fileno(f))) e = errno;
+    if (fclose(f) && !e) e = errno;
+    if (!e && rename(tmp, path)) e = errno;
+    if (e) {
+        unlink(tmp); /* the old file stays as it was */
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
         return -1;
     }
     return 0;

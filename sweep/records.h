@@ -10,7 +10,8 @@
  *   OUTPUT/.lock           flock: one sweep per directory at a time
  *
  * Resume: a job with an `ok` record is done; a job whose records all failed is run again
- * with the next attempt number; records of jobs not in the current plan are kept and ignored. */
+ * with the next attempt number (until max_attempts: sweep_summary_gave_up); records of jobs
+ * not in the current plan are kept and ignored. */
 #ifndef FN_SWEEP_RECORDS_H
 #define FN_SWEEP_RECORDS_H
 
@@ -43,7 +44,8 @@ typedef struct {
  * previous sweep, e.g. orphaned ranks of a killed mpirun, to let go), opens results.jsonl and
  * cuts off a torn last line. 0, or -1 with a message. */
 int records_open(sweep_records *r, const char *dir, double wait_s, char *err, size_t errlen);
-void records_close(sweep_records *r);
+/* Syncs and closes; 0, or -1 (errno set) if the last records could not be made durable. */
+int records_close(sweep_records *r);
 
 /* Reads every record of results.jsonl into st[] (indexed like the plan's jobs). For each
  * first ok record with scores, calls on_scores(job index, S, rows, cols, ctx) (ensembles).
@@ -69,7 +71,9 @@ int records_merge(sweep_records *r, const char *shard_dir, const sweep_plan *p,
                   sweep_job_state *st, records_scores_fn on_scores, void *ctx, double wait_s,
                   long counts[4], char *err, size_t errlen);
 
-/* Appends one record (a line) without syncing; records_sync makes them durable. 0 or -1. */
+/* Appends one record (a line) without syncing; records_sync makes them durable. 0, or -1
+ * with a message naming the file: a write that stopped part way (ENOSPC, EFBIG) has been cut
+ * back, so the file still ends with a whole record. records_sync: 0, or -1 with errno. */
 int records_append(sweep_records *r, const char *text, char *err, size_t errlen);
 int records_sync(sweep_records *r);
 

@@ -29,6 +29,29 @@ static void fmt_ms(const row_stat *r, int i, char *buf, size_t len) {
     snprintf(buf, len, "%.2f +- %.2f", m, v > 0 ? sqrt(v) : 0);
 }
 
+int sweep_summary_gave_up(const sweep_config *c, const sweep_job_state *s) {
+    return s->state == JOB_FAILED && c->max_attempts > 0 && s->attempts >= c->max_attempts;
+}
+
+/* "# N jobs gave up after K attempts ...", then one line per job (the first 20) */
+static void print_gave_up(FILE *f, const sweep_config *c, const sweep_plan *p,
+                          const sweep_job_state *st, long n) {
+    fprintf(f, "# %ld job%s gave up after %d attempts (not run again; raise max_attempts or "
+            "--max-attempts to retry):\n", n, n > 1 ? "s" : "", c->max_attempts);
+    long shown = 0;
+    for (long j = 0; j < p->njobs && shown < 20; j++) {
+        if (!sweep_summary_gave_up(c, &st[j])) continue;
+        char id[17], canon[1024];
+        const int skip[SWEEP_NUM_KEYS] = {0};
+        if (!sweep_job_axes_text(c, &p->jobs[j], skip, 1, canon, sizeof canon))
+            snprintf(canon, sizeof canon, "(the only job)");
+        sweep_id_hex(p->jobs[j].id, id);
+        fprintf(f, "#   %s  index %ld  %s\n", id, j, canon);
+        shown++;
+    }
+    if (n > shown) fprintf(f, "#   ... %ld more\n", n - shown);
+}
+
 void sweep_summary_print(FILE *f, const sweep_config *c, const sweep_plan *p,
                          const sweep_job_state *st) {
     int skip[SWEEP_NUM_KEYS] = {0};
@@ -73,7 +96,8 @@ void sweep_summary_print(FILE *f, const sweep_config *c, const sweep_plan *p,
                 "of the found architectures; time = search time per job\n");
     fprintf(f, "%-46s %5s %5s %6s  %-14s %-14s %-14s %-14s %-16s\n", "group", "jobs", "ok",
             "failed", "C10-valid", "C10-test", "C100-test", "IN16-test", "time[ms]");
-    long tot[3] = {0};
+    long tot[3] = {0}, gave_up = 0;
+    for (long j = 0; j < p->njobs; j++) gave_up += sweep_summary_gave_up(c, &st[j]);
     for (long r = 0; r < nrows; r++) {
         row_stat *rs = &rows[r];
         char label[1024], a[5][40];
@@ -87,9 +111,14 @@ void sweep_summary_print(FILE *f, const sweep_config *c, const sweep_plan *p,
         tot[1] += rs->ok;
         tot[2] += rs->failed;
     }
+    const char *verdict = tot[1] == tot[0] ? "OK"
+                          : tot[2] > gave_up ? "FAILED (rerun the same command to retry)"
+                          : tot[2] ? "FAILED (gave up: a rerun does not retry these jobs)"
+                                   : "INCOMPLETE (rerun the same command to resume)";
+    if (tot[2] && tot[2] == gave_up && tot[0] - tot[1] - tot[2] > 0)
+        verdict = "INCOMPLETE (rerun the same command to resume)";
     fprintf(f, "# %ld jobs: %ld ok, %ld failed, %ld not run  -> %s\n", tot[0], tot[1], tot[2],
-            tot[0] - tot[1] - tot[2],
-            tot[1] == tot[0] ? "OK" : tot[2] ? "FAILED (rerun the same command to retry)"
-                                             : "INCOMPLETE (rerun the same command to resume)");
+            tot[0] - tot[1] - tot[2], verdict);
+    if (gave_up) print_gave_up(f, c, p, st, gave_up);
     free(rows);
 }

@@ -426,8 +426,32 @@ static void files_and_check(void) {
     CHECKF(!strcmp(err, "cannot open /nonexistent/x.yaml: No such file or directory"), "%s", err);
 }
 
+/* job_timeout_s, max_attempts, noop_hang_seed (the fault keys, configs/README.md) */
+static void fault_keys(void) {
+    sweep_config c;
+    char err[SWEEP_ERRLEN] = "";
+    CHECKF(parse("output: out\n", &c, err) == 0, "%s", err);
+    CHECK(c.job_timeout_s == 0 && c.max_attempts == 0 && c.noop_hang_seed == -1);
+    sweep_config_free(&c);
+    CHECKF(parse("output: out\nkind: noop\njob_timeout_s: 2.5\nmax_attempts: 3\n"
+                 "noop_hang_seed: 7\n", &c, err) == 0, "%s", err);
+    CHECK(c.job_timeout_s == 2.5 && c.max_attempts == 3 && c.noop_hang_seed == 7);
+    sweep_config_free(&c);
+    expect_error("output: out\njob_timeout_s: -1\n", "cfg.yaml:2:16: ",
+                 "job_timeout_s: -1 must be >= 0", "0 = no limit");
+    expect_error("output: out\nmax_attempts: 1.5\n", "cfg.yaml:2:15: ",
+                 "max_attempts: expected an integer", NULL);
+    expect_error("output: out\nmax_attempts: 70000\n", "cfg.yaml:2:15: ",
+                 "max_attempts: 70000 is out of range", "0..65535");
+    expect_error("output: out\nnoop_hang_seed: 3\n", "cfg.yaml:2:17: ",
+                 "noop_hang_seed: a test hook of kind noop", "kind: noop");
+    expect_error("output: out\nmax_attempt: 3\n", "cfg.yaml:2:1: ", "unknown key 'max_attempt'",
+                 "did you mean 'max_attempts'?");
+}
+
 int main(void) {
     malformed();
+    fault_keys();
     full_example();
     defaults_and_keys();
     files_and_check();

@@ -371,7 +371,7 @@ int main(int argc, char **argv) {
         snprintf(rec.dir, sizeof rec.dir, "%s", cfg.output);
         char path[4200];
         snprintf(path, sizeof path, "%s/results.jsonl", cfg.output);
-        if (access(path, R_OK) == 0 && records_scan(&rec, &plan, st, NULL, NULL, err, sizeof err))
+        if (access(path, R_OK) == 0 && records_scan(&rec, &cfg, &plan, st, NULL, NULL, err, sizeof err))
             status = EXIT_RESULTS;
         shard_dir *sh;
         int nsh = a.merge ? find_shards(cfg.output, &sh) : 0;
@@ -384,7 +384,7 @@ int main(int argc, char **argv) {
     if (rank == 0 && !status && !a.dry_run) {
         /* resumed jobs' scores join rank 0's ensemble contribution */
         resume_ctx rc = {&acc, &cfg, &plan};
-        if (records_scan(&rec, &plan, st, ensembles ? resume_scores : NULL, &rc, err, sizeof err))
+        if (records_scan(&rec, &cfg, &plan, st, ensembles ? resume_scores : NULL, &rc, err, sizeof err))
             status = EXIT_RESULTS;
         shard_dir *sh;
         int nsh = !status && a.merge ? find_shards(cfg.output, &sh) : 0;
@@ -395,7 +395,7 @@ int main(int argc, char **argv) {
             char sdir[SWEEP_PATHLEN + 80];
             snprintf(sdir, sizeof sdir, "%s/%s", cfg.output, sh[i].name);
             long cnt[4] = {0};
-            if (records_merge(&rec, sdir, &plan, st, ensembles ? resume_scores : NULL, &rc,
+            if (records_merge(&rec, sdir, &cfg, &plan, st, ensembles ? resume_scores : NULL, &rc,
                               a.lock_wait, cnt, err, sizeof err))
                 status = EXIT_RESULTS;
             else
@@ -421,6 +421,7 @@ int main(int argc, char **argv) {
                nfailed_before, ntodo);
         if (rec.nforeign) printf("; %ld records of jobs not in this plan (kept, ignored)", rec.nforeign);
         if (rec.nduplicate_ok) printf("; %ld duplicate ok records ignored", rec.nduplicate_ok);
+        if (rec.ninvalid) printf("; %ld invalid ok records (their jobs run again)", rec.ninvalid);
         printf("\n");
         if (a.dry_run) {
             printf("%6s  %-16s  %s\n", "index", "job_id", "parameters");

@@ -313,15 +313,6 @@ void report_group_jobs(report_groups *out, const report_data *d,
     qsort(out->g, out->n, sizeof *out->g, cmp_group_first);
 }
 
-void report_groups_free(report_groups *gs) {
-    for (size_t i = 0; i < gs->n; i++) {
-        free(gs->g[i].key);
-        free(gs->g[i].jobs);
-    }
-    free(gs->g);
-    memset(gs, 0, sizeof *gs);
-}
-
 static json_t *group_param(const report_group *g, const char *key) {
     return json_object_get(g->jobs[0]->rec->params, key);
 }
@@ -330,56 +321,133 @@ static int same_value(const json_t *a, const json_t *b) {
     return (!a && !b) || (a && b && json_equal((json_t *)a, (json_t *)b));
 }
 
+/* One pass over the groups with a hash map of the keys seen: per key, its first value, how
+ * many groups have it and whether a value differs. A key varies when some value differs or
+ * some group lacks it. O(groups x keys): 20,000 groups took hours pairwise. */
 const char **report_varying_keys(const report_groups *gs, const char *const *skip) {
+    typedef struct { const char *key; json_t *first; size_t count; int differs; } key_seen;
     size_t cap = 8, n = 0;
-    const char **keys = mallocCheck(cap * sizeof *keys);
+    key_seen *seen = mallocCheck(cap * sizeof *seen);
+    json_t *index = json_object(); /* key -> its position in seen */
+    if (!index) FN_FATAL("out of memory");
     for (size_t i = 0; i < gs->n; i++) {
         const char *k;
         json_t *v;
         json_object_foreach(gs->g[i].jobs[0]->rec->params, k, v) {
             if (report_str_in(k, skip)) continue;
-            int known = 0;
-            for (size_t m = 0; m < n && !known; m++) known = !strcmp(keys[m], k);
-            if (known) continue;
-            int varies = 0;
-            for (size_t o = 0; o < gs->n && !varies; o++)
-                varies = !same_value(v, group_param(&gs->g[o], k));
-            if (!varies) continue;
-            if (n + 2 > cap) {
-                const char **nk = realloc(keys, (cap *= 2) * sizeof *keys);
-                if (!nk) FN_FATAL("out of memory");
-                keys = nk;
+            json_t *at = json_object_get(index, k);
+            if (at) {
+                key_seen *s = &seen[json_integer_value(at)];
+                s->count++;
+                if (!s->differs && !same_value(s->first, v)) s->differs = 1;
+                continue;
             }
-            keys[n++] = k;
+            if (n == cap) seen = realloc(seen, (cap *= 2) * sizeof *seen);
+            if (!seen || json_object_set_new(index, k, json_integer((json_int_t)n)))
+                FN_FATAL("out of memory");
+            seen[n++] = (key_seen){k, v, 1, 0};
         }
     }
-    keys[n] = NULL;
+    const char **keys = mallocCheck((n + 1) * sizeof *keys);
+    size_t nk = 0;
+    for (size_t m = 0; m < n; m++)
+        if (seen[m].differs || seen[m].count != gs->n) keys[nk++] = seen[m].key;
+    keys[nk] = NULL;
+    json_decref(index);
+    free(seen);
     return keys;
 }
 
-int report_key_follows(const report_groups *gs, const char *key, const char *const *by) {
-    if (gs->n > 4000) return 0; /* O(n^2) below; such tables show every column */
-    for (size_t i = 0; i < gs->n; i++)
-        for (size_t j = i + 1; j < gs->n; j++) {
-            int same_by = 1;
-            for (int b = 0; by[b] && same_by; b++)
-                same_by = same_value(group_param(&gs->g[i], by[b]), group_param(&gs->g[j], by[b]));
-            if (same_by && !same_value(group_param(&gs->g[i], key), group_param(&gs->g[j], key)))
-                return 0;
+/* ---- peers: groups with the same values of the `by` keys ------------------------------ */
+/* For (groups, key, by): per group, whether its peers hold two or more values of key. Kept
+ * for the last (groups, key, by) asked, since tables ask once per group (report_groups_free
+ * forgets it): O(groups) per table instead of O(groups^2). */
+static struct {
+    const report_groups *gs;
+    const report_group *g;
+    size_t n;
+    char *key;
+    const char *const *by;
+    unsigned char *varies;
+    int any;
+} peer_cache;
+
+static void peer_cache_clear(void) {
+    free(peer_cache.key);
+    free(peer_cache.varies);
+    memset(&peer_cache, 0, sizeof peer_cache);
+}
+
+static const unsigned char *peer_varies(const report_groups *gs, const char *key,
+                                        const char *const *by, int *any) {
+    if (peer_cache.varies && peer_cache.gs == gs && peer_cache.g == gs->g &&
+        peer_cache.n == gs->n && peer_cache.by == by && !strcmp(peer_cache.key, key)) {
+        *any = peer_cache.any;
+        return peer_cache.varies;
+    }
+    peer_cache_clear();
+    size_t n = gs->n;
+    size_t *first = mallocCheck((n ? n : 1) * sizeof *first);
+    unsigned char *conflict = callocCheck(n ? n : 1, 1), *varies = callocCheck(n ? n : 1, 1);
+    json_t *classes = json_object(); /* the by values as text -> the first group with them */
+    if (!classes) FN_FATAL("out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *t = json_array();
+        for (int b = 0; by[b]; b++) { /* [v] for a value, {} for an absent key */
+            json_t *v = group_param(&gs->g[i], by[b]), *e = v ? json_array() : json_object();
+            if (!e || (v && json_array_append(e, v)) || json_array_append_new(t, e))
+                FN_FATAL("out of memory");
         }
-    return 1;
+        char *text = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+        json_decref(t);
+        if (!text) FN_FATAL("out of memory");
+        json_t *at = json_object_get(classes, text);
+        if (at) {
+            first[i] = (size_t)json_integer_value(at);
+            if (!same_value(group_param(&gs->g[first[i]], key), group_param(&gs->g[i], key)))
+                conflict[first[i]] = 1;
+        } else {
+            first[i] = i;
+            if (json_object_set_new(classes, text, json_integer((json_int_t)i)))
+                FN_FATAL("out of memory");
+        }
+        free(text);
+    }
+    int anyv = 0;
+    for (size_t i = 0; i < n; i++) anyv |= varies[i] = conflict[first[i]];
+    json_decref(classes);
+    free(first);
+    free(conflict);
+    peer_cache.gs = gs, peer_cache.g = gs->g, peer_cache.n = n, peer_cache.by = by;
+    peer_cache.key = strdup(key);
+    if (!peer_cache.key) FN_FATAL("out of memory");
+    peer_cache.varies = varies;
+    peer_cache.any = *any = anyv;
+    return varies;
+}
+
+void report_groups_free(report_groups *gs) {
+    if (peer_cache.gs == gs) peer_cache_clear();
+    for (size_t i = 0; i < gs->n; i++) {
+        free(gs->g[i].key);
+        free(gs->g[i].jobs);
+    }
+    free(gs->g);
+    memset(gs, 0, sizeof *gs);
+}
+
+int report_key_follows(const report_groups *gs, const char *key, const char *const *by) {
+    /* tables of more than 4000 groups show every column, as they always have */
+    if (gs->n > 4000) return 0;
+    int any;
+    peer_varies(gs, key, by, &any);
+    return !any;
 }
 
 int report_key_varies_within(const report_groups *gs, size_t i, const char *key,
                              const char *const *by) {
-    json_t *mine = group_param(&gs->g[i], key);
-    for (size_t j = 0; j < gs->n; j++) {
-        int same_by = 1;
-        for (int b = 0; by[b] && same_by; b++)
-            same_by = same_value(group_param(&gs->g[i], by[b]), group_param(&gs->g[j], by[b]));
-        if (same_by && !same_value(mine, group_param(&gs->g[j], key))) return 1;
-    }
-    return 0;
+    int any;
+    return peer_varies(gs, key, by, &any)[i];
 }
 
 void report_group_label(const report_group *g, const char *const *keys,

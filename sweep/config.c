@@ -282,6 +282,9 @@ static int parse_top(ctx *x, const yaml_node_t *root) {
                 return -1;
             if (noop ? num < 0 : num <= 0)
                 return fail(x, v, "%s: %s must be %s", key, text(v), noop ? ">= 0" : "> 0");
+            if (noop && num > SWEEP_MAX_NOOP_MS) /* 1e308 overflowed the sleep's timespec */
+                return fail(x, v, "noop_ms: %s is out of range (hint: 0..3600000 milliseconds, "
+                            "one hour)", text(v));
             *(noop ? &c->noop_ms : &c->progress_s) = num;
         } else if (gk >= 0 && sweep_keys[gk].grid) {
             return fail(x, kn, "unknown key '%s' (hint: %s is a grid key: grid: {%s: ...})", key,

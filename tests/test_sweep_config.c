@@ -125,6 +125,10 @@ static void malformed(void) {
     expect_error("output: results/${FREENAS_TEST_UNSET_VAR}/x\n", "cfg.yaml:1:9: ",
                  "environment variable FREENAS_TEST_UNSET_VAR is not set", "export");
     expect_error("output: out\nkind: serach\n", "cfg.yaml:2:7: ", "unknown kind 'serach'", NULL);
+    expect_error("output: out\nkind: noop\nnoop_ms: 1e308\n", "cfg.yaml:3:10: ",
+                 "noop_ms: 1e308 is out of range", "0..3600000 milliseconds");
+    expect_error("output: out\nkind: noop\nnoop_ms: 3600000.5\n", "cfg.yaml:3:10: ",
+                 "noop_ms: 3600000.5 is out of range", NULL);
     expect_error("output: out\nprogress_interval: 0\n", "cfg.yaml:2:20: ",
                  "progress_interval: 0 must be > 0", NULL);
 }

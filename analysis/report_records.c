@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "datasets/input_file.h"
 #include "nn/common.h"
 
 /* fields no table reads: dropped after parsing so a million records fit in memory */
@@ -157,32 +158,46 @@ int report_load(report_data *d, const char *dir) {
     while (l > 1 && d->dir[l - 1] == '/') d->dir[--l] = '\0';
     snprintf(d->results_path, sizeof d->results_path, "%s/results.jsonl", d->dir);
     struct stat st;
-    if (stat(d->results_path, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const char *kind = input_file_kind(d->dir);
+    if (kind && strcmp(kind, "a directory")) {
+        fprintf(stderr, "freenas_report: %s is not a directory (%s) (hint: the results "
+                        "directory of a sweep, which holds results.jsonl)\n", d->dir, kind);
+        return 2;
+    }
+    if (stat(d->results_path, &st) != 0) {
         fprintf(stderr, "freenas_report: %s: no results.jsonl (hint: is this a freenas_sweep "
                         "output directory?)\n", d->dir);
         return 2;
     }
-    FILE *f = fopen(d->results_path, "r");
+    char why[4400];
+    FILE *f = input_file_open(d->results_path, "r", why, sizeof why); /* no FIFO, device */
     if (!f) {
-        fprintf(stderr, "freenas_report: cannot open %s: %s\n", d->results_path,
-                strerror(errno));
+        fprintf(stderr, "freenas_report: %s\n", why);
         return 2;
     }
     read_jsonl(f, d->results_path, accept_record, d, &d->lines, &d->malformed, &d->torn,
                &d->warnings);
     fclose(f);
+    f = NULL;
     build_jobs(d);
 
     char path[4300];
     snprintf(path, sizeof path, "%s/ensembles.jsonl", d->dir);
-    if ((f = fopen(path, "r"))) {
+    if (stat(path, &st) == 0 && !(f = input_file_open(path, "r", why, sizeof why))) {
+        fprintf(stderr, "%s: warning: %s; the ensembles are left out\n", path, why);
+        d->warnings++;
+    } else if (f) {
         long lines = 0;
         read_jsonl(f, path, accept_ensemble, d, &lines, &d->ens_malformed, &d->ens_torn,
                    &d->warnings);
         fclose(f);
     }
     snprintf(path, sizeof path, "%s/manifest.json", d->dir);
-    if (stat(path, &st) == 0) {
+    if (stat(path, &st) == 0 && (kind = input_file_kind(path))) {
+        fprintf(stderr, "%s: warning: not a regular file (%s); the report header leaves out "
+                        "its fields\n", path, kind);
+        d->warnings++;
+    } else if (stat(path, &st) == 0) {
         json_error_t jerr;
         d->manifest = json_load_file(path, 0, &jerr);
         if (d->manifest && !json_is_object(d->manifest)) {

@@ -27,7 +27,9 @@ FILE *input_file_open(const char *path, const char *mode, char *err, size_t errl
     /* O_NONBLOCK: opening a FIFO without a writer returns at once instead of waiting */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        int e = errno;
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
+        errno = e;
         return NULL;
     }
     struct stat st;
@@ -35,14 +37,17 @@ FILE *input_file_open(const char *path, const char *mode, char *err, size_t errl
     if (kind) {
         snprintf(err, errlen, "cannot read %s: not a regular file (%s)", path, kind);
         close(fd);
+        errno = strcmp(kind, "a directory") ? EINVAL : EISDIR;
         return NULL;
     }
     int fl = fcntl(fd, F_GETFL);
     if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     FILE *f = fdopen(fd, mode);
     if (!f) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        int e = errno;
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
         close(fd);
+        errno = e;
     }
     return f;
 }

@@ -13,7 +13,8 @@
 
 /* Opens path for reading (mode "r" or "rb"): a regular file, or NULL with "cannot open PATH:
  * reason" / "cannot read PATH: not a regular file (a directory)" in err. The open never
- * blocks (a FIFO without a writer is refused, not waited for). */
+ * blocks (a FIFO without a writer is refused, not waited for). errno is set on failure
+ * (EISDIR for a directory, EINVAL for a FIFO, device or socket). */
 FILE *input_file_open(const char *path, const char *mode, char *err, size_t errlen);
 
 /* What path is when it is not a regular file: "a directory", "a FIFO", "a character device",

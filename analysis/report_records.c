@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "analysis/report.h"
 #include "datasets/input_file.h"
 #include "nn/common.h"
 
@@ -64,6 +65,56 @@ static void read_jsonl(FILE *f, const char *path, line_fn accept, void *ctx, lon
     free(line);
 }
 
+/* A number the report would average or rank: 0 when v is absent or a number in [lo, hi], else
+ * -1 with why ("accuracy.cifar10_test is 1e308, not a number in [0, 100]"). */
+static int check_range(const json_t *v, const char *name, double lo, double hi, char *why,
+                       size_t whylen) {
+    if (!v) return 0;
+    double x = json_number_value(v);
+    if (json_is_number(v) && x >= lo && x <= hi) return 0;
+    char txt[64];
+    if (json_is_number(v)) snprintf(txt, sizeof txt, "%.17g", x);
+    else report_value_text(v, txt, sizeof txt);
+    if (hi < 1e300)
+        snprintf(why, whylen, "%s is %s, not a number in [%g, %g]", name, txt, lo, hi);
+    else
+        snprintf(why, whylen, "%s is %s, not a number >= %g", name, txt, lo);
+    return -1;
+}
+
+/* What freenas_sweep and freenas score write: accuracies in [0, 100] (the NB201 table's),
+ * an NB201 index 0..15624, times >= 0. A record with another value is skipped (reported as
+ * FILE:LINE), so it is never averaged: its job counts as not done. */
+static int check_record_values(json_t *obj, char *why, size_t whylen) {
+    json_t *acc = json_object_get(obj, "accuracy");
+    if (acc && !json_is_object(acc)) {
+        snprintf(why, whylen, "\"accuracy\" is not an object");
+        return -1;
+    }
+    char name[64];
+    for (int i = 0; i < REPORT_NUM_ACC; i++) {
+        snprintf(name, sizeof name, "accuracy.%s", report_acc_keys[i]);
+        if (check_range(json_object_get(acc, report_acc_keys[i]), name, 0, 100, why, whylen))
+            return -1;
+    }
+    json_t *ix = json_object_get(obj, "nb201_index");
+    if (ix && !json_is_null(ix) &&
+        (!json_is_integer(ix) || json_integer_value(ix) < 0 || json_integer_value(ix) > 15624)) {
+        char txt[64];
+        report_value_text(ix, txt, sizeof txt);
+        snprintf(why, whylen, "nb201_index is %s, not an NB201 index 0..15624", txt);
+        return -1;
+    }
+    json_t *t = report_obj(report_obj(obj, "run"), "time_s");
+    const char *tk;
+    json_t *tv;
+    json_object_foreach(t, tk, tv) {
+        snprintf(name, sizeof name, "run.time_s.%s", tk);
+        if (check_range(tv, name, 0, 1e308, why, whylen)) return -1;
+    }
+    return 0;
+}
+
 static int accept_record(json_t *obj, long ln, const char *path, void *ctx, char *why,
                          size_t whylen) {
     report_data *d = ctx;
@@ -79,6 +130,11 @@ static int accept_record(json_t *obj, long ln, const char *path, void *ctx, char
     }
     if (!status) {
         snprintf(why, whylen, "record %s has no \"status\" string", job_id);
+        return -1;
+    }
+    char bad[256];
+    if (check_record_values(obj, bad, sizeof bad)) {
+        snprintf(why, whylen, "record %s: %s", job_id, bad);
         return -1;
     }
     if (d->nrecs % 1024 == 0) {
@@ -159,9 +215,10 @@ int report_load(report_data *d, const char *dir) {
     snprintf(d->results_path, sizeof d->results_path, "%s/results.jsonl", d->dir);
     struct stat st;
     const char *kind = input_file_kind(d->dir);
-    if (kind && strcmp(kind, "a directory")) {
+    if (stat(d->dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "freenas_report: %s is not a directory (%s) (hint: the results "
-                        "directory of a sweep, which holds results.jsonl)\n", d->dir, kind);
+                        "directory of a sweep, which holds results.jsonl)\n", d->dir,
+                kind ? kind : "a regular file");
         return 2;
     }
     if (stat(d->results_path, &st) != 0) {

@@ -15,7 +15,7 @@ BIN=$(cd "$1" && pwd) SHARED=$(cd "$2" && pwd) WORK=$3 MODE=${4:-} TABLE=${5:-}
 [ -n "$TABLE" ] && TABLE=$(cd "$(dirname "$TABLE")" && pwd)/$(basename "$TABLE")
 rm -rf "$WORK" && mkdir -p "$WORK/out" && WORK=$(cd "$WORK" && pwd)
 cd "$WORK" || exit 1
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 LC_ALL=C
 export FREENAS_GNUPLOT=/nonexistent-gnuplot
 F="$BIN/freenas" S="$BIN/freenas_sweep" R="$BIN/freenas_report"
 TSV="$SHARED/data/nb201/nb201_accuracy.tsv" C10="$SHARED/data/cifar10/test_batch_head.bin"

@@ -154,25 +154,35 @@ typedef struct {
     size_t npts;
 } alpha_line;
 
-/* points of a line: per alpha value, mean ± std of the search dataset's test accuracy */
+/* points of a line: per alpha value, mean ± std of the search dataset's test accuracy; the
+ * jobs sorted once by (alpha, position), so 20,000 alpha values are not 20,000 scans */
+typedef struct { double alpha; size_t j; } alpha_job;
+static int cmp_alpha_job(const void *a, const void *b) {
+    const alpha_job *p = a, *q = b;
+    if (p->alpha != q->alpha) return p->alpha < q->alpha ? -1 : 1;
+    return (p->j > q->j) - (p->j < q->j);
+}
+
 static void line_points(const report_group *g, alpha_line *l) {
-    double *alphas = mallocCheck(g->n * sizeof *alphas);
-    for (size_t j = 0; j < g->n; j++) alphas[j] = report_num(g->jobs[j]->rec->params, "alpha_scale");
-    qsort(alphas, g->n, sizeof *alphas, cmp_double);
-    l->pts = mallocCheck(g->n * sizeof *l->pts);
+    alpha_job *aj = mallocCheck((g->n ? g->n : 1) * sizeof *aj);
+    size_t n = 0;
+    for (size_t j = 0; j < g->n; j++) {
+        double a = report_num(g->jobs[j]->rec->params, "alpha_scale");
+        if (a == a) aj[n++] = (alpha_job){a, j}; /* a NaN alpha matches no point */
+    }
+    qsort(aj, n, sizeof *aj, cmp_alpha_job);
+    l->pts = mallocCheck((g->n ? g->n : 1) * sizeof *l->pts);
     l->npts = 0;
     int acc = report_dataset_test_acc(l->dataset);
-    for (size_t i = 0; i < g->n;) {
+    for (size_t i = 0; i < n;) {
         size_t k = i;
-        while (k < g->n && alphas[k] == alphas[i]) k++;
         rank_stats_acc a = {0};
-        for (size_t j = 0; j < g->n; j++)
-            if (report_num(g->jobs[j]->rec->params, "alpha_scale") == alphas[i])
-                rank_stats_acc_add(&a, report_record_acc(g->jobs[j]->rec, acc));
-        l->pts[l->npts++] = (alpha_point){alphas[i], rank_stats_acc_get(&a)};
+        for (; k < n && aj[k].alpha == aj[i].alpha; k++)
+            rank_stats_acc_add(&a, report_record_acc(g->jobs[aj[k].j]->rec, acc));
+        l->pts[l->npts++] = (alpha_point){aj[i].alpha, rank_stats_acc_get(&a)};
         i = k;
     }
-    free(alphas);
+    free(aj);
 }
 
 static const char *dataset_title(const char *ds) {

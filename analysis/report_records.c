@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "analysis/report.h"
+#include "datasets/input_file.h"
 #include "nn/common.h"
 
 /* fields no table reads: dropped after parsing so a million records fit in memory */
@@ -63,6 +65,56 @@ static void read_jsonl(FILE *f, const char *path, line_fn accept, void *ctx, lon
     free(line);
 }
 
+/* A number the report would average or rank: 0 when v is absent or a number in [lo, hi], else
+ * -1 with why ("accuracy.cifar10_test is 1e308, not a number in [0, 100]"). */
+static int check_range(const json_t *v, const char *name, double lo, double hi, char *why,
+                       size_t whylen) {
+    if (!v) return 0;
+    double x = json_number_value(v);
+    if (json_is_number(v) && x >= lo && x <= hi) return 0;
+    char txt[64];
+    if (json_is_number(v)) snprintf(txt, sizeof txt, "%.17g", x);
+    else report_value_text(v, txt, sizeof txt);
+    if (hi < 1e300)
+        snprintf(why, whylen, "%s is %s, not a number in [%g, %g]", name, txt, lo, hi);
+    else
+        snprintf(why, whylen, "%s is %s, not a number >= %g", name, txt, lo);
+    return -1;
+}
+
+/* What freenas_sweep and freenas score write: accuracies in [0, 100] (the NB201 table's),
+ * an NB201 index 0..15624, times >= 0. A record with another value is skipped (reported as
+ * FILE:LINE), so it is never averaged: its job counts as not done. */
+static int check_record_values(json_t *obj, char *why, size_t whylen) {
+    json_t *acc = json_object_get(obj, "accuracy");
+    if (acc && !json_is_object(acc)) {
+        snprintf(why, whylen, "\"accuracy\" is not an object");
+        return -1;
+    }
+    char name[64];
+    for (int i = 0; i < REPORT_NUM_ACC; i++) {
+        snprintf(name, sizeof name, "accuracy.%s", report_acc_keys[i]);
+        if (check_range(json_object_get(acc, report_acc_keys[i]), name, 0, 100, why, whylen))
+            return -1;
+    }
+    json_t *ix = json_object_get(obj, "nb201_index");
+    if (ix && !json_is_null(ix) &&
+        (!json_is_integer(ix) || json_integer_value(ix) < 0 || json_integer_value(ix) > 15624)) {
+        char txt[64];
+        report_value_text(ix, txt, sizeof txt);
+        snprintf(why, whylen, "nb201_index is %s, not an NB201 index 0..15624", txt);
+        return -1;
+    }
+    json_t *t = report_obj(report_obj(obj, "run"), "time_s");
+    const char *tk;
+    json_t *tv;
+    json_object_foreach(t, tk, tv) {
+        snprintf(name, sizeof name, "run.time_s.%s", tk);
+        if (check_range(tv, name, 0, 1e308, why, whylen)) return -1;
+    }
+    return 0;
+}
+
 static int accept_record(json_t *obj, long ln, const char *path, void *ctx, char *why,
                          size_t whylen) {
     report_data *d = ctx;
@@ -78,6 +130,11 @@ static int accept_record(json_t *obj, long ln, const char *path, void *ctx, char
     }
     if (!status) {
         snprintf(why, whylen, "record %s has no \"status\" string", job_id);
+        return -1;
+    }
+    char bad[256];
+    if (check_record_values(obj, bad, sizeof bad)) {
+        snprintf(why, whylen, "record %s: %s", job_id, bad);
         return -1;
     }
     if (d->nrecs % 1024 == 0) {
@@ -157,32 +214,47 @@ int report_load(report_data *d, const char *dir) {
     while (l > 1 && d->dir[l - 1] == '/') d->dir[--l] = '\0';
     snprintf(d->results_path, sizeof d->results_path, "%s/results.jsonl", d->dir);
     struct stat st;
-    if (stat(d->results_path, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const char *kind = input_file_kind(d->dir);
+    if (stat(d->dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "freenas_report: %s is not a directory (%s) (hint: the results "
+                        "directory of a sweep, which holds results.jsonl)\n", d->dir,
+                kind ? kind : "a regular file");
+        return 2;
+    }
+    if (stat(d->results_path, &st) != 0) {
         fprintf(stderr, "freenas_report: %s: no results.jsonl (hint: is this a freenas_sweep "
                         "output directory?)\n", d->dir);
         return 2;
     }
-    FILE *f = fopen(d->results_path, "r");
+    char why[4400];
+    FILE *f = input_file_open(d->results_path, "r", why, sizeof why); /* no FIFO, device */
     if (!f) {
-        fprintf(stderr, "freenas_report: cannot open %s: %s\n", d->results_path,
-                strerror(errno));
+        fprintf(stderr, "freenas_report: %s\n", why);
         return 2;
     }
     read_jsonl(f, d->results_path, accept_record, d, &d->lines, &d->malformed, &d->torn,
                &d->warnings);
     fclose(f);
+    f = NULL;
     build_jobs(d);
 
     char path[4300];
     snprintf(path, sizeof path, "%s/ensembles.jsonl", d->dir);
-    if ((f = fopen(path, "r"))) {
+    if (stat(path, &st) == 0 && !(f = input_file_open(path, "r", why, sizeof why))) {
+        fprintf(stderr, "%s: warning: %s; the ensembles are left out\n", path, why);
+        d->warnings++;
+    } else if (f) {
         long lines = 0;
         read_jsonl(f, path, accept_ensemble, d, &lines, &d->ens_malformed, &d->ens_torn,
                    &d->warnings);
         fclose(f);
     }
     snprintf(path, sizeof path, "%s/manifest.json", d->dir);
-    if (stat(path, &st) == 0) {
+    if (stat(path, &st) == 0 && (kind = input_file_kind(path))) {
+        fprintf(stderr, "%s: warning: not a regular file (%s); the report header leaves out "
+                        "its fields\n", path, kind);
+        d->warnings++;
+    } else if (stat(path, &st) == 0) {
         json_error_t jerr;
         d->manifest = json_load_file(path, 0, &jerr);
         if (d->manifest && !json_is_object(d->manifest)) {
@@ -313,15 +385,6 @@ void report_group_jobs(report_groups *out, const report_data *d,
     qsort(out->g, out->n, sizeof *out->g, cmp_group_first);
 }
 
-void report_groups_free(report_groups *gs) {
-    for (size_t i = 0; i < gs->n; i++) {
-        free(gs->g[i].key);
-        free(gs->g[i].jobs);
-    }
-    free(gs->g);
-    memset(gs, 0, sizeof *gs);
-}
-
 static json_t *group_param(const report_group *g, const char *key) {
     return json_object_get(g->jobs[0]->rec->params, key);
 }
@@ -330,56 +393,133 @@ static int same_value(const json_t *a, const json_t *b) {
     return (!a && !b) || (a && b && json_equal((json_t *)a, (json_t *)b));
 }
 
+/* One pass over the groups with a hash map of the keys seen: per key, its first value, how
+ * many groups have it and whether a value differs. A key varies when some value differs or
+ * some group lacks it. O(groups x keys): 20,000 groups took hours pairwise. */
 const char **report_varying_keys(const report_groups *gs, const char *const *skip) {
+    typedef struct { const char *key; json_t *first; size_t count; int differs; } key_seen;
     size_t cap = 8, n = 0;
-    const char **keys = mallocCheck(cap * sizeof *keys);
+    key_seen *seen = mallocCheck(cap * sizeof *seen);
+    json_t *index = json_object(); /* key -> its position in seen */
+    if (!index) FN_FATAL("out of memory");
     for (size_t i = 0; i < gs->n; i++) {
         const char *k;
         json_t *v;
         json_object_foreach(gs->g[i].jobs[0]->rec->params, k, v) {
             if (report_str_in(k, skip)) continue;
-            int known = 0;
-            for (size_t m = 0; m < n && !known; m++) known = !strcmp(keys[m], k);
-            if (known) continue;
-            int varies = 0;
-            for (size_t o = 0; o < gs->n && !varies; o++)
-                varies = !same_value(v, group_param(&gs->g[o], k));
-            if (!varies) continue;
-            if (n + 2 > cap) {
-                const char **nk = realloc(keys, (cap *= 2) * sizeof *keys);
-                if (!nk) FN_FATAL("out of memory");
-                keys = nk;
+            json_t *at = json_object_get(index, k);
+            if (at) {
+                key_seen *s = &seen[json_integer_value(at)];
+                s->count++;
+                if (!s->differs && !same_value(s->first, v)) s->differs = 1;
+                continue;
             }
-            keys[n++] = k;
+            if (n == cap) seen = realloc(seen, (cap *= 2) * sizeof *seen);
+            if (!seen || json_object_set_new(index, k, json_integer((json_int_t)n)))
+                FN_FATAL("out of memory");
+            seen[n++] = (key_seen){k, v, 1, 0};
         }
     }
-    keys[n] = NULL;
+    const char **keys = mallocCheck((n + 1) * sizeof *keys);
+    size_t nk = 0;
+    for (size_t m = 0; m < n; m++)
+        if (seen[m].differs || seen[m].count != gs->n) keys[nk++] = seen[m].key;
+    keys[nk] = NULL;
+    json_decref(index);
+    free(seen);
     return keys;
 }
 
-int report_key_follows(const report_groups *gs, const char *key, const char *const *by) {
-    if (gs->n > 4000) return 0; /* O(n^2) below; such tables show every column */
-    for (size_t i = 0; i < gs->n; i++)
-        for (size_t j = i + 1; j < gs->n; j++) {
-            int same_by = 1;
-            for (int b = 0; by[b] && same_by; b++)
-                same_by = same_value(group_param(&gs->g[i], by[b]), group_param(&gs->g[j], by[b]));
-            if (same_by && !same_value(group_param(&gs->g[i], key), group_param(&gs->g[j], key)))
-                return 0;
+/* ---- peers: groups with the same values of the `by` keys ------------------------------ */
+/* For (groups, key, by): per group, whether its peers hold two or more values of key. Kept
+ * for the last (groups, key, by) asked, since tables ask once per group (report_groups_free
+ * forgets it): O(groups) per table instead of O(groups^2). */
+static struct {
+    const report_groups *gs;
+    const report_group *g;
+    size_t n;
+    char *key;
+    const char *const *by;
+    unsigned char *varies;
+    int any;
+} peer_cache;
+
+static void peer_cache_clear(void) {
+    free(peer_cache.key);
+    free(peer_cache.varies);
+    memset(&peer_cache, 0, sizeof peer_cache);
+}
+
+static const unsigned char *peer_varies(const report_groups *gs, const char *key,
+                                        const char *const *by, int *any) {
+    if (peer_cache.varies && peer_cache.gs == gs && peer_cache.g == gs->g &&
+        peer_cache.n == gs->n && peer_cache.by == by && !strcmp(peer_cache.key, key)) {
+        *any = peer_cache.any;
+        return peer_cache.varies;
+    }
+    peer_cache_clear();
+    size_t n = gs->n;
+    size_t *first = mallocCheck((n ? n : 1) * sizeof *first);
+    unsigned char *conflict = callocCheck(n ? n : 1, 1), *varies = callocCheck(n ? n : 1, 1);
+    json_t *classes = json_object(); /* the by values as text -> the first group with them */
+    if (!classes) FN_FATAL("out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *t = json_array();
+        for (int b = 0; by[b]; b++) { /* [v] for a value, {} for an absent key */
+            json_t *v = group_param(&gs->g[i], by[b]), *e = v ? json_array() : json_object();
+            if (!e || (v && json_array_append(e, v)) || json_array_append_new(t, e))
+                FN_FATAL("out of memory");
         }
-    return 1;
+        char *text = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+        json_decref(t);
+        if (!text) FN_FATAL("out of memory");
+        json_t *at = json_object_get(classes, text);
+        if (at) {
+            first[i] = (size_t)json_integer_value(at);
+            if (!same_value(group_param(&gs->g[first[i]], key), group_param(&gs->g[i], key)))
+                conflict[first[i]] = 1;
+        } else {
+            first[i] = i;
+            if (json_object_set_new(classes, text, json_integer((json_int_t)i)))
+                FN_FATAL("out of memory");
+        }
+        free(text);
+    }
+    int anyv = 0;
+    for (size_t i = 0; i < n; i++) anyv |= varies[i] = conflict[first[i]];
+    json_decref(classes);
+    free(first);
+    free(conflict);
+    peer_cache.gs = gs, peer_cache.g = gs->g, peer_cache.n = n, peer_cache.by = by;
+    peer_cache.key = strdup(key);
+    if (!peer_cache.key) FN_FATAL("out of memory");
+    peer_cache.varies = varies;
+    peer_cache.any = *any = anyv;
+    return varies;
+}
+
+void report_groups_free(report_groups *gs) {
+    if (peer_cache.gs == gs) peer_cache_clear();
+    for (size_t i = 0; i < gs->n; i++) {
+        free(gs->g[i].key);
+        free(gs->g[i].jobs);
+    }
+    free(gs->g);
+    memset(gs, 0, sizeof *gs);
+}
+
+int report_key_follows(const report_groups *gs, const char *key, const char *const *by) {
+    /* tables of more than 4000 groups show every column, as they always have */
+    if (gs->n > 4000) return 0;
+    int any;
+    peer_varies(gs, key, by, &any);
+    return !any;
 }
 
 int report_key_varies_within(const report_groups *gs, size_t i, const char *key,
                              const char *const *by) {
-    json_t *mine = group_param(&gs->g[i], key);
-    for (size_t j = 0; j < gs->n; j++) {
-        int same_by = 1;
-        for (int b = 0; by[b] && same_by; b++)
-            same_by = same_value(group_param(&gs->g[i], by[b]), group_param(&gs->g[j], by[b]));
-        if (same_by && !same_value(mine, group_param(&gs->g[j], key))) return 1;
-    }
-    return 0;
+    int any;
+    return peer_varies(gs, key, by, &any)[i];
 }
 
 void report_group_label(const report_group *g, const char *const *keys,

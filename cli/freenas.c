@@ -121,7 +121,7 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
     search_config_default(&a->sc);
     a->seed_lo = a->seed_hi = 0;
     long resolution = 0;
-    int dataset_given = 0;
+    int dataset_given = 0, ss_given = 0;
     for (int i = 0; i < argc; i++) {
         const char *o = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -167,6 +167,7 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
         } else if (!strcmp(o, "--ss")) {
             NEED_VALUE if (cli_parse_long(o, v, 1, 3, &l)) return -1;
             a->sc.ss = (int)l;
+            ss_given = 1;
         } else if (!strcmp(o, "--resolution")) {
             NEED_VALUE if (cli_parse_long(o, v, 8, 1024, &resolution)) return -1;
         } else if (!strcmp(o, "--grasp-eps")) {
@@ -203,6 +204,12 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
     if (!space_find(a->sc.space)) {
         fprintf(stderr, "freenas: unknown search space '%s' (known: %s)\n", a->sc.space,
                 space_names());
+        return -1;
+    }
+    if (ss_given && strcmp(a->sc.space, "nb1shot1")) { /* as the sweep config: never ignored */
+        fprintf(stderr, "freenas: --ss: only nb1shot1 has search spaces 1-3, this search is "
+                "--space %s (hint: remove --ss, or write --space nb1shot1 --ss %d)\n",
+                a->sc.space, a->sc.ss);
         return -1;
     }
     if (resolution == 224 && !dataset_given) a->sc.dataset = "imagenet224";

@@ -10,6 +10,7 @@
  * dy, dx, flip from stream FN_STREAM_DATA + 1 at indices 3b, 3b + 1, 3b + 2; dy, dx are in
  * [0, 2*pad] (the crop's top-left corner in the padded image), flip when the draw < 0.5. */
 #include "datasets/dataset.h"
+#include "datasets/input_file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -184,10 +185,10 @@ static long count_img224(const dataset_format *f, const char *file, FILE *fp, lo
     }
     char lp[4096];
     labels_path(file, lp, sizeof lp);
-    FILE *lf = fopen(lp, "rb");
+    char why[600];
+    FILE *lf = input_file_open(lp, "rb", why, sizeof why);
     if (!lf) {
-        snprintf(err, errlen, "%s: cannot open labels file '%s' for '%s': %s", f->info.name, lp,
-                 file, strerror(errno));
+        snprintf(err, errlen, "%s: labels file for '%s': %s", f->info.name, file, why);
         return -1;
     }
     long long ls = file_size(lf);
@@ -226,9 +227,10 @@ static long count_open(const dataset_format *f, const char *file, FILE *fp, char
 long dataset_count(const char *name, const char *file, char *err, size_t errlen) {
     const dataset_format *f = format_or_err(name, err, errlen);
     if (!f) return -1;
-    FILE *fp = fopen(file, "rb");
+    char why[600];
+    FILE *fp = input_file_open(file, "rb", why, sizeof why);
     if (!fp) {
-        snprintf(err, errlen, "%s: cannot open '%s': %s", name, file, strerror(errno));
+        snprintf(err, errlen, "%s: %s", name, why);
         return -1;
     }
     long n = count_open(f, file, fp, err, errlen);
@@ -304,9 +306,10 @@ int dataset_load_batch(const char *name, const char *path, int n, uint64_t seed,
                  file);
         return -1;
     }
-    FILE *fp = fopen(file, "rb");
+    char why[600];
+    FILE *fp = input_file_open(file, "rb", why, sizeof why);
     if (!fp) {
-        snprintf(err, errlen, "%s: cannot open '%s': %s", name, file, strerror(errno));
+        snprintf(err, errlen, "%s: %s", name, why);
         return -1;
     }
     long count = count_open(f, file, fp, err, errlen);
@@ -324,10 +327,9 @@ int dataset_load_batch(const char *name, const char *path, int n, uint64_t seed,
     FILE *lf = NULL;
     if (f->label_offset < 0) {
         labels_path(file, lp, sizeof lp);
-        lf = fopen(lp, "rb");
+        lf = input_file_open(lp, "rb", why, sizeof why);
         if (!lf) {
-            snprintf(err, errlen, "%s: cannot open labels file '%s': %s", name, lp,
-                     strerror(errno));
+            snprintf(err, errlen, "%s: labels file: %s", name, why);
             fclose(fp);
             return -1;
         }

@@ -132,7 +132,7 @@ static void handle_result(root_state *rs, const char *text) {
     long j = -1;
     int rows, cols;
     char msg[SWEEP_ERRLEN] = "";
-    int s = records_absorb(text, rs->ix, x->st, &j, NULL, &rows, &cols, msg, sizeof msg);
+    int s = records_absorb(text, x->c, x->p, rs->ix, x->st, &j, NULL, &rows, &cols, msg, sizeof msg);
     if (s == JOB_OK) rs->ok++;
     else {
         rs->failed++;

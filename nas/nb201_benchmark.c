@@ -2,9 +2,12 @@
  *
  * Columns are found by their header names (any order, extra columns ignored); required:
  * index, arch, cifar10_valid, cifar10_test, cifar100_test, imagenet16_test. Values are parsed
- * with strtod, so `nan` is accepted. Every problem (missing column, wrong field count, bad
- * number, index out of range, unparsable or duplicate arch, duplicate index) is reported as
- * path:line: what was wrong. Rows are stored by arch code = nb201_arch_code(ops). */
+ * with strtod, so `nan` is accepted; a number must be an accuracy in [0, 100] (%). Every
+ * problem (missing column, wrong field count, bad or out-of-range number, index out of range,
+ * unparsable or duplicate arch, duplicate index) is reported as path:line: what was wrong;
+ * a table that does not cover all 15,625 architectures (a truncated copy) is refused with
+ * the first missing index. Only regular files are read (a FIFO or device is refused).
+ * Rows are stored by arch code = nb201_arch_code(ops). */
 #include "nas/nb201_benchmark.h"
 
 #include <errno.h>
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datasets/input_file.h"
 #include "nas/nb201.h"
 #include "nn/common.h"
 
@@ -129,8 +133,13 @@ static int parse_row(char *line, const char *path, long ln, const int col_of[NCO
     for (int k = 0; k < 4; k++) {
         const char *f = fields[col_of[COL_C10_VALID + k]];
         if (parse_double(f, &v[k]) != 0) {
-            snprintf(err, errlen, "%s:%ld: column %s: '%s' is not a number (or nan)", path, ln,
-                     col_names[COL_C10_VALID + k], f);
+            snprintf(err, errlen, "%s:%ld: column %s: '%.40s' is not a number (or nan)", path,
+                     ln, col_names[COL_C10_VALID + k], f);
+            return -1;
+        }
+        if (!isnan(v[k]) && !(v[k] >= 0 && v[k] <= 100)) {
+            snprintf(err, errlen, "%s:%ld: column %s: '%.40s' is not an accuracy in [0, 100] "
+                     "(%%; nan for a missing one)", path, ln, col_names[COL_C10_VALID + k], f);
             return -1;
         }
     }
@@ -148,6 +157,11 @@ static int parse_row(char *line, const char *path, long ln, const int col_of[NCO
 
 int nb201_benchmark_load(const char *path, nb201_benchmark **out, char *err, size_t errlen) {
     *out = NULL;
+    const char *kind = input_file_kind(path); /* a FIFO would block, a device never end */
+    if (kind) {
+        snprintf(err, errlen, "cannot read NB201 table '%s': not a regular file (%s)", path, kind);
+        return -1;
+    }
     FILE *fp = fopen(path, "r");
     if (!fp) {
         snprintf(err, errlen, "cannot open NB201 table '%s': %s", path, strerror(errno));
@@ -199,6 +213,14 @@ int nb201_benchmark_load(const char *path, nb201_benchmark **out, char *err, siz
     }
     if (rc == 0 && b->count == 0) {
         snprintf(err, errlen, "%s: no data rows after the header", path);
+        rc = -1;
+    }
+    if (rc == 0 && b->count != NB201_NUM_ARCHS) {
+        int missing = 0;
+        while (b->by_index[missing] >= 0) missing++;
+        snprintf(err, errlen, "%s: %d of %d architectures, index %d is missing (hint: the table "
+                 "covers the whole NB201 space; is the file truncated?)", path, b->count,
+                 NB201_NUM_ARCHS, missing);
         rc = -1;
     }
     free(line);

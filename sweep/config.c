@@ -19,6 +19,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "datasets/input_file.h"
 #include "gpu/device.h"
 #include "gpu/exec_cuda.h"
 #include "nas/metric.h"
@@ -283,6 +284,9 @@ static int parse_top(ctx *x, const yaml_node_t *root) {
                 return -1;
             if (noop ? num < 0 : num <= 0)
                 return fail(x, v, "%s: %s must be %s", key, text(v), noop ? ">= 0" : "> 0");
+            if (noop && num > SWEEP_MAX_NOOP_MS) /* 1e308 overflowed the sleep's timespec */
+                return fail(x, v, "noop_ms: %s is out of range (hint: 0..3600000 milliseconds, "
+                            "one hour)", text(v));
             *(noop ? &c->noop_ms : &c->progress_s) = num;
         } else if (!strcmp(key, "job_timeout_s")) {
             if (cfg_want(x, v, key, SWEEP_T_NUM, "seconds >= 0, 0 = no limit", &num)) return -1;
@@ -446,6 +450,13 @@ int sweep_config_parse(const char *path, const char *text_in, size_t len, sweep_
 
 int sweep_config_load(const char *path, sweep_config *c, char *err, size_t errlen) {
     memset(c, 0, sizeof *c);
+    const char *kind = input_file_kind(path); /* a FIFO would block, /dev/zero never end */
+    if (kind) {
+        if (err && errlen)
+            snprintf(err, errlen, "cannot read %s: not a regular file (%s) (hint: the sweep's "
+                     "YAML file)", path, kind);
+        return -1;
+    }
     FILE *f = fopen(path, "rb");
     char *buf = NULL, *nb;
     size_t n = 0, cap = 0, got = 1;
@@ -483,12 +494,18 @@ void sweep_config_free(sweep_config *c) {
     memset(c, 0, sizeof *c);
 }
 
-/* 0 when path opens for reading, else its errno */
-static int unreadable(const char *path) {
+/* NULL when path is a regular file that opens for reading, else why not (in buf): a FIFO,
+ * device or directory is refused (a FIFO would block the sweep, a device never end) */
+static const char *unreadable(const char *path, char *buf, size_t len) {
+    const char *kind = input_file_kind(path);
+    if (kind) {
+        snprintf(buf, len, "not a regular file (%s)", kind);
+        return buf;
+    }
     FILE *f = fopen(path, "r");
-    if (!f) return errno;
+    if (!f) return strerror(errno);
     fclose(f);
-    return 0;
+    return NULL;
 }
 
 int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
@@ -506,16 +523,16 @@ int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
                            "NB201 table names the architectures and their accuracy (hint: "
                            "benchmark: ../shared/data/nb201/nb201_accuracy.tsv, or --benchmark)",
                            sweep_kind_name(c->kind));
-    int e;
-    if (c->benchmark[0] && (e = unreadable(c->benchmark)))
+    const char *e;
+    char why[64];
+    if (c->benchmark[0] && (e = unreadable(c->benchmark, why, sizeof why)))
         return cfg_fail_at(c->path, c->benchmark_mark, err, errlen, "benchmark: cannot read "
                            "%s: %s (hint: the NB201 ground truth, e.g. "
-                           "../shared/data/nb201/nb201_accuracy.tsv)", c->benchmark,
-                           strerror(e));
-    if (c->scores[0] && (e = unreadable(c->scores)))
+                           "../shared/data/nb201/nb201_accuracy.tsv)", c->benchmark, e);
+    if (c->scores[0] && (e = unreadable(c->scores, why, sizeof why)))
         return cfg_fail_at(c->path, c->scores_mark, err, errlen, "scores: cannot read %s: %s "
                            "(hint: the results.jsonl of a kind score sweep, or the output of "
-                           "freenas score --json)", c->scores, strerror(e));
+                           "freenas score --json)", c->scores, e);
     for (int i = 0; i < d->n; i++) {
         if (strcmp(d->v[i].str, "cuda")) continue;
         if (!gpu_exec_compiled())

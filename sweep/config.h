@@ -23,6 +23,7 @@
 #define SWEEP_MAX_ZIPS 16
 #define SWEEP_MAX_EXCLUDES 64
 #define SWEEP_MAX_ENSEMBLES 16
+#define SWEEP_MAX_NOOP_MS 3600000.0   /* noop_ms: one hour */
 
 typedef struct { int line, col; } sweep_mark; /* 1-based; 0:0 when not from the file */
 
@@ -137,7 +138,8 @@ typedef struct {
                                        given (sweep/score_table.h) */
     sweep_mark data_mark, benchmark_mark, output_mark, scores_mark;
     int threads;                    /* `threads`: OpenMP threads per rank, 0 = auto */
-    double noop_ms;                 /* `noop_ms`: time a noop job spends (default 0) */
+    double noop_ms;                 /* `noop_ms`: time a noop job spends (default 0; at most
+                                       SWEEP_MAX_NOOP_MS) */
     double progress_s;              /* `progress_interval`: seconds between progress lines (10) */
     double job_timeout_s;           /* `job_timeout_s`: a job with no result after this many
                                        seconds is recorded as `timeout` (0 = no limit) */

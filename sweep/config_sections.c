@@ -197,34 +197,116 @@ done:
     return rc;
 }
 
-static int same_value(const sweep_config *c, int k, const sweep_value *a, const sweep_value *b) {
-    if (k == SWEEP_KEY_SPACE && a->variant >= 0 && b->variant >= 0) {
-        const sweep_variant *u = &c->variants[a->variant], *w = &c->variants[b->variant];
-        return u->space == w->space && u->cells == w->cells && u->channels == w->channels &&
-               u->ss == w->ss;
+/* ---- duplicates: sorting, so a list of a million values or space entries of 64k variants
+ * each cost O(n log n), not O(n^2) -------------------------------------------------------- */
+/* One written value as a sort key: a space variant's (space, cells, channels, ss), else the
+ * name or number; `item`: the list item it was written in. */
+typedef struct {
+    const void *space;
+    int has_variant, cells, channels, ss, item;
+    const char *str;
+    double num;
+} dup_key;
+
+static int cmp_dup_key(const void *pa, const void *pb) {
+    const dup_key *a = pa, *b = pb;
+    int c = 0;
+    if (a->has_variant && b->has_variant) {
+        c = a->space != b->space ? ((uintptr_t)a->space > (uintptr_t)b->space ? 1 : -1)
+          : a->cells != b->cells ? (a->cells > b->cells ? 1 : -1)
+          : a->channels != b->channels ? (a->channels > b->channels ? 1 : -1)
+          : a->ss != b->ss ? (a->ss > b->ss ? 1 : -1) : 0;
+    } else if (a->str || b->str) {
+        c = !a->str ? -1 : !b->str ? 1 : strcmp(a->str, b->str);
+    } else if (a->num != b->num) {
+        c = a->num > b->num ? 1 : -1;
     }
-    if (a->str || b->str) return a->str && b->str && !strcmp(a->str, b->str);
-    return a->num == b->num;
+    return c ? c : (a->item > b->item) - (a->item < b->item);
 }
 
-/* The first item that repeats a value of an earlier item (-1 if none); *prev: that item.
- * Seeds compare as intervals, so a range of a million seeds costs nothing extra. */
+/* A seed item as an interval [lo, hi] (a range is written in order; a seed is lo = hi). */
+typedef struct { double lo, hi; int item; } seed_span;
+
+static int cmp_span(const void *pa, const void *pb) {
+    const seed_span *a = pa, *b = pb;
+    return a->lo != b->lo ? (a->lo > b->lo ? 1 : -1) : (a->item > b->item) - (a->item < b->item);
+}
+
+/* Whether two of the first n spans overlap (sp: scratch of n). */
+static int spans_overlap(const sweep_value *v, const item *it, int n, seed_span *sp) {
+    for (int i = 0; i < n; i++)
+        sp[i] = (seed_span){v[it[i].first].num, v[it[i].first + it[i].count - 1].num, i};
+    qsort(sp, (size_t)n, sizeof *sp, cmp_span);
+    double hi = -1;
+    for (int i = 0; i < n; i++) {
+        if (i && sp[i].lo <= hi) return 1;
+        if (sp[i].hi > hi) hi = sp[i].hi;
+    }
+    return 0;
+}
+
+/* The first item that repeats a value of an earlier item (-1 if none); *prev: the first
+ * such earlier item. Seeds compare as intervals, so a range of a million seeds costs nothing
+ * extra; other values are sorted with their item. -2: out of memory. */
 static int first_dup(const sweep_config *c, int k, const sweep_value *v, const item *it,
                      int nit, int *prev) {
-    for (int i = 1; i < nit; i++)
-        for (int j = 0; j < i; j++) {
-            const item *a = &it[i], *b = &it[j];
-            int dup = 0;
-            if (k == SWEEP_KEY_SEED)
-                dup = v[a->first].num <= v[b->first + b->count - 1].num &&
-                      v[b->first].num <= v[a->first + a->count - 1].num;
-            else
-                for (int p = 0; p < a->count && !dup; p++)
-                    for (int q = 0; q < b->count && !dup; q++)
-                        dup = same_value(c, k, &v[a->first + p], &v[b->first + q]);
-            if (dup) return *prev = j, i;
+    if (nit < 2) return -1;
+    if (k == SWEEP_KEY_SEED) {
+        seed_span *sp = malloc((size_t)nit * sizeof *sp);
+        if (!sp) return -2;
+        int d = -1;
+        if (spans_overlap(v, it, nit, sp)) {
+            /* the shortest prefix with an overlap ends at the first repeating item */
+            int lo = 2, hi = nit;
+            while (lo < hi) {
+                int mid = lo + (hi - lo) / 2;
+                if (spans_overlap(v, it, mid, sp)) hi = mid;
+                else lo = mid + 1;
+            }
+            d = lo - 1;
+            const double a0 = v[it[d].first].num, a1 = v[it[d].first + it[d].count - 1].num;
+            for (int j = 0; j < d; j++)
+                if (a0 <= v[it[j].first + it[j].count - 1].num && v[it[j].first].num <= a1) {
+                    *prev = j;
+                    break;
+                }
         }
-    return -1;
+        free(sp);
+        return d;
+    }
+    const int base = it[0].first, n = it[nit - 1].first + it[nit - 1].count - base;
+    dup_key *key = malloc((size_t)(n ? n : 1) * sizeof *key);
+    if (!key) return -2;
+    for (int i = 0; i < nit; i++)
+        for (int q = 0; q < it[i].count; q++) {
+            const sweep_value *x = &v[it[i].first + q];
+            dup_key *d = &key[it[i].first + q - base];
+            memset(d, 0, sizeof *d);
+            d->item = i, d->str = x->str, d->num = x->num;
+            if (k == SWEEP_KEY_SPACE && x->variant >= 0) {
+                const sweep_variant *u = &c->variants[x->variant];
+                d->has_variant = 1, d->space = u->space, d->cells = u->cells;
+                d->channels = u->channels, d->ss = u->ss;
+            }
+        }
+    qsort(key, (size_t)n, sizeof *key, cmp_dup_key);
+    int best_i = -1, best_j = -1;
+    for (int a = 0; a < n;) { /* a run of equal values: its first item is the earliest */
+        int b = a + 1;
+        dup_key ka = key[a];
+        for (; b < n; b++) {
+            dup_key kb = key[b];
+            kb.item = ka.item;
+            if (cmp_dup_key(&ka, &kb)) break;
+            if (key[b].item != ka.item &&
+                (best_i < 0 || key[b].item < best_i || (key[b].item == best_i && ka.item < best_j)))
+                best_i = key[b].item, best_j = ka.item;
+        }
+        a = b;
+    }
+    free(key);
+    if (best_i >= 0) *prev = best_j;
+    return best_i;
 }
 
 /* Seed range "A:B" at e into *out (A..B in order, one allocation). */
@@ -350,7 +432,11 @@ static int parse_list(ctx *x, int k, const yaml_node_t *n, int space_maps, int d
         }
         it[i].count = *nout - it[i].first;
     }
-    int prev, d = dups_ok ? -1 : first_dup(x->c, k, *out, it, nit, &prev);
+    int prev = 0, d = dups_ok ? -1 : first_dup(x->c, k, *out, it, nit, &prev);
+    if (d == -2) {
+        fail(x, n, "out of memory");
+        goto done;
+    }
     if (d >= 0) {
         const yaml_node_t *e = it[d].node;
         fail(x, e, "%s: %s repeats a value given at %d:%d (hint: each value once per list)",

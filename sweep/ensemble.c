@@ -8,10 +8,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nas/darts.h"
+#include "nas/nb1shot1.h"
+#include "nas/nb201.h"
 #include "nas/space.h"
 #include "nn/common.h"
 #include "sweep/job.h"
 #include "sweep/records.h"
+
+int ens_layout(const sweep_params *prm, int *rows, int *cols) {
+    /* nas/search.c stacks the alpha groups into rows of one width, or 1 x numel when the
+     * widths differ (nb1shot1: alpha_mixed has 3 columns, alpha_output steps + 1) */
+    const char *sp = prm->sc.space;
+    *rows = *cols = 0;
+    if (!strcmp(sp, "nb201")) *rows = NB201_EDGES, *cols = NB201_OPS;
+    else if (!strcmp(sp, "darts")) *rows = 2 * DARTS_EDGES, *cols = DARTS_OPS;
+    else if (!strcmp(sp, "nb1shot1") && prm->sc.ss >= 1 && prm->sc.ss <= 3)
+        *rows = 1, *cols = nb1shot1_alpha_numel(prm->sc.ss);
+    else return -1;
+    return (long)*rows * *cols <= FN_MAX_ALPHA ? 0 : -1;
+}
 
 void ens_acc_init(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p) {
     memset(a, 0, sizeof *a);
@@ -37,13 +53,23 @@ static int cmp_val_idx(const void *x, const void *y) {
 
 void ens_normalise(sweep_norm norm, const double *S, int n, double *out) {
     if (norm == SWEEP_NORM_ZSCORE) {
-        double m = 0, v = 0;
-        for (int i = 0; i < n; i++) m += S[i];
-        m /= n;
-        for (int i = 0; i < n; i++) v += (S[i] - m) * (S[i] - m);
-        double sd = sqrt(v / n);
-        for (int i = 0; i < n; i++) out[i] = sd > 0 ? (S[i] - m) / sd : 0;
-        return;
+        /* z-scores do not change with the scale of S: when the sums overflow (finite scores
+         * near 1e308), they are taken again on S / max |S| instead of becoming NaN */
+        double sc = 1;
+        for (int pass = 0; pass < 2; pass++) {
+            double m = 0, v = 0;
+            for (int i = 0; i < n; i++) m += S[i] * sc;
+            m /= n;
+            for (int i = 0; i < n; i++) v += (S[i] * sc - m) * (S[i] * sc - m);
+            double sd = sqrt(v / n);
+            if (isfinite(sd) || pass) {
+                for (int i = 0; i < n; i++) out[i] = sd > 0 && isfinite(sd) ? (S[i] * sc - m) / sd : 0;
+                return;
+            }
+            double amax = 0;
+            for (int i = 0; i < n; i++) amax = fmax(amax, fabs(S[i]));
+            sc = 1 / amax;
+        }
     }
     val_idx t[FN_MAX_ALPHA];
     for (int i = 0; i < n; i++) t[i] = (val_idx){S[i], i};
@@ -57,10 +83,15 @@ void ens_normalise(sweep_norm norm, const double *S, int n, double *out) {
     }
 }
 
-void ens_acc_add(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p, long j,
-                 const double *S, int rows, int cols) {
-    int n = rows * cols;
-    if (n <= 0 || n > FN_MAX_ALPHA) return;
+int ens_acc_add(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p, long j,
+                const double *S, int rows, int cols) {
+    sweep_params prm;
+    sweep_plan_params(c, &p->jobs[j], &prm);
+    int er, ec;
+    if (ens_layout(&prm, &er, &ec) || rows != er || cols != ec) return -1;
+    const int n = rows * cols; /* <= FN_MAX_ALPHA: the layout's */
+    for (int i = 0; i < n; i++)
+        if (!isfinite(S[i])) return -1;
     double z[FN_MAX_ALPHA];
     for (int e = 0; e < c->nensembles; e++) {
         ens_normalise(c->ensembles[e].norm, S, n, z);
@@ -70,6 +101,7 @@ void ens_acc_add(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p, l
         g[2] += cols;
         for (int i = 0; i < n; i++) g[3 + i] += llround(ldexp(z[i], ENS_FIX_SHIFT));
     }
+    return 0;
 }
 
 int ens_finish(const sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p,
@@ -100,8 +132,18 @@ int ens_finish(const sweep_ens_acc *a, const sweep_config *c, const sweep_plan *
                 continue;
             }
             memset(res, 0, sizeof *res);
-            res->s_rows = (int)(g[1] / g[0]);
-            res->s_cols = (int)(g[2] / g[0]);
+            /* every job of the group added the space's layout (ens_acc_add refuses others);
+             * sums that say otherwise are refused, never written past S */
+            if (ens_layout(&prm, &res->s_rows, &res->s_cols) || g[0] < 0 ||
+                g[1] != g[0] * res->s_rows || g[2] != g[0] * res->s_cols) {
+                snprintf(err, errlen, "ensemble %s, group %s: score sums of %lld jobs hold "
+                         "%lld rows and %lld columns, not the %s layout", en->name, label,
+                         (long long)g[0], (long long)g[1], (long long)g[2], prm.sc.space);
+                free(res);
+                fclose(out);
+                free(text);
+                return -1;
+            }
             int n = res->s_rows * res->s_cols;
             for (int i = 0; i < n; i++) res->S[i] = ldexp((double)g[3 + i], -ENS_FIX_SHIFT) / (double)g[0];
             res->arch_code = -1;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "datasets/input_file.h"
 #include "gpu/device.h"
 #include "mpi/coordinator.h"
 #include "mpi/mpi_check.h"
@@ -58,13 +59,21 @@ static char *read_config_text(MPI_Comm comm, const char *path, long *len_out, ch
     long len = -1;
     char *text = NULL;
     if (rank == 0) {
-        FILE *f = fopen(path, "rb");
-        if (!f) snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        else {
+        FILE *f = input_file_open(path, "rb", err, errlen); /* no FIFO, device, directory */
+        if (f) {
             fseek(f, 0, SEEK_END);
             len = ftell(f);
             rewind(f);
-            text = mallocCheck((size_t)len + 1);
+            if (len > 1L << 30) { /* sweep_config_load's limit too */
+                snprintf(err, errlen, "cannot read %s: %ld bytes is too large for a config "
+                         "(hint: at most 1 GiB)", path, len);
+                len = -1;
+                fclose(f);
+                f = NULL;
+            }
+        }
+        if (f) {
+            text = mallocCheck(len > 0 ? (size_t)len + 1 : 1);
             if (len < 0 || fread(text, 1, (size_t)len, f) != (size_t)len) {
                 snprintf(err, errlen, "cannot read %s", path);
                 len = -1;
@@ -264,7 +273,7 @@ int main(int argc, char **argv) {
         snprintf(rec.dir, sizeof rec.dir, "%s", cfg.output);
         char path[4200];
         snprintf(path, sizeof path, "%s/results.jsonl", cfg.output);
-        if (access(path, R_OK) == 0 && records_scan(&rec, &plan, st, NULL, NULL, err, sizeof err))
+        if (access(path, R_OK) == 0 && records_scan(&rec, &cfg, &plan, st, NULL, NULL, err, sizeof err))
             status = SWEEP_EXIT_RESULTS;
         shard_dir *sh;
         int nsh = a.merge ? find_shards(cfg.output, &sh) : 0;
@@ -277,7 +286,7 @@ int main(int argc, char **argv) {
     if (rank == 0 && !status && !a.dry_run) {
         /* resumed jobs' scores join rank 0's ensemble contribution */
         resume_ctx rc = {&acc, &cfg, &plan};
-        if (records_scan(&rec, &plan, st, ensembles ? resume_scores : NULL, &rc, err, sizeof err))
+        if (records_scan(&rec, &cfg, &plan, st, ensembles ? resume_scores : NULL, &rc, err, sizeof err))
             status = SWEEP_EXIT_RESULTS;
         shard_dir *sh;
         int nsh = !status && a.merge ? find_shards(cfg.output, &sh) : 0;
@@ -288,7 +297,7 @@ int main(int argc, char **argv) {
             char sdir[SWEEP_PATHLEN + 80];
             snprintf(sdir, sizeof sdir, "%s/%s", cfg.output, sh[i].name);
             long cnt[4] = {0};
-            if (records_merge(&rec, sdir, &plan, st, ensembles ? resume_scores : NULL, &rc,
+            if (records_merge(&rec, sdir, &cfg, &plan, st, ensembles ? resume_scores : NULL, &rc,
                               a.lock_wait, cnt, err, sizeof err))
                 status = SWEEP_EXIT_RESULTS;
             else
@@ -317,6 +326,7 @@ int main(int argc, char **argv) {
             printf("; %ld gave up after %d attempts (not run again)", ngave_up, cfg.max_attempts);
         if (rec.nforeign) printf("; %ld records of jobs not in this plan (kept, ignored)", rec.nforeign);
         if (rec.nduplicate_ok) printf("; %ld duplicate ok records ignored", rec.nduplicate_ok);
+        if (rec.ninvalid) printf("; %ld invalid ok records (their jobs run again)", rec.ninvalid);
         printf("\n");
         if (a.dry_run) {
             printf("%6s  %-16s  %s\n", "index", "job_id", "parameters");

@@ -3,6 +3,7 @@
  * from the records on resume equals the one computed live, bit for bit. */
 #include "sweep/job.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <omp.h>
@@ -76,10 +77,14 @@ void sweep_utc_now(char out[32]) {
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Sleeps ms milliseconds (0..SWEEP_MAX_NOOP_MS, checked by the config); a signal resumes
+ * the rest of the sleep, any other error ends it (never a retry loop on EINVAL). */
 static void sleep_ms(double ms) {
-    if (ms <= 0) return;
+    if (!(ms > 0)) return;
+    if (ms > SWEEP_MAX_NOOP_MS) ms = SWEEP_MAX_NOOP_MS;
     struct timespec ts = {(time_t)(ms / 1e3), (long)(fmod(ms, 1e3) * 1e6)};
-    while (nanosleep(&ts, &ts) != 0) {}
+    if (ts.tv_nsec > 999999999L) ts.tv_nsec = 999999999L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
 /* job_id, index, sweep, params: the head of every record of job `index` */

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <yaml.h>
 
+#include "datasets/input_file.h"
 #include "gpu/device.h"
 #include "nn/common.h"
 #include "sweep/job.h"
@@ -125,6 +126,12 @@ int manifest_update(const char *dir, const sweep_config *c, const sweep_plan *p,
     snprintf(hist, sizeof hist, "%s/manifest.history.jsonl", dir);
     char fp[17];
     sweep_id_hex(p->fingerprint, fp);
+    const char *kind = input_file_kind(path); /* a FIFO would block json_load_file */
+    if (kind) {
+        snprintf(err, errlen, "cannot use %s: not a regular file (%s) (hint: move it away; the "
+                 "sweep writes its manifest there)", path, kind);
+        return -1;
+    }
     json_error_t je;
     json_t *old = json_load_file(path, 0, &je);
     if (old) {

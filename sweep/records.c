@@ -14,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "datasets/input_file.h"
 #include "nn/common.h"
+#include "sweep/ensemble.h"
 
 static int mkdir_p(const char *dir) {
     char buf[4096];
@@ -75,7 +77,13 @@ int records_open(sweep_records *r, const char *dir, double wait_s, char *err, si
     snprintf(holder + hn, sizeof holder - (size_t)hn, " pid %d\n", (int)getpid());
     if (ftruncate(r->lock_fd, 0) == 0 && pwrite(r->lock_fd, holder, strlen(holder), 0) < 0) {}
     snprintf(path, sizeof path, "%s/results.jsonl", dir);
-    r->fd = open(path, O_RDWR | O_CREAT | O_APPEND, 0664);
+    const char *kind = input_file_kind(path); /* a FIFO or device would block or never end */
+    if (kind) {
+        snprintf(err, errlen, "cannot use %s: not a regular file (%s) (hint: move it away; "
+                 "the sweep writes its records there)", path, kind);
+        return -1;
+    }
+    r->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NONBLOCK, 0664);
     if (r->fd < 0) {
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
         return -1;
@@ -121,10 +129,122 @@ int records_close(sweep_records *r) {
     return rc ? -1 : 0;
 }
 
-int records_absorb(const char *text, const sweep_id_index *ix, sweep_job_state *st, long *job,
-                   double *S, int *rows, int *cols, char *errmsg, size_t errlen) {
+/* Checks an ok record's fields against what sweep/job.c can write for job j: accuracies
+ * are numbers in [0, 100] (the NB201 table's range), the search time a finite number >= 0,
+ * and a search job's `scores` a rows x cols matrix of finite numbers in the layout of the
+ * job's space (ens_layout), which S (FN_MAX_ALPHA entries) receives. 0, or -1 with a
+ * message. */
+static int check_ok_record(json_t *rec, const sweep_config *c, const sweep_plan *p, long j,
+                           float acc[4], float *t_search, double *S, int *rows, int *cols,
+                           char *why, size_t whylen) {
+    static const char *const names[4] = {"cifar10_valid", "cifar10_test", "cifar100_test",
+                                         "imagenet16_test"};
+    json_t *a = json_object_get(rec, "accuracy");
+    if (a && !json_is_object(a)) {
+        snprintf(why, whylen, "\"accuracy\" is not an object");
+        return -1;
+    }
+    for (int i = 0; i < 4; i++) {
+        json_t *v = json_object_get(a, names[i]);
+        acc[i] = NAN;
+        if (!v) continue;
+        double x = json_number_value(v);
+        if (!json_is_number(v) || !(x >= 0 && x <= 100)) {
+            char txt[64];
+            records_value_text(v, txt, sizeof txt);
+            snprintf(why, whylen, "accuracy.%s is %s, not a number in [0, 100]", names[i], txt);
+            return -1;
+        }
+        acc[i] = (float)x;
+    }
+    json_t *t = json_object_get(json_object_get(rec, "run"), "time_s");
+    json_t *ts = json_object_get(t, "search");
+    if (!ts) ts = json_object_get(t, "job");
+    *t_search = NAN;
+    if (ts) {
+        double x = json_number_value(ts);
+        if (!json_is_number(ts) || !(x >= 0 && x <= 1e12)) {
+            char txt[64];
+            records_value_text(ts, txt, sizeof txt);
+            snprintf(why, whylen, "run.time_s is %s, not a number of seconds >= 0", txt);
+            return -1;
+        }
+        *t_search = (float)x;
+    }
+    if (!c || !p) return 0;
+    sweep_params prm;
+    sweep_plan_params(c, &p->jobs[j], &prm);
+    if (prm.kind != SWEEP_KIND_SEARCH) return 0;
+    int er, ec;
+    if (ens_layout(&prm, &er, &ec)) {
+        snprintf(why, whylen, "space %s has no score layout", prm.sc.space);
+        return -1;
+    }
+    json_t *sc = json_object_get(rec, "scores");
+    if (!json_is_object(sc)) {
+        snprintf(why, whylen, "an ok %s record without a \"scores\" matrix", prm.sc.space);
+        return -1;
+    }
+    json_t *jr = json_object_get(sc, "rows"), *jc = json_object_get(sc, "cols");
+    json_t *vals = json_object_get(sc, "values");
+    /* compared as json_int_t, never multiplied: a shape from the file cannot overflow */
+    if (!json_is_integer(jr) || !json_is_integer(jc) || json_integer_value(jr) != er ||
+        json_integer_value(jc) != ec) {
+        char tr[32], tc[32];
+        records_value_text(jr, tr, sizeof tr);
+        records_value_text(jc, tc, sizeof tc);
+        snprintf(why, whylen, "scores are %s x %s, the %s layout is %d x %d", tr, tc,
+                 prm.sc.space, er, ec);
+        return -1;
+    }
+    if (!json_is_array(vals) || json_array_size(vals) != (size_t)er) {
+        snprintf(why, whylen, "scores.values is not a list of %d rows", er);
+        return -1;
+    }
+    for (int i = 0; i < er; i++) {
+        json_t *row = json_array_get(vals, (size_t)i);
+        if (!json_is_array(row) || json_array_size(row) != (size_t)ec) {
+            snprintf(why, whylen, "scores.values row %d is not a list of %d numbers", i, ec);
+            return -1;
+        }
+        for (int k = 0; k < ec; k++) {
+            json_t *v = json_array_get(row, (size_t)k);
+            double x = json_number_value(v);
+            if (!json_is_number(v) || !isfinite(x)) {
+                char txt[64];
+                records_value_text(v, txt, sizeof txt);
+                snprintf(why, whylen, "scores.values[%d][%d] is %s, not a finite number", i, k,
+                         txt);
+                return -1;
+            }
+            if (S) S[i * ec + k] = x;
+        }
+    }
+    *rows = er;
+    *cols = ec;
+    return 0;
+}
+
+void records_value_text(const json_t *v, char *buf, size_t len) {
+    if (!v) { snprintf(buf, len, "missing"); return; }
+    if (json_is_string(v)) {
+        snprintf(buf, len, "the string \"%.24s%s\"", json_string_value(v),
+                 strlen(json_string_value(v)) > 24 ? "..." : "");
+        return;
+    }
+    if (json_is_array(v)) { snprintf(buf, len, "a list"); return; }
+    if (json_is_object(v)) { snprintf(buf, len, "an object"); return; }
+    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+    snprintf(buf, len, "%s", s ? s : "?");
+    free(s);
+}
+
+int records_absorb(const char *text, const sweep_config *c, const sweep_plan *p,
+                   const sweep_id_index *ix, sweep_job_state *st, long *job, double *S,
+                   int *rows, int *cols, char *errmsg, size_t errlen) {
     json_error_t jerr;
     json_t *rec = json_loads(text, 0, &jerr);
+    if (errmsg && errlen) errmsg[0] = '\0';
     if (!rec) return -2;
     int ret = -1;
     uint64_t id;
@@ -135,61 +255,58 @@ int records_absorb(const char *text, const sweep_id_index *ix, sweep_job_state *
     if (j < 0) goto done;
     *job = j;
     sweep_job_state *s = &st[j];
-    s->attempts++;
     int ok = !strcmp(status, "ok");
     *rows = *cols = 0;
-    if (ok && s->state == JOB_OK) { ret = JOB_DUPLICATE_OK; goto done; }
+    if (ok && s->state == JOB_OK) { s->attempts++; ret = JOB_DUPLICATE_OK; goto done; }
+    float acc[4] = {NAN, NAN, NAN, NAN}, t_search = NAN;
+    char why[256];
+    if (ok && check_ok_record(rec, c, p, j, acc, &t_search, S, rows, cols, why, sizeof why)) {
+        /* never trusted: the job counts as a failed attempt and runs again */
+        *rows = *cols = 0;
+        s->attempts++;
+        if (s->state != JOB_OK) s->state = JOB_FAILED;
+        if (errmsg) snprintf(errmsg, errlen, "invalid ok record of job %s: %s", idhex, why);
+        ret = RECORDS_INVALID;
+        goto done;
+    }
+    s->attempts++;
     s->state = ok ? JOB_OK : JOB_FAILED;
     if (!ok && errmsg) {
         const char *e = json_string_value(json_object_get(rec, "error"));
         snprintf(errmsg, errlen, "%s", e ? e : status);
     }
     ret = s->state;
-    for (int i = 0; i < 4; i++) s->acc[i] = NAN;
-    json_t *acc = json_object_get(rec, "accuracy");
-    if (acc) {
-        static const char *const names[4] = {"cifar10_valid", "cifar10_test", "cifar100_test",
-                                             "imagenet16_test"};
-        for (int i = 0; i < 4; i++) {
-            json_t *v = json_object_get(acc, names[i]);
-            if (json_is_number(v)) s->acc[i] = (float)json_number_value(v);
-        }
-    }
-    json_t *t = json_object_get(json_object_get(rec, "run"), "time_s");
-    json_t *ts = json_object_get(t, "search");
-    if (!ts) ts = json_object_get(t, "job");
-    s->t_search = json_is_number(ts) ? (float)json_number_value(ts) : NAN;
-    json_t *sc = json_object_get(rec, "scores");
-    if (ok && sc && S) {
-        int r = (int)json_integer_value(json_object_get(sc, "rows"));
-        int c = (int)json_integer_value(json_object_get(sc, "cols"));
-        json_t *vals = json_object_get(sc, "values");
-        if (r > 0 && c > 0 && r * c <= FN_MAX_ALPHA && json_array_size(vals) == (size_t)r) {
-            for (int i = 0; i < r; i++)
-                for (int k = 0; k < c; k++)
-                    S[i * c + k] = json_number_value(json_array_get(json_array_get(vals, i), k));
-            *rows = r;
-            *cols = c;
-        }
-    }
+    memcpy(s->acc, acc, sizeof acc);
+    s->t_search = t_search;
 done:
     json_decref(rec);
     return ret;
 }
 
-int records_scan(sweep_records *r, const sweep_plan *p, sweep_job_state *st,
-                 records_scores_fn on_scores, void *ctx, char *err, size_t errlen) {
+/* Reports an invalid record as FILE:LINE: message (the first 20; a count after that). */
+static void report_invalid(const char *path, long lineno, const char *msg, long *n) {
+    if ((*n)++ < 20)
+        fprintf(stderr, "freenas_sweep: %s:%ld: %s; the job runs again\n", path, lineno, msg);
+    else if (*n == 21)
+        fprintf(stderr, "freenas_sweep: %s: more invalid records; only the first 20 are "
+                "shown\n", path);
+}
+
+FILE *records_fopen_regular(const char *path, char *err, size_t errlen) {
+    return input_file_open(path, "r", err, errlen);
+}
+
+int records_scan(sweep_records *r, const sweep_config *c, const sweep_plan *p,
+                 sweep_job_state *st, records_scores_fn on_scores, void *ctx, char *err,
+                 size_t errlen) {
     for (long j = 0; j < p->njobs; j++) {
         memset(&st[j], 0, sizeof st[j]);
         for (int i = 0; i < 4; i++) st[j].acc[i] = NAN;
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/results.jsonl", r->dir);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
+    FILE *f = records_fopen_regular(path, err, errlen);
+    if (!f) return -1;
     sweep_id_index *ix = sweep_id_index_build(p);
     char *line = NULL;
     size_t cap = 0;
@@ -201,11 +318,13 @@ int records_scan(sweep_records *r, const sweep_plan *p, sweep_job_state *st,
         if (n == 1) continue;
         long job = -1;
         int rows = 0, cols = 0;
-        int s = records_absorb(line, ix, st, &job, S, &rows, &cols, NULL, 0);
+        char msg[512];
+        int s = records_absorb(line, c, p, ix, st, &job, S, &rows, &cols, msg, sizeof msg);
         if (s == -2) {
             if (r->nbad++ < 5)
                 fprintf(stderr, "freenas_sweep: %s:%ld: not a record, skipped\n", path, lineno);
-        } else if (s == -1) r->nforeign++;
+        } else if (s == RECORDS_INVALID) report_invalid(path, lineno, msg, &r->ninvalid);
+        else if (s == -1) r->nforeign++;
         else if (s == JOB_DUPLICATE_OK) r->nduplicate_ok++;
         else if (s == JOB_OK && rows && on_scores) on_scores(job, S, rows, cols, ctx);
     }
@@ -271,7 +390,8 @@ int records_write_atomic(const char *dir, const char *name, const char *text, ch
     return 0;
 }
 
-int records_merge(sweep_records *r, const char *shard_dir, const sweep_plan *p,
+int records_merge(sweep_records *r, const char *shard_dir, const sweep_config *c,
+                  const sweep_plan *p,
                   sweep_job_state *st, records_scores_fn on_scores, void *ctx, double wait_s,
                   long counts[4], char *err, size_t errlen) {
     sweep_records sh;
@@ -281,9 +401,8 @@ int records_merge(sweep_records *r, const char *shard_dir, const sweep_plan *p,
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/results.jsonl", shard_dir);
-    FILE *f = fopen(path, "r");
+    FILE *f = records_fopen_regular(path, err, errlen);
     if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         records_close(&sh);
         return -1;
     }
@@ -296,11 +415,20 @@ int records_merge(sweep_records *r, const char *shard_dir, const sweep_plan *p,
     size_t cap = 0;
     ssize_t n;
     int ret = 0;
+    long lineno = 0, ninvalid = 0;
     while ((n = getline(&line, &cap, f)) > 0) {
+        lineno++;
         if (n == 1) continue;
         long j = -1;
         int rows = 0, cols = 0;
-        int s = records_absorb(line, ix, tmp, &j, S, &rows, &cols, NULL, 0);
+        char msg[512];
+        int s = records_absorb(line, c, p, ix, tmp, &j, S, &rows, &cols, msg, sizeof msg);
+        if (s == RECORDS_INVALID) { /* not merged: the job runs again unless r has it */
+            report_invalid(path, lineno, msg, &ninvalid);
+            counts[3]++;
+            tmp[j].state = JOB_TODO;
+            continue;
+        }
         if (s < 0) { counts[3]++; continue; }
         tmp[j].state = JOB_TODO; /* only this record's status matters */
         if (st[j].state == JOB_OK) { counts[s == JOB_FAILED ? 2 : 1]++; continue; }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datasets/input_file.h"
 #include "nas/nb201_benchmark.h"
 #include "nas/proxy.h"
 #include "nn/common.h"
@@ -106,9 +107,12 @@ static int load_record(sweep_score_table *t, const json_t *r, char *msg, size_t 
 
 int sweep_score_table_load(const char *path, sweep_score_table **out, char *err, size_t errlen) {
     *out = NULL;
-    FILE *f = fopen(path, "r");
+    char why[600];
+    FILE *f = input_file_open(path, "r", why, sizeof why); /* no FIFO, device, directory */
     if (!f) {
-        snprintf(err, errlen, "%s: cannot read the score table: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: cannot read the score table: %s", path,
+                 strstr(why, "not a regular file") ? strstr(why, "not a regular file")
+                                                   : strerror(errno));
         return -1;
     }
     sweep_score_table *t = callocCheck(1, sizeof *t);

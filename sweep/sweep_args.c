@@ -112,8 +112,10 @@ int sweep_args_parse(int argc, char **argv, sweep_args *a, int rank) {
         } else if (!strcmp(o, "--lock-wait")) {
             char *end;
             a->lock_wait = strtod(v, &end);
-            if (*end || a->lock_wait < 0) {
-                if (rank == 0) fprintf(stderr, "freenas_sweep: --lock-wait expects seconds, got '%s'\n", v);
+            if (*end || end == v || !(a->lock_wait >= 0 && a->lock_wait <= 1e7)) { /* no nan */
+                if (rank == 0)
+                    fprintf(stderr, "freenas_sweep: --lock-wait expects seconds 0..10000000, got "
+                            "'%s'\n", v);
                 return -1;
             }
         } else if (o[0] == '-') {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nas/nb201.h"
@@ -121,19 +122,61 @@ static void expect_fail(const char *text, const char *needle) {
     unlink(p);
 }
 
+/* The whole space (15,625 rows), columns in the order of `header`, each row written by
+ * row(code, arch, index, f): index = code unless a test changes it. */
+static int write_full(char *path, const char *header,
+                      void (*row)(FILE *f, int code, const char *arch)) {
+    if (write_tmp(path, header) != 0) return -1;
+    FILE *f = fopen(path, "a");
+    if (!f) return -1;
+    for (int code = 0; code < NB201_NUM_ARCHS; code++) {
+        int ops[NB201_EDGES], c = code;
+        for (int e = 0; e < NB201_EDGES; e++, c /= NB201_OPS) ops[e] = c % NB201_OPS;
+        char arch[256];
+        nb201_arch_string(ops, arch, sizeof arch);
+        row(f, code, arch);
+    }
+    return fclose(f);
+}
+
+/* reordered columns, an extra column, nan values, CRLF line ends */
+static void row_reordered(FILE *f, int code, const char *arch) {
+    if (code == 0) fprintf(f, "%s\tx\tnan\t1.5\t10\t9.5\t1651\r\n", arch);
+    else if (code == 1 + 4 * 3125) fprintf(f, "%s\ty\t4\t3\t2\t1\t7\r\n", arch);
+    else
+        fprintf(f, "%s\tz\t40\t70\t93\t90\t%d\r\n", arch,
+                code == 1651 ? 0 : code == 7 ? 1 + 4 * 3125 : code);
+}
+
+static double bad_value; /* row_bad: cifar100_test of code 5; row_short: rows left out */
+static void row_bad(FILE *f, int code, const char *arch) {
+    fprintf(f, "%d\t%s\t90\t93\t%.17g\t40\n", code, arch, code == 5 ? bad_value : 70.0);
+}
+static void row_short(FILE *f, int code, const char *arch) {
+    if (code < NB201_NUM_ARCHS - (int)bad_value) fprintf(f, "%d\t%s\t90\t93\t70\t40\n", code, arch);
+}
+
+static void expect_fail_file(const char *p, const char *needle) {
+    nb201_benchmark *b = (nb201_benchmark *)1;
+    err[0] = '\0';
+    int rc = nb201_benchmark_load(p, &b, err, sizeof err);
+    CHECKF(rc == -1 && b == NULL, "expected failure for %s", p);
+    CHECKF(strstr(err, needle) != NULL, "message '%s' lacks '%s'", err, needle);
+    printf("  expected error: %s\n", err);
+    if (rc == 0) nb201_benchmark_free(b);
+}
+
 static void test_synthetic(void) {
-    /* reordered columns, an extra column, nan values, CRLF line ends, trailing blank line */
     char p[64];
-    write_tmp(p,
-              "arch\textra\timagenet16_test\tcifar100_test\tcifar10_test\tcifar10_valid\tindex\r\n"
-              "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|\tx\tnan\t1.5\t10\t9.5\t1651\r\n"
-              "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|avg_pool_3x3~2|\ty\t4\t3\t2\t1\t7\r\n"
-              "\n");
+    write_full(p, "arch\textra\timagenet16_test\tcifar100_test\tcifar10_test\tcifar10_valid\tindex\r\n",
+               row_reordered);
+    FILE *f = fopen(p, "a");
+    if (f) fputs("\n", f), fclose(f); /* a trailing blank line */
     nb201_benchmark *b = NULL;
     int rc = nb201_benchmark_load(p, &b, err, sizeof err);
     CHECKF(rc == 0, "reordered table: %s", err);
     if (rc == 0) {
-        CHECKF(b->count == 2, "count %d", b->count);
+        CHECKF(b->count == NB201_NUM_ARCHS, "count %d", b->count);
         const nb201_record *r = &b->by_code[0];
         CHECKF(r->index == 1651 && isnan(r->imagenet16_test) && r->cifar100_test == 1.5 &&
                   r->cifar10_test == 10 && r->cifar10_valid == 9.5,
@@ -144,12 +187,37 @@ static void test_synthetic(void) {
                   r->cifar10_test == 2 && r->cifar10_valid == 1,
               "row 2 values");
         CHECKF(b->by_index[7] == 1 + 4 * 3125, "by_index[7] = %d", b->by_index[7]);
-        int absent[NB201_EDGES] = {3, 3, 3, 3, 3, 3};
-        CHECKF(nb201_benchmark_get(b, absent) == NULL, "absent arch must give NULL");
-        CHECKF(b->by_index[0] == -1, "absent index");
         nb201_benchmark_free(b);
     }
     unlink(p);
+
+    /* accuracies out of [0, 100], overflowing to inf; a table without its last rows */
+    const double bad[] = {150, -5, INFINITY};
+    const char *const shown[] = {"'150'", "'-5'", "'inf'"};
+    for (int i = 0; i < 3; i++) {
+        bad_value = bad[i];
+        write_full(p, HDR, row_bad);
+        char want[128];
+        snprintf(want, sizeof want, ":7: column cifar100_test: %s is not an accuracy in [0, 100]",
+                 shown[i]);
+        expect_fail_file(p, want);
+        unlink(p);
+    }
+    expect_fail(HDR "0\t|none~0|+|none~0|none~1|+|none~0|none~1|none~2|\t1e999\t2\t3\t4\n",
+                ":2: column cifar10_valid: '1e999' is not an accuracy in [0, 100]");
+    bad_value = 100;
+    write_full(p, HDR, row_short);
+    expect_fail_file(p, ": 15525 of 15625 architectures, index 15525 is missing");
+    unlink(p);
+    expect_fail(HDR ROW0 ROW1, ": 2 of 15625 architectures, index 2 is missing");
+    /* a FIFO is refused at once, not read (a read would wait for a writer forever) */
+    snprintf(p, sizeof p, "/tmp/fn_nb201_fifo_%d", (int)getpid());
+    unlink(p);
+    if (mkfifo(p, 0600) == 0) {
+        expect_fail_file(p, "not a regular file (a FIFO)");
+        unlink(p);
+    }
+    expect_fail_file("/tmp", "cannot read NB201 table '/tmp': not a regular file (a directory)");
 
     expect_fail(HDR ROW0 "2\t|none~0|+|none~0|none~1|\t1\n", ":3:");             /* field count */
     expect_fail(HDR ROW0 ROW1 "2\t|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|\t1\t2\t3\t4\n",

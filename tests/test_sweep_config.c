@@ -125,6 +125,10 @@ static void malformed(void) {
     expect_error("output: results/${FREENAS_TEST_UNSET_VAR}/x\n", "cfg.yaml:1:9: ",
                  "environment variable FREENAS_TEST_UNSET_VAR is not set", "export");
     expect_error("output: out\nkind: serach\n", "cfg.yaml:2:7: ", "unknown kind 'serach'", NULL);
+    expect_error("output: out\nkind: noop\nnoop_ms: 1e308\n", "cfg.yaml:3:10: ",
+                 "noop_ms: 1e308 is out of range", "0..3600000 milliseconds");
+    expect_error("output: out\nkind: noop\nnoop_ms: 3600000.5\n", "cfg.yaml:3:10: ",
+                 "noop_ms: 3600000.5 is out of range", NULL);
     expect_error("output: out\nprogress_interval: 0\n", "cfg.yaml:2:20: ",
                  "progress_interval: 0 must be > 0", NULL);
 }
@@ -449,9 +453,71 @@ static void fault_keys(void) {
                  "did you mean 'max_attempts'?");
 }
 
+/* Duplicate checks on long lists and large space entries run in O(n log n): 644,000 seeds
+ * written one by one, and three space entries that expand to 64 x 1022 variants each (a 12.7
+ * KB config that a pairwise check never finished). CTest's TIMEOUT catches a quadratic
+ * check; the times are printed, not asserted. */
+static void large_lists(void) {
+    sweep_config c;
+    char err[SWEEP_ERRLEN];
+    const int nseeds = 644000;
+    size_t cap = (size_t)nseeds * 8 + 256, len = 0;
+    char *y = malloc(cap);
+    CHECK(y != NULL);
+    if (!y) return;
+    len += (size_t)snprintf(y + len, cap - len, "output: o\ngrid:\n  seed: [");
+    for (int i = 0; i < nseeds; i++)
+        len += (size_t)snprintf(y + len, cap - len, "%s%d", i ? ", " : "", i);
+    snprintf(y + len, cap - len, "]\n");
+    clock_t t0 = clock();
+    CHECKF(parse(y, &c, err) == 0, "%s", err);
+    printf("     %d seeds, one per item, parsed in %.3f s\n", nseeds,
+           (double)(clock() - t0) / CLOCKS_PER_SEC);
+    CHECK(c.axes[SWEEP_KEY_SEED].n == nseeds && c.axes[SWEEP_KEY_SEED].v[nseeds - 1].num == nseeds - 1);
+    sweep_config_free(&c);
+    /* the same list with 5 again at the end: found, and named at the first 5 */
+    snprintf(y + len, cap - len, ", 5]\n");
+    t0 = clock();
+    CHECK(parse(y, &c, err) == -1);
+    printf("     %d seeds with a repeat found in %.3f s\n", nseeds + 1,
+           (double)(clock() - t0) / CLOCKS_PER_SEC);
+    CHECKF(strstr(err, "seed: 5 repeats a value given at 3:25") != NULL, "%s", err);
+    sweep_config_free(&c);
+
+    /* three space entries: cells 1..64 x channels 2..1023 each */
+    len = (size_t)snprintf(y, cap, "output: o\ngrid:\n  space:\n");
+    static const char *const names[3] = {"darts", "nb201", "nb1shot1"};
+    for (int e = 0; e < 3; e++) {
+        len += (size_t)snprintf(y + len, cap - len, "    - {name: %s, cells: [", names[e]);
+        for (int i = 1; i <= 64; i++) len += (size_t)snprintf(y + len, cap - len, "%s%d", i > 1 ? "," : "", i);
+        len += (size_t)snprintf(y + len, cap - len, "], channels: [");
+        for (int i = 2; i < 1024; i++) len += (size_t)snprintf(y + len, cap - len, "%s%d", i > 2 ? "," : "", i);
+        len += (size_t)snprintf(y + len, cap - len, "]}\n");
+    }
+    printf("     space entries: %zu bytes of config\n", len);
+    t0 = clock();
+    CHECKF(parse(y, &c, err) == 0, "%s", err);
+    printf("     3 x 65,408 space variants parsed in %.3f s\n", (double)(clock() - t0) / CLOCKS_PER_SEC);
+    CHECK(c.axes[SWEEP_KEY_SPACE].n == 3 * 64 * 1022);
+    sweep_config_free(&c);
+    /* a fourth entry repeating one darts variant: reported at the entry, naming the first */
+    snprintf(y + len, cap - len, "    - {name: darts, cells: 64, channels: 1023}\n");
+    CHECK(parse(y, &c, err) == -1);
+    CHECKF(strstr(err, "cfg.yaml:7:7: space: this entry repeats a value given at 4:7"), "%s", err);
+    sweep_config_free(&c);
+    free(y);
+
+    /* which item is reported: the first that repeats an earlier one, and that earlier one */
+    expect_error("output: out\ngrid:\n  seed: [3, \"10:20\", 1, \"21:30\", \"0:2\", \"15:16\"]\n",
+                 "cfg.yaml:3:34: ", "seed: 0:2 repeats a value given at 3:22", NULL);
+    expect_error("output: out\ngrid:\n  metric: [snip, synflow, grasp, synflow, snip]\n",
+                 "cfg.yaml:3:34: ", "metric: synflow repeats a value given at 3:18", NULL);
+}
+
 int main(void) {
     malformed();
     fault_keys();
+    large_lists();
     full_example();
     defaults_and_keys();
     files_and_check();

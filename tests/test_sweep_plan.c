@@ -180,13 +180,48 @@ static void test_ensemble(void) {
     for (int j = 39; j >= 0; j--) ens_acc_add(&b, &c, &p, j, scores[j], 6, 5);
     CHECK(a.n == ENS_STRIDE && memcmp(a.buf, b.buf, (size_t)a.n * sizeof *a.buf) == 0);
     CHECK(a.buf[0] == 40 && a.buf[1] == 240 && a.buf[2] == 200);
+    /* wrong shapes and non-finite scores are refused, nothing added */
+    double big[FN_MAX_ALPHA] = {0};
+    CHECK(ens_acc_add(&a, &c, &p, 0, big, 256, 1) == -1 && ens_acc_add(&a, &c, &p, 0, big, 1, 256) == -1);
+    CHECK(ens_acc_add(&a, &c, &p, 0, big, 5, 6) == -1 && ens_acc_add(&a, &c, &p, 0, big, 0, 0) == -1);
+    big[3] = NAN;
+    CHECK(ens_acc_add(&a, &c, &p, 0, big, 6, 5) == -1);
+    CHECK(memcmp(a.buf, b.buf, (size_t)a.n * sizeof *a.buf) == 0);
     ens_acc_free(&a);
     ens_acc_free(&b);
+    sweep_plan_free(&p);
+    sweep_config_free(&c);
+
+    /* finite scores near 1e300 (their squares overflow): the same z-scores, never NaN */
+    double S2[30], Sbig[30], z1[30], z2[30];
+    for (int i = 0; i < 30; i++) S2[i] = scores[0][i], Sbig[i] = S2[i] * 1e300;
+    ens_normalise(SWEEP_NORM_ZSCORE, S2, 30, z1);
+    ens_normalise(SWEEP_NORM_ZSCORE, Sbig, 30, z2);
+    check_close("z-scores of scores x 1e300", z2, z1, 30, 1e-12, 1e-12);
+}
+
+/* The score layout a record must have, per space: what nas/search.c writes (test_search
+ * checks 6 x 5 and 28 x 8 on real searches, nb1shot1's numel on each search space). */
+static void test_layout(void) {
+    sweep_config c;
+    sweep_plan p;
+    const char *y = "output: o\ngrid:\n  space: [nb201, darts, {name: nb1shot1, ss: [1, 2, 3]}]\n";
+    if (plan_from(y, &c, &p)) { CHECK(0); return; }
+    const int want[5][2] = {{6, 5}, {28, 8}, {1, 24}, {1, 26}, {1, 35}};
+    CHECK(p.njobs == 5);
+    for (long j = 0; j < p.njobs && j < 5; j++) {
+        sweep_params prm;
+        sweep_plan_params(&c, &p.jobs[j], &prm);
+        int r = 0, k = 0;
+        CHECKF(ens_layout(&prm, &r, &k) == 0 && r == want[j][0] && k == want[j][1],
+               "job %ld (%s ss %d): layout %d x %d", j, prm.sc.space, prm.sc.ss, r, k);
+    }
     sweep_plan_free(&p);
     sweep_config_free(&c);
 }
 
 int main(void) {
+    test_layout();
     test_plan();
     test_ensemble();
     return test_summary("test_sweep_plan");

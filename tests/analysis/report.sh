@@ -127,7 +127,7 @@ base_rec() { # JOB_ID KIND METRIC DATASET SEED C10_TEST C100_TEST IN16_TEST
      params: ({kind: $kind, space: "nb201", dataset: $ds, seed: $seed}
               + (if $metric == "" then {} else {metric: $metric, sample: 1000} end)),
      status: "ok", error: null, attempt: 1, arch: "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
-     accuracy: {cifar10_valid: ($c10 - 3), cifar10_test: $c10, cifar100_test: $c100,
+     accuracy: {cifar10_valid: ([$c10 - 3, 0] | max), cifar10_test: $c10, cifar100_test: $c100,
                 imagenet16_test: $in16}, run: {time_s: {search: 1, job: 1}}}'
 }
 D5="$WORK/baselines"

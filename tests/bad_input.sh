@@ -21,13 +21,14 @@ F="$BIN/freenas" S="$BIN/freenas_sweep" R="$BIN/freenas_report"
 TSV="$SHARED/data/nb201/nb201_accuracy.tsv" C10="$SHARED/data/cifar10/test_batch_head.bin"
 n=0 failed=0 rows=()
 
-# expect "CASE" RC "MESSAGE SUBSTRING" CMD...: runs CMD (10 s at most), checks its exit code
-# and that stderr or stdout holds the substring; the line holding it goes into the table
+# expect "CASE" RC "MESSAGE SUBSTRING" CMD...: runs CMD (10 s at most, times
+# FREENAS_TIMEOUT_SCALE in slow builds such as the sanitizer one), checks its exit code and
+# that stderr or stdout holds the substring; the line holding it goes into the table
 expect() {
   local name=$1 want_rc=$2 want=$3 rc line
   shift 3
   n=$((n + 1))
-  timeout -k 2 10 "$@" > "out/$n.out" 2> "out/$n.err" < /dev/null
+  timeout -k 2 $((10 * ${FREENAS_TIMEOUT_SCALE:-1})) "$@" > "out/$n.out" 2> "out/$n.err" < /dev/null
   rc=$?
   line=$(grep -h -F -m1 -- "$want" "out/$n.err" "out/$n.out" | head -n 1)
   if [ "$rc" -eq "$want_rc" ] && [ -n "$line" ]; then

@@ -27,10 +27,10 @@
 #include "datasets/dataset.h"
 #include "gpu/device.h"
 #include "gpu/exec_cuda.h"
-#include "nas/graph.h"
-#include "nas/search.h"
-#include "nas/space.h"
-#include "nn/common.h"
+#include "engine/graph.h"
+#include "search/search.h"
+#include "search/space.h"
+#include "base/common.h"
 
 typedef struct {
     const char *name, *space, *dataset, *metric;

@@ -11,7 +11,7 @@
 #include <cudnn.h>
 
 extern "C" {
-#include "nn/common.h"
+#include "base/common.h"
 }
 
 #define cudaCheck(call)                                                                    \

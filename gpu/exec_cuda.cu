@@ -1,4 +1,4 @@
-/* gpu/exec_cuda.cu: the CUDA executor (see gpu/exec_cuda.h): the twin of nas/graph_exec.c,
+/* gpu/exec_cuda.cu: the CUDA executor (see gpu/exec_cuda.h): the twin of engine/graph_exec.c,
  * node for node, on one stream of the current device.
  *
  *   convolution      cuDNN forward / backward-data / backward-filter, grouped and dilated;
@@ -13,7 +13,7 @@
  *
  * Memory: one device buffer per role (activations, gradients, parameters, d parameters, BN
  * statistics, alpha, d alpha, cuDNN workspace, reduction scratch), each sized by the plan of
- * nas/graph_plan.c. They are borrowed from a per-process set that only grows, so a sweep of
+ * engine/graph_plan.c. They are borrowed from a per-process set that only grows, so a sweep of
  * one supernet shape allocates once; a second executor alive at the same time gets its own.
  * Each pass (forward, backward) is captured into a CUDA graph the second time its key (graph
  * structure, precision, memory offsets and device buffers) is seen and replayed after that,
@@ -28,7 +28,7 @@
 #include "gpu/ops.cuh"
 
 extern "C" {
-#include "nas/graph.h"
+#include "engine/graph.h"
 #include "nn/batchnorm2d.h"
 }
 #include "gpu/exec_cuda.h"

@@ -1,5 +1,5 @@
-/* gpu/exec_cuda.h: the CUDA executor behind fn_exec (nas/graph.h), used when an executor is
- * made with fn_exec_opts.device = FN_DEV_CUDA. nas/graph.c calls these; space, supernet and
+/* gpu/exec_cuda.h: the CUDA executor behind fn_exec (engine/graph.h), used when an executor is
+ * made with fn_exec_opts.device = FN_DEV_CUDA. engine/graph.c calls these; space, supernet and
  * metric code never do: they run the same exec_forward / exec_backward on either device.
  *
  * gpu/exec_cuda.cu runs every graph node with cuDNN (convolution forward, backward-data and
@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "nas/graph.h"
+#include "engine/graph.h"
 
 #ifdef __cplusplus
 extern "C" {

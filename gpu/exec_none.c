@@ -1,5 +1,5 @@
 /* gpu/exec_none.c: the CUDA executor's entry points for builds without CUDA, cuDNN or cuBLAS:
- * making a CUDA executor fails with a message (nas/graph.c asks only for FN_DEV_CUDA). */
+ * making a CUDA executor fails with a message (engine/graph.c asks only for FN_DEV_CUDA). */
 #include <stdio.h>
 
 #include "gpu/exec_cuda.h"

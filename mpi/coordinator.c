@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "mpi/mpi_check.h"
-#include "nn/common.h"
+#include "base/common.h"
 
 volatile sig_atomic_t sweep_signal = 0;
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "mpi/mpi_check.h"
-#include "nn/common.h"
+#include "base/common.h"
 
 #ifdef FREENAS_HAVE_NCCL
 #include <cuda_runtime.h>

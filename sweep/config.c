@@ -22,8 +22,8 @@
 #include "datasets/input_file.h"
 #include "gpu/device.h"
 #include "gpu/exec_cuda.h"
-#include "nas/metric.h"
-#include "nas/proxy.h"
+#include "metrics/metric.h"
+#include "proxies/proxy.h"
 #include "sweep/config_internal.h"
 #include "sweep/plan.h"
 

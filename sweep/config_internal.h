@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <yaml.h>
 
-#include "nas/space.h"
+#include "search/space.h"
 #include "sweep/config.h"
 
 typedef struct {

@@ -12,9 +12,9 @@
 #include <yaml.h>
 
 #include "datasets/dataset.h"
-#include "nas/metric.h"
-#include "nas/nb201_benchmark.h"
-#include "nas/proxy.h"
+#include "metrics/metric.h"
+#include "nasbench/nb201_benchmark.h"
+#include "proxies/proxy.h"
 #include "sweep/config.h"
 #include "sweep/plan.h"
 

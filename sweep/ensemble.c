@@ -8,16 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nas/darts.h"
-#include "nas/nb1shot1.h"
-#include "nas/nb201.h"
-#include "nas/space.h"
-#include "nn/common.h"
+#include "spaces/darts.h"
+#include "spaces/nb1shot1.h"
+#include "spaces/nb201.h"
+#include "search/space.h"
+#include "base/common.h"
 #include "sweep/job.h"
 #include "sweep/records.h"
 
 int ens_layout(const sweep_params *prm, int *rows, int *cols) {
-    /* nas/search.c stacks the alpha groups into rows of one width, or 1 x numel when the
+    /* search/search.c stacks the alpha groups into rows of one width, or 1 x numel when the
      * widths differ (nb1shot1: alpha_mixed has 3 columns, alpha_output steps + 1) */
     const char *sp = prm->sc.space;
     *rows = *cols = 0;

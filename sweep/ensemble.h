@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "nas/nb201_benchmark.h"
+#include "nasbench/nb201_benchmark.h"
 #include "sweep/plan.h"
 
 #define ENS_FIX_SHIFT 32
@@ -25,7 +25,7 @@ typedef struct {
 
 void ens_acc_init(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p);
 void ens_acc_free(sweep_ens_acc *a);
-/* The score layout (rows x cols, all alpha groups stacked as nas/search.c writes them) of
+/* The score layout (rows x cols, all alpha groups stacked as search/search.c writes them) of
  * a job of these parameters: nb201 6 x 5, darts 28 x 8, nb1shot1 1 x 24 / 26 / 35 (ss 1 /
  * 2 / 3). 0, or -1 for a space without one. */
 int ens_layout(const sweep_params *prm, int *rows, int *cols);

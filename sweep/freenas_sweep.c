@@ -29,7 +29,7 @@
 #include "mpi/coordinator.h"
 #include "mpi/mpi_check.h"
 #include "mpi/reduce.h"
-#include "nn/common.h"
+#include "base/common.h"
 #include "sweep/manifest.h"
 #include "sweep/sweep_args.h"
 #include "sweep/summary.h"

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "datasets/input_file.h"
-#include "nn/common.h"
+#include "base/common.h"
 #include "sweep/ensemble.h"
 
 static int mkdir_p(const char *dir) {

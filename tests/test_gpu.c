@@ -23,10 +23,10 @@
 
 #include "datasets/dataset.h"
 #include "gpu/device.h"
-#include "nas/graph.h"
-#include "nas/search.h"
-#include "nas/space.h"
-#include "nn/common.h"
+#include "engine/graph.h"
+#include "search/search.h"
+#include "search/space.h"
+#include "base/common.h"
 #include "nn/rng.h"
 #include "tests/test_util.h"
 

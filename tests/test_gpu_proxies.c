@@ -1,4 +1,4 @@
-/* tests/test_gpu_proxies.c: every per-architecture zero-cost proxy (nas/proxy.h) on the CUDA
+/* tests/test_gpu_proxies.c: every per-architecture zero-cost proxy (proxies/proxy.h) on the CUDA
  * executor against the CPU, on NB201 benchmark networks with real CIFAR-10 images.
  *
  *   ./build/bin/test_gpu_proxies ../shared/data
@@ -25,8 +25,8 @@
 
 #include "gpu/device.h"
 #include "gpu/exec_cuda.h"
-#include "nas/nb201.h"
-#include "nas/proxy.h"
+#include "spaces/nb201.h"
+#include "proxies/proxy.h"
 #include "nn/rng.h"
 #include "tests/test_util.h"
 

@@ -10,9 +10,9 @@
 
 #include "gpu/device.h"
 #include "gpu/exec_cuda.h"
-#include "nas/darts.h"
-#include "nas/nb201.h"
-#include "nas/search.h"
+#include "spaces/darts.h"
+#include "spaces/nb201.h"
+#include "search/search.h"
 #include "tests/test_util.h"
 
 static fn_search_config base(const char *metric, const char *data) {
@@ -135,7 +135,7 @@ int main(int argc, char **argv) {
     CHECK(strncmp(r1.arch_json, "{\"normal\": [[", 13) == 0);
     printf("darts synflow seed 3: %s\n", r1.arch);
     /* the same scores, bit for bit, on 1 and 3 threads (float64 SynFlow; in float32 the
-     * DARTS scores are rounding noise that changes with the GEMM split: see nas/metric.c) */
+     * DARTS scores are rounding noise that changes with the GEMM split: see metrics/metric.c) */
     omp_set_num_threads(1);
     CHECK(search_run(&c, &r2) == FN_OK);
     omp_set_num_threads(3);

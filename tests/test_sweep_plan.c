@@ -200,7 +200,7 @@ static void test_ensemble(void) {
     check_close("z-scores of scores x 1e300", z2, z1, 30, 1e-12, 1e-12);
 }
 
-/* The score layout a record must have, per space: what nas/search.c writes (test_search
+/* The score layout a record must have, per space: what search/search.c writes (test_search
  * checks 6 x 5 and 28 x 8 on real searches, nb1shot1's numel on each search space). */
 static void test_layout(void) {
     sweep_config c;

@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "datasets/dataset.h"
 #include "gpu/device.h"
+#include "gpu/backend_cuda.h"
 #include "metrics/metric.h"
 #include "spaces/nb201.h"
 #include "nasbench/nb201_benchmark.h"
@@ -431,6 +432,7 @@ static int cmd_info(void) {
 }
 
 int main(int argc, char **argv) {
+    gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

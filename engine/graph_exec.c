@@ -1,8 +1,8 @@
 /* engine/graph_exec.c: forward and backward execution of a graph on the CPU reference ops,
- * compiled for float32 and float64 (nn/real.h). See engine/graph.h. */
+ * compiled for float32 and float64 (nn/real.h): the CPU backend's passes (engine/exec_cpu.c). */
 #include <string.h>
 
-#include "engine/graph.h"
+#include "engine/exec_cpu.h"
 #include "nn/batchnorm2d.h"
 #include "base/common.h"
 #include "nn/conv2d.h"

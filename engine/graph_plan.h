@@ -17,10 +17,26 @@
 
 #include "engine/graph.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Memory plan of an executor, made by graph_plan. */
+typedef struct {
+    size_t *act_off;     /* [nt] element offset of each activation */
+    size_t *grad_off;    /* [nt] element offset of each gradient (where needs_grad) */
+    int *grad_first;     /* [nt] node whose backward first writes the gradient (zeroes it) */
+    size_t act_numel, grad_numel;
+} fn_plan;
+
 /* needs_grad[nt] as computed by exec_init; keep[nt] (or NULL) marks activations that must
  * outlive forward (fn_exec_opts.keep). */
 void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_grads,
                 const unsigned char *keep, fn_plan *p);
 void graph_plan_free(fn_plan *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "engine/graph.h"
+#include "engine/exec.h"
 
 typedef struct {
     /* SynFlow */

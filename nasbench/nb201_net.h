@@ -24,7 +24,7 @@
 
 #include <stddef.h>
 
-#include "engine/graph.h"
+#include "engine/exec.h"
 #include "spaces/nb201.h"
 #include "nasbench/nb201_benchmark.h"
 

@@ -266,7 +266,7 @@ fn_status proxy_score_ops(fn_proxy_ctx *x, const int ops[NB201_EDGES], const cha
             }
             fn_exec_opts eo = proxy_exec_opts(&g, needs, x->keep);
             eo.device = x->c.device;
-            eo.pool = x->c.device == FN_DEV_CPU ? &x->pool : NULL; /* GPU arenas: their own */
+            eo.pool = &x->pool; /* host arenas only: a device backend ignores it */
             eo.eager = 1; /* each network runs a pass or two: capturing would not pay */
             const int erc = exec_init_opts(&e, &g, it[lead].precision == 64 ? FN_F64 : FN_F32, &eo);
             if (erc) {

@@ -25,7 +25,7 @@
  * 15,625 CIFAR-10 archs in 145 s as two 1-thread processes), naswot 0.5 s, snip 0.5 s
  * (grad_norm then ~1 ms), fisher 0.5 s, jacob_cov 0.45 s, ntk_trace 0.6 s (ntk_cond then
  * ~0.2 ms), grasp 2.3 s (float64). One thread per process is fastest at batch 1.
- * With config.device = FN_DEV_CUDA the networks run on the current GPU (engine/graph.h: the
+ * With config.device = FN_DEV_CUDA the networks run on the current GPU (engine/exec.h: the
  * executor downloads what a proxy reads) and everything else stays here; on an H100 snip
  * takes 28 ms, grasp 103 ms, ntk_trace 264 ms per architecture (tests/test_gpu_proxies.c).
  *
@@ -47,7 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/graph.h"
+#include "engine/exec.h"
 #include "spaces/nb201.h"
 #include "search/search.h" /* fn_status */
 
@@ -62,7 +62,7 @@ typedef struct {
     int channels, cells;   /* 16 and 5 (NB201) */
     double grasp_eps;      /* relative finite-difference step of GraSP's H g (1e-7) */
     fn_device device;      /* FN_DEV_CPU (default) or FN_DEV_CUDA: networks run on the current
-                              GPU (engine/graph.h); scores and linear algebra stay on the host */
+                              GPU (engine/exec.h); scores and linear algebra stay on the host */
 } fn_proxy_config;
 
 void proxy_config_default(fn_proxy_config *c);

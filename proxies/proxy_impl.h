@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "engine/graph.h"
+#include "engine/exec.h"
 #include "proxies/proxy.h"
 
 #define FN_PX_SLOTS 8

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "datasets/dataset.h"
-#include "engine/graph.h"
+#include "engine/exec.h"
 #include "search/space.h"
 
 const char *fn_status_name(fn_status s) {

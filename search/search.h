@@ -41,7 +41,7 @@ typedef struct {
     int cells;               /* 0: space default (NB201: 5 per stage; DARTS: 8, at 224: 14) */
     int ss;                  /* NAS-Bench-1shot1 search space 1, 2 or 3 */
     fn_device device;        /* FN_DEV_CPU, or FN_DEV_CUDA: the supernet runs on the current
-                                GPU (gpu/exec_cuda.h); weights are drawn on the host from the
+                                GPU (the CUDA backend, engine/backend.h); weights are drawn on the host from the
                                 seed and copied, so both start from the same supernet */
     fn_metric_opts mopts;
 } fn_search_config;

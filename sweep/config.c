@@ -21,7 +21,7 @@
 
 #include "datasets/input_file.h"
 #include "gpu/device.h"
-#include "gpu/exec_cuda.h"
+#include "gpu/backend_cuda.h"
 #include "metrics/metric.h"
 #include "proxies/proxy.h"
 #include "sweep/config_internal.h"

@@ -26,6 +26,7 @@
 
 #include "datasets/input_file.h"
 #include "gpu/device.h"
+#include "gpu/backend_cuda.h"
 #include "mpi/coordinator.h"
 #include "mpi/mpi_check.h"
 #include "mpi/reduce.h"
@@ -163,6 +164,7 @@ static int cpus_available(void) {
 }
 
 int main(int argc, char **argv) {
+    gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */
     int provided;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     /* a file size limit (ulimit -f) is an error of the write that meets it (EFBIG, reported

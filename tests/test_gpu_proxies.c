@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "gpu/device.h"
-#include "gpu/exec_cuda.h"
+#include "gpu/backend_cuda.h"
 #include "spaces/nb201.h"
 #include "proxies/proxy.h"
 #include "nn/rng.h"
@@ -64,6 +64,7 @@ static double rel(double gpu, double cpu) {
 }
 
 int main(int argc, char **argv) {
+    gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */
     if (!gpu_exec_compiled() || gpu_device_count() <= 0) {
         printf("SKIP: %s\n", gpu_exec_compiled() ? "no CUDA device" : "no CUDA executor in this build");
         return 77;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "spaces/darts.h"
-#include "engine/graph.h"
+#include "engine/exec.h"
 #include "spaces/nb201.h"
 #include "base/common.h"
 #include "nn/cross_entropy.h"

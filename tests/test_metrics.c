@@ -11,7 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "engine/graph.h"
+#include "engine/exec.h"
 #include "metrics/metric.h"
 #include "spaces/nb201.h"
 #include "base/common.h"

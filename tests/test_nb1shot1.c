@@ -14,7 +14,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "engine/graph.h"
+#include "engine/exec.h"
 #include "spaces/nb1shot1.h"
 #include "base/common.h"
 #include "nn/cross_entropy.h"

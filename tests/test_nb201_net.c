@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/graph.h"
+#include "engine/exec.h"
 #include "nasbench/nb201_benchmark.h"
 #include "nasbench/nb201_net.h"
 #include "tests/test_util.h"

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "datasets/dataset.h"
-#include "engine/graph.h"
+#include "engine/exec.h"
 #include "nasbench/nb201_net.h"
 #include "proxies/proxy.h"
 #include "proxies/proxy_impl.h"

@@ -12,7 +12,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "engine/graph.h"
+#include "engine/exec.h"
 #include "proxies/proxy.h"
 #include "proxies/proxy_impl.h"
 #include "nn/batchnorm2d.h"

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "datasets/refbin.h"
-#include "engine/graph.h"
+#include "engine/exec.h"
 #include "metrics/metric.h"
 #include "spaces/darts.h"
 #include "spaces/nb201.h"

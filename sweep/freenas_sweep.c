@@ -25,11 +25,11 @@
 #include <unistd.h>
 
 #include "datasets/input_file.h"
-#include "gpu/device.h"
 #include "gpu/backend_cuda.h"
 #include "mpi/coordinator.h"
 #include "mpi/mpi_check.h"
 #include "mpi/reduce.h"
+#include "sweep/sweep_run.h"
 #include "base/common.h"
 #include "sweep/manifest.h"
 #include "sweep/sweep_args.h"
@@ -45,12 +45,12 @@ static double first_signal_s; /* touched only by on_signal, which the others are
 
 static void on_signal(int sig) {
     const double now = fn_now(); /* clock_gettime(CLOCK_MONOTONIC) alone */
-    if (sweep_signal) {
+    if (coord_signal) {
         if (now - first_signal_s >= SIGNAL_REPEAT_S) _exit(SWEEP_EXIT_INTERRUPTED);
         return; /* the same request, delivered twice */
     }
     first_signal_s = now;
-    sweep_signal = sig;
+    coord_signal = sig;
 }
 
 /* Rank 0 reads the file; every rank parses the same bytes. */
@@ -181,26 +181,19 @@ int main(int argc, char **argv) {
         MPI_Finalize();
         return pa > 0 ? SWEEP_EXIT_OK : SWEEP_EXIT_USAGE;
     }
-    /* local rank, GPU binding (HPC_NOTES.md: MPI_Comm_split_type is right in every launch mode) */
-    MPI_Comm node;
-    mpiCheck(MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node));
-    int local_rank, local_size;
-    MPI_Comm_rank(node, &local_rank);
-    MPI_Comm_size(node, &local_size);
+    /* local rank, GPU binding */
+    coord_node node;
+    coord_node_bind(world, &node);
+    const int local_size = node.local_size;
     sweep_worker w = {.rank = rank, .proxies = sweep_proxy_cache_new()};
     gethostname(w.host, sizeof w.host);
     snprintf(w.device, sizeof w.device, "cpu");
     char gpu_id[320] = "";
-    int ngpu = gpu_device_count();
-    if (ngpu > 0) {
-        int dev = local_rank % ngpu;
-        char bus[64], desc[96];
-        if (gpu_bind(dev, bus, sizeof bus) == 0) {
-            snprintf(gpu_id, sizeof gpu_id, "%s/%s", w.host, bus);
-            if (gpu_describe(dev, desc, sizeof desc)) snprintf(desc, sizeof desc, "?");
-            snprintf(w.device, sizeof w.device, "cpu (cuda:%d %.60s bound for reductions)", dev, desc);
-            snprintf(w.gpu, sizeof w.gpu, "cuda:%d (%.100s)", dev, desc);
-        }
+    if (node.gpu >= 0) {
+        snprintf(gpu_id, sizeof gpu_id, "%s/%s", w.host, node.bus);
+        snprintf(w.device, sizeof w.device, "cpu (cuda:%d %.60s bound for reductions)", node.gpu,
+                 node.desc);
+        snprintf(w.gpu, sizeof w.gpu, "cuda:%d (%.100s)", node.gpu, node.desc);
     }
 
     char err[SWEEP_ERRLEN] = "";
@@ -415,10 +408,10 @@ int main(int argc, char **argv) {
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
-    coord_ctx x = {.c = &cfg, .p = &plan, .w = &w, .acc = &acc, .rec = &rec, .st = st,
-                   .todo = todo, .ntodo = ntodo, .ndone_before = ndone, .quiet = a.quiet};
+    sweep_run_ctx x = {.c = &cfg, .p = &plan, .w = &w, .acc = &acc, .rec = &rec, .st = st,
+                       .todo = todo, .ntodo = ntodo, .ndone_before = ndone, .quiet = a.quiet};
     coord_stats cs;
-    coord_run(world, &x, &cs);
+    sweep_run_jobs(world, &x, &cs);
 
     int exit_code = SWEEP_EXIT_OK;
     if (rank == 0 && (cs.lost_rank >= 0 || cs.stuck)) {
@@ -441,7 +434,7 @@ int main(int argc, char **argv) {
     }
     if (cs.complete && !cs.io_error) {
         const char *path;
-        int rc = ens_allreduce(world, acc.buf, acc.n, gpu_id, &path, err, sizeof err);
+        int rc = coord_allreduce_i64(world, acc.buf, acc.n, gpu_id, &path, err, sizeof err);
         if (rank == 0) {
             sweep_summary_print(stdout, &cfg, &plan, st);
             if (rc) fprintf(stderr, "freenas_sweep: ensemble reduction failed: %s\n", err);
@@ -482,7 +475,7 @@ int main(int argc, char **argv) {
     sweep_plan_free(&plan);
     sweep_config_free(&cfg);
     free(text);
-    MPI_Comm_free(&node);
+    coord_node_free(&node);
     MPI_Finalize();
     return rank == 0 ? exit_code : SWEEP_EXIT_OK;
 }

@@ -28,6 +28,7 @@
 #include "gpu/ops.cuh"
 
 extern "C" {
+#include "base/common.h"
 #include "engine/exec.h"
 #include "nn/batchnorm2d.h"
 }

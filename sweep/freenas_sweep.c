@@ -128,7 +128,7 @@ static void print_config(const sweep_config *c) {
 typedef struct { sweep_ens_acc *a; const sweep_config *c; const sweep_plan *p; } resume_ctx;
 static void resume_scores(long j, const double *S, int rows, int cols, void *vx) {
     resume_ctx *x = vx;
-    ens_acc_add(x->a, x->c, x->p, j, S, rows, cols);
+    sweep_ens_acc_add(x->a, x->c, x->p, j, S, rows, cols);
 }
 
 /* --merge: the shard directories under dir, ordered by (N, I); returns how many. */
@@ -264,7 +264,7 @@ static int phase_results(sweep_main *m) {
     memset(&m->rec, 0, sizeof m->rec);
     m->rec.fd = m->rec.lock_fd = -1;
     long nfailed_before = 0, ngave_up = 0;
-    ens_acc_init(&m->acc, cfg, plan);
+    sweep_ens_acc_init(&m->acc, cfg, plan);
     if (rank == 0) {
         printf("# freenas_sweep %s: %s, %d rank%s on %s, %d thread%s per rank\n", cfg->name,
                a->config, size, size > 1 ? "s" : "", m->w.host, m->w.threads, m->w.threads > 1 ? "s" : "");
@@ -470,7 +470,7 @@ static int phase_finish(sweep_main *m, const coord_stats *cs) {
             sweep_summary_print(stdout, &m->cfg, &m->plan, m->st);
             if (rc) fprintf(stderr, "freenas_sweep: ensemble reduction failed: %s\n", m->err);
             else if (m->ensembles) {
-                if (ens_finish(&m->acc, &m->cfg, &m->plan, m->bench, m->cfg.output, m->err, sizeof m->err))
+                if (sweep_ens_finish(&m->acc, &m->cfg, &m->plan, m->bench, m->cfg.output, m->err, sizeof m->err))
                     fprintf(stderr, "freenas_sweep: %s\n", m->err);
                 else if (m->size > 1) printf("# ensemble scores reduced over %d ranks (%s)\n", m->size, path);
             }
@@ -502,7 +502,7 @@ static int phase_finish(sweep_main *m, const coord_stats *cs) {
 }
 
 static void phase_free(sweep_main *m) {
-    ens_acc_free(&m->acc);
+    sweep_ens_acc_free(&m->acc);
     free(m->st);
     free(m->todo);
     nb201_benchmark_free(m->bench);

@@ -23,7 +23,7 @@ static char *run_job(void *user, long j, int attempt) {
     const sweep_run_ctx *x = ((run_state *)user)->x;
     sweep_job_result *r = mallocCheck(sizeof *r);
     sweep_job_run(x->c, x->p, j, attempt, x->w, r);
-    if (r->ok && r->s_rows) ens_acc_add(x->acc, x->c, x->p, j, r->S, r->s_rows, r->s_cols);
+    if (r->ok && r->s_rows) sweep_ens_acc_add(x->acc, x->c, x->p, j, r->S, r->s_rows, r->s_cols);
     char *text = r->record;
     free(r);
     return text;

@@ -22,25 +22,19 @@ static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int dev_ok(fn_device dev) { return (int)dev >= 0 && (int)dev < FN_NDEV; }
 
-void backend_register(fn_device dev, const fn_backend *b) {
+static void set_entry(fn_device dev, const fn_backend *b, fn_backend_loader load) {
     FN_ASSERT(dev_ok(dev));
     pthread_mutex_lock(&reg_lock);
     reg[dev].table = b;
-    reg[dev].load = NULL;
-    reg[dev].tried = 1;
+    reg[dev].load = load;
+    reg[dev].tried = load == NULL;
     reg[dev].msg[0] = '\0';
     pthread_mutex_unlock(&reg_lock);
 }
 
-void backend_register_loader(fn_device dev, fn_backend_loader load) {
-    FN_ASSERT(dev_ok(dev));
-    pthread_mutex_lock(&reg_lock);
-    reg[dev].table = NULL;
-    reg[dev].load = load;
-    reg[dev].tried = 0;
-    reg[dev].msg[0] = '\0';
-    pthread_mutex_unlock(&reg_lock);
-}
+void backend_register(fn_device dev, const fn_backend *b) { set_entry(dev, b, NULL); }
+
+void backend_register_loader(fn_device dev, fn_backend_loader load) { set_entry(dev, NULL, load); }
 
 const fn_backend *backend_get(fn_device dev, char *err, size_t errlen) {
     if (!dev_ok(dev)) {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/common.h"
+#include "base/common.h"
 
 rank_stats_mean_std rank_stats_mean_std_of(const double *x, size_t n) {
     rank_stats_mean_std r = {NAN, NAN, 0};

@@ -14,7 +14,7 @@
 
 #include "analysis/rank_stats.h"
 #include "analysis/report_records.h"
-#include "nas/nb201_benchmark.h"
+#include "nasbench/nb201_benchmark.h"
 
 /* NB201 ground-truth accuracy columns of a record's `accuracy` object */
 #define REPORT_NUM_ACC 4

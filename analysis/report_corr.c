@@ -30,8 +30,8 @@
 
 #include "analysis/paper_ref.h"
 #include "analysis/report.h"
-#include "nas/nb201.h"
-#include "nn/common.h"
+#include "spaces/nb201.h"
+#include "base/common.h"
 
 /* freenas_sweep's score jobs carry one proxy each (params.metric) with its own batch,
  * precision and augmentation: the records of one dataset form one group */

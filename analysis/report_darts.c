@@ -11,7 +11,7 @@
 
 #include "analysis/paper_ref.h"
 #include "analysis/report.h"
-#include "nn/common.h"
+#include "base/common.h"
 
 static const char *const skip_seed[] = {"seed", NULL};
 static const char *const by_keys[] = {"space", "dataset", "metric", NULL};

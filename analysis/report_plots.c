@@ -18,7 +18,7 @@
 
 #include "analysis/paper_ref.h"
 #include "analysis/report.h"
-#include "nn/common.h"
+#include "base/common.h"
 
 /* ---- gnuplot -------------------------------------------------------------------------- */
 static int executable(const char *path) {

@@ -16,7 +16,7 @@
  *     how many of the proxy's top 64 are in the top 5 % by ground truth ("top-64/top-5%").
  *     Ties at a boundary are broken at random in expectation (rank_stats_top_overlap). No
  *     paper figure: METHOD.md has none for NB201.
- * A proxy ranks in its own direction: one whose registry sign (nas/proxy.h) says smaller is
+ * A proxy ranks in its own direction: one whose registry sign (proxies/proxy.h) says smaller is
  * better (ntk_cond) is negated first, so "top" is always the proxy's best and an agreement
  * below 0.5 is worse than chance. The vote takes the three raw scores, as the notebook.
  * Own ground truth: CIFAR-10 valid accuracy on cifar10 (the notebook's, §6 item 9), the test
@@ -31,8 +31,8 @@
 
 #include "analysis/paper_ref.h"
 #include "analysis/report.h"
-#include "nas/proxy.h"
-#include "nn/common.h"
+#include "proxies/proxy.h"
+#include "base/common.h"
 
 /* the notebook's vote: the majority of these three proxies (METHOD.md §7.1) */
 static const char *const vote_set[3] = {"synflow", "jacob_cov", "snip"};

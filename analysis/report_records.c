@@ -12,7 +12,7 @@
 
 #include "analysis/report.h"
 #include "datasets/input_file.h"
-#include "nn/common.h"
+#include "base/common.h"
 
 /* fields no table reads: dropped after parsing so a million records fit in memory */
 static const char *const heavy_fields[] = {"scores", "mean_normalised_scores", NULL};

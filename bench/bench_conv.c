@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/common.h"
+#include "base/common.h"
 #include "nn/conv2d.h"
 
 /* nn/conv2d.c: 0 sends depthwise convs through im2col + GEMM (the old path) */

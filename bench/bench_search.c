@@ -26,11 +26,11 @@
 
 #include "datasets/dataset.h"
 #include "gpu/device.h"
-#include "gpu/exec_cuda.h"
-#include "nas/graph.h"
-#include "nas/search.h"
-#include "nas/space.h"
-#include "nn/common.h"
+#include "gpu/backend_cuda.h"
+#include "engine/exec.h"
+#include "search/search.h"
+#include "search/space.h"
+#include "base/common.h"
 
 typedef struct {
     const char *name, *space, *dataset, *metric;
@@ -181,6 +181,7 @@ static void run_case(const bench_case *bc, const char *data, int reps, fn_device
 }
 
 int main(int argc, char **argv) {
+    gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */
     int reps = 5;
     fn_device dev = FN_DEV_CPU;
     int graphs = 1;

@@ -1,5 +1,5 @@
 /* cli/cmd_score.c: `freenas score`, zero-cost proxies of NB201 benchmark networks
- * (nas/proxy.h), one line per architecture and proxy.
+ * (proxies/proxy.h), one line per architecture and proxy.
  *
  *   freenas score --arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' --proxy synflow,params
  *   freenas score --index 1462 --index 6818 --proxy naswot,snip --data ../shared/data \
@@ -20,9 +20,9 @@
 
 #include "cli/commands.h"
 #include "gpu/device.h"
-#include "nas/nb201_benchmark.h"
-#include "nas/nb201_net.h"
-#include "nas/proxy.h"
+#include "nasbench/nb201_benchmark.h"
+#include "nasbench/nb201_net.h"
+#include "proxies/proxy.h"
 
 #define MAX_ARCHS 256
 #define MAX_PROXIES 32

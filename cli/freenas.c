@@ -7,7 +7,7 @@
  *   freenas score --index 1462 --proxy synflow,naswot --data ../shared/data --benchmark FILE
  *   freenas info
  *
- * `search` runs one FreeDARTS search per seed (nas/search.h) and prints the architecture,
+ * `search` runs one FreeDARTS search per seed (search/search.h) and prints the architecture,
  * its score matrix, timings and, with --benchmark, NB201 ground-truth accuracies; several
  * seeds end with mean +- std (NB201) or operation counts per cell type (DARTS). Exit code: 0 all searches ok, 1 some failed, 2 usage error. */
 #include <errno.h>
@@ -20,11 +20,12 @@
 #include "cli/commands.h"
 #include "datasets/dataset.h"
 #include "gpu/device.h"
-#include "nas/metric.h"
-#include "nas/nb201.h"
-#include "nas/nb201_benchmark.h"
-#include "nas/search.h"
-#include "nas/space.h"
+#include "gpu/backend_cuda.h"
+#include "metrics/metric.h"
+#include "spaces/nb201.h"
+#include "nasbench/nb201_benchmark.h"
+#include "search/search.h"
+#include "search/space.h"
 
 #ifndef FREENAS_VERSION
 #define FREENAS_VERSION "dev"
@@ -431,6 +432,7 @@ static int cmd_info(void) {
 }
 
 int main(int argc, char **argv) {
+    gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "nn/common.h"
+#include "base/common.h"
 #include "nn/rng.h"
 
 #define IMG224_HEADER 32

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/common.h"
+#include "base/common.h"
 
 int refbin_load(const char *path, fn_ref_file *out, char *err, size_t errlen) {
     memset(out, 0, sizeof(*out));

@@ -1,4 +1,4 @@
-/* gpu/exec_cuda.cu: the CUDA executor (see gpu/exec_cuda.h): the twin of nas/graph_exec.c,
+/* gpu/exec_cuda.cu: the CUDA executor (see gpu/exec_cuda.h): the twin of engine/graph_exec.c,
  * node for node, on one stream of the current device.
  *
  *   convolution      cuDNN forward / backward-data / backward-filter, grouped and dilated;
@@ -13,7 +13,7 @@
  *
  * Memory: one device buffer per role (activations, gradients, parameters, d parameters, BN
  * statistics, alpha, d alpha, cuDNN workspace, reduction scratch), each sized by the plan of
- * nas/graph_plan.c. They are borrowed from a per-process set that only grows, so a sweep of
+ * engine/graph_plan.c. They are borrowed from a per-process set that only grows, so a sweep of
  * one supernet shape allocates once; a second executor alive at the same time gets its own.
  * Each pass (forward, backward) is captured into a CUDA graph the second time its key (graph
  * structure, precision, memory offsets and device buffers) is seen and replayed after that,
@@ -28,7 +28,8 @@
 #include "gpu/ops.cuh"
 
 extern "C" {
-#include "nas/graph.h"
+#include "base/common.h"
+#include "engine/exec.h"
 #include "nn/batchnorm2d.h"
 }
 #include "gpu/exec_cuda.h"
@@ -71,7 +72,7 @@ static struct {
     conv_algo *algos;
     int nalgos, cap_algos;
     void *cublas_ws;
-    int graphs_off;           /* gpu_set_graphs(0): always run eagerly */
+    int graphs_off;           /* gpu_cuda_set_graphs(0): always run eagerly */
     char *host[2];            /* pinned host mirrors of the activation / gradient arenas, */
     size_t host_cap[2];       /* lent with the shared set (exec_tensor of other tensors) */
     graph_entry graphs[GRAPH_CACHE];
@@ -368,8 +369,7 @@ static uint64_t exec_key(const fn_exec *e, const gpu_exec *gx) {
     return h;
 }
 
-extern "C" void gpu_set_graphs(int on) { ctx.graphs_off = !on; }
-extern "C" int gpu_exec_compiled(void) { return 1; }
+extern "C" void gpu_cuda_set_graphs(int on) { ctx.graphs_off = !on; }
 
 /* ------------------------------------------------------------------ init / free --------- */
 extern "C" void gpu_exec_free(fn_exec *e) {
@@ -783,3 +783,37 @@ extern "C" void *gpu_exec_tensor(const fn_exec *e, int t, int grad) {
     cudaCheck(cudaStreamSynchronize(ctx.stream));
     return gx->host[grad] + off;
 }
+
+/* ------------------------------------------------------------------ backend table ------- */
+/* host mirrors of the input and the logits (engine/exec.h) */
+static int cuda_alloc(fn_exec *e) {
+    const fn_graph *g = e->g;
+    const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
+    e->host_in = calloc(graph_tensor_numel(g, g->input), es);
+    e->host_out = calloc(graph_tensor_numel(g, g->output), es);
+    return e->host_in && e->host_out ? 0 : -1;
+}
+
+static void cuda_free(fn_exec *e) {
+    if (e->dev) gpu_exec_free(e);
+    free(e->host_in);
+    free(e->host_out);
+}
+
+static void *cuda_tensor(const fn_exec *e, int t, int grad) {
+    if (!grad && t == e->g->input) return e->host_in;
+    if (!grad && t == e->g->output) return e->host_out;
+    return gpu_exec_tensor(e, t, grad);
+}
+
+extern "C" const fn_backend fn_backend_cuda = {
+    "cuda",             /* name */
+    0,                  /* host_arenas: every arena is on the device */
+    cuda_alloc,         /* alloc */
+    gpu_exec_init,      /* init */
+    cuda_free,          /* free */
+    gpu_exec_forward,   /* forward */
+    gpu_exec_backward,  /* backward */
+    cuda_tensor,        /* tensor */
+    gpu_exec_relu_mask, /* relu_mask */
+};

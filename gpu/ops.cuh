@@ -9,12 +9,12 @@
 #include <cuda_runtime.h>
 #include <stddef.h>
 
-#include "nas/graph.h" /* FN_MAX_IN */
+#include "engine/graph.h" /* FN_MAX_IN */
 
 /* ReLU: y = max(x, 0); dx += dy where x > 0 (nn/relu.c). */
 template <typename T> void op_relu_fwd(cudaStream_t s, T *y, const T *x, size_t n);
 template <typename T> void op_relu_bwd(cudaStream_t s, T *dx, const T *dy, const T *x, size_t n);
-/* ReLU with a recorded pattern (fn_relu_mode, nas/graph.h): record = 1 stores m = [x > 0];
+/* ReLU with a recorded pattern (fn_relu_mode, engine/graph.h): record = 1 stores m = [x > 0];
  * forward y = m ? x : 0; backward dx += m ? dy : 0. */
 template <typename T>
 void op_relu_mask_fwd(cudaStream_t s, T *y, const T *x, unsigned char *m, size_t n, int record);

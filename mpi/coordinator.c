@@ -1,5 +1,5 @@
-/* mpi/coordinator.c: rank 0 dispatcher + record writer, worker loop, and rank 0's local
- * worker thread (see mpi/coordinator.h). */
+/* mpi/coordinator.c: rank 0's dispatcher, the worker loop, rank 0's local worker thread
+ * (see mpi/coordinator.h), and the node's GPU binding. */
 #define _GNU_SOURCE
 #include "mpi/coordinator.h"
 
@@ -12,10 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/common.h"
+#include "gpu/device.h"
 #include "mpi/mpi_check.h"
-#include "nn/common.h"
 
-volatile sig_atomic_t sweep_signal = 0;
+volatile sig_atomic_t coord_signal = 0;
 
 enum { TAG_TO_ROOT = 11, TAG_JOB = 12 };
 enum { MSG_READY = 1, MSG_RESULT = 2, MSG_RESULT_BYE = 3 };
@@ -28,7 +29,7 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;       /* a job (or quit) for the thread */
     pthread_cond_t cv_done;  /* a result for the coordinator */
-    coord_ctx *x;
+    const coord_work *x;
     long job;
     int attempt, has_job, quit;
     int has_result;
@@ -49,16 +50,13 @@ static void *local_main(void *arg) {
         int attempt = ls->attempt;
         ls->has_job = 0;
         pthread_mutex_unlock(&ls->mu);
-        sweep_job_result *r = mallocCheck(sizeof *r);
-        sweep_job_run(ls->x->c, ls->x->p, j, attempt, ls->x->w, r);
-        if (r->ok && r->s_rows) ens_acc_add(ls->x->acc, ls->x->c, ls->x->p, j, r->S, r->s_rows, r->s_cols);
+        char *text = ls->x->run(ls->x->user, j, attempt);
         pthread_mutex_lock(&ls->mu);
         ls->res_job = j;
-        ls->res_text = r->record;
+        ls->res_text = text;
         ls->has_result = 1;
         pthread_cond_signal(&ls->cv_done);
         pthread_mutex_unlock(&ls->mu);
-        free(r);
     }
     return NULL;
 }
@@ -109,75 +107,28 @@ static int pid_gone(int64_t pid) {
 
 /* ---- rank 0 ------------------------------------------------------------------------------ */
 typedef struct {
-    coord_ctx *x;
-    sweep_id_index *ix;
+    const coord_work *x;
     long next, finished;
-    long ok, failed, timeouts;
+    long timeouts;
     int stopping, io_error, lost;
-    double t0, last_progress, last_check;
+    double t0, last_check;
     rank_slot *slot;
 } root_state;
 
 static void handle_result(root_state *rs, const char *text) {
-    coord_ctx *x = rs->x;
-    char err[SWEEP_ERRLEN];
     rs->finished++;
-    if (rs->io_error) return; /* not recorded: the job stays to run, as it will next time */
-    if (records_append(x->rec, text, err, sizeof err)) {
-        fprintf(stderr, "freenas_sweep: %s: stopping the sweep (the records so far are "
-                "valid; rerun to resume)\n", err);
-        rs->io_error = rs->stopping = 1;
-        return;
-    }
-    long j = -1;
-    int rows, cols;
-    char msg[SWEEP_ERRLEN] = "";
-    int s = records_absorb(text, x->c, x->p, rs->ix, x->st, &j, NULL, &rows, &cols, msg, sizeof msg);
-    if (s == JOB_OK) rs->ok++;
-    else {
-        rs->failed++;
-        /* the job's own message, at once (the record has it too) */
-        char idhex[17] = "?";
-        if (j >= 0) sweep_id_hex(x->p->jobs[j].id, idhex);
-        fprintf(stderr, "freenas_sweep: job %s (index %ld) failed: %s\n", idhex, j, msg);
-    }
+    if (rs->io_error) return; /* not kept: the item stays to run, as it will next time */
+    if (rs->x->keep(rs->x->user, text)) rs->io_error = rs->stopping = 1;
 }
 
-static void sync_records(root_state *rs) {
-    if (!rs->x->rec->pending || !records_sync(rs->x->rec)) return;
-    if (!rs->io_error)
-        fprintf(stderr, "freenas_sweep: cannot sync %s/results.jsonl: %s: stopping the sweep "
-                "(rerun to resume; a record that did not reach the disk runs again)\n",
-                rs->x->rec->dir, strerror(errno));
-    rs->io_error = rs->stopping = 1;
-}
-static void fmt_eta(double s, char *buf, size_t len) {
-    if (!(s >= 0) || s > 1e7) { snprintf(buf, len, "?"); return; }
-    long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, len, "%ldh%02ldm", t / 3600, t / 60 % 60);
-    else if (t >= 60) snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
-    else snprintf(buf, len, "%lds", t);
-}
-
-static void progress(root_state *rs, int force) {
-    coord_ctx *x = rs->x;
-    double now = fn_now();
-    if (x->quiet || (!force && now - rs->last_progress < x->c->progress_s)) return;
-    rs->last_progress = now;
-    double el = now - rs->t0, rate = el > 0 ? rs->finished / el : 0;
-    char eta[32];
-    fmt_eta(rate > 0 ? (x->ntodo - rs->finished) / rate : -1, eta, sizeof eta);
-    long done = x->ndone_before + rs->ok, total = x->ndone_before + x->ntodo; /* a shard: its jobs */
-    fprintf(stdout, "[sweep] %ld/%ld done (%.1f%%), this run: %ld ok, %ld failed, %.2f jobs/s, "
-            "ETA %s\n", done, total, total ? 100.0 * done / total : 100.0, rs->ok, rs->failed,
-            rate, eta);
-    fflush(stdout);
+static void commit_results(root_state *rs) {
+    if (rs->x->commit(rs->x->user)) rs->io_error = rs->stopping = 1;
 }
 
 static int root_next(root_state *rs, long *job, int *attempt) {
-    if (rs->stopping || rs->next >= rs->x->ntodo) return 0;
-    *job = rs->x->todo[rs->next++];
-    *attempt = rs->x->st[*job].attempts + 1;
+    if (rs->stopping || rs->next >= rs->x->nitems) return 0;
+    if (!rs->x->next(rs->x->user, job, attempt)) return 0;
+    rs->next++;
     return 1;
 }
 
@@ -185,23 +136,23 @@ static int root_next(root_state *rs, long *job, int *attempt) {
  * record; the rank gets no more jobs. */
 static void slot_timeout(root_state *rs, int r, double now) {
     rank_slot *sl = &rs->slot[r];
-    char *text = sweep_job_record_timeout(rs->x->c, rs->x->p, sl->job, sl->attempt, r,
-                                          sl->id.host, now - sl->started);
+    char *text = rs->x->timeout(rs->x->user, sl->job, sl->attempt, r, sl->id.host,
+                                now - sl->started);
     handle_result(rs, text);
     free(text);
     rs->timeouts++;
     sl->job = -1;
     sl->state = SLOT_ABANDONED;
-    fprintf(stderr, "freenas_sweep: rank %d%s (pid %lld on %s) gets no more jobs; the other "
+    fprintf(stderr, "%s: rank %d%s (pid %lld on %s) gets no more jobs; the other "
             "jobs go on without it and the sweep ends with exit code %d (rerun to retry the "
-            "job)\n", r, r ? "" : "'s job thread", (long long)sl->id.pid, sl->id.host,
-            COORD_EXIT_TIMEOUT);
+            "job)\n", rs->x->prog, r, r ? "" : "'s job thread", (long long)sl->id.pid,
+            sl->id.host, rs->x->exit_timeout);
 }
 
 /* Every 0.2 s (and at once after a signal): jobs over job_timeout_s, and ranks on this
  * machine whose process is gone. Returns the first lost rank, or -1. */
 static int check_slots(root_state *rs, int size, double now) {
-    const double limit = rs->x->c->job_timeout_s;
+    const double limit = rs->x->timeout_s;
     for (int r = 0; r < size; r++) {
         rank_slot *sl = &rs->slot[r];
         if (sl->state != SLOT_ACTIVE) continue;
@@ -209,10 +160,10 @@ static int check_slots(root_state *rs, int size, double now) {
         else if (r > 0 && sl->id.machine[0] && !strcmp(sl->id.machine, rs->slot[0].id.machine) &&
                  pid_gone(sl->id.pid)) {
             char idhex[17] = "-";
-            if (sl->job >= 0) sweep_id_hex(rs->x->p->jobs[sl->job].id, idhex);
-            fprintf(stderr, "freenas_sweep: rank %d (pid %lld on %s) is gone (killed or crashed)"
+            if (sl->job >= 0) rs->x->name(rs->x->user, sl->job, idhex, sizeof idhex);
+            fprintf(stderr, "%s: rank %d (pid %lld on %s) is gone (killed or crashed)"
                     "%s%s%s: ending the sweep; the records written so far are whole; rerun the "
-                    "same command to resume\n", r, (long long)sl->id.pid, sl->id.host,
+                    "same command to resume\n", rs->x->prog, r, (long long)sl->id.pid, sl->id.host,
                     sl->job >= 0 ? " while running job " : "", sl->job >= 0 ? idhex : "",
                     sl->job >= 0 ? " (no record; it runs again)" : "");
             sl->state = SLOT_LOST;
@@ -222,10 +173,10 @@ static int check_slots(root_state *rs, int size, double now) {
     return -1;
 }
 
-static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
-    root_state rs = {.x = x, .t0 = fn_now(), .slot = x->slots};
-    rs.last_progress = rs.last_check = rs.t0;
-    rs.ix = sweep_id_index_build(x->p);
+static void run_root(MPI_Comm comm, int size, const coord_work *x, rank_slot *slots,
+                     coord_stats *out) {
+    root_state rs = {.x = x, .t0 = fn_now(), .slot = slots};
+    rs.last_check = rs.t0;
     local_slot ls = {.x = x};
     pthread_mutex_init(&ls.mu, NULL);
     pthread_cond_init(&ls.cv, NULL);
@@ -239,11 +190,11 @@ static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
     while (remote_active > 0 || !local_quit || local_busy) {
         int did = 0;
         const double now = fn_now();
-        if (sweep_signal && !rs.stopping) {
+        if (coord_signal && !rs.stopping) {
             rs.stopping = 1;
             rs.last_check = 0; /* mpirun's SIGTERM after a rank died: look at once */
-            fprintf(stderr, "freenas_sweep: signal %d: no new jobs; finishing the running ones "
-                    "(rerun the same command to resume)\n", (int)sweep_signal);
+            fprintf(stderr, "%s: signal %d: no new jobs; finishing the running ones "
+                    "(rerun the same command to resume)\n", x->prog, (int)coord_signal);
         }
         if (now - rs.last_check >= 0.2) {
             rs.last_check = now;
@@ -278,8 +229,9 @@ static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
             memcpy(&h, buf, sizeof h);
             rank_slot *sl = &rs.slot[stt.MPI_SOURCE];
             if (sl->state == SLOT_ABANDONED) { /* came back after its timeout record */
-                fprintf(stderr, "freenas_sweep: rank %d returned after its job's timeout; its "
-                        "result is not recorded (the timeout record stands)\n", stt.MPI_SOURCE);
+                fprintf(stderr, "%s: rank %d returned after its job's timeout; its "
+                        "result is not recorded (the timeout record stands)\n", x->prog,
+                        stt.MPI_SOURCE);
                 sl->state = SLOT_DONE;
                 if (h.type == MSG_RESULT_BYE) continue;
                 int64_t bye[2] = {-1, 0};
@@ -334,8 +286,8 @@ static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
             did = 1;
         }
         pthread_mutex_unlock(&ls.mu);
-        sync_records(&rs); /* group commit */
-        progress(&rs, 0);
+        commit_results(&rs); /* group commit */
+        x->progress(x->user, rs.finished, fn_now() - rs.t0, 0);
         if (did) sleep_ns = 0;
         else {
             /* idle: wait for the local thread's result (woken at once) or the next poll of
@@ -363,12 +315,11 @@ static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
         pthread_cond_destroy(&ls.cv);
         pthread_cond_destroy(&ls.cv_done);
     }
-    sync_records(&rs);
-    progress(&rs, 1);
+    commit_results(&rs);
+    x->progress(x->user, rs.finished, fn_now() - rs.t0, 1);
     free(buf);
-    sweep_id_index_free(rs.ix);
     out->ran = rs.finished;
-    out->complete = rs.finished == x->ntodo && lost < 0 && !stuck;
+    out->complete = rs.finished == x->nitems && lost < 0 && !stuck;
     out->io_error = rs.io_error;
     out->timeouts = rs.timeouts;
     out->stuck = stuck;
@@ -376,31 +327,28 @@ static void run_root(MPI_Comm comm, int size, coord_ctx *x, coord_stats *out) {
 }
 
 /* ---- ranks > 0 ---------------------------------------------------------------------------- */
-static void run_worker(MPI_Comm comm, coord_ctx *x) {
+static void run_worker(MPI_Comm comm, const coord_work *x) {
     msg_header h = {MSG_READY, -1, 0};
     mpiCheck(MPI_Send(&h, sizeof h, MPI_BYTE, 0, TAG_TO_ROOT, comm));
     for (;;) {
         int64_t job[2];
         mpiCheck(MPI_Recv(job, 2, MPI_INT64_T, 0, TAG_JOB, comm, MPI_STATUS_IGNORE));
         if (job[0] < 0) break;
-        sweep_job_result *r = mallocCheck(sizeof *r);
-        sweep_job_run(x->c, x->p, (long)job[0], (int)job[1], x->w, r);
-        if (r->ok && r->s_rows) ens_acc_add(x->acc, x->c, x->p, (long)job[0], r->S, r->s_rows, r->s_cols);
-        size_t len = strlen(r->record);
+        char *text = x->run(x->user, (long)job[0], (int)job[1]);
+        size_t len = strlen(text);
         char *msg = mallocCheck(sizeof h + len + 1);
-        int bye = sweep_signal != 0;
+        int bye = coord_signal != 0;
         h = (msg_header){bye ? MSG_RESULT_BYE : MSG_RESULT, job[0], (int64_t)len};
         memcpy(msg, &h, sizeof h);
-        memcpy(msg + sizeof h, r->record, len + 1);
+        memcpy(msg + sizeof h, text, len + 1);
         mpiCheck(MPI_Send(msg, (int)(sizeof h + len + 1), MPI_BYTE, 0, TAG_TO_ROOT, comm));
         free(msg);
-        free(r->record);
-        free(r);
+        free(text);
         if (bye) break;
     }
 }
 
-int coord_run(MPI_Comm comm, coord_ctx *x, coord_stats *out) {
+int coord_run(MPI_Comm comm, const coord_work *x, coord_stats *out) {
     int rank, size;
     mpiCheck(MPI_Comm_rank(comm, &rank));
     mpiCheck(MPI_Comm_size(comm, &size));
@@ -415,12 +363,10 @@ int coord_run(MPI_Comm comm, coord_ctx *x, coord_stats *out) {
     mpiCheck(MPI_Gather(&me, (int)sizeof me, MPI_BYTE, ids, (int)sizeof me, MPI_BYTE, 0, comm));
     if (rank == 0) {
         for (int r = 0; r < size; r++) slots[r] = (rank_slot){-1, 0, SLOT_ACTIVE, 0, ids[r]};
-        x->slots = slots;
-        run_root(comm, size, x, out);
+        run_root(comm, size, x, slots, out);
     } else run_worker(comm, x);
     free(ids);
     free(slots);
-    if (rank == 0) x->slots = NULL;
     /* a lost or stuck rank never reaches a collective again: rank 0 ends the world with
      * MPI_Abort instead (sweep/freenas_sweep.c) */
     if (rank == 0 && (out->lost_rank >= 0 || out->stuck)) {
@@ -434,3 +380,24 @@ int coord_run(MPI_Comm comm, coord_ctx *x, coord_stats *out) {
     out->seconds = fn_now() - t0;
     return 0;
 }
+
+/* ---- the node: local rank and GPU binding ----------------------------------------------- */
+void coord_node_bind(MPI_Comm world, coord_node *n) {
+    memset(n, 0, sizeof *n);
+    n->gpu = -1;
+    int rank;
+    MPI_Comm_rank(world, &rank);
+    mpiCheck(MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &n->node));
+    MPI_Comm_rank(n->node, &n->local_rank);
+    MPI_Comm_size(n->node, &n->local_size);
+    int ngpu = gpu_device_count();
+    if (ngpu > 0) {
+        int dev = n->local_rank % ngpu;
+        if (gpu_bind(dev, n->bus, sizeof n->bus) == 0) {
+            n->gpu = dev;
+            if (gpu_describe(dev, n->desc, sizeof n->desc)) snprintf(n->desc, sizeof n->desc, "?");
+        }
+    }
+}
+
+void coord_node_free(coord_node *n) { MPI_Comm_free(&n->node); }

@@ -1,37 +1,34 @@
-/* mpi/coordinator.h: dynamic job scheduling over MPI ranks.
+/* mpi/coordinator.h: dynamic scheduling of work items over MPI ranks. It knows nothing of
+ * what an item is: the caller (sweep/sweep_run.c for freenas_sweep) hands it callbacks that
+ * run an item, pick the next one, keep a result and commit what was kept.
  *
- * Rank 0 hands jobs out one at a time: a worker's message carries its last record and asks
- * for the next job, so fast ranks take more jobs and no rank idles while work is left
- * (TACC launcher style). Rank 0 computes jobs too, in a second thread; only rank 0's main
- * thread calls MPI (MPI_THREAD_FUNNELED). Rank 0 appends every record to results.jsonl and
- * syncs once per batch of records that arrived together (group commit).
+ * Rank 0 hands items out one at a time: a worker's message carries its last result (a
+ * NUL-terminated text) and asks for the next item, so fast ranks take more items and no rank
+ * idles while work is left (TACC launcher style). Rank 0 computes items too, in a second
+ * thread; only rank 0's main thread calls MPI (MPI_THREAD_FUNNELED) and the result, next,
+ * commit and progress callbacks. Results that arrived together are committed together
+ * (group commit).
  *
- * On SIGTERM / SIGUSR1 / SIGINT (sweep_signal set by the handler) no new job starts; running
- * jobs finish and are recorded, then every rank returns with complete = 0. A 1-rank world
- * (no mpirun) works the same, rank 0's thread doing every job.
+ * On SIGTERM / SIGUSR1 / SIGINT (coord_signal, set by the program's handler) no new item
+ * starts; running items finish and are kept, then every rank returns with complete = 0. A
+ * 1-rank world (no mpirun) works the same, rank 0's thread running every item.
  *
- * Faults (configs/README.md, "Faults"): rank 0 times every job from the moment it hands it
- * out; past job_timeout_s it writes a `timeout` record itself and gives that rank no more
- * jobs. It knows every rank's pid and machine, and a rank on its own machine whose process
- * is gone ends the loop at once. In both cases (a rank lost, or still stuck at the end)
- * rank 0 returns without the final collective (lost_rank / stuck in coord_stats): the
- * caller ends the world with MPI_Abort. A failed append or sync of the records stops the
- * sweep (io_error); a record that could not be written is not counted as done. */
+ * Faults (configs/README.md, "Faults"): rank 0 times every item from the moment it hands it
+ * out; past timeout_s it keeps the timeout callback's result itself and gives that rank no
+ * more items. It knows every rank's pid and machine, and a rank on its own machine whose
+ * process is gone ends the loop at once. In both cases (a rank lost, or still stuck at the
+ * end) rank 0 returns without the final collective (lost_rank / stuck in coord_stats): the
+ * caller ends the world with MPI_Abort. A result the callback could not keep stops handing
+ * out items (io_error). */
 #ifndef FN_MPI_COORDINATOR_H
 #define FN_MPI_COORDINATOR_H
 
 #include <mpi.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "sweep/ensemble.h"
-#include "sweep/job.h"
-#include "sweep/records.h"
-
-extern volatile sig_atomic_t sweep_signal;   /* the signal that asked us to stop, or 0 */
-
-/* freenas_sweep's exit code when a job ran past job_timeout_s (configs/README.md) */
-#define COORD_EXIT_TIMEOUT 4
+extern volatile sig_atomic_t coord_signal;   /* the signal that asked us to stop, or 0 */
 
 /* Where a rank runs: pid, host, and "BOOT_ID PID_NAMESPACE" (its pid is checkable from
  * another rank with the same machine string). */
@@ -43,31 +40,54 @@ typedef struct {
 void coord_rank_id_self(coord_rank_id *id);
 
 typedef struct {
-    const sweep_config *c;
-    const sweep_plan *p;
-    const sweep_worker *w;     /* this rank */
-    sweep_ens_acc *acc;        /* this rank's ensemble contribution */
-    /* rank 0 only */
-    sweep_records *rec;
-    sweep_job_state *st;
-    const long *todo;          /* plan indices still to run, in plan order */
-    long ntodo;
-    long ndone_before;         /* jobs ok before this run */
-    int quiet;
-    void *slots;               /* coord_run's per-rank bookkeeping (rank 0, during the run) */
-} coord_ctx;
+    void *user;                /* passed to every callback */
+    const char *prog;          /* prefix of rank 0's messages ("freenas_sweep") */
+    long nitems;               /* items to hand out in this run (rank 0) */
+    double timeout_s;          /* per item; 0: no limit */
+    int exit_timeout;          /* the exit code the caller ends with after a timeout (named
+                                  in the message) */
+    /* any rank (rank 0: its job thread): runs item `item`, attempt `attempt`; returns the
+     * result text (malloc'd, the coordinator frees it) */
+    char *(*run)(void *user, long item, int attempt);
+    /* rank 0: the next item and its attempt number; 0 when none is left */
+    int (*next)(void *user, long *item, int *attempt);
+    /* rank 0: keeps one result; nonzero when it could not (then no new item starts) */
+    int (*keep)(void *user, const char *text);
+    /* rank 0: the result text (malloc'd) of an item that ran past timeout_s on `rank` */
+    char *(*timeout)(void *user, long item, int attempt, int rank, const char *host,
+                     double seconds);
+    /* rank 0: after each round of results; nonzero when the results could not be made
+     * durable (then no new item starts) */
+    int (*commit)(void *user);
+    /* rank 0: progress after each round (force: the last call), `finished` items so far */
+    void (*progress)(void *user, long finished, double elapsed, int force);
+    /* rank 0: a name for an item in messages (a job id) */
+    void (*name)(void *user, long item, char *buf, size_t len);
+} coord_work;
 
 typedef struct {
-    long ran;                  /* jobs finished in this run, all ranks (rank 0's view) */
+    long ran;                  /* items finished in this run, all ranks (rank 0's view) */
     double seconds;
-    int complete;              /* every todo job finished (same on every rank) */
-    int io_error;              /* records could not be written (rank 0) */
+    int complete;              /* every item finished (same on every rank) */
+    int io_error;              /* a result could not be kept or committed (rank 0) */
     /* rank 0 only: */
-    long timeouts;             /* jobs recorded as `timeout` in this run */
-    int stuck;                 /* ranks (or rank 0's thread) still inside a timed-out job */
+    long timeouts;             /* items past timeout_s in this run */
+    int stuck;                 /* ranks (or rank 0's thread) still inside a timed-out item */
     int lost_rank;             /* a rank whose process is gone, or -1 */
 } coord_stats;
 
-int coord_run(MPI_Comm comm, coord_ctx *x, coord_stats *out);
+int coord_run(MPI_Comm comm, const coord_work *x, coord_stats *out);
+
+/* This rank's place on its node, and the GPU bound to it (local rank modulo the node's GPUs;
+ * HPC_NOTES.md: MPI_Comm_split_type is right in every launch mode). */
+typedef struct {
+    MPI_Comm node;             /* the ranks of this node (coord_node_free frees it) */
+    int local_rank, local_size;
+    int gpu;                   /* the bound device, or -1 (no GPU, or binding failed) */
+    char bus[64];              /* its PCI bus id */
+    char desc[96];             /* its description ("?" when unknown) */
+} coord_node;
+void coord_node_bind(MPI_Comm world, coord_node *n);
+void coord_node_free(coord_node *n);
 
 #endif

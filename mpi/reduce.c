@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "mpi/mpi_check.h"
-#include "nn/common.h"
+#include "base/common.h"
 
 #ifdef FREENAS_HAVE_NCCL
 #include <cuda_runtime.h>
@@ -50,7 +50,7 @@ static int nccl_sum(MPI_Comm comm, const int64_t *buf, int64_t *out, long n, cha
 }
 #endif
 
-int ens_allreduce(MPI_Comm comm, int64_t *buf, long n, const char *gpu_id, const char **path,
+int coord_allreduce_i64(MPI_Comm comm, int64_t *buf, long n, const char *gpu_id, const char **path,
                   char *err, size_t errlen) {
     int rank, size;
     mpiCheck(MPI_Comm_rank(comm, &rank));

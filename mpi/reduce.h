@@ -1,5 +1,5 @@
-/* mpi/reduce.h: sums the ranks' int64 ensemble accumulators (sweep/ensemble.h) in place on
- * every rank: one NCCL all-reduce on device buffers when every rank has a GPU of its own
+/* mpi/reduce.h: sums the ranks' int64 vectors (freenas_sweep: the ensemble accumulators of
+ * sweep/ensemble.h) in place on every rank: one NCCL all-reduce on device buffers when every rank has a GPU of its own
  * (NCCL refuses two ranks on one GPU), MPI_Allreduce otherwise and in builds without NCCL.
  * Both are exact (integers), so the result does not depend on the path or the rank count. */
 #ifndef FN_MPI_REDUCE_H
@@ -10,7 +10,7 @@
 
 /* gpu_id: this rank's bound device ("host/pci-bus-id"), "" without one. Writes the path taken
  * ("nccl", "mpi" or "none" for one rank) to *path. 0, or -1 with a message. */
-int ens_allreduce(MPI_Comm comm, int64_t *buf, long n, const char *gpu_id, const char **path,
+int coord_allreduce_i64(MPI_Comm comm, int64_t *buf, long n, const char *gpu_id, const char **path,
                   char *err, size_t errlen);
 
 #endif

@@ -2,7 +2,7 @@
  * (see nn/conv2d.h).
  *
  * Images are split over OpenMP threads, each with its own column buffer; OpenBLAS runs
- * single-threaded (nn/common.c). A single image (SynFlow's batch of one) instead splits the
+ * single-threaded (base/common.c). A single image (SynFlow's batch of one) instead splits the
  * GEMM's columns, in fixed chunks, over the threads. Depthwise convs (groups == cin == cout: DARTS sep_conv and
  * dil_conv) would be one GEMM with a single output row per channel and image, so they skip
  * im2col and GEMM: vectorised direct loops over zero-padded copies of each plane, the
@@ -12,7 +12,7 @@
 #include <omp.h>
 #include <string.h>
 
-#include "nn/common.h"
+#include "base/common.h"
 #include "nn/real.h"
 
 /* Benchmark switch (bench/bench_conv.c declares it): 0 sends depthwise convs through the

@@ -1,7 +1,7 @@
 /* nn/pool2d.c: avg/max/global-average pooling forward and backward (see nn/pool2d.h). */
 #include "nn/pool2d.h"
 
-#include "nn/common.h"
+#include "base/common.h"
 #include "nn/real.h"
 
 #if !FN_REAL_DOUBLE

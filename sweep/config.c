@@ -21,9 +21,9 @@
 
 #include "datasets/input_file.h"
 #include "gpu/device.h"
-#include "gpu/exec_cuda.h"
-#include "nas/metric.h"
-#include "nas/proxy.h"
+#include "gpu/backend_cuda.h"
+#include "metrics/metric.h"
+#include "proxies/proxy.h"
 #include "sweep/config_internal.h"
 #include "sweep/plan.h"
 
@@ -90,7 +90,7 @@ const char *cfg_found(const yaml_node_t *n, char *buf, size_t len) {
     if (n->type == YAML_SEQUENCE_NODE) return "a list";
     if (n->type == YAML_MAPPING_NODE) return "a mapping";
     if (is_plain(n) && !n->data.scalar.length) return "nothing";
-    snprintf(buf, len, "%s\"%.40s%s\"", is_plain(n) ? "" : "a string ", text(n),
+    snprintf(buf, len, "%s\"%.40s%s\"", is_plain(n) ? "" : "a string ", cfg_text(n),
              n->data.scalar.length > 40 ? "..." : "");
     return buf;
 }
@@ -178,41 +178,41 @@ int cfg_convert(sweep_type t, const char *s, double *out) {
 
 /* A scalar of type t for `key` into *num (INT, NUM, BOOL); STR: a non-empty scalar. Quoted
  * numbers and booleans are wrong types: YAML reads them as strings. */
-int cfg_want(ctx *x, const yaml_node_t *n, const char *key, sweep_type t, const char *hint,
+int cfg_want(cfg_ctx *x, const yaml_node_t *n, const char *key, sweep_type t, const char *hint,
              double *num) {
     double v = 0;
     char buf[64];
-    if (n->type == YAML_SCALAR_NODE && !cfg_convert(t, text(n), &v)) {
+    if (n->type == YAML_SCALAR_NODE && !cfg_convert(t, cfg_text(n), &v)) {
         if (num) *num = v;
         if (t == SWEEP_T_STR ? n->data.scalar.length > 0 : is_plain(n)) return 0;
         if (t != SWEEP_T_STR)
-            return fail(x, n, "%s: expected %s, got a string \"%s\" (hint: write %s without "
-                        "quotes)", key, cfg_type_names[t], text(n), text(n));
+            return cfg_fail(x, n, "%s: expected %s, got a string \"%s\" (hint: write %s without "
+                        "quotes)", key, cfg_type_names[t], cfg_text(n), cfg_text(n));
     }
-    return fail(x, n, "%s: expected %s, got %s (hint: %s)", key, cfg_type_names[t],
+    return cfg_fail(x, n, "%s: expected %s, got %s (hint: %s)", key, cfg_type_names[t],
                 cfg_found(n, buf, sizeof buf), hint);
 }
 
 /* ---- top level ----------------------------------------------------------------------------- */
 /* A path value with ${NAME} replaced by the environment; "" (or nothing) is allowed. */
-static int path_value(ctx *x, const yaml_node_t *n, const char *key, char *out, size_t len,
+static int path_value(cfg_ctx *x, const yaml_node_t *n, const char *key, char *out, size_t len,
                       sweep_mark *mark) {
     char buf[64];
     if (n->type != YAML_SCALAR_NODE)
-        return fail(x, n, "%s: expected a path, got %s (hint: %s: results/my_sweep)", key,
+        return cfg_fail(x, n, "%s: expected a path, got %s (hint: %s: results/my_sweep)", key,
                     cfg_found(n, buf, sizeof buf), key);
     size_t w = 0;
-    for (const char *s = text(n); *s;) {
+    for (const char *s = cfg_text(n); *s;) {
         const char *piece = s;
         size_t plen = 1;
         if (s[0] == '$' && s[1] == '{') {
             const char *end = strchr(s + 2, '}');
             if (!end)
-                return fail(x, n, "%s: unterminated ${ in \"%s\" (hint: ${NAME})", key, text(n));
+                return cfg_fail(x, n, "%s: unterminated ${ in \"%s\" (hint: ${NAME})", key, cfg_text(n));
             char var[256];
             snprintf(var, sizeof var, "%.*s", (int)(end - s - 2 < 255 ? end - s - 2 : 255), s + 2);
             if (!(piece = getenv(var)))
-                return fail(x, n, "%s: environment variable %s is not set (hint: export %s=... "
+                return cfg_fail(x, n, "%s: environment variable %s is not set (hint: export %s=... "
                             "or write the path without ${%s})", key, var, var, var);
             plen = strlen(piece);
             s = end + 1;
@@ -220,16 +220,16 @@ static int path_value(ctx *x, const yaml_node_t *n, const char *key, char *out, 
             s++;
         }
         if (w + plen >= len)
-            return fail(x, n, "%s: path longer than %zu characters", key, len - 1);
+            return cfg_fail(x, n, "%s: path longer than %zu characters", key, len - 1);
         memcpy(out + w, piece, plen);
         w += plen;
     }
     out[w] = '\0';
-    *mark = mark_of(n);
+    *mark = cfg_mark_of(n);
     return 0;
 }
 
-static int parse_top(ctx *x, const yaml_node_t *root) {
+static int parse_top(cfg_ctx *x, const yaml_node_t *root) {
     static const char *const paths[4] = {"output", "data", "benchmark", "scores"},
                       *const sections[4] = {"grid", "zip", "exclude", "ensembles"};
     sweep_config *c = x->c;
@@ -237,14 +237,14 @@ static int parse_top(ctx *x, const yaml_node_t *root) {
     sweep_mark *path_mark[4] = {&c->output_mark, &c->data_mark, &c->benchmark_mark,
                                 &c->scores_mark};
     const yaml_node_t *sect[4] = {NULL, NULL, NULL, NULL}, *out = NULL, *hang = NULL;
-    if (!root) return fail(x, NULL, "the configuration is empty (hint: at least output: DIR)");
+    if (!root) return cfg_fail(x, NULL, "the configuration is empty (hint: at least output: DIR)");
     if (root->type != YAML_MAPPING_NODE)
-        return fail(x, root, "the top level must be a mapping (output: ..., grid: ...), got %s",
+        return cfg_fail(x, root, "the top level must be a mapping (output: ..., grid: ...), got %s",
                     cfg_found(root, buf, sizeof buf));
     if (cfg_check_map(x, root, "top level")) return -1;
-    PAIRS(root) {
-        const yaml_node_t *kn = KEY(x, p), *v = VAL(x, p);
-        const char *key = text(kn);
+    CFG_PAIRS(root) {
+        const yaml_node_t *kn = CFG_KEY(x, p), *v = CFG_VAL(x, p);
+        const char *key = cfg_text(kn);
         const int gk = sweep_key_find(key);
         int pi = 3, si = 3;
         double num = 0;
@@ -253,68 +253,68 @@ static int parse_top(ctx *x, const yaml_node_t *root) {
         if (pi >= 0) {
             if (path_value(x, v, key, path_out[pi], SWEEP_PATHLEN, path_mark[pi])) return -1;
             if (pi == 0 && !c->output[0])
-                return fail(x, v, "output: empty path (hint: output: results/%s)", c->name);
+                return cfg_fail(x, v, "output: empty path (hint: output: results/%s)", c->name);
             if (pi == 0) out = v;
         } else if (si >= 0) {
             sect[si] = v;
         } else if (!strcmp(key, "name")) {
             if (cfg_want(x, v, key, SWEEP_T_STR, "a short name", NULL)) return -1;
             if (v->data.scalar.length >= sizeof c->name)
-                return fail(x, v, "name: longer than %zu characters", sizeof c->name - 1);
-            snprintf(c->name, sizeof c->name, "%s", text(v));
+                return cfg_fail(x, v, "name: longer than %zu characters", sizeof c->name - 1);
+            snprintf(c->name, sizeof c->name, "%s", cfg_text(v));
         } else if (!strcmp(key, "kind")) {
             if (cfg_want(x, v, key, SWEEP_T_STR, sweep_keys[SWEEP_KEY_KIND].hint, NULL)) return -1;
             int kd = -1;
             for (int i = 0; i < (int)(sizeof kind_names / sizeof *kind_names); i++)
-                if (!strcmp(text(v), kind_names[i])) kd = i;
+                if (!strcmp(cfg_text(v), kind_names[i])) kd = i;
             if (kd < 0)
-                return fail(x, v, "kind: unknown kind '%s' (hint: %s)", text(v),
+                return cfg_fail(x, v, "kind: unknown kind '%s' (hint: %s)", cfg_text(v),
                             sweep_keys[SWEEP_KEY_KIND].hint);
             c->kind = (sweep_kind)kd;
-            c->kind_mark = mark_of(v);
+            c->kind_mark = cfg_mark_of(v);
         } else if (!strcmp(key, "threads")) {
             if (cfg_want(x, v, key, SWEEP_T_INT, "an integer >= 0, 0 = auto", &num)) return -1;
             if (num < 0 || num > 1024)
-                return fail(x, v, "threads: %s is out of range (hint: 0..1024, 0 = auto)",
-                            text(v));
+                return cfg_fail(x, v, "threads: %s is out of range (hint: 0..1024, 0 = auto)",
+                            cfg_text(v));
             c->threads = (int)num;
         } else if (!strcmp(key, "noop_ms") || !strcmp(key, "progress_interval")) {
             const int noop = key[0] == 'n';
             if (cfg_want(x, v, key, SWEEP_T_NUM, noop ? "milliseconds >= 0" : "seconds > 0", &num))
                 return -1;
             if (noop ? num < 0 : num <= 0)
-                return fail(x, v, "%s: %s must be %s", key, text(v), noop ? ">= 0" : "> 0");
+                return cfg_fail(x, v, "%s: %s must be %s", key, cfg_text(v), noop ? ">= 0" : "> 0");
             if (noop && num > SWEEP_MAX_NOOP_MS) /* 1e308 overflowed the sleep's timespec */
-                return fail(x, v, "noop_ms: %s is out of range (hint: 0..3600000 milliseconds, "
-                            "one hour)", text(v));
+                return cfg_fail(x, v, "noop_ms: %s is out of range (hint: 0..3600000 milliseconds, "
+                            "one hour)", cfg_text(v));
             *(noop ? &c->noop_ms : &c->progress_s) = num;
         } else if (!strcmp(key, "job_timeout_s")) {
             if (cfg_want(x, v, key, SWEEP_T_NUM, "seconds >= 0, 0 = no limit", &num)) return -1;
             if (num < 0)
-                return fail(x, v, "job_timeout_s: %s must be >= 0 (hint: 0 = no limit)", text(v));
+                return cfg_fail(x, v, "job_timeout_s: %s must be >= 0 (hint: 0 = no limit)", cfg_text(v));
             c->job_timeout_s = num;
         } else if (!strcmp(key, "max_attempts") || !strcmp(key, "noop_hang_seed")) {
             const int ma = key[0] == 'm';
             if (cfg_want(x, v, key, SWEEP_T_INT, ma ? "an integer >= 0, 0 = no limit"
                                                     : "a seed of the grid", &num)) return -1;
             if (num < 0 || num > (ma ? 65535 : 2147483647))
-                return fail(x, v, "%s: %s is out of range (hint: %s)", key, text(v),
+                return cfg_fail(x, v, "%s: %s is out of range (hint: %s)", key, cfg_text(v),
                             ma ? "0..65535, 0 = no limit" : "0..2147483647");
             if (ma) c->max_attempts = (int)num;
             else c->noop_hang_seed = (long)num, hang = v;
         } else if (gk >= 0 && sweep_keys[gk].grid) {
-            return fail(x, kn, "unknown key '%s' (hint: %s is a grid key: grid: {%s: ...})", key,
+            return cfg_fail(x, kn, "unknown key '%s' (hint: %s is a grid key: grid: {%s: ...})", key,
                         key, key);
         } else {
-            return fail(x, kn, "unknown key '%s' (hint: %s)", key,
+            return cfg_fail(x, kn, "unknown key '%s' (hint: %s)", key,
                         cfg_suggest(key, cfg_top_keys, 0, hint, sizeof hint));
         }
     }
     if (hang && c->kind != SWEEP_KIND_NOOP)
-        return fail(x, hang, "noop_hang_seed: a test hook of kind noop (hint: kind: noop, or "
+        return cfg_fail(x, hang, "noop_hang_seed: a test hook of kind noop (hint: kind: noop, or "
                     "remove it)");
     if (!out)
-        return fail(x, NULL, "missing required key 'output' (hint: output: results/%s, the "
+        return cfg_fail(x, NULL, "missing required key 'output' (hint: output: results/%s, the "
                     "results directory)", c->name);
     if ((sect[0] && cfg_parse_grid(x, sect[0])) || (sect[1] && cfg_parse_zip(x, sect[1])) ||
         (sect[2] && cfg_parse_exclude(x, sect[2])) || (sect[3] && cfg_parse_ensembles(x, sect[3])))
@@ -323,7 +323,7 @@ static int parse_top(ctx *x, const yaml_node_t *root) {
     if (!sa->n) { /* the planner always has a space axis: nb201 by default */
         if (!(sa->v = calloc(1, sizeof *sa->v)) ||
             cfg_append_variant(x, &fn_space_nb201, 0, 0, 0, NULL) < 0)
-            return fail(x, NULL, "out of memory");
+            return cfg_fail(x, NULL, "out of memory");
         sa->n = 1;
         sa->v[0] = (sweep_value){0, fn_space_nb201.name, c->nvariants - 1, {0, 0}};
     }
@@ -412,10 +412,10 @@ int sweep_config_parse(const char *path, const char *text_in, size_t len, sweep_
     else if (bl > 4 && !strcmp(base + bl - 4, ".yml")) bl -= 4;
     snprintf(c->name, sizeof c->name, "%.*s", (int)(bl < 127 ? bl : 127), base);
 
-    ctx x = {path, NULL, c, err, errlen, 0};
+    cfg_ctx x = {path, NULL, c, err, errlen, 0};
     yaml_parser_t parser;
     yaml_document_t doc, extra;
-    if (!yaml_parser_initialize(&parser)) return fail(&x, NULL, "out of memory");
+    if (!yaml_parser_initialize(&parser)) return cfg_fail(&x, NULL, "out of memory");
     yaml_parser_set_input_string(&parser, (const unsigned char *)text_in, len);
     int rc = -1, syntax = !yaml_parser_load(&parser, &doc);
     if (!syntax) {
@@ -423,7 +423,7 @@ int sweep_config_parse(const char *path, const char *text_in, size_t len, sweep_
         rc = parse_top(&x, yaml_document_get_root_node(&doc));
         if (!rc && !(syntax = !yaml_parser_load(&parser, &extra))) {
             if (yaml_document_get_root_node(&extra))
-                rc = fail(&x, yaml_document_get_root_node(&extra), "a second YAML document "
+                rc = cfg_fail(&x, yaml_document_get_root_node(&extra), "a second YAML document "
                           "(hint: one configuration per file; remove the '---')");
             yaml_document_delete(&extra);
         }

@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "nas/space.h"
+#include "search/space.h"
 
 #define SWEEP_ERRLEN 1024
 #define SWEEP_PATHLEN 4096
@@ -70,7 +70,7 @@ int sweep_key_find(const char *name);
 typedef enum {
     SWEEP_KIND_SEARCH,     /* FreeDARTS: score the operations of a supernet, prune */
     SWEEP_KIND_NOOP,       /* nothing (scheduler benchmark) */
-    SWEEP_KIND_SCORE,      /* one zero-cost proxy of one NB201 benchmark network (nas/proxy.h) */
+    SWEEP_KIND_SCORE,      /* one zero-cost proxy of one NB201 benchmark network (proxies/proxy.h) */
     SWEEP_KIND_ZC_SEARCH,  /* zero-cost NAS: sample N architectures, keep the proxy's best */
     SWEEP_KIND_RANDOM,     /* random search: one architecture drawn with the seed */
 } sweep_kind;

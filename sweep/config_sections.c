@@ -12,9 +12,9 @@
 #include <yaml.h>
 
 #include "datasets/dataset.h"
-#include "nas/metric.h"
-#include "nas/nb201_benchmark.h"
-#include "nas/proxy.h"
+#include "metrics/metric.h"
+#include "nasbench/nb201_benchmark.h"
+#include "proxies/proxy.h"
 #include "sweep/config.h"
 #include "sweep/plan.h"
 
@@ -26,13 +26,13 @@ typedef struct { int first, count; const yaml_node_t *node; } item;
 /* ---- values -------------------------------------------------------------------------------- */
 /* One value of grid / exclude / space-entry key k (not a seed range, not a space mapping);
  * names are stored as the registry's own static string. */
-static int parse_scalar(ctx *x, int k, const yaml_node_t *n, sweep_value *v) {
+static int parse_scalar(cfg_ctx *x, int k, const yaml_node_t *n, sweep_value *v) {
     const sweep_key_info *ki = &sweep_keys[k];
     memset(v, 0, sizeof *v);
     v->variant = -1;
     if (cfg_want(x, n, ki->name, ki->type, ki->hint, &v->num)) return -1;
-    v->mark = mark_of(n);
-    const char *s = text(n), *what = ki->name, *list = NULL;
+    v->mark = cfg_mark_of(n);
+    const char *s = cfg_text(n), *what = ki->name, *list = NULL;
     char hint[256];
     if (k == SWEEP_KEY_SPACE) {
         const fn_space *sp = space_find(s);
@@ -55,22 +55,22 @@ static int parse_scalar(ctx *x, int k, const yaml_node_t *n, sweep_value *v) {
         v->str = !strcmp(s, "cpu") ? "cpu" : !strcmp(s, "cuda") ? "cuda" : NULL;
         list = "cpu, cuda";
     } else if (k == SWEEP_KEY_ALPHA_SCALE && !(v->num > 0)) {
-        return fail(x, n, "alpha_scale: %s must be > 0 (hint: a positive number such as "
+        return cfg_fail(x, n, "alpha_scale: %s must be > 0 (hint: a positive number such as "
                     "1.0e-3)", s);
     } else if (k == SWEEP_KEY_PRECISION && v->num != 32 && v->num != 64) {
-        return fail(x, n, "precision: %s is not 32 or 64 (hint: precision: [32, 64])", s);
+        return cfg_fail(x, n, "precision: %s is not 32 or 64 (hint: precision: [32, 64])", s);
     } else if (ki->type == SWEEP_T_INT) {
         double lo = k == SWEEP_KEY_CHANNELS ? 2 : k == SWEEP_KEY_SEED ? 0 : 1;
         double hi = k == SWEEP_KEY_CELLS ? 64 : k == SWEEP_KEY_CHANNELS ? 1024
                   : k == SWEEP_KEY_SS ? 3 : k == SWEEP_KEY_BATCH ? 4096 : 2147483647.0;
         if (v->num < lo || v->num > hi)
-            return fail(x, n, "%s: %s is out of range (hint: %s)", ki->name, s,
+            return cfg_fail(x, n, "%s: %s is out of range (hint: %s)", ki->name, s,
                         k == SWEEP_KEY_SEED ? "0..2147483647" : ki->hint);
     }
     if (list && !v->str) {
         char all[512];
         snprintf(all, sizeof all, "%s", list);
-        return fail(x, n, "unknown %s '%s' (hint: %s)", what, s,
+        return cfg_fail(x, n, "unknown %s '%s' (hint: %s)", what, s,
                     cfg_suggest(s, all, 1, hint, sizeof hint));
     }
     return 0;
@@ -78,75 +78,75 @@ static int parse_scalar(ctx *x, int k, const yaml_node_t *n, sweep_value *v) {
 
 /* ---- mappings and lists -------------------------------------------------------------------- */
 /* n must be a mapping (of `what`) with scalar keys, each once. */
-int cfg_check_map(ctx *x, const yaml_node_t *n, const char *what) {
+int cfg_check_map(cfg_ctx *x, const yaml_node_t *n, const char *what) {
     char buf[64];
     if (n->type != YAML_MAPPING_NODE)
-        return fail(x, n, "%s: expected a mapping (key: value, ...), got %s", what,
+        return cfg_fail(x, n, "%s: expected a mapping (key: value, ...), got %s", what,
                     cfg_found(n, buf, sizeof buf));
-    PAIRS(n) {
-        const yaml_node_t *k = KEY(x, p);
+    CFG_PAIRS(n) {
+        const yaml_node_t *k = CFG_KEY(x, p);
         if (k->type != YAML_SCALAR_NODE)
-            return fail(x, k, "%s: a key must be a name, got %s", what,
+            return cfg_fail(x, k, "%s: a key must be a name, got %s", what,
                         cfg_found(k, buf, sizeof buf));
         for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; q++) {
-            const yaml_node_t *k0 = KEY(x, q);
-            if (k0->type == YAML_SCALAR_NODE && !strcmp(text(k0), text(k)))
-                return fail(x, k, "duplicate key '%s' (hint: already given at %d:%d; several "
-                            "values are one list: %s: [a, b])", text(k), mark_of(k0).line,
-                            mark_of(k0).col, text(k));
+            const yaml_node_t *k0 = CFG_KEY(x, q);
+            if (k0->type == YAML_SCALAR_NODE && !strcmp(cfg_text(k0), cfg_text(k)))
+                return cfg_fail(x, k, "duplicate key '%s' (hint: already given at %d:%d; several "
+                            "values are one list: %s: [a, b])", cfg_text(k), cfg_mark_of(k0).line,
+                            cfg_mark_of(k0).col, cfg_text(k));
         }
     }
     return 0;
 }
 
 /* n must be a sequence (of `what`, e.g. written as `example`). */
-static int check_seq(ctx *x, const yaml_node_t *n, const char *what, const char *example) {
+static int check_seq(cfg_ctx *x, const yaml_node_t *n, const char *what, const char *example) {
     char buf[64];
     if (n->type == YAML_SEQUENCE_NODE) return 0;
-    return fail(x, n, "%s: expected a list, got %s (hint: %s: %s)", what,
+    return cfg_fail(x, n, "%s: expected a list, got %s (hint: %s: %s)", what,
                 cfg_found(n, buf, sizeof buf), what, example);
 }
 
 /* Room for `add` more values after the n of *v (capacity *cap); one allocation per call. */
-static sweep_value *grow(ctx *x, sweep_value **v, int n, int *cap, long long add,
+static sweep_value *grow(cfg_ctx *x, sweep_value **v, int n, int *cap, long long add,
                          const yaml_node_t *at) {
     if (n + add > MAX_VALUES) {
-        fail(x, at, "more than %lld values in one list (hint: split the sweep)", MAX_VALUES);
+        cfg_fail(x, at, "more than %lld values in one list (hint: split the sweep)", MAX_VALUES);
         return NULL;
     }
     if (n + add > *cap) {
         long long want_cap = *cap ? *cap : 4;
         while (want_cap < n + add) want_cap *= 2;
         sweep_value *nv = realloc(*v, (size_t)want_cap * sizeof *nv);
-        if (!nv) return fail(x, at, "out of memory"), NULL;
+        if (!nv) return cfg_fail(x, at, "out of memory"), NULL;
         *v = nv, *cap = (int)want_cap;
     }
     return *v + n;
 }
 
-int cfg_append_variant(ctx *x, const fn_space *sp, int cells, int channels, int ss,
+int cfg_append_variant(cfg_ctx *x, const fn_space *sp, int cells, int channels, int ss,
                        const yaml_node_t *entry) {
     sweep_config *c = x->c;
     if (c->nvariants == x->vcap) {
         int cap = x->vcap ? 2 * x->vcap : 8;
         sweep_variant *nv = realloc(c->variants, (size_t)cap * sizeof *nv);
-        if (!nv) return fail(x, entry, "out of memory");
+        if (!nv) return cfg_fail(x, entry, "out of memory");
         c->variants = nv, x->vcap = cap;
     }
     sweep_variant *v = &c->variants[c->nvariants++];
     v->space = sp;
     v->cells = cells, v->channels = channels;
     v->ss = ss ? ss : sp == &fn_space_nb1shot1 ? 1 : 0;
-    v->mark = entry ? mark_of(entry) : (sweep_mark){0, 0};
+    v->mark = entry ? cfg_mark_of(entry) : (sweep_mark){0, 0};
     return c->nvariants - 1;
 }
 
-static int parse_list(ctx *x, int k, const yaml_node_t *n, int space_maps, int dups_ok,
+static int parse_list(cfg_ctx *x, int k, const yaml_node_t *n, int space_maps, int dups_ok,
                       sweep_value **out, int *nout);
 
 /* A space entry {name:, cells:, channels:, ss:}, expanded into variants (cells slowest, then
  * channels, then ss); one value per variant appended to *out. */
-static int parse_space_entry(ctx *x, const yaml_node_t *n, sweep_value **out, int *nout,
+static int parse_space_entry(cfg_ctx *x, const yaml_node_t *n, sweep_value **out, int *nout,
                              int *cap) {
     static const int fk[3] = {SWEEP_KEY_CELLS, SWEEP_KEY_CHANNELS, SWEEP_KEY_SS};
     const yaml_node_t *name = NULL, *ssk = NULL;
@@ -154,29 +154,29 @@ static int parse_space_entry(ctx *x, const yaml_node_t *n, sweep_value **out, in
     int ln[3] = {0, 0, 0}, rc = -1;
     char hint[256];
     if (cfg_check_map(x, n, "space entry")) return -1;
-    PAIRS(n) {
-        const char *key = text(KEY(x, p));
+    CFG_PAIRS(n) {
+        const char *key = cfg_text(CFG_KEY(x, p));
         int f = !strcmp(key, "cells") ? 0 : !strcmp(key, "channels") ? 1
               : !strcmp(key, "ss") ? 2 : -1;
         if (!strcmp(key, "name")) {
-            name = VAL(x, p);
+            name = CFG_VAL(x, p);
         } else if (f < 0) {
-            fail(x, KEY(x, p), "unknown key '%s' in a space entry (hint: %s)", key,
+            cfg_fail(x, CFG_KEY(x, p), "unknown key '%s' in a space entry (hint: %s)", key,
                  cfg_suggest(key, "name, cells, channels, ss", 0, hint, sizeof hint));
             goto done;
-        } else if (parse_list(x, fk[f], VAL(x, p), 0, 0, &lv[f], &ln[f])) {
+        } else if (parse_list(x, fk[f], CFG_VAL(x, p), 0, 0, &lv[f], &ln[f])) {
             goto done;
         }
-        if (f == 2) ssk = KEY(x, p);
+        if (f == 2) ssk = CFG_KEY(x, p);
     }
     if (!name) {
-        fail(x, n, "space entry without a name (hint: {name: darts, cells: [8, 20]})");
+        cfg_fail(x, n, "space entry without a name (hint: {name: darts, cells: [8, 20]})");
         goto done;
     }
     if (parse_scalar(x, SWEEP_KEY_SPACE, name, &sv)) goto done;
     const fn_space *sp = space_find(sv.str);
     if (ssk && sp != &fn_space_nb1shot1) {
-        fail(x, ssk, "ss: only nb1shot1 has search spaces 1-3, this entry is %s (hint: remove "
+        cfg_fail(x, ssk, "ss: only nb1shot1 has search spaces 1-3, this entry is %s (hint: remove "
              "ss, or write {name: nb1shot1, ss: [1, 2, 3]})", sp->name);
         goto done;
     }
@@ -189,7 +189,7 @@ static int parse_space_entry(ctx *x, const yaml_node_t *n, sweep_value **out, in
                                             ln[1] ? (int)lv[1][b].num : 0,
                                             ln[2] ? (int)lv[2][s].num : 0, n);
                 if (vi < 0) goto done;
-                *dst = (sweep_value){0, sp->name, vi, mark_of(n)};
+                *dst = (sweep_value){0, sp->name, vi, cfg_mark_of(n)};
             }
     rc = 0;
 done:
@@ -310,21 +310,21 @@ static int first_dup(const sweep_config *c, int k, const sweep_value *v, const i
 }
 
 /* Seed range "A:B" at e into *out (A..B in order, one allocation). */
-static int seed_range(ctx *x, const yaml_node_t *e, const char *colon, sweep_value **out,
+static int seed_range(cfg_ctx *x, const yaml_node_t *e, const char *colon, sweep_value **out,
                       int *nout, int *cap) {
     char lo[32];
     double a, b;
-    snprintf(lo, sizeof lo, "%.*s", (int)(colon - text(e) < 31 ? colon - text(e) : 31), text(e));
+    snprintf(lo, sizeof lo, "%.*s", (int)(colon - cfg_text(e) < 31 ? colon - cfg_text(e) : 31), cfg_text(e));
     if (cfg_convert(SWEEP_T_INT, lo, &a) || cfg_convert(SWEEP_T_INT, colon + 1, &b) || a < 0 ||
         b > 2147483647.0)
-        return fail(x, e, "seed: bad range \"%s\" (hint: \"A:B\" with integers 0 <= A <= B, "
-                    "e.g. \"0:19\")", text(e));
+        return cfg_fail(x, e, "seed: bad range \"%s\" (hint: \"A:B\" with integers 0 <= A <= B, "
+                    "e.g. \"0:19\")", cfg_text(e));
     if (a > b)
-        return fail(x, e, "seed: range \"%s\" is empty: %.0f > %.0f (hint: write \"%.0f:%.0f\")",
-                    text(e), a, b, b, a);
+        return cfg_fail(x, e, "seed: range \"%s\" is empty: %.0f > %.0f (hint: write \"%.0f:%.0f\")",
+                    cfg_text(e), a, b, b, a);
     sweep_value *v = grow(x, out, *nout, cap, (long long)(b - a) + 1, e);
     if (!v) return -1;
-    const sweep_mark m = mark_of(e);
+    const sweep_mark m = cfg_mark_of(e);
     for (double s = a; s <= b; s++) *v++ = (sweep_value){s, NULL, -1, m};
     *nout += (int)(b - a) + 1;
     return 0;
@@ -333,10 +333,10 @@ static int seed_range(ctx *x, const yaml_node_t *e, const char *colon, sweep_val
 /* arch (kind score): `all` (every NB201 index), {sample: N, seed: S} (N distinct indices, a
  * partial Fisher-Yates shuffle driven by splitmix64(S): the same on every machine), or a list
  * of indices 0..15624, each once. */
-static int parse_arch(ctx *x, const yaml_node_t *n, sweep_value **out, int *nout) {
-    const sweep_mark m = mark_of(n);
+static int parse_arch(cfg_ctx *x, const yaml_node_t *n, sweep_value **out, int *nout) {
+    const sweep_mark m = cfg_mark_of(n);
     int cap = 0;
-    if (n->type == YAML_SCALAR_NODE && !strcmp(text(n), "all")) {
+    if (n->type == YAML_SCALAR_NODE && !strcmp(cfg_text(n), "all")) {
         sweep_value *v = grow(x, out, *nout, &cap, NB201_NUM_ARCHS, n);
         if (!v) return -1;
         for (int i = 0; i < NB201_NUM_ARCHS; i++) v[i] = (sweep_value){i, NULL, -1, m};
@@ -346,45 +346,45 @@ static int parse_arch(ctx *x, const yaml_node_t *n, sweep_value **out, int *nout
     if (n->type == YAML_MAPPING_NODE) {
         double num = -1, seed = 0;
         for (const yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-            const yaml_node_t *kn = KEY(x, p), *vn = VAL(x, p);
-            const char *kk = kn->type == YAML_SCALAR_NODE ? text(kn) : "";
+            const yaml_node_t *kn = CFG_KEY(x, p), *vn = CFG_VAL(x, p);
+            const char *kk = kn->type == YAML_SCALAR_NODE ? cfg_text(kn) : "";
             double *dst = !strcmp(kk, "sample") ? &num : !strcmp(kk, "seed") ? &seed : NULL;
             if (!dst)
-                return fail(x, kn, "arch: unknown key '%s' (hint: {sample: 1000, seed: 0})", kk);
+                return cfg_fail(x, kn, "arch: unknown key '%s' (hint: {sample: 1000, seed: 0})", kk);
             if (cfg_want(x, vn, kk, SWEEP_T_INT, "an integer", dst)) return -1;
         }
         if (num < 1 || num > NB201_NUM_ARCHS)
-            return fail(x, n, "arch: sample must be 1..%d (hint: {sample: 1000, seed: 0}, or "
+            return cfg_fail(x, n, "arch: sample must be 1..%d (hint: {sample: 1000, seed: 0}, or "
                         "arch: all)", NB201_NUM_ARCHS);
-        if (seed < 0) return fail(x, n, "arch: seed must be >= 0");
+        if (seed < 0) return cfg_fail(x, n, "arch: seed must be >= 0");
         int *idx = malloc((size_t)num * sizeof *idx);
         sweep_value *v = idx ? grow(x, out, *nout, &cap, (long long)num, n) : NULL;
-        if (!v) { free(idx); return idx ? -1 : fail(x, n, "out of memory"); }
+        if (!v) { free(idx); return idx ? -1 : cfg_fail(x, n, "out of memory"); }
         sweep_sample_indices((uint64_t)seed, (int)num, NB201_NUM_ARCHS, idx);
         for (int i = 0; i < (int)num; i++) v[i] = (sweep_value){idx[i], NULL, -1, m};
         free(idx);
         *nout += (int)num;
         return 0;
     }
-    const int seq = n->type == YAML_SEQUENCE_NODE, nit = seq ? NITEMS(n) : 1;
-    if (!nit) return fail(x, n, "arch: empty list (hint: all, {sample: N, seed: S} or indices)");
+    const int seq = n->type == YAML_SEQUENCE_NODE, nit = seq ? CFG_NITEMS(n) : 1;
+    if (!nit) return cfg_fail(x, n, "arch: empty list (hint: all, {sample: N, seed: S} or indices)");
     unsigned char *seen = calloc(NB201_NUM_ARCHS, 1);
     sweep_value *v = seen ? grow(x, out, *nout, &cap, nit, n) : NULL;
-    if (!v) { free(seen); return seen ? -1 : fail(x, n, "out of memory"); }
+    if (!v) { free(seen); return seen ? -1 : cfg_fail(x, n, "out of memory"); }
     for (int i = 0; i < nit; i++) {
-        const yaml_node_t *e = seq ? ITEM(x, n, i) : n;
+        const yaml_node_t *e = seq ? CFG_ITEM(x, n, i) : n;
         double idx;
-        if (e->type != YAML_SCALAR_NODE || cfg_convert(SWEEP_T_INT, text(e), &idx) ||
+        if (e->type != YAML_SCALAR_NODE || cfg_convert(SWEEP_T_INT, cfg_text(e), &idx) ||
             idx < 0 || idx >= NB201_NUM_ARCHS) {
             free(seen);
-            return fail(x, e, "arch: expected an NB201 index 0..%d (hint: %s)", NB201_NUM_ARCHS - 1,
+            return cfg_fail(x, e, "arch: expected an NB201 index 0..%d (hint: %s)", NB201_NUM_ARCHS - 1,
                         sweep_keys[SWEEP_KEY_ARCH].hint);
         }
         if (seen[(int)idx]++) {
             free(seen);
-            return fail(x, e, "arch: %s is given twice (hint: each index once)", text(e));
+            return cfg_fail(x, e, "arch: %s is given twice (hint: each index once)", cfg_text(e));
         }
-        v[i] = (sweep_value){idx, NULL, -1, mark_of(e)};
+        v[i] = (sweep_value){idx, NULL, -1, cfg_mark_of(e)};
     }
     free(seen);
     *nout += nit;
@@ -395,28 +395,28 @@ static int parse_arch(ctx *x, const yaml_node_t *n, sweep_value **out, int *nout
  * for space (space_maps) mappings. Appended to *out / *nout (which may hold values on error).
  * A value given twice is an error, unless dups_ok (zip lists, where the tuples differ; the
  * planner merges grid points that resolve to one job). */
-static int parse_list(ctx *x, int k, const yaml_node_t *n, int space_maps, int dups_ok,
+static int parse_list(cfg_ctx *x, int k, const yaml_node_t *n, int space_maps, int dups_ok,
                       sweep_value **out, int *nout) {
     const char *key = sweep_keys[k].name, *tn = cfg_type_names[sweep_keys[k].type];
     const int maps = k == SWEEP_KEY_SPACE && space_maps, seq = n->type == YAML_SEQUENCE_NODE;
-    const int nit = seq ? NITEMS(n) : 1;
+    const int nit = seq ? CFG_NITEMS(n) : 1;
     int cap = 0, rc = -1;
     char buf[64];
     if (k == SWEEP_KEY_ARCH) return parse_arch(x, n, out, nout);
     if (n->type == YAML_MAPPING_NODE && !maps)
-        return fail(x, n, "%s: expected %s or a list, got a mapping (hint: %s)", key, tn,
+        return cfg_fail(x, n, "%s: expected %s or a list, got a mapping (hint: %s)", key, tn,
                     k == SWEEP_KEY_SPACE ? "exclude a space by name; cells, channels and ss are "
                     "keys of the filter" : sweep_keys[k].hint);
-    if (!nit) return fail(x, n, "%s: empty list (hint: give at least one value, or leave the "
+    if (!nit) return cfg_fail(x, n, "%s: empty list (hint: give at least one value, or leave the "
                           "key out for its default)", key);
     item *it = calloc((size_t)nit, sizeof *it);
-    if (!it) return fail(x, n, "out of memory");
+    if (!it) return cfg_fail(x, n, "out of memory");
     for (int i = 0; i < nit; i++) {
-        const yaml_node_t *e = seq ? ITEM(x, n, i) : n;
-        const char *colon = e->type == YAML_SCALAR_NODE ? strchr(text(e), ':') : NULL;
+        const yaml_node_t *e = seq ? CFG_ITEM(x, n, i) : n;
+        const char *colon = e->type == YAML_SCALAR_NODE ? strchr(cfg_text(e), ':') : NULL;
         it[i].node = e, it[i].first = *nout;
         if (e->type == YAML_SEQUENCE_NODE || (e->type == YAML_MAPPING_NODE && !maps)) {
-            fail(x, e, "%s: expected %s in the list, got %s (hint: %s)", key, tn,
+            cfg_fail(x, e, "%s: expected %s in the list, got %s (hint: %s)", key, tn,
                  cfg_found(e, buf, sizeof buf), sweep_keys[k].hint);
             goto done;
         } else if (k == SWEEP_KEY_SEED && colon) {
@@ -434,14 +434,14 @@ static int parse_list(ctx *x, int k, const yaml_node_t *n, int space_maps, int d
     }
     int prev = 0, d = dups_ok ? -1 : first_dup(x->c, k, *out, it, nit, &prev);
     if (d == -2) {
-        fail(x, n, "out of memory");
+        cfg_fail(x, n, "out of memory");
         goto done;
     }
     if (d >= 0) {
         const yaml_node_t *e = it[d].node;
-        fail(x, e, "%s: %s repeats a value given at %d:%d (hint: each value once per list)",
-             key, e->type == YAML_SCALAR_NODE ? text(e) : "this entry",
-             mark_of(it[prev].node).line, mark_of(it[prev].node).col);
+        cfg_fail(x, e, "%s: %s repeats a value given at %d:%d (hint: each value once per list)",
+             key, e->type == YAML_SCALAR_NODE ? cfg_text(e) : "this entry",
+             cfg_mark_of(it[prev].node).line, cfg_mark_of(it[prev].node).col);
         goto done;
     }
     rc = 0;
@@ -452,166 +452,166 @@ done:
 
 /* ---- grid, zip, exclude, ensembles --------------------------------------------------------- */
 /* The grid key named at key node kn ("grid" or "zip group N" in messages), or -1. */
-static int grid_key(ctx *x, const yaml_node_t *kn, const char *where) {
-    const char *s = text(kn);
+static int grid_key(cfg_ctx *x, const yaml_node_t *kn, const char *where) {
+    const char *s = cfg_text(kn);
     int k = sweep_key_find(s);
     char hint[256], list[256], near[64];
     if (k >= 0 && sweep_keys[k].grid) return k;
     if (k == SWEEP_KEY_CELLS || k == SWEEP_KEY_CHANNELS || k == SWEEP_KEY_SS)
-        return fail(x, kn, "%s: '%s' belongs to a space entry (hint: write it inside a space "
+        return cfg_fail(x, kn, "%s: '%s' belongs to a space entry (hint: write it inside a space "
                     "entry: space: [{name: %s, %s: %s}])", where, s,
                     k == SWEEP_KEY_SS ? "nb1shot1" : "darts", s,
                     k == SWEEP_KEY_CELLS ? "[8, 20]" : k == SWEEP_KEY_SS ? "[1, 2, 3]" : "16");
     if (!strcmp(s, "resolution"))
-        return fail(x, kn, "%s: unknown key 'resolution' (hint: the resolution follows the "
+        return cfg_fail(x, kn, "%s: unknown key 'resolution' (hint: the resolution follows the "
                     "dataset: dataset: imagenet224 is 224x224 with ImageNet stems)", where);
     if (k == SWEEP_KEY_KIND || cfg_closest(s, cfg_top_keys, near, sizeof near) == 0)
-        return fail(x, kn, "%s: '%s' is not a grid key (hint: %s is a top-level key)", where,
+        return cfg_fail(x, kn, "%s: '%s' is not a grid key (hint: %s is a top-level key)", where,
                     s, s);
-    return fail(x, kn, "%s: unknown key '%s' (hint: %s)", where, s,
+    return cfg_fail(x, kn, "%s: unknown key '%s' (hint: %s)", where, s,
                 cfg_suggest(s, cfg_key_list(0, list, sizeof list), 0, hint, sizeof hint));
 }
 
-int cfg_parse_grid(ctx *x, const yaml_node_t *g) {
+int cfg_parse_grid(cfg_ctx *x, const yaml_node_t *g) {
     if (cfg_check_map(x, g, "grid")) return -1;
-    PAIRS(g) {
-        int k = grid_key(x, KEY(x, p), "grid");
+    CFG_PAIRS(g) {
+        int k = grid_key(x, CFG_KEY(x, p), "grid");
         if (k < 0) return -1;
         sweep_axis *a = &x->c->axes[k];
-        a->mark = mark_of(KEY(x, p));
-        if (parse_list(x, k, VAL(x, p), 1, 0, &a->v, &a->n)) return -1;
+        a->mark = cfg_mark_of(CFG_KEY(x, p));
+        if (parse_list(x, k, CFG_VAL(x, p), 1, 0, &a->v, &a->n)) return -1;
     }
     return 0;
 }
 
 /* zip: groups of grid keys whose lists advance together; a key is in the grid or one group. */
-int cfg_parse_zip(ctx *x, const yaml_node_t *z) {
+int cfg_parse_zip(cfg_ctx *x, const yaml_node_t *z) {
     sweep_config *c = x->c;
     char where[32], buf[64];
     if (check_seq(x, z, "zip", "[{metric: [snip, grasp], batch: [64, 32]}]")) return -1;
-    for (int i = 0; i < NITEMS(z); i++) {
-        const yaml_node_t *g = ITEM(x, z, i);
+    for (int i = 0; i < CFG_NITEMS(z); i++) {
+        const yaml_node_t *g = CFG_ITEM(x, z, i);
         const int gi = c->nzips;
         snprintf(where, sizeof where, "zip group %d", gi + 1);
         if (cfg_check_map(x, g, where)) return -1;
-        if (gi == SWEEP_MAX_ZIPS) return fail(x, g, "zip: more than %d groups", SWEEP_MAX_ZIPS);
+        if (gi == SWEEP_MAX_ZIPS) return cfg_fail(x, g, "zip: more than %d groups", SWEEP_MAX_ZIPS);
         if (g->data.mapping.pairs.top == g->data.mapping.pairs.start)
-            return fail(x, g, "%s is empty (hint: {metric: [snip, grasp], batch: [64, 32]})",
+            return cfg_fail(x, g, "%s is empty (hint: {metric: [snip, grasp], batch: [64, 32]})",
                         where);
         c->nzips++;
         int first = -1;
-        PAIRS(g) {
-            const yaml_node_t *kn = KEY(x, p);
+        CFG_PAIRS(g) {
+            const yaml_node_t *kn = CFG_KEY(x, p);
             int k = grid_key(x, kn, where);
             if (k < 0) return -1;
             sweep_axis *a = &c->axes[k];
             if (k == SWEEP_KEY_SPACE)
-                return fail(x, kn, "%s: space cannot be zipped (hint: put space in grid)", where);
+                return cfg_fail(x, kn, "%s: space cannot be zipped (hint: put space in grid)", where);
             if (a->n) {
                 snprintf(buf, sizeof buf, a->zip >= 0 ? "zip group %d" : "grid", a->zip + 1);
-                return fail(x, kn, "%s: '%s' is already in %s at %d:%d (hint: a key is either a "
-                            "grid axis or in one zip group)", where, text(kn), buf, a->mark.line,
+                return cfg_fail(x, kn, "%s: '%s' is already in %s at %d:%d (hint: a key is either a "
+                            "grid axis or in one zip group)", where, cfg_text(kn), buf, a->mark.line,
                             a->mark.col);
             }
-            a->mark = mark_of(kn), a->zip = gi;
-            if (parse_list(x, k, VAL(x, p), 0, 1, &a->v, &a->n)) return -1;
+            a->mark = cfg_mark_of(kn), a->zip = gi;
+            if (parse_list(x, k, CFG_VAL(x, p), 0, 1, &a->v, &a->n)) return -1;
             if (first < 0) first = k;
             else if (a->n != c->axes[first].n)
-                return fail(x, kn, "zip group %d: '%s' has %d values, '%s' has %d (hint: the "
+                return cfg_fail(x, kn, "zip group %d: '%s' has %d values, '%s' has %d (hint: the "
                             "lists of one zip group advance together and need the same length)",
-                            gi + 1, text(kn), a->n, sweep_keys[first].name, c->axes[first].n);
+                            gi + 1, cfg_text(kn), a->n, sweep_keys[first].name, c->axes[first].n);
         }
     }
     return 0;
 }
 
-int cfg_parse_exclude(ctx *x, const yaml_node_t *e) {
+int cfg_parse_exclude(cfg_ctx *x, const yaml_node_t *e) {
     sweep_config *c = x->c;
     char hint[256], list[256];
     if (check_seq(x, e, "exclude", "[{space: darts, metric: grasp}]")) return -1;
-    for (int i = 0; i < NITEMS(e); i++) {
-        const yaml_node_t *f = ITEM(x, e, i);
+    for (int i = 0; i < CFG_NITEMS(e); i++) {
+        const yaml_node_t *f = CFG_ITEM(x, e, i);
         if (cfg_check_map(x, f, "exclude filter")) return -1;
         if (c->nexcludes == SWEEP_MAX_EXCLUDES)
-            return fail(x, f, "exclude: more than %d filters", SWEEP_MAX_EXCLUDES);
+            return cfg_fail(x, f, "exclude: more than %d filters", SWEEP_MAX_EXCLUDES);
         if (f->data.mapping.pairs.top == f->data.mapping.pairs.start)
-            return fail(x, f, "exclude: empty filter (hint: {space: darts, metric: grasp})");
+            return cfg_fail(x, f, "exclude: empty filter (hint: {space: darts, metric: grasp})");
         sweep_filter *fl = &c->excludes[c->nexcludes++];
-        fl->mark = mark_of(f);
-        PAIRS(f) {
-            const char *s = text(KEY(x, p));
+        fl->mark = cfg_mark_of(f);
+        CFG_PAIRS(f) {
+            const char *s = cfg_text(CFG_KEY(x, p));
             int k = sweep_key_find(s);
             if (k < 0 || k == SWEEP_KEY_KIND)
-                return fail(x, KEY(x, p), "exclude: unknown key '%s' (hint: %s)", s,
+                return cfg_fail(x, CFG_KEY(x, p), "exclude: unknown key '%s' (hint: %s)", s,
                             k == SWEEP_KEY_KIND ? "kind is the same for every job"
                             : cfg_suggest(s, cfg_key_list(1, list, sizeof list), 0, hint,
                                           sizeof hint));
             fl->key[fl->nkeys++] = (sweep_key)k;
-            if (parse_list(x, k, VAL(x, p), 0, 0, &fl->vals[k], &fl->nvals[k])) return -1;
+            if (parse_list(x, k, CFG_VAL(x, p), 0, 0, &fl->vals[k], &fl->nvals[k])) return -1;
         }
     }
     return 0;
 }
 
 /* One `over` key of an ensemble at kn into s->over. */
-static int over_key(ctx *x, const yaml_node_t *kn, sweep_ensemble *s) {
+static int over_key(cfg_ctx *x, const yaml_node_t *kn, sweep_ensemble *s) {
     char hint[256], list[256];
     if (cfg_want(x, kn, "over", SWEEP_T_STR, cfg_key_list(2, list, sizeof list), NULL)) return -1;
-    int k = sweep_key_find(text(kn));
+    int k = sweep_key_find(cfg_text(kn));
     if (k == SWEEP_KEY_SPACE || k == SWEEP_KEY_SS)
-        return fail(x, kn, "over: an ensemble cannot combine over %s (hint: an ensemble "
-                    "combines jobs of one alpha layout; make one ensemble per space)", text(kn));
+        return cfg_fail(x, kn, "over: an ensemble cannot combine over %s (hint: an ensemble "
+                    "combines jobs of one alpha layout; make one ensemble per space)", cfg_text(kn));
     if (k < 0 || k == SWEEP_KEY_KIND)
-        return fail(x, kn, "over: unknown key '%s' (hint: %s)", text(kn),
-                    cfg_suggest(text(kn), cfg_key_list(2, list, sizeof list), 0, hint,
+        return cfg_fail(x, kn, "over: unknown key '%s' (hint: %s)", cfg_text(kn),
+                    cfg_suggest(cfg_text(kn), cfg_key_list(2, list, sizeof list), 0, hint,
                                 sizeof hint));
     if (s->over[k])
-        return fail(x, kn, "over: '%s' is listed twice (hint: each key once)", text(kn));
+        return cfg_fail(x, kn, "over: '%s' is listed twice (hint: each key once)", cfg_text(kn));
     s->over[k] = 1;
     return 0;
 }
 
-int cfg_parse_ensembles(ctx *x, const yaml_node_t *e) {
+int cfg_parse_ensembles(cfg_ctx *x, const yaml_node_t *e) {
     sweep_config *c = x->c;
     char hint[256];
     if (check_seq(x, e, "ensembles", "[{name: seeds, over: [seed]}]")) return -1;
-    for (int i = 0; i < NITEMS(e); i++) {
-        const yaml_node_t *en = ITEM(x, e, i), *name = NULL, *over = NULL;
+    for (int i = 0; i < CFG_NITEMS(e); i++) {
+        const yaml_node_t *en = CFG_ITEM(x, e, i), *name = NULL, *over = NULL;
         if (cfg_check_map(x, en, "ensemble")) return -1;
         if (c->nensembles == SWEEP_MAX_ENSEMBLES)
-            return fail(x, en, "ensembles: more than %d", SWEEP_MAX_ENSEMBLES);
+            return cfg_fail(x, en, "ensembles: more than %d", SWEEP_MAX_ENSEMBLES);
         sweep_ensemble *s = &c->ensembles[c->nensembles];
-        s->mark = mark_of(en), s->norm = SWEEP_NORM_ZSCORE;
-        PAIRS(en) {
-            const char *key = text(KEY(x, p));
-            const yaml_node_t *v = VAL(x, p);
+        s->mark = cfg_mark_of(en), s->norm = SWEEP_NORM_ZSCORE;
+        CFG_PAIRS(en) {
+            const char *key = cfg_text(CFG_KEY(x, p));
+            const yaml_node_t *v = CFG_VAL(x, p);
             if (!strcmp(key, "name")) name = v;
             else if (!strcmp(key, "over")) over = v;
             else if (strcmp(key, "norm"))
-                return fail(x, KEY(x, p), "unknown key '%s' in an ensemble (hint: %s)", key,
+                return cfg_fail(x, CFG_KEY(x, p), "unknown key '%s' in an ensemble (hint: %s)", key,
                             cfg_suggest(key, "name, over, norm", 0, hint, sizeof hint));
             else if (cfg_want(x, v, "norm", SWEEP_T_STR, "rank or zscore", NULL)) return -1;
-            else if (strcmp(text(v), "rank") && strcmp(text(v), "zscore"))
-                return fail(x, v, "norm: unknown normalisation '%s' (hint: rank or zscore)",
-                            text(v));
-            else s->norm = !strcmp(text(v), "rank") ? SWEEP_NORM_RANK : SWEEP_NORM_ZSCORE;
+            else if (strcmp(cfg_text(v), "rank") && strcmp(cfg_text(v), "zscore"))
+                return cfg_fail(x, v, "norm: unknown normalisation '%s' (hint: rank or zscore)",
+                            cfg_text(v));
+            else s->norm = !strcmp(cfg_text(v), "rank") ? SWEEP_NORM_RANK : SWEEP_NORM_ZSCORE;
         }
         if (!name || !over)
-            return fail(x, en, "ensemble without %s (hint: {name: seeds, over: [seed]})",
+            return cfg_fail(x, en, "ensemble without %s (hint: {name: seeds, over: [seed]})",
                         name ? "over" : "a name");
         if (cfg_want(x, name, "name", SWEEP_T_STR, "a short name, e.g. seeds", NULL)) return -1;
         if (name->data.scalar.length > 63)
-            return fail(x, name, "ensemble name is longer than 63 characters");
+            return cfg_fail(x, name, "ensemble name is longer than 63 characters");
         for (int j = 0; j < c->nensembles; j++)
-            if (!strcmp(c->ensembles[j].name, text(name)))
-                return fail(x, name, "duplicate ensemble name '%s' (hint: first at %d:%d)",
-                            text(name), c->ensembles[j].mark.line, c->ensembles[j].mark.col);
-        snprintf(s->name, sizeof s->name, "%s", text(name));
-        const int seq = over->type == YAML_SEQUENCE_NODE, n = seq ? NITEMS(over) : 1;
+            if (!strcmp(c->ensembles[j].name, cfg_text(name)))
+                return cfg_fail(x, name, "duplicate ensemble name '%s' (hint: first at %d:%d)",
+                            cfg_text(name), c->ensembles[j].mark.line, c->ensembles[j].mark.col);
+        snprintf(s->name, sizeof s->name, "%s", cfg_text(name));
+        const int seq = over->type == YAML_SEQUENCE_NODE, n = seq ? CFG_NITEMS(over) : 1;
         if (!n || over->type == YAML_MAPPING_NODE)
-            return fail(x, over, "over: expected a non-empty list of keys (hint: over: [seed])");
+            return cfg_fail(x, over, "over: expected a non-empty list of keys (hint: over: [seed])");
         for (int j = 0; j < n; j++)
-            if (over_key(x, seq ? ITEM(x, over, j) : over, s)) return -1;
+            if (over_key(x, seq ? CFG_ITEM(x, over, j) : over, s)) return -1;
         c->nensembles++;
     }
     return 0;

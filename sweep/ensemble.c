@@ -8,16 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nas/darts.h"
-#include "nas/nb1shot1.h"
-#include "nas/nb201.h"
-#include "nas/space.h"
-#include "nn/common.h"
+#include "spaces/darts.h"
+#include "spaces/nb1shot1.h"
+#include "spaces/nb201.h"
+#include "search/space.h"
+#include "base/common.h"
 #include "sweep/job.h"
 #include "sweep/records.h"
 
-int ens_layout(const sweep_params *prm, int *rows, int *cols) {
-    /* nas/search.c stacks the alpha groups into rows of one width, or 1 x numel when the
+int sweep_ens_layout(const sweep_params *prm, int *rows, int *cols) {
+    /* search/search.c stacks the alpha groups into rows of one width, or 1 x numel when the
      * widths differ (nb1shot1: alpha_mixed has 3 columns, alpha_output steps + 1) */
     const char *sp = prm->sc.space;
     *rows = *cols = 0;
@@ -29,7 +29,7 @@ int ens_layout(const sweep_params *prm, int *rows, int *cols) {
     return (long)*rows * *cols <= FN_MAX_ALPHA ? 0 : -1;
 }
 
-void ens_acc_init(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p) {
+void sweep_ens_acc_init(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p) {
     memset(a, 0, sizeof *a);
     for (int e = 0; e < c->nensembles; e++) {
         a->offset[e] = a->n;
@@ -38,7 +38,7 @@ void ens_acc_init(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p) 
     a->buf = callocCheck((size_t)(a->n ? a->n : 1), sizeof *a->buf);
 }
 
-void ens_acc_free(sweep_ens_acc *a) {
+void sweep_ens_acc_free(sweep_ens_acc *a) {
     free(a->buf);
     memset(a, 0, sizeof *a);
 }
@@ -51,7 +51,7 @@ static int cmp_val_idx(const void *x, const void *y) {
     return a->i - b->i;
 }
 
-void ens_normalise(sweep_norm norm, const double *S, int n, double *out) {
+void sweep_ens_normalise(sweep_norm norm, const double *S, int n, double *out) {
     if (norm == SWEEP_NORM_ZSCORE) {
         /* z-scores do not change with the scale of S: when the sums overflow (finite scores
          * near 1e308), they are taken again on S / max |S| instead of becoming NaN */
@@ -83,18 +83,18 @@ void ens_normalise(sweep_norm norm, const double *S, int n, double *out) {
     }
 }
 
-int ens_acc_add(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p, long j,
+int sweep_ens_acc_add(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p, long j,
                 const double *S, int rows, int cols) {
     sweep_params prm;
     sweep_plan_params(c, &p->jobs[j], &prm);
     int er, ec;
-    if (ens_layout(&prm, &er, &ec) || rows != er || cols != ec) return -1;
+    if (sweep_ens_layout(&prm, &er, &ec) || rows != er || cols != ec) return -1;
     const int n = rows * cols; /* <= FN_MAX_ALPHA: the layout's */
     for (int i = 0; i < n; i++)
         if (!isfinite(S[i])) return -1;
     double z[FN_MAX_ALPHA];
     for (int e = 0; e < c->nensembles; e++) {
-        ens_normalise(c->ensembles[e].norm, S, n, z);
+        sweep_ens_normalise(c->ensembles[e].norm, S, n, z);
         int64_t *g = a->buf + a->offset[e] + (long)p->ens[e].group_of[j] * ENS_STRIDE;
         g[0] += 1;
         g[1] += rows;
@@ -104,7 +104,7 @@ int ens_acc_add(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p, lo
     return 0;
 }
 
-int ens_finish(const sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p,
+int sweep_ens_finish(const sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p,
                const nb201_benchmark *bench, const char *dir, char *err, size_t errlen) {
     if (!c->nensembles || c->kind == SWEEP_KIND_NOOP) return 0;
     char *text = NULL; /* ensembles.jsonl, built in memory and written atomically */
@@ -132,9 +132,9 @@ int ens_finish(const sweep_ens_acc *a, const sweep_config *c, const sweep_plan *
                 continue;
             }
             memset(res, 0, sizeof *res);
-            /* every job of the group added the space's layout (ens_acc_add refuses others);
+            /* every job of the group added the space's layout (sweep_ens_acc_add refuses others);
              * sums that say otherwise are refused, never written past S */
-            if (ens_layout(&prm, &res->s_rows, &res->s_cols) || g[0] < 0 ||
+            if (sweep_ens_layout(&prm, &res->s_rows, &res->s_cols) || g[0] < 0 ||
                 g[1] != g[0] * res->s_rows || g[2] != g[0] * res->s_cols) {
                 snprintf(err, errlen, "ensemble %s, group %s: score sums of %lld jobs hold "
                          "%lld rows and %lld columns, not the %s layout", en->name, label,

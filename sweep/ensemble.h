@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "nas/nb201_benchmark.h"
+#include "nasbench/nb201_benchmark.h"
 #include "sweep/plan.h"
 
 #define ENS_FIX_SHIFT 32
@@ -23,22 +23,22 @@ typedef struct {
     int64_t *buf;
 } sweep_ens_acc;
 
-void ens_acc_init(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p);
-void ens_acc_free(sweep_ens_acc *a);
-/* The score layout (rows x cols, all alpha groups stacked as nas/search.c writes them) of
+void sweep_ens_acc_init(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p);
+void sweep_ens_acc_free(sweep_ens_acc *a);
+/* The score layout (rows x cols, all alpha groups stacked as search/search.c writes them) of
  * a job of these parameters: nb201 6 x 5, darts 28 x 8, nb1shot1 1 x 24 / 26 / 35 (ss 1 /
  * 2 / 3). 0, or -1 for a space without one. */
-int ens_layout(const sweep_params *prm, int *rows, int *cols);
+int sweep_ens_layout(const sweep_params *prm, int *rows, int *cols);
 /* Adds job j's scores (rows x cols) to every ensemble group it belongs to. 0, or -1 (nothing
  * added) when rows x cols is not the layout of j's space or a score is not finite. */
-int ens_acc_add(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p, long j,
+int sweep_ens_acc_add(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p, long j,
                 const double *S, int rows, int cols);
 /* Normalised scores of one job (exposed for tests). */
-void ens_normalise(sweep_norm norm, const double *S, int n, double *out);
+void sweep_ens_normalise(sweep_norm norm, const double *S, int n, double *out);
 
 /* Rank 0, after the reduction: prunes every group, writes DIR/ensembles.jsonl and prints a
  * table to stdout. 0, or -1 with a message. */
-int ens_finish(const sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p,
+int sweep_ens_finish(const sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p,
                const nb201_benchmark *bench, const char *dir, char *err, size_t errlen);
 
 #endif

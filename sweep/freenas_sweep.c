@@ -25,11 +25,12 @@
 #include <unistd.h>
 
 #include "datasets/input_file.h"
-#include "gpu/device.h"
+#include "gpu/backend_cuda.h"
 #include "mpi/coordinator.h"
 #include "mpi/mpi_check.h"
 #include "mpi/reduce.h"
-#include "nn/common.h"
+#include "sweep/sweep_run.h"
+#include "base/common.h"
 #include "sweep/manifest.h"
 #include "sweep/sweep_args.h"
 #include "sweep/summary.h"
@@ -44,12 +45,12 @@ static double first_signal_s; /* touched only by on_signal, which the others are
 
 static void on_signal(int sig) {
     const double now = fn_now(); /* clock_gettime(CLOCK_MONOTONIC) alone */
-    if (sweep_signal) {
+    if (coord_signal) {
         if (now - first_signal_s >= SIGNAL_REPEAT_S) _exit(SWEEP_EXIT_INTERRUPTED);
         return; /* the same request, delivered twice */
     }
     first_signal_s = now;
-    sweep_signal = sig;
+    coord_signal = sig;
 }
 
 /* Rank 0 reads the file; every rank parses the same bytes. */
@@ -127,7 +128,7 @@ static void print_config(const sweep_config *c) {
 typedef struct { sweep_ens_acc *a; const sweep_config *c; const sweep_plan *p; } resume_ctx;
 static void resume_scores(long j, const double *S, int rows, int cols, void *vx) {
     resume_ctx *x = vx;
-    ens_acc_add(x->a, x->c, x->p, j, S, rows, cols);
+    sweep_ens_acc_add(x->a, x->c, x->p, j, S, rows, cols);
 }
 
 /* --merge: the shard directories under dir, ordered by (N, I); returns how many. */
@@ -162,214 +163,223 @@ static int cpus_available(void) {
     return n > 0 ? (int)n : 1;
 }
 
-int main(int argc, char **argv) {
-    int provided;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-    /* a file size limit (ulimit -f) is an error of the write that meets it (EFBIG, reported
-     * with the file's name), not a silent kill */
-    signal(SIGXFSZ, SIG_IGN);
-    MPI_Comm world = MPI_COMM_WORLD;
+/* ---- the phases of a run, in order; each returns -1 to go on, else the exit code ---- */
+typedef struct {
+    MPI_Comm world;
     int rank, size;
-    MPI_Comm_rank(world, &rank);
-    MPI_Comm_size(world, &size);
-    json_object_seed(1); /* before any thread builds JSON */
     sweep_args a;
-    int pa = sweep_args_parse(argc, argv, &a, rank);
-    if (pa) {
-        MPI_Finalize();
-        return pa > 0 ? SWEEP_EXIT_OK : SWEEP_EXIT_USAGE;
-    }
-    /* local rank, GPU binding (HPC_NOTES.md: MPI_Comm_split_type is right in every launch mode) */
-    MPI_Comm node;
-    mpiCheck(MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node));
-    int local_rank, local_size;
-    MPI_Comm_rank(node, &local_rank);
-    MPI_Comm_size(node, &local_size);
-    sweep_worker w = {.rank = rank, .proxies = sweep_proxy_cache_new()};
-    gethostname(w.host, sizeof w.host);
-    snprintf(w.device, sizeof w.device, "cpu");
-    char gpu_id[320] = "";
-    int ngpu = gpu_device_count();
-    if (ngpu > 0) {
-        int dev = local_rank % ngpu;
-        char bus[64], desc[96];
-        if (gpu_bind(dev, bus, sizeof bus) == 0) {
-            snprintf(gpu_id, sizeof gpu_id, "%s/%s", w.host, bus);
-            if (gpu_describe(dev, desc, sizeof desc)) snprintf(desc, sizeof desc, "?");
-            snprintf(w.device, sizeof w.device, "cpu (cuda:%d %.60s bound for reductions)", dev, desc);
-            snprintf(w.gpu, sizeof w.gpu, "cuda:%d (%.100s)", dev, desc);
-        }
-    }
-
-    /* every exit after this point goes through `done`, which frees what was made (each
-     * release function takes a zeroed struct), so a sanitizer build reports no leak */
-    int exit_code = SWEEP_EXIT_OK;
-    nb201_benchmark *bench = NULL;
-    sweep_records rec;
-    memset(&rec, 0, sizeof rec);
-    rec.fd = rec.lock_fd = -1;
-    sweep_job_state *st = NULL;
-    long *todo = NULL, ntodo = 0, ndone = 0, nfailed_before = 0, ngave_up = 0;
-    sweep_ens_acc acc;
-    memset(&acc, 0, sizeof acc);
-    sweep_plan plan;
-    memset(&plan, 0, sizeof plan);
-    char err[SWEEP_ERRLEN] = "";
-    long text_len = 0;
-    char *text = read_config_text(world, a.config, &text_len, err, sizeof err);
+    coord_node node;
+    sweep_worker w;
+    char gpu_id[320];          /* "host/pci-bus-id" of the bound GPU, "" without one */
+    char *text;                /* the config file's text */
+    long text_len;
     sweep_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    int bad = !text || sweep_config_parse(a.config, text, (size_t)text_len, &cfg, err, sizeof err);
-    if (!bad) {
-        if (a.output) snprintf(cfg.output, sizeof cfg.output, "%s", a.output), cfg.output_mark = (sweep_mark){0, 0};
-        if (a.data) snprintf(cfg.data, sizeof cfg.data, "%s", a.data), cfg.data_mark = (sweep_mark){0, 0};
-        if (a.benchmark) snprintf(cfg.benchmark, sizeof cfg.benchmark, "%s", a.benchmark), cfg.benchmark_mark = (sweep_mark){0, 0};
-        if (a.threads >= 0) cfg.threads = a.threads;
-        if (a.job_timeout >= 0) cfg.job_timeout_s = a.job_timeout;
-        if (a.max_attempts >= 0) cfg.max_attempts = a.max_attempts;
-        bad = sweep_config_check(&cfg, err, sizeof err);
+    sweep_plan plan;
+    double tplan;
+    nb201_benchmark *bench;
+    sweep_records rec;         /* rank 0 */
+    sweep_job_state *st;       /* rank 0: per plan index */
+    long *todo, ntodo, ndone;  /* rank 0 */
+    sweep_ens_acc acc;
+    int ensembles;             /* this run computes the ensembles */
+    char err[SWEEP_ERRLEN];
+} sweep_main;
+
+/* An early end (usage, config, results directory): main frees everything, then finalizes. */
+static int finish_early(int code) { return code; }
+
+/* This rank's node, GPU binding and worker description. */
+static void phase_bind(sweep_main *m) {
+    coord_node_bind(m->world, &m->node);
+    m->w = (sweep_worker){.rank = m->rank, .proxies = sweep_proxy_cache_new()};
+    gethostname(m->w.host, sizeof m->w.host);
+    snprintf(m->w.device, sizeof m->w.device, "cpu");
+    if (m->node.gpu >= 0) {
+        snprintf(m->gpu_id, sizeof m->gpu_id, "%s/%s", m->w.host, m->node.bus);
+        snprintf(m->w.device, sizeof m->w.device, "cpu (cuda:%d %.60s bound for reductions)",
+                 m->node.gpu, m->node.desc);
+        snprintf(m->w.gpu, sizeof m->w.gpu, "cuda:%d (%.100s)", m->node.gpu, m->node.desc);
     }
-    if (!bad && a.shard_n) { /* a shard has its own results directory (and lock) */
-        size_t ol = strlen(cfg.output);
-        if (snprintf(cfg.output + ol, sizeof cfg.output - ol, "/shard-%d-of-%d", a.shard_i,
-                     a.shard_n) >= (int)(sizeof cfg.output - ol)) {
-            snprintf(err, sizeof err, "output path too long for --shard");
+}
+
+/* The config (rank 0 reads, every rank parses), command-line overrides, the plan. */
+static int phase_config(sweep_main *m) {
+    const sweep_args *a = &m->a;
+    sweep_config *cfg = &m->cfg;
+    char *err = m->err;
+    const size_t errlen = sizeof m->err;
+    m->text = read_config_text(m->world, a->config, &m->text_len, err, errlen);
+    int bad = !m->text || sweep_config_parse(a->config, m->text, (size_t)m->text_len, cfg, err, errlen);
+    if (!bad) {
+        if (a->output) snprintf(cfg->output, sizeof cfg->output, "%s", a->output), cfg->output_mark = (sweep_mark){0, 0};
+        if (a->data) snprintf(cfg->data, sizeof cfg->data, "%s", a->data), cfg->data_mark = (sweep_mark){0, 0};
+        if (a->benchmark) snprintf(cfg->benchmark, sizeof cfg->benchmark, "%s", a->benchmark), cfg->benchmark_mark = (sweep_mark){0, 0};
+        if (a->threads >= 0) cfg->threads = a->threads;
+        if (a->job_timeout >= 0) cfg->job_timeout_s = a->job_timeout;
+        if (a->max_attempts >= 0) cfg->max_attempts = a->max_attempts;
+        bad = sweep_config_check(cfg, err, errlen);
+    }
+    if (!bad && a->shard_n) { /* a shard has its own results directory (and lock) */
+        size_t ol = strlen(cfg->output);
+        if (snprintf(cfg->output + ol, sizeof cfg->output - ol, "/shard-%d-of-%d", a->shard_i,
+                     a->shard_n) >= (int)(sizeof cfg->output - ol)) {
+            snprintf(err, errlen, "output path too long for --shard");
             bad = 1;
         }
     }
-    double tplan = fn_now();
-    if (!bad) bad = sweep_plan_build(&cfg, &plan, err, sizeof err);
-    tplan = fn_now() - tplan;
+    m->tplan = fn_now();
+    if (!bad) bad = sweep_plan_build(cfg, &m->plan, err, errlen);
+    m->tplan = fn_now() - m->tplan;
     if (bad) {
-        if (rank == 0) fprintf(stderr, "freenas_sweep: %s\n", err);
-        exit_code = SWEEP_EXIT_USAGE;
-        goto done;
+        if (m->rank == 0) fprintf(stderr, "freenas_sweep: %s\n", err);
+        return finish_early(SWEEP_EXIT_USAGE);
     }
-    w.threads = cfg.threads > 0 ? cfg.threads : (cpus_available() / local_size > 0 ? cpus_available() / local_size : 1);
-    bad = cfg.benchmark[0] && nb201_benchmark_load(cfg.benchmark, &bench, err, sizeof err);
-    if (any_error(world, bad)) {
-        if (rank == 0) fprintf(stderr, "freenas_sweep: %s\n", bad ? err : "a rank could not read the benchmark file");
-        exit_code = SWEEP_EXIT_USAGE;
-        goto done;
-    }
-    w.bench = bench;
+    const int local_size = m->node.local_size;
+    m->w.threads = cfg->threads > 0 ? cfg->threads : (cpus_available() / local_size > 0 ? cpus_available() / local_size : 1);
+    return -1;
+}
 
-    /* rank 0: resolved config, results directory, resume state */
-    ens_acc_init(&acc, &cfg, &plan);
+/* The NB201 ground truth, on every rank. */
+static int phase_benchmark(sweep_main *m) {
+    int bad = m->cfg.benchmark[0] && nb201_benchmark_load(m->cfg.benchmark, &m->bench, m->err, sizeof m->err);
+    if (any_error(m->world, bad)) {
+        if (m->rank == 0) fprintf(stderr, "freenas_sweep: %s\n", bad ? m->err : "a rank could not read the benchmark file");
+        return finish_early(SWEEP_EXIT_USAGE);
+    }
+    m->w.bench = m->bench;
+    return -1;
+}
+
+/* Rank 0: the resolved config, the results directory, resume and merge state, the jobs to
+ * run; a dry run lists them and ends here. */
+static int phase_results(sweep_main *m) {
+    const sweep_args *a = &m->a;
+    const sweep_config *cfg = &m->cfg;
+    const sweep_plan *plan = &m->plan;
+    char *err = m->err;
+    const size_t errlen = sizeof m->err;
+    const int rank = m->rank, size = m->size;
+    memset(&m->rec, 0, sizeof m->rec);
+    m->rec.fd = m->rec.lock_fd = -1;
+    long nfailed_before = 0, ngave_up = 0;
+    sweep_ens_acc_init(&m->acc, cfg, plan);
     if (rank == 0) {
-        printf("# freenas_sweep %s: %s, %d rank%s on %s, %d thread%s per rank\n", cfg.name,
-               a.config, size, size > 1 ? "s" : "", w.host, w.threads, w.threads > 1 ? "s" : "");
-        print_config(&cfg);
+        printf("# freenas_sweep %s: %s, %d rank%s on %s, %d thread%s per rank\n", cfg->name,
+               a->config, size, size > 1 ? "s" : "", m->w.host, m->w.threads, m->w.threads > 1 ? "s" : "");
+        print_config(cfg);
         printf("# plan: %ld jobs (%ld duplicates dropped, %ld excluded), planned in %.3f s\n",
-               plan.njobs, plan.nduplicates, plan.nexcluded, tplan);
-        if (a.shard_n)
+               plan->njobs, plan->nduplicates, plan->nexcluded, m->tplan);
+        if (a->shard_n)
             printf("# shard %d/%d: the %ld jobs with plan index %% %d == %d, into %s (ensembles: "
-                   "by the --merge step)\n", a.shard_i, a.shard_n,
-                   plan.njobs / a.shard_n + (a.shard_i < plan.njobs % a.shard_n), a.shard_n,
-                   a.shard_i, cfg.output);
+                   "by the --merge step)\n", a->shard_i, a->shard_n,
+                   plan->njobs / a->shard_n + (a->shard_i < plan->njobs % a->shard_n), a->shard_n,
+                   a->shard_i, cfg->output);
     }
     /* a shard's ensembles would be partial: the merge step computes them from the records */
-    int ensembles = cfg.nensembles && cfg.kind == SWEEP_KIND_SEARCH && !a.shard_n;
+    m->ensembles = cfg->nensembles && cfg->kind == SWEEP_KIND_SEARCH && !a->shard_n;
     int status = 0;
-    if (rank == 0 && !a.dry_run) {
-        if (records_open(&rec, cfg.output, a.lock_wait, err, sizeof err)) status = SWEEP_EXIT_RESULTS;
+    if (rank == 0 && !a->dry_run) {
+        if (records_open(&m->rec, cfg->output, a->lock_wait, err, errlen)) status = SWEEP_EXIT_RESULTS;
     }
-    st = rank == 0 ? callocCheck((size_t)(plan.njobs ? plan.njobs : 1), sizeof *st) : NULL;
-    if (rank == 0 && a.dry_run) { /* read-only: what an earlier run already finished */
-        snprintf(rec.dir, sizeof rec.dir, "%s", cfg.output);
+    m->st = rank == 0 ? callocCheck((size_t)(plan->njobs ? plan->njobs : 1), sizeof *m->st) : NULL;
+    if (rank == 0 && a->dry_run) { /* read-only: what an earlier run already finished */
+        snprintf(m->rec.dir, sizeof m->rec.dir, "%s", cfg->output);
         char path[4200];
-        snprintf(path, sizeof path, "%s/results.jsonl", cfg.output);
-        if (access(path, R_OK) == 0 && records_scan(&rec, &cfg, &plan, st, NULL, NULL, err, sizeof err))
+        snprintf(path, sizeof path, "%s/results.jsonl", cfg->output);
+        if (access(path, R_OK) == 0 && records_scan(&m->rec, cfg, plan, m->st, NULL, NULL, err, errlen))
             status = SWEEP_EXIT_RESULTS;
         shard_dir *sh;
-        int nsh = a.merge ? find_shards(cfg.output, &sh) : 0;
-        for (int i = 0; i < nsh; i++) printf("# merge: would merge %s/%s\n", cfg.output, sh[i].name);
-        if (a.merge) {
-            if (!nsh) printf("# merge: no shard-*-of-* directories in %s\n", cfg.output);
+        int nsh = a->merge ? find_shards(cfg->output, &sh) : 0;
+        for (int i = 0; i < nsh; i++) printf("# merge: would merge %s/%s\n", cfg->output, sh[i].name);
+        if (a->merge) {
+            if (!nsh) printf("# merge: no shard-*-of-* directories in %s\n", cfg->output);
             free(sh);
         }
     }
-    if (rank == 0 && !status && !a.dry_run) {
+    if (rank == 0 && !status && !a->dry_run) {
         /* resumed jobs' scores join rank 0's ensemble contribution */
-        resume_ctx rc = {&acc, &cfg, &plan};
-        if (records_scan(&rec, &cfg, &plan, st, ensembles ? resume_scores : NULL, &rc, err, sizeof err))
+        resume_ctx rc = {&m->acc, cfg, plan};
+        if (records_scan(&m->rec, cfg, plan, m->st, m->ensembles ? resume_scores : NULL, &rc, err, errlen))
             status = SWEEP_EXIT_RESULTS;
         shard_dir *sh;
-        int nsh = !status && a.merge ? find_shards(cfg.output, &sh) : 0;
-        if (a.merge && !status && !nsh)
+        int nsh = !status && a->merge ? find_shards(cfg->output, &sh) : 0;
+        if (a->merge && !status && !nsh)
             fprintf(stderr, "freenas_sweep: warning: --merge found no shard-*-of-* directories in %s\n",
-                    cfg.output);
+                    cfg->output);
         for (int i = 0; i < nsh && !status; i++) {
-            char sdir[SWEEP_PATHLEN + 80];
-            snprintf(sdir, sizeof sdir, "%s/%s", cfg.output, sh[i].name);
+            char sdir[SWEEP_PATHLEN + 260]; /* dir / shard name (256) */
+            snprintf(sdir, sizeof sdir, "%s/%s", cfg->output, sh[i].name);
             long cnt[4] = {0};
-            if (records_merge(&rec, sdir, &cfg, &plan, st, ensembles ? resume_scores : NULL, &rc,
-                              a.lock_wait, cnt, err, sizeof err))
+            if (records_merge(&m->rec, sdir, cfg, plan, m->st, m->ensembles ? resume_scores : NULL, &rc,
+                              a->lock_wait, cnt, err, errlen))
                 status = SWEEP_EXIT_RESULTS;
             else
                 printf("# merge: %s: %ld ok records merged, %ld already here, %ld failed, %ld "
                        "not in this plan or unreadable\n", sh[i].name, cnt[0], cnt[1], cnt[2], cnt[3]);
         }
-        if (a.merge && !status) free(sh);
+        if (a->merge && !status) free(sh);
     }
-    if (rank == 0 && !status && a.shard_n) /* jobs of other shards: neither run nor counted */
-        for (long j = 0; j < plan.njobs; j++)
-            if (j % a.shard_n != a.shard_i) st[j].state = JOB_OTHER_SHARD;
+    if (rank == 0 && !status && a->shard_n) /* jobs of other shards: neither run nor counted */
+        for (long j = 0; j < plan->njobs; j++)
+            if (j % a->shard_n != a->shard_i) m->st[j].state = JOB_OTHER_SHARD;
     if (rank == 0 && !status) {
-        todo = mallocCheck((size_t)(plan.njobs ? plan.njobs : 1) * sizeof *todo);
-        for (long j = 0; j < plan.njobs; j++) {
-            if (st[j].state == JOB_OTHER_SHARD) continue;
-            if (st[j].state == JOB_OK) ndone++;
-            else if (sweep_summary_gave_up(&cfg, &st[j])) ngave_up++;
+        m->todo = mallocCheck((size_t)(plan->njobs ? plan->njobs : 1) * sizeof *m->todo);
+        for (long j = 0; j < plan->njobs; j++) {
+            if (m->st[j].state == JOB_OTHER_SHARD) continue;
+            if (m->st[j].state == JOB_OK) m->ndone++;
+            else if (sweep_summary_gave_up(cfg, &m->st[j])) ngave_up++;
             else {
-                if (st[j].state == JOB_FAILED) nfailed_before++;
-                todo[ntodo++] = j;
+                if (m->st[j].state == JOB_FAILED) nfailed_before++;
+                m->todo[m->ntodo++] = j;
             }
         }
-        printf("# resume: %ld done, %ld failed earlier (retried now), %ld to run", ndone,
-               nfailed_before, ntodo);
+        printf("# resume: %ld done, %ld failed earlier (retried now), %ld to run", m->ndone,
+               nfailed_before, m->ntodo);
         if (ngave_up)
-            printf("; %ld gave up after %d attempts (not run again)", ngave_up, cfg.max_attempts);
-        if (rec.nforeign) printf("; %ld records of jobs not in this plan (kept, ignored)", rec.nforeign);
-        if (rec.nduplicate_ok) printf("; %ld duplicate ok records ignored", rec.nduplicate_ok);
-        if (rec.ninvalid) printf("; %ld invalid ok records (their jobs run again)", rec.ninvalid);
+            printf("; %ld gave up after %d attempts (not run again)", ngave_up, cfg->max_attempts);
+        if (m->rec.nforeign) printf("; %ld records of jobs not in this plan (kept, ignored)", m->rec.nforeign);
+        if (m->rec.nduplicate_ok) printf("; %ld duplicate ok records ignored", m->rec.nduplicate_ok);
+        if (m->rec.ninvalid) printf("; %ld invalid ok records (their jobs run again)", m->rec.ninvalid);
         printf("\n");
-        if (a.dry_run) {
+        if (a->dry_run) {
             printf("%6s  %-16s  %s\n", "index", "job_id", "parameters");
-            for (long j = 0, shown = 0; j < plan.njobs && shown < 50; j++) {
-                if (st[j].state == JOB_OTHER_SHARD) continue;
+            for (long j = 0, shown = 0; j < plan->njobs && shown < 50; j++) {
+                if (m->st[j].state == JOB_OTHER_SHARD) continue;
                 shown++;
                 char canon[SWEEP_PATHLEN + 1024], id[17];
                 sweep_params prm;
-                sweep_plan_params(&cfg, &plan.jobs[j], &prm);
+                sweep_plan_params(cfg, &plan->jobs[j], &prm);
                 sweep_params_canonical(&prm, NULL, canon, sizeof canon);
-                sweep_id_hex(plan.jobs[j].id, id);
+                sweep_id_hex(plan->jobs[j].id, id);
                 printf("%6ld  %s  %s\n", j, id, canon);
             }
-            if (ndone + ntodo > 50) printf("   ... %ld more\n", ndone + ntodo - 50);
-            for (int e = 0; e < cfg.nensembles; e++)
-                printf("# ensemble %s: %ld groups\n", cfg.ensembles[e].name, plan.ens[e].ngroups);
+            if (m->ndone + m->ntodo > 50) printf("   ... %ld more\n", m->ndone + m->ntodo - 50);
+            for (int e = 0; e < cfg->nensembles; e++)
+                printf("# ensemble %s: %ld groups\n", cfg->ensembles[e].name, plan->ens[e].ngroups);
         }
     }
-    if (a.dry_run) {
+    if (a->dry_run) {
         if (rank == 0 && status) fprintf(stderr, "freenas_sweep: %s\n", err);
-        exit_code = status ? SWEEP_EXIT_RESULTS : SWEEP_EXIT_OK;
-        goto done;
+        return finish_early(status ? SWEEP_EXIT_RESULTS : SWEEP_EXIT_OK);
     }
-    if (any_error(world, status)) {
+    if (any_error(m->world, status)) {
         if (rank == 0) fprintf(stderr, "freenas_sweep: %s\n", err);
-        exit_code = SWEEP_EXIT_RESULTS;
-        goto done;
+        return finish_early(SWEEP_EXIT_RESULTS);
     }
-    /* manifest: hosts and devices of every rank */
+    return -1;
+}
+
+/* The manifest: hosts and devices of every rank, the resolved config (rank 0 writes it). */
+static int phase_manifest(sweep_main *m) {
+    int status = 0;
     enum { HL = 256, DL = 128 };
-    char *hosts = rank == 0 ? mallocCheck((size_t)size * HL) : NULL;
-    char *devs = rank == 0 ? mallocCheck((size_t)size * DL) : NULL;
-    mpiCheck(MPI_Gather(w.host, HL, MPI_CHAR, hosts, HL, MPI_CHAR, 0, world));
-    mpiCheck(MPI_Gather(w.device, DL, MPI_CHAR, devs, DL, MPI_CHAR, 0, world));
-    if (rank == 0) {
+    char *hosts = m->rank == 0 ? mallocCheck((size_t)m->size * HL) : NULL;
+    char *devs = m->rank == 0 ? mallocCheck((size_t)m->size * DL) : NULL;
+    mpiCheck(MPI_Gather(m->w.host, HL, MPI_CHAR, hosts, HL, MPI_CHAR, 0, m->world));
+    mpiCheck(MPI_Gather(m->w.device, DL, MPI_CHAR, devs, DL, MPI_CHAR, 0, m->world));
+    if (m->rank == 0) {
         json_t *hj = json_array(), *dj = json_array();
-        for (int r = 0; r < size; r++) {
+        for (int r = 0; r < m->size; r++) {
             const char *h = hosts + (size_t)r * HL;
             json_array_append_new(dj, json_string(devs + (size_t)r * DL));
             size_t i;
@@ -389,11 +399,11 @@ int main(int argc, char **argv) {
         MPI_Get_library_version(mpiv, &ml);
         mpiv[strcspn(mpiv, ",\n")] = '\0';
         char *hs = json_dumps(hj, JSON_COMPACT), *ds = json_dumps(dj, JSON_COMPACT);
-        manifest_info mi = {text, a.overrides, size, w.threads, hs, ds, mpiv};
+        manifest_info mi = {m->text, m->a.overrides, m->size, m->w.threads, hs, ds, mpiv};
         int changed, runs;
         char msg[2048];
-        if (manifest_update(cfg.output, &cfg, &plan, &mi, &changed, &runs, msg, sizeof msg, err, sizeof err)) {
-            fprintf(stderr, "freenas_sweep: %s\n", err);
+        if (manifest_update(m->cfg.output, &m->cfg, &m->plan, &mi, &changed, &runs, msg, sizeof msg, m->err, sizeof m->err)) {
+            fprintf(stderr, "freenas_sweep: %s\n", m->err);
             status = SWEEP_EXIT_RESULTS;
         } else if (changed) fprintf(stderr, "freenas_sweep: note: %s\n", msg);
         free(hs);
@@ -403,13 +413,14 @@ int main(int argc, char **argv) {
     }
     free(hosts);
     free(devs);
-    if (any_error(world, status)) {
-        exit_code = SWEEP_EXIT_RESULTS;
-        goto done;
-    }
+    if (any_error(m->world, status)) return finish_early(SWEEP_EXIT_RESULTS);
+    return -1;
+}
+
+/* SIGTERM, SIGUSR1, SIGINT: no new jobs (coord_signal), the running ones finish. */
+static void phase_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask); /* no handler interrupts another */
     sigaddset(&sa.sa_mask, SIGTERM);
@@ -418,76 +429,122 @@ int main(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+}
 
-    coord_ctx x = {.c = &cfg, .p = &plan, .w = &w, .acc = &acc, .rec = &rec, .st = st,
-                   .todo = todo, .ntodo = ntodo, .ndone_before = ndone, .quiet = a.quiet};
-    coord_stats cs;
-    coord_run(world, &x, &cs);
+/* Every job over the ranks (mpi/coordinator.h through sweep/sweep_run.c). */
+static void phase_run(sweep_main *m, coord_stats *cs) {
+    sweep_run_ctx x = {.c = &m->cfg, .p = &m->plan, .w = &m->w, .acc = &m->acc, .rec = &m->rec,
+                       .st = m->st, .todo = m->todo, .ntodo = m->ntodo, .ndone_before = m->ndone,
+                       .quiet = m->a.quiet};
+    sweep_run_jobs(m->world, &x, cs);
+}
 
-    if (rank == 0 && (cs.lost_rank >= 0 || cs.stuck)) {
+/* The summary, the ensembles (after the reduction), the exit code; a lost or stuck rank
+ * ends every rank here with MPI_Abort. */
+static int phase_finish(sweep_main *m, const coord_stats *cs) {
+    int exit_code = SWEEP_EXIT_OK;
+    if (m->rank == 0 && (cs->lost_rank >= 0 || cs->stuck)) {
         /* a rank that is gone or stuck in a job never joins a collective again: the summary,
          * whole records, then MPI_Abort ends every rank (and the stuck job) */
-        sweep_summary_print(stdout, &cfg, &plan, st);
+        sweep_summary_print(stdout, &m->cfg, &m->plan, m->st);
         fflush(stdout);
-        if (records_close(&rec))
-            fprintf(stderr, "freenas_sweep: cannot sync %s/results.jsonl: %s\n", cfg.output,
+        if (records_close(&m->rec))
+            fprintf(stderr, "freenas_sweep: cannot sync %s/results.jsonl: %s\n", m->cfg.output,
                     strerror(errno));
-        if (cs.lost_rank >= 0)
+        if (cs->lost_rank >= 0)
             fprintf(stderr, "freenas_sweep: rank %d was lost: ending every rank (MPI_Abort, exit "
-                    "code %d); rerun the same command to resume\n", cs.lost_rank, SWEEP_EXIT_RANK_LOST);
+                    "code %d); rerun the same command to resume\n", cs->lost_rank, SWEEP_EXIT_RANK_LOST);
         else
             fprintf(stderr, "freenas_sweep: %d rank%s still inside a timed-out job: ending every "
                     "rank (MPI_Abort, exit code %d); rerun the same command to retry it\n",
-                    cs.stuck, cs.stuck > 1 ? "s are" : " is", SWEEP_EXIT_TIMEOUT);
+                    cs->stuck, cs->stuck > 1 ? "s are" : " is", SWEEP_EXIT_TIMEOUT);
         fflush(stderr);
-        MPI_Abort(world, cs.lost_rank >= 0 ? SWEEP_EXIT_RANK_LOST : SWEEP_EXIT_TIMEOUT);
+        MPI_Abort(m->world, cs->lost_rank >= 0 ? SWEEP_EXIT_RANK_LOST : SWEEP_EXIT_TIMEOUT);
     }
-    if (cs.complete && !cs.io_error) {
+    if (cs->complete && !cs->io_error) {
         const char *path;
-        int rc = ens_allreduce(world, acc.buf, acc.n, gpu_id, &path, err, sizeof err);
-        if (rank == 0) {
-            sweep_summary_print(stdout, &cfg, &plan, st);
-            if (rc) fprintf(stderr, "freenas_sweep: ensemble reduction failed: %s\n", err);
-            else if (ensembles) {
-                if (ens_finish(&acc, &cfg, &plan, bench, cfg.output, err, sizeof err))
-                    fprintf(stderr, "freenas_sweep: %s\n", err);
-                else if (size > 1) printf("# ensemble scores reduced over %d ranks (%s)\n", size, path);
+        int rc = coord_allreduce_i64(m->world, m->acc.buf, m->acc.n, m->gpu_id, &path, m->err, sizeof m->err);
+        if (m->rank == 0) {
+            sweep_summary_print(stdout, &m->cfg, &m->plan, m->st);
+            if (rc) fprintf(stderr, "freenas_sweep: ensemble reduction failed: %s\n", m->err);
+            else if (m->ensembles) {
+                if (sweep_ens_finish(&m->acc, &m->cfg, &m->plan, m->bench, m->cfg.output, m->err, sizeof m->err))
+                    fprintf(stderr, "freenas_sweep: %s\n", m->err);
+                else if (m->size > 1) printf("# ensemble scores reduced over %d ranks (%s)\n", m->size, path);
             }
             long failed = 0, gave_up = 0;
-            for (long j = 0; j < plan.njobs; j++) {
-                failed += st[j].state == JOB_FAILED;
-                gave_up += sweep_summary_gave_up(&cfg, &st[j]);
+            for (long j = 0; j < m->plan.njobs; j++) {
+                failed += m->st[j].state == JOB_FAILED;
+                gave_up += sweep_summary_gave_up(&m->cfg, &m->st[j]);
             }
             printf("# this run: %ld jobs in %.2f s (%.2f jobs/s); results in %s/results.jsonl\n",
-                   cs.ran, cs.seconds, cs.seconds > 0 ? cs.ran / cs.seconds : 0, cfg.output);
-            exit_code = cs.timeouts ? SWEEP_EXIT_TIMEOUT : failed > gave_up ? SWEEP_EXIT_JOBS_FAILED
+                   cs->ran, cs->seconds, cs->seconds > 0 ? cs->ran / cs->seconds : 0, m->cfg.output);
+            exit_code = cs->timeouts ? SWEEP_EXIT_TIMEOUT : failed > gave_up ? SWEEP_EXIT_JOBS_FAILED
                       : gave_up ? SWEEP_EXIT_GAVE_UP : SWEEP_EXIT_OK;
         }
-    } else if (rank == 0) {
-        sweep_summary_print(stdout, &cfg, &plan, st);
-        if (cs.io_error) exit_code = SWEEP_EXIT_RESULTS;
+    } else if (m->rank == 0) {
+        sweep_summary_print(stdout, &m->cfg, &m->plan, m->st);
+        if (cs->io_error) exit_code = SWEEP_EXIT_RESULTS;
         else {
-            printf("# interrupted: %ld jobs finished in this run; rerun the same command to resume\n", cs.ran);
+            printf("# interrupted: %ld jobs finished in this run; rerun the same command to resume\n", cs->ran);
             exit_code = SWEEP_EXIT_INTERRUPTED;
         }
     }
     fflush(stdout);
-    if (rank == 0 && records_close(&rec) && exit_code != SWEEP_EXIT_RESULTS) {
+    if (m->rank == 0 && records_close(&m->rec) && exit_code != SWEEP_EXIT_RESULTS) {
         fprintf(stderr, "freenas_sweep: cannot sync %s/results.jsonl: %s (rerun to resume; a "
-                "record that did not reach the disk runs again)\n", cfg.output, strerror(errno));
+                "record that did not reach the disk runs again)\n", m->cfg.output, strerror(errno));
         exit_code = SWEEP_EXIT_RESULTS;
     }
-done:
-    if (rank == 0) records_close(&rec); /* after an early exit: the lock (a no-op when closed) */
-    ens_acc_free(&acc);
-    free(st);
-    free(todo);
-    nb201_benchmark_free(bench);
-    sweep_proxy_cache_free(w.proxies);
-    sweep_plan_free(&plan);
-    sweep_config_free(&cfg);
-    free(text);
-    MPI_Comm_free(&node);
+    return exit_code;
+}
+
+static void phase_free(sweep_main *m) {
+    sweep_ens_acc_free(&m->acc);
+    free(m->st);
+    free(m->todo);
+    nb201_benchmark_free(m->bench);
+    sweep_proxy_cache_free(m->w.proxies);
+    sweep_plan_free(&m->plan);
+    sweep_config_free(&m->cfg);
+    free(m->text);
+    coord_node_free(&m->node);
+}
+
+int main(int argc, char **argv) {
+    gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */
+    int provided;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    /* a file size limit (ulimit -f) is an error of the write that meets it (EFBIG, reported
+     * with the file's name), not a silent kill */
+    signal(SIGXFSZ, SIG_IGN);
+    static sweep_main m;
+    m.world = MPI_COMM_WORLD;
+    MPI_Comm_rank(m.world, &m.rank);
+    MPI_Comm_size(m.world, &m.size);
+    json_object_seed(1); /* before any thread builds JSON */
+    int pa = sweep_args_parse(argc, argv, &m.a, m.rank);
+    if (pa) {
+        MPI_Finalize();
+        return pa > 0 ? SWEEP_EXIT_OK : SWEEP_EXIT_USAGE;
+    }
+    m.rec.fd = m.rec.lock_fd = -1;
+    phase_bind(&m);
+    int rc;
+    if ((rc = phase_config(&m)) >= 0 || (rc = phase_benchmark(&m)) >= 0 ||
+        (rc = phase_results(&m)) >= 0 || (rc = phase_manifest(&m)) >= 0) {
+        /* an early end, the same code on every rank; every path frees what it made, so a
+         * sanitizer build reports no leak (scripts/test_sanitize.sh) */
+        if (m.rank == 0) records_close(&m.rec); /* the lock (a no-op when never opened) */
+        phase_free(&m);
+        MPI_Finalize();
+        return rc;
+    }
+    phase_signals();
+    coord_stats cs;
+    phase_run(&m, &cs);
+    const int exit_code = phase_finish(&m, &cs);
+    phase_free(&m);
     MPI_Finalize();
-    return rank == 0 ? exit_code : SWEEP_EXIT_OK;
+    return m.rank == 0 ? exit_code : SWEEP_EXIT_OK;
 }

@@ -1,4 +1,4 @@
-/* sweep/job.c: one job on this rank: search (nas/search.h) or noop, then its JSON record
+/* sweep/job.c: one job on this rank: search (search/search.h) or noop, then its JSON record
  * (see sweep/job.h). Scores are written with 17 significant digits, so an ensemble rebuilt
  * from the records on resume equals the one computed live, bit for bit. */
 #include "sweep/job.h"
@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "nas/nb201.h"
-#include "nn/common.h"
+#include "spaces/nb201.h"
+#include "base/common.h"
 
 static json_t *params_json(const sweep_params *prm) {
     json_t *o = json_object();

@@ -10,8 +10,8 @@
 #ifndef FN_SWEEP_JOB_H
 #define FN_SWEEP_JOB_H
 
-#include "nas/nb201_benchmark.h"
-#include "nas/search.h"
+#include "nasbench/nb201_benchmark.h"
+#include "search/search.h"
 #include "sweep/plan.h"
 
 /* Where a job runs; fixed per rank. */

@@ -1,6 +1,6 @@
 /* sweep/job_per_arch.c: jobs of the per-architecture kinds (configs/README.md), on NB201
  * benchmark networks rather than supernets:
- *   score      one zero-cost proxy (nas/proxy.h) of one architecture (`arch`, an NB201 index):
+ *   score      one zero-cost proxy (proxies/proxy.h) of one architecture (`arch`, an NB201 index):
  *              value and proxies{name: value} (the record analysis/report_corr.c reads)
  *   zc_search  zero-cost NAS (Abdelfattah et al.; the "Zero-cost (per-arch)" rows of the
  *              FreeDARTS paper's Tables 1 and 2): `sample` architectures drawn with the seed,
@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nas/nb201_net.h"
-#include "nas/proxy.h"
-#include "nn/common.h"
+#include "nasbench/nb201_net.h"
+#include "proxies/proxy.h"
+#include "base/common.h"
 #include "sweep/job.h"
 #include "sweep/score_table.h"
 

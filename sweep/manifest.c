@@ -12,7 +12,7 @@
 
 #include "datasets/input_file.h"
 #include "gpu/device.h"
-#include "nn/common.h"
+#include "base/common.h"
 #include "sweep/job.h"
 #include "sweep/records.h"
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nas/metric.h"
-#include "nas/proxy.h"
-#include "nn/common.h"
+#include "metrics/metric.h"
+#include "proxies/proxy.h"
+#include "base/common.h"
 
 static uint64_t fnv1a(const void *data, size_t n, uint64_t h) {
     const unsigned char *p = data;
@@ -84,7 +84,7 @@ int sweep_key_applies(sweep_kind kind, sweep_key k) {
 }
 
 /* Kinds score, zc_search, random: the proxy's defaults, one canonical value for what it
- * does not read (nas/proxy.h). */
+ * does not read (proxies/proxy.h). */
 static void resolve_per_arch(const sweep_config *c, const sweep_job *j, sweep_params *out) {
     fn_search_config *sc = &out->sc;
     const fn_proxy *px = out->kind == SWEEP_KIND_RANDOM ? NULL : proxy_find(sc->metric);

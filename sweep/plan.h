@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nas/search.h"
+#include "search/search.h"
 #include "sweep/config.h"
 
 /* A job's resolved parameters. */

@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "datasets/input_file.h"
-#include "nas/nb201_benchmark.h"
-#include "nas/proxy.h"
-#include "nn/common.h"
+#include "nasbench/nb201_benchmark.h"
+#include "proxies/proxy.h"
+#include "base/common.h"
 
 #define MAX_DATASETS 8
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/common.h"
+#include "base/common.h"
 
 typedef struct {
     char label[1024];

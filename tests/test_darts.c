@@ -7,8 +7,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "nas/darts.h"
-#include "nas/graph.h"
+#include "spaces/darts.h"
+#include "engine/graph.h"
 #include "tests/test_util.h"
 
 static size_t build_count(int C, int layers, int classes, int h, int imagenet, double *macs,

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nas/search.h"
+#include "search/search.h"
 #include "tests/test_util.h"
 
 typedef struct {

@@ -23,10 +23,11 @@
 
 #include "datasets/dataset.h"
 #include "gpu/device.h"
-#include "nas/graph.h"
-#include "nas/search.h"
-#include "nas/space.h"
-#include "nn/common.h"
+#include "gpu/backend_cuda.h"
+#include "engine/exec.h"
+#include "search/search.h"
+#include "search/space.h"
+#include "base/common.h"
 #include "nn/rng.h"
 #include "tests/test_util.h"
 
@@ -372,6 +373,7 @@ static void test_search(const char *data) {
 }
 
 int main(int argc, char **argv) {
+    gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */
     const char *part = argc > 1 ? argv[1] : "ops";
     if (!strcmp(part, "fdcpu")) { /* the same finite-difference check on the CPU executor */
         fn_graph g;
@@ -388,10 +390,10 @@ int main(int argc, char **argv) {
                gpu_compiled() ? "" : " out");
         return 77;
     }
-#ifndef FREENAS_HAVE_CUDA_EXEC
-    printf("SKIP: this build has no CUDA executor (cuDNN or cuBLAS not found)\n");
-    return 77;
-#endif
+    if (!gpu_exec_compiled()) {
+        printf("SKIP: this build has no CUDA executor (cuDNN or cuBLAS not found)\n");
+        return 77;
+    }
     char desc[128];
     gpu_describe(0, desc, sizeof desc);
     printf("device: %s\n", desc);

@@ -1,4 +1,4 @@
-/* tests/test_gpu_proxies.c: every per-architecture zero-cost proxy (nas/proxy.h) on the CUDA
+/* tests/test_gpu_proxies.c: every per-architecture zero-cost proxy (proxies/proxy.h) on the CUDA
  * executor against the CPU, on NB201 benchmark networks with real CIFAR-10 images.
  *
  *   ./build/bin/test_gpu_proxies ../shared/data
@@ -24,9 +24,9 @@
 #include <string.h>
 
 #include "gpu/device.h"
-#include "gpu/exec_cuda.h"
-#include "nas/nb201.h"
-#include "nas/proxy.h"
+#include "gpu/backend_cuda.h"
+#include "spaces/nb201.h"
+#include "proxies/proxy.h"
 #include "nn/rng.h"
 #include "tests/test_util.h"
 
@@ -64,6 +64,7 @@ static double rel(double gpu, double cpu) {
 }
 
 int main(int argc, char **argv) {
+    gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */
     if (!gpu_exec_compiled() || gpu_device_count() <= 0) {
         printf("SKIP: %s\n", gpu_exec_compiled() ? "no CUDA device" : "no CUDA executor in this build");
         return 77;

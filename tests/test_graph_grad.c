@@ -7,10 +7,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "nas/darts.h"
-#include "nas/graph.h"
-#include "nas/nb201.h"
-#include "nn/common.h"
+#include "spaces/darts.h"
+#include "engine/exec.h"
+#include "spaces/nb201.h"
+#include "base/common.h"
 #include "nn/cross_entropy.h"
 #include "tests/test_util.h"
 

@@ -1,4 +1,4 @@
-/* tests/test_linalg.c: nas/linalg (symmetric eigenvalues, log|det|) on matrices whose answer
+/* tests/test_linalg.c: proxies/linalg (symmetric eigenvalues, log|det|) on matrices whose answer
  * is known in closed form, for whichever backend the build has (LAPACK from OpenBLAS, or the
  * written-out Jacobi and LU):
  *   eigvalsh  the second-difference matrix tridiag(-1, 2, -1), eigenvalues
@@ -11,7 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "nas/linalg.h"
+#include "proxies/linalg.h"
 #include "test_util.h"
 
 static int cmp_double(const void *a, const void *b) {

@@ -11,10 +11,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "nas/graph.h"
-#include "nas/metric.h"
-#include "nas/nb201.h"
-#include "nn/common.h"
+#include "engine/exec.h"
+#include "metrics/metric.h"
+#include "spaces/nb201.h"
+#include "base/common.h"
 #include "nn/cross_entropy.h"
 #include "tests/test_util.h"
 

@@ -1,4 +1,4 @@
-/* tests/test_nb1shot1.c: NAS-Bench-1Shot1 one-shot model and decoder (nas/nb1shot1.h,
+/* tests/test_nb1shot1.c: NAS-Bench-1Shot1 one-shot model and decoder (spaces/nb1shot1.h,
  * METHOD.md §5.1), matched against automl/nasbench-1shot1 optimizers/darts/model_search.py,
  * nasbench_analysis/search_spaces/search_space{,_1,_2,_3}.py and
  * nasbench_analysis/eval_darts_one_shot_model_in_nasbench.py.
@@ -14,9 +14,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "nas/graph.h"
-#include "nas/nb1shot1.h"
-#include "nn/common.h"
+#include "engine/exec.h"
+#include "spaces/nb1shot1.h"
+#include "base/common.h"
 #include "nn/cross_entropy.h"
 #include "tests/test_util.h"
 
@@ -423,7 +423,7 @@ static void check_decode_exhaustive(int ss, int expect_closures) {
 }
 
 /* FreeDARTS scores of the tiny one-shot net decode to valid cells (METHOD.md §3.11), written
- * out here on the executor API so this test depends on nas/graph.h only: float32, train BN,
+ * out here on the executor API so this test depends on engine/graph.h only: float32, train BN,
  * alpha = 1e-3 randn; SNIP S = |alpha * dL/dalpha| (CE on a random batch, signed weights);
  * SynFlow S = |alpha * dR/dalpha| (|params|, all-ones input, R = sum of logits, alpha signed
  * as in FD's DARTS notebooks). */

@@ -4,8 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "nas/graph.h"
-#include "nas/nb201.h"
+#include "engine/graph.h"
+#include "spaces/nb201.h"
 #include "tests/test_util.h"
 
 static size_t count_params(int classes, int h, double *macs) {

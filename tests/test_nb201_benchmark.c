@@ -1,4 +1,4 @@
-/* tests/test_nb201_benchmark.c: checks nas/nb201_benchmark.c on the shared NB201 table.
+/* tests/test_nb201_benchmark.c: checks nasbench/nb201_benchmark.c on the shared NB201 table.
  *
  * Usage: test_nb201_benchmark DATA_DIR (e.g. ../shared/data). Asserts the README facts
  * (15625 rows covering the whole space, the optima and their indices, index 1's arch, the
@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nas/nb201.h"
-#include "nas/nb201_benchmark.h"
+#include "spaces/nb201.h"
+#include "nasbench/nb201_benchmark.h"
 
 #include "tests/test_util.h"
 

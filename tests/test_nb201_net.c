@@ -1,4 +1,4 @@
-/* tests/test_nb201_net.c: NB201 benchmark networks (nas/nb201_net.h) against known values:
+/* tests/test_nb201_net.c: NB201 benchmark networks (nasbench/nb201_net.h) against known values:
  *   73,306 parameters with every edge `none`, 886,426 and 125.75 M FLOPs (125,747,850 in AD's
  *   convention) for METHOD.md §1.4's example, the per-edge formulas of §1.4, the closed forms
  *   equal to the built graphs for all 15,625 architectures, the structure (ReLU modules, BNs
@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nas/graph.h"
-#include "nas/nb201_benchmark.h"
-#include "nas/nb201_net.h"
+#include "engine/exec.h"
+#include "nasbench/nb201_benchmark.h"
+#include "nasbench/nb201_net.h"
 #include "tests/test_util.h"
 
 static const char *EXAMPLE =

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "nn/batchnorm2d.h"
-#include "nn/common.h"
+#include "base/common.h"
 #include "nn/conv2d.h"
 #include "nn/cross_entropy.h"
 #include "nn/linear.h"

@@ -1,4 +1,4 @@
-/* tests/test_proxies.c: the per-architecture proxies (nas/proxy.h) against independent
+/* tests/test_proxies.c: the per-architecture proxies (proxies/proxy.h) against independent
  * computations, in float64 (the per-sample ones, ntk / fisher / naswot / jacob_cov, are in
  * tests/test_proxies_persample.c):
  *  A. a tiny NB201 benchmark network (C = 2, one cell per stage, 8x8, batch 6), once with an
@@ -17,11 +17,11 @@
 #include <string.h>
 
 #include "datasets/dataset.h"
-#include "nas/graph.h"
-#include "nas/nb201_net.h"
-#include "nas/proxy.h"
-#include "nas/proxy_impl.h"
-#include "nn/common.h"
+#include "engine/exec.h"
+#include "nasbench/nb201_net.h"
+#include "proxies/proxy.h"
+#include "proxies/proxy_impl.h"
+#include "base/common.h"
 #include "nn/cross_entropy.h"
 #include "tests/test_util.h"
 

@@ -1,4 +1,4 @@
-/* tests/test_proxies_persample.c: the proxies built on per-sample quantities (nas/proxy.h:
+/* tests/test_proxies_persample.c: the proxies built on per-sample quantities (proxies/proxy.h:
  * ntk_trace, ntk_cond, fisher, naswot, jacob_cov) against a hand-written network in plain
  * loops (conv3x3, BN, ReLU, conv1x1, BN, ReLU, GAP, linear; train-mode BN, batch 5) whose
  * conv/linear weights have a private copy per sample, in float64:
@@ -12,11 +12,11 @@
 #include <math.h>
 #include <string.h>
 
-#include "nas/graph.h"
-#include "nas/proxy.h"
-#include "nas/proxy_impl.h"
+#include "engine/exec.h"
+#include "proxies/proxy.h"
+#include "proxies/proxy_impl.h"
 #include "nn/batchnorm2d.h"
-#include "nn/common.h"
+#include "base/common.h"
 #include "nn/cross_entropy.h"
 #include "tests/test_util.h"
 
@@ -116,7 +116,7 @@ static void per_sample_fd(sample_w *P, const double *x, double (*f)(const sample
         }
 }
 
-/* eigenvalues of the symmetric a[n*n], ascending (cyclic Jacobi; independent of nas/linalg) */
+/* eigenvalues of the symmetric a[n*n], ascending (cyclic Jacobi; independent of proxies/linalg) */
 static void jacobi_eig(int n, double *a, double *w) {
     for (int sweep = 0; sweep < 60; sweep++)
         for (int p = 0; p < n; p++)

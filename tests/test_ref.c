@@ -16,10 +16,10 @@
 #include <string.h>
 
 #include "datasets/refbin.h"
-#include "nas/graph.h"
-#include "nas/metric.h"
-#include "nas/darts.h"
-#include "nas/nb201.h"
+#include "engine/exec.h"
+#include "metrics/metric.h"
+#include "spaces/darts.h"
+#include "spaces/nb201.h"
 #include "nn/cross_entropy.h"
 #include "tests/test_util.h"
 

@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "gpu/device.h"
-#include "gpu/exec_cuda.h"
-#include "nas/darts.h"
-#include "nas/nb201.h"
-#include "nas/search.h"
+#include "gpu/backend_cuda.h"
+#include "spaces/darts.h"
+#include "spaces/nb201.h"
+#include "search/search.h"
 #include "tests/test_util.h"
 
 static fn_search_config base(const char *metric, const char *data) {
@@ -24,6 +24,7 @@ static fn_search_config base(const char *metric, const char *data) {
 }
 
 int main(int argc, char **argv) {
+    gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */
     if (argc < 2) {
         fprintf(stderr, "usage: test_search DATA_DIR\n");
         return 2;
@@ -135,7 +136,7 @@ int main(int argc, char **argv) {
     CHECK(strncmp(r1.arch_json, "{\"normal\": [[", 13) == 0);
     printf("darts synflow seed 3: %s\n", r1.arch);
     /* the same scores, bit for bit, on 1 and 3 threads (float64 SynFlow; in float32 the
-     * DARTS scores are rounding noise that changes with the GEMM split: see nas/metric.c) */
+     * DARTS scores are rounding noise that changes with the GEMM split: see metrics/metric.c) */
     omp_set_num_threads(1);
     CHECK(search_run(&c, &r2) == FN_OK);
     omp_set_num_threads(3);
@@ -193,7 +194,8 @@ int main(int argc, char **argv) {
     CHECK(search_run(&c, &r1) == FN_ERR_CONFIG && strstr(r1.msg, "known: 1, 2, 3"));
 
     /* out of memory: with the address space capped 300 MiB above what the process uses, the
-     * SNIP executor (~715 MiB) cannot be allocated: a status, not a crash (last: the cap stays) */
+     * SNIP executor (~715 MiB) cannot be allocated: a status, not a crash. Only the soft limit
+     * moves, and it is restored: the CUDA check below loads cuBLAS, far larger than the cap. */
     FILE *st_f = fopen("/proc/self/status", "r");
     char line[256];
     long vm_kb = -1;
@@ -201,13 +203,16 @@ int main(int argc, char **argv) {
         if (sscanf(line, "VmSize: %ld kB", &vm_kb) == 1) break;
     if (st_f) fclose(st_f);
     CHECK(vm_kb > 0);
-    struct rlimit rl = {(rlim_t)(vm_kb + 300 * 1024) * 1024, (rlim_t)(vm_kb + 300 * 1024) * 1024};
+    struct rlimit old_rl;
+    getrlimit(RLIMIT_AS, &old_rl);
+    struct rlimit rl = {(rlim_t)(vm_kb + 300 * 1024) * 1024, old_rl.rlim_max};
     if (vm_kb > 0 && setrlimit(RLIMIT_AS, &rl) == 0) {
         c = base("snip", data);
         fn_status so = search_run(&c, &r1);
         printf("snip batch 64 under a %ld MiB address-space cap: %s: %s\n", vm_kb / 1024 + 300,
                fn_status_name(so), r1.msg);
         CHECK(so == FN_ERR_OOM && strstr(r1.msg, "out of memory"));
+        setrlimit(RLIMIT_AS, &old_rl);
     }
     /* device cuda where no GPU (or no CUDA executor) exists: a per-search error with a
      * message, not an abort (tests/test_gpu.c covers hosts with one) */

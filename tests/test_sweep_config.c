@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gpu/exec_cuda.h"
+#include "gpu/backend_cuda.h"
 #include "sweep/config.h"
 #include "sweep/plan.h"
 #include "tests/test_util.h"
@@ -515,6 +515,7 @@ static void large_lists(void) {
 }
 
 int main(void) {
+    gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */
     malformed();
     fault_keys();
     large_lists();

@@ -147,18 +147,18 @@ static void test_plan(void) {
 
 static void test_ensemble(void) {
     double S[6] = {1, 3, 3, 0, 5, 3}, z[6];
-    ens_normalise(SWEEP_NORM_RANK, S, 6, z);
+    sweep_ens_normalise(SWEEP_NORM_RANK, S, 6, z);
     /* sorted: 0 (rank 0), 1 (1), 3 3 3 (2, 3, 4 -> 3), 5 (5); scaled by 1/5 */
     const double want_rank[6] = {0.2, 0.6, 0.6, 0.0, 1.0, 0.6};
     check_close("rank normalisation", z, want_rank, 6, 1e-15, 0);
-    ens_normalise(SWEEP_NORM_ZSCORE, S, 6, z);
+    sweep_ens_normalise(SWEEP_NORM_ZSCORE, S, 6, z);
     double m = 15.0 / 6, v = 0;
     for (int i = 0; i < 6; i++) v += (S[i] - m) * (S[i] - m);
     double want_z[6];
     for (int i = 0; i < 6; i++) want_z[i] = (S[i] - m) / sqrt(v / 6);
     check_close("z-score normalisation", z, want_z, 6, 1e-14, 0);
     const double flat[4] = {2, 2, 2, 2};
-    ens_normalise(SWEEP_NORM_ZSCORE, flat, 4, z);
+    sweep_ens_normalise(SWEEP_NORM_ZSCORE, flat, 4, z);
     CHECK(z[0] == 0 && z[3] == 0);
 
     /* fixed-point sums do not depend on the order jobs are added in */
@@ -167,8 +167,8 @@ static void test_ensemble(void) {
     const char *y = "output: o\ngrid:\n  seed: \"0:39\"\nensembles:\n  - {name: s, over: [seed]}\n";
     if (plan_from(y, &c, &p)) { CHECK(0); return; }
     sweep_ens_acc a, b;
-    ens_acc_init(&a, &c, &p);
-    ens_acc_init(&b, &c, &p);
+    sweep_ens_acc_init(&a, &c, &p);
+    sweep_ens_acc_init(&b, &c, &p);
     double scores[40][30];
     uint64_t x = 12345;
     for (int j = 0; j < 40; j++)
@@ -176,31 +176,31 @@ static void test_ensemble(void) {
             x = x * 6364136223846793005ULL + 1442695040888963407ULL;
             scores[j][i] = ldexp((double)(x >> 11), -53) * pow(10, (int)(x % 7) - 3);
         }
-    for (int j = 0; j < 40; j++) ens_acc_add(&a, &c, &p, j, scores[j], 6, 5);
-    for (int j = 39; j >= 0; j--) ens_acc_add(&b, &c, &p, j, scores[j], 6, 5);
+    for (int j = 0; j < 40; j++) sweep_ens_acc_add(&a, &c, &p, j, scores[j], 6, 5);
+    for (int j = 39; j >= 0; j--) sweep_ens_acc_add(&b, &c, &p, j, scores[j], 6, 5);
     CHECK(a.n == ENS_STRIDE && memcmp(a.buf, b.buf, (size_t)a.n * sizeof *a.buf) == 0);
     CHECK(a.buf[0] == 40 && a.buf[1] == 240 && a.buf[2] == 200);
     /* wrong shapes and non-finite scores are refused, nothing added */
     double big[FN_MAX_ALPHA] = {0};
-    CHECK(ens_acc_add(&a, &c, &p, 0, big, 256, 1) == -1 && ens_acc_add(&a, &c, &p, 0, big, 1, 256) == -1);
-    CHECK(ens_acc_add(&a, &c, &p, 0, big, 5, 6) == -1 && ens_acc_add(&a, &c, &p, 0, big, 0, 0) == -1);
+    CHECK(sweep_ens_acc_add(&a, &c, &p, 0, big, 256, 1) == -1 && sweep_ens_acc_add(&a, &c, &p, 0, big, 1, 256) == -1);
+    CHECK(sweep_ens_acc_add(&a, &c, &p, 0, big, 5, 6) == -1 && sweep_ens_acc_add(&a, &c, &p, 0, big, 0, 0) == -1);
     big[3] = NAN;
-    CHECK(ens_acc_add(&a, &c, &p, 0, big, 6, 5) == -1);
+    CHECK(sweep_ens_acc_add(&a, &c, &p, 0, big, 6, 5) == -1);
     CHECK(memcmp(a.buf, b.buf, (size_t)a.n * sizeof *a.buf) == 0);
-    ens_acc_free(&a);
-    ens_acc_free(&b);
+    sweep_ens_acc_free(&a);
+    sweep_ens_acc_free(&b);
     sweep_plan_free(&p);
     sweep_config_free(&c);
 
     /* finite scores near 1e300 (their squares overflow): the same z-scores, never NaN */
     double S2[30], Sbig[30], z1[30], z2[30];
     for (int i = 0; i < 30; i++) S2[i] = scores[0][i], Sbig[i] = S2[i] * 1e300;
-    ens_normalise(SWEEP_NORM_ZSCORE, S2, 30, z1);
-    ens_normalise(SWEEP_NORM_ZSCORE, Sbig, 30, z2);
+    sweep_ens_normalise(SWEEP_NORM_ZSCORE, S2, 30, z1);
+    sweep_ens_normalise(SWEEP_NORM_ZSCORE, Sbig, 30, z2);
     check_close("z-scores of scores x 1e300", z2, z1, 30, 1e-12, 1e-12);
 }
 
-/* The score layout a record must have, per space: what nas/search.c writes (test_search
+/* The score layout a record must have, per space: what search/search.c writes (test_search
  * checks 6 x 5 and 28 x 8 on real searches, nb1shot1's numel on each search space). */
 static void test_layout(void) {
     sweep_config c;
@@ -213,7 +213,7 @@ static void test_layout(void) {
         sweep_params prm;
         sweep_plan_params(&c, &p.jobs[j], &prm);
         int r = 0, k = 0;
-        CHECKF(ens_layout(&prm, &r, &k) == 0 && r == want[j][0] && k == want[j][1],
+        CHECKF(sweep_ens_layout(&prm, &r, &k) == 0 && r == want[j][0] && k == want[j][1],
                "job %ld (%s ss %d): layout %d x %d", j, prm.sc.space, prm.sc.ss, r, k);
     }
     sweep_plan_free(&p);

@@ -6,14 +6,14 @@
  * (an OpenMP `reduction` clause, a GEMM split by thread count). Small batches and widths keep
  * it to about a minute while still crossing the parallel thresholds (a 32x32 GEMM of 1,024
  * columns for the batch of one, 131,072-element alpha-gradient sums at batch 8). Part B does
- * the same for every per-architecture zero-cost proxy (nas/proxy.h) on an NB201 cell.
+ * the same for every per-architecture zero-cost proxy (proxies/proxy.h) on an NB201 cell.
  *   ./build/bin/test_threads ../shared/data */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "nas/proxy.h"
-#include "nas/search.h"
+#include "proxies/proxy.h"
+#include "search/search.h"
 #include "tests/test_util.h"
 
 typedef struct {

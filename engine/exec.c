@@ -1,0 +1,174 @@
+/* engine/exec.c: the executor (see engine/exec.h): gradient needs, memory plan, host
+ * parameter and alpha arenas, initialisation and element access; everything that depends on
+ * where the executor runs goes through its backend table (engine/backend.h). The backend
+ * registry is engine/backend.c, the built-in CPU backend engine/exec_cpu.c. */
+#include "engine/exec.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/common.h"
+#include "engine/backend.h"
+#include "nn/rng.h"
+
+static size_t esize(fn_dtype dt) { return dt == FN_F64 ? sizeof(double) : sizeof(float); }
+
+void arena_pool_free(fn_arena_pool *p) {
+    fn_arena_free(p->act, p->act_bytes);
+    fn_arena_free(p->grad, p->grad_bytes);
+    memset(p, 0, sizeof(*p));
+}
+
+int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
+    fn_exec_opts o = {param_grads, 0, NULL, NULL, FN_DEV_CPU, 0};
+    return exec_init_opts(e, g, dtype, &o);
+}
+
+static _Thread_local char exec_err[FN_ERRLEN];
+const char *exec_error(void) { return exec_err; }
+
+void exec_params_changed(fn_exec *e) { e->params_version++; }
+
+int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_opts *o) {
+    const int param_grads = o->param_grads;
+    memset(e, 0, sizeof(*e));
+    exec_err[0] = '\0';
+    const fn_backend *be = backend_get(o->device, exec_err, sizeof exec_err);
+    if (!be) return FN_EXEC_DEVICE;
+    e->be = be;
+    e->device = o->device;
+    e->eager = o->eager;
+    e->g = g;
+    e->dtype = dtype;
+    e->param_grads = param_grads;
+    e->bn_mode = FN_BN_TRAIN;
+    e->needs_grad = callocCheck((size_t)g->nt, 1);
+    if (o->input_grad) e->needs_grad[g->input] = 1;
+    /* A tensor needs a gradient when it depends on alpha, on the input when its gradient is
+     * wanted, or on a parameter whose gradient is wanted. Nodes are in topological order, so
+     * one pass suffices. */
+    for (int i = 0; i < g->nn; i++) {
+        const fn_node *nd = &g->nodes[i];
+        int need = param_grads && (nd->w >= 0 || nd->b >= 0);
+        for (int j = 0; j < nd->nin; j++) need |= e->needs_grad[nd->in[j]] || nd->aidx[j] >= 0;
+        e->needs_grad[nd->out] = (unsigned char)need;
+    }
+    /* ... and reaches the output: a tensor nothing consumes (an NB201 node left only through
+     * `none` edges, nasbench/nb201_net.c) and everything feeding only it get no gradient, as
+     * PyTorch's zero gradient through x.mul(0); their parameters keep d params = 0 */
+    unsigned char *live = callocCheck((size_t)g->nt, 1);
+    live[g->output] = 1;
+    for (int i = g->nn - 1; i >= 0; i--) {
+        const fn_node *nd = &g->nodes[i];
+        if (live[nd->out])
+            for (int j = 0; j < nd->nin; j++) live[nd->in[j]] = 1;
+    }
+    for (int t = 0; t < g->nt; t++) e->needs_grad[t] &= live[t];
+    if (o->input_grad) e->needs_grad[g->input] = 1; /* asked for: exactly 0 when not live */
+    free(live);
+    graph_plan(g, e->needs_grad, param_grads, o->keep, &e->plan);
+    const fn_plan p = e->plan;
+    const size_t es = esize(dtype);
+    /* One allocation per role (STYLE.md item 9). Any failure returns -1 with e->bytes set to
+     * what was asked for: a job too large for this machine is an out-of-memory result, never
+     * an abort of the process (a sweep rank runs many jobs). */
+    const size_t bytes = es * (p.act_numel + p.grad_numel + (param_grads ? 2 : 1) * g->param_numel +
+                               g->saved_numel + g->ws_numel + 2 * g->alpha_numel);
+    e->pool = be->host_arenas ? o->pool : NULL;
+    const int arenas_ok = be->alloc(e) == 0; /* activations and gradients, or their mirrors */
+    e->params = calloc(g->param_numel + 1, es);
+    e->dparams = param_grads ? calloc(g->param_numel + 1, es) : NULL;
+    e->saved = calloc(be->host_arenas ? g->saved_numel + 1 : 1, es);
+    e->ws = calloc(be->host_arenas ? g->ws_numel + 1 : 1, es);
+    e->alpha = calloc(g->alpha_numel + 1, es);
+    e->dalpha = calloc(g->alpha_numel + 1, es);
+    if (!arenas_ok || !e->params || (param_grads && !e->dparams) || !e->saved || !e->ws ||
+        !e->alpha || !e->dalpha) {
+        exec_free(e);
+        e->bytes = bytes;
+        snprintf(exec_err, sizeof exec_err, "out of memory: the executor needs %.2f GiB "
+                 "(activations, gradients, parameters)", (double)bytes / (1u << 30));
+        return FN_EXEC_OOM;
+    }
+    e->bytes = bytes;
+    const int rc = be->init ? be->init(e, exec_err, sizeof exec_err) : 0;
+    if (rc) {
+        exec_free(e);
+        e->bytes = bytes;
+        return rc;
+    }
+    return 0;
+}
+
+void exec_free(fn_exec *e) {
+    if (e->be) e->be->free(e);
+    free(e->params); free(e->dparams); free(e->saved);
+    free(e->ws); free(e->alpha); free(e->dalpha); free(e->needs_grad);
+    free(e->relu_mask); free(e->relu_mask_off);
+    graph_plan_free(&e->plan);
+    memset(e, 0, sizeof(*e));
+}
+
+double exec_get(const void *base, fn_dtype dt, size_t i) {
+    return dt == FN_F64 ? ((const double *)base)[i] : (double)((const float *)base)[i];
+}
+
+void exec_set(void *base, fn_dtype dt, size_t i, double v) {
+    if (dt == FN_F64) ((double *)base)[i] = v;
+    else ((float *)base)[i] = (float)v;
+}
+
+void *exec_tensor(const fn_exec *e, int t) { return e->be->tensor(e, t, 0); }
+void *exec_tensor_grad(const fn_exec *e, int t) { return e->be->tensor(e, t, 1); }
+void *exec_param(const fn_exec *e, int p) {
+    return (char *)e->params + esize(e->dtype) * e->g->p[p].off;
+}
+void *exec_dparam(const fn_exec *e, int p) {
+    return e->dparams ? (char *)e->dparams + esize(e->dtype) * e->g->p[p].off : NULL;
+}
+
+void exec_init_params(fn_exec *e, uint64_t seed) {
+    const fn_graph *g = e->g;
+    for (int p = 0; p < g->np; p++) {
+        const fn_param *pp = &g->p[p];
+        const double bound = pp->fan_in > 0 ? 1.0 / sqrt((double)pp->fan_in) : 0;
+        /* counter-based: any split of the elements over threads gives the same values */
+#pragma omp parallel for schedule(static) if (pp->numel > 16384)
+        for (size_t i = 0; i < pp->numel; i++) {
+            double v = pp->init == FN_INIT_ONE    ? 1.0
+                       : pp->init == FN_INIT_ZERO ? 0.0
+                       : bound * (2.0 * fn_rng_uniform(seed, (uint32_t)p, i) - 1.0);
+            exec_set(e->params, e->dtype, pp->off + i, v);
+        }
+    }
+    exec_params_changed(e);
+}
+
+void exec_init_alpha(fn_exec *e, uint64_t seed, double scale) {
+    for (int k = 0; k < e->g->nag; k++) {
+        const fn_alpha_group *a = &e->g->ag[k];
+        for (size_t i = 0; i < (size_t)a->rows * a->cols; i++)
+            exec_set(e->alpha, e->dtype, a->off + i,
+                     scale * fn_rng_normal(seed, FN_STREAM_ALPHA + (uint32_t)k, i));
+    }
+}
+
+void exec_set_relu_mode(fn_exec *e, fn_relu_mode m) {
+    const fn_graph *g = e->g;
+    if (m != FN_RELU_NORMAL && !e->relu_mask_off) {
+        e->relu_mask_off = callocCheck((size_t)g->nn, sizeof(size_t));
+        size_t n = 0;
+        for (int i = 0; i < g->nn; i++)
+            if (g->nodes[i].kind == FN_NODE_RELU) {
+                e->relu_mask_off[i] = n;
+                n += graph_tensor_numel(g, g->nodes[i].in[0]);
+            }
+        e->be->relu_mask(e, n + 1);
+    }
+    e->relu_mode = m;
+}
+
+void exec_forward(fn_exec *e) { e->be->forward(e); }
+
+void exec_backward(fn_exec *e, const void *dlogits) { e->be->backward(e, dlogits); }

@@ -1,0 +1,138 @@
+/* engine/exec.h: the executor of a graph (engine/graph.h): plans memory once, one arena per
+ * role (activations, gradients, parameters, parameter gradients, saved BN statistics,
+ * workspace, alpha, d alpha), and runs forward / backward in float32 or float64 on the
+ * backend named by fn_exec_opts.device (engine/backend.h). Metric and proxy code call these
+ * functions only; which backend runs them is the registry's business. */
+#ifndef FN_EXEC_H
+#define FN_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/graph.h"
+#include "engine/graph_plan.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct fn_backend;
+
+typedef enum { FN_F32 = 0, FN_F64 = 1 } fn_dtype;
+/* Where an executor runs: an index into the backend registry (engine/backend.h). CPU is the
+ * built-in backend (the nn/ reference ops); CUDA is registered by the programs at start-up
+ * (gpu/backend_cuda.h) and loaded the first time an executor asks for it. */
+typedef enum { FN_DEV_CPU = 0, FN_DEV_CUDA = 1 } fn_device;
+
+typedef enum { FN_BN_TRAIN = 0, FN_BN_OFF = 1 } fn_bn_mode;
+
+/* Activation and gradient arenas lent to executors one after another (a sweep over many
+ * networks): exec_init_opts takes them, growing them when too small, and exec_free leaves
+ * them here, so each network does not pay fresh pages (page faults and kernel zeroing: a
+ * quarter of a batch-128 forward). Arenas are not zero on loan; no executor relies on it
+ * (producers write every activation, backward zeroes each gradient at its first write). */
+typedef struct {
+    void *act, *grad;
+    size_t act_bytes, grad_bytes;
+} fn_arena_pool;
+void arena_pool_free(fn_arena_pool *p);
+
+/* Executor options beyond the defaults of exec_init (used by the per-architecture proxies,
+ * proxies/proxy.h). */
+typedef struct {
+    int param_grads;            /* backward also accumulates d params */
+    int input_grad;             /* backward also writes d input: exec_tensor_grad(e, g->input) */
+    const unsigned char *keep;  /* [nt] or NULL: activations kept after forward (never reused) */
+    fn_arena_pool *pool;        /* NULL, or arenas to borrow (one executor at a time); a
+                                   backend whose arenas are not on the host (CUDA: its device
+                                   arenas are reused already) ignores it */
+    fn_device device;           /* FN_DEV_CPU (0) or FN_DEV_CUDA */
+    int eager;                  /* CUDA: never capture passes into CUDA graphs (networks seen
+                                   once, as the per-architecture proxies' are) */
+} fn_exec_opts;
+
+/* ReLU pattern control (GraSP's Hessian-vector product, proxies/proxy_grasp.c): RECORD stores
+ * which ReLU inputs are > 0 during forward; FROZEN replays that pattern in forward (out = in
+ * where it was on, 0 elsewhere) and backward, which makes the network a smooth function of
+ * its weights whose gradient and Hessian are the ones autograd gives (ReLU'' = 0). */
+typedef enum { FN_RELU_NORMAL = 0, FN_RELU_RECORD = 1, FN_RELU_FROZEN = 2 } fn_relu_mode;
+
+typedef struct fn_exec fn_exec;
+/* Called by backward after node `node`'s backward: the gradient of its output
+ * (exec_tensor_grad(e, out)) is complete and still valid, as are saved or kept activations. */
+typedef void (*fn_backward_hook)(void *user, const fn_exec *e, int node);
+
+struct fn_exec {
+    const fn_graph *g;
+    fn_dtype dtype;
+    fn_bn_mode bn_mode;
+    int param_grads;      /* 1: backward also accumulates d params */
+    void *act, *grad, *params, *dparams, *saved, *ws, *alpha, *dalpha;
+    unsigned char *needs_grad; /* per tensor */
+    fn_plan plan;                /* arena offsets by liveness (engine/graph_plan.h) */
+    size_t bytes;         /* total bytes allocated */
+    fn_backward_hook bwd_hook; /* NULL, or called after each node's backward */
+    void *bwd_hook_user;
+    fn_relu_mode relu_mode;    /* set with exec_set_relu_mode */
+    unsigned char *relu_mask;  /* one byte per ReLU input element, allocated on first use
+                                  by the backend (NULL where it lives on a device) */
+    size_t *relu_mask_off;     /* [nn] offset of each ReLU node's mask */
+    fn_arena_pool *pool;       /* the arenas' lender, or NULL (they are the executor's own) */
+    /* The backend that runs this executor and its state (engine/backend.h). The CPU backend
+     * owns act, grad, saved and ws above. A device backend (CUDA, gpu/exec_cuda.h) keeps
+     * activations, gradients and every arena in device memory (dev); params, dparams, alpha
+     * and dalpha above stay as host mirrors: forward uploads alpha and the input
+     * (exec_tensor(e, g->input) is the host buffer host_in) every time and the parameters
+     * when params_version moved; it downloads the logits (host_out); backward downloads
+     * d alpha (and d params). exec_tensor / exec_tensor_grad of any other tensor download it
+     * into a host mirror at the time of the call (a backward hook reads what its node
+     * completed); ReLU modes and backward hooks run as on the CPU. */
+    const struct fn_backend *be;
+    fn_device device;
+    int eager;                 /* from fn_exec_opts */
+    void *dev;                 /* backend state */
+    void *host_in, *host_out;  /* device backends: host mirrors of the input and the logits */
+    unsigned params_version;   /* bumped by exec_params_changed */
+};
+
+/* Plans and allocates. Returns 0, or FN_EXEC_OOM (-1) when memory (host, or device for a
+ * device backend) cannot be allocated, or FN_EXEC_DEVICE (-2) when the backend cannot make
+ * it (none registered or loadable, no usable GPU, cuDNN refuses a shape); e is left empty
+ * and needs no exec_free, and exec_error says why. */
+enum { FN_EXEC_OOM = -1, FN_EXEC_DEVICE = -2 };
+int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads);
+/* The same with options (input gradient, kept activations). */
+int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_opts *o);
+void exec_free(fn_exec *e);
+/* Why the last exec_init / exec_init_opts of this thread failed ("" after success). */
+const char *exec_error(void);
+/* Call after writing host parameters (exec_param, e->params) so a device backend uploads
+ * them before its next forward; exec_init_params and metric_abs_params call it. */
+void exec_params_changed(fn_exec *e);
+/* PyTorch-default initialisation from the counter-based RNG (nn/rng.h): parameter p, element i
+ * is draw i of stream p under `seed` (METHOD.md §6 item 10). */
+void exec_init_params(fn_exec *e, uint64_t seed);
+/* alpha = scale * N(0,1), group k from stream FN_STREAM_ALPHA + k. */
+void exec_init_alpha(fn_exec *e, uint64_t seed, double scale);
+/* Input tensor pointer (float* or double*). */
+void *exec_tensor(const fn_exec *e, int t);
+void *exec_tensor_grad(const fn_exec *e, int t);
+void *exec_param(const fn_exec *e, int p);
+void *exec_dparam(const fn_exec *e, int p);
+/* Element access in double regardless of dtype. */
+double exec_get(const void *base, fn_dtype dt, size_t i);
+void exec_set(void *base, fn_dtype dt, size_t i, double v);
+
+/* Switches the ReLU mode (see fn_relu_mode); FROZEN replays the last RECORD forward. */
+void exec_set_relu_mode(fn_exec *e, fn_relu_mode m);
+
+void exec_forward(fn_exec *e);
+/* Zeroes gradients, seeds d output = dlogits (numel of the output tensor, in the exec dtype)
+ * and runs backward; d alpha (and d params if enabled) are left in the arenas. */
+void exec_backward(fn_exec *e, const void *dlogits);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,226 @@
+/* engine/graph.c: graph construction and shape inference (see engine/graph.h). Executors are
+ * in engine/exec.c, memory planning in engine/graph_plan.c. */
+#include "engine/graph.h"
+
+#include <string.h>
+
+#include "base/common.h"
+#include "nn/conv2d.h"
+#include "nn/pool2d.h"
+
+void graph_init(fn_graph *g) { memset(g, 0, sizeof(*g)); g->input = g->output = -1; }
+
+void graph_free(fn_graph *g) {
+    free(g->t);
+    free(g->p);
+    free(g->nodes);
+    memset(g, 0, sizeof(*g));
+}
+
+#define GROW(arr, n, cap)                                                            \
+    do {                                                                             \
+        if ((n) == (cap)) {                                                          \
+            (cap) = (cap) ? 2 * (cap) : 64;                                          \
+            (arr) = realloc((arr), sizeof(*(arr)) * (size_t)(cap));                  \
+            if (!(arr)) FN_FATAL("out of memory growing graph");                     \
+        }                                                                            \
+    } while (0)
+
+static int new_tensor(fn_graph *g, int n, int c, int h, int w) {
+    FN_ASSERT(n > 0 && c > 0 && h > 0 && w > 0);
+    GROW(g->t, g->nt, g->cap_t);
+    fn_tensor *t = &g->t[g->nt];
+    t->n = n; t->c = c; t->h = h; t->w = w;
+    g->act_numel += (size_t)n * c * h * w;
+    return g->nt++;
+}
+
+static int new_param(fn_graph *g, const char *prefix, const char *suffix, size_t numel,
+                     int fan_in, fn_init init, fn_param_kind kind) {
+    GROW(g->p, g->np, g->cap_p);
+    fn_param *p = &g->p[g->np];
+    int len = snprintf(p->name, FN_NAME_LEN, "%s.%s", prefix, suffix);
+    FN_ASSERT(len < FN_NAME_LEN);
+    FN_ASSERT(graph_param_find(g, p->name) < 0);
+    p->off = g->param_numel;
+    p->numel = numel;
+    p->fan_in = fan_in;
+    p->init = init;
+    p->kind = kind;
+    g->param_numel += numel;
+    return g->np++;
+}
+
+static fn_node *new_node(fn_graph *g, fn_node_kind kind, int x) {
+    GROW(g->nodes, g->nn, g->cap_n);
+    fn_node *nd = &g->nodes[g->nn++];
+    memset(nd, 0, sizeof(*nd));
+    nd->kind = kind;
+    nd->w = nd->b = -1;
+    nd->nin = 1;
+    nd->in[0] = x;
+    nd->aidx[0] = -1;
+    return nd;
+}
+
+int graph_input(fn_graph *g, int n, int c, int h, int w) {
+    g->input = new_tensor(g, n, c, h, w);
+    return g->input;
+}
+
+int graph_alpha_group(fn_graph *g, const char *name, int rows, int cols) {
+    FN_ASSERT(g->nag < FN_MAX_ALPHA_GROUPS);
+    fn_alpha_group *a = &g->ag[g->nag++];
+    snprintf(a->name, FN_NAME_LEN, "%s", name);
+    a->rows = rows;
+    a->cols = cols;
+    a->off = g->alpha_numel;
+    g->alpha_numel += (size_t)rows * cols;
+    return (int)a->off;
+}
+
+static void need_ws(fn_graph *g, size_t n) {
+    if (n > g->ws_numel) g->ws_numel = n;
+}
+
+int graph_conv(fn_graph *g, const char *name, int x, int cout, int k, int stride, int pad,
+               int dil, int groups) {
+    fn_tensor in = g->t[x];
+    conv2d_dims d = {in.n, in.c, in.h, in.w, cout, k, stride, pad, dil, groups, 0, 0};
+    if (conv2d_dims_init(&d)) FN_FATAL("bad conv shape for %s", name);
+    int w = new_param(g, name, "weight", (size_t)cout * (in.c / groups) * k * k,
+                      (in.c / groups) * k * k, FN_INIT_KAIMING_U, FN_PARAM_CONV_W);
+    int out = new_tensor(g, in.n, cout, d.ho, d.wo);
+    fn_node *nd = new_node(g, FN_NODE_CONV, x);
+    nd->out = out; nd->w = w; nd->k = k; nd->stride = stride; nd->pad = pad; nd->dil = dil;
+    nd->groups = groups; nd->ho = d.ho; nd->wo = d.wo;
+    need_ws(g, conv2d_workspace(&d));
+    return out;
+}
+
+int graph_bn(fn_graph *g, const char *name, int x, int affine) {
+    fn_tensor in = g->t[x];
+    int out = new_tensor(g, in.n, in.c, in.h, in.w);
+    fn_node *nd = new_node(g, FN_NODE_BN, x);
+    nd->out = out;
+    if (affine) {
+        nd->w = new_param(g, name, "weight", in.c, 0, FN_INIT_ONE, FN_PARAM_BN_W);
+        nd->b = new_param(g, name, "bias", in.c, 0, FN_INIT_ZERO, FN_PARAM_BN_B);
+    }
+    nd->saved = g->saved_numel;
+    g->saved_numel += 2 * (size_t)in.c;
+    return out;
+}
+
+static int unary(fn_graph *g, fn_node_kind kind, int x, int c, int h, int w) {
+    int out = new_tensor(g, g->t[x].n, c, h, w);
+    fn_node *nd = new_node(g, kind, x);
+    nd->out = out;
+    return out;
+}
+
+int graph_relu(fn_graph *g, int x) {
+    fn_tensor in = g->t[x];
+    return unary(g, FN_NODE_RELU, x, in.c, in.h, in.w);
+}
+
+static int pool(fn_graph *g, fn_node_kind kind, int x, int k, int stride, int pad) {
+    fn_tensor in = g->t[x];
+    pool2d_dims d = {in.n, in.c, in.h, in.w, k, stride, pad, 0, 0};
+    if (pool2d_dims_init(&d)) FN_FATAL("bad pool shape");
+    int out = unary(g, kind, x, in.c, d.ho, d.wo);
+    fn_node *nd = &g->nodes[g->nn - 1];
+    nd->k = k; nd->stride = stride; nd->pad = pad; nd->ho = d.ho; nd->wo = d.wo;
+    return out;
+}
+
+int graph_avgpool(fn_graph *g, int x, int k, int stride, int pad) {
+    return pool(g, FN_NODE_AVGPOOL, x, k, stride, pad);
+}
+
+int graph_maxpool(fn_graph *g, int x, int k, int stride, int pad) {
+    return pool(g, FN_NODE_MAXPOOL, x, k, stride, pad);
+}
+
+int graph_gap(fn_graph *g, int x) { return unary(g, FN_NODE_GAP, x, g->t[x].c, 1, 1); }
+
+int graph_linear(fn_graph *g, const char *name, int x, int out_f) {
+    fn_tensor in = g->t[x];
+    int in_f = in.c * in.h * in.w;
+    int w = new_param(g, name, "weight", (size_t)out_f * in_f, in_f, FN_INIT_KAIMING_U,
+                      FN_PARAM_LINEAR_W);
+    int b = new_param(g, name, "bias", out_f, in_f, FN_INIT_KAIMING_U, FN_PARAM_LINEAR_B);
+    int out = unary(g, FN_NODE_LINEAR, x, out_f, 1, 1);
+    fn_node *nd = &g->nodes[g->nn - 1];
+    nd->w = w;
+    nd->b = b;
+    return out;
+}
+
+int graph_mix(fn_graph *g, const int *xs, const int *aidx, int k) {
+    FN_ASSERT(k >= 1 && k <= FN_MAX_IN);
+    fn_tensor t0 = g->t[xs[0]];
+    for (int i = 1; i < k; i++) {
+        fn_tensor ti = g->t[xs[i]];
+        FN_ASSERT(ti.n == t0.n && ti.c == t0.c && ti.h == t0.h && ti.w == t0.w);
+    }
+    for (int i = 0; i < k; i++) FN_ASSERT(aidx[i] < (int)g->alpha_numel);
+    int out = unary(g, FN_NODE_MIX, xs[0], t0.c, t0.h, t0.w);
+    fn_node *nd = &g->nodes[g->nn - 1];
+    nd->nin = k;
+    memcpy(nd->in, xs, sizeof(int) * k);
+    memcpy(nd->aidx, aidx, sizeof(int) * k);
+    return out;
+}
+
+int graph_concat(fn_graph *g, const int *xs, int k) {
+    FN_ASSERT(k >= 1 && k <= FN_MAX_IN);
+    int c = 0;
+    for (int i = 0; i < k; i++) {
+        FN_ASSERT(g->t[xs[i]].h == g->t[xs[0]].h && g->t[xs[i]].w == g->t[xs[0]].w);
+        c += g->t[xs[i]].c;
+    }
+    int out = unary(g, FN_NODE_CONCAT, xs[0], c, g->t[xs[0]].h, g->t[xs[0]].w);
+    fn_node *nd = &g->nodes[g->nn - 1];
+    nd->nin = k;
+    for (int i = 0; i < k; i++) { nd->in[i] = xs[i]; nd->aidx[i] = -1; }
+    return out;
+}
+
+int graph_subsample(fn_graph *g, int x, int off, int stride, int ho, int wo) {
+    int out = unary(g, FN_NODE_SUBSAMPLE, x, g->t[x].c, ho, wo);
+    fn_node *nd = &g->nodes[g->nn - 1];
+    nd->off = off; nd->stride = stride; nd->ho = ho; nd->wo = wo;
+    return out;
+}
+
+int graph_zero(fn_graph *g, int x) {
+    int out = unary(g, FN_NODE_ZERO, x, g->t[x].c, g->t[x].h, g->t[x].w);
+    g->nodes[g->nn - 1].nin = 0; /* in[0] only gives the shape; nothing is read */
+    return out;
+}
+
+int graph_param_find(const fn_graph *g, const char *name) {
+    for (int i = 0; i < g->np; i++)
+        if (strcmp(g->p[i].name, name) == 0) return i;
+    return -1;
+}
+
+size_t graph_tensor_numel(const fn_graph *g, int t) {
+    return (size_t)g->t[t].n * g->t[t].c * g->t[t].h * g->t[t].w;
+}
+
+double graph_macs(const fn_graph *g) {
+    double macs = 0;
+    for (int i = 0; i < g->nn; i++) {
+        const fn_node *nd = &g->nodes[i];
+        const fn_tensor *in = &g->t[nd->in[0]], *out = &g->t[nd->out];
+        if (nd->kind == FN_NODE_CONV)
+            macs += (double)out->n * out->c * out->h * out->w * (in->c / nd->groups) * nd->k * nd->k;
+        else if (nd->kind == FN_NODE_LINEAR)
+            macs += (double)out->n * out->c * in->c * in->h * in->w;
+    }
+    return macs;
+}
+
+size_t graph_num_params(const fn_graph *g) { return g->param_numel; }

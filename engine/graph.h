@@ -1,0 +1,122 @@
+/* engine/graph.h: a static computation graph of nn ops: the representation every supernet is
+ * built into and every metric runs on.
+ *
+ * Building (graph_* calls) records tensors with shapes, parameters with names and init rules,
+ * architecture-parameter (alpha) groups and nodes in topological order; nothing is computed.
+ * An executor (engine/exec.h) then plans memory once and runs forward / backward on a backend
+ * (engine/backend.h). Space code builds graphs; metric code runs executors; neither touches
+ * op internals. */
+#ifndef FN_GRAPH_H
+#define FN_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" { /* also included by the CUDA backend (gpu/exec_cuda.cu) */
+#endif
+
+#define FN_MAX_IN 64
+#define FN_NAME_LEN 64
+#define FN_MAX_ALPHA_GROUPS 8
+
+typedef enum {
+    FN_NODE_CONV,
+    FN_NODE_BN,
+    FN_NODE_RELU,
+    FN_NODE_AVGPOOL,
+    FN_NODE_MAXPOOL,
+    FN_NODE_GAP,
+    FN_NODE_LINEAR,
+    FN_NODE_MIX,
+    FN_NODE_CONCAT,
+    FN_NODE_SUBSAMPLE,
+    FN_NODE_ZERO,      /* all-zero tensor shaped like in[0] (no inputs): an NB201 node whose
+                          incoming edges are all `none` (nasbench/nb201_net.c) */
+} fn_node_kind;
+
+typedef enum {
+    FN_INIT_KAIMING_U, /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch conv/linear default */
+    FN_INIT_ONE,       /* BN gamma */
+    FN_INIT_ZERO,      /* BN beta */
+} fn_init;
+
+typedef enum { FN_PARAM_CONV_W, FN_PARAM_LINEAR_W, FN_PARAM_LINEAR_B, FN_PARAM_BN_W, FN_PARAM_BN_B } fn_param_kind;
+
+typedef struct {
+    int n, c, h, w; /* memory comes from the executor's plan (engine/graph_plan.h) */
+} fn_tensor;
+
+typedef struct {
+    char name[FN_NAME_LEN];
+    size_t off, numel;
+    int fan_in;
+    fn_init init;
+    fn_param_kind kind;
+} fn_param;
+
+typedef struct {
+    char name[FN_NAME_LEN];
+    int rows, cols;
+    size_t off; /* offset in the alpha arena */
+} fn_alpha_group;
+
+typedef struct {
+    fn_node_kind kind;
+    int out;
+    int nin;
+    int in[FN_MAX_IN];
+    int aidx[FN_MAX_IN]; /* MIX: alpha index per input, -1 = coefficient 1 */
+    int w, b;            /* parameter ids or -1 */
+    int k, stride, pad, dil, groups, off, ho, wo;
+    int zc_keep_bn;      /* BN kept even when the executor runs with BN off (ZC §3.0) */
+    size_t saved;        /* BN: offset of mean[c], invstd[c] in the saved arena */
+} fn_node;
+
+typedef struct {
+    fn_tensor *t;
+    int nt, cap_t;
+    fn_param *p;
+    int np, cap_p;
+    fn_node *nodes;
+    int nn, cap_n;
+    fn_alpha_group ag[FN_MAX_ALPHA_GROUPS];
+    int nag;
+    size_t act_numel; /* sum of all tensor sizes: activation memory without planning */
+    size_t param_numel, saved_numel, ws_numel, alpha_numel;
+    int input, output; /* tensor ids of the network input and logits */
+} fn_graph;
+
+void graph_init(fn_graph *g);
+void graph_free(fn_graph *g);
+
+int graph_input(fn_graph *g, int n, int c, int h, int w);
+int graph_alpha_group(fn_graph *g, const char *name, int rows, int cols); /* returns offset */
+/* Layers: each returns the output tensor id. `name` prefixes the parameter names
+ * ("<name>.weight", "<name>.bias"). */
+int graph_conv(fn_graph *g, const char *name, int x, int cout, int k, int stride, int pad,
+               int dil, int groups);
+int graph_bn(fn_graph *g, const char *name, int x, int affine);
+int graph_relu(fn_graph *g, int x);
+int graph_avgpool(fn_graph *g, int x, int k, int stride, int pad);
+int graph_maxpool(fn_graph *g, int x, int k, int stride, int pad);
+int graph_gap(fn_graph *g, int x);
+int graph_linear(fn_graph *g, const char *name, int x, int out_f);
+int graph_mix(fn_graph *g, const int *xs, const int *aidx, int k);
+int graph_concat(fn_graph *g, const int *xs, int k);
+int graph_subsample(fn_graph *g, int x, int off, int stride, int ho, int wo);
+/* A tensor of zeros with the shape of x (x is not an input: nothing flows back to it). */
+int graph_zero(fn_graph *g, int x);
+
+int graph_param_find(const fn_graph *g, const char *name); /* -1 if absent */
+size_t graph_tensor_numel(const fn_graph *g, int t);
+/* Multiply-accumulate operations of one forward pass (conv + linear), batch included. */
+double graph_macs(const fn_graph *g);
+/* Sum of parameter counts (alpha excluded). */
+size_t graph_num_params(const fn_graph *g);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

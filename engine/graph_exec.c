@@ -1,0 +1,204 @@
+/* engine/graph_exec.c: forward and backward execution of a graph on the CPU reference ops,
+ * compiled for float32 and float64 (nn/real.h): the CPU backend's passes (engine/exec_cpu.c). */
+#include <string.h>
+
+#include "engine/exec_cpu.h"
+#include "nn/batchnorm2d.h"
+#include "base/common.h"
+#include "nn/conv2d.h"
+#include "nn/cross_entropy.h"
+#include "nn/linear.h"
+#include "nn/pool2d.h"
+#include "nn/real.h"
+#include "nn/relu.h"
+#include "nn/tensor_ops.h"
+
+#define T(id) ((real *)e->act + e->plan.act_off[(id)])
+#define G(id) ((real *)e->grad + e->plan.grad_off[(id)])
+#define P(id) ((id) >= 0 ? (real *)e->params + g->p[(id)].off : NULL)
+#define DP(id) ((id) >= 0 && e->dparams ? (real *)e->dparams + g->p[(id)].off : NULL)
+#define NUMEL(id) graph_tensor_numel(g, (id))
+
+static conv2d_dims conv_dims(const fn_graph *g, const fn_node *nd) {
+    const fn_tensor *in = &g->t[nd->in[0]];
+    conv2d_dims d = {in->n, in->c, in->h, in->w, g->t[nd->out].c, nd->k, nd->stride,
+                     nd->pad, nd->dil, nd->groups, nd->ho, nd->wo};
+    return d;
+}
+
+static pool2d_dims pool_dims(const fn_graph *g, const fn_node *nd) {
+    const fn_tensor *in = &g->t[nd->in[0]];
+    pool2d_dims d = {in->n, in->c, in->h, in->w, nd->k, nd->stride, nd->pad, nd->ho, nd->wo};
+    return d;
+}
+
+static int bn_active(const fn_exec *e, const fn_node *nd) {
+    return e->bn_mode == FN_BN_TRAIN || nd->zc_keep_bn;
+}
+
+void FN(graph_forward)(fn_exec *e) {
+    const fn_graph *g = e->g;
+    for (int i = 0; i < g->nn; i++) {
+        const fn_node *nd = &g->nodes[i];
+        const int x = nd->in[0], y = nd->out;
+        const fn_tensor *ti = &g->t[x];
+        switch (nd->kind) {
+        case FN_NODE_CONV: {
+            conv2d_dims d = conv_dims(g, nd);
+            FN(conv2d_forward)(T(y), T(x), P(nd->w), &d, (real *)e->ws);
+            break;
+        }
+        case FN_NODE_BN: {
+            real *sv = (real *)e->saved + nd->saved;
+            if (bn_active(e, nd))
+                FN(batchnorm2d_forward)(T(y), sv, sv + ti->c, T(x), P(nd->w), P(nd->b), ti->n,
+                                        ti->c, ti->h * ti->w, FN_BN_EPS);
+            else
+                memcpy(T(y), T(x), sizeof(real) * NUMEL(x));
+            break;
+        }
+        case FN_NODE_RELU:
+            if (e->relu_mode == FN_RELU_NORMAL) {
+                FN(relu_forward)(T(y), T(x), NUMEL(x));
+            } else {
+                unsigned char *m = e->relu_mask + e->relu_mask_off[i];
+                const real *in = T(x);
+                real *out = T(y);
+                const size_t n = NUMEL(x);
+                if (e->relu_mode == FN_RELU_RECORD)
+                    for (size_t k = 0; k < n; k++) m[k] = in[k] > 0;
+                for (size_t k = 0; k < n; k++) out[k] = m[k] ? in[k] : (real)0;
+            }
+            break;
+        case FN_NODE_AVGPOOL: {
+            pool2d_dims d = pool_dims(g, nd);
+            FN(avgpool2d_forward)(T(y), T(x), &d);
+            break;
+        }
+        case FN_NODE_MAXPOOL: {
+            pool2d_dims d = pool_dims(g, nd);
+            FN(maxpool2d_forward)(T(y), T(x), &d);
+            break;
+        }
+        case FN_NODE_GAP: FN(gap_forward)(T(y), T(x), ti->n, ti->c, ti->h * ti->w); break;
+        case FN_NODE_LINEAR:
+            FN(linear_forward)(T(y), T(x), P(nd->w), P(nd->b), ti->n, ti->c * ti->h * ti->w,
+                               g->t[y].c);
+            break;
+        case FN_NODE_MIX: {
+            real *in[FN_MAX_IN];
+            for (int j = 0; j < nd->nin; j++) in[j] = T(nd->in[j]);
+            FN(mix_forward)(T(y), in, nd->aidx, (const real *)e->alpha, nd->nin, NUMEL(y));
+            break;
+        }
+        case FN_NODE_CONCAT: {
+            real *in[FN_MAX_IN];
+            int cin[FN_MAX_IN];
+            for (int j = 0; j < nd->nin; j++) { in[j] = T(nd->in[j]); cin[j] = g->t[nd->in[j]].c; }
+            FN(concat_forward)(T(y), in, cin, nd->nin, ti->n, ti->h * ti->w);
+            break;
+        }
+        case FN_NODE_SUBSAMPLE:
+            FN(subsample_forward)(T(y), T(x), ti->n, ti->c, ti->h, ti->w, nd->off, nd->stride,
+                                  nd->ho, nd->wo);
+            break;
+        case FN_NODE_ZERO: memset(T(y), 0, sizeof(real) * NUMEL(y)); break;
+        }
+    }
+}
+
+void FN(graph_backward)(fn_exec *e, const void *dlogits) {
+    const fn_graph *g = e->g;
+    memset(e->dalpha, 0, sizeof(real) * g->alpha_numel);
+    if (e->dparams) memset(e->dparams, 0, sizeof(real) * g->param_numel);
+    for (int t = 0; t < g->nt; t++) /* wanted gradients no node writes (graph_plan.c) */
+        if (e->needs_grad[t] && e->plan.grad_first[t] < 0 && t != g->output)
+            memset(G(t), 0, sizeof(real) * NUMEL(t));
+    memcpy(G(g->output), dlogits, sizeof(real) * NUMEL(g->output));
+    for (int i = g->nn - 1; i >= 0; i--) {
+        const fn_node *nd = &g->nodes[i];
+        const int x = nd->in[0], y = nd->out;
+        if (!e->needs_grad[y] || (e->plan.grad_first[y] < 0 && y != g->output)) continue;
+        /* gradients first written here start from zero (engine/graph_plan.h) */
+        for (int j = 0; j < nd->nin; j++)
+            if (e->needs_grad[nd->in[j]] && e->plan.grad_first[nd->in[j]] == i)
+                memset(G(nd->in[j]), 0, sizeof(real) * NUMEL(nd->in[j]));
+        const fn_tensor *ti = &g->t[x];
+        real *dx = e->needs_grad[x] ? G(x) : NULL;
+        switch (nd->kind) {
+        case FN_NODE_CONV: {
+            conv2d_dims d = conv_dims(g, nd);
+            FN(conv2d_backward)(dx, DP(nd->w), G(y), T(x), P(nd->w), &d, (real *)e->ws);
+            break;
+        }
+        case FN_NODE_BN: {
+            if (bn_active(e, nd)) {
+                real *sv = (real *)e->saved + nd->saved;
+                const int affine = nd->w >= 0; /* non-affine: the planner kept x_hat = y */
+                FN(batchnorm2d_backward)(dx, DP(nd->w), DP(nd->b), G(y), affine ? T(x) : T(y),
+                                         !affine, sv, sv + ti->c, P(nd->w), ti->n, ti->c,
+                                         ti->h * ti->w);
+            } else if (dx) {
+                const real *dy = G(y);
+                const size_t n = NUMEL(x);
+                for (size_t j = 0; j < n; j++) dx[j] += dy[j];
+            }
+            break;
+        }
+        case FN_NODE_RELU:
+            if (dx && e->relu_mode == FN_RELU_FROZEN) {
+                const unsigned char *m = e->relu_mask + e->relu_mask_off[i];
+                const real *dy = G(y);
+                const size_t n = NUMEL(x);
+                for (size_t k = 0; k < n; k++) dx[k] += m[k] ? dy[k] : (real)0;
+            } else if (dx) {
+                FN(relu_backward)(dx, G(y), T(x), NUMEL(x));
+            }
+            break;
+        case FN_NODE_AVGPOOL: {
+            pool2d_dims d = pool_dims(g, nd);
+            if (dx) FN(avgpool2d_backward)(dx, G(y), &d);
+            break;
+        }
+        case FN_NODE_MAXPOOL: {
+            pool2d_dims d = pool_dims(g, nd);
+            if (dx) FN(maxpool2d_backward)(dx, G(y), T(x), &d);
+            break;
+        }
+        case FN_NODE_GAP:
+            if (dx) FN(gap_backward)(dx, G(y), ti->n, ti->c, ti->h * ti->w);
+            break;
+        case FN_NODE_LINEAR:
+            FN(linear_backward)(dx, DP(nd->w), DP(nd->b), G(y), T(x), P(nd->w), ti->n,
+                                ti->c * ti->h * ti->w, g->t[y].c);
+            break;
+        case FN_NODE_MIX: {
+            real *in[FN_MAX_IN], *din[FN_MAX_IN];
+            for (int j = 0; j < nd->nin; j++) {
+                in[j] = T(nd->in[j]);
+                din[j] = e->needs_grad[nd->in[j]] ? G(nd->in[j]) : NULL;
+            }
+            FN(mix_backward)(din, (real *)e->dalpha, G(y), in, nd->aidx, (const real *)e->alpha,
+                             nd->nin, NUMEL(y));
+            break;
+        }
+        case FN_NODE_CONCAT: {
+            real *din[FN_MAX_IN];
+            int cin[FN_MAX_IN];
+            for (int j = 0; j < nd->nin; j++) {
+                din[j] = e->needs_grad[nd->in[j]] ? G(nd->in[j]) : NULL;
+                cin[j] = g->t[nd->in[j]].c;
+            }
+            FN(concat_backward)(din, G(y), cin, nd->nin, ti->n, ti->h * ti->w);
+            break;
+        }
+        case FN_NODE_SUBSAMPLE:
+            if (dx)
+                FN(subsample_backward)(dx, G(y), ti->n, ti->c, ti->h, ti->w, nd->off, nd->stride,
+                                       nd->ho, nd->wo);
+            break;
+        case FN_NODE_ZERO: break; /* no inputs */
+        }
+        if (e->bwd_hook) e->bwd_hook(e->bwd_hook_user, e, i);
+    }
+}

@@ -1,0 +1,42 @@
+/* engine/graph_plan.h: memory planning for an executor (STYLE.md item 9: plan, then allocate
+ * once). Activations and gradients get arena offsets by liveness, so buffers whose lifetimes
+ * do not overlap share memory.
+ *
+ * What backward needs kept ("saved") follows the op rules of engine/graph_exec.c:
+ *   conv, linear: input only when parameter gradients are wanted (dx needs only the weights);
+ *   BN: input when affine, else its output (x_hat); ReLU and max pool: input;
+ *   mix: the inputs that carry an alpha (d alpha = <dout, input>); avg/global pool, concat,
+ *   subsample: nothing. The graph input and output are always kept.
+ * Everything else lives from its producer to its last forward consumer.
+ * A gradient lives from its last consumer's backward (where it is zeroed) to its
+ * producer's backward. */
+#ifndef FN_GRAPH_PLAN_H
+#define FN_GRAPH_PLAN_H
+
+#include <stddef.h>
+
+#include "engine/graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Memory plan of an executor, made by graph_plan. */
+typedef struct {
+    size_t *act_off;     /* [nt] element offset of each activation */
+    size_t *grad_off;    /* [nt] element offset of each gradient (where needs_grad) */
+    int *grad_first;     /* [nt] node whose backward first writes the gradient (zeroes it) */
+    size_t act_numel, grad_numel;
+} fn_plan;
+
+/* needs_grad[nt] as computed by exec_init; keep[nt] (or NULL) marks activations that must
+ * outlive forward (fn_exec_opts.keep). */
+void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_grads,
+                const unsigned char *keep, fn_plan *p);
+void graph_plan_free(fn_plan *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

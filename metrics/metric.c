@@ -1,0 +1,108 @@
+/* metrics/metric.c: the metric registry and helpers shared by the metric implementations. */
+#include "metrics/metric.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base/common.h"
+#include "nn/cross_entropy.h"
+
+static const fn_metric metric_table[] = {
+    {"synflow", "|alpha * dR/dalpha|, R = sum of logits of an all-ones input, |params|", 0, 1,
+     metric_synflow},
+    {"snip", "|alpha * dL/dalpha|, L = cross-entropy on one labelled batch", 1, 64, metric_snip},
+    {"grasp", "alpha * (H g), H = d2L/dalpha2, g = dL/dalpha (float64 finite-difference HVP)", 1, 64,
+     metric_grasp},
+};
+#define N_METRICS (int)(sizeof metric_table / sizeof metric_table[0])
+
+void metric_opts_default(fn_metric_opts *o) {
+    memset(o, 0, sizeof(*o));
+    o->synflow_abs_alpha = 1;
+    o->abs_params = -1;
+    o->precision = -1;
+    o->grasp_fd_eps = 1e-6;
+    o->grasp_adam_lr = 0.03;
+}
+
+const fn_metric *metric_find(const char *name) {
+    for (int i = 0; i < N_METRICS; i++)
+        if (strcmp(metric_table[i].name, name) == 0) return &metric_table[i];
+    return NULL;
+}
+
+const char *metric_names(void) { return "synflow, snip, grasp"; }
+
+fn_dtype metric_dtype(const fn_metric *m, const fn_metric_opts *o) {
+    /* GraSP's finite-difference HVP needs a step small enough to stay inside one ReLU
+     * activation region (ReLU kinks make the FD error first order in the step), which float32
+     * gradients cannot resolve: GraSP runs in float64 (see metrics/metric_grasp.c). */
+    if (m->score == metric_grasp) return FN_F64;
+    if (o->precision == 32) return FN_F32;
+    if (o->precision == 64) return FN_F64;
+    /* SynFlow runs in float64 by default. On the DARTS supernet in FD's form d R / d alpha is
+     * exactly zero (zero-mean BN outputs into the head; search/search.c flags it), so float32
+     * scores are rounding noise that changes with the GEMM split: a median 49 % per score
+     * between 1 and 2 threads, another genotype for 5 of 5 seeds. Float64 at least makes
+     * every result identical on any thread count. FD ran float32 (METHOD.md §3.11); --fp32
+     * reproduces that. One image makes float64 cheap. SNIP is stable in float32. */
+    if (m->score == metric_synflow) return FN_F64;
+    return FN_F32;
+}
+
+fn_bn_mode metric_bn_mode(const fn_metric *m, const fn_metric_opts *o) {
+    return (m->score == metric_synflow && o->synflow_zc) ? FN_BN_OFF : FN_BN_TRAIN;
+}
+
+void metric_abs_params(fn_exec *e) {
+    for (size_t i = 0; i < e->g->param_numel; i++)
+        exec_set(e->params, e->dtype, i, fabs(exec_get(e->params, e->dtype, i)));
+    exec_params_changed(e);
+}
+
+static void copy_dalpha(const fn_exec *e, double *g) {
+    for (size_t i = 0; i < e->g->alpha_numel; i++) g[i] = exec_get(e->dalpha, e->dtype, i);
+}
+
+double metric_loss_grad(fn_exec *e, const int *labels, double *g) {
+    const fn_graph *gr = e->g;
+    const fn_tensor *o = &gr->t[gr->output];
+    const int n = o->n, k = o->c;
+    exec_forward(e);
+    double loss;
+    if (e->dtype == FN_F64) {
+        const double *z = exec_tensor(e, gr->output);
+        double *dz = mallocCheck(sizeof(double) * n * k);
+        loss = cross_entropy_forward_f64(z, labels, n, k);
+        cross_entropy_backward_f64(dz, z, labels, n, k, 1.0);
+        exec_backward(e, dz);
+        free(dz);
+    } else {
+        const float *z = exec_tensor(e, gr->output);
+        float *dz = mallocCheck(sizeof(float) * n * k);
+        loss = cross_entropy_forward_f32(z, labels, n, k);
+        cross_entropy_backward_f32(dz, z, labels, n, k, 1.0);
+        exec_backward(e, dz);
+        free(dz);
+    }
+    copy_dalpha(e, g);
+    return loss;
+}
+
+double metric_sum_grad(fn_exec *e, double *g) {
+    const fn_graph *gr = e->g;
+    const size_t n = graph_tensor_numel(gr, gr->output);
+    exec_forward(e);
+    double r = 0;
+    const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
+    void *ones = mallocCheck(es * n);
+    const void *z = exec_tensor(e, gr->output);
+    for (size_t i = 0; i < n; i++) {
+        r += exec_get(z, e->dtype, i);
+        exec_set(ones, e->dtype, i, 1.0);
+    }
+    exec_backward(e, ones);
+    free(ones);
+    copy_dalpha(e, g);
+    return r;
+}

@@ -1,0 +1,67 @@
+/* metrics/metric.h: FreeDARTS operation saliencies on alpha (METHOD.md §3.11) and their registry.
+ * A metric is one file plus one row in metric_table (metrics/metric.c), as in zero-cost-nas.
+ *
+ * A metric runs on an executor whose input tensor the caller has filled (all ones for
+ * SynFlow, a normalised labelled batch otherwise) and writes the score matrix S, one value per
+ * alpha entry (all alpha groups, in graph order). Larger S = more important; S[none] = 0. */
+#ifndef FN_METRIC_H
+#define FN_METRIC_H
+
+#include <stddef.h>
+
+#include "engine/exec.h"
+
+typedef struct {
+    /* SynFlow */
+    int synflow_zc;         /* ZC form (§3.3): BN removed except ResNet blocks, float64 */
+    int synflow_abs_alpha;  /* |alpha| before scoring (NB201: yes; DARTS: no), set by space */
+    int precision;          /* -1: the metric's default; 32 or 64 force float32 / float64 */
+    /* SNIP / GraSP */
+    int abs_params;         /* |params| before scoring (FD's DARTS notebooks); -1: space default */
+    /* GraSP */
+    double grasp_fd_eps;    /* finite-difference HVP step relative to ||alpha|| (default 1e-6) */
+    int grasp_adam;         /* FD notebook quirk: one Adam step on alpha before the HVP */
+    double grasp_adam_lr;   /* 0.03 (NB201 notebook) */
+    int grasp_abs;          /* score |alpha * Hg| instead of the signed alpha * Hg */
+    int grasp_darts_form;   /* FD DARTS notebook: Adam lr 3e-4, |alpha * (H alpha + g)| */
+} fn_metric_opts;
+
+void metric_opts_default(fn_metric_opts *o);
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    int needs_labels;   /* uses the labelled batch (else the all-ones input) */
+    int default_batch;  /* 1 for SynFlow, 64 for SNIP/GraSP */
+    /* Scores into S[alpha_numel]; *value is the scalar the metric differentiates (R or L).
+     * Returns 0, or -1 with a message in err (a metric-level failure, e.g. non-finite). */
+    int (*score)(fn_exec *e, const int *labels, const fn_metric_opts *o, double *S,
+                 double *value, char *err, size_t errlen);
+} fn_metric;
+
+const fn_metric *metric_find(const char *name);
+/* "synflow, snip, grasp" */
+const char *metric_names(void);
+/* Precision and BN mode the metric's executor must use. */
+fn_dtype metric_dtype(const fn_metric *m, const fn_metric_opts *o);
+fn_bn_mode metric_bn_mode(const fn_metric *m, const fn_metric_opts *o);
+
+/* Shared helpers for metric implementations. */
+/* params <- |params| (SynFlow always; SNIP / GraSP with abs_params). */
+void metric_abs_params(fn_exec *e);
+/* forward, L = CE(labels), backward; d alpha copied to g (double). Returns L. */
+double metric_loss_grad(fn_exec *e, const int *labels, double *g);
+/* forward, R = sum(logits), backward with d logits = 1; d alpha copied to g. Returns R. */
+double metric_sum_grad(fn_exec *e, double *g);
+
+int metric_synflow(fn_exec *e, const int *labels, const fn_metric_opts *o, double *S,
+                   double *value, char *err, size_t errlen);
+int metric_snip(fn_exec *e, const int *labels, const fn_metric_opts *o, double *S,
+                double *value, char *err, size_t errlen);
+int metric_grasp(fn_exec *e, const int *labels, const fn_metric_opts *o, double *S,
+                 double *value, char *err, size_t errlen);
+/* H g in alpha by central finite differences (see metric_grasp.c); g at the current alpha. */
+void metric_grasp_hvp(fn_exec *e, const int *labels, const double *g, double eps_rel,
+                      double *Hg);
+
+#endif

@@ -1,0 +1,107 @@
+/* proxies/proxy_grasp.c: `grasp`, ZC's GraSP (METHOD.md §3.2, §6 item 4):
+ *   g = dL/dW over the conv/linear weights (mean cross-entropy, train-mode BN), held fixed
+ *   (ZC's stop-gradient grad_w, computed on the same batch);
+ *   H g = d/dW <g, dL/dW>, the Hessian of L in the conv/linear weights times g (BN weights
+ *   and the classifier bias stay fixed: ZC reads only the weights' .grad);
+ *   score = -sum W * (H g)  (ZC's sign: larger is better).
+ * H g by a central difference of gradients along u = g/|g| with the ReLU pattern frozen:
+ *   H g ~= [dL/dW(W + eps u) - dL/dW(W - eps u)] |g| / (2 eps),  eps = eps_rel |W|,
+ * both passes replaying the on/off pattern of every ReLU recorded at W (fn_relu_mode). That
+ * network is smooth in W and has autograd's H g (PyTorch's double backward treats each ReLU
+ * mask as a constant), so the difference converges: on full NB201 nets (batch 64, float64)
+ * consecutive steps 1e-5, 1e-6, 1e-7, 1e-8 agree to 1e-4, 1e-6, 1e-8 (the rounding floor).
+ * Through live ReLUs it does not converge at any step: 64 images x ~1e6 units always put
+ * kinks inside the step (measured: 90 % change between steps), and the gradient jump of a
+ * crossed kink divided by the step does not shrink. eps_rel = 1e-7 by default (config
+ * grasp_eps). Three forward/backward passes of the batch and one forward, in float64. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proxies/proxy_impl.h"
+#include "base/common.h"
+
+static size_t weight_count(const fn_graph *g) {
+    size_t n = 0;
+    for (int p = 0; p < g->np; p++)
+        if (proxy_is_weight(&g->p[p])) n += g->p[p].numel;
+    return n;
+}
+
+/* dst[n_w] <- the conv/linear weights (from = params) or their gradients (from = dparams) */
+static void gather(const fn_exec *e, const void *base, double *dst) {
+    const fn_graph *g = e->g;
+    size_t k = 0;
+    for (int p = 0; p < g->np; p++) {
+        if (!proxy_is_weight(&g->p[p])) continue;
+        for (size_t i = 0; i < g->p[p].numel; i++)
+            dst[k++] = exec_get(base, e->dtype, g->p[p].off + i);
+    }
+}
+
+/* weights <- w0 + s * v */
+static void set_weights(fn_exec *e, const double *w0, double s, const double *v) {
+    const fn_graph *g = e->g;
+    size_t k = 0;
+    for (int p = 0; p < g->np; p++) {
+        if (!proxy_is_weight(&g->p[p])) continue;
+        for (size_t i = 0; i < g->p[p].numel; i++, k++)
+            exec_set(e->params, e->dtype, g->p[p].off + i, v ? w0[k] + s * v[k] : w0[k]);
+    }
+    exec_params_changed(e);
+}
+
+void proxy_grasp_hvp(fn_proxy_job *j, const double *g, double eps_rel, double *Hg) {
+    fn_exec *e = j->e;
+    const size_t nw = weight_count(j->g);
+    double *w0 = proxy_scratch(j, 2, nw), *gp = proxy_scratch(j, 3, nw);
+    gather(e, e->params, w0);
+    double gn = 0, wn = 0;
+    for (size_t i = 0; i < nw; i++) {
+        gn += g[i] * g[i];
+        wn += w0[i] * w0[i];
+    }
+    gn = sqrt(gn);
+    wn = sqrt(wn);
+    if (gn == 0) {
+        memset(Hg, 0, sizeof(double) * nw);
+        return;
+    }
+    const double eps = eps_rel * (wn > 0 ? wn : 1.0), s = eps / gn;
+    exec_set_relu_mode(e, FN_RELU_RECORD); /* the ReLU pattern at W (forward only) */
+    proxy_set_input(j);
+    exec_forward(e);
+    exec_set_relu_mode(e, FN_RELU_FROZEN);
+    set_weights(e, w0, s, g);
+    proxy_pass(j, FN_PX_LOSS_CE);
+    gather(e, e->dparams, gp);
+    set_weights(e, w0, -s, g);
+    proxy_pass(j, FN_PX_LOSS_CE);
+    gather(e, e->dparams, Hg);
+    exec_set_relu_mode(e, FN_RELU_NORMAL);
+    for (size_t i = 0; i < nw; i++) Hg[i] = (gp[i] - Hg[i]) * gn / (2 * eps);
+    set_weights(e, w0, 0, NULL); /* exactly the weights before */
+    j->ce_valid = 0;             /* d params belong to W - eps u */
+}
+
+int proxy_grasp(fn_proxy_job *j, double *out, char *err, size_t errlen) {
+    fn_exec *e = j->e;
+    if (e->dtype != FN_F64 || !e->dparams) {
+        snprintf(err, errlen, "grasp needs a float64 executor with parameter gradients");
+        return -1;
+    }
+    const size_t nw = weight_count(j->g);
+    const double L = proxy_ce_grad(j);
+    double *g = proxy_scratch(j, 4, nw), *Hg = proxy_scratch(j, 5, nw);
+    gather(e, e->dparams, g);
+    proxy_grasp_hvp(j, g, j->grasp_eps, Hg);
+    const double *w0 = j->scr->p[2]; /* the weights, gathered by the HVP */
+    double s = 0;
+    for (size_t i = 0; i < nw; i++) s -= w0[i] * Hg[i];
+    *out = s;
+    if (!isfinite(L)) {
+        snprintf(err, errlen, "grasp: loss = %g is not finite", L);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,152 @@
+/* search/search.c: one FreeDARTS search end to end (see search/search.h). */
+#include "search/search.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "datasets/dataset.h"
+#include "engine/exec.h"
+#include "search/space.h"
+
+const char *fn_status_name(fn_status s) {
+    switch (s) {
+    case FN_OK: return "ok";
+    case FN_ERR_CONFIG: return "config_error";
+    case FN_ERR_DATA: return "data_error";
+    case FN_ERR_NAN: return "nan_score";
+    case FN_ERR_OOM: return "out_of_memory";
+    case FN_ERR_DEVICE: return "device_error";
+    }
+    return "unknown";
+}
+
+void search_config_default(fn_search_config *c) {
+    memset(c, 0, sizeof(*c));
+    c->space = "nb201";
+    c->metric = "synflow";
+    c->dataset = "cifar10";
+    c->augment = 1;
+    c->ss = 1;
+    metric_opts_default(&c->mopts);
+}
+
+static fn_status fail(fn_search_result *r, fn_status s, const char *msg) {
+    r->status = s;
+    snprintf(r->msg, sizeof r->msg, "%s", msg);
+    return s;
+}
+
+fn_status search_run(const fn_search_config *cfg_in, fn_search_result *res) {
+    memset(res, 0, sizeof(*res));
+    char err[FN_ERRLEN] = "";
+    const double t0 = fn_now();
+    const fn_space *sp = space_find(cfg_in->space);
+    if (!sp) {
+        snprintf(err, sizeof err, "unknown search space '%s' (known: %s)", cfg_in->space,
+                 space_names());
+        return fail(res, FN_ERR_CONFIG, err);
+    }
+    const fn_metric *m = metric_find(cfg_in->metric);
+    if (!m) {
+        snprintf(err, sizeof err, "unknown metric '%s' (known: %s)", cfg_in->metric,
+                 metric_names());
+        return fail(res, FN_ERR_CONFIG, err);
+    }
+    const fn_dataset_info *ds = dataset_info(cfg_in->dataset);
+    if (!ds) {
+        snprintf(err, sizeof err, "unknown dataset '%s' (known: %s)", cfg_in->dataset,
+                 dataset_names());
+        return fail(res, FN_ERR_CONFIG, err);
+    }
+    fn_search_config cfg = *cfg_in; /* with the space's defaults filled in */
+    if (sp->resolve(&cfg, ds, err, sizeof err)) return fail(res, FN_ERR_CONFIG, err);
+    if (!(cfg.alpha_scale > 0) || !isfinite(cfg.alpha_scale))
+        return fail(res, FN_ERR_CONFIG, "alpha scale must be a positive finite number");
+    fn_metric_opts mo = cfg.mopts;
+    mo.synflow_abs_alpha = sp->synflow_abs_alpha;
+    if (mo.abs_params < 0) mo.abs_params = sp->abs_params_default;
+    const int batch = cfg.batch > 0 ? cfg.batch : m->default_batch;
+    res->alpha_scale = cfg.alpha_scale;
+
+    /* 1. labelled batch first: a bad data file costs no supernet build */
+    fn_batch b = {0};
+    double t = fn_now();
+    if (m->needs_labels) {
+        if (!cfg.data_path)
+            return fail(res, FN_ERR_DATA, "this metric needs labelled data: give --data");
+        if (dataset_load_batch(cfg.dataset, cfg.data_path, batch, cfg.seed, cfg.augment, &b,
+                               err, sizeof err))
+            return fail(res, FN_ERR_DATA, err);
+    }
+    res->t_data = fn_now() - t;
+
+    /* 2. build */
+    t = fn_now();
+    fn_graph g;
+    graph_init(&g);
+    if (sp->build(&g, &cfg, ds, batch, err, sizeof err)) {
+        graph_free(&g);
+        batch_free(&b);
+        return fail(res, FN_ERR_CONFIG, err);
+    }
+    if (g.alpha_numel > FN_MAX_ALPHA) {
+        graph_free(&g);
+        batch_free(&b);
+        return fail(res, FN_ERR_CONFIG, "too many architecture parameters for one result");
+    }
+    fn_exec e;
+    fn_exec_opts eo = {0, 0, NULL, NULL, cfg.device, 0};
+    const int erc = exec_init_opts(&e, &g, metric_dtype(m, &mo), &eo);
+    if (erc) {
+        graph_free(&g);
+        batch_free(&b);
+        return fail(res, erc == FN_EXEC_OOM ? FN_ERR_OOM : FN_ERR_DEVICE, exec_error());
+    }
+    e.bn_mode = metric_bn_mode(m, &mo);
+    res->t_build = fn_now() - t;
+    res->params = graph_num_params(&g);
+    res->macs = graph_macs(&g);
+    res->bytes = e.bytes;
+    res->batch = batch;
+    res->in_h = ds->h;
+    res->in_w = ds->w;
+    res->classes = ds->classes;
+
+    /* 3. init: weights and alpha from the seed; input */
+    t = fn_now();
+    exec_init_params(&e, cfg.seed);
+    exec_init_alpha(&e, cfg.seed, cfg.alpha_scale);
+    void *x = exec_tensor(&e, g.input);
+    const size_t nx = graph_tensor_numel(&g, g.input);
+    for (size_t i = 0; i < nx; i++) exec_set(x, e.dtype, i, m->needs_labels ? b.x[i] : 1.0);
+    res->t_init = fn_now() - t;
+
+    /* 4. score */
+    t = fn_now();
+    res->s_cols = g.ag[0].cols;
+    for (int k = 1; k < g.nag; k++)
+        if (g.ag[k].cols != res->s_cols) res->s_cols = (int)g.alpha_numel;
+    res->s_rows = (int)g.alpha_numel / res->s_cols;
+    double amax = 0;
+    for (size_t i = 0; i < g.alpha_numel; i++) amax = fmax(amax, fabs(exec_get(e.alpha, e.dtype, i)));
+    int rc = m->score(&e, b.y, &mo, res->S, &res->value, err, sizeof err);
+    res->t_score = fn_now() - t;
+    for (size_t i = 0; i < g.alpha_numel; i++) res->s_max = fmax(res->s_max, fabs(res->S[i]));
+    /* A score vector at rounding level carries no signal. DARTS SynFlow in FD's form is the
+     * case seen: every path into the head ends in an affine-free BN over one image, so every
+     * channel entering global average pooling has zero mean, R = sum |classifier bias| and
+     * d R / d alpha is exactly zero (max |S| 6e-18 in float64, 1e-9 in float32). */
+    res->degenerate = isfinite(res->s_max) && res->s_max < 1e-4 * fabs(res->value) * amax;
+    exec_free(&e);
+    graph_free(&g);
+    batch_free(&b);
+    if (rc) return fail(res, FN_ERR_NAN, err);
+
+    /* 5. prune */
+    t = fn_now();
+    if (sp->decode(&cfg, res, err, sizeof err)) return fail(res, FN_ERR_NAN, err);
+    res->t_prune = fn_now() - t;
+    res->t_total = fn_now() - t0;
+    res->status = FN_OK;
+    return FN_OK;
+}

@@ -1,0 +1,82 @@
+/* search/search.h: one FreeDARTS search, end to end: build the supernet, initialise weights and
+ * alpha from the seed, prepare the input (all ones, or a labelled batch), score operations
+ * with a metric, check the scores, prune to an architecture.
+ *
+ * Failures of one search (bad data file, unknown metric, NaN score) are returned as a status
+ * with a message, never exit(): a sweep records them and goes on (STYLE.md item 8). */
+#ifndef FN_SEARCH_H
+#define FN_SEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spaces/darts.h"
+#include "metrics/metric.h"
+#include "base/common.h"
+
+typedef enum {
+    FN_OK = 0,
+    FN_ERR_CONFIG,  /* unknown space / metric / dataset, impossible value */
+    FN_ERR_DATA,    /* missing, truncated or mis-sized data file */
+    FN_ERR_NAN,     /* non-finite score */
+    FN_ERR_OOM,     /* out of memory */
+    FN_ERR_DEVICE,  /* accelerator error */
+} fn_status;
+
+const char *fn_status_name(fn_status s);
+
+#define FN_MAX_ALPHA 256
+
+typedef struct {
+    const char *space;       /* "nb201", "darts", "nb1shot1" (search/space.h) */
+    const char *metric;      /* "synflow", "snip", "grasp" */
+    const char *dataset;     /* "cifar10", "cifar100", "imagenet16-120", "imagenet224" */
+    const char *data_path;   /* file or directory (label metrics only) */
+    uint64_t seed;
+    double alpha_scale;      /* alpha = scale * N(0,1); 0: space default (1e-3; DARTS at 224:
+                                5e-4) */
+    int batch;               /* 0: the metric's default (synflow 1, snip/grasp 64) */
+    int augment;             /* train augmentation of the labelled batch (default 1) */
+    int channels;            /* first cell width; 0: space default (16; DARTS at 224: 48) */
+    int cells;               /* 0: space default (NB201: 5 per stage; DARTS: 8, at 224: 14) */
+    int ss;                  /* NAS-Bench-1shot1 search space 1, 2 or 3 */
+    fn_device device;        /* FN_DEV_CPU, or FN_DEV_CUDA: the supernet runs on the current
+                                GPU (the CUDA backend, engine/backend.h); weights are drawn on the host from the
+                                seed and copied, so both start from the same supernet */
+    fn_metric_opts mopts;
+} fn_search_config;
+
+void search_config_default(fn_search_config *c);
+
+typedef struct {
+    fn_status status;
+    char msg[FN_ERRLEN];
+    char arch[1024];           /* NB201 arch string, DARTS Genotype(...), N1 spec */
+    char arch_json[2048];      /* the same architecture as a JSON value */
+    /* NB201 */
+    int ops[8];
+    int arch_code;             /* sum ops[e] 5^e; -1 in other spaces */
+    /* DARTS: genotype and its evaluation networks (auxiliary head excluded):
+     * [0] CIFAR-10 C=36, 20 cells, 32x32; [1] ImageNet C=48, 14 cells, 224x224 */
+    darts_genotype genotype;
+    size_t eval_params[2];
+    double eval_macs[2];
+    double S[FN_MAX_ALPHA];    /* score matrix, alpha layout (all groups) */
+    int s_rows, s_cols;        /* all groups stacked: rows of the same width (or 1 x numel) */
+    double value;              /* R (synflow) or L (snip, grasp) */
+    /* 1 when every |S| < 1e-4 |value| max|alpha|: d value / d alpha is numerically zero and
+     * the architecture is decided by rounding noise (FD's DARTS SynFlow: see README) */
+    int degenerate;
+    double s_max;              /* max |S| */
+    double alpha_scale;        /* the scale used */
+    size_t params;             /* supernet parameters (alpha excluded) */
+    double macs;               /* multiply-adds of one forward at the search batch */
+    size_t bytes;              /* executor memory */
+    int batch, in_h, in_w, classes;
+    double t_build, t_init, t_data, t_score, t_prune, t_total; /* seconds */
+} fn_search_result;
+
+/* Returns res->status. */
+fn_status search_run(const fn_search_config *cfg, fn_search_result *res);
+
+#endif

@@ -1,0 +1,43 @@
+/* search/space.h: the search-space registry. A space knows how to fill in its defaults, build
+ * its supernet for an input size and class count, and turn a score vector (alpha layout)
+ * into an architecture, refusing non-finite scores. search/search.c runs any space through
+ * this table; adding a space is one file plus one row in space_table (search/space.c).
+ *
+ *   nb201     NAS-Bench-201 cell, 6 edges x 5 ops, argmax per edge (search/space_nb201.c)
+ *   darts     DARTS cells, 2 x 14 edges x 8 ops, top-2 inputs per node (search/space_darts.c)
+ *   nb1shot1  NAS-Bench-1shot1 search spaces 1-3, NB101 cells (search/space_nb1shot1.c) */
+#ifndef FN_SPACE_H
+#define FN_SPACE_H
+
+#include <stddef.h>
+
+#include "datasets/dataset.h"
+#include "engine/graph.h"
+#include "search/search.h"
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    /* 1 when the space's alphas are module parameters (in the state_dict), so FD's SynFlow
+     * takes |alpha| along with |params| (NB201); 0 when they stay signed (DARTS, N1). */
+    int synflow_abs_alpha;
+    /* Space default for taking |params| before SNIP / GraSP (FD's DARTS notebooks do). */
+    int abs_params_default;
+    /* Fills zero fields of cfg (channels, cells, alpha scale, ...) with the space's defaults
+     * for dataset ds and checks them. 0, or -1 with a message. */
+    int (*resolve)(fn_search_config *cfg, const fn_dataset_info *ds, char *err, size_t errlen);
+    /* Builds the supernet for a resolved cfg. 0, or -1 with a message. */
+    int (*build)(fn_graph *g, const fn_search_config *cfg, const fn_dataset_info *ds, int batch,
+                 char *err, size_t errlen);
+    /* Architecture from the score vector res->S; fills res->arch, res->arch_json and the
+     * space's fields. 0, or -1 with a message naming the non-finite score. */
+    int (*decode)(const fn_search_config *cfg, fn_search_result *res, char *err, size_t errlen);
+} fn_space;
+
+const fn_space *space_find(const char *name);
+/* "nb201, darts, nb1shot1" */
+const char *space_names(void);
+
+extern const fn_space fn_space_nb201, fn_space_darts, fn_space_nb1shot1;
+
+#endif

@@ -27,51 +27,41 @@
 #include <string.h>
 
 #include "search/search.h"
+#include "tests/test_search_case.h"
 #include "tests/test_util.h"
 
 typedef struct {
-    const char *name, *space, *metric;
-    int precision, batch, channels, cells, ss, synflow_zc;
+    const char *name;
+    test_search_case search;
     double rtol; /* 0: 1e-9 in float64, 2e-4 in float32 (header comment) */
 } golden_case;
 
 static const golden_case cases[] = {
-    {"nb201_synflow", "nb201", "synflow", -1, 0, 0, 0, 0, 0, 0},
-    {"nb201_synflow_fp32", "nb201", "synflow", 32, 0, 0, 0, 0, 0, 0},
-    {"nb201_synflow_zc", "nb201", "synflow", -1, 0, 0, 0, 0, 1, 0},
+    {"nb201_synflow", {"nb201", "synflow", -1, 0, 0, 0, 0, 0}, 0},
+    {"nb201_synflow_fp32", {"nb201", "synflow", 32, 0, 0, 0, 0, 0}, 0},
+    {"nb201_synflow_zc", {"nb201", "synflow", -1, 0, 0, 0, 0, 1}, 0},
     /* float32 NB201 SNIP: d alpha sums 131,072 products of float32 activations and gradients
      * that largely cancel, leaving their rounding errors; its largest score
      * moves by 0.4-1.2 % between OpenBLAS kernel sets here and sits 0.9 % from the float64
      * value, single scores up to 12 % (tests/golden: nb201_snip against nb201_snip_fp64) */
-    {"nb201_snip", "nb201", "snip", -1, 8, 0, 0, 0, 0, 5e-2},
-    {"nb201_snip_fp64", "nb201", "snip", 64, 8, 0, 0, 0, 0, 0},
-    {"nb201_grasp", "nb201", "grasp", -1, 8, 0, 0, 0, 0, 0},
-    {"nb1shot1_snip_ss2", "nb1shot1", "snip", -1, 8, 0, 0, 2, 0, 0},
-    {"darts_snip", "darts", "snip", -1, 4, 8, 5, 0, 0, 0},
-    {"darts_synflow_zc", "darts", "synflow", -1, 0, 8, 5, 0, 1, 0},
+    {"nb201_snip", {"nb201", "snip", -1, 8, 0, 0, 0, 0}, 5e-2},
+    {"nb201_snip_fp64", {"nb201", "snip", 64, 8, 0, 0, 0, 0}, 0},
+    {"nb201_grasp", {"nb201", "grasp", -1, 8, 0, 0, 0, 0}, 0},
+    {"nb1shot1_snip_ss2", {"nb1shot1", "snip", -1, 8, 0, 0, 2, 0}, 0},
+    {"darts_snip", {"darts", "snip", -1, 4, 8, 5, 0, 0}, 0},
+    {"darts_synflow_zc", {"darts", "synflow", -1, 0, 8, 5, 0, 1}, 0},
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
 static int run(const golden_case *k, const char *data, fn_search_result *r) {
-    fn_search_config c;
-    search_config_default(&c);
-    c.space = k->space;
-    c.metric = k->metric;
-    c.data_path = data;
-    c.seed = 11;
-    c.batch = k->batch;
-    c.channels = k->channels;
-    c.cells = k->cells;
-    if (k->ss) c.ss = k->ss;
-    c.mopts.precision = k->precision;
-    c.mopts.synflow_zc = k->synflow_zc;
-    return search_run(&c, r);
+    return test_search_case_run(&k->search, data, 11, r);
 }
 
 /* float64 unless the case (or the metric's default, snip) runs float32 */
 static double tolerance(const golden_case *k) {
     if (k->rtol > 0) return k->rtol;
-    const int fp32 = k->precision == 32 || (k->precision < 0 && !strcmp(k->metric, "snip"));
+    const test_search_case *c = &k->search;
+    const int fp32 = c->precision == 32 || (c->precision < 0 && !strcmp(c->metric, "snip"));
     return fp32 ? 2e-4 : 1e-9;
 }
 

@@ -14,12 +14,10 @@
 
 #include "proxies/proxy.h"
 #include "search/search.h"
+#include "tests/test_search_case.h"
 #include "tests/test_util.h"
 
-typedef struct {
-    const char *space, *metric;
-    int precision, batch, channels, cells, ss, synflow_zc;
-} det_case;
+typedef test_search_case det_case;
 
 static const det_case cases[] = {
     {"nb201", "synflow", -1, 0, 0, 0, 0, 0},
@@ -42,20 +40,8 @@ static const det_case cases[] = {
 static const int thread_counts[] = {1, 2, 3, 5};
 
 static int run(const det_case *k, const char *data, int threads, fn_search_result *r) {
-    fn_search_config c;
-    search_config_default(&c);
-    c.space = k->space;
-    c.metric = k->metric;
-    c.data_path = data;
-    c.seed = 3;
-    c.batch = k->batch;
-    c.channels = k->channels;
-    c.cells = k->cells;
-    if (k->ss) c.ss = k->ss;
-    c.mopts.precision = k->precision;
-    c.mopts.synflow_zc = k->synflow_zc;
     omp_set_num_threads(threads);
-    return search_run(&c, r);
+    return test_search_case_run(k, data, 3, r);
 }
 
 /* index of the first element where a and b differ bit-wise, or -1 */

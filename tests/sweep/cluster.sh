@@ -28,13 +28,6 @@ grid:
   seed: "$3"
 YAML
 }
-one_ok_each() { # dir njobs
-  local dups n
-  dups=$(count_ok_per_job "$1/results.jsonl" | awk '$1 != 1' | wc -l)
-  n=$(count_ok_per_job "$1/results.jsonl" | wc -l)
-  [ "$dups" -eq 0 ] || fail "$1: $dups jobs with more than one ok record"
-  [ "$n" -eq "$2" ] || fail "$1: $n jobs ok, expected $2"
-}
 whole_records() { # file: every line a JSON record, and the file ends with a newline
   jq -e . "$1" > /dev/null || fail "$1: a line is not JSON (torn record)"
   [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" = '\n' ] || fail "$1: does not end in a newline"

@@ -26,3 +26,11 @@ wait_records() {
 }
 # how many ok records each job has
 count_ok_per_job() { jq -r 'select(.status == "ok") | .job_id' "$1" | sort | uniq -c; }
+# exactly one ok record for each of njobs jobs in DIR/results.jsonl
+one_ok_each() { # dir njobs
+  local dups n
+  dups=$(count_ok_per_job "$1/results.jsonl" | awk '$1 != 1' | wc -l)
+  n=$(count_ok_per_job "$1/results.jsonl" | wc -l)
+  [ "$dups" -eq 0 ] || fail "$1: $dups jobs with more than one ok record"
+  [ "$n" -eq "$2" ] || fail "$1: $n jobs ok, expected $2"
+}

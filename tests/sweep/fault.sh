@@ -29,13 +29,6 @@ grid:
   seed: $3
 YAML
 }
-one_ok_each() { # dir njobs
-  local dups n
-  dups=$(count_ok_per_job "$1/results.jsonl" | awk '$1 != 1' | wc -l)
-  n=$(count_ok_per_job "$1/results.jsonl" | wc -l)
-  [ "$dups" -eq 0 ] || fail "$1: $dups jobs with more than one ok record"
-  [ "$n" -eq "$2" ] || fail "$1: $n jobs ok, expected $2"
-}
 
 echo "== 1. kill -9 of mpirun part way"
 mk_config kill 0:79

@@ -1,0 +1,25 @@
+/* tests/test_search_case.h: one search described by a small struct (space, metric, precision,
+ * batch, width, depth, NB-1shot1 space, SynFlow form), run on real data: the shared setup of
+ * the thread-count test (test_threads.c) and the cross-machine one (test_golden.c). */
+#ifndef FN_TEST_SEARCH_CASE_H
+#define FN_TEST_SEARCH_CASE_H
+
+#include <stdint.h>
+
+#include "search/search.h"
+
+typedef struct {
+    const char *space, *metric;
+    int precision;  /* -1: the metric's default; 32 or 64 */
+    int batch;      /* 0: the metric's default */
+    int channels;   /* 0: the space's default */
+    int cells;      /* 0: the space's default */
+    int ss;         /* NAS-Bench-1shot1 search space; 0: default */
+    int synflow_zc; /* SynFlow in the zero-cost form */
+} test_search_case;
+
+/* search_run of the case with `seed` and images from `data`; returns res->status */
+fn_status test_search_case_run(const test_search_case *k, const char *data, uint64_t seed,
+                               fn_search_result *res);
+
+#endif

@@ -159,15 +159,16 @@ int records_absorb(const char *text, const sweep_id_index *ix, sweep_job_state *
     s->t_search = json_is_number(ts) ? (float)json_number_value(ts) : NAN;
     json_t *sc = json_object_get(rec, "scores");
     if (ok && sc && S) {
-        int r = (int)json_integer_value(json_object_get(sc, "rows"));
-        int c = (int)json_integer_value(json_object_get(sc, "cols"));
+        /* compared as read: rows * cols in int overflowed for 65536 x 65536 */
+        json_int_t r = json_integer_value(json_object_get(sc, "rows"));
+        json_int_t c = json_integer_value(json_object_get(sc, "cols"));
         json_t *vals = json_object_get(sc, "values");
-        if (r > 0 && c > 0 && r * c <= FN_MAX_ALPHA && json_array_size(vals) == (size_t)r) {
+        if (r > 0 && c > 0 && r <= FN_MAX_ALPHA / c && json_array_size(vals) == (size_t)r) {
             for (int i = 0; i < r; i++)
                 for (int k = 0; k < c; k++)
                     S[i * c + k] = json_number_value(json_array_get(json_array_get(vals, i), k));
-            *rows = r;
-            *cols = c;
+            *rows = (int)r;
+            *cols = (int)c;
         }
     }
 done:

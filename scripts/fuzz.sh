@@ -48,7 +48,7 @@ for name in "$@"; do
         > "$BUILD/logs/$name.log" 2>&1
     rc=$?
     set -e
-    grep -E '^#[0-9]+ +(DONE|pulse|NEW|REDUCE)' "$BUILD/logs/$name.log" | tail -1
+    { grep -E '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE)' "$BUILD/logs/$name.log" || true; } | tail -1
     grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "$BUILD/logs/$name.log" || true
     [ "$rc" = 0 ] || { echo "fuzz_$name: exit $rc (see $BUILD/logs/$name.log)"; exit "$rc"; }
 done

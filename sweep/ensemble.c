@@ -99,9 +99,18 @@ int ens_finish(const sweep_ens_acc *a, const sweep_config *c, const sweep_plan *
                        "(no ok job)");
                 continue;
             }
+            /* every job of a group has its space's shape; records read on resume may not
+             * (rows 1 x cols 256 and 256 x 1 averaged to 128 x 128 overran res->S) */
+            const int64_t rows = g[1] / g[0], cols = g[2] / g[0];
+            if (rows * g[0] != g[1] || cols * g[0] != g[2] || rows * cols > FN_MAX_ALPHA) {
+                printf("%-10s %-7s %-44s %5lld  %8s %8s %8s  %s\n", en->name,
+                       en->norm == SWEEP_NORM_RANK ? "rank" : "zscore", label, (long long)g[0],
+                       "-", "-", "-", "(scores of different shapes: not pruned)");
+                continue;
+            }
             memset(res, 0, sizeof *res);
-            res->s_rows = (int)(g[1] / g[0]);
-            res->s_cols = (int)(g[2] / g[0]);
+            res->s_rows = (int)rows;
+            res->s_cols = (int)cols;
             int n = res->s_rows * res->s_cols;
             for (int i = 0; i < n; i++) res->S[i] = ldexp((double)g[3 + i], -ENS_FIX_SHIFT) / (double)g[0];
             res->arch_code = -1;

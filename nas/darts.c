@@ -9,6 +9,8 @@
 #include "nas/darts.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -428,8 +430,10 @@ static int expect(cursor *c, const char *tok) {
 static int parse_int(cursor *c, int *v) {
     skip_ws(c);
     char *end;
+    errno = 0;
     long x = strtol(c->s, &end, 10);
-    if (end == c->s) {
+    if (end == c->s || errno == ERANGE || x < INT_MIN || x > INT_MAX) {
+        /* out of range: (int)4294967298 was 2, a valid input */
         snprintf(c->err, c->errlen, "genotype: expected an integer at \"%.20s\"", c->s);
         return -1;
     }

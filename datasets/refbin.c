@@ -23,6 +23,17 @@ int refbin_load(const char *path, fn_ref_file *out, char *err, size_t errlen) {
         fclose(f);
         return -1;
     }
+    /* sizes come from the file: each is checked against the bytes left before allocating */
+    long long left = -1;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long end = ftell(f);
+        if (end >= 12 && fseek(f, 12, SEEK_SET) == 0) left = end - 12;
+    }
+    if (left < 0 || count > left / 88) { /* a record header is 64 + 6 * 4 bytes */
+        snprintf(err, errlen, "%s: %u records cannot fit in the file", path, count);
+        fclose(f);
+        return -1;
+    }
     out->t = callocCheck(count, sizeof(fn_ref_tensor));
     for (uint32_t i = 0; i < count; i++) {
         fn_ref_tensor *t = &out->t[i];
@@ -34,18 +45,28 @@ int refbin_load(const char *path, fn_ref_file *out, char *err, size_t errlen) {
         t->name[63] = '\0';
         t->dtype = (int)hdr[0];
         t->ndim = (int)hdr[1];
+        left -= 88;
         t->numel = 1;
+        int too_big = 0;
         for (int d = 0; d < 4; d++) {
             t->dims[d] = (int)hdr[2 + d];
-            t->numel *= hdr[2 + d];
+            if (hdr[2 + d] > INT32_MAX || (hdr[2 + d] && t->numel > (size_t)left / hdr[2 + d]))
+                too_big = 1;
+            else t->numel *= hdr[2 + d];
         }
         if (t->dtype < 0 || t->dtype > 2) {
             snprintf(err, errlen, "%s: record '%s' has unknown dtype %d", path, t->name, t->dtype);
             goto fail;
         }
+        size_t es = t->dtype == 1 ? 8 : 4;
+        if (too_big || t->numel > (size_t)left / es) {
+            snprintf(err, errlen, "%s: truncated data of record '%s' (dims %u x %u x %u x %u)",
+                     path, t->name, hdr[2], hdr[3], hdr[4], hdr[5]);
+            goto fail;
+        }
+        left -= (long long)(es * t->numel);
         t->data = mallocCheck(sizeof(double) * t->numel);
         out->count = (int)i + 1;
-        size_t es = t->dtype == 1 ? 8 : 4;
         unsigned char *buf = mallocCheck(es * t->numel);
         if (fread(buf, es, t->numel, f) != t->numel) {
             free(buf);

@@ -9,6 +9,8 @@
 #include "spaces/darts.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,17 +60,18 @@ static int conv_bn(builder *b, const char *name, int x, int cout, int k, int str
  * as subsample + pointwise conv (same values; the pointwise conv needs no im2col). */
 static int factorized_reduce(builder *b, const char *name, state_cache *s, int cout) {
     fn_graph *g = b->g;
-    const fn_tensor *t = &g->t[s->x];
-    if (t->h % 2 || t->w % 2 || cout % 2) {
+    /* the sizes, not a pointer into g->t: adding nodes reallocs g->t */
+    const int h = g->t[s->x].h, w = g->t[s->x].w;
+    if (h % 2 || w % 2 || cout % 2) {
         snprintf(b->err, b->errlen, "%s: FactorizedReduce needs even sizes (input %dx%d, %d "
                  "channels): choose a resolution divisible by 4 (CIFAR stem) or 32 (ImageNet stems)",
-                 name, t->h, t->w, cout);
+                 name, h, w, cout);
         b->failed = 1;
     }
     int r = relu_of(b, s);
     int xs[2];
     for (int k = 0; k < 2; k++) {
-        if (s->sub[k] < 0) s->sub[k] = graph_subsample(g, r, k, 2, t->h / 2, t->w / 2);
+        if (s->sub[k] < 0) s->sub[k] = graph_subsample(g, r, k, 2, h / 2, w / 2);
         char cn[2 * FN_NAME_LEN];
         snprintf(cn, sizeof cn, "%s.c%d", name, k + 1);
         xs[k] = graph_conv(g, cn, s->sub[k], cout / 2, 1, 1, 0, 1, 1);
@@ -427,8 +430,10 @@ static int expect(cursor *c, const char *tok) {
 static int parse_int(cursor *c, int *v) {
     skip_ws(c);
     char *end;
+    errno = 0;
     long x = strtol(c->s, &end, 10);
-    if (end == c->s) {
+    if (end == c->s || errno == ERANGE || x < INT_MIN || x > INT_MAX) {
+        /* out of range: (int)4294967298 was 2, a valid input */
         snprintf(c->err, c->errlen, "genotype: expected an integer at \"%.20s\"", c->s);
         return -1;
     }

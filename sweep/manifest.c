@@ -4,6 +4,7 @@
 #include <cblas.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +138,10 @@ int manifest_update(const char *dir, const sweep_config *c, const sweep_plan *p,
     if (old) {
         const char *ofp = json_string_value(json_object_get(json_object_get(old, "plan"), "fingerprint"));
         json_int_t ojobs = json_integer_value(json_object_get(json_object_get(old, "plan"), "jobs"));
-        *runs = (int)json_integer_value(json_object_get(old, "run"));
+        /* a run number that is not a count (negative, or INT_MAX: run + 1 overflowed) starts
+         * the count afresh */
+        json_int_t orun = json_integer_value(json_object_get(old, "run"));
+        *runs = orun > 0 && orun < INT_MAX ? (int)orun : 0;
         if (!ofp || strcmp(ofp, fp)) {
             *changed = 1;
             snprintf(msg, msglen, "the config of %s changed since its last run (plan %s with "

@@ -163,7 +163,8 @@ static int cpus_available(void) {
     return n > 0 ? (int)n : 1;
 }
 
-/* ---- the phases of a run, in order; each returns -1 to go on, else the exit code ---- */
+/* ---- the phases of a run, in order; each returns -1 to go on, else the exit code of an
+ * early end (usage, config, results directory), after which main frees and finalizes ---- */
 typedef struct {
     MPI_Comm world;
     int rank, size;
@@ -185,8 +186,6 @@ typedef struct {
     char err[SWEEP_ERRLEN];
 } sweep_main;
 
-/* An early end (usage, config, results directory): main frees everything, then finalizes. */
-static int finish_early(int code) { return code; }
 
 /* This rank's node, GPU binding and worker description. */
 static void phase_bind(sweep_main *m) {
@@ -232,7 +231,7 @@ static int phase_config(sweep_main *m) {
     m->tplan = fn_now() - m->tplan;
     if (bad) {
         if (m->rank == 0) fprintf(stderr, "freenas_sweep: %s\n", err);
-        return finish_early(SWEEP_EXIT_USAGE);
+        return SWEEP_EXIT_USAGE;
     }
     const int local_size = m->node.local_size;
     m->w.threads = cfg->threads > 0 ? cfg->threads : (cpus_available() / local_size > 0 ? cpus_available() / local_size : 1);
@@ -244,7 +243,7 @@ static int phase_benchmark(sweep_main *m) {
     int bad = m->cfg.benchmark[0] && nb201_benchmark_load(m->cfg.benchmark, &m->bench, m->err, sizeof m->err);
     if (any_error(m->world, bad)) {
         if (m->rank == 0) fprintf(stderr, "freenas_sweep: %s\n", bad ? m->err : "a rank could not read the benchmark file");
-        return finish_early(SWEEP_EXIT_USAGE);
+        return SWEEP_EXIT_USAGE;
     }
     m->w.bench = m->bench;
     return -1;
@@ -360,11 +359,11 @@ static int phase_results(sweep_main *m) {
     }
     if (a->dry_run) {
         if (rank == 0 && status) fprintf(stderr, "freenas_sweep: %s\n", err);
-        return finish_early(status ? SWEEP_EXIT_RESULTS : SWEEP_EXIT_OK);
+        return status ? SWEEP_EXIT_RESULTS : SWEEP_EXIT_OK;
     }
     if (any_error(m->world, status)) {
         if (rank == 0) fprintf(stderr, "freenas_sweep: %s\n", err);
-        return finish_early(SWEEP_EXIT_RESULTS);
+        return SWEEP_EXIT_RESULTS;
     }
     return -1;
 }
@@ -413,7 +412,7 @@ static int phase_manifest(sweep_main *m) {
     }
     free(hosts);
     free(devs);
-    if (any_error(m->world, status)) return finish_early(SWEEP_EXIT_RESULTS);
+    if (any_error(m->world, status)) return SWEEP_EXIT_RESULTS;
     return -1;
 }
 

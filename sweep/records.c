@@ -292,10 +292,6 @@ static void report_invalid(const char *path, long lineno, const char *msg, long 
                 "shown\n", path);
 }
 
-FILE *records_fopen_regular(const char *path, char *err, size_t errlen) {
-    return input_file_open(path, "r", err, errlen);
-}
-
 int records_scan(sweep_records *r, const sweep_config *c, const sweep_plan *p,
                  sweep_job_state *st, records_scores_fn on_scores, void *ctx, char *err,
                  size_t errlen) {
@@ -305,7 +301,7 @@ int records_scan(sweep_records *r, const sweep_config *c, const sweep_plan *p,
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/results.jsonl", r->dir);
-    FILE *f = records_fopen_regular(path, err, errlen);
+    FILE *f = input_file_open(path, "r", err, errlen);
     if (!f) return -1;
     sweep_id_index *ix = sweep_id_index_build(p);
     char *line = NULL;
@@ -401,7 +397,7 @@ int records_merge(sweep_records *r, const char *shard_dir, const sweep_config *c
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/results.jsonl", shard_dir);
-    FILE *f = records_fopen_regular(path, err, errlen);
+    FILE *f = input_file_open(path, "r", err, errlen);
     if (!f) {
         records_close(&sh);
         return -1;

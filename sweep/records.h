@@ -78,10 +78,6 @@ int records_absorb(const char *text, const sweep_config *c, const sweep_plan *p,
 struct json_t;
 void records_value_text(const struct json_t *v, char *buf, size_t len);
 
-/* Opens path for reading; NULL with a message when it cannot be opened or is not a regular
- * file (a FIFO or a device would block or never end). */
-FILE *records_fopen_regular(const char *path, char *err, size_t errlen);
-
 /* --merge: copies into r (the sweep's own results) the first ok record of every planned job
  * that r does not have yet, from SHARD_DIR/results.jsonl (a `--shard i/n` run; its lock is
  * taken first, so a shard that is still running is waited for, up to wait_s). A job whose

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "datasets/input_file.h"
@@ -448,41 +449,62 @@ int sweep_config_parse(const char *path, const char *text_in, size_t len, sweep_
     return rc;
 }
 
-int sweep_config_load(const char *path, sweep_config *c, char *err, size_t errlen) {
-    memset(c, 0, sizeof *c);
-    const char *kind = input_file_kind(path); /* a FIFO would block, /dev/zero never end */
-    if (kind) {
-        if (err && errlen)
-            snprintf(err, errlen, "cannot read %s: not a regular file (%s) (hint: the sweep's "
-                     "YAML file)", path, kind);
-        return -1;
+char *sweep_config_read(const char *path, size_t *len, char *err, size_t errlen) {
+    FILE *f = input_file_open(path, "rb", err, errlen); /* no FIFO, device, directory */
+    if (!f) return NULL;
+    struct stat st; /* a regular file: its size is known before reading it */
+    if (fstat(fileno(f), &st) == 0 && (size_t)st.st_size > SWEEP_CONFIG_MAX_BYTES) {
+        snprintf(err, errlen, "cannot read %s: %lld bytes is too large for a config (hint: at "
+                 "most 1 GiB)", path, (long long)st.st_size);
+        fclose(f);
+        return NULL;
     }
-    FILE *f = fopen(path, "rb");
     char *buf = NULL, *nb;
     size_t n = 0, cap = 0, got = 1;
-    int bad = !f;
-    while (!bad && got) { /* a read loop, not ftell: works for pipes, fails for directories */
+    int bad = 0;
+    /* the size is what was read (a file that grows while read stays bounded): one byte past
+     * the limit tells a file of exactly the limit from a larger one */
+    while (got) {
         if (n == cap) {
-            size_t want_cap = cap ? 2 * cap : 1 << 16;
-            if (want_cap > (size_t)1 << 30 || !(nb = realloc(buf, want_cap))) {
-                bad = 1, errno = ENOMEM;
+            size_t want = cap ? 2 * cap : (size_t)1 << 16;
+            if (want > SWEEP_CONFIG_MAX_BYTES + 1) want = SWEEP_CONFIG_MAX_BYTES + 1;
+            if (n == want) {
+                snprintf(err, errlen, "cannot read %s: more than %zu bytes is too large for a "
+                         "config (hint: at most 1 GiB)", path, SWEEP_CONFIG_MAX_BYTES);
+                bad = 1;
                 break;
             }
-            buf = nb, cap = want_cap;
+            if (!(nb = realloc(buf, want))) {
+                snprintf(err, errlen, "cannot read %s: %s", path, strerror(ENOMEM));
+                bad = 1;
+                break;
+            }
+            buf = nb, cap = want;
         }
         n += got = fread(buf + n, 1, cap - n, f);
-        if (!got) bad = ferror(f);
+        if (!got && ferror(f)) {
+            snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+            bad = 1;
+            break;
+        }
     }
-    int e = errno;
-    if (f) fclose(f);
+    fclose(f);
     if (bad) {
-        if (err && errlen)
-            snprintf(err, errlen, "cannot %s %s: %s", f ? "read" : "open", path, strerror(e));
         free(buf);
-        return -1;
+        return NULL;
     }
-    int rc = sweep_config_parse(path, buf ? buf : "", n, c, err, errlen);
-    free(buf);
+    buf[n] = '\0'; /* n < cap: the last fread found room and read nothing */
+    *len = n;
+    return buf;
+}
+
+int sweep_config_load(const char *path, sweep_config *c, char *err, size_t errlen) {
+    memset(c, 0, sizeof *c);
+    size_t n;
+    char *text = sweep_config_read(path, &n, err, errlen);
+    if (!text) return -1;
+    int rc = sweep_config_parse(path, text, n, c, err, errlen);
+    free(text);
     return rc;
 }
 

@@ -161,6 +161,11 @@ typedef struct {
  * ${NAME} in path values are expanded (an unset one is an error). On error nothing needs to
  * be freed; on success free with sweep_config_free. */
 int sweep_config_load(const char *path, sweep_config *c, char *err, size_t errlen);
+/* The bytes of a config file, NUL-terminated, *len of them (free them); NULL with "cannot
+ * open / read PATH: why" in err for a missing file, one that is not a regular file (a FIFO
+ * would block, /dev/zero never end) or one of more than SWEEP_CONFIG_MAX_BYTES. */
+#define SWEEP_CONFIG_MAX_BYTES ((size_t)1 << 30)
+char *sweep_config_read(const char *path, size_t *len, char *err, size_t errlen);
 /* The same from a string (tests); `path` names it in messages. */
 int sweep_config_parse(const char *path, const char *text, size_t len, sweep_config *c,
                        char *err, size_t errlen);

@@ -24,7 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "datasets/input_file.h"
 #include "gpu/backend_cuda.h"
 #include "mpi/coordinator.h"
 #include "mpi/mpi_check.h"
@@ -60,27 +59,9 @@ static char *read_config_text(MPI_Comm comm, const char *path, long *len_out, ch
     long len = -1;
     char *text = NULL;
     if (rank == 0) {
-        FILE *f = input_file_open(path, "rb", err, errlen); /* no FIFO, device, directory */
-        if (f) {
-            fseek(f, 0, SEEK_END);
-            len = ftell(f);
-            rewind(f);
-            if (len > 1L << 30) { /* sweep_config_load's limit too */
-                snprintf(err, errlen, "cannot read %s: %ld bytes is too large for a config "
-                         "(hint: at most 1 GiB)", path, len);
-                len = -1;
-                fclose(f);
-                f = NULL;
-            }
-        }
-        if (f) {
-            text = mallocCheck(len > 0 ? (size_t)len + 1 : 1);
-            if (len < 0 || fread(text, 1, (size_t)len, f) != (size_t)len) {
-                snprintf(err, errlen, "cannot read %s", path);
-                len = -1;
-            }
-            fclose(f);
-        }
+        size_t n;
+        text = sweep_config_read(path, &n, err, errlen);
+        if (text) len = (long)n;
     }
     mpiCheck(MPI_Bcast(&len, 1, MPI_LONG, 0, comm));
     if (len < 0) { free(text); return NULL; }

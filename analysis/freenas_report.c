@@ -22,7 +22,7 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: freenas_report RESULTS_DIR [--benchmark FILE] [--out DIR] [--quiet] [--help]\n"
+            "usage: freenas_report RESULTS_DIR [--benchmark FILE] [--out DIR] [--quiet] [--help] [--version]\n"
             "\n"
             "Reads the records a freenas_sweep run wrote in RESULTS_DIR (results.jsonl;\n"
             "ensembles.jsonl and manifest.json if present) and writes report.md with CSV tables\n"
@@ -171,6 +171,9 @@ int main(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            printf("freenas_report %s (%s)\n", FREENAS_VERSION, FREENAS_GIT_REV);
             return 0;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             quiet = 1;

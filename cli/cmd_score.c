@@ -20,6 +20,7 @@
 
 #include "cli/commands.h"
 #include "gpu/device.h"
+#include "datasets/data_dirs.h"
 #include "nasbench/nb201_benchmark.h"
 #include "nasbench/nb201_net.h"
 #include "proxies/proxy.h"
@@ -41,8 +42,10 @@ static void score_usage(FILE *f) {
 "  --range A:B        indices A..B-1 (after any --arch / --index; needs --benchmark)\n"
 "  --proxy LIST       comma-separated: %s\n"
 "  --dataset D        cifar10 (default) | cifar100 | imagenet16-120: input size, classes, batch\n"
-"  --data PATH        image data (every proxy but params, flops, synflow), e.g. ../shared/data\n"
-"  --benchmark FILE   NB201 ground truth: resolves --index, prints accuracies\n"
+"  --data PATH        image data (every proxy but params, flops, synflow); default: the first\n"
+"                     data root that holds the dataset (docs/DATA.md)\n"
+"  --benchmark FILE   NB201 ground truth: resolves --index, prints accuracies (default:\n"
+"                     nb201/nb201_accuracy.tsv under the data roots, docs/DATA.md)\n"
 "  --seed N           weights and batch (default 0)\n"
 "  --batch N          batch size (default: the proxy's, 64; naswot 128; synflow 1)\n"
 "  --fp32, --fp64     force the precision (default: the proxy's)\n"
@@ -140,6 +143,11 @@ int cmd_score(int argc, char **argv) {
         return 2;
     }
     char err[1024];
+    static char root[4096];
+    if (!pc.benchmark) pc.benchmark = data_nb201_table(); /* datasets/data_dirs.h */
+    if (!pc.data_path && data_find_images(pc.dataset ? pc.dataset : "cifar10", root, sizeof root,
+                                          err, sizeof err) == 0)
+        pc.data_path = root; /* a proxy that needs images and finds none says so */
     nb201_benchmark *bench = NULL;
     if (pc.benchmark && nb201_benchmark_load(pc.benchmark, &bench, err, sizeof err)) {
         fprintf(stderr, "freenas score: %s\n", err);

@@ -23,6 +23,7 @@
 #include "gpu/backend_cuda.h"
 #include "metrics/metric.h"
 #include "spaces/nb201.h"
+#include "datasets/data_dirs.h"
 #include "nasbench/nb201_benchmark.h"
 #include "search/search.h"
 #include "search/space.h"
@@ -55,13 +56,17 @@ static void usage(FILE *f) {
 "                     input size and classes of the supernet, and the labelled batch\n"
 "  --resolution R     32 (CIFAR) or 224 (= --dataset imagenet224: ImageNet stems, 1000\n"
 "                     classes; darts only)\n"
-"  --data PATH        data file or directory (snip, grasp), e.g. ../shared/data\n"
+"  --data PATH        data file or directory (snip, grasp); default: the first data root\n"
+"                     that holds the dataset (FREENAS_DATA, ~/.local/share/freenas/data,\n"
+"                     the install prefix, ../shared/data; docs/DATA.md)\n"
 "  --batch N          labelled batch size (default: 64; synflow always uses 1 all-ones input)\n"
 "  --no-augment       no random crop / flip of the labelled batch\n"
 "  --cells N          nb201: cells per stage (5); darts: cells (8; 14 at 224; 20 = no depth gap)\n"
 "  --channels C       first cell width (16; darts at 224: 48)\n"
 "  --ss N             nb1shot1 search space 1 (default), 2 or 3\n"
-"  --benchmark FILE   NB201 ground truth (nb201_accuracy.tsv): print accuracies\n"
+"  --benchmark FILE   NB201 ground truth (nb201_accuracy.tsv): print accuracies; default:\n"
+"                     nb201/nb201_accuracy.tsv under the data roots (shipped with freenas)\n"
+"  --no-benchmark     do not look accuracies up\n"
 "  --synflow-zc       SynFlow in the zero-cost-proxy form: BN removed, float64 (§3.3)\n"
 "  --device D         cpu (default) | cuda: run the supernet on the current GPU (cuDNN,\n"
 "                     cuBLAS); weights come from the same host RNG, so scores match the CPU\n"
@@ -81,6 +86,7 @@ typedef struct {
     fn_search_config sc;
     long seed_lo, seed_hi;
     const char *benchmark;
+    int no_benchmark; /* --no-benchmark: do not look the table up under the data roots */
     int json, quiet;
 } cli_args;
 
@@ -139,6 +145,7 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
         else if (!strcmp(o, "--dataset")) { NEED_VALUE a->sc.dataset = v; dataset_given = 1; }
         else if (!strcmp(o, "--data")) { NEED_VALUE a->sc.data_path = v; }
         else if (!strcmp(o, "--benchmark")) { NEED_VALUE a->benchmark = v; }
+        else if (!strcmp(o, "--no-benchmark")) { a->no_benchmark = 1; }
         else if (!strcmp(o, "--seed")) {
             NEED_VALUE if (cli_parse_long(o, v, 0, INT32_MAX, &l)) return -1;
             a->seed_lo = a->seed_hi = l;
@@ -238,10 +245,16 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
         return -1;
     }
     if (metric_find(a->sc.metric)->needs_labels && !a->sc.data_path) {
-        fprintf(stderr, "freenas: --metric %s needs labelled data: give --data DIR "
-                "(e.g. ../shared/data)\n", a->sc.metric);
-        return -1;
+        static char root[4096]; /* the default data roots (datasets/data_dirs.h) */
+        if (data_find_images(a->sc.dataset, root, sizeof root, err, sizeof err)) {
+            fprintf(stderr, "freenas: --metric %s needs labelled data and no --data was given: "
+                    "%s\n", a->sc.metric, err);
+            return -1;
+        }
+        a->sc.data_path = root;
     }
+    if (!a->benchmark && !strcmp(a->sc.space, "nb201") && !a->no_benchmark)
+        a->benchmark = data_nb201_table(); /* NULL: accuracies print as "-" */
     return 0;
 }
 
@@ -421,7 +434,18 @@ static int cmd_info(void) {
     printf("freenas %s (%s)\n", FREENAS_VERSION, FREENAS_GIT_REV);
     printf("  spaces   : %s\n  metrics  : %s\n  datasets : %s\n", space_names(), metric_names(),
            dataset_names());
+    printf("  backends : cpu%s\n", gpu_exec_compiled() ? ", cuda (module libfreenas_cuda.so, "
+                                     "loaded on first use)" : " (CUDA backend not built)");
+#ifdef FREENAS_FEATURES
+    printf("  built    : %s\n", FREENAS_FEATURES);
+#endif
     printf("  CUDA     : %s\n", gpu_compiled() ? "compiled" : "not compiled");
+    const char *roots[16];
+    const int nr = data_roots(roots, 16);
+    printf("  data     : ");
+    for (int i = 0; i < nr; i++) printf("%s%s", i ? "\n             " : "", roots[i]);
+    const char *table = data_nb201_table();
+    printf("\n  NB201    : %s\n", table ? table : "no nb201/nb201_accuracy.tsv under the data roots");
     int n = gpu_device_count();
     printf("  GPUs     : %d\n", n);
     for (int i = 0; i < n; i++) {

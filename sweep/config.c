@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "datasets/data_dirs.h"
 #include "datasets/input_file.h"
 #include "gpu/device.h"
 #include "gpu/backend_cuda.h"
@@ -530,6 +531,26 @@ static const char *unreadable(const char *path, char *buf, size_t len) {
     return NULL;
 }
 
+void sweep_config_default_paths(sweep_config *c) {
+    const sweep_axis *m = &c->axes[SWEEP_KEY_METRIC], *ds = &c->axes[SWEEP_KEY_DATASET],
+                     *sp = &c->axes[SWEEP_KEY_SPACE];
+    int needs_images = 0, uses_nb201 = SWEEP_KIND_PER_ARCH(c->kind) || sp->n == 0;
+    for (int i = 0; i < m->n && c->kind != SWEEP_KIND_NOOP; i++)
+        needs_images |= SWEEP_KIND_PER_ARCH(c->kind) ? proxy_find(m->v[i].str)->needs_data
+                                                     : metric_find(m->v[i].str)->needs_labels;
+    for (int i = 0; i < sp->n; i++) uses_nb201 |= !strcmp(sp->v[i].str, "nb201");
+    char err[1024];
+    if (!c->data[0] && needs_images && !c->scores[0]) {
+        char root[SWEEP_PATHLEN];
+        if (data_find_images(ds->n ? ds->v[0].str : "cifar10", root, sizeof root, err,
+                             sizeof err) == 0)
+            snprintf(c->data, sizeof c->data, "%s", root);
+    }
+    const char *table;
+    if (!c->benchmark[0] && uses_nb201 && c->kind != SWEEP_KIND_NOOP && (table = data_nb201_table()))
+        snprintf(c->benchmark, sizeof c->benchmark, "%s", table);
+}
+
 int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
     const sweep_axis *m = &c->axes[SWEEP_KEY_METRIC], *d = &c->axes[SWEEP_KEY_DEVICE];
     /* no metric axis: the default metric synflow, which needs no labels; noop jobs read
@@ -538,8 +559,9 @@ int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
         if (SWEEP_KIND_PER_ARCH(c->kind) ? proxy_find(m->v[i].str)->needs_data
                                          : metric_find(m->v[i].str)->needs_labels)
             return cfg_fail_at(c->path, m->v[i].mark, err, errlen, "metric %s needs labelled "
-                               "data and no data directory is given (hint: set data: DIR "
-                               "(e.g. ../shared/data) or pass --data)", m->v[i].str);
+                               "data and no data directory is given nor found under the data roots (hint: "
+                               "set data: DIR, pass --data, or fetch it with "
+                               "scripts/fetch_data.sh; docs/DATA.md)", m->v[i].str);
     if (SWEEP_KIND_PER_ARCH(c->kind) && !c->benchmark[0])
         return cfg_fail_at(c->path, c->kind_mark, err, errlen, "kind %s needs benchmark: the "
                            "NB201 table names the architectures and their accuracy (hint: "

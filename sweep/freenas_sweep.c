@@ -197,6 +197,7 @@ static int phase_config(sweep_main *m) {
         if (a->threads >= 0) cfg->threads = a->threads;
         if (a->job_timeout >= 0) cfg->job_timeout_s = a->job_timeout;
         if (a->max_attempts >= 0) cfg->max_attempts = a->max_attempts;
+        sweep_config_default_paths(cfg); /* data roots, for what neither gave */
         bad = sweep_config_check(cfg, err, errlen);
     }
     if (!bad && a->shard_n) { /* a shard has its own results directory (and lock) */

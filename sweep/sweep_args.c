@@ -26,6 +26,7 @@ void sweep_args_usage(FILE *f) {
 "  --max-attempts N   a job with N failed attempts on record is not run again (overrides\n"
 "                     `max_attempts`; 0 = no limit)\n"
 "  --quiet            no progress lines\n"
+"  --version          print the version and exit\n"
 "  --shard I/N        run only shard I (0-based) of N: plan jobs with index %% N == I, into\n"
 "                     OUTPUT/shard-I-of-N/ (one SLURM array task each; no ensembles there)\n"
 "  --merge            copy the ok records of every OUTPUT/shard-*-of-*/ into OUTPUT (waiting\n"
@@ -67,6 +68,10 @@ int sweep_args_parse(int argc, char **argv, sweep_args *a, int rank) {
             i++;
         }
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) { if (rank == 0) sweep_args_usage(stdout); return 1; }
+        else if (!strcmp(o, "--version")) {
+            if (rank == 0) printf("freenas_sweep %s (%s)\n", FREENAS_VERSION, FREENAS_GIT_REV);
+            return 1;
+        }
         else if (!strcmp(o, "--dry-run")) a->dry_run = 1;
         else if (!strcmp(o, "--quiet")) a->quiet = 1;
         else if (!strcmp(o, "--merge")) a->merge = 1;

@@ -385,7 +385,7 @@ static void files_and_check(void) {
     char want[512];
     snprintf(want, sizeof want, "%s:3:21: metric snip needs labelled data", path);
     CHECKF(sweep_config_check(&c, err, sizeof err) == -1 && !strncmp(err, want, strlen(want)) &&
-           strstr(err, "set data: DIR (e.g. ../shared/data) or pass --data"), "%s", err);
+           strstr(err, "set data: DIR, pass --data, or fetch it with scripts/fetch_data.sh"), "%s", err);
     snprintf(c.data, sizeof c.data, "../shared/data"); /* --data on the command line */
     if (gpu_exec_compiled()) { /* device cuda runs search jobs on the CUDA executor */
         CHECKF(sweep_config_check(&c, err, sizeof err) == 0, "%s", err);

@@ -32,7 +32,7 @@ if [ "$check_only" = 1 ]; then
 fi
 
 fetch() { # url out
-  if command -v curl >/dev/null 2>&1; then curl -fL --retry 2 --connect-timeout 20 -o "$2" "$1"
+  if command -v curl >/dev/null 2>&1; then curl -fsSL --retry 2 --connect-timeout 20 -o "$2" "$1"
   elif command -v wget >/dev/null 2>&1; then wget -q --tries=2 --timeout=20 -O "$2" "$1"
   else echo "fetch_data: neither curl nor wget is installed (apt-get install curl)" >&2; return 1; fi
 }

@@ -598,6 +598,19 @@ static void test_queue_and_cache(void) {
         CHECKF(m == 2.5, "constant y: mean %.17g", m);
         bo_gp_free(gp);
     }
+    /* no jitter: duplicate points make K singular (a clear error); without duplicates the
+     * starts at large l, where K is numerically singular, score -inf and the fit goes on */
+    go = bo_gp_defaults();
+    go.jitter = 0;
+    double Xd[6] = {0.2, -1, 0.2, -1, 0.7, -3}, yd[3] = {1, 2, 3};
+    CHECK(bo_gp_fit(Xd, yd, 3, 2, &go, 0, err, sizeof err) == NULL &&
+          strstr(err, "not positive definite"));
+    go.ls_init = 1e4; /* the first start itself is not positive definite */
+    Xd[2] = 0.25;
+    gp = bo_gp_fit(Xd, yd, 3, 2, &go, 1, err, sizeof err);
+    CHECKF(gp != NULL && isfinite(bo_gp_lml(gp)) && bo_gp_length_scale(gp)[0] < 1e4,
+           "jitter 0: %s", gp ? "a fit at the initial length scale" : err);
+    bo_gp_free(gp);
     /* EI at sd = 0 */
     CHECK(bo_acq_value(&ei, 3.0, 0.0, 2.0) == 1.0 && bo_acq_value(&ei, 1.0, 0.0, 2.0) == 0.0);
 }

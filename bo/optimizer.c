@@ -22,6 +22,8 @@ struct bo_opt {
     double *X, *y; /* cap x d, cap */
     int qhead, qn, qcap;
     double *Q;     /* qcap x d: queued probes, qhead.. qn-1 pending */
+    int have_gp;   /* the last GP suggestion's fit: */
+    double last_lml, *last_ls; /* d values (1 used when isotropic) */
 };
 
 bo_max_opts bo_max_defaults(void) { return (bo_max_opts){.n_random = 10000, .n_starts = 10, .polish_best = 0}; }
@@ -33,7 +35,8 @@ bo_opt *bo_opt_new(int d, const double *lo, const double *hi, bo_acq acq, bo_gp_
         if (!isfinite(lo[p]) || !isfinite(hi[p]) || !(lo[p] < hi[p])) return NULL;
     bo_opt *o = callocCheck(1, sizeof(bo_opt));
     o->d = d;
-    o->lo = mallocCheck(sizeof(double) * (size_t)d * 2);
+    o->lo = mallocCheck(sizeof(double) * (size_t)d * 3);
+    o->last_ls = o->lo + 2 * d;
     o->hi = o->lo + d;
     memcpy(o->lo, lo, sizeof(double) * (size_t)d);
     memcpy(o->hi, hi, sizeof(double) * (size_t)d);
@@ -110,6 +113,9 @@ const double *bo_opt_point(const bo_opt *o, int i, double *y) {
     if (y) *y = o->y[i];
     return o->X + (size_t)i * o->d;
 }
+
+const double *bo_opt_last_length_scale(const bo_opt *o) { return o->have_gp ? o->last_ls : NULL; }
+double bo_opt_last_lml(const bo_opt *o) { return o->have_gp ? o->last_lml : NAN; }
 
 int bo_opt_best(const bo_opt *o) {
     int b = -1;
@@ -232,6 +238,9 @@ int bo_opt_suggest(bo_opt *o, double *x_out, char *err, size_t errlen) {
     if (!gp) return -1;
     const acq_ctx c = {gp, &o->acq, o->y[bo_opt_best(o)], d};
     bo_maximize(d, o->lo, o->hi, acq_objective, (void *)&c, o->mx, o->seed, k, x_out);
+    memcpy(o->last_ls, bo_gp_length_scale(gp), sizeof(double) * (size_t)bo_gp_n_length_scales(gp));
+    o->last_lml = bo_gp_lml(gp);
+    o->have_gp = 1;
     bo_gp_free(gp);
     o->step++;
     return 0;

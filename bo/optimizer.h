@@ -51,6 +51,11 @@ uint64_t bo_opt_step(const bo_opt *o);              /* suggestions made so far *
 void bo_opt_set_step(bo_opt *o, uint64_t k);        /* for a resumed search */
 /* Registered point i (0 <= i < count) in order of registration: x (d values), *y. */
 const double *bo_opt_point(const bo_opt *o, int i, double *y);
+/* The length scale(s) and log marginal likelihood of the GP of the last GP suggestion (for
+ * records and diagnostics; l = ls_lo means a white-noise fit and a flat EI). NULL / NAN before
+ * the first one. */
+const double *bo_opt_last_length_scale(const bo_opt *o);
+double bo_opt_last_lml(const bo_opt *o);
 /* Index of the best registered target (the first of equal ones), -1 when none. */
 int  bo_opt_best(const bo_opt *o);
 void bo_opt_free(bo_opt *o);

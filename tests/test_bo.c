@@ -12,6 +12,9 @@
  *      GP then to rtol 1e-5 (they move with l, roughly linearly).
  *    - sklearn's own default fit (L-BFGS-B, gtol 1e-5) stops earlier: our lml must be at least
  *      its lml - 1e-9 (never worse).
+ *    - one run from ls_init without restarts ends where sklearn's does (l rtol 1e-6);
+ *    - the restarts: the share of 200 fits (seeds) that end in the white-noise fit at the lower
+ *      bound matches sklearn's share over 200 random states within 3 sigma (30 of 200).
  * 2. LML gradient and the posterior's x-gradients (the acquisition polish uses them) against
  *    central differences; the Cholesky path against a brute-force long-double Gaussian
  *    elimination on a tiny case.
@@ -46,6 +49,7 @@ typedef struct {
     double at_theta[3][MAXD], at_lml[3], at_grad[3][MAXD];
     double ls_default[MAXD], lml_default, ls_tight0[MAXD], lml_tight0, ls_tight[MAXD], lml_tight;
     double q[MAXQ][5]; /* mean sd ei(xi 0) ei(xi 0.01) ucb(2.576) */
+    int wn, wn_of;     /* white-noise fits of sklearn (isotropic cases) */
 } ref_case;
 
 static int read_doubles(char *s, double *v, int max) {
@@ -111,6 +115,8 @@ static int read_ref(const char *path, ref_case *cases, int max) {
             memcpy(ls, v, sizeof(double) * nls);
             *(!strcmp(key, "default") ? &c->lml_default
               : !strcmp(key, "tight0") ? &c->lml_tight0 : &c->lml_tight) = v[nls];
+        } else if (!strcmp(key, "wn")) {
+            sscanf(rest, "%d %d", &c->wn, &c->wn_of);
         } else if (!strcmp(key, "q")) {
             read_doubles(rest, c->q[rqi++], 5);
         }
@@ -195,6 +201,36 @@ static void test_sklearn_case(const ref_case *c) {
     snprintf(what, sizeof what, "%s fitted mean/sd/EI/EI.01/UCB", c->name);
     check_close(what, got, ref, (size_t)c->nq * 5, 1e-9 * sdy, 1e-5);
     bo_gp_free(gp);
+    /* one run from ls_init, no restarts: the same end point as sklearn's (in the isotropic
+     * cases the lower bound: both runs leave l = 1 for the white-noise fit) */
+    o.restarts = 0;
+    bo_gp *g0 = bo_gp_fit(c->X, c->y, c->n, c->d, &o, 0, err, sizeof err);
+    CHECKF(g0 != NULL, "%s", err);
+    if (g0) {
+        snprintf(what, sizeof what, "%s one run from l=%g: l", c->name, c->ls_init);
+        check_close(what, bo_gp_length_scale(g0), c->ls_tight0, (size_t)nls, 0, 1e-6);
+        lml = bo_gp_lml(g0);
+        snprintf(what, sizeof what, "%s one run from l=%g: lml", c->name, c->ls_init);
+        check_close(what, &lml, &c->lml_tight0, 1, 0, 1e-10);
+        bo_gp_free(g0);
+    }
+    o.restarts = 5;
+    /* the restarts: how often 200 fits (seeds 0..199) end in the white-noise fit, against
+     * sklearn's 200 random states. Two binomial counts of 200 differ by at most 3 sigma =
+     * 3 sqrt(2 x 200 x 0.25) = 30 (p <= 0.5 here); restarts drawn uniformly in l instead of
+     * log l, or none, move the count by far more */
+    if (c->wn_of > 0) {
+        int wn = 0;
+        for (int sd = 0; sd < c->wn_of; sd++) {
+            bo_gp *g = bo_gp_fit(c->X, c->y, c->n, c->d, &o, (uint64_t)sd, err, sizeof err);
+            wn += g && bo_gp_length_scale(g)[0] < 1e-3;
+            bo_gp_free(g);
+        }
+        CHECKF(abs(wn - c->wn) <= 30, "%s: %d of %d fits white noise, sklearn %d", c->name, wn,
+               c->wn_of, c->wn);
+        snprintf(what, sizeof what, "%s white-noise fits", c->name);
+        printf("ok   %-40s %d of %d (sklearn %d)\n", what, wn, c->wn_of, c->wn);
+    }
     /* at sklearn's tight length scale: EI and UCB to round-off */
     gp = bo_gp_fit_at(c->X, c->y, c->n, c->d, &o, c->ls_tight, err, sizeof err);
     for (int i = 0; i < c->nq && gp; i++) {
@@ -404,6 +440,11 @@ static double bumps(const double *x, double *grad, void *ctx) {
     return ea + eb;
 }
 
+static double flat(const double *x, double *grad, void *ctx) {
+    if (grad) grad[0] = grad[1] = 0.0;
+    return 0.25;
+}
+
 static double hnas_like(const double *x) { /* a smooth surface over (nu, c) */
     return 84 + 4 * sin(3 * x[0]) - 0.4 * (x[1] + 2) * (x[1] + 2) + 0.5 * x[0] * x[1];
 }
@@ -430,6 +471,18 @@ static void test_maximize(void) {
            x[0], x[1], v, bump_a[0], bump_a[1]);
     printf("ok   narrow peak: maximiser error (%.2g, %.2g), value %.6f\n", x[0] - bump_a[0],
            x[1] - bump_a[1], v);
+    /* a flat surface (EI of a white-noise fit): as in bayes_opt, every polish ends where it
+     * starts with a value equal to the best, and the last start wins (>=); so the result does
+     * not depend on the number of samples, and with no starts it is the first sample */
+    bo_max_opts m1 = bo_max_defaults(), m2 = bo_max_defaults(), m3 = bo_max_defaults();
+    m2.n_random = 1;
+    m3.n_starts = 0;
+    double xa[2], xb[2], xc[2];
+    bo_maximize(2, lo, hi, flat, NULL, m1, 5, 3, xa);
+    bo_maximize(2, lo, hi, flat, NULL, m2, 5, 3, xb);
+    bo_maximize(2, lo, hi, flat, NULL, m3, 5, 3, xc);
+    CHECKF(xa[0] == xb[0] && xa[1] == xb[1] && (xa[0] != xc[0] || xa[1] != xc[1]),
+           "flat surface: (%g, %g), (%g, %g), (%g, %g)", xa[0], xa[1], xb[0], xb[1], xc[0], xc[1]);
     /* suggest() on a GP of 8 points of hnas_like at a fixed length scale 0.5 (so the test can
      * rebuild the same GP), against the maximum over a 401 x 401 grid (spacing 0.0025 x 0.01):
      * - polish_best = 1: the acquisition at the suggestion is at least the grid maximum and the

@@ -7,6 +7,12 @@ Not a project dependency and never run by CI: run once with Debian's python3-skl
 (sklearn 1.2.1, scipy 1.10.1, numpy 1.24.2 here) and commit the output:
     python3 tests/bo/sklearn_ref.py > tests/bo/sklearn_ref.txt
 
+Where bayes_opt 1.2 is importable (it is not in Debian; a throwaway virtual environment with
+`pip install --no-deps bayesian-optimization==1.2.0` over the Debian packages will do), the
+script also checks its EI / UCB formulas and the GP configuration against bayes_opt's own
+UtilityFunction and BayesianOptimization and says so in a comment line; the numbers written
+do not depend on it.
+
 Each case prints its data (repr: exact doubles), then
   fixed   LS... lml                      GP at a fixed length scale (optimizer=None)
   fq      x... mean sd                   its predictions at the query points
@@ -15,6 +21,10 @@ Each case prints its data (repr: exact doubles), then
   default LS... lml                      sklearn's own fit (L-BFGS-B defaults, 5 restarts)
   tight0  LS... lml                      one L-BFGS-B run from ls_init, tight (gtol 1e-12)
   tight   LS... lml                      tight, from ls_init and 5 restarts (random_state 0)
+  wn      K N                            isotropic cases: K of N sklearn fits (defaults, random
+                                         states 0..N-1) end at l < 1e-3, the white-noise fit
+                                         at the lower bound (the run from l = 1 goes there and
+                                         only a restart finds the interior maximum)
   q       x... mean sd ei0 ei01 ucb      predictions of the tight fit at the query points;
                                          EI with xi = 0 and 0.01, UCB with kappa = 2.576,
                                          y_max = max(y) (raw, as bayes_opt passes it)
@@ -52,6 +62,43 @@ def ucb(mean, std, kappa):  # bayes_opt 1.2 UtilityFunction._ucb
     return mean + kappa * std
 
 
+CHECKS = []  # (what, max abs difference) against bayes_opt itself, where importable
+if not hasattr(np, "float"):  # bayes_opt 1.2 still uses np.float, gone from numpy 1.24
+    np.float = float
+
+
+def check_bayes_opt(g, Q, y_max, m, s):
+    try:
+        from bayes_opt.util import UtilityFunction
+    except ImportError:
+        return
+    for kind, kappa, xi, ours in (("ei", 2.576, 0.0, ei(m, s, y_max, 0.0)),
+                                  ("ei", 2.576, 0.01, ei(m, s, y_max, 0.01)),
+                                  ("ucb", 2.576, 0.0, ucb(m, s, 2.576))):
+        theirs = UtilityFunction(kind=kind, kappa=kappa, xi=xi).utility(Q, gp=g, y_max=y_max)
+        CHECKS.append((f"{kind} xi={xi}", float(np.max(np.abs(theirs - ours)))))
+
+
+def bayes_opt_config():
+    try:
+        from bayes_opt import BayesianOptimization
+    except ImportError:
+        return "# bayes_opt not importable: formulas as in its 1.2 source (util.py)"
+    try:
+        from importlib.metadata import version
+        ver = version("bayesian-optimization")
+    except Exception:
+        ver = "(version unknown)"
+    g = BayesianOptimization(f=None, pbounds={"a": (0, 1)}, random_state=1)._gp
+    k = g.kernel
+    ok = (k.nu == 2.5 and k.length_scale == 1.0 and tuple(k.length_scale_bounds) == (1e-5, 1e5)
+          and g.alpha == 1e-6 and g.normalize_y and g.n_restarts_optimizer == 5)
+    return (f"# bayes_opt {ver}: GP Matern(nu={k.nu}, l={k.length_scale}, "
+            f"bounds {tuple(k.length_scale_bounds)}), alpha {g.alpha}, normalize_y "
+            f"{g.normalize_y}, restarts {g.n_restarts_optimizer}: "
+            f"{'as bo_gp_defaults()' if ok else 'DIFFERENT from bo_gp_defaults()'}")
+
+
 def r(v):
     return " ".join(repr(float(t)) for t in np.ravel(v))
 
@@ -76,8 +123,13 @@ def case(name, X, y, Q, ard=False, fixed_ls=0.7, ls_init=1.0):
     for kind in ("default", "tight0", "tight"):
         g = gp(kind, ls_init, ard, d).fit(X, y)
         print(kind, r(g.kernel_.length_scale), repr(float(g.log_marginal_likelihood_value_)))
+    if not ard:
+        wn = sum(gp("default", ls_init, ard, d, seed=rs).fit(X, y).kernel_.length_scale < 1e-3
+                 for rs in range(200))
+        print("wn", int(wn), 200)
     m, s = g.predict(Q, return_std=True)
     y_max = y.max()
+    check_bayes_opt(g, Q, y_max, m, s)
     for i in range(len(Q)):
         print("q", repr(float(m[i])), repr(float(s[i])), repr(float(ei(m[i], s[i], y_max, 0.0))),
               repr(float(ei(m[i], s[i], y_max, 0.01))), repr(float(ucb(m[i], s[i], 2.576))))
@@ -86,7 +138,10 @@ def case(name, X, y, Q, ard=False, fixed_ls=0.7, ls_init=1.0):
 
 def main():
     rs = np.random.RandomState(24)
+    import sklearn
     print("# tests/bo/sklearn_ref.txt: written by tests/bo/sklearn_ref.py (read its header)")
+    print(f"# scikit-learn {sklearn.__version__}, scipy {scipy.__version__}, numpy {np.__version__}")
+    print(bayes_opt_config())
     # 1-D, 5 points: a smooth function
     X = np.linspace(0, 1, 5).reshape(-1, 1)
     y = np.sin(3 * X[:, 0]) + 0.3 * X[:, 0]
@@ -119,6 +174,10 @@ def main():
     X = rs.uniform(0, 1, size=(10, 2))
     y = X[:, 0] ** 2 - X[:, 1] + 0.1 * rs.normal(size=10)
     case("2d_n10", X, y, np.array([[0.5, 0.5], [0.1, 0.9], [0.95, 0.05]]))
+    if CHECKS:
+        worst = max(d for _, d in CHECKS)
+        print(f"# bayes_opt UtilityFunction vs the formulas here: {len(CHECKS)} checks, "
+              f"max abs difference {worst:.3g}")
 
 
 if __name__ == "__main__":

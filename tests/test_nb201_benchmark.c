@@ -1,4 +1,5 @@
-/* tests/test_nb201_benchmark.c: checks nasbench/nb201_benchmark.c on the shared NB201 table.
+/* tests/test_nb201_benchmark.c: checks nasbench/nb201_benchmark.c (and the TSV reader under it,
+ * datasets/nb201_table.c) on the shared NB201 table.
  *
  * Usage: test_nb201_benchmark DATA_DIR (e.g. ../shared/data). Asserts the README facts
  * (15625 rows covering the whole space, the optima and their indices, index 1's arch, the

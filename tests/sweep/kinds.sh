@@ -45,6 +45,12 @@ jq -s -e "all(.proxy_direction == {(.params.metric): 1} and .unreachable_ops == 
   "$WORK/score1/results.jsonl" > /dev/null \
   || fail "score records' proxy_direction / unreachable_ops: $(jq -c '[.params.arch, .proxy_direction, .unreachable_ops]' "$WORK/score1/results.jsonl")"
 cli=$("$BIN/freenas" score --index 1462 --proxy synflow --benchmark "$TSV" --json | jq -r .proxies.synflow)
+# freenas score --json lines are score records too: the same direction and unreachable_ops
+# fields as the sweep's (ntk_cond smaller is better; arch 2000 has 2 unreachable ops)
+"$BIN/freenas" score --index 2000 --proxy synflow,ntk_cond --benchmark "$TSV" --data "$SHARED/data" \
+  --json > "$WORK/cli_score.jsonl"
+jq -e '.proxy_direction == {synflow: 1, ntk_cond: -1} and .unreachable_ops == 2' \
+  "$WORK/cli_score.jsonl" > /dev/null || fail "freenas score --json fields: $(cat "$WORK/cli_score.jsonl")"
 rec=$(jq -r 'select(.params.metric == "synflow" and .params.arch == 1462) | .value' "$WORK/score1/results.jsonl")
 awk -v a="$cli" -v b="$rec" 'BEGIN { exit !(a == b) }' || fail "freenas score $cli != sweep record $rec"
 

@@ -24,8 +24,8 @@
  * (docs/ARCHITECTURE.md): freenas_sweep writes unreachable_ops and proxy_direction from the
  * space grammar and the proxy registry. Records written before it did (or by hand): an
  * architecture without unreachable_ops is left out of the subset, a proxy without a direction
- * is taken as larger is better; report.md says which, and rerunning the score jobs fills
- * them in.
+ * is taken as larger is better; report.md says which, and rerunning the score jobs into a new
+ * output directory (a resumed sweep keeps its done jobs) fills them in.
  *   correlations.csv: group, dataset, proxy, ground truth, archs used, NaN proxies, missing
  *   ground truth, Spearman rho (GSL), Kendall tau-b (Knight), the same three on the subset
  *   without unreachable ops, paper |rho| (METHOD.md §7.1).
@@ -179,7 +179,8 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv, 
     if (unknown_clean)
         fprintf(c->md, "%zu architectures without an `unreachable_ops` count in their records "
                        "(written before freenas_sweep recorded it): left out of the subset "
-                       "without unreachable ops; rerun their score jobs to include them.\n\n",
+                       "without unreachable ops; rerun their score jobs into a new output "
+                       "directory to include them.\n\n",
                 unknown_clean);
     for (int p = 0; p < np; p++) {
         if (dir[p]) continue;

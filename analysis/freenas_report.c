@@ -207,10 +207,10 @@ int main(int argc, char **argv) {
     report_data d;
     int rc = report_load(&d, dir);
     if (rc) return rc;
-    nb201_benchmark *bench = NULL;
+    nb201_table *bench = NULL;
     if (bench_path) {
         char err[1024];
-        if (nb201_benchmark_load(bench_path, &bench, err, sizeof err) != 0) {
+        if (nb201_table_load(bench_path, NULL, NULL, &bench, err, sizeof err) != 0) {
             fprintf(stderr, "freenas_report: %s\n", err);
             report_data_free(&d);
             return 2;
@@ -224,7 +224,7 @@ int main(int argc, char **argv) {
     if (make_dirs(out) != 0) {
         fprintf(stderr, "freenas_report: cannot create output directory %s: %s\n", out,
                 strerror(errno));
-        nb201_benchmark_free(bench);
+        nb201_table_free(bench);
         report_data_free(&d);
         return 2;
     }
@@ -235,7 +235,7 @@ int main(int argc, char **argv) {
                 d.malformed || d.torn ? " (some lines skipped, see above)" : "");
     c.md = report_open(&c, "report.md");
     if (!c.md) {
-        nb201_benchmark_free(bench);
+        nb201_table_free(bench);
         report_data_free(&d);
         return 2;
     }
@@ -261,7 +261,7 @@ int main(int argc, char **argv) {
     if (c.errors)
         fprintf(stderr, "freenas_report: %ld error%s while writing the report (see above)\n",
                 c.errors, c.errors == 1 ? "" : "s");
-    nb201_benchmark_free(bench);
+    nb201_table_free(bench);
     report_data_free(&d);
     return c.errors ? 1 : 0;
 }

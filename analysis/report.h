@@ -14,7 +14,7 @@
 
 #include "analysis/rank_stats.h"
 #include "analysis/report_records.h"
-#include "nasbench/nb201_benchmark.h"
+#include "datasets/nb201_table.h"
 
 /* NB201 ground-truth accuracy columns of a record's `accuracy` object */
 #define REPORT_NUM_ACC 4
@@ -31,7 +31,7 @@ typedef struct {
     const report_data *d;
     const char *out_dir;
     FILE *md;                     /* report.md */
-    const nb201_benchmark *bench; /* --benchmark, or NULL */
+    const nb201_table *bench;     /* --benchmark, or NULL */
     const char *bench_path;
     report_gnuplot gp;
     int quiet;
@@ -77,10 +77,11 @@ void report_alpha_scale(report_ctx *c);
 void report_darts_ops(report_ctx *c);
 void report_correlations(report_ctx *c);
 /* the ranking table of one correlation group (analysis/report_ranking.c): px[a * np + p] the
- * proxy values and gt[a * REPORT_NUM_ACC + t] the ground truth of narch archs */
+ * proxy values, dir[p] each proxy's direction (+1 larger is better, -1 smaller; the records'
+ * proxy_direction) and gt[a * REPORT_NUM_ACC + t] the ground truth of narch archs */
 void report_ranking_table(report_ctx *c, const char *label, const char *dataset,
-                          const char *const *proxies, int np, const double *px, const double *gt,
-                          size_t narch, const int *has_gt, FILE *csv);
+                          const char *const *proxies, const int *dir, int np, const double *px,
+                          const double *gt, size_t narch, const int *has_gt, FILE *csv);
 void report_ranking_csv_header(FILE *csv);
 
 /* gnuplot: finds the program once (report_gnuplot_init), then runs OUT_DIR/script in OUT_DIR.

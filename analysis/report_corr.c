@@ -6,7 +6,9 @@
  *    "params": {"kind": "score", "space": "nb201", "dataset": "cifar10", "batch": 64,
  *               "seed": 0, ...},
  *    "nb201_index": 1462,                      // official NB201 index 0..15624 (integer)
+ *    "unreachable_ops": 0,                     // ops of the cell cut off by none edges
  *    "proxies": {"synflow": 1.2e5, "naswot": 1630.2, "snip": null, ...},
+ *    "proxy_direction": {"synflow": 1, "ntk_cond": -1, ...},  // +1: larger is better
  *    "accuracy": {"cifar10_valid": ..., ...}}  // optional: ground truth without --benchmark
  * A proxy that is null, a string ("nan") or absent is NaN: excluded and counted; the strings
  * "-inf" / "inf" are infinities (naswot's singular K: -inf), ranked, all tied, below / above
@@ -17,8 +19,13 @@
  * records of one architecture that carry it (several seeds). Ground truth: the --benchmark TSV by
  * index, else the record's `accuracy` object.
  * Each correlation is also taken over the subset of architectures without unreachable ops
- * (nb201_arch_unreachable_ops of the record's `arch` string: no op cut off from the cell
- * input or output by none edges), where dead branches cannot move a proxy.
+ * (the record's `unreachable_ops` is 0: no op cut off from the cell input or output by none
+ * edges), where dead branches cannot move a proxy. The report reads records only
+ * (docs/ARCHITECTURE.md): freenas_sweep writes unreachable_ops and proxy_direction from the
+ * space grammar and the proxy registry. Records written before it did (or by hand): an
+ * architecture without unreachable_ops is left out of the subset, a proxy without a direction
+ * is taken as larger is better; report.md says which, and rerunning the score jobs into a new
+ * output directory (a resumed sweep keeps its done jobs) fills them in.
  *   correlations.csv: group, dataset, proxy, ground truth, archs used, NaN proxies, missing
  *   ground truth, Spearman rho (GSL), Kendall tau-b (Knight), the same three on the subset
  *   without unreachable ops, paper |rho| (METHOD.md §7.1).
@@ -30,7 +37,6 @@
 
 #include "analysis/paper_ref.h"
 #include "analysis/report.h"
-#include "spaces/nb201.h"
 #include "base/common.h"
 
 /* freenas_sweep's score jobs carry one proxy each (params.metric) with its own batch,
@@ -50,12 +56,11 @@ static long arch_index(const report_record *r) {
     return json_is_integer(v) && json_integer_value(v) >= 0 ? (long)json_integer_value(v) : -1;
 }
 
-/* 1: the record's cell has no unreachable op; 0: it has; -1: no parsable `arch` string */
+/* 1: the record's cell has no unreachable op; 0: it has; -1: no `unreachable_ops` count */
 static int arch_clean(const report_record *r) {
-    const char *s = report_str(r->rec, "arch");
-    int ops[NB201_EDGES];
-    if (!s || nb201_arch_parse(s, ops)) return -1;
-    return nb201_arch_unreachable_ops(ops) == 0;
+    json_t *v = json_object_get(r->rec, "unreachable_ops");
+    if (!json_is_integer(v) || json_integer_value(v) < 0) return -1;
+    return json_integer_value(v) == 0;
 }
 
 typedef struct {
@@ -68,13 +73,27 @@ static int cmp_arch_rec(const void *a, const void *b) {
     return (p->index > q->index) - (p->index < q->index);
 }
 
+/* each proxy's direction from the first record that gives it as +1 or -1
+ * (proxy_direction{name: sign}); 0 when none does */
+static void proxy_directions(const arch_rec *ar, size_t n, const char *const *proxies, int np,
+                             int *dir) {
+    for (int p = 0; p < np; p++) dir[p] = 0;
+    for (size_t k = 0; k < n; k++) {
+        json_t *d = report_obj(ar[k].rec->rec, "proxy_direction");
+        for (int p = 0; d && p < np; p++) {
+            json_t *v = json_object_get(d, proxies[p]);
+            if (!dir[p] && json_is_integer(v) && llabs(json_integer_value(v)) == 1)
+                dir[p] = (int)json_integer_value(v);
+        }
+    }
+}
+
 /* ground truth of an architecture: the benchmark row, else the first record's accuracy */
 static double ground_truth(const report_ctx *c, const arch_rec *recs, size_t n, int acc) {
     if (c->bench) {
         long i = recs[0].index;
-        int code = i < NB201_NUM_ARCHS ? c->bench->by_index[i] : -1;
-        if (code < 0) return NAN;
-        const nb201_record *r = &c->bench->by_code[code];
+        const nb201_record *r = i < NB201_NUM_ARCHS ? &c->bench->by_index[i] : NULL;
+        if (!r || r->index < 0) return NAN;
         const double v[REPORT_NUM_ACC] = {r->cifar10_valid, r->cifar10_test, r->cifar100_test,
                                           r->imagenet16_test};
         return v[acc];
@@ -117,6 +136,8 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv, 
             if (p == np && np < MAX_PROXIES) proxies[np++] = name;
         }
     }
+    int dir[MAX_PROXIES], nodir = 0;
+    proxy_directions(ar, n, proxies, np, dir);
     /* per architecture: start of its records in ar, mean of each proxy, ground truth */
     size_t narch = 0;
     size_t *start = mallocCheck((n + 1) * sizeof *start);
@@ -127,8 +148,10 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv, 
     double *gt = mallocCheck((narch ? narch : 1) * REPORT_NUM_ACC * sizeof *gt);
     int *clean = mallocCheck((narch ? narch : 1) * sizeof *clean); /* no unreachable op */
     int has_gt[REPORT_NUM_ACC] = {0};
+    size_t unknown_clean = 0;
     for (size_t a = 0; a < narch; a++) {
         clean[a] = arch_clean(ar[start[a]].rec);
+        unknown_clean += clean[a] < 0;
         for (int p = 0; p < np; p++) {
             rank_stats_acc m = {0};
             double inf = 0; /* an infinite score dominates the seed mean; +inf with -inf: NaN */
@@ -153,6 +176,21 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv, 
                         "averaged" : "");
     if (bad_index)
         fprintf(c->md, "%ld score records without a usable `nb201_index` left out.\n\n", bad_index);
+    if (unknown_clean)
+        fprintf(c->md, "%zu architectures without an `unreachable_ops` count in their records "
+                       "(written before freenas_sweep recorded it): left out of the subset "
+                       "without unreachable ops; rerun their score jobs into a new output "
+                       "directory to include them.\n\n",
+                unknown_clean);
+    for (int p = 0; p < np; p++) {
+        if (dir[p]) continue;
+        fprintf(c->md, "%s", nodir++ ? ", " : "Proxies without a `proxy_direction` in their "
+                                              "records (written before freenas_sweep recorded "
+                                              "it), taken as larger is better: ");
+        report_md_text(c->md, proxies[p]);
+        dir[p] = 1;
+    }
+    if (nodir) fprintf(c->md, ".\n\n");
     fprintf(c->md, "| proxy | ground truth | archs | NaN proxy | no ground truth | Spearman ρ | "
                    "Kendall τ-b | archs, no unreachable op | Spearman ρ | Kendall τ-b | "
                    "paper abs(ρ) (§7.1) |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
@@ -214,7 +252,7 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv, 
             }
         }
     if (!np) fprintf(c->md, "| (no proxies in the records) | | | | | | | | | | |\n");
-    report_ranking_table(c, label, dataset, proxies, np, px, gt, narch, has_gt, ranking_csv);
+    report_ranking_table(c, label, dataset, proxies, dir, np, px, gt, narch, has_gt, ranking_csv);
     free(x);
     free(y);
     free(xs);

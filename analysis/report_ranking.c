@@ -16,9 +16,9 @@
  *     how many of the proxy's top 64 are in the top 5 % by ground truth ("top-64/top-5%").
  *     Ties at a boundary are broken at random in expectation (rank_stats_top_overlap). No
  *     paper figure: METHOD.md has none for NB201.
- * A proxy ranks in its own direction: one whose registry sign (proxies/proxy.h) says smaller is
- * better (ntk_cond) is negated first, so "top" is always the proxy's best and an agreement
- * below 0.5 is worse than chance. The vote takes the three raw scores, as the notebook.
+ * A proxy ranks in its own direction: one whose records' proxy_direction (the registry sign
+ * freenas_sweep wrote, analysis/report_corr.c) says smaller is better (ntk_cond) is negated
+ * first, so "top" is always the proxy's best and an agreement below 0.5 is worse than chance. The vote takes the three raw scores, as the notebook.
  * Own ground truth: CIFAR-10 valid accuracy on cifar10 (the notebook's, §6 item 9), the test
  * accuracy on cifar100 / imagenet16-120, else the first column present.
  *   ranking.csv: group, dataset, predictor, direction (+1 larger is better, -1 smaller),
@@ -31,7 +31,6 @@
 
 #include "analysis/paper_ref.h"
 #include "analysis/report.h"
-#include "proxies/proxy.h"
 #include "base/common.h"
 
 /* the notebook's vote: the majority of these three proxies (METHOD.md §7.1) */
@@ -99,8 +98,8 @@ void report_ranking_csv_header(FILE *csv) {
 }
 
 void report_ranking_table(report_ctx *c, const char *label, const char *dataset,
-                          const char *const *proxies, int np, const double *px, const double *gt,
-                          size_t narch, const int *has_gt, FILE *csv) {
+                          const char *const *proxies, const int *dir, int np, const double *px,
+                          const double *gt, size_t narch, const int *has_gt, FILE *csv) {
     int t = own_ground_truth(dataset, has_gt);
     if (t < 0 || !np || narch < 2) return;
     int vote_p[3], nvote = 0;
@@ -109,11 +108,6 @@ void report_ranking_table(report_ctx *c, const char *label, const char *dataset,
             if (!strcmp(proxies[p], vote_set[v])) vote_p[nvote++] = p;
     /* column-major copies of the archs with ground truth: one array per proxy, oriented
      * (best = largest), and y; the raw scores of the vote's three */
-    int *dir = mallocCheck((size_t)np * sizeof *dir);
-    for (int p = 0; p < np; p++) {
-        const fn_proxy *info = proxy_find(proxies[p]);
-        dir[p] = info && info->sign < 0 ? -1 : 1;
-    }
     double *cols = mallocCheck(narch * (size_t)np * sizeof *cols);
     double *raw = mallocCheck(narch * 3 * sizeof *raw);
     double *y = mallocCheck(narch * sizeof *y);
@@ -200,7 +194,6 @@ void report_ranking_table(report_ctx *c, const char *label, const char *dataset,
             fputc('\n', csv);
         }
     }
-    free(dir);
     free(cols);
     free(raw);
     free(y);

@@ -8,8 +8,10 @@
  *   freenas score --range 0:15625 --proxy snip,grad_norm --device cuda --data ../shared/data \
  *                 --benchmark ../shared/data/nb201/nb201_accuracy.tsv --json > dir/results.jsonl
  *
- * --json lines are score records (analysis/report_corr.c): `freenas_report dir` reads a file of
- * them like a sweep's results.jsonl, so one GPU without MPI can score the whole space.
+ * --json lines are score records (analysis/report_corr.c), with each proxy's direction and the
+ * cell's unreachable ops, which the report reads instead of the registries: `freenas_report
+ * dir` reads a file of them like a sweep's results.jsonl, so one GPU without MPI can score the
+ * whole space.
  * With --benchmark the NB201 ground truth of each architecture is printed beside its scores.
  * Exit code: 0 every score computed, 1 some failed (NaN, bad data), 2 usage error. The whole
  * space is scored across ranks with freenas_sweep (kind: score, configs/nb201_proxies.yaml). */
@@ -208,6 +210,7 @@ int cmd_score(int argc, char **argv) {
                    (unsigned long long)pc.seed, pc.batch, pc.precision, pc.augment, dev);
             printf(",\"arch\":");
             json_str(s);
+            printf(",\"unreachable_ops\":%d", nb201_arch_unreachable_ops(ops));
             if (gt) printf(",\"nb201_index\":%d", gt->index);
             printf(",\"dataset\":");
             json_str(pc.dataset);
@@ -219,6 +222,13 @@ int cmd_score(int argc, char **argv) {
                     printf(":\"%s\"", v[p].value < 0 ? "-inf" : "inf");
                 else if (v[p].status == FN_OK) printf(":%.17g", v[p].value);
                 else printf(":null");
+            }
+            printf("},\"proxy_direction\":{"); /* the registry's sign: what the report orders by */
+            for (int p = 0; p < nprox; p++) {
+                const fn_proxy *info = proxy_find(names[p]);
+                printf("%s", p ? "," : "");
+                json_str(names[p]);
+                printf(":%d", info && info->sign < 0 ? -1 : 1);
             }
             printf("},\"errors\":{");
             for (int p = 0, k = 0; p < nprox; p++)

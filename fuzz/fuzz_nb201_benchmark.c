@@ -1,7 +1,8 @@
 /* fuzz/fuzz_nb201_benchmark.c: libFuzzer harness for the NAS-Bench-201 ground-truth TSV
- * (nasbench/nb201_benchmark.c: nb201_benchmark_load; header index, arch, cifar10_valid,
- * cifar10_test, cifar100_test, imagenet16_test, in any order). The input is the file; a
- * table that loads is looked up by the code of every architecture it holds.
+ * (datasets/nb201_table.c read through nasbench/nb201_benchmark.c: nb201_benchmark_load;
+ * header index, arch, cifar10_valid, cifar10_test, cifar100_test, imagenet16_test, in any
+ * order). The input is the file; a table that loads is looked up by the code of every
+ * architecture it holds.
  *
  *   bash scripts/fuzz.sh nb201_benchmark 600
  *   build/bin/replay_fuzz_nb201_benchmark fuzz/corpus/nb201_benchmark */

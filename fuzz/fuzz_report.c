@@ -13,7 +13,7 @@
 
 #include "analysis/report.h"
 #include "fuzz/fuzz_util.h"
-#include "nasbench/nb201_benchmark.h"
+#include "datasets/nb201_table.h"
 #include "spaces/nb201.h"
 
 /* A whole NB201 table (the loader requires all 15,625 architectures): architecture i has
@@ -36,7 +36,7 @@ static char *fuzz_report_tsv(size_t *len) {
     return t;
 }
 
-static nb201_benchmark *fuzz_bench;
+static nb201_table *fuzz_bench;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char path[1024], dir[1024], out[1024], err[1024];
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *tsv = fuzz_report_tsv(&tlen);
         fuzz_write("bench.tsv", (const uint8_t *)tsv, tlen, path, sizeof path);
         free(tsv);
-        if (nb201_benchmark_load(path, &fuzz_bench, err, sizeof err)) {
+        if (nb201_table_load(path, NULL, NULL, &fuzz_bench, err, sizeof err)) {
             fprintf(stderr, "fuzz_report: %s\n", err);
             exit(2);
         }

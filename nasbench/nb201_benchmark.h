@@ -1,20 +1,17 @@
-/* nasbench/nb201_benchmark.h: NAS-Bench-201 ground truth (../shared/data/nb201/nb201_accuracy.tsv).
+/* nasbench/nb201_benchmark.h: NAS-Bench-201 ground truth (../shared/data/nb201/nb201_accuracy.tsv)
+ * keyed by architecture.
  *
- * Reads the TSV (header: index arch cifar10_valid cifar10_test cifar100_test imagenet16_test;
- * `nan` allowed) into a table of 15,625 rows keyed by architecture, encoded as the 6 op
- * indices of METHOD.md §1.2/§1.5 (op order none, skip_connect, nor_conv_1x1, nor_conv_3x3,
- * avg_pool_3x3): code = sum_e op[e] * 5^e. Lookups are O(1). */
+ * The TSV is read by datasets/nb201_table.c (rows by official index); this layer parses each
+ * row's arch string with the space's grammar (spaces/nb201.h), refusing unparsable and
+ * duplicate architectures, and keys the rows by the 6 op indices of METHOD.md §1.2/§1.5 (op
+ * order none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3):
+ * code = sum_e op[e] * 5^e. Lookups are O(1). */
 #ifndef FN_NB201_BENCHMARK_H
 #define FN_NB201_BENCHMARK_H
 
 #include <stddef.h>
 
-#define NB201_NUM_ARCHS 15625
-
-typedef struct {
-    int index; /* official NB201 index, -1 if this code was not in the file */
-    double cifar10_valid, cifar10_test, cifar100_test, imagenet16_test;
-} nb201_record;
+#include "datasets/nb201_table.h"
 
 typedef struct {
     nb201_record by_code[NB201_NUM_ARCHS];

@@ -14,3 +14,13 @@ const fn_space *space_find(const char *name) {
 }
 
 const char *space_names(void) { return "nb201, darts, nb1shot1"; }
+
+int space_layout(const fn_search_config *cfg, int *rows, int *cols) {
+    const fn_space *sp = space_find(cfg->space);
+    *rows = *cols = 0;
+    if (!sp || sp->layout(cfg, rows, cols) || (long)*rows * *cols > FN_MAX_ALPHA) {
+        *rows = *cols = 0;
+        return -1;
+    }
+    return 0;
+}

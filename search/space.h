@@ -32,9 +32,19 @@ typedef struct {
     /* Architecture from the score vector res->S; fills res->arch, res->arch_json and the
      * space's fields. 0, or -1 with a message naming the non-finite score. */
     int (*decode)(const fn_search_config *cfg, fn_search_result *res, char *err, size_t errlen);
+    /* The score layout of a search with cfg (cfg->ss picks a variant; nothing else is read):
+     * rows x cols of res->S, all alpha groups stacked as search/search.c writes them (rows
+     * of one width, or 1 x numel when the widths differ). 0, or -1 when cfg names no
+     * variant of the space. */
+    int (*layout)(const fn_search_config *cfg, int *rows, int *cols);
 } fn_space;
 
 const fn_space *space_find(const char *name);
+/* The layout of cfg->space through its table row (nb201 6 x 5, darts 28 x 8, nb1shot1
+ * 1 x 24 / 26 / 35 for ss 1 / 2 / 3): what a search record's `scores` must have and
+ * ensembles combine. 0, or -1 (rows = cols = 0) for an unknown space or variant, or a layout
+ * over FN_MAX_ALPHA entries. */
+int space_layout(const fn_search_config *cfg, int *rows, int *cols);
 /* "nb201, darts, nb1shot1" */
 const char *space_names(void);
 

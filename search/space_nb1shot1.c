@@ -53,7 +53,14 @@ static int n1_decode(const fn_search_config *c, fn_search_result *r, char *err, 
     return 0;
 }
 
+/* alpha_mixed has 3 columns, alpha_output steps + 1: one row of all of them */
+static int n1_layout(const fn_search_config *c, int *rows, int *cols) {
+    if (c->ss < 1 || c->ss > 3) return -1;
+    *rows = 1, *cols = nb1shot1_alpha_numel(c->ss);
+    return 0;
+}
+
 const fn_space fn_space_nb1shot1 = {
     "nb1shot1", "NAS-Bench-1shot1 spaces 1-3: NB101 cells, top-k parents per node", 0, 0,
-    n1_resolve, n1_build, n1_decode,
+    n1_resolve, n1_build, n1_decode, n1_layout,
 };

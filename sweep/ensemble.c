@@ -8,26 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spaces/darts.h"
-#include "spaces/nb1shot1.h"
-#include "spaces/nb201.h"
 #include "search/space.h"
 #include "base/common.h"
 #include "sweep/job.h"
 #include "sweep/records.h"
-
-int sweep_ens_layout(const sweep_params *prm, int *rows, int *cols) {
-    /* search/search.c stacks the alpha groups into rows of one width, or 1 x numel when the
-     * widths differ (nb1shot1: alpha_mixed has 3 columns, alpha_output steps + 1) */
-    const char *sp = prm->sc.space;
-    *rows = *cols = 0;
-    if (!strcmp(sp, "nb201")) *rows = NB201_EDGES, *cols = NB201_OPS;
-    else if (!strcmp(sp, "darts")) *rows = 2 * DARTS_EDGES, *cols = DARTS_OPS;
-    else if (!strcmp(sp, "nb1shot1") && prm->sc.ss >= 1 && prm->sc.ss <= 3)
-        *rows = 1, *cols = nb1shot1_alpha_numel(prm->sc.ss);
-    else return -1;
-    return (long)*rows * *cols <= FN_MAX_ALPHA ? 0 : -1;
-}
 
 void sweep_ens_acc_init(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p) {
     memset(a, 0, sizeof *a);
@@ -88,7 +72,7 @@ int sweep_ens_acc_add(sweep_ens_acc *a, const sweep_config *c, const sweep_plan 
     sweep_params prm;
     sweep_plan_params(c, &p->jobs[j], &prm);
     int er, ec;
-    if (sweep_ens_layout(&prm, &er, &ec) || rows != er || cols != ec) return -1;
+    if (space_layout(&prm.sc, &er, &ec) || rows != er || cols != ec) return -1;
     const int n = rows * cols; /* <= FN_MAX_ALPHA: the layout's */
     for (int i = 0; i < n; i++)
         if (!isfinite(S[i])) return -1;
@@ -134,7 +118,7 @@ int sweep_ens_finish(const sweep_ens_acc *a, const sweep_config *c, const sweep_
             memset(res, 0, sizeof *res);
             /* every job of the group added the space's layout (sweep_ens_acc_add refuses others);
              * sums that say otherwise are refused, never written past S */
-            if (sweep_ens_layout(&prm, &res->s_rows, &res->s_cols) || g[0] < 0 ||
+            if (space_layout(&prm.sc, &res->s_rows, &res->s_cols) || g[0] < 0 ||
                 g[1] != g[0] * res->s_rows || g[2] != g[0] * res->s_cols) {
                 snprintf(err, errlen, "ensemble %s, group %s: score sums of %lld jobs hold "
                          "%lld rows and %lld columns, not the %s layout", en->name, label,

@@ -25,12 +25,9 @@ typedef struct {
 
 void sweep_ens_acc_init(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p);
 void sweep_ens_acc_free(sweep_ens_acc *a);
-/* The score layout (rows x cols, all alpha groups stacked as search/search.c writes them) of
- * a job of these parameters: nb201 6 x 5, darts 28 x 8, nb1shot1 1 x 24 / 26 / 35 (ss 1 /
- * 2 / 3). 0, or -1 for a space without one. */
-int sweep_ens_layout(const sweep_params *prm, int *rows, int *cols);
 /* Adds job j's scores (rows x cols) to every ensemble group it belongs to. 0, or -1 (nothing
- * added) when rows x cols is not the layout of j's space or a score is not finite. */
+ * added) when rows x cols is not the layout of j's space (space_layout, search/space.h) or a
+ * score is not finite. */
 int sweep_ens_acc_add(sweep_ens_acc *a, const sweep_config *c, const sweep_plan *p, long j,
                 const double *S, int rows, int cols);
 /* Normalised scores of one job (exposed for tests). */

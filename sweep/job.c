@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spaces/nb201.h"
 #include "base/common.h"
 
 static json_t *params_json(const sweep_params *prm) {

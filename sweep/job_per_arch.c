@@ -1,7 +1,8 @@
 /* sweep/job_per_arch.c: jobs of the per-architecture kinds (configs/README.md), on NB201
  * benchmark networks rather than supernets:
  *   score      one zero-cost proxy (proxies/proxy.h) of one architecture (`arch`, an NB201 index):
- *              value and proxies{name: value} (the record analysis/report_corr.c reads)
+ *              value, proxies{name: value} and proxy_direction{name: +1 | -1} (the record
+ *              analysis/report_corr.c reads)
  *   zc_search  zero-cost NAS (Abdelfattah et al.; the "Zero-cost (per-arch)" rows of the
  *              FreeDARTS paper's Tables 1 and 2): `sample` architectures drawn with the seed,
  *              each scored with the proxy, the best kept (NASWOT search: metric naswot,
@@ -9,9 +10,12 @@
  *              (sweep/score_table.h) instead of computed
  *   random     random search: one architecture drawn with the seed
  * zc_search and random records read like FreeDARTS search records (arch, nb201_index,
- * accuracy), so summaries and reports put them side by side. A proxy's infinite worst score
- * (naswot's singular K: -inf) is a score, written as the string "-inf". A rank keeps one proxy context
- * (batch, scratch) per (dataset, seed, batch, augment, precision) between jobs. */
+ * accuracy), so summaries and reports put them side by side. Every record of these kinds
+ * carries its architecture's unreachable_ops (spaces/nb201.h), a zc_search record its
+ * proxy's direction: analysis/ reads records only (docs/ARCHITECTURE.md). A proxy's infinite
+ * worst score (naswot's singular K: -inf) is a score, written as the string "-inf". A rank
+ * keeps one proxy context (batch, scratch) per (dataset, seed, batch, augment, precision)
+ * between jobs. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -86,18 +90,28 @@ static fn_status get_table(struct sweep_proxy_cache *pc, const char *path,
     return FN_OK;
 }
 
-/* arch, nb201_index, accuracy{...} of ops into rec. */
 /* a score as JSON: a number, or "-inf" / "inf" for the infinite worst score a proxy may give
  * (naswot's singular K), which JSON cannot hold as a number */
 static json_t *score_json(double v) {
     return isinf(v) ? json_string(v < 0 ? "-inf" : "inf") : json_real(v);
 }
 
+/* arch, unreachable_ops (nb201_arch_unreachable_ops), nb201_index, accuracy{...} of ops
+ * into rec: what analysis/ reads of an architecture, so it needs no space grammar */
 static void put_arch(json_t *rec, const int ops[NB201_EDGES], const nb201_benchmark *bench) {
     char arch[256];
     nb201_arch_string(ops, arch, sizeof arch);
     json_object_set_new(rec, "arch", json_string(arch));
+    json_object_set_new(rec, "unreachable_ops", json_integer(nb201_arch_unreachable_ops(ops)));
     sweep_json_accuracy(rec, bench ? nb201_benchmark_get(bench, ops) : NULL);
+}
+
+/* proxy_direction{name: +1 | -1}: the proxy's sign (+1 larger is better, -1 smaller), so
+ * analysis/ orders the scores without the proxy registry */
+static void put_direction(json_t *rec, const char *name, int sign) {
+    json_t *d = json_object();
+    json_object_set_new(d, name, json_integer(sign < 0 ? -1 : 1));
+    json_object_set_new(rec, "proxy_direction", d);
 }
 
 static fn_status finish(json_t *rec, fn_status s, const char *msg, int attempt) {
@@ -145,6 +159,7 @@ fn_status sweep_job_run_per_arch(const sweep_params *p, const sweep_worker *w, i
         json_t *px = json_object();
         json_object_set_new(px, name, score_json(v.value));
         json_object_set_new(rec, "proxies", px);
+        put_direction(rec, name, sign);
         json_object_set_new(t, "score", json_real(v.seconds));
         json_object_set_new(t, "search", json_real(fn_now() - t0));
         return FN_OK;
@@ -196,6 +211,7 @@ fn_status sweep_job_run_per_arch(const sweep_params *p, const sweep_worker *w, i
     if (s != FN_OK) return s;
     put_arch(rec, ops, bench);
     json_object_set_new(rec, "value", score_json(best_v));
+    put_direction(rec, name, sign);
     json_object_set_new(rec, "sampled", json_integer(n));
     json_object_set_new(rec, "nan_scores", json_integer(nnan));
     json_object_set_new(t, "score", json_real(t_score));

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "datasets/input_file.h"
+#include "search/space.h"
 #include "base/common.h"
 #include "sweep/ensemble.h"
 
@@ -132,7 +133,7 @@ int records_close(sweep_records *r) {
 /* Checks an ok record's fields against what sweep/job.c can write for job j: accuracies
  * are numbers in [0, 100] (the NB201 table's range), the search time a finite number >= 0,
  * and a search job's `scores` a rows x cols matrix of finite numbers in the layout of the
- * job's space (sweep_ens_layout), which S (FN_MAX_ALPHA entries) receives. 0, or -1 with a
+ * job's space (space_layout, search/space.h), which S (FN_MAX_ALPHA entries) receives. 0, or -1 with a
  * message. */
 static int check_ok_record(json_t *rec, const sweep_config *c, const sweep_plan *p, long j,
                            float acc[4], float *t_search, double *S, int *rows, int *cols,
@@ -176,7 +177,7 @@ static int check_ok_record(json_t *rec, const sweep_config *c, const sweep_plan 
     sweep_plan_params(c, &p->jobs[j], &prm);
     if (prm.kind != SWEEP_KIND_SEARCH) return 0;
     int er, ec;
-    if (sweep_ens_layout(&prm, &er, &ec)) {
+    if (space_layout(&prm.sc, &er, &ec)) {
         snprintf(why, whylen, "space %s has no score layout", prm.sc.space);
         return -1;
     }

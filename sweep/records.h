@@ -67,7 +67,7 @@ int records_scan(sweep_records *r, const sweep_config *c, const sweep_plan *p,
  * attempt, unless the job already has a valid ok record). With c and p, an ok record is
  * checked against its job: accuracies numbers in [0, 100], search time >= 0, and for a
  * search job a `scores` matrix of finite numbers whose rows x cols is the layout of the
- * job's space (sweep_ens_layout); without them only the first two. With S (FN_MAX_ALPHA entries)
+ * job's space (space_layout, search/space.h); without them only the first two. With S (FN_MAX_ALPHA entries)
  * an ok record's scores go there (rows x cols); with errmsg, a failed record's message or
  * why the record is invalid. */
 int records_absorb(const char *text, const sweep_config *c, const sweep_plan *p,

@@ -1,4 +1,5 @@
-/* tests/test_nb201_benchmark.c: checks nasbench/nb201_benchmark.c on the shared NB201 table.
+/* tests/test_nb201_benchmark.c: checks nasbench/nb201_benchmark.c (and the TSV reader under it,
+ * datasets/nb201_table.c) on the shared NB201 table.
  *
  * Usage: test_nb201_benchmark DATA_DIR (e.g. ../shared/data). Asserts the README facts
  * (15625 rows covering the whole space, the optima and their indices, index 1's arch, the
@@ -88,6 +89,17 @@ static void test_real(const char *data_dir) {
     CHECKF(nb201_benchmark_get(b, bad) == NULL, "op 5 must give NULL");
     bad[5] = -1;
     CHECKF(nb201_benchmark_get(b, bad) == NULL, "op -1 must give NULL");
+
+    /* the table as data (datasets/nb201_table.h, what freenas_report reads): the same rows
+     * by official index, without the arch grammar */
+    nb201_table *t = NULL;
+    rc = nb201_table_load(path, NULL, NULL, &t, err, sizeof err);
+    CHECKF(rc == 0 && t && t->count == 15625, "table load: %s", err);
+    int same = rc == 0;
+    for (int k = 0; same && k < NB201_NUM_ARCHS; k++)
+        same = !memcmp(&t->by_index[k], &b->by_code[b->by_index[k]], sizeof(nb201_record));
+    CHECKF(same, "nb201_table rows by index equal the benchmark's rows by code");
+    nb201_table_free(t);
     nb201_benchmark_free(b);
 }
 
@@ -235,6 +247,18 @@ static void test_synthetic(void) {
                 ":1: header lacks the column 'imagenet16_test'");
     expect_fail(HDR, ": no data rows");
     expect_fail("", ": empty file");
+
+    /* without an arch callback the arch column is not read: a table with an unparsable
+     * arch loads (freenas_report needs the accuracies by index only) */
+    char p2[64];
+    if (write_tmp(p2, HDR "0\t|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|\t1\t2\t3\t4\n") == 0) {
+        nb201_table *t = NULL;
+        rc = nb201_table_load(p2, NULL, NULL, &t, err, sizeof err);
+        CHECKF(rc == -1 && strstr(err, "1 of 15625 architectures, index 1 is missing"),
+               "table without arch callback: %s", err);
+        nb201_table_free(t);
+        remove(p2);
+    }
 
     nb201_benchmark *b2 = NULL;
     rc = nb201_benchmark_load("/tmp/fn_no_such_nb201.tsv", &b2, err, sizeof err);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "search/space.h"
 #include "sweep/ensemble.h"
 #include "sweep/plan.h"
 #include "tests/test_util.h"
@@ -200,8 +201,9 @@ static void test_ensemble(void) {
     check_close("z-scores of scores x 1e300", z2, z1, 30, 1e-12, 1e-12);
 }
 
-/* The score layout a record must have, per space: what search/search.c writes (test_search
- * checks 6 x 5 and 28 x 8 on real searches, nb1shot1's numel on each search space). */
+/* The score layout a record must have, per space (search/space.h's space_layout, through
+ * the space table): what search/search.c writes (test_search checks 6 x 5 and 28 x 8 on real
+ * searches, nb1shot1's numel on each search space); an unknown space or variant has none. */
 static void test_layout(void) {
     sweep_config c;
     sweep_plan p;
@@ -213,9 +215,14 @@ static void test_layout(void) {
         sweep_params prm;
         sweep_plan_params(&c, &p.jobs[j], &prm);
         int r = 0, k = 0;
-        CHECKF(sweep_ens_layout(&prm, &r, &k) == 0 && r == want[j][0] && k == want[j][1],
+        CHECKF(space_layout(&prm.sc, &r, &k) == 0 && r == want[j][0] && k == want[j][1],
                "job %ld (%s ss %d): layout %d x %d", j, prm.sc.space, prm.sc.ss, r, k);
     }
+    fn_search_config sc = {.space = "nb1shot1", .ss = 4};
+    int r = 1, k = 1;
+    CHECKF(space_layout(&sc, &r, &k) == -1 && r == 0 && k == 0, "nb1shot1 ss 4: %d x %d", r, k);
+    sc.space = "nb301";
+    CHECKF(space_layout(&sc, &r, &k) == -1 && r == 0 && k == 0, "nb301: %d x %d", r, k);
     sweep_plan_free(&p);
     sweep_config_free(&c);
 }

@@ -262,15 +262,18 @@ if [ $have_gnuplot = 1 ]; then
 fi
 
 # ---- 3. score records: rank correlations --------------------------------------------------
-score_rec() { # JOB_ID NB201_INDEX SEED PROXIES_JSON [ACCURACY_JSON [ARCH]]
+# score records as freenas_sweep writes them: proxy_direction beside proxies (the registry's
+# sign: ntk_cond smaller is better, the others larger), and with an arch its unreachable_ops
+score_rec() { # JOB_ID NB201_INDEX SEED PROXIES_JSON [ACCURACY_JSON [ARCH UNREACHABLE_OPS]]
   jq -n -c --arg id "$1" --argjson i "$2" --argjson seed "$3" --argjson p "$4" \
-    --argjson acc "${5:-null}" --arg arch "${6:-}" '
+    --argjson acc "${5:-null}" --arg arch "${6:-}" --argjson unr "${7:-null}" '
     {job_id: $id, index: $i, sweep: "scores",
      params: {kind: "score", space: "nb201", dataset: "cifar10", batch: 64, seed: $seed,
               nb201_index: $i},
-     status: "ok", error: null, attempt: 1, nb201_index: $i, proxies: $p}
+     status: "ok", error: null, attempt: 1, nb201_index: $i, proxies: $p,
+     proxy_direction: ($p | with_entries(.value = (if .key == "ntk_cond" then -1 else 1 end)))}
     + (if $acc == null then {} else {accuracy: $acc} end)
-    + (if $arch == "" then {} else {arch: $arch} end)'
+    + (if $arch == "" then {} else {arch: $arch, unreachable_ops: $unr} end)'
 }
 D3="$WORK/scores"
 mkdir -p "$D3"
@@ -278,7 +281,8 @@ mkdir -p "$D3"
 # (reversed), naswot = floor(cifar100_test / 4) (ties), NaN (null) for every 10th arch and
 # "-inf" (a singular K: ranked below all, tied) for archs 7, 17, 27.
 # Column 4 of gt.txt: 1 when the cell has no unreachable op, by the path rule (an op counts
-# when one of the input->output paths 0-3, 0-1-3, 0-2-3, 0-1-2-3 runs through it, none-free).
+# when one of the input->output paths 0-3, 0-1-3, 0-2-3, 0-1-2-3 runs through it, none-free);
+# column 5 the number of unreachable ops, the record's unreachable_ops.
 awk -F'\t' 'NR > 1 && NR <= 61 {
     n = split($2, t, "|"); k = 0
     for (j = 1; j <= n; j++) if (t[j] != "" && t[j] != "+") { sub(/~.*/, "", t[j]); e[k++] = t[j] != "none" }
@@ -287,20 +291,20 @@ awk -F'\t' 'NR > 1 && NR <= 61 {
     if (e[0] && e[4]) live[0] = live[4] = 1
     if (e[1] && e[5]) live[1] = live[5] = 1
     if (e[0] && e[2] && e[5]) live[0] = live[2] = live[5] = 1
-    clean = 1
-    for (j = 0; j < 6; j++) if (e[j] && !live[j]) clean = 0
-    print $1, $4, $5, clean, $2 }' "$TSV" > "$WORK/gt.txt"
+    unr = 0
+    for (j = 0; j < 6; j++) if (e[j] && !live[j]) unr++
+    print $1, $4, $5, unr == 0, unr, $2 }' "$TSV" > "$WORK/gt.txt"
 {
-  while read -r i c10 c100 clean arch; do
+  while read -r i c10 c100 clean unr arch; do
     naswot=$(awk -v i="$i" -v v="$c100" 'BEGIN { if (i % 10 == 3) print "null"
       else if (i % 10 == 7 && i < 30) print "\"-inf\""; else print int(v / 4) }')
     if [ "$i" -lt 10 ]; then   # two seeds: +-1 around the value, averaged back by the report
       lo=$(awk -v v="$c10" 'BEGIN { printf "%.8f", v - 1 }')
       hi=$(awk -v v="$c10" 'BEGIN { printf "%.8f", v + 1 }')
-      score_rec "s${i}a" "$i" 0 "{\"synflow\":$lo,\"snip\":-$hi,\"naswot\":$naswot}" null "$arch"
-      score_rec "s${i}b" "$i" 1 "{\"synflow\":$hi,\"snip\":-$lo,\"naswot\":$naswot}" null "$arch"
+      score_rec "s${i}a" "$i" 0 "{\"synflow\":$lo,\"snip\":-$hi,\"naswot\":$naswot}" null "$arch" "$unr"
+      score_rec "s${i}b" "$i" 1 "{\"synflow\":$hi,\"snip\":-$lo,\"naswot\":$naswot}" null "$arch" "$unr"
     else
-      score_rec "s$i" "$i" 0 "{\"synflow\":$c10,\"snip\":-$c10,\"naswot\":$naswot}" null "$arch"
+      score_rec "s$i" "$i" 0 "{\"synflow\":$c10,\"snip\":-$c10,\"naswot\":$naswot}" null "$arch" "$unr"
     fi
   done < "$WORK/gt.txt"
 } > "$D3/results.jsonl"
@@ -399,6 +403,28 @@ has "$D3/report/ranking.csv" "$GS,cifar10,synflow,1,cifar10_valid,60,0,"
 has "$D4/report/correlations.csv" "$GS,cifar10,synflow,cifar10_valid,5,0,0,1.000000,1.000000,0,,,0.737"
 has "$D4/report/correlations.csv" "$GS,cifar10,snip,cifar10_test,5,0,0,-1.000000,-1.000000,0,,,0.596"
 hasnt "$D4/report/correlations.csv" "cifar100_test"
+# records written before freenas_sweep recorded unreachable_ops and proxy_direction (or
+# without an arch): the architectures are left out of the subset, the proxies taken as larger
+# is better, and report.md says so; records that carry both get neither note
+has "$D4/report/report.md" "5 architectures without an \`unreachable_ops\` count in their records"
+hasnt "$SM" "without an \`unreachable_ops\` count"
+hasnt "$SM" "without a \`proxy_direction\`"
+D6="$WORK/scores_old"
+mkdir -p "$D6"
+jq -c 'del(.unreachable_ops, .proxy_direction)' "$D3/results.jsonl" > "$D6/results.jsonl"
+run_rc "$WORK/old.out" "$WORK/old.err" "$REPORT" "$D6" --benchmark "$TSV"
+[ "$rc" -eq 0 ] || { cat "$WORK/old.err"; fail "scores_old report exit $rc"; }
+has "$D6/report/correlations.csv" "$GS,cifar10,synflow,cifar10_test,60,0,0,1.000000,1.000000,0,,,0.737"
+has "$D6/report/report.md" "60 architectures without an \`unreachable_ops\` count in their records (written before freenas_sweep recorded it)"
+has "$D6/report/report.md" "Proxies without a \`proxy_direction\` in their records (written before freenas_sweep recorded it), taken as larger is better: synflow, snip, naswot."
+# ntk_cond without its direction: larger taken as better, so it ranks as snip (all reversed)
+D7="$WORK/scores_rank_old"
+mkdir -p "$D7"
+jq -c 'del(.proxy_direction)' "$D5/results.jsonl" > "$D7/results.jsonl"
+run_rc "$WORK/rank_old.out" "$WORK/rank_old.err" "$REPORT" "$D7"
+[ "$rc" -eq 0 ] || { cat "$WORK/rank_old.err"; fail "scores_rank_old report exit $rc"; }
+has "$D7/report/ranking.csv" "$GS,cifar10,ntk_cond,1,cifar10_valid,100,0,9900,0.000000,,10,-1.000000,-1.000000,0.0000,0.0000"
+has "$D7/report/report.md" "taken as larger is better: synflow, snip, jacob_cov, naswot, ntk_cond."
 
 # ---- 4. bad input ---------------------------------------------------------------------------
 mkdir -p "$WORK/empty"

@@ -18,16 +18,6 @@ source "$(dirname "$0")/common.sh"
 MOUNTS=()
 cleanup() { for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || true; done; }
 trap cleanup EXIT
-mk_noop() { # name noop_ms seeds [extra top-level line]
-  cat > "$WORK/$1.yaml" <<YAML
-output: $WORK/$1
-kind: noop
-noop_ms: $2
-${4:-}
-grid:
-  seed: "$3"
-YAML
-}
 whole_records() { # file: every line a JSON record, and the file ends with a newline
   jq -e . "$1" > /dev/null || fail "$1: a line is not JSON (torn record)"
   [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" = '\n' ] || fail "$1: does not end in a newline"
@@ -39,7 +29,7 @@ run_rc() { # log command...: runs it under timeout 60, sets rc; 124 = it hung
 }
 
 echo "== 1. kill -9 of a worker rank"
-mk_noop lost 200 "0:149"
+noop_config lost 200 '"0:149"'
 t0=$(date +%s.%N)
 timeout 60 mpirun -n 3 "$SWEEP" "$WORK/lost.yaml" --quiet > "$WORK/lost1.log" 2>&1 &
 pid=$!
@@ -72,7 +62,7 @@ one_ok_each "$WORK/lost" 150
 echo "rank 1 killed after $before of 150 records; rerun completed"
 
 echo "== 2a. a job that never returns, on rank 0's own thread (1 rank), job_timeout_s"
-mk_noop hang 100 "0:9" "noop_hang_seed: 3
+noop_config hang 100 '"0:9"' "noop_hang_seed: 3
 job_timeout_s: 2"
 run_rc "$WORK/hang1.log" "$SWEEP" "$WORK/hang.yaml" --quiet
 grep "timeout\|timed-out" "$WORK/hang1.log"
@@ -96,7 +86,7 @@ one_ok_each "$WORK/hang" 10
   || fail "records of the hung job"
 
 echo "== 2b. a job that never returns on a worker rank (mpirun -n 3), --job-timeout"
-mk_noop hangmpi 100 "0:11" "noop_hang_seed: 0"
+noop_config hangmpi 100 '"0:11"' "noop_hang_seed: 0"
 t0=$(date +%s.%N)
 run_rc "$WORK/hangmpi1.log" mpirun -n 3 "$SWEEP" "$WORK/hangmpi.yaml" --quiet --job-timeout 2
 dt=$(echo "$(date +%s.%N) - $t0" | bc)
@@ -117,7 +107,7 @@ grep "# resume:" "$WORK/hangmpi2.log"
 one_ok_each "$WORK/hangmpi" 12
 
 echo "== 2c. a worker rank frozen (SIGSTOP) past --job-timeout, then thawed: its late result is dropped, the sweep ends normally"
-mk_noop frozen 200 "0:89"
+noop_config frozen 200 '"0:89"'
 timeout 60 mpirun -n 3 "$SWEEP" "$WORK/frozen.yaml" --quiet --job-timeout 1 > "$WORK/frozen1.log" 2>&1 &
 pid=$!
 victim=
@@ -177,7 +167,7 @@ echo "== 4a. disk full while records are written (a 48 KiB tmpfs, mpirun -n 2)"
 mkdir -p "$WORK/full"
 if mount -t tmpfs -o size=48k tmpfs "$WORK/full" 2>/dev/null; then
   MOUNTS+=("$WORK/full")
-  mk_noop full 10 "0:299"
+  noop_config full 10 '"0:299"'
   sed -i "s#^output: .*#output: $WORK/full/out#" "$WORK/full.yaml"
   run_rc "$WORK/full1.log" mpirun -n 2 "$SWEEP" "$WORK/full.yaml" --quiet
   grep "freenas_sweep:.*results.jsonl\|# 300 jobs" "$WORK/full1.log"
@@ -209,7 +199,7 @@ fi
 
 echo "== 4b. a file size limit reached while records are written (prlimit --fsize on rank 0)"
 # (ulimit -f before the start would also limit Open MPI's own session files: MPI_Init fails)
-mk_noop fsize 10 "0:399"
+noop_config fsize 10 '"0:399"'
 "$SWEEP" "$WORK/fsize.yaml" --quiet > "$WORK/fsize1.log" 2>&1 &
 pid=$!
 wait_records "$WORK/fsize" 20
@@ -230,7 +220,7 @@ one_ok_each "$WORK/fsize" 400
 echo "file size limit $limit bytes reached after $n of 400 records; rerun completed"
 
 echo "== 4c. an output directory that cannot be written"
-mk_noop unw 0 "0:3"
+noop_config unw 0 '"0:3"'
 : > "$WORK/regular_file"
 run_rc "$WORK/unw1.log" mpirun -n 2 "$SWEEP" "$WORK/unw.yaml" --quiet --output "$WORK/regular_file/out"
 cat "$WORK/unw1.log" | grep "freenas_sweep:"

@@ -24,6 +24,34 @@ wait_records() {
   done
   return 0
 }
+# synflow_config NAME SEEDS [LINES]: WORK/NAME.yaml, a SynFlow sweep on NB201 over the seed
+# range SEEDS (written quoted: "0:3") with a seed ensemble, output WORK/NAME; LINES, if given,
+# extra top-level lines (records.sh: name)
+synflow_config() {
+  cat > "$WORK/$1.yaml" <<YAML
+${3:-}
+output: $WORK/$1
+benchmark: $SHARED/data/nb201/nb201_accuracy.tsv
+grid:
+  metric: synflow
+  seed: "$2"
+ensembles:
+  - {name: seeds, over: [seed]}
+YAML
+}
+# noop_config NAME NOOP_MS SEEDS [LINES]: WORK/NAME.yaml, jobs that only sleep NOOP_MS each
+# (the signal and cluster tests), seed SEEDS as written (a YAML value: '"0:9"', 0), output
+# WORK/NAME; LINES, if given, extra top-level lines (noop_hang_seed: 3)
+noop_config() {
+  cat > "$WORK/$1.yaml" <<YAML
+output: $WORK/$1
+kind: noop
+noop_ms: $2
+${4:-}
+grid:
+  seed: $3
+YAML
+}
 # how many ok records each job has
 count_ok_per_job() { jq -r 'select(.status == "ok") | .job_id' "$1" | sort | uniq -c; }
 # exactly one ok record for each of njobs jobs in DIR/results.jsonl

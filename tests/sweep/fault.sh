@@ -9,29 +9,9 @@
 #  5. a grown grid resumes what it had and reports the changed config
 #   bash tests/sweep/fault.sh BIN_DIR SHARED_DIR WORK_DIR
 source "$(dirname "$0")/common.sh"
-mk_config() { # name seeds
-  cat > "$WORK/$1.yaml" <<YAML
-output: $WORK/$1
-benchmark: $SHARED/data/nb201/nb201_accuracy.tsv
-grid:
-  metric: synflow
-  seed: "$2"
-ensembles:
-  - {name: seeds, over: [seed]}
-YAML
-}
-mk_noop() { # name noop_ms seeds: jobs that only sleep, for the signal tests
-  cat > "$WORK/$1.yaml" <<YAML
-output: $WORK/$1
-kind: noop
-noop_ms: $2
-grid:
-  seed: $3
-YAML
-}
 
 echo "== 1. kill -9 of mpirun part way"
-mk_config kill 0:79
+synflow_config kill 0:79
 mpirun -n 2 "$SWEEP" "$WORK/kill.yaml" > "$WORK/kill1.log" 2>&1 &
 pid=$!
 wait_records "$WORK/kill" 5
@@ -106,7 +86,7 @@ jq -r 'select(.status == "out_of_memory") | .error' "$WORK/oom/results.jsonl" | 
   || fail "the out-of-memory message does not say how much"
 
 echo "== 4. SIGTERM finishes the running job, exits 75, rerun completes"
-mk_config term 0:59
+synflow_config term 0:59
 "$SWEEP" "$WORK/term.yaml" > "$WORK/term1.log" 2>&1 &
 pid=$!
 wait_records "$WORK/term" 1
@@ -122,7 +102,7 @@ one_ok_each "$WORK/term" 60
 echo "SIGTERM after $n of 60 jobs; rerun completed"
 
 echo "== 4b. SIGUSR1 to mpirun (SLURM's preemption signal) reaches every rank: exit 75, resume"
-mk_noop usr1 50 '"0:199"'
+noop_config usr1 50 '"0:199"'
 mpirun -n 3 "$SWEEP" "$WORK/usr1.yaml" --quiet > "$WORK/usr1.log" 2>&1 &
 pid=$!
 wait_records "$WORK/usr1" 10
@@ -136,7 +116,7 @@ one_ok_each "$WORK/usr1" 200
 echo "SIGUSR1 after $n of 200 jobs; rerun completed"
 
 echo "== 4c. one stop request delivered twice (pkill -USR1 -f: each rank, and again through mpirun) still finishes the running jobs"
-mk_noop dbl 3000 '"0:19"'
+noop_config dbl 3000 '"0:19"'
 mpirun -n 2 "$SWEEP" "$WORK/dbl.yaml" --quiet > "$WORK/dbl.log" 2>&1 &
 pid=$!
 wait_records "$WORK/dbl" 1
@@ -148,7 +128,7 @@ after=$(wc -l < "$WORK/dbl/results.jsonl")
 [ "$after" -gt "$before" ] || fail "the repeated SIGUSR1 abandoned the running jobs ($before records before, $after after)"
 echo "repeated SIGUSR1: $before records before, $after after (running jobs finished)"
 echo "== 4d. a second stop request after the first abandons the running job at once"
-mk_noop dbl2 10000 0
+noop_config dbl2 10000 0
 "$SWEEP" "$WORK/dbl2.yaml" --quiet > "$WORK/dbl2.log" 2>&1 &
 pid=$!
 sleep 2 # the one job (10 s) is running
@@ -162,7 +142,7 @@ dt=$(echo "$(date +%s.%N) - $t0" | bc)
 echo "second SIGTERM 1.5 s after the first: exited after $dt s, the running job abandoned"
 
 echo "== 5. a grown grid resumes and reports the change"
-mk_config term 0:69
+synflow_config term 0:69
 "$SWEEP" "$WORK/term.yaml" > "$WORK/grow.log" 2>&1 || fail "grown rerun"
 grep -q "changed since its last run" "$WORK/grow.log" || fail "config change not reported"
 grep -q "# resume: 60 done, 0 failed earlier (retried now), 10 to run" "$WORK/grow.log" || fail "grown resume"

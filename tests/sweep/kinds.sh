@@ -19,7 +19,7 @@ output: $WORK/score1
 benchmark: $TSV
 grid:
   metric: [params, synflow]
-  arch: [1651, 1462, 6818]
+  arch: [1651, 1462, 6818, 2000]
 YAML
 "$SWEEP" "$WORK/score.yaml" --quiet > "$WORK/score1.log"
 mpirun -n 2 "$SWEEP" "$WORK/score.yaml" --output "$WORK/score2" --quiet > "$WORK/score2.log"
@@ -27,11 +27,30 @@ diff <(stable_records "$WORK/score1/results.jsonl") <(stable_records "$WORK/scor
   || fail "score records differ between 1 and 2 ranks"
 v=$(jq -r 'select(.params.metric == "params" and .params.arch == 1651) | .value' "$WORK/score1/results.jsonl")
 [ "$v" = "73306.0" ] || [ "$v" = "73306" ] || fail "params of the all-none cell: $v, want 73306"
-jq -s -e 'map(select(.params.metric == "synflow")) | length == 3 and
+jq -s -e 'map(select(.params.metric == "synflow")) | length == 4 and
   all(.proxies.synflow == .value and .nb201_index == .params.arch and
       (.value > 0) == (.params.arch != 1651))' \
   "$WORK/score1/results.jsonl" > /dev/null || fail "score record fields"
+# what analysis/ reads instead of the registries: each proxy's direction (both larger is
+# better), and the cell's unreachable ops, here counted by the path rule from the arch string
+# (an op counts when an input->output path 0-3, 0-1-3, 0-2-3 or 0-1-2-3 runs through it,
+# none-free; arch 2000 has 2)
+unreachable='[.arch | scan("([a-z_0-9]+)~[0-9]") | .[0] != "none"] as $e
+  | ($e[0] and $e[2] and $e[5]) as $p0123
+  | [($e[0] and $e[4]) or $p0123, $e[1] and $e[5], $p0123, $e[3], $e[0] and $e[4],
+     ($e[1] and $e[5]) or $p0123] as $live
+  | [range(6) | select($e[.] and ($live[.] | not))] | length'
+jq -s -e "all(.proxy_direction == {(.params.metric): 1} and .unreachable_ops == ($unreachable))
+  and (map(select(.params.arch == 2000)) | all(.unreachable_ops == 2))" \
+  "$WORK/score1/results.jsonl" > /dev/null \
+  || fail "score records' proxy_direction / unreachable_ops: $(jq -c '[.params.arch, .proxy_direction, .unreachable_ops]' "$WORK/score1/results.jsonl")"
 cli=$("$BIN/freenas" score --index 1462 --proxy synflow --benchmark "$TSV" --json | jq -r .proxies.synflow)
+# freenas score --json lines are score records too: the same direction and unreachable_ops
+# fields as the sweep's (ntk_cond smaller is better; arch 2000 has 2 unreachable ops)
+"$BIN/freenas" score --index 2000 --proxy synflow,ntk_cond --benchmark "$TSV" --data "$SHARED/data" \
+  --json > "$WORK/cli_score.jsonl"
+jq -e '.proxy_direction == {synflow: 1, ntk_cond: -1} and .unreachable_ops == 2' \
+  "$WORK/cli_score.jsonl" > /dev/null || fail "freenas score --json fields: $(cat "$WORK/cli_score.jsonl")"
 rec=$(jq -r 'select(.params.metric == "synflow" and .params.arch == 1462) | .value' "$WORK/score1/results.jsonl")
 awk -v a="$cli" -v b="$rec" 'BEGIN { exit !(a == b) }' || fail "freenas score $cli != sweep record $rec"
 
@@ -64,7 +83,8 @@ YAML
   got=$(jq -r "select(.params.seed == $s) | \"\(.nb201_index) \(.value)\"" "$WORK/zc/results.jsonl")
   [ "$best" = "$got" ] || fail "zc_search seed $s: $got, the best of its 6 draws is $best"
   jq -s -e "map(select(.params.seed == $s)) | length == 1 and (.[0] | .sampled == 6 and
-    .nan_scores == 0 and .accuracy.cifar10_test > 0)" "$WORK/zc/results.jsonl" > /dev/null \
+    .nan_scores == 0 and .accuracy.cifar10_test > 0 and .proxy_direction == {synflow: 1} and
+    .unreachable_ops == ($unreachable))" "$WORK/zc/results.jsonl" > /dev/null \
     || fail "zc_search record fields"
 done
 

@@ -10,19 +10,7 @@
 #   and a results.jsonl that is a FIFO (exit 3, at once).
 #   bash tests/sweep/records.sh BIN_DIR SHARED_DIR WORK_DIR
 source "$(dirname "$0")/common.sh"
-mk_rec_config() { # name: a 4-seed SynFlow sweep with a seed ensemble, output WORK/name
-  cat > "$WORK/$1.yaml" <<YAML
-name: rec
-output: $WORK/$1
-benchmark: $SHARED/data/nb201/nb201_accuracy.tsv
-grid:
-  metric: synflow
-  seed: "0:3"
-ensembles:
-  - {name: seeds, over: [seed]}
-YAML
-}
-mk_rec_config clean
+synflow_config clean 0:3 "name: rec"   # 4 seeds, output WORK/clean
 "$SWEEP" "$WORK/clean.yaml" --threads 1 > "$WORK/clean.log" 2>&1 || { cat "$WORK/clean.log"; fail "clean sweep"; }
 # the summary's job counts and accuracies (not its times: the rerun job took its own)
 summary() {
@@ -101,7 +89,7 @@ jq -e '[.mean_normalised_scores.values[][] | select(. != . or . == null)] | leng
   "$dir/ensembles.jsonl" > /dev/null || fail "huge_scores: NaN in the ensemble"
 
 echo "== --merge: an invalid shard record is reported and not merged"
-mk_rec_config m
+synflow_config m 0:3 "name: rec"
 "$SWEEP" "$WORK/m.yaml" --shard 0/1 --threads 1 --quiet > /dev/null
 sh="$WORK/m/shard-0-of-1/results.jsonl"
 { sed -n 1p "$sh" | jq -c ".scores = {rows: 65536, cols: 65536, values: ([range(65536)] | map([1.0]))}"

@@ -24,6 +24,15 @@ wait_records() {
   done
   return 0
 }
+# waits (up to 60 s) until FILE exists: e.g. DIR/manifest.json, written just before the sweep
+# installs its stop-signal handlers (a signal before that would end it with the default action)
+wait_file() {
+  for _ in $(seq 600); do
+    [ -e "$1" ] && return 0
+    sleep 0.1
+  done
+  return 0
+}
 # synflow_config NAME SEEDS [LINES]: WORK/NAME.yaml, a SynFlow sweep on NB201 over the seed
 # range SEEDS (written quoted: "0:3") with a seed ensemble, output WORK/NAME; LINES, if given,
 # extra top-level lines (records.sh: name)

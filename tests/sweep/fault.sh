@@ -131,7 +131,7 @@ echo "== 4d. a second stop request after the first abandons the running job at o
 noop_config dbl2 10000 0
 "$SWEEP" "$WORK/dbl2.yaml" --quiet > "$WORK/dbl2.log" 2>&1 &
 pid=$!
-sleep 2 # the one job (10 s) is running
+wait_file "$WORK/dbl2/manifest.json"; sleep 1 # handlers installed, the one job (10 s) running
 t0=$(date +%s.%N)
 kill -TERM "$pid"; sleep 1.5; kill -TERM "$pid" 2>/dev/null || true
 set +e; wait "$pid"; rc=$?; set -e

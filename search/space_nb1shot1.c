@@ -54,6 +54,6 @@ static int n1_decode(const fn_search_config *c, fn_search_result *r, char *err, 
 }
 
 const fn_space fn_space_nb1shot1 = {
-    "nb1shot1", "NAS-Bench-1shot1 spaces 1-3: NB101 cells, top-k parents per node", 0, 0,
+    "nb1shot1", "NAS-Bench-1shot1 spaces 1-3: NB101 cells, top-k parents per node", 0, 0, 1,
     n1_resolve, n1_build, n1_decode,
 };

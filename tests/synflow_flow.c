@@ -4,11 +4,12 @@
  * the largest |d R / d activation|; then R, the classifier-bias part of R, max |S| and the
  * degeneracy flag. The evidence behind docs/FIDELITY.md's SynFlow section.
  *
- *   ./build/bin/synflow_flow darts 20 0 [fd|zc|zc-abs]   (space, cells, seed, form)
- *   ./build/bin/synflow_flow nb1shot1 1 0 zc              (space, search space, seed, form)
+ *   ./build/bin/synflow_flow darts 20 0 [fd|zc-signed|path]   (space, cells, seed, form)
+ *   ./build/bin/synflow_flow nb1shot1 1 0 path                 (space, search space, seed, form)
  *
- * Forms: fd = FreeDARTS (BN train, signed alpha); zc = BN removed, signed alpha; zc-abs = BN
- * removed, |alpha|. Always float64. Not a CTest: a diagnostic that prints. */
+ * Forms: fd = FreeDARTS's literal form (BN train, signed alpha); zc-signed = BN removed, signed
+ * alpha; path = BN removed, |alpha| (the DARTS / N1 default). Always float64, alpha 1e-3, C 16,
+ * CIFAR size. Not a CTest: a diagnostic that prints. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,7 @@ static void hook(void *user, const fn_exec *e, int node) {
 
 int main(int argc, char **argv) {
     if (argc < 5) {
-        fprintf(stderr, "usage: %s darts CELLS SEED fd|zc|zc-abs | nb1shot1 SS SEED fd|zc|zc-abs\n",
+        fprintf(stderr, "usage: %s darts CELLS SEED fd|zc-signed|path | nb1shot1 SS SEED fd|zc-signed|path\n",
                 argv[0]);
         return 2;
     }
@@ -46,7 +47,11 @@ int main(int argc, char **argv) {
     const int arg = atoi(argv[2]);
     const uint64_t seed = strtoull(argv[3], NULL, 10);
     const char *form = argv[4];
-    const int zc = strncmp(form, "zc", 2) == 0, abs_alpha = !strcmp(form, "zc-abs");
+    const int abs_alpha = !strcmp(form, "path"), zc = abs_alpha || !strcmp(form, "zc-signed");
+    if (!zc && strcmp(form, "fd")) {
+        fprintf(stderr, "unknown form '%s' (fd, zc-signed, path)\n", form);
+        return 2;
+    }
     fn_graph g;
     graph_init(&g);
     char err[256];
@@ -67,13 +72,19 @@ int main(int argc, char **argv) {
         const fn_node *nd = &g.nodes[i];
         /* cell outputs: DARTS concat of the 4 nodes; N1 the 2-input mix of a concat */
         int is_cell = darts ? (nd->kind == FN_NODE_CONCAT && nd->nin == DARTS_STEPS)
-                            : (nd->kind == FN_NODE_MIX && nd->nin == 2 &&
-                               nd->in[1] >= 0 && nd->aidx[1] == -1);
+                            : (nd->kind == FN_NODE_MIX && nd->nin == 2 && nd->aidx[1] == -1);
+        if (is_cell && !darts) { /* N1: the second input is the concat of the scaled states */
+            is_cell = 0;
+            for (int j = 0; j < i; j++)
+                if (g.nodes[j].out == nd->in[1]) is_cell = g.nodes[j].kind == FN_NODE_CONCAT;
+        }
         if (is_cell || nd->kind == FN_NODE_GAP) {
             watch[i] = 1;
             keep[nd->out] = 1;
         }
     }
+    const int head_in = metric_head_input(&g);
+    if (head_in >= 0) keep[head_in] = 1;
     fn_exec e;
     fn_exec_opts eo = {0, 0, keep, NULL, FN_DEV_CPU, 0};
     if (exec_init_opts(&e, &g, FN_F64, &eo)) FN_FATAL("exec_init: %s", exec_error());
@@ -122,9 +133,12 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < g.alpha_numel; i++)
         smax = fmax(smax, fabs(((double *)e.alpha)[i] * grad[i]));
     printf("R = %.9g   sum |classifier bias| = %.9g   R - bias = %.3e\n", R, bsum, R - bsum);
-    printf("max|S| = %.3e   max|alpha| = %.3e   flag threshold 1e-4 |R| max|alpha| = %.3e -> %s\n",
-           smax, amax, 1e-4 * fabs(R) * amax,
+    const double flow = metric_head_flow(&e);
+    printf("max|S| = %.3e   max|alpha| = %.3e   flow into the head = %.3e\n", smax, amax, flow);
+    printf("old flag (every |S| < 1e-4 |R| max|alpha| = %.3e): %s\n", 1e-4 * fabs(R) * amax,
            smax < 1e-4 * fabs(R) * amax ? "degenerate" : "ok");
+    printf("new flag (every |S| <= 1e-4 flow max|alpha| = %.3e): %s\n", 1e-4 * flow * amax,
+           !(smax > 1e-4 * flow * amax) ? "degenerate" : "ok");
     free(grad);
     free(c.gmax);
     free(keep);

@@ -69,6 +69,8 @@ static void usage(FILE *f) {
 "                     nb1shot1 d R / d alpha is exactly 0 there: noise, flagged degenerate\n"
 "  --synflow-signed-alpha  with BN removed keep alpha signed: the next ReLU drops the\n"
 "                     negative node outputs (the form --synflow-zc had before; comparison)\n"
+"  --synflow-no-rescale  nb1shot1 path form: no exact 2^k rescaling of alpha_output (the\n"
+"                     scores are then 2^-s_log2_scale times smaller, the architecture the same)\n"
 "  --device D         cpu (default) | cuda: run the supernet on the current GPU (cuDNN,\n"
 "                     cuBLAS); weights come from the same host RNG, so scores match the CPU\n"
 "  --fp32, --fp64     force the executor precision (default: synflow float64, snip float32;\n"
@@ -186,6 +188,7 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
         else if (!strcmp(o, "--synflow-zc")) a->sc.mopts.synflow_zc = 1;
         else if (!strcmp(o, "--synflow-fd")) a->sc.mopts.synflow_zc = 0;
         else if (!strcmp(o, "--synflow-signed-alpha")) a->sc.mopts.synflow_signed_alpha = 1;
+        else if (!strcmp(o, "--synflow-no-rescale")) a->sc.mopts.synflow_no_rescale = 1;
         else if (!strcmp(o, "--grasp-abs")) a->sc.mopts.grasp_abs = 1;
         else if (!strcmp(o, "--grasp-darts-form")) a->sc.mopts.grasp_darts_form = 1;
         else if (!strcmp(o, "--device")) {
@@ -279,8 +282,9 @@ static void print_json(const cli_args *a, const fn_search_result *r, const nb201
     json_string(r->arch);
     printf(",\"arch_json\":%s,\"value\":%.9g,", r->arch_json, r->value);
     if (!strcmp(a->sc.metric, "synflow"))
-        printf("\"synflow_zc\":%s,\"synflow_abs_alpha\":%s,\"flow\":%.9g,",
-               r->synflow_zc ? "true" : "false", r->synflow_abs_alpha ? "true" : "false", r->flow);
+        printf("\"synflow_zc\":%s,\"synflow_abs_alpha\":%s,\"flow\":%.9g,\"s_log2_scale\":%d,",
+               r->synflow_zc ? "true" : "false", r->synflow_abs_alpha ? "true" : "false", r->flow,
+               r->s_log2_scale);
     printf("\"scores\":[");
     for (int e = 0; e < r->s_rows; e++) {
         printf("%s[", e ? "," : "");

@@ -18,6 +18,8 @@ typedef struct {
                                1: BN removed except in ResNet blocks (ZC form, §3.3) */
     int synflow_signed_alpha; /* with synflow_zc: keep alpha signed (the sign-blocked form of
                                docs/FIDELITY.md, for comparison); default 0: |alpha| */
+    int synflow_no_rescale; /* path form: skip the exact per-cell rescaling of the space's cut
+                               group (search/space.h; nb1shot1), e.g. to check it */
     int synflow_abs_alpha;  /* |alpha| before scoring: set by search_run from the space and
                                the form (FD form: the space's rule; BN removed: 1 unless
                                synflow_signed_alpha) */

@@ -144,6 +144,26 @@ fn_status search_run(const fn_search_config *cfg_in, fn_search_result *res) {
     res->s_rows = (int)g.alpha_numel / res->s_cols;
     double amax = 0;
     for (size_t i = 0; i < g.alpha_numel; i++) amax = fmax(amax, fabs(exec_get(e.alpha, e.dtype, i)));
+    /* SynFlow path form: multiply the space's cut group by 2^k, k bringing its largest |alpha|
+     * into [1, 2). Every path crosses the group once per cell, so the flow stays near its
+     * size in the first cell instead of shrinking with alpha^cells (nb1shot1: 1e-18 to 6e-30
+     * after 9 cells; float32 underflows near 13), and every score is multiplied by exactly
+     * 2^(k * cells) (s_log2_scale): a power of two, so without underflow the scores are the
+     * unscaled ones times that factor bit for bit and the architecture is the same
+     * (tests/test_search.c checks both). */
+    if (synflow && mo.synflow_zc > 0 && mo.synflow_abs_alpha > 0 && !mo.synflow_no_rescale &&
+        sp->synflow_cut_group >= 0 && sp->synflow_cut_group < g.nag && sp->synflow_cells) {
+        const fn_alpha_group *ag = &g.ag[sp->synflow_cut_group];
+        const size_t n = (size_t)ag->rows * ag->cols;
+        double m = 0;
+        for (size_t i = 0; i < n; i++) m = fmax(m, fabs(exec_get(e.alpha, e.dtype, ag->off + i)));
+        if (m > 0 && isfinite(m)) {
+            const int k = -ilogb(m);
+            for (size_t i = 0; i < n; i++)
+                exec_set(e.alpha, e.dtype, ag->off + i, ldexp(exec_get(e.alpha, e.dtype, ag->off + i), k));
+            res->s_log2_scale = k * sp->synflow_cells(&cfg);
+        }
+    }
     int rc = m->score(&e, b.y, &mo, res->S, &res->value, err, sizeof err);
     res->t_score = fn_now() - t;
     for (size_t i = 0; i < g.alpha_numel; i++) res->s_max = fmax(res->s_max, fabs(res->S[i]));

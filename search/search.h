@@ -74,6 +74,8 @@ typedef struct {
                                   test; NAN for the other metrics (they compare with |L|) */
     int synflow_zc;            /* SynFlow form used: 0 FD's literal (BN train), 1 BN removed */
     int synflow_abs_alpha;     /* SynFlow: alpha taken |alpha| before scoring */
+    int s_log2_scale;          /* S, value and flow are of the network rescaled by 2^this (SynFlow
+                                  path form on nb1shot1, exact; search/space.h); 0 otherwise */
     double alpha_scale;        /* the scale used */
     size_t params;             /* supernet parameters (alpha excluded) */
     double macs;               /* multiply-adds of one forward at the search batch */

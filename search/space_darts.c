@@ -55,5 +55,5 @@ static int darts_decode(const fn_search_config *c, fn_search_result *r, char *er
 
 const fn_space fn_space_darts = {
     "darts", "DARTS cells: 2 x 14 edges x 8 ops, top-2 inputs per node (8/20 cells, 224x224)",
-    0, 1, 1, darts_resolve, darts_space_build, darts_decode,
+    0, 1, 1, -1, NULL, darts_resolve, darts_space_build, darts_decode,
 };

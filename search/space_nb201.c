@@ -44,6 +44,6 @@ static int nb201_decode(const fn_search_config *c, fn_search_result *r, char *er
 }
 
 const fn_space fn_space_nb201 = {
-    "nb201", "NAS-Bench-201 cell: 6 edges x 5 ops, argmax per edge", 1, 0, 0,
+    "nb201", "NAS-Bench-201 cell: 6 edges x 5 ops, argmax per edge", 1, 0, 0, -1, NULL,
     nb201_resolve, nb201_space_build, nb201_decode,
 };

@@ -195,13 +195,37 @@ int main(int argc, char **argv) {
     CHECK(strstr(r1.arch_json, "{\"ss\": 3, \"spec\": {\"matrix\"") == r1.arch_json);
     printf("nb1shot1 ss3 synflow seed 0: %s\n", r1.arch);
     /* The default form (BN removed, |alpha|) has signal although every path is about 1e3
-     * times weaker per cell (flow ~1e-18 against a classifier bias ~0.5 in R): not flagged.
-     * FD's literal form (affine-free BN before the head) and signed alpha (the ReLUs drop the
-     * whole flow: every score exactly 0) are. */
-    CHECKF(r1.degenerate == 0 && r1.flow > 0 && r1.flow < 1e-6 * r1.value &&
-               r1.s_max > 1e-4 * r1.flow * 1e-3,
-           "n1 default: degenerate %d flow %g R %g s_max %g", r1.degenerate, r1.flow, r1.value,
-           r1.s_max);
+     * times weaker per cell: unrescaled (--synflow-no-rescale) the flow is ~1e-18 against a
+     * classifier bias ~0.5 in R, and it is not flagged. The exact rescaling of alpha_output
+     * by 2^k multiplies every score and the flow by 2^s_log2_scale bit for bit and keeps the
+     * architecture. FD's literal form (affine-free BN before the head) and signed alpha (the
+     * ReLUs drop the whole flow: every score exactly 0) are flagged. */
+    CHECK(r1.degenerate == 0 && r1.s_log2_scale > 0);
+    c.mopts.synflow_no_rescale = 1;
+    CHECK(search_run(&c, &r2) == FN_OK && r2.s_log2_scale == 0);
+    c.mopts.synflow_no_rescale = 0;
+    CHECKF(r2.degenerate == 0 && r2.flow > 0 && r2.flow < 1e-6 * r2.value &&
+               r2.s_max > 1e-4 * r2.flow * 1e-3,
+           "n1 unscaled: degenerate %d flow %g R %g s_max %g", r2.degenerate, r2.flow, r2.value,
+           r2.s_max);
+    CHECK(strcmp(r1.arch, r2.arch) == 0);
+    int same = r1.flow == ldexp(r2.flow, r1.s_log2_scale);
+    for (int i = 0; i < r1.s_rows * r1.s_cols; i++)
+        same &= r1.S[i] == ldexp(r2.S[i], r1.s_log2_scale) && r2.S[i] > 0;
+    CHECKF(same, "rescaled scores are not the unscaled ones times 2^%d", r1.s_log2_scale);
+    /* 24 cells in float32: unscaled the flow underflows (S = 0, flagged, and the all-tied
+     * scores decode to maxpool); rescaled it gives the float64 architecture */
+    c.cells = 8;
+    c.mopts.precision = 64;
+    CHECK(search_run(&c, &r2) == FN_OK && r2.degenerate == 0);
+    c.mopts.precision = 32;
+    fn_search_result r4;
+    CHECK(search_run(&c, &r4) == FN_OK && r4.degenerate == 0 && strcmp(r4.arch, r2.arch) == 0);
+    c.mopts.synflow_no_rescale = 1;
+    CHECK(search_run(&c, &r4) == FN_OK && r4.degenerate == 1 && r4.s_max == 0);
+    c.mopts.synflow_no_rescale = 0;
+    c.mopts.precision = -1;
+    c.cells = 0;
     c.mopts.synflow_zc = 0;
     CHECK(search_run(&c, &r2) == FN_OK && r2.degenerate == 1);
     c.mopts.synflow_zc = 1;

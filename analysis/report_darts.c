@@ -3,12 +3,16 @@
  * each operation per cell type per group (jobs equal in every param but the seed), beside FD's
  * counts where §7.4 has a matching search (SynFlow 8 cells, 20 cells, ImageNet; GraSP and SNIP
  * 8 cells). The paper counts are of 40 = 5 seeds x 8 ops, ours of N x 8: compare fractions.
+ * With a §7.4 match, the total variation distance of the two op distributions with a
+ * bootstrap interval and a permutation test (analysis/op_stats.h), as a table.
  *   darts_ops.csv                         one row per group, cell type and op
+ *   darts_opstats.csv                     one row per group and cell type: TV, interval, p
  *   darts_ops_<group>.{png,svg,gp,dat}    grouped bars: normal | reduce, ours vs paper */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/op_stats.h"
 #include "analysis/paper_ref.h"
 #include "analysis/report.h"
 #include "base/common.h"
@@ -33,6 +37,7 @@ typedef struct {
     const char *ops[MAX_OPS];
     int nops;
     long count[2][MAX_OPS], total[2], bad, degenerate;
+    long *units; /* [n][2][MAX_OPS]: each genotype's own counts (the bootstrap's units) */
 } op_counts;
 
 static int op_slot(op_counts *oc, const char *op) {
@@ -45,6 +50,7 @@ static int op_slot(op_counts *oc, const char *op) {
 
 static void count_group(const report_group *g, op_counts *oc) {
     memset(oc, 0, sizeof *oc);
+    oc->units = callocCheck(g->n * 2 * MAX_OPS, sizeof(long));
     for (int i = 0; i < PAPER_DARTS_NUM_OPS; i++) op_slot(oc, paper_darts_ops[i]);
     for (size_t j = 0; j < g->n; j++) {
         const json_t *rec = g->jobs[j]->rec->rec;
@@ -62,6 +68,7 @@ static void count_group(const report_group *g, op_counts *oc) {
                 }
                 oc->count[t][s]++;
                 oc->total[t]++;
+                oc->units[(j * 2 + t) * MAX_OPS + s]++;
             }
         }
     }
@@ -115,6 +122,72 @@ static void write_chart_body(FILE *f, const char *dat, const char *label, size_t
     fprintf(f, "unset multiplot\n");
 }
 
+/* ---- distances to §7.4 (analysis/op_stats.h) ------------------------------------------ */
+
+#define OPSTAT_DRAWS 10000
+#define OPSTAT_SEED 74 /* fixed: the report is a function of the records */
+
+typedef struct {
+    char label[1024];
+    int cell;
+    size_t n;
+    long degenerate;
+    const paper_darts_row *ref;
+    op_stats_result r;
+} opstat_row;
+
+/* our genotypes (units) against the paper's counts, over every op slot (paper ops first) */
+static int opstat_compute(const op_counts *oc, size_t n, const paper_darts_row *ref, int t,
+                          op_stats_result *r) {
+    const int k = oc->nops;
+    long *units = mallocCheck(sizeof(long) * (n ? n : 1) * (size_t)k), b[MAX_OPS];
+    for (size_t j = 0; j < n; j++)
+        for (int s = 0; s < k; s++) units[j * k + s] = oc->units[(j * 2 + t) * MAX_OPS + s];
+    for (int s = 0; s < k; s++) {
+        int p = paper_darts_op_index(oc->ops[s]);
+        b[s] = p >= 0 ? (t ? ref->reduce[p] : ref->normal[p]) : 0;
+    }
+    int rc = op_stats_compare(units, (int)n, b, k, OPSTAT_DRAWS, OPSTAT_SEED, r);
+    free(units);
+    return rc;
+}
+
+static void report_opstats_table(report_ctx *c, const opstat_row *st, int nst) {
+    if (!nst) return;
+    FILE *csv = report_open(c, "darts_opstats.csv");
+    if (csv) fprintf(csv, "group,cell,genotypes,degenerate,paper_search,ops,paper_ops,tv,"
+                          "boot_lo,boot_hi,null_q95,p_value,verdict\n");
+    fprintf(c->md, "\n### Distance to FreeDARTS's op distributions (METHOD.md §7.4)\n\n"
+                   "Total variation distance TV = 1/2 sum |p - q| between our op shares and "
+                   "FD's ([darts_opstats.csv](darts_opstats.csv)): 0 = the same shares, 1 = no op "
+                   "in common. *95 %% interval*: bootstrap over our genotypes (resampled whole) "
+                   "and FD's 40 ops (multinomial from its shares), %d draws. *null q95*: the TV "
+                   "that sampling alone gives at these sizes when both come from one "
+                   "distribution (permutation of the pooled ops, %d draws), and *p* the "
+                   "permutation p-value of the observed TV. *different*: p < 0.05; *consistent*: "
+                   "no evidence of a difference at these sample sizes (FD has 5 seeds). Fixed "
+                   "seed: the same records give the same numbers.\n\n"
+                   "| search | cell | genotypes | TV | 95 %% interval | null q95 | p | verdict |\n"
+                   "|---|---|---|---|---|---|---|---|\n", OPSTAT_DRAWS, OPSTAT_DRAWS);
+    for (int i = 0; i < nst; i++) {
+        const opstat_row *s = &st[i];
+        const char *verdict = s->r.p_value < 0.05 ? "different" : "consistent";
+        fprintf(c->md, "| ");
+        report_md_text(c->md, s->label);
+        fprintf(c->md, " | %s | %zu%s | %.3f | [%.3f, %.3f] | %.3f | %.4f | %s |\n",
+                cell_types[s->cell], s->n, s->degenerate ? " (degenerate: some)" : "", s->r.tv,
+                s->r.boot_lo, s->r.boot_hi, s->r.null_q95, s->r.p_value, verdict);
+        if (csv) {
+            report_csv_text(csv, s->label);
+            fprintf(csv, ",%s,%zu,%ld,", cell_types[s->cell], s->n, s->degenerate);
+            report_csv_text(csv, s->ref->label);
+            fprintf(csv, ",%ld,%ld,%.6f,%.6f,%.6f,%.6f,%.6f,%s\n", s->r.n_a, s->r.n_b, s->r.tv,
+                    s->r.boot_lo, s->r.boot_hi, s->r.null_q95, s->r.p_value, verdict);
+        }
+    }
+    report_close(c, csv, "darts_opstats.csv");
+}
+
 void report_darts_ops(report_ctx *c) {
     report_groups gs;
     report_group_jobs(&gs, c->d, keep_darts, NULL, skip_seed);
@@ -139,6 +212,8 @@ void report_darts_ops(report_ctx *c) {
                    "record of each seed. The paper's counts (FD genotypes.py) are of 40 = 5 "
                    "seeds x 8 ops per cell type, ours of N x 8: compare the fractions.\n");
     char label[1024], slug[200], name[256], dat[300];
+    static opstat_row st[64];
+    int nst = 0;
     for (size_t i = 0; i < gs.n; i++) {
         const report_group *g = &gs.g[i];
         const json_t *params = g->jobs[0]->rec->params;
@@ -261,7 +336,20 @@ void report_darts_ops(report_ctx *c) {
         fprintf(c->md, "| total | %ld | | %s | | %ld | | %s | |\n", oc.total[0],
                 ref ? "40" : "-", oc.total[1], ref ? "40" : "-");
         if (ref) fprintf(c->md, "\nPaper: %s (METHOD.md §7.4).\n", ref->label);
+        if (ref && nst + 2 <= (int)(sizeof st / sizeof st[0])) {
+            for (int t = 0; t < 2; t++) {
+                opstat_row *row = &st[nst];
+                snprintf(row->label, sizeof row->label, "%s", label);
+                row->cell = t;
+                row->n = g->n;
+                row->degenerate = oc.degenerate;
+                row->ref = ref;
+                if (opstat_compute(&oc, g->n, ref, t, &row->r) == 0) nst++;
+            }
+        }
+        free(oc.units);
     }
+    report_opstats_table(c, st, nst);
     report_close(c, csv, "darts_ops.csv");
     free(vary);
     report_groups_free(&gs);

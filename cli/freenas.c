@@ -64,10 +64,30 @@ static void usage(FILE *f) {
 "  --cells N          nb201: cells per stage (5); darts: cells (8; 14 at 224; 20 = no depth gap)\n"
 "  --channels C       first cell width (16; darts at 224: 48)\n"
 "  --ss N             nb1shot1 search space 1 (default), 2 or 3\n"
-"  --benchmark FILE   NB201 ground truth (nb201_accuracy.tsv): print accuracies; default:\n"
-"                     nb201/nb201_accuracy.tsv under the data roots (shipped with freenas)\n"
-"  --no-benchmark     do not look accuracies up\n"
-"  --synflow-zc       SynFlow in the zero-cost-proxy form: BN removed, float64 (§3.3)\n"
+"  --benchmark FILE   NB201 ground truth (nb201_accuracy.tsv): print accuracies; default:
+"
+"                     nb201/nb201_accuracy.tsv under the data roots (shipped with freenas)
+"
+"  --no-benchmark     do not look accuracies up
+"
+"  --synflow-zc       SynFlow with BN removed and |alpha| (float64): R = 1'(prod |theta|)1,
+"
+"                     SynFlow's path sum; the default in darts and nb1shot1
+"
+"  --synflow-fd       FreeDARTS's literal SynFlow: BN in train mode over the one all-ones
+"
+"                     image, alpha signed except in nb201 (default in nb201); in darts and
+"
+"                     nb1shot1 d R / d alpha is exactly 0 there: noise, flagged degenerate
+"
+"  --synflow-signed-alpha  with BN removed keep alpha signed: the next ReLU drops the
+"
+"                     negative node outputs (the form --synflow-zc had before; comparison)
+"
+"  --synflow-no-rescale  nb1shot1 path form: no exact 2^k rescaling of alpha_output (the
+"
+"                     scores are then 2^-s_log2_scale times smaller, the architecture the same)
+"
 "  --device D         cpu (default) | cuda: run the supernet on the current GPU (cuDNN,\n"
 "                     cuBLAS); weights come from the same host RNG, so scores match the CPU\n"
 "  --fp32, --fp64     force the executor precision (default: synflow float64, snip float32;\n"
@@ -185,6 +205,9 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
             a->sc.mopts.grasp_adam = 1;
         } else if (!strcmp(o, "--no-augment")) a->sc.augment = 0;
         else if (!strcmp(o, "--synflow-zc")) a->sc.mopts.synflow_zc = 1;
+        else if (!strcmp(o, "--synflow-fd")) a->sc.mopts.synflow_zc = 0;
+        else if (!strcmp(o, "--synflow-signed-alpha")) a->sc.mopts.synflow_signed_alpha = 1;
+        else if (!strcmp(o, "--synflow-no-rescale")) a->sc.mopts.synflow_no_rescale = 1;
         else if (!strcmp(o, "--grasp-abs")) a->sc.mopts.grasp_abs = 1;
         else if (!strcmp(o, "--grasp-darts-form")) a->sc.mopts.grasp_darts_form = 1;
         else if (!strcmp(o, "--device")) {
@@ -282,7 +305,12 @@ static void print_json(const cli_args *a, const fn_search_result *r, const nb201
     }
     printf("\"arch\":");
     json_string(r->arch);
-    printf(",\"arch_json\":%s,\"value\":%.9g,\"scores\":[", r->arch_json, r->value);
+    printf(",\"arch_json\":%s,\"value\":%.9g,", r->arch_json, r->value);
+    if (!strcmp(a->sc.metric, "synflow"))
+        printf("\"synflow_zc\":%s,\"synflow_abs_alpha\":%s,\"flow\":%.9g,\"s_log2_scale\":%d,",
+               r->synflow_zc ? "true" : "false", r->synflow_abs_alpha ? "true" : "false", r->flow,
+               r->s_log2_scale);
+    printf("\"scores\":[");
     for (int e = 0; e < r->s_rows; e++) {
         printf("%s[", e ? "," : "");
         for (int o = 0; o < r->s_cols; o++)
@@ -390,10 +418,10 @@ static int cmd_search(int argc, char **argv) {
                     "= %.3g): d %s / d alpha is numerically zero for this supernet, so the "
                     "architecture is decided by rounding noise%s\n", s, r.s_max,
                     strcmp(a.sc.metric, "synflow") ? "L" : "R",
-                    is_darts && !strcmp(a.sc.metric, "synflow") && !a.sc.mopts.synflow_zc
-                        ? " (FD's DARTS SynFlow: every path into the head ends in an affine-free "
-                          "BN over one image, so the logits do not depend on alpha; "
-                          "--synflow-zc scores without BN)" : "");
+                    !is_nb201 && !strcmp(a.sc.metric, "synflow") && !r.synflow_zc
+                        ? " (FD's literal SynFlow: every path into the head ends in an "
+                          "affine-free BN over one image, so the logits do not depend on alpha; "
+                          "the default --synflow-zc scores without BN)" : "");
         if (a.json) {
             print_json(&a, &r, gt);
         } else if (r.status != FN_OK) {

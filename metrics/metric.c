@@ -18,6 +18,7 @@ static const fn_metric metric_table[] = {
 
 void metric_opts_default(fn_metric_opts *o) {
     memset(o, 0, sizeof(*o));
+    o->synflow_zc = -1;
     o->synflow_abs_alpha = 1;
     o->abs_params = -1;
     o->precision = -1;
@@ -51,7 +52,7 @@ fn_dtype metric_dtype(const fn_metric *m, const fn_metric_opts *o) {
 }
 
 fn_bn_mode metric_bn_mode(const fn_metric *m, const fn_metric_opts *o) {
-    return (m->score == metric_synflow && o->synflow_zc) ? FN_BN_OFF : FN_BN_TRAIN;
+    return (m->score == metric_synflow && o->synflow_zc > 0) ? FN_BN_OFF : FN_BN_TRAIN;
 }
 
 void metric_abs_params(fn_exec *e) {
@@ -105,4 +106,38 @@ double metric_sum_grad(fn_exec *e, double *g) {
     free(ones);
     copy_dalpha(e, g);
     return r;
+}
+
+int metric_head_input(const fn_graph *g) {
+    const fn_node *lin = NULL, *gap = NULL;
+    for (int i = 0; i < g->nn; i++)
+        if (g->nodes[i].out == g->output) lin = &g->nodes[i];
+    if (!lin || lin->kind != FN_NODE_LINEAR) return -1;
+    for (int i = 0; i < g->nn; i++)
+        if (g->nodes[i].out == lin->in[0]) gap = &g->nodes[i];
+    return gap && gap->kind == FN_NODE_GAP ? gap->in[0] : -1;
+}
+
+double metric_head_flow(const fn_exec *e) {
+    const fn_graph *g = e->g;
+    const int f = metric_head_input(g);
+    if (f < 0) return NAN;
+    const fn_node *lin = NULL;
+    for (int i = 0; i < g->nn; i++)
+        if (g->nodes[i].out == g->output) lin = &g->nodes[i];
+    const fn_tensor *t = &g->t[f];
+    const int k = g->t[g->output].c, hw = t->h * t->w;
+    const void *x = exec_tensor(e, f);
+    const void *w = exec_param(e, lin->w);
+    double flow = 0;
+    for (int c = 0; c < t->c; c++) {
+        double m = 0; /* sum over batch and positions of |f[c]| */
+        for (int n = 0; n < t->n; n++)
+            for (int p = 0; p < hw; p++)
+                m += fabs(exec_get(x, e->dtype, ((size_t)n * t->c + c) * hw + p));
+        double wc = 0;
+        for (int o = 0; o < k; o++) wc += fabs(exec_get(w, e->dtype, (size_t)o * t->c + c));
+        flow += wc * m / hw;
+    }
+    return flow;
 }

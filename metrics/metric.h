@@ -13,8 +13,16 @@
 
 typedef struct {
     /* SynFlow */
-    int synflow_zc;         /* ZC form (§3.3): BN removed except ResNet blocks, float64 */
-    int synflow_abs_alpha;  /* |alpha| before scoring (NB201: yes; DARTS: no), set by space */
+    int synflow_zc;         /* -1: the space's default (search/space.h: darts, nb1shot1 1,
+                               nb201 0); 0: FreeDARTS's literal form, BN in train mode;
+                               1: BN removed except in ResNet blocks (ZC form, §3.3) */
+    int synflow_signed_alpha; /* with synflow_zc: keep alpha signed (the sign-blocked form of
+                               docs/FIDELITY.md, for comparison); default 0: |alpha| */
+    int synflow_no_rescale; /* path form: skip the exact per-cell rescaling of the space's cut
+                               group (search/space.h; nb1shot1), e.g. to check it */
+    int synflow_abs_alpha;  /* |alpha| before scoring: set by search_run from the space and
+                               the form (FD form: the space's rule; BN removed: 1 unless
+                               synflow_signed_alpha) */
     int precision;          /* -1: the metric's default; 32 or 64 force float32 / float64 */
     /* SNIP / GraSP */
     int abs_params;         /* |params| before scoring (FD's DARTS notebooks); -1: space default */
@@ -53,6 +61,15 @@ void metric_abs_params(fn_exec *e);
 double metric_loss_grad(fn_exec *e, const int *labels, double *g);
 /* forward, R = sum(logits), backward with d logits = 1; d alpha copied to g. Returns R. */
 double metric_sum_grad(fn_exec *e, double *g);
+/* The head's input: the tensor f of a graph whose logits are linear(global_avg_pool(f)), or
+ * -1 for any other head. Keep it (fn_exec_opts.keep) to call metric_head_flow. */
+int metric_head_input(const fn_graph *g);
+/* R's alpha-dependent part without cancellation, after a forward pass: sum over logits k and
+ * channels c of |W[k,c]| * mean over batch and positions of |f[c]| (f = metric_head_input,
+ * kept). The scale a SynFlow score is compared with to call it rounding noise: R itself also
+ * holds the classifier bias, which no alpha reaches (search/search.c). NAN when the head is
+ * not linear(gap(f)). */
+double metric_head_flow(const fn_exec *e);
 
 int metric_synflow(fn_exec *e, const int *labels, const fn_metric_opts *o, double *S,
                    double *value, char *err, size_t errlen);

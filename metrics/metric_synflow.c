@@ -3,8 +3,11 @@
  *   alpha <- |alpha| when the space says so (NB201, where alpha is in the state_dict);
  *   input = all ones [1, 3, H, W] (set by the caller), BN in train mode, R = sum of logits;
  *   S = |alpha * dR/dalpha|.
- * The ZC form (opts.synflow_zc, §3.3) runs the same on a float64 executor with BN removed
- * except in the NB201 ResNet blocks; the caller picks the executor from metric_dtype/_bn_mode.
+ * With opts.synflow_zc (§3.3; the DARTS and NB-1shot1 default) the executor runs with BN
+ * removed except in the NB201 ResNet blocks, and search_run sets synflow_abs_alpha unless
+ * synflow_signed_alpha: the path form R = 1'(prod |theta|)1, a network whose activations are
+ * all >= 0. The caller picks the executor from metric_dtype / metric_bn_mode. Why FD's form
+ * and signed alpha degenerate on DARTS and N1: docs/FIDELITY.md, tests/synflow_flow.c.
  * Parameters are modified in place: run it on a per-search executor. */
 #include <math.h>
 #include <stdio.h>
@@ -27,7 +30,7 @@ int metric_synflow(fn_exec *e, const int *labels, const fn_metric_opts *o, doubl
     free(grad);
     if (!isfinite(*value)) {
         snprintf(err, errlen, "synflow: R = %g is not finite (overflow; try a smaller "
-                 "--alpha-scale or --synflow-zc)", *value);
+                 "--alpha-scale)", *value);
         return -1;
     }
     return 0;

@@ -63,7 +63,14 @@ fn_status search_run(const fn_search_config *cfg_in, fn_search_result *res) {
     if (!(cfg.alpha_scale > 0) || !isfinite(cfg.alpha_scale))
         return fail(res, FN_ERR_CONFIG, "alpha scale must be a positive finite number");
     fn_metric_opts mo = cfg.mopts;
-    mo.synflow_abs_alpha = sp->synflow_abs_alpha;
+    if (mo.synflow_zc < 0) mo.synflow_zc = sp->synflow_zc_default;
+    /* FD's literal form takes |alpha| only where alpha is a module parameter (NB201); with BN
+     * removed SynFlow's premise holds only on a positive network, R = 1'(prod |theta|)1, so
+     * alpha is taken |alpha| too: signed alpha makes about 3 of 4 node outputs of a DARTS
+     * cell negative and the next ReLU drops them (docs/FIDELITY.md) */
+    mo.synflow_abs_alpha = mo.synflow_zc > 0 ? !mo.synflow_signed_alpha : sp->synflow_abs_alpha;
+    res->synflow_zc = mo.synflow_zc;
+    res->synflow_abs_alpha = mo.synflow_abs_alpha;
     if (mo.abs_params < 0) mo.abs_params = sp->abs_params_default;
     const int batch = cfg.batch > 0 ? cfg.batch : m->default_batch;
     res->alpha_scale = cfg.alpha_scale;
@@ -95,9 +102,17 @@ fn_status search_run(const fn_search_config *cfg_in, fn_search_result *res) {
         return fail(res, FN_ERR_CONFIG, "too many architecture parameters for one result");
     }
     fn_exec e;
-    fn_exec_opts eo = {0, 0, NULL, NULL, cfg.device, 0};
+    /* SynFlow keeps the head's input for the degeneracy test (metric_head_flow) */
+    const int synflow = m->score == metric_synflow, head_in = synflow ? metric_head_input(&g) : -1;
+    unsigned char *keep = NULL;
+    if (head_in >= 0) {
+        keep = callocCheck((size_t)g.nt, 1);
+        keep[head_in] = 1;
+    }
+    fn_exec_opts eo = {0, 0, keep, NULL, cfg.device, 0};
     const int erc = exec_init_opts(&e, &g, metric_dtype(m, &mo), &eo);
     if (erc) {
+        free(keep);
         graph_free(&g);
         batch_free(&b);
         return fail(res, erc == FN_EXEC_OOM ? FN_ERR_OOM : FN_ERR_DEVICE, exec_error());
@@ -129,15 +144,43 @@ fn_status search_run(const fn_search_config *cfg_in, fn_search_result *res) {
     res->s_rows = (int)g.alpha_numel / res->s_cols;
     double amax = 0;
     for (size_t i = 0; i < g.alpha_numel; i++) amax = fmax(amax, fabs(exec_get(e.alpha, e.dtype, i)));
+    /* SynFlow path form: multiply the space's cut group by 2^k, k bringing its largest |alpha|
+     * into [1, 2). Every path crosses the group once per cell, so the flow stays near its
+     * size in the first cell instead of shrinking with alpha^cells (nb1shot1: 1e-18 to 6e-30
+     * after 9 cells; float32 underflows near 13), and every score is multiplied by exactly
+     * 2^(k * cells) (s_log2_scale): a power of two, so without underflow the scores are the
+     * unscaled ones times that factor bit for bit and the architecture is the same
+     * (tests/test_search.c checks both). */
+    if (synflow && mo.synflow_zc > 0 && mo.synflow_abs_alpha > 0 && !mo.synflow_no_rescale &&
+        sp->synflow_cut_group >= 0 && sp->synflow_cut_group < g.nag && sp->synflow_cells) {
+        const fn_alpha_group *ag = &g.ag[sp->synflow_cut_group];
+        const size_t n = (size_t)ag->rows * ag->cols;
+        double m = 0;
+        for (size_t i = 0; i < n; i++) m = fmax(m, fabs(exec_get(e.alpha, e.dtype, ag->off + i)));
+        if (m > 0 && isfinite(m)) {
+            const int k = -ilogb(m);
+            for (size_t i = 0; i < n; i++)
+                exec_set(e.alpha, e.dtype, ag->off + i, ldexp(exec_get(e.alpha, e.dtype, ag->off + i), k));
+            res->s_log2_scale = k * sp->synflow_cells(&cfg);
+        }
+    }
     int rc = m->score(&e, b.y, &mo, res->S, &res->value, err, sizeof err);
     res->t_score = fn_now() - t;
     for (size_t i = 0; i < g.alpha_numel; i++) res->s_max = fmax(res->s_max, fabs(res->S[i]));
     /* A score vector at rounding level carries no signal. DARTS SynFlow in FD's form is the
      * case seen: every path into the head ends in an affine-free BN over one image, so every
      * channel entering global average pooling has zero mean, R = sum |classifier bias| and
-     * d R / d alpha is exactly zero (max |S| 6e-18 in float64, 1e-9 in float32). */
-    res->degenerate = isfinite(res->s_max) && res->s_max < 1e-4 * fabs(res->value) * amax;
+     * d R / d alpha is exactly zero (max |S| 6e-18 in float64, 1e-9 in float32). SynFlow's
+     * scale is the flow into the head without cancellation (metric_head_flow), not R: R
+     * also holds the classifier bias, which no alpha reaches and which outweighs a real but
+     * small flow (NB-1shot1: the flow shrinks about 1e3-fold per cell, 1e-20 after 9 cells).
+     * The flow keeps the magnitude of the features that FD's BN makes zero-mean, so FD's
+     * rounding noise stays flagged. SNIP and GraSP compare with |L|. */
+    res->flow = synflow ? metric_head_flow(&e) : NAN;
+    const double scale = isfinite(res->flow) ? res->flow : fabs(res->value);
+    res->degenerate = isfinite(res->s_max) && !(res->s_max > 1e-4 * scale * amax); /* all 0 too */
     exec_free(&e);
+    free(keep);
     graph_free(&g);
     batch_free(&b);
     if (rc) return fail(res, FN_ERR_NAN, err);

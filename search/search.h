@@ -64,10 +64,18 @@ typedef struct {
     double S[FN_MAX_ALPHA];    /* score matrix, alpha layout (all groups) */
     int s_rows, s_cols;        /* all groups stacked: rows of the same width (or 1 x numel) */
     double value;              /* R (synflow) or L (snip, grasp) */
-    /* 1 when every |S| < 1e-4 |value| max|alpha|: d value / d alpha is numerically zero and
-     * the architecture is decided by rounding noise (FD's DARTS SynFlow: see README) */
+    /* 1 when every |S| < 1e-4 scale max|alpha| (scale: flow for SynFlow, |value| else):
+     * d value / d alpha is numerically zero and the architecture is decided by rounding
+     * noise (FD's DARTS SynFlow: see README) */
     int degenerate;
     double s_max;              /* max |S| */
+    double flow;               /* SynFlow: R without the classifier bias and without
+                                  cancellation (metric_head_flow), the scale of the degeneracy
+                                  test; NAN for the other metrics (they compare with |L|) */
+    int synflow_zc;            /* SynFlow form used: 0 FD's literal (BN train), 1 BN removed */
+    int synflow_abs_alpha;     /* SynFlow: alpha taken |alpha| before scoring */
+    int s_log2_scale;          /* S, value and flow are of the network rescaled by 2^this (SynFlow
+                                  path form on nb1shot1, exact; search/space.h); 0 otherwise */
     double alpha_scale;        /* the scale used */
     size_t params;             /* supernet parameters (alpha excluded) */
     double macs;               /* multiply-adds of one forward at the search batch */

@@ -23,6 +23,18 @@ typedef struct {
     int synflow_abs_alpha;
     /* Space default for taking |params| before SNIP / GraSP (FD's DARTS notebooks do). */
     int abs_params_default;
+    /* Default SynFlow form (fn_metric_opts.synflow_zc): 0 FreeDARTS's literal form (BN in
+     * train mode), which has signal on NB201 only; 1 BN removed with |alpha|, R = 1'(prod
+     * |theta|)1 (DARTS, nb1shot1: there every path into the head ends in an affine-free BN over
+     * one image, so the literal form's d R / d alpha is exactly 0; docs/FIDELITY.md). */
+    int synflow_zc_default;
+    /* SynFlow path form, exact rescaling: an alpha group that every input-output path crosses
+     * exactly once per cell (nb1shot1: alpha_output, whose entries of about 1e-3 shrink the
+     * flow about 1e3-fold per cell), or -1. Multiplying the group by 2^k multiplies every
+     * path, so R without the bias, d R / d alpha and every score, by exactly 2^(k * cells)
+     * (search/search.c); synflow_cells gives that number of crossings. */
+    int synflow_cut_group;
+    int (*synflow_cells)(const fn_search_config *cfg);
     /* Fills zero fields of cfg (channels, cells, alpha scale, ...) with the space's defaults
      * for dataset ds and checks them. 0, or -1 with a message. */
     int (*resolve)(fn_search_config *cfg, const fn_dataset_info *ds, char *err, size_t errlen);

@@ -62,5 +62,5 @@ static int darts_layout(const fn_search_config *c, int *rows, int *cols) {
 
 const fn_space fn_space_darts = {
     "darts", "DARTS cells: 2 x 14 edges x 8 ops, top-2 inputs per node (8/20 cells, 224x224)",
-    0, 1, darts_resolve, darts_space_build, darts_decode, darts_layout,
+    0, 1, 1, -1, NULL, darts_resolve, darts_space_build, darts_decode, darts_layout,
 };

@@ -60,7 +60,10 @@ static int n1_layout(const fn_search_config *c, int *rows, int *cols) {
     return 0;
 }
 
+/* every path crosses alpha_output (group 1) once in each of the 3 stacks' cells */
+static int n1_cells(const fn_search_config *c) { return 3 * c->cells; }
+
 const fn_space fn_space_nb1shot1 = {
-    "nb1shot1", "NAS-Bench-1shot1 spaces 1-3: NB101 cells, top-k parents per node", 0, 0,
+    "nb1shot1", "NAS-Bench-1shot1 spaces 1-3: NB101 cells, top-k parents per node", 0, 0, 1, 1, n1_cells,
     n1_resolve, n1_build, n1_decode, n1_layout,
 };

@@ -50,6 +50,6 @@ static int nb201_layout(const fn_search_config *c, int *rows, int *cols) {
 }
 
 const fn_space fn_space_nb201 = {
-    "nb201", "NAS-Bench-201 cell: 6 edges x 5 ops, argmax per edge", 1, 0,
+    "nb201", "NAS-Bench-201 cell: 6 edges x 5 ops, argmax per edge", 1, 0, 0, -1, NULL,
     nb201_resolve, nb201_space_build, nb201_decode, nb201_layout,
 };

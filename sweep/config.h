@@ -42,7 +42,7 @@ typedef enum {
     SWEEP_KEY_SEED,          /* grid: int >= 0, a list, or "A:B" inclusive */
     SWEEP_KEY_AUGMENT,       /* grid: bool (default true) */
     SWEEP_KEY_PRECISION,     /* grid: 32 | 64 (default: the metric's) */
-    SWEEP_KEY_SYNFLOW_ZC,    /* grid: bool (default false) */
+    SWEEP_KEY_SYNFLOW_ZC,    /* grid: bool (default: the space's, search/space.h) */
     SWEEP_KEY_ABS_PARAMS,    /* grid: bool (default: the space's) */
     SWEEP_KEY_GRASP_ABS,     /* grid: bool (default false) */
     SWEEP_KEY_GRASP_DARTS_FORM, /* grid: bool (default false) */

@@ -160,6 +160,9 @@ void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int a
             json_object_set_new(rec, "value", json_real(r->value));
             json_object_set_new(rec, "degenerate", json_boolean(r->degenerate));
             json_object_set_new(rec, "s_max", json_real(r->s_max));
+            if (isfinite(r->flow)) json_object_set_new(rec, "flow", json_real(r->flow));
+            if (r->s_log2_scale)
+                json_object_set_new(rec, "s_log2_scale", json_integer(r->s_log2_scale));
             json_object_set_new(rec, "scores", sweep_json_scores(r));
             out->s_rows = r->s_rows;
             out->s_cols = r->s_cols;

@@ -138,6 +138,7 @@ void sweep_plan_params(const sweep_config *c, const sweep_job *j, sweep_params *
 #undef HAS
     sc->data_path = c->data[0] ? c->data : NULL;
     if (SWEEP_KIND_PER_ARCH(c->kind)) {
+        sc->mopts.synflow_zc = 0; /* not read by per-architecture jobs */
         resolve_per_arch(c, j, out);
         return;
     }
@@ -154,6 +155,7 @@ void sweep_plan_params(const sweep_config *c, const sweep_job *j, sweep_params *
     else if (!sc->batch) sc->batch = m->default_batch;
     sc->mopts.precision = metric_dtype(m, &sc->mopts) == FN_F64 ? 64 : 32;
     if (!synflow) sc->mopts.synflow_zc = 0;
+    else if (sc->mopts.synflow_zc < 0) sc->mopts.synflow_zc = sp->synflow_zc_default;
     if (synflow) sc->mopts.abs_params = 1; /* SynFlow always takes |params| */
     else if (sc->mopts.abs_params < 0) sc->mopts.abs_params = sp->abs_params_default;
     if (!grasp) sc->mopts.grasp_abs = sc->mopts.grasp_darts_form = 0;

@@ -49,7 +49,9 @@ static const golden_case cases[] = {
     {"nb201_grasp", {"nb201", "grasp", -1, 8, 0, 0, 0, 0}, 0},
     {"nb1shot1_snip_ss2", {"nb1shot1", "snip", -1, 8, 0, 0, 2, 0}, 0},
     {"darts_snip", {"darts", "snip", -1, 4, 8, 5, 0, 0}, 0},
+    /* the DARTS and N1 default SynFlow form (BN removed, |alpha|) */
     {"darts_synflow_zc", {"darts", "synflow", -1, 0, 8, 5, 0, 1}, 0},
+    {"nb1shot1_synflow_ss1", {"nb1shot1", "synflow", -1, 0, 0, 0, 1, 0}, 0},
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 

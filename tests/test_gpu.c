@@ -295,14 +295,19 @@ static void test_supernets(void) {
 
 /* ------------------------------------------------------------------ whole searches ------ */
 static void test_search(const char *data) {
-    struct { const char *space, *metric, *dataset; int cells, batch; double tol; } cs[] = {
+    /* fd: SynFlow in FD's literal form (--synflow-fd) instead of the space's default */
+    struct { const char *space, *metric, *dataset; int cells, batch; double tol; int fd; } cs[] = {
         {"nb201", "synflow", "cifar10", 0, 0, TOL64},
         {"nb201", "snip", "cifar10", 0, 0, TOL32},
         {"nb201", "grasp", "cifar10", 0, 16, 1e-6},
         {"darts", "snip", "cifar10", 8, 16, TOL32},
-        {"darts", "synflow", "cifar10", 8, 0, -1}, /* degenerate (d R/d alpha = 0): flag only */
+        /* the DARTS / N1 default SynFlow (BN removed, |alpha|; N1 with alpha_output rescaled) */
+        {"darts", "synflow", "cifar10", 8, 0, TOL64},
+        {"nb1shot1", "synflow", "cifar10", 0, 0, TOL64},
+        /* FD's literal form: degenerate (d R/d alpha = 0), so the flag only */
+        {"darts", "synflow", "cifar10", 8, 0, -1, 1},
         {"nb1shot1", "snip", "cifar10", 0, 16, TOL32},
-        {"darts", "synflow", "imagenet224", 0, 0, -1},
+        {"darts", "synflow", "imagenet224", 0, 0, TOL64},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         fn_search_config c;
@@ -314,6 +319,7 @@ static void test_search(const char *data) {
         c.cells = cs[i].cells;
         c.batch = cs[i].batch;
         c.seed = 11;
+        if (cs[i].fd) c.mopts.synflow_zc = 0;
         fn_search_result *r = mallocCheck(4 * sizeof *r);
         c.device = FN_DEV_CPU;
         search_run(&c, &r[0]);

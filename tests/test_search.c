@@ -145,13 +145,17 @@ int main(int argc, char **argv) {
     omp_set_num_threads(2);
     CHECK(memcmp(r1.S, r2.S, sizeof r1.S) == 0 && memcmp(r1.S, r3.S, sizeof r1.S) == 0);
     CHECK(strcmp(r2.arch, r1.arch) == 0 && strcmp(r3.arch, r1.arch) == 0);
-    /* FD's DARTS SynFlow is degenerate: R = sum |classifier bias| does not depend on alpha
-     * (zero-mean BN outputs into GAP), so every score is rounding noise and is flagged; the
-     * ZC form (BN removed) is not */
-    CHECK(r1.degenerate == 1 && r1.s_max < 1e-15);
-    c.mopts.synflow_zc = 1;
-    CHECK(search_run(&c, &r2) == FN_OK && r2.degenerate == 0 && r2.s_max > 1e-6);
+    /* The default DARTS SynFlow form (BN removed, |alpha|) has signal: the flow into the head
+     * is R without the bias, and no score is flagged. FD's literal form is degenerate:
+     * R = sum |classifier bias| does not depend on alpha (zero-mean BN outputs into GAP), so
+     * every score is rounding noise and is flagged. */
+    CHECK(r1.degenerate == 0 && r1.s_max > 1e-2 && r1.synflow_zc == 1 && r1.synflow_abs_alpha);
+    /* every feature is >= 0 and the bias |b| >= 0: the flow is R less the bias */
+    CHECKF(r1.flow > 0 && r1.flow <= r1.value, "flow %g, R %g", r1.flow, r1.value);
     c.mopts.synflow_zc = 0;
+    CHECK(search_run(&c, &r2) == FN_OK && r2.degenerate == 1 && r2.s_max < 1e-15);
+    CHECK(r2.synflow_zc == 0 && !r2.synflow_abs_alpha);
+    c.mopts.synflow_zc = -1;
     /* 20 cells (no depth gap) and the ImageNet-resolution net: alpha scale 5e-4, 1000 classes;
      * shrunk (C=8, 5 cells) to keep the test fast */
     c.cells = 20;
@@ -190,6 +194,45 @@ int main(int argc, char **argv) {
     CHECK(strncmp(r1.arch, "{\"matrix\": [[0, ", 15) == 0 && strstr(r1.arch, "\"output\"]}"));
     CHECK(strstr(r1.arch_json, "{\"ss\": 3, \"spec\": {\"matrix\"") == r1.arch_json);
     printf("nb1shot1 ss3 synflow seed 0: %s\n", r1.arch);
+    /* The default form (BN removed, |alpha|) has signal although every path is about 1e3
+     * times weaker per cell: unrescaled (--synflow-no-rescale) the flow is ~1e-18 against a
+     * classifier bias ~0.5 in R, and it is not flagged. The exact rescaling of alpha_output
+     * by 2^k multiplies every score and the flow by 2^s_log2_scale bit for bit and keeps the
+     * architecture. FD's literal form (affine-free BN before the head) and signed alpha (the
+     * ReLUs drop the whole flow: every score exactly 0) are flagged. */
+    CHECK(r1.degenerate == 0 && r1.s_log2_scale > 0);
+    c.mopts.synflow_no_rescale = 1;
+    CHECK(search_run(&c, &r2) == FN_OK && r2.s_log2_scale == 0);
+    c.mopts.synflow_no_rescale = 0;
+    CHECKF(r2.degenerate == 0 && r2.flow > 0 && r2.flow < 1e-6 * r2.value &&
+               r2.s_max > 1e-4 * r2.flow * 1e-3,
+           "n1 unscaled: degenerate %d flow %g R %g s_max %g", r2.degenerate, r2.flow, r2.value,
+           r2.s_max);
+    CHECK(strcmp(r1.arch, r2.arch) == 0);
+    int same = r1.flow == ldexp(r2.flow, r1.s_log2_scale);
+    for (int i = 0; i < r1.s_rows * r1.s_cols; i++)
+        same &= r1.S[i] == ldexp(r2.S[i], r1.s_log2_scale) && r2.S[i] > 0;
+    CHECKF(same, "rescaled scores are not the unscaled ones times 2^%d", r1.s_log2_scale);
+    /* 24 cells in float32: unscaled the flow underflows (S = 0, flagged, and the all-tied
+     * scores decode to maxpool); rescaled it gives the float64 architecture */
+    c.cells = 8;
+    c.mopts.precision = 64;
+    CHECK(search_run(&c, &r2) == FN_OK && r2.degenerate == 0);
+    c.mopts.precision = 32;
+    fn_search_result r4;
+    CHECK(search_run(&c, &r4) == FN_OK && r4.degenerate == 0 && strcmp(r4.arch, r2.arch) == 0);
+    c.mopts.synflow_no_rescale = 1;
+    CHECK(search_run(&c, &r4) == FN_OK && r4.degenerate == 1 && r4.s_max == 0);
+    c.mopts.synflow_no_rescale = 0;
+    c.mopts.precision = -1;
+    c.cells = 0;
+    c.mopts.synflow_zc = 0;
+    CHECK(search_run(&c, &r2) == FN_OK && r2.degenerate == 1);
+    c.mopts.synflow_zc = 1;
+    c.mopts.synflow_signed_alpha = 1;
+    CHECK(search_run(&c, &r2) == FN_OK && r2.degenerate == 1 && r2.s_max == 0);
+    c.mopts.synflow_signed_alpha = 0;
+    c.mopts.synflow_zc = -1;
     c.ss = 4;
     CHECK(search_run(&c, &r1) == FN_ERR_CONFIG && strstr(r1.msg, "known: 1, 2, 3"));
 

@@ -14,6 +14,6 @@ fn_status test_search_case_run(const test_search_case *k, const char *data, uint
     c.cells = k->cells;
     if (k->ss) c.ss = k->ss;
     c.mopts.precision = k->precision;
-    c.mopts.synflow_zc = k->synflow_zc;
+    c.mopts.synflow_zc = k->synflow_zc == 0 ? -1 : k->synflow_zc > 0;
     return search_run(&c, res);
 }

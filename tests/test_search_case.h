@@ -15,7 +15,8 @@ typedef struct {
     int channels;   /* 0: the space's default */
     int cells;      /* 0: the space's default */
     int ss;         /* NAS-Bench-1shot1 search space; 0: default */
-    int synflow_zc; /* SynFlow in the zero-cost form */
+    int synflow_zc; /* SynFlow form: 0 the space's default (nb201: FD's literal form; darts,
+                       nb1shot1: BN removed, |alpha|); 1 BN removed; -1 FD's literal form */
 } test_search_case;
 
 /* search_run of the case with `seed` and images from `data`; returns res->status */

@@ -249,7 +249,15 @@ for cell in normal reduce; do
   [ "$want" = "$got" ] || fail "darts $cell counts: jq $want, report $got"
   ok "darts $cell counts match jq: $got"
 done
+# the distance to §7.4 (analysis/op_stats.h): TV by hand from the counts above, 8 cells normal
+# 1/2 (.0125 + .025 + .0375 + .0375 + .0625 + .0125 + .0375) = .1125; 20 cells: 1 - 11/40, 1 - 13/40
+OS="$WORK/darts_report/darts_opstats.csv"
+has "$OS" "group,cell,genotypes,degenerate,paper_search,ops,paper_ops,tv,boot_lo,boot_hi,null_q95,p_value,verdict"
+has "$OS" "$G8,normal,2,0,\"SynFlow, 8 cells\",16,40,0.112500,"
+has "$OS" "darts cells=20 dataset=cifar10 metric=synflow,normal,1,0,\"SynFlow, 20 cells\",8,40,0.725000,"
+has "$OS" "darts cells=20 dataset=cifar10 metric=synflow,reduce,1,0,\"SynFlow, 20 cells\",8,40,0.675000,"
 DM="$WORK/darts_report/report.md"
+has "$DM" "### Distance to FreeDARTS's op distributions (METHOD.md §7.4)"
 has "$DM" "| sep_conv_5x5 | 5 | 31.2 | 12 | 30.0 | 3 | 18.8 | 11 | 27.5 |"
 has "$DM" "| total | 16 | | 40 | | 16 | | 40 | |"
 has "$DM" "| space | dataset | metric | cells | jobs | ok | failed | C10 valid | C10 test | C100 test | IN16 test | time [ms] | supernet params [M] | eval-net cifar10_c36_20cells params [M] |"

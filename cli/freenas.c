@@ -64,30 +64,18 @@ static void usage(FILE *f) {
 "  --cells N          nb201: cells per stage (5); darts: cells (8; 14 at 224; 20 = no depth gap)\n"
 "  --channels C       first cell width (16; darts at 224: 48)\n"
 "  --ss N             nb1shot1 search space 1 (default), 2 or 3\n"
-"  --benchmark FILE   NB201 ground truth (nb201_accuracy.tsv): print accuracies; default:
-"
-"                     nb201/nb201_accuracy.tsv under the data roots (shipped with freenas)
-"
-"  --no-benchmark     do not look accuracies up
-"
-"  --synflow-zc       SynFlow with BN removed and |alpha| (float64): R = 1'(prod |theta|)1,
-"
-"                     SynFlow's path sum; the default in darts and nb1shot1
-"
-"  --synflow-fd       FreeDARTS's literal SynFlow: BN in train mode over the one all-ones
-"
-"                     image, alpha signed except in nb201 (default in nb201); in darts and
-"
-"                     nb1shot1 d R / d alpha is exactly 0 there: noise, flagged degenerate
-"
-"  --synflow-signed-alpha  with BN removed keep alpha signed: the next ReLU drops the
-"
-"                     negative node outputs (the form --synflow-zc had before; comparison)
-"
-"  --synflow-no-rescale  nb1shot1 path form: no exact 2^k rescaling of alpha_output (the
-"
-"                     scores are then 2^-s_log2_scale times smaller, the architecture the same)
-"
+"  --benchmark FILE   NB201 ground truth (nb201_accuracy.tsv): print accuracies; default:\n"
+"                     nb201/nb201_accuracy.tsv under the data roots (shipped with freenas)\n"
+"  --no-benchmark     do not look accuracies up\n"
+"  --synflow-zc       SynFlow with BN removed and |alpha| (float64): R = 1'(prod |theta|)1,\n"
+"                     SynFlow's path sum; the default in darts and nb1shot1\n"
+"  --synflow-fd       FreeDARTS's literal SynFlow: BN in train mode over the one all-ones\n"
+"                     image, alpha signed except in nb201 (default in nb201); in darts and\n"
+"                     nb1shot1 d R / d alpha is exactly 0 there: noise, flagged degenerate\n"
+"  --synflow-signed-alpha  with BN removed keep alpha signed: the next ReLU drops the\n"
+"                     negative node outputs (the form --synflow-zc had before; comparison)\n"
+"  --synflow-no-rescale  nb1shot1 path form: no exact 2^k rescaling of alpha_output (the\n"
+"                     scores are then 2^-s_log2_scale times smaller, the architecture the same)\n"
 "  --device D         cpu (default) | cuda: run the supernet on the current GPU (cuDNN,\n"
 "                     cuBLAS); weights come from the same host RNG, so scores match the CPU\n"
 "  --fp32, --fp64     force the executor precision (default: synflow float64, snip float32;\n"

@@ -297,17 +297,17 @@ static void test_supernets(void) {
 static void test_search(const char *data) {
     /* fd: SynFlow in FD's literal form (--synflow-fd) instead of the space's default */
     struct { const char *space, *metric, *dataset; int cells, batch; double tol; int fd; } cs[] = {
-        {"nb201", "synflow", "cifar10", 0, 0, TOL64},
-        {"nb201", "snip", "cifar10", 0, 0, TOL32},
-        {"nb201", "grasp", "cifar10", 0, 16, 1e-6},
-        {"darts", "snip", "cifar10", 8, 16, TOL32},
+        {"nb201", "synflow", "cifar10", 0, 0, TOL64, 0},
+        {"nb201", "snip", "cifar10", 0, 0, TOL32, 0},
+        {"nb201", "grasp", "cifar10", 0, 16, 1e-6, 0},
+        {"darts", "snip", "cifar10", 8, 16, TOL32, 0},
         /* the DARTS / N1 default SynFlow (BN removed, |alpha|; N1 with alpha_output rescaled) */
-        {"darts", "synflow", "cifar10", 8, 0, TOL64},
-        {"nb1shot1", "synflow", "cifar10", 0, 0, TOL64},
+        {"darts", "synflow", "cifar10", 8, 0, TOL64, 0},
+        {"nb1shot1", "synflow", "cifar10", 0, 0, TOL64, 0},
         /* FD's literal form: degenerate (d R/d alpha = 0), so the flag only */
         {"darts", "synflow", "cifar10", 8, 0, -1, 1},
-        {"nb1shot1", "snip", "cifar10", 0, 16, TOL32},
-        {"darts", "synflow", "imagenet224", 0, 0, TOL64},
+        {"nb1shot1", "snip", "cifar10", 0, 16, TOL32, 0},
+        {"darts", "synflow", "imagenet224", 0, 0, TOL64, 0},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         fn_search_config c;

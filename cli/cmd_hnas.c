@@ -297,7 +297,9 @@ static void table_usage(FILE *f) {
 "  --dataset D        cifar10 (default; HNAS computes all three datasets' metrics on it)\n"
 "  --seed N           weights and batches (default 0)\n"
 "  --batch N          batch size (default 64)\n"
-"  --device D         cpu (default) | cuda\n", HNAS_TABLE_PROXIES);
+"  --device D         cpu (default) | cuda\n"
+"  --max-seconds S    start no architecture after S seconds (a rerun resumes)\n",
+            HNAS_TABLE_PROXIES);
 }
 
 int cmd_hnas_table(int argc, char **argv) {
@@ -305,7 +307,7 @@ int cmd_hnas_table(int argc, char **argv) {
     proxy_config_default(&pc);
     const char *out = NULL, *dir = NULL, *bpath = NULL;
     char proxies[1024] = HNAS_TABLE_PROXIES;
-    long a = 0, b = HNAS_NUM_ARCHS, stride = 1, offset = 0;
+    long a = 0, b = HNAS_NUM_ARCHS, stride = 1, offset = 0, max_s = 0;
     for (int i = 0; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) { table_usage(stdout); return 0; }
@@ -329,12 +331,13 @@ int cmd_hnas_table(int argc, char **argv) {
                 return 2;
             }
         } else if (!strcmp(o, "--stride") || !strcmp(o, "--offset") || !strcmp(o, "--seed") ||
-                   !strcmp(o, "--batch")) {
+                   !strcmp(o, "--batch") || !strcmp(o, "--max-seconds")) {
             if (cli_parse_long(o, v, !strcmp(o, "--offset") || !strcmp(o, "--seed") ? 0 : 1,
                                2147483647L, &n)) return 2;
             if (!strcmp(o, "--stride")) stride = n;
             else if (!strcmp(o, "--offset")) offset = n;
             else if (!strcmp(o, "--seed")) pc.seed = (uint64_t)n;
+            else if (!strcmp(o, "--max-seconds")) max_s = n;
             else pc.batch = (int)n;
         } else if (!strcmp(o, "--device")) {
             int dv;
@@ -422,6 +425,7 @@ int cmd_hnas_table(int argc, char **argv) {
     for (long i = a; i < b; i++) {
         if (i % stride != offset) continue;
         if (have->have[i]) { skipped++; continue; }
+        if (max_s > 0 && fn_now() - t0 > max_s) break; /* time-boxed: a rerun resumes */
         int ops[NB201_EDGES];
         if (nb201_net_ops_from_index(bench, (int)i, ops)) continue;
         fn_proxy_value v[HNAS_MAX_COLS];

@@ -24,6 +24,7 @@ double fn_rng_normal(uint64_t seed, uint32_t stream, uint64_t i);
 enum {
     FN_STREAM_ALPHA = 0x40000000u, /* architecture parameters, + group index */
     FN_STREAM_DATA = 0x50000000u,  /* batch sampling and augmentation */
+    FN_STREAM_BO = 0x60000000u,    /* Bayesian optimisation (bo/bo_rng.h), + purpose */
 };
 
 #endif

@@ -173,8 +173,10 @@ int hnas_run(const hnas_config *c, const hnas_data *d, hnas_result *r, char *err
         }
     } else {
         const double lo[2] = {0, c->c_lo}, hi[2] = {1, c->c_hi};
-        bo_opt *o = bo_opt_new(2, lo, hi, c->acq, bo_gp_defaults(),
-                               (bo_max_opts){c->n_random, c->n_starts}, c->seed);
+        bo_max_opts mx = bo_max_defaults();
+        mx.n_random = c->n_random;
+        mx.n_starts = c->n_starts;
+        bo_opt *o = bo_opt_new(2, lo, hi, c->acq, bo_gp_defaults(), mx, c->seed);
         if (!o) {
             snprintf(err, errlen, "bad Bayesian-optimisation settings");
             rc = -1;

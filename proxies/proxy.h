@@ -25,7 +25,8 @@
  *   hnas_ntk_trace, hnas_ntk_cond   as ntk_trace / ntk_cond                  §3.8, §4.1
  *   hnas_grad_norm, hnas_snip       as grad_norm / snip (raw: HNAS's M)      §4.2
  *   hnas_grasp                      as grasp (float64; raw, may be negative) §4.2
- * On one core: the NTK pair 0.6 s per architecture, snip + grad_norm 0.5 s, grasp 2.3 s.
+ * CPU time on one core (bench/bench_hnas.sh): the NTK pair 0.6 to 0.9 s per architecture, all
+ * five 4.5 to 5 s (grasp about 3.5 s).
  * Each proxy file's header says exactly what it computes and how it maps to the reference.
  * Per call on this 2-core CPU (1 thread, batch defaults, average arch): synflow 17 ms (all
  * 15,625 CIFAR-10 archs in 145 s as two 1-thread processes), naswot 0.5 s, snip 0.5 s

@@ -52,7 +52,8 @@ static void malformed(void) {
     expect_error("output: out\ngrid: {metric: [synflow, snpi]}\n", "cfg.yaml:2:26: ",
                  "unknown metric 'snpi'",
                  "known: synflow, snip, grasp, params, flops, grad_norm, naswot, fisher, "
-                 "jacob_cov, ntk_trace, ntk_cond; did you mean 'snip'?");
+                 "jacob_cov, ntk_trace, ntk_cond, hnas_ntk_trace, hnas_ntk_cond, hnas_grad_norm, "
+                 "hnas_snip, hnas_grasp; did you mean 'snip'?");
     expect_error("output: out\ngrid:\n  dataset: cifar1000\n", "cfg.yaml:3:12: ",
                  "unknown dataset 'cifar1000'", "did you mean 'cifar100'?");
     expect_error("output: out\ngrid:\n  alpha_scale: -1e-3\n", "cfg.yaml:3:16: ",
@@ -298,7 +299,7 @@ static void defaults_and_keys(void) {
         CHECK(sweep_keys[k].name && sweep_keys[k].hint && sweep_key_find(sweep_keys[k].name) == k);
         ngrid += sweep_keys[k].grid;
     }
-    CHECK(ngrid == 15 && !sweep_keys[SWEEP_KEY_KIND].grid && !sweep_keys[SWEEP_KEY_CELLS].grid);
+    CHECK(ngrid == 17 && !sweep_keys[SWEEP_KEY_KIND].grid && !sweep_keys[SWEEP_KEY_CELLS].grid);
 }
 
 /* The per-architecture kinds: what each takes, and the arch list forms. */

@@ -355,6 +355,10 @@ static int check_kind(const sweep_config *c, char *err, size_t errlen) {
     if (c->kind == SWEEP_KIND_RANDOM && m->n)
         return cfg_fail_at(c->path, m->mark, err, errlen, "kind random takes no metric (hint: "
                            "remove it; a random search scores nothing)");
+    for (int k = SWEEP_KEY_STRATEGY; k <= SWEEP_KEY_BUDGET && c->kind != SWEEP_KIND_HNAS; k++)
+        if (c->axes[k].n)
+            return cfg_fail_at(c->path, c->axes[k].mark, err, errlen, "%s is a key of kind hnas "
+                               "(hint: kind: hnas, or remove it)", sweep_keys[k].name);
     if (c->kind == SWEEP_KIND_HNAS && !c->table[0])
         return cfg_fail_at(c->path, c->kind_mark, err, errlen, "kind hnas needs table: the "
                            "per-architecture metric table(s) it searches (hint: table: "
@@ -401,8 +405,10 @@ static int check_kind(const sweep_config *c, char *err, size_t errlen) {
                                    "FreeDARTS searches, not of kind %s (hint: remove it)",
                                    sweep_keys[k].name, kn);
             return cfg_fail_at(c->path, c->axes[k].mark, err, errlen, "kind %s does not read "
-                               "%s (hint: remove it; a random search draws an architecture "
-                               "and scores nothing)", kn, sweep_keys[k].name);
+                               "%s (hint: remove it; %s)", kn, sweep_keys[k].name,
+                               c->kind == SWEEP_KIND_HNAS
+                                   ? "kind hnas reads its metrics from the table"
+                                   : "a random search draws an architecture and scores nothing");
         }
     }
     return 0;

@@ -337,6 +337,19 @@ static void per_arch_kinds(void) {
          "kind random does not read batch", "remove it"},
         {"kind: zc_search\ngrid: {metric: snip, synflow_zc: true}\n", "cfg.yaml:4:22: ",
          "synflow_zc is an option of FreeDARTS searches, not of kind zc_search", NULL},
+        /* kind hnas */
+        {"kind: hnas\n", "cfg.yaml:3:7: ", "kind hnas needs table", "freenas hnas-table"},
+        {"kind: score\ntable: t.tsv\ngrid: {metric: snip, arch: all}\n", "cfg.yaml:4:8: ",
+         "table is a key of kind hnas", NULL},
+        {"grid: {strategy: ei}\n", "cfg.yaml:3:8: ", "strategy is a key of kind hnas", NULL},
+        {"kind: hnas\ntable: t.tsv\ngrid: {strategy: bo}\n", "cfg.yaml:5:18: ",
+         "unknown strategy 'bo'", "ei, ucb, alone, random"},
+        {"kind: hnas\ntable: t.tsv\ngrid: {budget: 0}\n", "cfg.yaml:5:16: ",
+         "budget: 0 is out of range", "1..256"},
+        {"kind: hnas\ntable: t.tsv\ngrid: {seed: 1, batch: 64}\n", "cfg.yaml:5:17: ",
+         "kind hnas does not read batch", "from the table"},
+        {"kind: hnas\ntable: t.tsv\ngrid: {metric: grasp_x}\n", "cfg.yaml:5:16: ",
+         "unknown metric 'grasp_x'", NULL},
     };
     char y[512];
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

@@ -196,7 +196,7 @@ static void hnas_convergence(report_ctx *c, const report_groups *gs) {
                              "font 'DejaVu Sans,11'\nset output 'hnas_convergence.svg'\n");
             fprintf(gp, "set multiplot layout 1,2\nset grid\nset key bottom right\n"
                         "set ylabel 'C10 test accuracy of the best-so-far pick (%%)'\n"
-                        "set style fill transparent solid 0.2 noborder\n");
+                        "set style fill transparent solid 0.2 noborder\nset yrange [*:*<100]\n");
             for (int panel = 0; panel < 2; panel++) {
                 fprintf(gp, "set xlabel '%s'\nplot ", panel ? "search cost (12-epoch training "
                             "seconds of the queries)" : "BO iteration");

@@ -245,6 +245,7 @@ int main(int argc, char **argv) {
     report_alpha_scale(&c);
     report_darts_ops(&c);
     report_correlations(&c);
+    report_hnas(&c);
     if (bench_path) {
         int scores = 0;
         for (size_t j = 0; j < d.njobs && !scores; j++)

@@ -110,3 +110,19 @@ const char *paper_metric_name(const char *metric) {
     if (!strcmp(metric, "naswot")) return "NASWOT";
     return metric;
 }
+
+/* METHOD.md §4.3 (HNAS's numbers as its authors cite them in RoBoT, ICLR 2024, Table 2) */
+const paper_hnas_row paper_hnas_rows[] = {
+    {"HNAS (authors)", "ei", {94.04, 71.75, 45.91}, {0.21, 1.04, 0.88}, 3010,
+     "METHOD.md §4.3 (RoBoT Table 2)"},
+    {"NASWOT", NULL, {92.96, 69.98, 44.44}, {0.81, 1.22, 2.10}, 306, "METHOD.md §4.3"},
+    {"TE-NAS", NULL, {93.90, 71.24, 42.38}, {0.47, 0.56, 0.46}, 1558, "METHOD.md §4.3"},
+    {"NASI", NULL, {93.55, 71.20, 44.84}, {0.10, 0.14, 1.41}, 120, "METHOD.md §4.3"},
+    {"GradSign", NULL, {93.31, 70.33, 42.42}, {0.47, 1.28, 2.81}, NA, "METHOD.md §4.3"},
+    {"REA (12,000 s)", NULL, {93.92, NA, NA}, {NA, NA, NA}, 12000, "METHOD.md §4.3"},
+    {"RS (12,000 s)", NULL, {93.70, NA, NA}, {NA, NA, NA}, 12000, "METHOD.md §4.3"},
+    {"REINFORCE (12,000 s)", NULL, {93.85, NA, NA}, {NA, NA, NA}, 12000, "METHOD.md §4.3"},
+    {"BOHB (12,000 s)", NULL, {93.61, NA, NA}, {NA, NA, NA}, 12000, "METHOD.md §4.3"},
+    {"optimum in the space", NULL, {94.37, 73.51, 47.31}, {NA, NA, NA}, NA, "METHOD.md §7.2"},
+};
+const int paper_hnas_num_rows = (int)(sizeof paper_hnas_rows / sizeof paper_hnas_rows[0]);

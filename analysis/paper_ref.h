@@ -53,4 +53,18 @@ int paper_darts_op_index(const char *op);
 /* the paper's display name of a metric: SynFlow, SNIP, GraSP, NASWOT; else the name itself */
 const char *paper_metric_name(const char *metric);
 
+/* METHOD.md §4.3 / §7.2: HNAS and the baselines of the same table (the authors' RoBoT paper,
+ * ICLR 2024, Table 2), NB201 test accuracy mean +- std and search cost in GPU-seconds (NAN:
+ * not given). kind / strategy: the freenas_sweep job (kind hnas, strategy ei) that reproduces
+ * the row; NULL: not in freenas. */
+typedef struct {
+    const char *method;
+    const char *strategy; /* kind hnas strategy ("ei"), or NULL */
+    double test_mean[PAPER_NUM_DATASETS], test_std[PAPER_NUM_DATASETS];
+    double cost_s;
+    const char *source;
+} paper_hnas_row;
+extern const paper_hnas_row paper_hnas_rows[];
+extern const int paper_hnas_num_rows;
+
 #endif

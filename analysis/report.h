@@ -76,6 +76,10 @@ void report_ensembles_table(report_ctx *c);
 void report_alpha_scale(report_ctx *c);
 void report_darts_ops(report_ctx *c);
 void report_correlations(report_ctx *c);
+/* HNAS: its table beside the authors' row, the convergence figure, the proxy-against-proxy
+ * Spearman matrix (analysis/report_hnas.c) */
+#define HNAS_REPORT_MAX_T 256
+void report_hnas(report_ctx *c);
 /* the ranking table of one correlation group (analysis/report_ranking.c): px[a * np + p] the
  * proxy values, dir[p] each proxy's direction (+1 larger is better, -1 smaller; the records'
  * proxy_direction) and gt[a * REPORT_NUM_ACC + t] the ground truth of narch archs */

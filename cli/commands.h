@@ -11,5 +11,8 @@ int cli_parse_device(const char *s, int *out);
 /* freenas score: zero-cost proxies of NB201 benchmark networks (cli/cmd_score.c). argv holds
  * the options after "score". Returns the exit code. */
 int cmd_score(int argc, char **argv);
+/* freenas hnas / hnas-table: HNAS on NB201 and its metric tables (cli/cmd_hnas.c). */
+int cmd_hnas(int argc, char **argv);
+int cmd_hnas_table(int argc, char **argv);
 
 #endif

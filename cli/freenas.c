@@ -43,6 +43,8 @@ static void usage(FILE *f) {
 "  search     FreeDARTS search: score every operation of the supernet at initialisation\n"
 "             with a saliency on alpha and prune one-shot (METHOD.md §3.11, §5)\n"
 "  score      zero-cost proxies of NB201 benchmark networks (freenas score --help)\n"
+"  hnas       HNAS on NB201: Bayesian optimisation of an M / kappa objective over 12-epoch\n"
+"             queries (freenas hnas --help); hnas-table computes its metric table\n"
 "  info       build features and accelerators\n"
 "  --version  print the version\n"
 "\n"
@@ -484,6 +486,9 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "search")) return cmd_search(argc - 2, argv + 2);
     if (!strcmp(argv[1], "info")) return cmd_info();
     if (!strcmp(argv[1], "score")) return cmd_score(argc - 2, argv + 2);
-    fprintf(stderr, "freenas: unknown command '%s' (commands: search, score, info; see --help)\n", argv[1]);
+    if (!strcmp(argv[1], "hnas")) return cmd_hnas(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "hnas-table")) return cmd_hnas_table(argc - 2, argv + 2);
+    fprintf(stderr, "freenas: unknown command '%s' (commands: search, score, hnas, hnas-table, "
+            "info; see --help)\n", argv[1]);
     return 2;
 }

@@ -98,6 +98,15 @@ int graph_conv(fn_graph *g, const char *name, int x, int cout, int k, int stride
     return out;
 }
 
+int graph_conv_bn_bias(fn_graph *g, const char *name, int x, int cout, int k, int stride,
+                       int pad, int dil, int groups) {
+    const int out = graph_conv(g, name, x, cout, k, stride, pad, dil, groups);
+    fn_node *nd = &g->nodes[g->nn - 1];
+    nd->b = new_param(g, name, "bias", (size_t)cout, g->p[nd->w].fan_in, FN_INIT_KAIMING_U,
+                      FN_PARAM_CONV_B);
+    return out;
+}
+
 int graph_bn(fn_graph *g, const char *name, int x, int affine) {
     fn_tensor in = g->t[x];
     int out = new_tensor(g, in.n, in.c, in.h, in.w);

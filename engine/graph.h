@@ -41,7 +41,10 @@ typedef enum {
     FN_INIT_ZERO,      /* BN beta */
 } fn_init;
 
-typedef enum { FN_PARAM_CONV_W, FN_PARAM_LINEAR_W, FN_PARAM_LINEAR_B, FN_PARAM_BN_W, FN_PARAM_BN_B } fn_param_kind;
+/* FN_PARAM_CONV_B: the bias of a graph_conv_bn_bias conv (see there): counted and drawn like
+ * PyTorch's conv bias, never added by an executor. */
+typedef enum { FN_PARAM_CONV_W, FN_PARAM_LINEAR_W, FN_PARAM_LINEAR_B, FN_PARAM_BN_W, FN_PARAM_BN_B,
+               FN_PARAM_CONV_B } fn_param_kind;
 
 typedef struct {
     int n, c, h, w; /* memory comes from the executor's plan (engine/graph_plan.h) */
@@ -96,6 +99,15 @@ int graph_alpha_group(fn_graph *g, const char *name, int rows, int cols); /* ret
  * ("<name>.weight", "<name>.bias"). */
 int graph_conv(fn_graph *g, const char *name, int x, int cout, int k, int stride, int pad,
                int dil, int groups);
+/* A conv with a bias (nd->b, kind FN_PARAM_CONV_B, PyTorch's U(+-1/sqrt(fan_in)) draw) whose
+ * output feeds a train-mode BN directly (ZC's NAS201Model cell ReLUConvBN, METHOD.md §4.2).
+ * Train-mode BN subtracts the per-channel batch mean, so the bias changes no activation and the
+ * batch gradient of S with respect to it is exactly zero: the executors do not add it (its
+ * dparams stay 0, which is exact). It exists for the parameter count and for per-sample
+ * gradients, which do see it (proxies/proxy_ntk.c: g_n(b) = sum over positions of delta_n).
+ * Valid only with FN_BN_TRAIN and a graph_bn on the returned tensor. */
+int graph_conv_bn_bias(fn_graph *g, const char *name, int x, int cout, int k, int stride,
+                       int pad, int dil, int groups);
 int graph_bn(fn_graph *g, const char *name, int x, int affine);
 int graph_relu(fn_graph *g, int x);
 int graph_avgpool(fn_graph *g, int x, int k, int stride, int pad);

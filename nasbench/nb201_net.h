@@ -13,6 +13,10 @@
  * leaving it still run (on zeros) and count in parameters and FLOPs, as in AD's network.
  * The BNs of the two ResNet blocks are marked zc_keep_bn, so an executor with bn_mode
  * FN_BN_OFF is ZC's BN-free copy (METHOD.md §3.0, §3.3).
+ * cfg->cell_conv_bias = 1 builds ZC's NAS201Model instead, the network HNAS scores (§4.2): the
+ * same skeleton, cells ReLU, Conv WITH bias, BN affine=False (graph_conv_bn_bias: the bias is
+ * a counted parameter that train-mode BN cancels; use only with FN_BN_TRAIN). Its parameter
+ * count is nb201_net_params (the ops that run) or nb201_net_params_zc_module (every module).
  *
  * FLOPs follow AD's get_model_infos (xautodl/utils/flop_benchmark.py), which NB201's "FLOPs"
  * column and FD's logs use: multiply-accumulates (one per multiply-add, not 2) of every conv
@@ -37,6 +41,9 @@ void nb201_net_build(fn_graph *g, const nb201_config *cfg, const int ops[NB201_E
 /* Parameters of the network (BN affine weights and the classifier bias included): equal to
  * graph_num_params of nb201_net_build. */
 size_t nb201_net_params(const nb201_config *cfg, const int ops[NB201_EDGES]);
+/* ZC NAS201Model's sum(p.numel() for p in model.parameters()) (cell_conv_bias form): its cells
+ * hold every op of every edge whatever the architecture, 1,692,826 for CIFAR-10 (C 16, N 5). */
+size_t nb201_net_params_zc_module(const nb201_config *cfg);
 /* FLOPs in AD's convention (see above), batch 1. */
 double nb201_net_flops(const nb201_config *cfg, const int ops[NB201_EDGES]);
 

@@ -21,27 +21,39 @@
 #define IN_GRAD FN_PX_INPUT_GRAD
 static const fn_proxy proxy_table[] = {
     {"params", "parameters of the network (all, as AD counts them)", 0, 0, 0, 0, FN_BN_TRAIN, 0,
-     +1, 0, proxy_params},
+     +1, 0, proxy_params, 0},
     {"flops", "conv + linear multiply-adds (+ bias additions) at batch 1, AD's FLOPs", 0, 0, 0,
-     0, FN_BN_TRAIN, 0, +1, 0, proxy_flops},
+     0, FN_BN_TRAIN, 0, +1, 0, proxy_flops, 0},
     {"synflow", "sum |W * dR/dW|, R = sum of logits, |params|, all-ones input, BN removed", 0, 0,
-     1, 64, FN_BN_OFF, 0, +1, GRAD | FN_PX_MODIFIES_PARAMS, proxy_synflow},
+     1, 64, FN_BN_OFF, 0, +1, GRAD | FN_PX_MODIFIES_PARAMS, proxy_synflow, 0},
     {"snip", "sum |W * dL/dW|, L = cross-entropy", 1, 1, 64, 32, FN_BN_TRAIN, 1, +1, GRAD,
-     proxy_snip},
+     proxy_snip, 0},
     {"grad_norm", "sum over layers of ||dL/dW||_F", 1, 1, 64, 32, FN_BN_TRAIN, 1, +1, GRAD,
-     proxy_grad_norm},
+     proxy_grad_norm, 0},
     {"naswot", "log|det K|, K[i,j] = ReLU units with equal on/off state in samples i, j", 1, 0,
-     128, 32, FN_BN_TRAIN, 0, +1, 0, proxy_naswot},
+     128, 32, FN_BN_TRAIN, 0, +1, 0, proxy_naswot, 0},
     {"grasp", "-sum W * (H g), g = dL/dW held fixed (H g: float64 central difference, ReLU "
-     "pattern frozen)", 1, 1, 64, 64, FN_BN_TRAIN, 1, +1, GRAD, proxy_grasp},
+     "pattern frozen)", 1, 1, 64, 64, FN_BN_TRAIN, 1, +1, GRAD, proxy_grasp, 0},
     {"fisher", "sum fan_in * 1/2 mean_n (sum_hw a * dL/da)^2 per conv/linear output channel", 1,
-     1, 64, 32, FN_BN_TRAIN, 1, +1, IN_GRAD | FN_PX_KEEP_CONV_OUT, proxy_fisher},
+     1, 64, 32, FN_BN_TRAIN, 1, +1, IN_GRAD | FN_PX_KEEP_CONV_OUT, proxy_fisher, 0},
     {"jacob_cov", "-sum log(v + 1e-5) + 1/(v + 1e-5), v = eigenvalues of corrcoef(dy/dx)", 1, 0,
-     64, 32, FN_BN_TRAIN, 1, +1, IN_GRAD, proxy_jacob_cov},
+     64, 32, FN_BN_TRAIN, 1, +1, IN_GRAD, proxy_jacob_cov, 0},
     {"ntk_trace", "sqrt(tr Theta / N), Theta = G G^T, G = per-sample d f_y / d(W, b)", 1, 1, 64,
-     32, FN_BN_TRAIN, 1, +1, IN_GRAD | FN_PX_KEEP_CONV_IN, proxy_ntk_trace},
+     32, FN_BN_TRAIN, 1, +1, IN_GRAD | FN_PX_KEEP_CONV_IN, proxy_ntk_trace, 0},
     {"ntk_cond", "lambda_max / lambda_min of Theta (NaN -> 1e5)", 1, 1, 64, 32, FN_BN_TRAIN, 1,
-     -1, IN_GRAD | FN_PX_KEEP_CONV_IN, proxy_ntk_cond},
+     -1, IN_GRAD | FN_PX_KEEP_CONV_IN, proxy_ntk_cond, 0},
+    /* HNAS's setting (METHOD.md §4.2): ZC's NAS201Model, fresh weights and batch per arch */
+    {"hnas_ntk_trace", "HNAS's M: ntk_trace on ZC's NAS201Model (cell conv biases in G), fresh "
+     "weights and batch per arch", 1, 1, 64, 32, FN_BN_TRAIN, 1, +1,
+     IN_GRAD | FN_PX_KEEP_CONV_IN, proxy_ntk_trace, 1},
+    {"hnas_ntk_cond", "HNAS's kappa: ntk_cond on ZC's NAS201Model, fresh weights and batch per "
+     "arch", 1, 1, 64, 32, FN_BN_TRAIN, 1, -1, IN_GRAD | FN_PX_KEEP_CONV_IN, proxy_ntk_cond, 1},
+    {"hnas_grad_norm", "grad_norm on ZC's NAS201Model, fresh weights and batch per arch", 1, 1,
+     64, 32, FN_BN_TRAIN, 1, +1, GRAD, proxy_grad_norm, 1},
+    {"hnas_snip", "snip on ZC's NAS201Model, fresh weights and batch per arch", 1, 1, 64, 32,
+     FN_BN_TRAIN, 1, +1, GRAD, proxy_snip, 1},
+    {"hnas_grasp", "grasp on ZC's NAS201Model, fresh weights and batch per arch", 1, 1, 64, 64,
+     FN_BN_TRAIN, 1, +1, GRAD, proxy_grasp, 1},
 };
 #define N_PROXIES (int)(sizeof proxy_table / sizeof proxy_table[0])
 
@@ -54,8 +66,15 @@ const fn_proxy *proxy_find(const char *name) {
 int proxy_count(void) { return N_PROXIES; }
 const fn_proxy *proxy_at(int i) { return i >= 0 && i < N_PROXIES ? &proxy_table[i] : NULL; }
 
+uint64_t proxy_hnas_seed(uint64_t seed, int code) {
+    uint64_t z = seed + 0x9e3779b97f4a7c15ull * (uint64_t)(code + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
 const char *proxy_names(void) {
-    static char buf[256];
+    static char buf[512];
     if (!buf[0])
         for (int i = 0; i < N_PROXIES; i++) {
             strcat(buf, proxy_table[i].name);
@@ -99,10 +118,18 @@ struct fn_proxy_ctx {
     int nuc;
     size_t uc_bytes;
     fn_arena_pool pool; /* activation / gradient arenas reused across networks */
+    fn_batch arch_batch; /* the hnas_* proxies' batch of the current architecture */
+    uint64_t arch_seed;
+    int arch_aug;
 };
 
-/* exec_init_params(e, seed), bit for bit, from the cached draws */
-static void ctx_init_params(fn_proxy_ctx *x, fn_exec *e) {
+/* exec_init_params(e, seed), bit for bit, from the cached draws; with own_seed (the hnas_*
+ * proxies' per-architecture seed) straight from the generator */
+static void ctx_init_params(fn_proxy_ctx *x, fn_exec *e, int own, uint64_t seed) {
+    if (own) {
+        exec_init_params(e, seed);
+        return;
+    }
     const fn_graph *g = e->g;
     if (g->np > x->nuc) {
         x->uc = realloc(x->uc, sizeof(ucache) * (size_t)g->np);
@@ -162,6 +189,7 @@ fn_status proxy_ctx_create(const fn_proxy_config *c, fn_proxy_ctx **out, char *e
 void proxy_ctx_free(fn_proxy_ctx *x) {
     if (!x) return;
     for (int i = 0; i < x->nbatches; i++) batch_free(&x->batches[i]);
+    batch_free(&x->arch_batch);
     nb201_benchmark_free(x->bench);
     proxy_scratch_free(&x->scr);
     free(x->keep);
@@ -191,6 +219,27 @@ static const fn_batch *ctx_batch(fn_proxy_ctx *x, int n, int augment, char *err,
         return NULL;
     x->batch_aug[x->nbatches++] = augment;
     return b;
+}
+
+/* The hnas_* proxies' batch: n records drawn under the architecture's own seed (reloaded when
+ * the seed, size or augmentation changes). */
+static const fn_batch *arch_batch(fn_proxy_ctx *x, int n, int augment, uint64_t seed, char *err,
+                                  size_t errlen) {
+    if (x->arch_batch.x && x->arch_batch.n == n && x->arch_seed == seed &&
+        x->arch_aug == augment)
+        return &x->arch_batch;
+    batch_free(&x->arch_batch);
+    memset(&x->arch_batch, 0, sizeof x->arch_batch);
+    if (!x->c.data_path) {
+        snprintf(err, errlen, "this proxy needs images: give the data path (--data)");
+        return NULL;
+    }
+    if (dataset_load_batch(x->c.dataset, x->c.data_path, n, seed, augment, &x->arch_batch, err,
+                           errlen))
+        return NULL;
+    x->arch_seed = seed;
+    x->arch_aug = augment;
+    return &x->arch_batch;
 }
 
 /* ------------------------------------------------------------------ driver ----------- */
@@ -238,12 +287,13 @@ fn_status proxy_score_ops(fn_proxy_ctx *x, const int ops[NB201_EDGES], const cha
         it[i].group = i; /* the first item with the same executor key leads the group */
         for (int k = 0; k < i; k++)
             if (it[k].p && it[k].batch == it[i].batch && it[k].precision == it[i].precision &&
-                it[k].p->bn_mode == p->bn_mode && it[k].group == k) {
+                it[k].p->bn_mode == p->bn_mode && it[k].p->hnas == p->hnas &&
+                it[k].group == k) {
                 it[i].group = k;
                 break;
             }
     }
-    const nb201_config base = {x->c.channels, x->c.cells, x->ds->classes, x->ds->h, x->ds->w, 1};
+    const nb201_config base = {x->c.channels, x->c.cells, x->ds->classes, x->ds->h, x->ds->w, 1, 0};
     for (int lead = 0; lead < n; lead++) {
         if (!it[lead].p || it[lead].group != lead) continue;
         const double t0 = fn_now();
@@ -251,6 +301,9 @@ fn_status proxy_score_ops(fn_proxy_ctx *x, const int ops[NB201_EDGES], const cha
         graph_init(&g);
         nb201_config cfg = base;
         cfg.batch = it[lead].batch > 0 ? it[lead].batch : 1;
+        const int hnas = it[lead].p->hnas; /* per-arch weights and batch, ZC's cells */
+        const uint64_t aseed = proxy_hnas_seed(x->c.seed, nb201_arch_code(ops));
+        cfg.cell_conv_bias = hnas;
         nb201_net_build(&g, &cfg, ops);
         unsigned needs = 0;
         for (int i = lead; i < n; i++)
@@ -275,7 +328,7 @@ fn_status proxy_score_ops(fn_proxy_ctx *x, const int ops[NB201_EDGES], const cha
             } else {
                 have_exec = 1;
                 e.bn_mode = it[lead].p->bn_mode;
-                ctx_init_params(x, &e);
+                ctx_init_params(x, &e, hnas, aseed);
             }
         }
         fn_proxy_job j;
@@ -292,7 +345,9 @@ fn_status proxy_score_ops(fn_proxy_ctx *x, const int ops[NB201_EDGES], const cha
                 continue;
             }
             if (p->needs_data) {
-                const fn_batch *b = ctx_batch(x, it[i].batch, it[i].augment, msg, sizeof msg);
+                const fn_batch *b = hnas ? arch_batch(x, it[i].batch, it[i].augment, aseed, msg,
+                                                      sizeof msg)
+                                         : ctx_batch(x, it[i].batch, it[i].augment, msg, sizeof msg);
                 if (!b) {
                     fail_item(&out[i], FN_ERR_DATA, fn_now() - t1, &first, err, errlen, msg);
                     continue;
@@ -307,7 +362,7 @@ fn_status proxy_score_ops(fn_proxy_ctx *x, const int ops[NB201_EDGES], const cha
                 j.ce_valid = 0;
             }
             if (dirty && have_exec) { /* a previous proxy changed the weights */
-                ctx_init_params(x, &e);
+                ctx_init_params(x, &e, hnas, aseed);
                 j.ce_valid = j.theta_valid = 0;
                 dirty = 0;
             }

@@ -20,6 +20,13 @@
  *   jacob_cov  images  64     32    train       -sum log(v+k) + 1/(v+k), v=eig corr §3.6
  *   ntk_trace  labels  64     32    train       sqrt(tr Theta / N)                  §3.8
  *   ntk_cond   labels  64     32    train       lambda_max / lambda_min (NaN->1e5)  §3.8
+ * HNAS's setting (fn_proxy.hnas; §4.2): ZC's NAS201Model, whose cell convs carry biases (they
+ * enter the NTK's G), and weights and augmented batch drawn afresh per architecture:
+ *   hnas_ntk_trace, hnas_ntk_cond   as ntk_trace / ntk_cond                  §3.8, §4.1
+ *   hnas_grad_norm, hnas_snip       as grad_norm / snip (raw: HNAS's M)      §4.2
+ *   hnas_grasp                      as grasp (float64; raw, may be negative) §4.2
+ * CPU time on one core (bench/bench_hnas.sh): the NTK pair 0.6 to 0.9 s per architecture, all
+ * five 4.5 to 5 s (grasp about 3.5 s).
  * Each proxy file's header says exactly what it computes and how it maps to the reference.
  * Per call on this 2-core CPU (1 thread, batch defaults, average arch): synflow 17 ms (all
  * 15,625 CIFAR-10 archs in 145 s as two 1-thread processes), naswot 0.5 s, snip 0.5 s
@@ -92,7 +99,16 @@ typedef struct {
     unsigned needs;     /* FN_PX_* */
     /* Writes the score; 0, or -1 with a message (e.g. a non-finite value). */
     int (*score)(fn_proxy_job *j, double *out, char *err, size_t errlen);
+    int hnas;           /* HNAS's setting (METHOD.md §4.2): ZC's NAS201Model (cell convs with
+                           biases, nb201_config.cell_conv_bias) and, per architecture, freshly
+                           drawn weights and a fresh augmented batch, both under
+                           proxy_hnas_seed(seed, arch code): any subset or order of archs gives
+                           the same values */
 } fn_proxy;
+
+/* The per-architecture seed of the hnas_* proxies: a SplitMix64 mix of (seed, code), code =
+ * nb201_arch_code (0..15624, the same for every table). */
+uint64_t proxy_hnas_seed(uint64_t seed, int code);
 
 const fn_proxy *proxy_find(const char *name);
 int proxy_count(void);

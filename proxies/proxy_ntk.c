@@ -43,7 +43,10 @@ static void ntk_conv(ntk_acc *acc, const fn_exec *e, const fn_node *nd) {
     const int N = ti->n;
     conv2d_dims d = {1, ti->c, ti->h, ti->w, to->c, nd->k, nd->stride, nd->pad, nd->dil,
                      nd->groups, nd->ho, nd->wo};
-    const size_t P = g->p[nd->w].numel, xin = (size_t)ti->c * ti->h * ti->w;
+    /* a row: dW of one image, then its bias gradient when the conv has one
+     * (graph_conv_bn_bias: ZC's cell convs, sum over positions of delta_n per channel) */
+    const size_t PW = g->p[nd->w].numel, P = PW + (nd->b >= 0 ? (size_t)to->c : 0);
+    const size_t xin = (size_t)ti->c * ti->h * ti->w, hw = (size_t)to->h * to->w;
     const size_t xout = (size_t)to->c * to->h * to->w;
     const size_t col = (size_t)(ti->c / nd->groups) * nd->k * nd->k * nd->ho * nd->wo;
     double *G = proxy_scratch(acc->j, 2, (size_t)N * P);
@@ -60,6 +63,11 @@ static void ntk_conv(ntk_acc *acc, const fn_exec *e, const fn_node *nd) {
             double *row = G + (size_t)n * P;
             memset(row, 0, sizeof(double) * P);
             conv2d_backward_f64(NULL, row, db, xb, NULL, &d, ws); /* dW of one image */
+            for (size_t c = 0; PW + c < P; c++) {
+                double sb = 0;
+                for (size_t q = 0; q < hw; q++) sb += db[c * hw + q];
+                row[PW + c] = sb;
+            }
         }
         free(xb);
     }

@@ -23,7 +23,7 @@ static int nb201_space_build(fn_graph *g, const fn_search_config *c, const fn_da
                              int batch, char *err, size_t errlen) {
     (void)err;
     (void)errlen;
-    nb201_config nc = {c->channels, c->cells, ds->classes, ds->h, ds->w, batch};
+    nb201_config nc = {c->channels, c->cells, ds->classes, ds->h, ds->w, batch, 0};
     nb201_build(g, &nc);
     return 0;
 }

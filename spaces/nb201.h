@@ -32,6 +32,9 @@ typedef struct {
     int classes;  /* 10, 100, 120 */
     int h, w;     /* input resolution (32 or 16) */
     int batch;
+    int cell_conv_bias; /* benchmark networks (nasbench/nb201_net.h) only: 0 = AD's trained
+                           cells (Conv without bias, BN affine); 1 = ZC's NAS201Model cells, as
+                           HNAS scores them (Conv WITH bias, BN affine=False; METHOD.md §4.2) */
 } nb201_config;
 
 /* Builds the supernet into an empty graph. Parameter names follow ../shared/ref/README.md. */

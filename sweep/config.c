@@ -30,7 +30,7 @@
 #include "sweep/plan.h"
 
 const sweep_key_info sweep_keys[SWEEP_NUM_KEYS] = {
-    [SWEEP_KEY_KIND] = {"kind", SWEEP_T_STR, 0, "search, noop, score, zc_search or random"},
+    [SWEEP_KEY_KIND] = {"kind", SWEEP_T_STR, 0, "search, noop, score, zc_search, random or hnas"},
     [SWEEP_KEY_SPACE] = {"space", SWEEP_T_STR, 1,
                          "nb201, darts, nb1shot1 or {name: darts, cells: 8}"},
     [SWEEP_KEY_CELLS] = {"cells", SWEEP_T_INT, 0, "an integer 1..64"},
@@ -53,9 +53,12 @@ const sweep_key_info sweep_keys[SWEEP_NUM_KEYS] = {
     [SWEEP_KEY_ARCH] = {"arch", SWEEP_T_INT, 1,
                         "all, {sample: N, seed: S}, or NB201 indices 0..15624"},
     [SWEEP_KEY_SAMPLE] = {"sample", SWEEP_T_INT, 1, "an integer 1..15625"},
+    [SWEEP_KEY_STRATEGY] = {"strategy", SWEEP_T_STR, 1, "ei, ucb, alone or random"},
+    [SWEEP_KEY_BUDGET] = {"budget", SWEEP_T_INT, 1, "an integer 1..256"},
 };
 
-static const char *const kind_names[] = {"search", "noop", "score", "zc_search", "random"};
+static const char *const kind_names[] = {"search", "noop", "score", "zc_search", "random",
+                                         "hnas"};
 const char *sweep_kind_name(sweep_kind k) { return kind_names[k]; }
 
 int sweep_key_find(const char *name) {
@@ -64,7 +67,7 @@ int sweep_key_find(const char *name) {
     return -1;
 }
 
-const char *const cfg_top_keys = "name, output, kind, data, benchmark, scores, threads, noop_ms, "
+const char *const cfg_top_keys = "name, output, kind, data, benchmark, scores, table, threads, noop_ms, "
                                  "progress_interval, job_timeout_s, max_attempts, "
                                  "noop_hang_seed, grid, zip, exclude, ensembles";
 const char *const cfg_type_names[4] = {"a name", "an integer", "a number", "true or false"};
@@ -232,12 +235,13 @@ static int path_value(cfg_ctx *x, const yaml_node_t *n, const char *key, char *o
 }
 
 static int parse_top(cfg_ctx *x, const yaml_node_t *root) {
-    static const char *const paths[4] = {"output", "data", "benchmark", "scores"},
+    static const char *const paths[5] = {"output", "data", "benchmark", "scores", "table"},
                       *const sections[4] = {"grid", "zip", "exclude", "ensembles"};
     sweep_config *c = x->c;
-    char *path_out[4] = {c->output, c->data, c->benchmark, c->scores}, buf[64], hint[256];
-    sweep_mark *path_mark[4] = {&c->output_mark, &c->data_mark, &c->benchmark_mark,
-                                &c->scores_mark};
+    char *path_out[5] = {c->output, c->data, c->benchmark, c->scores, c->table}, buf[64],
+         hint[256];
+    sweep_mark *path_mark[5] = {&c->output_mark, &c->data_mark, &c->benchmark_mark,
+                                &c->scores_mark, &c->table_mark};
     const yaml_node_t *sect[4] = {NULL, NULL, NULL, NULL}, *out = NULL, *hang = NULL;
     if (!root) return cfg_fail(x, NULL, "the configuration is empty (hint: at least output: DIR)");
     if (root->type != YAML_MAPPING_NODE)
@@ -248,7 +252,7 @@ static int parse_top(cfg_ctx *x, const yaml_node_t *root) {
         const yaml_node_t *kn = CFG_KEY(x, p), *v = CFG_VAL(x, p);
         const char *key = cfg_text(kn);
         const int gk = sweep_key_find(key);
-        int pi = 3, si = 3;
+        int pi = 4, si = 3;
         double num = 0;
         while (pi >= 0 && strcmp(key, paths[pi])) pi--;
         while (si >= 0 && strcmp(key, sections[si])) si--;
@@ -352,6 +356,17 @@ static int check_kind(const sweep_config *c, char *err, size_t errlen) {
     if (c->kind == SWEEP_KIND_RANDOM && m->n)
         return cfg_fail_at(c->path, m->mark, err, errlen, "kind random takes no metric (hint: "
                            "remove it; a random search scores nothing)");
+    for (int k = SWEEP_KEY_STRATEGY; k <= SWEEP_KEY_BUDGET && c->kind != SWEEP_KIND_HNAS; k++)
+        if (c->axes[k].n)
+            return cfg_fail_at(c->path, c->axes[k].mark, err, errlen, "%s is a key of kind hnas "
+                               "(hint: kind: hnas, or remove it)", sweep_keys[k].name);
+    if (c->kind == SWEEP_KIND_HNAS && !c->table[0])
+        return cfg_fail_at(c->path, c->kind_mark, err, errlen, "kind hnas needs table: the "
+                           "per-architecture metric table(s) it searches (hint: table: "
+                           "hnas/data/nb201_cifar10_seed0.tsv; freenas hnas-table makes one)");
+    if (c->kind != SWEEP_KIND_HNAS && c->table[0])
+        return cfg_fail_at(c->path, c->table_mark, err, errlen, "table is a key of kind hnas "
+                           "(hint: kind: hnas, or remove table)");
     if ((c->kind == SWEEP_KIND_SCORE || c->kind == SWEEP_KIND_ZC_SEARCH) && !m->n)
         return cfg_fail_at(c->path, c->kind_mark, err, errlen, "kind %s needs metric: the "
                            "proxies to compute (hint: metric: [synflow, naswot]; known: %s)",
@@ -391,8 +406,10 @@ static int check_kind(const sweep_config *c, char *err, size_t errlen) {
                                    "FreeDARTS searches, not of kind %s (hint: remove it)",
                                    sweep_keys[k].name, kn);
             return cfg_fail_at(c->path, c->axes[k].mark, err, errlen, "kind %s does not read "
-                               "%s (hint: remove it; a random search draws an architecture "
-                               "and scores nothing)", kn, sweep_keys[k].name);
+                               "%s (hint: remove it; %s)", kn, sweep_keys[k].name,
+                               c->kind == SWEEP_KIND_HNAS
+                                   ? "kind hnas reads its metrics from the table"
+                                   : "a random search draws an architecture and scores nothing");
         }
     }
     return 0;
@@ -555,7 +572,8 @@ int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
     const sweep_axis *m = &c->axes[SWEEP_KEY_METRIC], *d = &c->axes[SWEEP_KEY_DEVICE];
     /* no metric axis: the default metric synflow, which needs no labels; noop jobs read
      * no data */
-    for (int i = 0; i < m->n && !c->data[0] && !c->scores[0] && c->kind != SWEEP_KIND_NOOP; i++)
+    for (int i = 0; i < m->n && !c->data[0] && !c->scores[0] && c->kind != SWEEP_KIND_NOOP &&
+                    c->kind != SWEEP_KIND_HNAS; i++)
         if (SWEEP_KIND_PER_ARCH(c->kind) ? proxy_find(m->v[i].str)->needs_data
                                          : metric_find(m->v[i].str)->needs_labels)
             return cfg_fail_at(c->path, m->v[i].mark, err, errlen, "metric %s needs labelled "

@@ -30,7 +30,8 @@ typedef struct { int line, col; } sweep_mark; /* 1-based; 0:0 when not from the 
 /* The parameters of a job, in canonical order: job ids hash them in this order, exclude
  * filters and ensemble `over` lists name them, records carry them. */
 typedef enum {
-    SWEEP_KEY_KIND,          /* top level `kind`: search | noop | score | zc_search | random */
+    SWEEP_KEY_KIND,          /* top level `kind`: search | noop | score | zc_search | random |
+                                hnas */
     SWEEP_KEY_SPACE,         /* grid: nb201 | darts | nb1shot1, or {name:, cells:, channels:, ss:} */
     SWEEP_KEY_CELLS,         /* inside a space entry only */
     SWEEP_KEY_CHANNELS,      /* inside a space entry only */
@@ -51,6 +52,10 @@ typedef enum {
      * the ids of those jobs are what they were before these keys existed */
     SWEEP_KEY_ARCH,          /* kind score: NB201 index 0..15624; `all`, {sample: N, seed: S} */
     SWEEP_KEY_SAMPLE,        /* kinds zc_search, random: architectures sampled per search */
+    /* keys of kind hnas only (hnas/search.h) */
+    SWEEP_KEY_STRATEGY,      /* ei | ucb (HNAS's BO with that acquisition) | alone (the metric
+                                alone, no BO) | random (random search, the same queries) */
+    SWEEP_KEY_BUDGET,        /* T: iterations of the search (default 20) */
     SWEEP_NUM_KEYS
 } sweep_key;
 
@@ -73,6 +78,7 @@ typedef enum {
     SWEEP_KIND_SCORE,      /* one zero-cost proxy of one NB201 benchmark network (proxies/proxy.h) */
     SWEEP_KIND_ZC_SEARCH,  /* zero-cost NAS: sample N architectures, keep the proxy's best */
     SWEEP_KIND_RANDOM,     /* random search: one architecture drawn with the seed */
+    SWEEP_KIND_HNAS,       /* HNAS on NB201 over a metric table (hnas/search.h) */
 } sweep_kind;
 /* "search", "noop", "score", "zc_search", "random" */
 const char *sweep_kind_name(sweep_kind k);
@@ -136,7 +142,9 @@ typedef struct {
     char scores[SWEEP_PATHLEN];     /* `scores`: kind zc_search looks proxy values up in these
                                        score records instead of computing them; "" if not
                                        given (sweep/score_table.h) */
-    sweep_mark data_mark, benchmark_mark, output_mark, scores_mark;
+    char table[SWEEP_PATHLEN];      /* `table`: kind hnas, metric tables (hnas/table.h), FILE or
+                                       FILE,FILE,... merged; "" if not given */
+    sweep_mark data_mark, benchmark_mark, output_mark, scores_mark, table_mark;
     int threads;                    /* `threads`: OpenMP threads per rank, 0 = auto */
     double noop_ms;                 /* `noop_ms`: time a noop job spends (default 0; at most
                                        SWEEP_MAX_NOOP_MS) */

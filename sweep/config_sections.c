@@ -54,6 +54,11 @@ static int parse_scalar(cfg_ctx *x, int k, const yaml_node_t *n, sweep_value *v)
     } else if (k == SWEEP_KEY_DEVICE) {
         v->str = !strcmp(s, "cpu") ? "cpu" : !strcmp(s, "cuda") ? "cuda" : NULL;
         list = "cpu, cuda";
+    } else if (k == SWEEP_KEY_STRATEGY) {
+        static const char *const st[4] = {"ei", "ucb", "alone", "random"};
+        for (int i = 0; i < 4 && !v->str; i++)
+            if (!strcmp(s, st[i])) v->str = st[i];
+        list = "ei, ucb, alone, random";
     } else if (k == SWEEP_KEY_ALPHA_SCALE && !(v->num > 0)) {
         return cfg_fail(x, n, "alpha_scale: %s must be > 0 (hint: a positive number such as "
                     "1.0e-3)", s);
@@ -62,7 +67,8 @@ static int parse_scalar(cfg_ctx *x, int k, const yaml_node_t *n, sweep_value *v)
     } else if (ki->type == SWEEP_T_INT) {
         double lo = k == SWEEP_KEY_CHANNELS ? 2 : k == SWEEP_KEY_SEED ? 0 : 1;
         double hi = k == SWEEP_KEY_CELLS ? 64 : k == SWEEP_KEY_CHANNELS ? 1024
-                  : k == SWEEP_KEY_SS ? 3 : k == SWEEP_KEY_BATCH ? 4096 : 2147483647.0;
+                  : k == SWEEP_KEY_SS ? 3 : k == SWEEP_KEY_BATCH ? 4096
+                  : k == SWEEP_KEY_BUDGET ? 256 : 2147483647.0;
         if (v->num < lo || v->num > hi)
             return cfg_fail(x, n, "%s: %s is out of range (hint: %s)", ki->name, s,
                         k == SWEEP_KEY_SEED ? "0..2147483647" : ki->hint);

@@ -31,6 +31,7 @@ static json_t *params_json(const sweep_params *prm) {
         json_object_set_new(o, sweep_keys[k].name, x);
     }
     if (prm->scores) json_object_set_new(o, "scores", json_string(prm->scores));
+    if (prm->table) json_object_set_new(o, "table", json_string(prm->table));
     return o;
 }
 

@@ -51,6 +51,14 @@ struct json_t;
  * into t; returns the status. */
 fn_status sweep_job_run_per_arch(const sweep_params *prm, const sweep_worker *w, int attempt,
                                  struct json_t *rec, struct json_t *t);
+/* Kind hnas (sweep/job_hnas.c): one search on the worker's cached tables; its fields (hnas{...},
+ * value, arch, nb201_index, accuracy of the pick) into rec, its time into t. 0, or -1 with a
+ * message (a table or ground-truth file unreadable, the search failed). */
+struct sweep_hnas_cache;
+int sweep_job_run_hnas(const sweep_params *p, const nb201_benchmark *bench,
+                       struct sweep_hnas_cache **cache, struct json_t *rec, struct json_t *t,
+                       char *err, size_t errlen);
+void sweep_hnas_cache_free(struct sweep_hnas_cache *hc);
 /* The proxy contexts of one worker (create before its first job, free after its last). */
 struct sweep_proxy_cache *sweep_proxy_cache_new(void);
 void sweep_proxy_cache_free(struct sweep_proxy_cache *pc);

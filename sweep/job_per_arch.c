@@ -36,6 +36,7 @@ struct sweep_proxy_cache {
     int n, next; /* contexts held; the slot replaced next when full */
     sweep_score_table *table; /* zc_search with `scores`: read once per rank */
     char table_path[SWEEP_PATHLEN];
+    struct sweep_hnas_cache *hnas; /* kind hnas: its tables, read once per rank */
 };
 
 struct sweep_proxy_cache *sweep_proxy_cache_new(void) {
@@ -46,6 +47,7 @@ void sweep_proxy_cache_free(struct sweep_proxy_cache *pc) {
     if (!pc) return;
     for (int i = 0; i < pc->n; i++) proxy_ctx_free(pc->ctx[i]);
     sweep_score_table_free(pc->table);
+    sweep_hnas_cache_free(pc->hnas);
     free(pc);
 }
 
@@ -128,6 +130,11 @@ fn_status sweep_job_run_per_arch(const sweep_params *p, const sweep_worker *w, i
     int ops[NB201_EDGES];
     double t0 = fn_now();
     if (!bench) return finish(rec, FN_ERR_CONFIG, "no benchmark table (benchmark: FILE)", attempt);
+    if (p->kind == SWEEP_KIND_HNAS) {
+        const int s = sweep_job_run_hnas(p, bench, &w->proxies->hnas, rec, t, err, sizeof err);
+        finish(rec, s ? FN_ERR_DATA : FN_OK, err, attempt);
+        return s ? FN_ERR_DATA : FN_OK;
+    }
     if (p->kind == SWEEP_KIND_RANDOM) {
         int idx;
         sweep_sample_indices(p->sc.seed, 1, NB201_NUM_ARCHS, &idx);

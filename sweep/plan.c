@@ -68,7 +68,9 @@ int sweep_key_applies(sweep_kind kind, sweep_key k) {
     if (k == SWEEP_KEY_KIND) return 1;
     switch (kind) {
     case SWEEP_KIND_SEARCH:
-    case SWEEP_KIND_NOOP: return k != SWEEP_KEY_ARCH && k != SWEEP_KEY_SAMPLE;
+    case SWEEP_KIND_NOOP:
+        return k != SWEEP_KEY_ARCH && k != SWEEP_KEY_SAMPLE && k != SWEEP_KEY_STRATEGY &&
+               k != SWEEP_KEY_BUDGET;
     case SWEEP_KIND_SCORE:
     case SWEEP_KIND_ZC_SEARCH:
         if (k == SWEEP_KEY_ARCH) return kind == SWEEP_KIND_SCORE;
@@ -79,6 +81,9 @@ int sweep_key_applies(sweep_kind kind, sweep_key k) {
     case SWEEP_KIND_RANDOM:
         return k == SWEEP_KEY_SPACE || k == SWEEP_KEY_DATASET || k == SWEEP_KEY_SEED ||
                k == SWEEP_KEY_DEVICE;
+    case SWEEP_KIND_HNAS: /* dataset: of the metrics (the table's), as a record field */
+        return k == SWEEP_KEY_SPACE || k == SWEEP_KEY_DATASET || k == SWEEP_KEY_METRIC ||
+               k == SWEEP_KEY_SEED || k == SWEEP_KEY_STRATEGY || k == SWEEP_KEY_BUDGET;
     }
     return 0;
 }
@@ -91,6 +96,18 @@ static void resolve_per_arch(const sweep_config *c, const sweep_job *j, sweep_pa
     const sweep_axis *ax = c->axes;
     out->arch = ax[SWEEP_KEY_ARCH].n ? (int)ax[SWEEP_KEY_ARCH].v[j->v[SWEEP_KEY_ARCH]].num : -1;
     out->scores = out->kind == SWEEP_KIND_ZC_SEARCH && c->scores[0] ? c->scores : NULL;
+    if (out->kind == SWEEP_KIND_HNAS) { /* M: HNAS's ntk_trace unless the grid names one */
+        if (!ax[SWEEP_KEY_METRIC].n) sc->metric = "hnas_ntk_trace";
+        out->strategy = ax[SWEEP_KEY_STRATEGY].n ? ax[SWEEP_KEY_STRATEGY].v[j->v[SWEEP_KEY_STRATEGY]].str
+                                                 : "ei";
+        out->budget = ax[SWEEP_KEY_BUDGET].n ? (int)ax[SWEEP_KEY_BUDGET].v[j->v[SWEEP_KEY_BUDGET]].num
+                                             : 20;
+        out->table = c->table;
+        if (!strcmp(out->strategy, "random")) sc->metric = "none"; /* reads no metric */
+        out->benchmark = c->benchmark;
+        sc->batch = sc->augment = sc->mopts.precision = 0;
+        return;
+    }
     out->sample = out->kind == SWEEP_KIND_RANDOM ? 1
                 : ax[SWEEP_KEY_SAMPLE].n ? (int)ax[SWEEP_KEY_SAMPLE].v[j->v[SWEEP_KEY_SAMPLE]].num
                                          : 1000;
@@ -183,6 +200,8 @@ const char *sweep_params_value(const sweep_params *p, sweep_key k, char *buf, si
     case SWEEP_KEY_DEVICE: snprintf(buf, len, "%s", p->device); break;
     case SWEEP_KEY_ARCH: snprintf(buf, len, "%d", p->arch); break;
     case SWEEP_KEY_SAMPLE: snprintf(buf, len, "%d", p->sample); break;
+    case SWEEP_KEY_STRATEGY: snprintf(buf, len, "%s", p->strategy ? p->strategy : "ei"); break;
+    case SWEEP_KEY_BUDGET: snprintf(buf, len, "%d", p->budget); break;
     default: snprintf(buf, len, "?"); break;
     }
     return buf;
@@ -201,6 +220,10 @@ size_t sweep_params_canonical(const sweep_params *p, const int *skip, char *buf,
     }
     if (p->scores) {
         int w = snprintf(buf + n, n < len ? len - n : 0, ",scores=%s", p->scores);
+        if (w > 0) n += (size_t)w;
+    }
+    if (p->table) { /* kind hnas: another table is another search */
+        int w = snprintf(buf + n, n < len ? len - n : 0, ",table=%s", p->table);
         if (w > 0) n += (size_t)w;
     }
     return n < len ? n : len - 1;

@@ -31,6 +31,11 @@ typedef struct {
     int sample;               /* kind zc_search: architectures sampled (default 1000) */
     const char *scores;       /* kind zc_search: the config's `scores` file, whose values it
                                  looks up instead of computing them; NULL when not given */
+    const char *strategy;     /* kind hnas: ei (default), ucb, alone, random */
+    int budget;               /* kind hnas: T (default 20) */
+    const char *table;        /* kind hnas: the config's `table` */
+    const char *benchmark;    /* kind hnas: the config's `benchmark` (its folder holds
+                                 nb201_accuracy_extra.tsv, the 12-epoch signal and cost) */
 } sweep_params;
 
 /* Whether key k is a parameter of jobs of this kind (job ids, records and tables list only

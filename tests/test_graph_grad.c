@@ -136,14 +136,14 @@ static void build_darts_blocks(fn_graph *g) {
 int main(void) {
     fn_graph g;
     graph_init(&g);
-    nb201_config c = {3, 1, 10, 8, 8, 4};
+    nb201_config c = {3, 1, 10, 8, 8, 4, 0};
     nb201_build(&g, &c);
     check_graph("nb201 C3 N1 CE, train BN", &g, 1, FN_BN_TRAIN);
     check_graph("nb201 C3 N1 sum logits, BN off (ZC)", &g, 0, FN_BN_OFF);
     graph_free(&g);
 
     graph_init(&g);
-    nb201_config c2 = {2, 2, 5, 16, 16, 1}; /* batch 1: BN statistics over space only */
+    nb201_config c2 = {2, 2, 5, 16, 16, 1, 0}; /* batch 1: BN statistics over space only */
     nb201_build(&g, &c2);
     check_graph("nb201 C2 N2 batch 1 sum logits (SynFlow)", &g, 0, FN_BN_TRAIN);
     graph_free(&g);

@@ -68,7 +68,7 @@ int main(void) {
 
     fn_graph g;
     graph_init(&g);
-    nb201_config c = {3, 2, 10, 8, 8, 6};
+    nb201_config c = {3, 2, 10, 8, 8, 6, 0};
     nb201_build(&g, &c);
     fn_exec e;
     double S[30], ref[30], a[30];
@@ -134,7 +134,7 @@ int main(void) {
     /* ---- SynFlow, FreeDARTS form (batch 1, all ones, BN train) and ZC form (BN off) ---- */
     for (int zc = 0; zc < 2; zc++) {
         graph_init(&g);
-        nb201_config c1 = {3, 2, 10, 8, 8, 1};
+        nb201_config c1 = {3, 2, 10, 8, 8, 1, 0};
         nb201_build(&g, &c1);
         setup(&e, &g, 4, 1);
         fn_metric_opts so = mo;

@@ -11,7 +11,7 @@
 static size_t count_params(int classes, int h, double *macs) {
     fn_graph g;
     graph_init(&g);
-    nb201_config c = {16, 5, classes, h, h, 1};
+    nb201_config c = {16, 5, classes, h, h, 1, 0};
     nb201_build(&g, &c);
     size_t n = graph_num_params(&g);
     if (macs) *macs = graph_macs(&g);
@@ -32,7 +32,7 @@ int main(void) {
     /* parameter breakdown: stem 464, reductions 14,464 + 57,600, head BN 128, classifier 650 */
     fn_graph g;
     graph_init(&g);
-    nb201_config c = {16, 5, 10, 32, 32, 2};
+    nb201_config c = {16, 5, 10, 32, 32, 2, 0};
     nb201_build(&g, &c);
     size_t res1 = 0, cells = 0;
     for (int i = 0; i < g.np; i++) {

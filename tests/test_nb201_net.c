@@ -18,7 +18,7 @@ static const char *EXAMPLE =
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|";
 
 static nb201_config cifar(int classes, int hw, int batch) {
-    nb201_config c = {16, 5, classes, hw, hw, batch};
+    nb201_config c = {16, 5, classes, hw, hw, batch, 0};
     return c;
 }
 

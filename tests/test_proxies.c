@@ -106,7 +106,7 @@ static void part_a(fn_proxy_scratch *scr, const char *arch) {
     CHECK(nb201_arch_parse(arch, ops) == 0);
     fn_graph g;
     graph_init(&g);
-    nb201_config c = {2, 1, 10, 8, 8, N};
+    nb201_config c = {2, 1, 10, 8, 8, N, 0};
     nb201_net_build(&g, &c, ops);
     fn_exec e;
     fn_arena_pool pool = dirty_pool();
@@ -253,7 +253,7 @@ static void part_a_kinks(fn_proxy_scratch *scr) {
     nb201_arch_parse(ARCH, ops);
     fn_graph g;
     graph_init(&g);
-    nb201_config c = {4, 1, 10, 16, 16, N};
+    nb201_config c = {4, 1, 10, 16, 16, N, 0};
     nb201_net_build(&g, &c, ops);
     fn_exec e;
     fn_exec_opts eo = {1, 0, NULL, NULL, FN_DEV_CPU, 0};
@@ -307,9 +307,9 @@ static void part_c(const char *data) {
     char err[FN_ERRLEN];
     CHECK(proxy_ctx_create(&c, &ctx, err, sizeof err) == FN_OK);
     const int n = proxy_count();
-    const char *names[16];
+    const char *names[32];
     for (int i = 0; i < n; i++) names[i] = proxy_at(i)->name;
-    fn_proxy_value all[16], one;
+    fn_proxy_value all[32], one;
     fn_status st = proxy_score(ctx, ARCH, names, n, all, err, sizeof err);
     CHECKF(st == FN_OK, "%s", err);
     int same = 1;
@@ -337,7 +337,7 @@ static void part_c(const char *data) {
         double v;
         for (int q = 0; q < 2; q++) {
             fn_batch b = {0};
-            nb201_config nb = {4, 1, 10, 32, 32, q ? 16 : 1};
+            nb201_config nb = {4, 1, 10, 32, 32, q ? 16 : 1, 0};
             if (q) CHECK(dataset_load_batch("cifar10", data, 16, 2, 1, &b, err, sizeof err) == 0);
             graph_init(&g);
             nb201_net_build(&g, &nb, ops);
@@ -354,7 +354,7 @@ static void part_c(const char *data) {
         }
         proxy_scratch_free(&scr);
     }
-    const nb201_config nc = {4, 1, 10, 32, 32, 1};
+    const nb201_config nc = {4, 1, 10, 32, 32, 1, 0};
     CHECK(all[0].value == (double)nb201_net_params(&nc, ops));
     CHECK(all[1].value == nb201_net_flops(&nc, ops));
     /* float64 everywhere: SNIP within float32 rounding of the float32 default */
@@ -381,7 +381,7 @@ static void part_c(const char *data) {
         fn_exec e;
         int cops[6];
         nb201_arch_parse(cut, cops);
-        const nb201_config nb = {4, 1, 10, 32, 32, 2};
+        const nb201_config nb = {4, 1, 10, 32, 32, 2, 0};
         graph_init(&g);
         nb201_net_build(&g, &nb, cops);
         fn_exec_opts eo = {0, 1, NULL, NULL, FN_DEV_CPU, 0};
@@ -428,7 +428,7 @@ static void part_c(const char *data) {
 }
 
 int main(int argc, char **argv) {
-    CHECK(proxy_count() == 11 && proxy_find("synflow") && !proxy_find("synflo"));
+    CHECK(proxy_count() == 16 && proxy_find("synflow") && !proxy_find("synflo"));
     CHECK(proxy_find("ntk_cond")->sign == -1 && proxy_find("naswot")->default_batch == 128);
     CHECK(proxy_find("synflow")->bn_mode == FN_BN_OFF && proxy_find("snip")->needs_labels);
     fn_proxy_scratch scr = {0};

@@ -64,7 +64,7 @@ static int is_darts;
 static void build(fn_graph *g, int batch) {
     graph_init(g);
     if (!is_darts) {
-        nb201_config c = {4, 1, 10, 8, 8, batch};
+        nb201_config c = {4, 1, 10, 8, 8, batch, 0};
         nb201_build(g, &c);
         return;
     }

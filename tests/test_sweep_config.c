@@ -52,7 +52,8 @@ static void malformed(void) {
     expect_error("output: out\ngrid: {metric: [synflow, snpi]}\n", "cfg.yaml:2:26: ",
                  "unknown metric 'snpi'",
                  "known: synflow, snip, grasp, params, flops, grad_norm, naswot, fisher, "
-                 "jacob_cov, ntk_trace, ntk_cond; did you mean 'snip'?");
+                 "jacob_cov, ntk_trace, ntk_cond, hnas_ntk_trace, hnas_ntk_cond, hnas_grad_norm, "
+                 "hnas_snip, hnas_grasp; did you mean 'snip'?");
     expect_error("output: out\ngrid:\n  dataset: cifar1000\n", "cfg.yaml:3:12: ",
                  "unknown dataset 'cifar1000'", "did you mean 'cifar100'?");
     expect_error("output: out\ngrid:\n  alpha_scale: -1e-3\n", "cfg.yaml:3:16: ",
@@ -298,7 +299,7 @@ static void defaults_and_keys(void) {
         CHECK(sweep_keys[k].name && sweep_keys[k].hint && sweep_key_find(sweep_keys[k].name) == k);
         ngrid += sweep_keys[k].grid;
     }
-    CHECK(ngrid == 15 && !sweep_keys[SWEEP_KEY_KIND].grid && !sweep_keys[SWEEP_KEY_CELLS].grid);
+    CHECK(ngrid == 17 && !sweep_keys[SWEEP_KEY_KIND].grid && !sweep_keys[SWEEP_KEY_CELLS].grid);
 }
 
 /* The per-architecture kinds: what each takes, and the arch list forms. */
@@ -336,6 +337,19 @@ static void per_arch_kinds(void) {
          "kind random does not read batch", "remove it"},
         {"kind: zc_search\ngrid: {metric: snip, synflow_zc: true}\n", "cfg.yaml:4:22: ",
          "synflow_zc is an option of FreeDARTS searches, not of kind zc_search", NULL},
+        /* kind hnas */
+        {"kind: hnas\n", "cfg.yaml:3:7: ", "kind hnas needs table", "freenas hnas-table"},
+        {"kind: score\ntable: t.tsv\ngrid: {metric: snip, arch: all}\n", "cfg.yaml:4:8: ",
+         "table is a key of kind hnas", NULL},
+        {"grid: {strategy: ei}\n", "cfg.yaml:3:8: ", "strategy is a key of kind hnas", NULL},
+        {"kind: hnas\ntable: t.tsv\ngrid: {strategy: bo}\n", "cfg.yaml:5:18: ",
+         "unknown strategy 'bo'", "ei, ucb, alone, random"},
+        {"kind: hnas\ntable: t.tsv\ngrid: {budget: 0}\n", "cfg.yaml:5:16: ",
+         "budget: 0 is out of range", "1..256"},
+        {"kind: hnas\ntable: t.tsv\ngrid: {seed: 1, batch: 64}\n", "cfg.yaml:5:17: ",
+         "kind hnas does not read batch", "from the table"},
+        {"kind: hnas\ntable: t.tsv\ngrid: {metric: grasp_x}\n", "cfg.yaml:5:16: ",
+         "unknown metric 'grasp_x'", NULL},
     };
     char y[512];
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

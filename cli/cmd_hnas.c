@@ -1,0 +1,456 @@
+/* cli/cmd_hnas.c: `freenas hnas` (one HNAS search on NB201, or its baselines; hnas/search.h)
+ * and `freenas hnas-table` (the per-architecture metric table it reads; hnas/table.h).
+ *
+ *   freenas hnas --space nb201 --seed 0
+ *   freenas hnas --seeds 0:19 --metric hnas_grad_norm --acq ucb
+ *   freenas hnas --seed 3 --mode random --json
+ *   freenas hnas-table --range 0:200 --out hnas/data/nb201_cifar10_seed0.tsv
+ *
+ * Exit code: 0 done, 1 a search or an architecture failed, 2 usage or input error. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/common.h"
+#include "cli/commands.h"
+#include "gpu/device.h"
+#include "hnas/record.h"
+#include "hnas/search.h"
+#include "hnas/table.h"
+#include "nasbench/nb201_benchmark.h"
+#include "nasbench/nb201_net.h"
+#include "proxies/proxy.h"
+
+#ifndef FREENAS_SOURCE_DIR
+#define FREENAS_SOURCE_DIR "."
+#endif
+#define HNAS_DEFAULT_TABLE "hnas/data/nb201_cifar10_seed0.tsv"
+#define HNAS_TABLE_PROXIES "hnas_ntk_trace,hnas_ntk_cond,hnas_grad_norm,hnas_snip,hnas_grasp"
+
+static const char *data_dir(const char *given) {
+    if (given) return given;
+    const char *e = getenv("FREENAS_DATA");
+    return e && *e ? e : "../shared/data";
+}
+
+static void hnas_usage(FILE *f) {
+    fprintf(f,
+"usage: freenas hnas [--space nb201] (--seed N | --seeds A:B) [options]\n"
+"\n"
+"HNAS (Shu et al., NeurIPS 2022; METHOD.md §4.3) on NAS-Bench-201 over a precomputed table of\n"
+"per-architecture metrics: T iterations of Bayesian optimisation over (nu, log10 mu) of\n"
+"  score(A) = 10^c |M^2 - (s nu)^2| + kappa / (M + 1e-6),\n"
+"each querying the argmin of a growing pool's scores for its training signal; the pick is the\n"
+"queried architecture with the best signal, shown with its 200-epoch test accuracies.\n"
+"\n"
+"options:\n"
+"  --table FILE[,FILE]  metric tables (freenas hnas-table; default %s, a slice:\n"
+"                       a partial table restricts the candidates to its rows, with a warning)\n"
+"  --data DIR           NB201 tables under DIR/nb201 (default $FREENAS_DATA or ../shared/data)\n"
+"  --benchmark FILE     200-epoch table (default DIR/nb201/nb201_accuracy.tsv)\n"
+"  --extra FILE         12-epoch table (default DIR/nb201/nb201_accuracy_extra.tsv)\n"
+"  --metric COL         M: hnas_ntk_trace (default), hnas_grad_norm, hnas_snip, hnas_grasp, or\n"
+"                       any column of the table (e.g. naswot, synflow from freenas hnas-table\n"
+"                       --proxy)\n"
+"  --kappa COL          kappa column (default hnas_ntk_cond)\n"
+"  --mode bo|alone|random  HNAS (default); the metric alone at fixed --nu / --log-mu over a\n"
+"                       pool of T x draws, no queries; random search with the same queries\n"
+"  --acq ei|ucb         acquisition (default ei), --xi X (0), --ucb-kappa K (2.576)\n"
+"  --T N                iterations (default 20: 5 probes + 15 BO steps)\n"
+"  --draws N            pool draws per evaluation (2000); --scale S (5e3)\n"
+"  --nu V, --log-mu C   mode alone (default 0 and -2)\n"
+"  --signal COL         training signal (default cifar10_valid_12ep of the 12-epoch table;\n"
+"                       e.g. cifar100_valid_12ep, imagenet16_valid_12ep, or cifar10_valid of\n"
+"                       the 200-epoch table)\n"
+"  --cost COL           seconds per query (default cifar10_valid_12ep_train_s); --cost-scale F\n"
+"                       multiplies it (e.g. 16.67 for 200-epoch training)\n"
+"  --json               one JSON object per search (hnas/record.h)\n"
+"  --quiet              no per-step lines\n", HNAS_DEFAULT_TABLE);
+}
+
+typedef struct { double s, ss; int n; } stat;
+static void stat_add(stat *st, double v) { if (isfinite(v)) { st->s += v; st->ss += v * v; st->n++; } }
+static double stat_mean(const stat *st) { return st->n ? st->s / st->n : NAN; }
+static double stat_std(const stat *st) {
+    if (st->n < 2) return 0;
+    const double m = stat_mean(st), v = (st->ss - st->n * m * m) / (st->n - 1);
+    return v > 0 ? sqrt(v) : 0;
+}
+
+/* signal / cost column from the 12-epoch table, else the 200-epoch one */
+static int load_column(const char *extra, const char *bench, const char *col, double *out,
+                       char *err, size_t errlen) {
+    char e1[FN_ERRLEN], e2[FN_ERRLEN];
+    if (!hnas_tsv_column(extra, col, out, e1, sizeof e1)) return 0;
+    if (!hnas_tsv_column(bench, col, out, e2, sizeof e2)) return 0;
+    snprintf(err, errlen, "%.250s; %.250s", e1, e2);
+    return -1;
+}
+
+int cmd_hnas(int argc, char **argv) {
+    hnas_config hc;
+    hnas_config_default(&hc);
+    const char *table = NULL, *dir = NULL, *bpath = NULL, *xpath = NULL;
+    hnas_names nm = {"hnas_ntk_trace", "hnas_ntk_cond", "cifar10_valid_12ep"};
+    const char *cost_col = "cifar10_valid_12ep_train_s";
+    double cost_scale = 1;
+    long lo = -1, hi = -1;
+    int json = 0, quiet = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const int flag = !strcmp(o, "--json") || !strcmp(o, "--quiet") || !strcmp(o, "--help") ||
+                         !strcmp(o, "-h");
+        if (!flag && !v) {
+            fprintf(stderr, "freenas hnas: %s needs a value (see freenas hnas --help)\n", o);
+            return 2;
+        }
+        long n;
+        char *end;
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) { hnas_usage(stdout); return 0; }
+        else if (!strcmp(o, "--json")) json = 1;
+        else if (!strcmp(o, "--quiet")) quiet = 1;
+        else if (!strcmp(o, "--space")) {
+            if (strcmp(v, "nb201")) {
+                fprintf(stderr, "freenas hnas: --space %s: only nb201 has a benchmark to query "
+                        "(hint: --space nb201)\n", v);
+                return 2;
+            }
+        } else if (!strcmp(o, "--seed")) {
+            if (cli_parse_long(o, v, 0, 2147483647L, &n)) return 2;
+            lo = hi = n;
+        } else if (!strcmp(o, "--seeds")) {
+            lo = strtol(v, &end, 10);
+            hi = *end == ':' ? strtol(end + 1, &end, 10) : -1;
+            if (*end || lo < 0 || hi < lo) {
+                fprintf(stderr, "freenas hnas: --seeds expects A:B with 0 <= A <= B, got '%s'\n", v);
+                return 2;
+            }
+        } else if (!strcmp(o, "--table")) table = v;
+        else if (!strcmp(o, "--data")) dir = v;
+        else if (!strcmp(o, "--benchmark")) bpath = v;
+        else if (!strcmp(o, "--extra")) xpath = v;
+        else if (!strcmp(o, "--metric")) nm.metric = v;
+        else if (!strcmp(o, "--kappa")) nm.kappa = v;
+        else if (!strcmp(o, "--signal")) nm.signal = v;
+        else if (!strcmp(o, "--cost")) cost_col = v;
+        else if (!strcmp(o, "--mode")) {
+            if (hnas_mode_parse(v, &hc.mode)) {
+                fprintf(stderr, "freenas hnas: --mode %s: expected bo, alone or random\n", v);
+                return 2;
+            }
+        } else if (!strcmp(o, "--acq")) {
+            if (strcmp(v, "ei") && strcmp(v, "ucb")) {
+                fprintf(stderr, "freenas hnas: --acq %s: expected ei or ucb\n", v);
+                return 2;
+            }
+            hc.acq.kind = strcmp(v, "ei") ? BO_ACQ_UCB : BO_ACQ_EI;
+        } else if (!strcmp(o, "--T") || !strcmp(o, "--draws")) {
+            if (cli_parse_long(o, v, 1, !strcmp(o, "--T") ? HNAS_MAX_T : 1000000, &n)) return 2;
+            if (!strcmp(o, "--T")) hc.T = (int)n;
+            else hc.draws = (int)n;
+        } else if (!strcmp(o, "--xi") || !strcmp(o, "--ucb-kappa") || !strcmp(o, "--scale") ||
+                   !strcmp(o, "--nu") || !strcmp(o, "--log-mu") || !strcmp(o, "--cost-scale")) {
+            const double d = strtod(v, &end);
+            if (*end || !isfinite(d)) {
+                fprintf(stderr, "freenas hnas: %s expects a number, got '%s'\n", o, v);
+                return 2;
+            }
+            if (!strcmp(o, "--xi")) hc.acq.xi = d;
+            else if (!strcmp(o, "--ucb-kappa")) hc.acq.kappa = d;
+            else if (!strcmp(o, "--scale")) hc.s = d;
+            else if (!strcmp(o, "--nu")) hc.alone_nu = d;
+            else if (!strcmp(o, "--log-mu")) hc.alone_c = d;
+            else cost_scale = d;
+        } else {
+            fprintf(stderr, "freenas hnas: unknown option '%s' (see freenas hnas --help)\n", o);
+            return 2;
+        }
+        if (!flag) i++;
+    }
+    if (lo < 0) {
+        fprintf(stderr, "freenas hnas: give --seed N or --seeds A:B\n");
+        hnas_usage(stderr);
+        return 2;
+    }
+    dir = data_dir(dir);
+    char bbuf[4096], xbuf[4096], tbuf[4096], err[FN_ERRLEN];
+    if (!bpath) snprintf(bbuf, sizeof bbuf, "%s/nb201/nb201_accuracy.tsv", dir), bpath = bbuf;
+    if (!xpath) snprintf(xbuf, sizeof xbuf, "%s/nb201/nb201_accuracy_extra.tsv", dir), xpath = xbuf;
+    if (!table) snprintf(tbuf, sizeof tbuf, "%s/%s", FREENAS_SOURCE_DIR, HNAS_DEFAULT_TABLE), table = tbuf;
+    nb201_benchmark *bench = NULL;
+    if (nb201_benchmark_load(bpath, &bench, err, sizeof err)) {
+        fprintf(stderr, "freenas hnas: %s (hint: --data DIR or --benchmark FILE)\n", err);
+        return 2;
+    }
+    hnas_table *t = hnas_table_new();
+    char files[4096];
+    snprintf(files, sizeof files, "%s", table);
+    int rc = 0;
+    for (char *f = strtok(files, ","); f && !rc; f = strtok(NULL, ","))
+        if (hnas_table_load(t, f, err, sizeof err)) {
+            fprintf(stderr, "freenas hnas: %s\n", err);
+            rc = 2;
+        }
+    double *signal = mallocCheck(sizeof(double) * HNAS_NUM_ARCHS * 2), *cost = signal + HNAS_NUM_ARCHS;
+    if (!rc && (load_column(xpath, bpath, nm.signal, signal, err, sizeof err) ||
+                load_column(xpath, bpath, cost_col, cost, err, sizeof err))) {
+        fprintf(stderr, "freenas hnas: %s\n", err);
+        rc = 2;
+    }
+    hnas_data d = {t, hnas_table_col(t, nm.metric), hnas_table_col(t, nm.kappa), signal, cost};
+    if (!rc && hc.mode != HNAS_MODE_RANDOM && (d.m_col < 0 || d.k_col < 0)) {
+        char names[1024];
+        fprintf(stderr, "freenas hnas: the table has no column '%s' (columns: %s)\n",
+                d.m_col < 0 ? nm.metric : nm.kappa, hnas_table_names(t, names, sizeof names));
+        rc = 2;
+    }
+    for (int i = 0; i < HNAS_NUM_ARCHS; i++) cost[i] *= cost_scale;
+    if (!rc && t->nrows < HNAS_NUM_ARCHS)
+        fprintf(stderr, "freenas hnas: warning: %s holds %d of %d architectures: the candidate "
+                "pool is restricted to them (the whole-space table: freenas hnas-table, "
+                "hnas/README.md)\n", table, t->nrows, HNAS_NUM_ARCHS);
+    if (!rc && !json)
+        printf("# freenas hnas: mode %s, M %s, kappa %s, signal %s, T %d, acq %s, seeds "
+               "%ld..%ld, table %d archs\n", hnas_mode_name(hc.mode), nm.metric, nm.kappa,
+               nm.signal, hc.T, hc.acq.kind == BO_ACQ_EI ? "ei" : "ucb", lo, hi, t->nrows);
+    stat acc[4] = {{0}}, st_cost = {0}, st_time = {0};
+    int failed = 0;
+    for (long s = lo; s <= hi && !rc; s++) {
+        hc.seed = (uint64_t)s;
+        static hnas_result r;
+        if (hnas_run(&hc, &d, &r, err, sizeof err)) {
+            fprintf(stderr, "freenas hnas: seed %ld: %s\n", s, err);
+            failed++;
+            continue;
+        }
+        double a[4];
+        hnas_test_accuracy(bench, r.pick, a);
+        for (int k = 0; k < 4; k++) stat_add(&acc[k], a[k]);
+        stat_add(&st_cost, r.cost);
+        stat_add(&st_time, r.seconds);
+        if (json) {
+            char *js = hnas_result_json(&hc, &nm, &r, bench);
+            printf("{\"space\":\"nb201\",\"seed\":%ld,\"seconds\":%.6f,\"hnas\":%s}\n", s,
+                   r.seconds, js);
+            free(js);
+            continue;
+        }
+        if (!quiet) {
+            printf("# seed %ld\n%4s %7s %9s %6s %11s %11s %11s %8s %10s %6s\n", s, "t", "nu",
+                   "log10_mu", "arch", "M", "kappa", "score", "val_acc", "cost_s", "pool");
+            for (int k = 0; k < r.nsteps; k++) {
+                const hnas_step *p = &r.step[k];
+                if (p->cached)
+                    printf("%4d %7.4f %9.4f %6s %11s %11s %11s %8.2f %10.1f %6d  (cached)\n",
+                           p->t, p->nu, p->log10_mu, "-", "-", "-", "-", p->signal, p->cost,
+                           p->pool);
+                else
+                    printf("%4d %7.4f %9.4f %6d %11.5g %11.5g %11.5g %8.2f %10.1f %6d\n", p->t,
+                           p->nu, p->log10_mu, p->arch, p->M, p->kappa, p->score, p->signal,
+                           p->cost, p->pool);
+            }
+        }
+        char arch[256] = "-";
+        int ops[NB201_EDGES];
+        if (!nb201_net_ops_from_index(bench, r.pick, ops)) nb201_arch_string(ops, arch, sizeof arch);
+        printf("%5s %6s  %-92s %8s %8s %8s %8s %8s %9s %8s\n", "seed", "index", "architecture",
+               "signal", "C10-val", "C10-test", "C100", "IN16", "cost[s]", "time[ms]");
+        printf("%5ld %6d  %-92s %8.2f %8.2f %8.2f %8.2f %8.2f %9.1f %8.1f\n", s, r.pick, arch,
+               r.pick_signal, a[0], a[1], a[2], a[3], r.cost, 1e3 * r.seconds);
+        fflush(stdout);
+    }
+    if (!rc && !json && acc[1].n > 1)
+        printf("# mean +- std over %d searches: C10-valid %.2f +- %.2f  C10-test %.2f +- %.2f  "
+               "C100-test %.2f +- %.2f  IN16-test %.2f +- %.2f  cost %.0f +- %.0f s  time %.1f ms\n",
+               acc[1].n, stat_mean(&acc[0]), stat_std(&acc[0]), stat_mean(&acc[1]),
+               stat_std(&acc[1]), stat_mean(&acc[2]), stat_std(&acc[2]), stat_mean(&acc[3]),
+               stat_std(&acc[3]), stat_mean(&st_cost), stat_std(&st_cost), 1e3 * stat_mean(&st_time));
+    free(signal);
+    hnas_table_free(t);
+    nb201_benchmark_free(bench);
+    return rc ? rc : failed ? 1 : 0;
+}
+
+/* ------------------------------------------------------------- freenas hnas-table ------- */
+
+static void table_usage(FILE *f) {
+    fprintf(f,
+"usage: freenas hnas-table --out FILE [--range A:B] [options]\n"
+"\n"
+"Computes per-architecture metrics of NB201 (default HNAS's M and kappa variants:\n"
+"%s) for official indices A..B-1\n"
+"(default all 15,625) and appends them to FILE (TSV, hnas/table.h); indices FILE already holds\n"
+"are skipped, so a rerun resumes and ranges computed by separate processes merge (freenas hnas\n"
+"--table a.tsv,b.tsv). The '#' lines record commit, command, seed, batch, dataset, machine\n"
+"and time.\n"
+"\n"
+"options:\n"
+"  --out FILE         the table (created with its provenance lines, else appended to)\n"
+"  --range A:B        indices A..B-1 (default 0:15625); --stride K --offset R: only indices\n"
+"                     i with i %% K == R (split over K processes)\n"
+"  --proxy LIST       proxies (freenas score --help lists them; default the five above)\n"
+"  --data DIR         images and NB201 tables (default $FREENAS_DATA or ../shared/data)\n"
+"  --benchmark FILE   200-epoch table, for index -> architecture\n"
+"  --dataset D        cifar10 (default; HNAS computes all three datasets' metrics on it)\n"
+"  --seed N           weights and batches (default 0)\n"
+"  --batch N          batch size (default 64)\n"
+"  --device D         cpu (default) | cuda\n"
+"  --max-seconds S    start no architecture after S seconds (a rerun resumes)\n",
+            HNAS_TABLE_PROXIES);
+}
+
+int cmd_hnas_table(int argc, char **argv) {
+    fn_proxy_config pc;
+    proxy_config_default(&pc);
+    const char *out = NULL, *dir = NULL, *bpath = NULL;
+    char proxies[1024] = HNAS_TABLE_PROXIES;
+    long a = 0, b = HNAS_NUM_ARCHS, stride = 1, offset = 0, max_s = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) { table_usage(stdout); return 0; }
+        if (!v) {
+            fprintf(stderr, "freenas hnas-table: %s needs a value\n", o);
+            return 2;
+        }
+        long n;
+        char *end;
+        if (!strcmp(o, "--out")) out = v;
+        else if (!strcmp(o, "--data")) dir = v;
+        else if (!strcmp(o, "--benchmark")) bpath = v;
+        else if (!strcmp(o, "--dataset")) pc.dataset = v;
+        else if (!strcmp(o, "--proxy")) snprintf(proxies, sizeof proxies, "%s", v);
+        else if (!strcmp(o, "--range")) {
+            a = strtol(v, &end, 10);
+            b = *end == ':' ? strtol(end + 1, &end, 10) : -1;
+            if (*end || a < 0 || b <= a || b > HNAS_NUM_ARCHS) {
+                fprintf(stderr, "freenas hnas-table: --range expects A:B, 0 <= A < B <= %d\n",
+                        HNAS_NUM_ARCHS);
+                return 2;
+            }
+        } else if (!strcmp(o, "--stride") || !strcmp(o, "--offset") || !strcmp(o, "--seed") ||
+                   !strcmp(o, "--batch") || !strcmp(o, "--max-seconds")) {
+            if (cli_parse_long(o, v, !strcmp(o, "--offset") || !strcmp(o, "--seed") ? 0 : 1,
+                               2147483647L, &n)) return 2;
+            if (!strcmp(o, "--stride")) stride = n;
+            else if (!strcmp(o, "--offset")) offset = n;
+            else if (!strcmp(o, "--seed")) pc.seed = (uint64_t)n;
+            else if (!strcmp(o, "--max-seconds")) max_s = n;
+            else pc.batch = (int)n;
+        } else if (!strcmp(o, "--device")) {
+            int dv;
+            if (cli_parse_device(v, &dv)) return 2;
+            pc.device = (fn_device)dv;
+        } else {
+            fprintf(stderr, "freenas hnas-table: unknown option '%s' (see --help)\n", o);
+            return 2;
+        }
+        i++;
+    }
+    if (!out || offset >= stride) {
+        fprintf(stderr, "freenas hnas-table: give --out FILE (and --offset < --stride)\n");
+        table_usage(stderr);
+        return 2;
+    }
+    const char *names[HNAS_MAX_COLS];
+    int np = 0;
+    char pl[1024];
+    snprintf(pl, sizeof pl, "%s", proxies);
+    for (char *s = strtok(pl, ","); s; s = strtok(NULL, ",")) {
+        if (!proxy_find(s) || np == HNAS_MAX_COLS) {
+            fprintf(stderr, "freenas hnas-table: unknown proxy '%s' (known: %s)\n", s, proxy_names());
+            return 2;
+        }
+        names[np++] = s;
+    }
+    dir = data_dir(dir);
+    char bbuf[4096], err[FN_ERRLEN];
+    if (!bpath) snprintf(bbuf, sizeof bbuf, "%s/nb201/nb201_accuracy.tsv", dir), bpath = bbuf;
+    pc.data_path = dir;
+    if (pc.batch == 0) pc.batch = 64;
+    nb201_benchmark *bench = NULL;
+    if (nb201_benchmark_load(bpath, &bench, err, sizeof err)) {
+        fprintf(stderr, "freenas hnas-table: %s\n", err);
+        return 2;
+    }
+    hnas_table *have = hnas_table_new();
+    FILE *f = fopen(out, "r");
+    int fresh = !f;
+    if (f) {
+        fclose(f);
+        if (hnas_table_load(have, out, err, sizeof err)) {
+            fprintf(stderr, "freenas hnas-table: %s (hint: a torn last line: delete it)\n", err);
+            return 2;
+        }
+        for (int p = 0; p < np; p++)
+            if (hnas_table_col(have, names[p]) != p) {
+                fprintf(stderr, "freenas hnas-table: %s has other columns than --proxy %s\n",
+                        out, proxies);
+                return 2;
+            }
+    }
+    f = fopen(out, "a");
+    if (!f) {
+        fprintf(stderr, "freenas hnas-table: cannot write %s\n", out);
+        return 2;
+    }
+    if (fresh) {
+        char host[256] = "?";
+        gethostname(host, sizeof host);
+        time_t now = time(NULL);
+        char when[64];
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+        fprintf(f, "# freenas hnas-table: per-architecture metrics of NAS-Bench-201 (hnas/table.h)\n");
+        fprintf(f, "# freenas %s (%s), seed %llu, batch %d, dataset %s, device %s, started %s\n",
+                FREENAS_VERSION, FREENAS_GIT_REV, (unsigned long long)pc.seed, pc.batch,
+                pc.dataset, pc.device == FN_DEV_CUDA ? "cuda" : "cpu", when);
+        fprintf(f, "# machine %s, %ld cpus, OMP_NUM_THREADS=%s\n# command: freenas hnas-table",
+                host, sysconf(_SC_NPROCESSORS_ONLN),
+                getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "unset");
+        for (int i = 0; i < argc; i++) fprintf(f, " %s", argv[i]);
+        fprintf(f, "\nindex");
+        for (int p = 0; p < np; p++) fprintf(f, "\t%s", names[p]);
+        fprintf(f, "\n");
+        fflush(f);
+    }
+    fn_proxy_ctx *ctx;
+    if (proxy_ctx_create(&pc, &ctx, err, sizeof err) != FN_OK) {
+        fprintf(stderr, "freenas hnas-table: %s\n", err);
+        return 2;
+    }
+    int done = 0, failed = 0, skipped = 0;
+    double t0 = fn_now(), tsum[HNAS_MAX_COLS] = {0};
+    for (long i = a; i < b; i++) {
+        if (i % stride != offset) continue;
+        if (have->have[i]) { skipped++; continue; }
+        if (max_s > 0 && fn_now() - t0 > max_s) break; /* time-boxed: a rerun resumes */
+        int ops[NB201_EDGES];
+        if (nb201_net_ops_from_index(bench, (int)i, ops)) continue;
+        fn_proxy_value v[HNAS_MAX_COLS];
+        if (proxy_score_ops(ctx, ops, names, np, v, err, sizeof err) != FN_OK) {
+            fprintf(stderr, "freenas hnas-table: index %ld: %s\n", i, err);
+            failed++;
+        }
+        fprintf(f, "%ld", i);
+        for (int p = 0; p < np; p++) {
+            fprintf(f, "\t%.9g", v[p].status == FN_OK ? v[p].value : NAN);
+            tsum[p] += v[p].seconds;
+        }
+        fprintf(f, "\n");
+        fflush(f);
+        done++;
+    }
+    fclose(f);
+    const double el = fn_now() - t0;
+    fprintf(stderr, "freenas hnas-table: %d computed (%d already in %s, %d failed) in %.1f s: "
+            "%.3f s per architecture;", done, skipped, out, failed, el, done ? el / done : 0);
+    for (int p = 0; p < np; p++)
+        fprintf(stderr, " %s %.3f s", names[p], done ? tsum[p] / done : 0);
+    fprintf(stderr, "\n");
+    proxy_ctx_free(ctx);
+    hnas_table_free(have);
+    nb201_benchmark_free(bench);
+    return failed ? 1 : 0;
+}

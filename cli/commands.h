@@ -11,5 +11,7 @@ int cli_parse_device(const char *s, int *out);
 /* freenas score: zero-cost proxies of NB201 benchmark networks (cli/cmd_score.c). argv holds
  * the options after "score". Returns the exit code. */
 int cmd_score(int argc, char **argv);
+/* freenas train: train a DARTS genotype or an NB201 architecture (cli/cmd_train.c). */
+int cmd_train(int argc, char **argv);
 
 #endif

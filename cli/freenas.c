@@ -5,6 +5,7 @@
  *   freenas search --space darts --cells 20 --seeds 0:9
  *   freenas search --space darts --resolution 224 --metric snip --data ../shared/data
  *   freenas score --index 1462 --proxy synflow,naswot --data ../shared/data --benchmark FILE
+ *   freenas train --genotype "Genotype(...)" --recipe hnas --data ../shared/data --out run
  *   freenas info
  *
  * `search` runs one FreeDARTS search per seed (search/search.h) and prints the architecture,
@@ -42,6 +43,7 @@ static void usage(FILE *f) {
 "  search     FreeDARTS search: score every operation of the supernet at initialisation\n"
 "             with a saliency on alpha and prune one-shot (METHOD.md §3.11, §5)\n"
 "  score      zero-cost proxies of NB201 benchmark networks (freenas score --help)\n"
+"  train      train a DARTS genotype or an NB201 architecture (freenas train --help)\n"
 "  info       build features and accelerators\n"
 "  --version  print the version\n"
 "\n"
@@ -444,6 +446,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "search")) return cmd_search(argc - 2, argv + 2);
     if (!strcmp(argv[1], "info")) return cmd_info();
     if (!strcmp(argv[1], "score")) return cmd_score(argc - 2, argv + 2);
-    fprintf(stderr, "freenas: unknown command '%s' (commands: search, score, info; see --help)\n", argv[1]);
+    if (!strcmp(argv[1], "train")) return cmd_train(argc - 2, argv + 2);
+    fprintf(stderr, "freenas: unknown command '%s' (commands: search, score, train, info; see --help)\n", argv[1]);
     return 2;
 }

@@ -191,7 +191,7 @@ int train_run(train_core *c, const train_recipe *r, const train_data *d, const t
         train_record *rc = &res->rec[ep];
         rc->epoch = ep;
         rc->lr = lr;
-        rc->drop_prob = p;
+        rc->drop_prob = net->drop_off ? p : 0; /* NB201 nets have no drop-path */
         rc->train_loss = loss_sum / sp->n_train;
         rc->train_acc = (double)correct / sp->n_train;
         evaluate(c, d, sp, &rc->valid_acc, &rc->valid_loss);

@@ -1,15 +1,9 @@
 #!/usr/bin/env bash
 # bench/run_bench_train.sh: training throughput of the HNAS DARTS evaluation recipe
-# (bench/bench_train.c) at batch 576 for several thread counts; rows and JSON lines go to
-# bench/results/train_<host>.txt / .jsonl.
-#   bash bench/run_bench_train.sh [build dir] [steps] [threads...]
+# (bench/bench_train.c: C = 16, 5 layers, batch 576, float32) on this CPU; prints the table
+# and writes its JSON line to bench/results/train_cpu.json.
+#   bash bench/run_bench_train.sh [batch 576] [steps 3]
 set -euo pipefail
-build=${1:-build}; steps=${2:-3}; shift $(( $# > 2 ? 2 : $# )) || true
-threads=("$@"); [ ${#threads[@]} -gt 0 ] || threads=("$(nproc)")
-out=bench/results; mkdir -p "$out"; host=$(hostname -s)
-for t in "${threads[@]}"; do
-  OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=1 "$build/bin/bench_train" 576 "$steps" | tee /tmp/bench_train.$$
-  head -2 /tmp/bench_train.$$ >> "$out/train_$host.txt"
-  tail -1 /tmp/bench_train.$$ >> "$out/train_$host.jsonl"
-done
-rm -f /tmp/bench_train.$$
+cd "$(dirname "$0")/.."
+mkdir -p bench/results
+./build/bin/bench_train "${1:-576}" "${2:-3}" | tee /dev/stderr | tail -1 > bench/results/train_cpu.json

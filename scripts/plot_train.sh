@@ -16,7 +16,7 @@ set output '$png'
 set multiplot layout 1,2 title 'freenas train: $(basename "$dir")'
 set xlabel 'epoch'; set grid; set key top right
 set ylabel 'cross-entropy'
-plot '$tsv' u 1:2 w lp t 'train (with drop-path, aux)', '' u 1:3 w lp t 'validation (eval mode)'
+plot '$tsv' u 1:2 w lp t 'train (train mode, drop-path)', '' u 1:3 w lp t 'validation (eval mode)'
 set ylabel 'accuracy (%)'; set key bottom right
 plot '$tsv' u 1:4 w lp t 'train', '' u 1:5 w lp t 'validation'
 unset multiplot

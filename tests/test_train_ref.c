@@ -70,7 +70,9 @@ static void set_input(fn_exec *e, const char *name) {
     for (size_t i = 0; i < t->numel; i++) exec_set(x, e->dtype, i, t->data[i]);
 }
 
-static void run(fn_dtype dt) {
+/* control != 0: drop-path scale 1/0.75 instead of 1/0.8, which must miss the reference (the
+ * comparison can fail); returns the loss group's error / tolerance */
+static double run(fn_dtype dt, int control) {
     const int f64 = dt == FN_F64;
     const char *prec = f64 ? "float64" : "float32";
     const double a0 = f64 ? 1e-9 : 1e-4, r0 = f64 ? 1e-7 : 1e-3; /* step 0 */
@@ -108,7 +110,7 @@ static void run(fn_dtype dt) {
                 for (int i = 0; i < 8; i++)
                     keep[(cell * TRAIN_DROP_SLOTS + j) * 8 + i] = !m || m->data[i] != 0;
             }
-        train_core_set_drop(&c, 0, keep, 0.2);
+        train_core_set_drop(&c, 0, keep, control ? 0.25 : 0.2);
         train_step_stats st;
         train_core_forward_backward(&c, 0, labels, &o, &st);
         const double sa = s ? a3 : a0, sr = s ? r3 : r0;
@@ -159,9 +161,11 @@ static void run(fn_dtype dt) {
     train_core_eval(&c, 0, ev);
     acc(&gev, ev, need("eval_logits")->data, 80, a3, r3);
     group *all[] = {&gl, &glog, &ggr, &gw, &grs, &gev};
-    for (int i = 0; i < 6; i++) report(prec, all[i]);
+    if (!control)
+        for (int i = 0; i < 6; i++) report(prec, all[i]);
     train_core_free(&c);
     train_net_free(&net);
+    return gl.maxratio;
 }
 
 int main(int argc, char **argv) {
@@ -174,8 +178,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "SKIP: %s\n", err);
         return 77;
     }
-    run(FN_F64);
-    run(FN_F32);
+    run(FN_F64, 0);
+    run(FN_F32, 0);
+    const double ctl = run(FN_F64, 1);
+    CHECKF(ctl > 1, "a wrong drop-path scale still matched the reference (%.3g)", ctl);
+    printf("control  drop-path 1/0.75: loss error %.3g x the tolerance (must be > 1)\n", ctl);
     refbin_free(&ref);
     return test_summary("test_train_ref");
 }

@@ -5,6 +5,7 @@
  *   freenas search --space darts --cells 20 --seeds 0:9
  *   freenas search --space darts --resolution 224 --metric snip --data ../shared/data
  *   freenas score --index 1462 --proxy synflow,naswot --data ../shared/data --benchmark FILE
+ *   freenas train --genotype "Genotype(...)" --recipe hnas --data ../shared/data --out run
  *   freenas info
  *
  * `search` runs one FreeDARTS search per seed (search/search.h) and prints the architecture,
@@ -45,6 +46,7 @@ static void usage(FILE *f) {
 "  score      zero-cost proxies of NB201 benchmark networks (freenas score --help)\n"
 "  hnas       HNAS on NB201: Bayesian optimisation of an M / kappa objective over 12-epoch\n"
 "             queries (freenas hnas --help); hnas-table computes its metric table\n"
+"  train      train a DARTS genotype or an NB201 architecture (freenas train --help)\n"
 "  info       build features and accelerators\n"
 "  --version  print the version\n"
 "\n"
@@ -488,7 +490,8 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "score")) return cmd_score(argc - 2, argv + 2);
     if (!strcmp(argv[1], "hnas")) return cmd_hnas(argc - 2, argv + 2);
     if (!strcmp(argv[1], "hnas-table")) return cmd_hnas_table(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "train")) return cmd_train(argc - 2, argv + 2);
     fprintf(stderr, "freenas: unknown command '%s' (commands: search, score, hnas, hnas-table, "
-            "info; see --help)\n", argv[1]);
+            "train, info; see --help)\n", argv[1]);
     return 2;
 }

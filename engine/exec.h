@@ -24,7 +24,11 @@ typedef enum { FN_F32 = 0, FN_F64 = 1 } fn_dtype;
  * (gpu/backend_cuda.h) and loaded the first time an executor asks for it. */
 typedef enum { FN_DEV_CPU = 0, FN_DEV_CUDA = 1 } fn_device;
 
-typedef enum { FN_BN_TRAIN = 0, FN_BN_OFF = 1 } fn_bn_mode;
+/* BN: TRAIN batch statistics; OFF identity (zero-cost proxies); EVAL the statistics the
+ * caller wrote into the saved arena (mean[c], invstd[c] at each BN node's `saved` offset:
+ * running mean and 1/sqrt(running var + eps), PyTorch eval mode; train/bn_stats.c). EVAL
+ * runs on the CPU backend only. */
+typedef enum { FN_BN_TRAIN = 0, FN_BN_OFF = 1, FN_BN_EVAL = 2 } fn_bn_mode;
 
 /* Activation and gradient arenas lent to executors one after another (a sweep over many
  * networks): exec_init_opts takes them, growing them when too small, and exec_free leaves

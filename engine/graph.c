@@ -209,6 +209,13 @@ int graph_zero(fn_graph *g, int x) {
     return out;
 }
 
+int graph_scale_n(fn_graph *g, int x, int alpha_off) {
+    FN_ASSERT(alpha_off >= 0 && (size_t)alpha_off + (size_t)g->t[x].n <= g->alpha_numel);
+    int out = unary(g, FN_NODE_SCALE_N, x, g->t[x].c, g->t[x].h, g->t[x].w);
+    g->nodes[g->nn - 1].off = alpha_off;
+    return out;
+}
+
 int graph_param_find(const fn_graph *g, const char *name) {
     for (int i = 0; i < g->np; i++)
         if (strcmp(g->p[i].name, name) == 0) return i;

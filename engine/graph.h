@@ -33,6 +33,8 @@ typedef enum {
     FN_NODE_SUBSAMPLE,
     FN_NODE_ZERO,      /* all-zero tensor shaped like in[0] (no inputs): an NB201 node whose
                           incoming edges are all `none` (nasbench/nb201_net.c) */
+    FN_NODE_SCALE_N,   /* per-sample scale y[n] = s[n] * x[n], s = alpha[off .. off + n):
+                          drop-path (train/); the scale is data, not trained (no d alpha) */
 } fn_node_kind;
 
 typedef enum {
@@ -119,6 +121,10 @@ int graph_concat(fn_graph *g, const int *xs, int k);
 int graph_subsample(fn_graph *g, int x, int off, int stride, int ho, int wo);
 /* A tensor of zeros with the shape of x (x is not an input: nothing flows back to it). */
 int graph_zero(fn_graph *g, int x);
+/* y[i] = alpha[alpha_off + i] * x[i] for each sample i of the batch: drop-path (DARTS
+ * `drop_path`: the trainer writes mask / keep_prob, or 1, into the alpha arena before each
+ * forward). Backward: dx += s * dy; no gradient flows to the scale. */
+int graph_scale_n(fn_graph *g, int x, int alpha_off);
 
 int graph_param_find(const fn_graph *g, const char *name); /* -1 if absent */
 size_t graph_tensor_numel(const fn_graph *g, int t);

@@ -50,7 +50,10 @@ void FN(graph_forward)(fn_exec *e) {
         }
         case FN_NODE_BN: {
             real *sv = (real *)e->saved + nd->saved;
-            if (bn_active(e, nd))
+            if (e->bn_mode == FN_BN_EVAL)
+                FN(batchnorm2d_forward_stats)(T(y), T(x), sv, sv + ti->c, P(nd->w), P(nd->b),
+                                              ti->n, ti->c, ti->h * ti->w);
+            else if (bn_active(e, nd))
                 FN(batchnorm2d_forward)(T(y), sv, sv + ti->c, T(x), P(nd->w), P(nd->b), ti->n,
                                         ti->c, ti->h * ti->w, FN_BN_EPS);
             else
@@ -103,6 +106,10 @@ void FN(graph_forward)(fn_exec *e) {
                                   nd->ho, nd->wo);
             break;
         case FN_NODE_ZERO: memset(T(y), 0, sizeof(real) * NUMEL(y)); break;
+        case FN_NODE_SCALE_N:
+            FN(scale_n_forward)(T(y), T(x), (const real *)e->alpha + nd->off, ti->n,
+                                NUMEL(x) / ti->n);
+            break;
         }
     }
 }
@@ -198,6 +205,11 @@ void FN(graph_backward)(fn_exec *e, const void *dlogits) {
                                        nd->ho, nd->wo);
             break;
         case FN_NODE_ZERO: break; /* no inputs */
+        case FN_NODE_SCALE_N:
+            if (dx)
+                FN(scale_n_backward)(dx, G(y), (const real *)e->alpha + nd->off, ti->n,
+                                     NUMEL(x) / ti->n);
+            break;
         }
         if (e->bwd_hook) e->bwd_hook(e->bwd_hook_user, e, i);
     }

@@ -393,6 +393,12 @@ extern "C" int gpu_exec_init(fn_exec *e, char *err, size_t len) {
     const int rc = ctx_init(err, len);
     if (rc) return rc;
     const fn_graph *g = e->g;
+    for (int i = 0; i < g->nn; i++)
+        if (g->nodes[i].kind == FN_NODE_SCALE_N) {
+            snprintf(err, len, "the CUDA backend has no drop-path (per-sample scale) node yet; "
+                     "train on the CPU (--device cpu)");
+            return FN_EXEC_DEVICE;
+        }
     gpu_exec *gx = (gpu_exec *)calloc(1, sizeof(gpu_exec));
     FN_ASSERT(gx);
     e->dev = gx;
@@ -542,6 +548,7 @@ template <typename T> static void forward_nodes(fn_exec *e) {
                                 nd->ho, nd->wo);
             break;
         case FN_NODE_ZERO: cudaCheck(cudaMemsetAsync(TD(y), 0, sizeof(T) * NUMEL(y), s)); break;
+        case FN_NODE_SCALE_N: break; /* refused by gpu_exec_init */
         }
     }
 }
@@ -553,6 +560,7 @@ static void run_pass(fn_exec *e, int backward, void (*nodes)(fn_exec *)) {
     gpu_exec *gx = (gpu_exec *)e->dev;
     /* eager: graphs off, an executor that asked for it, or a backward hook (host code
      * between the nodes cannot be captured) */
+    FN_ASSERT(e->bn_mode != FN_BN_EVAL); /* eval-mode BN: CPU backend only (engine/exec.h) */
     if (ctx.graphs_off || e->eager || (backward && e->bwd_hook)) {
         nodes(e);
         return;
@@ -716,6 +724,7 @@ template <typename T> static void backward_nodes(fn_exec *e) {
                                     nd->ho, nd->wo);
             break;
         case FN_NODE_ZERO: break;
+        case FN_NODE_SCALE_N: break; /* refused by gpu_exec_init */
         }
         if (e->bwd_hook) e->bwd_hook(e->bwd_hook_user, e, i); /* reads via exec_tensor*: syncs */
     }

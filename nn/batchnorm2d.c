@@ -78,3 +78,18 @@ void FN(batchnorm2d_backward)(real *din, real *dgamma, real *dbeta, const real *
         }
     }
 }
+
+void FN(batchnorm2d_forward_stats)(real *out, const real *in, const real *mean,
+                                   const real *invstd, const real *gamma, const real *beta,
+                                   int n, int c, int hw) {
+#pragma omp parallel for schedule(static) if ((double)n * hw * c > 32768)
+    for (int ch = 0; ch < c; ch++) {
+        const real g = gamma ? gamma[ch] : (real)1, b = beta ? beta[ch] : (real)0;
+        const real sc = invstd[ch] * g, sh = b - mean[ch] * sc;
+        for (int i = 0; i < n; i++) {
+            const real *x = in + ((size_t)i * c + ch) * hw;
+            real *y = out + ((size_t)i * c + ch) * hw;
+            for (int j = 0; j < hw; j++) y[j] = x[j] * sc + sh;
+        }
+    }
+}

@@ -16,7 +16,11 @@
      * BN: lets the planner keep the output instead of the input) */                        \
     void batchnorm2d_backward_##S(T *din, T *dgamma, T *dbeta, const T *dout, const T *saved, \
                                   int saved_is_xhat, const T *mean, const T *invstd,         \
-                                  const T *gamma, int n, int c, int hw);
+                                  const T *gamma, int n, int c, int hw);                  \
+    /* eval mode: y = (x - mean) * invstd * gamma + beta with given statistics (PyTorch's    \
+     * eval-mode BN with invstd = 1/sqrt(running_var + eps)); out,in [n,c,hw] */              \
+    void batchnorm2d_forward_stats_##S(T *out, const T *in, const T *mean, const T *invstd,  \
+                                       const T *gamma, const T *beta, int n, int c, int hw);
 FN_BATCHNORM2D_DECL(float, f32)
 FN_BATCHNORM2D_DECL(double, f64)
 

@@ -120,3 +120,23 @@ void FN(subsample_backward)(real *din, const real *dout, int n, int c, int h, in
                     din[((size_t)p * h + iy) * w + ix] += dout[((size_t)p * ho + y) * wo + x];
             }
 }
+
+void FN(scale_n_forward)(real *out, const real *in, const real *s, int n, size_t per) {
+#pragma omp parallel for schedule(static) if ((size_t)n * per > PAR_MIN)
+    for (int i = 0; i < n; i++) {
+        const real c = s[i];
+        const real *x = in + (size_t)i * per;
+        real *y = out + (size_t)i * per;
+        for (size_t j = 0; j < per; j++) y[j] = x[j] * c;
+    }
+}
+
+void FN(scale_n_backward)(real *din, const real *dout, const real *s, int n, size_t per) {
+#pragma omp parallel for schedule(static) if ((size_t)n * per > PAR_MIN)
+    for (int i = 0; i < n; i++) {
+        const real c = s[i];
+        const real *dy = dout + (size_t)i * per;
+        real *dx = din + (size_t)i * per;
+        for (size_t j = 0; j < per; j++) dx[j] += dy[j] * c;
+    }
+}

@@ -6,6 +6,7 @@
  *  concat:    channel concatenation of k tensors of equal n, h, w.
  *  subsample: out = in[:, :, off::s, off::s] cropped to [ho, wo] (strided `none`, and the
  *             shifted branch of FactorizedReduce).
+ *  scale_n:   out[i] = s[i] * in[i] per sample i (drop-path); backward din[i] += s[i] * dout[i].
  * The `none` op (0 * x) contributes nothing and is never materialised.
  * Backward accumulates into its inputs' gradients. */
 #ifndef FN_TENSOR_OPS_H
@@ -24,7 +25,10 @@
     void subsample_forward_##S(T *out, const T *in, int n, int c, int h, int w, int off,     \
                                int s, int ho, int wo);                                       \
     void subsample_backward_##S(T *din, const T *dout, int n, int c, int h, int w, int off,  \
-                                int s, int ho, int wo);
+                                int s, int ho, int wo);                                      \
+    /* out,in [n, per]; s [n] */                                                             \
+    void scale_n_forward_##S(T *out, const T *in, const T *s, int n, size_t per);           \
+    void scale_n_backward_##S(T *din, const T *dout, const T *s, int n, size_t per);
 FN_TENSOR_OPS_DECL(float, f32)
 FN_TENSOR_OPS_DECL(double, f64)
 

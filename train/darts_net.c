@@ -203,7 +203,7 @@ int train_nb201_net_build(train_net *net, const int ops[6], int C, int N, int cl
         return -1;
     }
     graph_init(&net->g);
-    nb201_config cfg = {C, N, classes, hw, hw, batch};
+    nb201_config cfg = {C, N, classes, hw, hw, batch, 0}; /* cells as NB201 trains them (no conv bias) */
     nb201_net_build(&net->g, &cfg, ops);
     net->classes = classes;
     net->batch = batch;

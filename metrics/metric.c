@@ -2,6 +2,7 @@
 #include "metrics/metric.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/common.h"
@@ -87,6 +88,43 @@ double metric_loss_grad(fn_exec *e, const int *labels, double *g) {
     }
     copy_dalpha(e, g);
     return loss;
+}
+
+int metric_loss_hvp(fn_exec *e, const int *labels, const double *v, double *Hv, double *g,
+                    char *err, size_t errlen) {
+    const fn_graph *gr = e->g;
+    const fn_tensor *o = &gr->t[gr->output];
+    const int n = o->n, k = o->c;
+    if (exec_hvp_init(e)) {
+        snprintf(err, errlen, "Hessian-vector product: %s", exec_error());
+        return -1;
+    }
+    for (size_t i = 0; i < gr->alpha_numel; i++) exec_set(e->talpha, e->dtype, i, v[i]);
+    exec_forward_tangent(e);
+    const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
+    void *dz = mallocCheck(es * (size_t)n * k), *tdz = mallocCheck(es * (size_t)n * k);
+    double loss;
+    if (e->dtype == FN_F64) {
+        const double *z = exec_tensor(e, gr->output), *tz = exec_tangent(e, gr->output);
+        loss = cross_entropy_forward_f64(z, labels, n, k);
+        cross_entropy_backward_f64(dz, z, labels, n, k, 1.0);
+        cross_entropy_backward_tangent_f64(tdz, z, tz, n, k, 1.0);
+    } else {
+        const float *z = exec_tensor(e, gr->output), *tz = exec_tangent(e, gr->output);
+        loss = cross_entropy_forward_f32(z, labels, n, k);
+        cross_entropy_backward_f32(dz, z, labels, n, k, 1.0);
+        cross_entropy_backward_tangent_f32(tdz, z, tz, n, k, 1.0);
+    }
+    exec_backward_tangent(e, dz, tdz);
+    free(dz);
+    free(tdz);
+    for (size_t i = 0; i < gr->alpha_numel; i++) Hv[i] = exec_get(e->tdalpha, e->dtype, i);
+    if (g) copy_dalpha(e, g);
+    if (!isfinite(loss)) {
+        snprintf(err, errlen, "loss = %g is not finite", loss);
+        return -1;
+    }
+    return 0;
 }
 
 double metric_sum_grad(fn_exec *e, double *g) {

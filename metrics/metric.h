@@ -51,6 +51,13 @@ fn_bn_mode metric_bn_mode(const fn_metric *m, const fn_metric_opts *o);
 void metric_abs_params(fn_exec *e);
 /* forward, L = CE(labels), backward; d alpha copied to g (double). Returns L. */
 double metric_loss_grad(fn_exec *e, const int *labels, double *g);
+/* H v, H = d2L/dalpha2 of L = CE(labels) at the current alpha and parameters, exact
+ * (the engine's forward-over-reverse product: ReLU masks and max-pool argmax held fixed,
+ * train-mode BN differentiated with its batch statistics; engine/exec.h); v, Hv
+ * [alpha_numel]; g (or NULL) gets dL/dalpha of the same pass. 0, or -1 with a message (the
+ * backend has no HVP, out of memory, a non-finite loss). */
+int metric_loss_hvp(fn_exec *e, const int *labels, const double *v, double *Hv, double *g,
+                    char *err, size_t errlen);
 /* forward, R = sum(logits), backward with d logits = 1; d alpha copied to g. Returns R. */
 double metric_sum_grad(fn_exec *e, double *g);
 

@@ -24,7 +24,14 @@
     void subsample_forward_##S(T *out, const T *in, int n, int c, int h, int w, int off,     \
                                int s, int ho, int wo);                                       \
     void subsample_backward_##S(T *din, const T *dout, int n, int c, int h, int w, int off,  \
-                                int s, int ho, int wo);
+                                int s, int ho, int wo);                                      \
+    /* tangents: tout = sum c_i tin_i + t_i in_i; tdin_i += c_i tdout + t_i dout,         \
+     * tdalpha[aidx_i] += <tdout, in_i> + <dout, tin_i> (t_i = talpha[aidx_i], 0 if < 0) */ \
+    void mix_forward_tangent_##S(T *tout, T *const *tin, T *const *in, const int *aidx,      \
+                                 const T *alpha, const T *talpha, int k, size_t numel);      \
+    void mix_backward_tangent_##S(T *const *tdin, T *tdalpha, const T *dout, const T *tdout,  \
+                                  T *const *in, T *const *tin, const int *aidx,               \
+                                  const T *alpha, const T *talpha, int k, size_t numel);
 FN_TENSOR_OPS_DECL(float, f32)
 FN_TENSOR_OPS_DECL(double, f64)
 

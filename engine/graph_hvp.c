@@ -153,8 +153,10 @@ static void tangent_backward_node(fn_exec *e, int i) {
         /* d x = W^T dy, d W = x * dy: tangents W^T tdy + tW^T dy and x * tdy + tx * dy */
         if (tdx || tdw)
             FN(conv2d_backward)(tdx, tdw, TG(y), T(x), P(nd->w), &d, (real *)e->ws);
-        if (TP(nd->w) && (tdx || tdw))
+        if (TP(nd->w) && (tdx || tdw)) /* both second terms */
             FN(conv2d_backward)(tdx, tdw, G(y), TT(x), TP(nd->w), &d, (real *)e->ws);
+        else if (tdw) /* tx * dy only (tW = 0) */
+            FN(conv2d_backward)(NULL, tdw, G(y), TT(x), P(nd->w), &d, (real *)e->ws);
         break;
     }
     case FN_NODE_BN: {
@@ -198,6 +200,9 @@ static void tangent_backward_node(fn_exec *e, int i) {
                             out_f);
         if (TP(nd->w))
             FN(linear_backward)(tdx, TDP(nd->w), NULL, G(y), TT(x), TP(nd->w), ti->n, in_f,
+                                out_f);
+        else if (TDP(nd->w))
+            FN(linear_backward)(NULL, TDP(nd->w), NULL, G(y), TT(x), P(nd->w), ti->n, in_f,
                                 out_f);
         break;
     }

@@ -65,11 +65,13 @@ static void usage(FILE *f) {
 "  --synflow-zc       SynFlow in the zero-cost-proxy form: BN removed, float64 (§3.3)\n"
 "  --device D         cpu (default) | cuda: run the supernet on the current GPU (cuDNN,\n"
 "                     cuBLAS); weights come from the same host RNG, so scores match the CPU\n"
-"  --fp32, --fp64     force the executor precision (default: synflow float64, snip float32;\n"
-"                     grasp always float64); FD ran float32, noise-dominated in DARTS SynFlow\n"
+"  --fp32, --fp64     force the executor precision (default: synflow float64, snip and grasp\n"
+"                     float32; grasp --grasp-fd always float64); FD ran float32,\n"
+"                     noise-dominated in DARTS SynFlow\n"
 "  --abs-params       take |params| before SNIP/GraSP (default in darts, as FD's notebooks)\n"
 "  --signed-params    keep signed params for SNIP/GraSP (default in nb201)\n"
-"  --grasp-eps E      finite-difference HVP step, relative to ||alpha|| (default 1e-6)\n"
+"  --grasp-fd E       GraSP's H g by the earlier float64 central finite difference of\n"
+"                     gradients, step E * ||alpha|| (1e-6 before), instead of the exact product\n"
 "  --grasp-adam LR    FD notebook quirk: one Adam step (lr LR) on alpha before the HVP\n"
 "  --grasp-abs        score |alpha * Hg| instead of the signed alpha * Hg\n"
 "  --grasp-darts-form FD's DARTS notebook: Adam lr 3e-4, score |alpha * (H alpha + g)|\n"
@@ -171,7 +173,7 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
             ss_given = 1;
         } else if (!strcmp(o, "--resolution")) {
             NEED_VALUE if (cli_parse_long(o, v, 8, 1024, &resolution)) return -1;
-        } else if (!strcmp(o, "--grasp-eps")) {
+        } else if (!strcmp(o, "--grasp-fd")) {
             NEED_VALUE if (parse_double(o, v, &a->sc.mopts.grasp_fd_eps)) return -1;
         } else if (!strcmp(o, "--grasp-adam")) {
             NEED_VALUE if (parse_double(o, v, &a->sc.mopts.grasp_adam_lr)) return -1;

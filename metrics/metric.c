@@ -12,7 +12,7 @@ static const fn_metric metric_table[] = {
     {"synflow", "|alpha * dR/dalpha|, R = sum of logits of an all-ones input, |params|", 0, 1,
      metric_synflow},
     {"snip", "|alpha * dL/dalpha|, L = cross-entropy on one labelled batch", 1, 64, metric_snip},
-    {"grasp", "alpha * (H g), H = d2L/dalpha2, g = dL/dalpha (float64 finite-difference HVP)", 1, 64,
+    {"grasp", "alpha * (H g), H = d2L/dalpha2, g = dL/dalpha (exact Hessian-vector product)", 1, 64,
      metric_grasp},
 };
 #define N_METRICS (int)(sizeof metric_table / sizeof metric_table[0])
@@ -22,7 +22,6 @@ void metric_opts_default(fn_metric_opts *o) {
     o->synflow_abs_alpha = 1;
     o->abs_params = -1;
     o->precision = -1;
-    o->grasp_fd_eps = 1e-6;
     o->grasp_adam_lr = 0.03;
 }
 
@@ -35,10 +34,10 @@ const fn_metric *metric_find(const char *name) {
 const char *metric_names(void) { return "synflow, snip, grasp"; }
 
 fn_dtype metric_dtype(const fn_metric *m, const fn_metric_opts *o) {
-    /* GraSP's finite-difference HVP needs a step small enough to stay inside one ReLU
-     * activation region (ReLU kinks make the FD error first order in the step), which float32
-     * gradients cannot resolve: GraSP runs in float64 (see metrics/metric_grasp.c). */
-    if (m->score == metric_grasp) return FN_F64;
+    /* GraSP's finite-difference HVP (--grasp-fd) needs a step small enough to stay inside
+     * one ReLU activation region, which float32 gradients cannot resolve: float64. The exact
+     * product has no step and follows the precision options (float32 by default). */
+    if (m->score == metric_grasp && o->grasp_fd_eps > 0) return FN_F64;
     if (o->precision == 32) return FN_F32;
     if (o->precision == 64) return FN_F64;
     /* SynFlow runs in float64 by default. On the DARTS supernet in FD's form d R / d alpha is

@@ -19,7 +19,8 @@ typedef struct {
     /* SNIP / GraSP */
     int abs_params;         /* |params| before scoring (FD's DARTS notebooks); -1: space default */
     /* GraSP */
-    double grasp_fd_eps;    /* finite-difference HVP step relative to ||alpha|| (default 1e-6) */
+    double grasp_fd_eps;    /* 0 (default): exact H g; > 0: the float64 finite-difference H g
+                               with this step relative to ||alpha|| (--grasp-fd; 1e-6 before) */
     int grasp_adam;         /* FD notebook quirk: one Adam step on alpha before the HVP */
     double grasp_adam_lr;   /* 0.03 (NB201 notebook) */
     int grasp_abs;          /* score |alpha * Hg| instead of the signed alpha * Hg */
@@ -67,7 +68,8 @@ int metric_snip(fn_exec *e, const int *labels, const fn_metric_opts *o, double *
                 double *value, char *err, size_t errlen);
 int metric_grasp(fn_exec *e, const int *labels, const fn_metric_opts *o, double *S,
                  double *value, char *err, size_t errlen);
-/* H g in alpha by central finite differences (see metric_grasp.c); g at the current alpha. */
+/* H g in alpha by central finite differences (--grasp-fd; see metric_grasp.c); g at the
+ * current alpha. */
 void metric_grasp_hvp(fn_exec *e, const int *labels, const double *g, double eps_rel,
                       double *Hg);
 

@@ -45,7 +45,10 @@ static const golden_case cases[] = {
      * value, single scores up to 12 % (tests/golden: nb201_snip against nb201_snip_fp64) */
     {"nb201_snip", {"nb201", "snip", -1, 8, 0, 0, 0, 0}, 5e-2},
     {"nb201_snip_fp64", {"nb201", "snip", 64, 8, 0, 0, 0, 0}, 0},
-    {"nb201_grasp", {"nb201", "grasp", -1, 8, 0, 0, 0, 0}, 0},
+    /* float32 NB201 GraSP (exact H g): the same cancelling float32 sums as SNIP's, then a
+     * second-order pass over them; its scores sit 1.1 % (of the largest) from the float64
+     * case's below, with the same architecture: SNIP's tolerance */
+    {"nb201_grasp", {"nb201", "grasp", -1, 8, 0, 0, 0, 0}, 5e-2},
     {"nb201_grasp_fp64", {"nb201", "grasp", 64, 8, 0, 0, 0, 0}, 0},
     {"nb1shot1_snip_ss2", {"nb1shot1", "snip", -1, 8, 0, 0, 2, 0}, 0},
     {"darts_snip", {"darts", "snip", -1, 4, 8, 5, 0, 0}, 0},

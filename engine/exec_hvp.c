@@ -34,6 +34,10 @@ int exec_hvp_init(fn_exec *e) {
         return rc;
     }
     e->hvp_ready = 1;
+    /* what fn_exec.bytes reports: the tangents of activations, gradients, BN statistics,
+     * direction and result */
+    e->bytes += es * (e->plan.act_numel + e->plan.grad_numel + g->saved_numel +
+                      2 * g->alpha_numel + (e->param_grads ? 2 : 1) * g->param_numel);
     return 0;
 }
 

@@ -73,7 +73,8 @@ static void usage(FILE *f) {
 "  --grasp-fd E       GraSP's H g by the earlier float64 central finite difference of\n"
 "                     gradients, step E * ||alpha|| (1e-6 before), instead of the exact product\n"
 "  --grasp-adam LR    FD notebook quirk: one Adam step (lr LR) on alpha before the HVP\n"
-"  --grasp-abs        score |alpha * Hg| instead of the signed alpha * Hg\n"
+"  --grasp-abs        score |alpha * Hg| (default: reproduces the paper, docs/FIDELITY.md)\n"
+"  --grasp-signed     score the signed alpha * Hg (METHOD.md's stated definition)\n"
 "  --grasp-darts-form FD's DARTS notebook: Adam lr 3e-4, score |alpha * (H alpha + g)|\n"
 "  --json             one JSON object per search on stdout instead of the table\n"
 "  --quiet            no per-seed lines, only the summary\n");
@@ -181,6 +182,7 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
         } else if (!strcmp(o, "--no-augment")) a->sc.augment = 0;
         else if (!strcmp(o, "--synflow-zc")) a->sc.mopts.synflow_zc = 1;
         else if (!strcmp(o, "--grasp-abs")) a->sc.mopts.grasp_abs = 1;
+        else if (!strcmp(o, "--grasp-signed")) a->sc.mopts.grasp_abs = 0;
         else if (!strcmp(o, "--grasp-darts-form")) a->sc.mopts.grasp_darts_form = 1;
         else if (!strcmp(o, "--device")) {
             NEED_VALUE

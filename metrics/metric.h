@@ -23,7 +23,7 @@ typedef struct {
                                with this step relative to ||alpha|| (--grasp-fd; 1e-6 before) */
     int grasp_adam;         /* FD notebook quirk: one Adam step on alpha before the HVP */
     double grasp_adam_lr;   /* 0.03 (NB201 notebook) */
-    int grasp_abs;          /* score |alpha * Hg| instead of the signed alpha * Hg */
+    int grasp_abs;          /* 1 (default): score |alpha * Hg|; 0: the signed alpha * Hg */
     int grasp_darts_form;   /* FD DARTS notebook: Adam lr 3e-4, |alpha * (H alpha + g)| */
 } fn_metric_opts;
 

@@ -123,6 +123,8 @@ int main(void) {
     double curv_fd = (lp - 2 * l0 + lm) / (hs * hs);
     printf("curvature along g: HVP %.8g, second difference of L %.8g\n", curv, curv_fd);
     check_close("grasp g.Hg/|g|^2 vs d2L along g", &curv, &curv_fd, 1, 1e-2, 1e-3);
+    CHECK(mo.grasp_abs == 1); /* the magnitude is the default (docs/FIDELITY.md) */
+    mo.grasp_abs = 0;
     CHECK(metric_grasp(&e, labels, &mo, S, &value, err, sizeof err) == 0);
     for (int i = 0; i < 30; i++) ref[i] = a[i] * Hg[i];
     check_close("grasp = alpha * Hg (signed)", S, ref, 30, 1e-12, 1e-12);

@@ -66,9 +66,10 @@ int main(int argc, char **argv) {
     c.dataset = "imagenet224";
     CHECK(search_run(&c, &r1) == FN_ERR_CONFIG);
 
-    /* GraSP runs and is signed */
+    /* GraSP runs and is signed with grasp_abs = 0 (--grasp-signed) */
     c = base("grasp", data);
     c.batch = 4;
+    c.mopts.grasp_abs = 0;
     CHECK(search_run(&c, &r1) == FN_OK);
     int neg = 0;
     for (int i = 0; i < 30; i++) neg += r1.S[i] < 0;

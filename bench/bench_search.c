@@ -7,10 +7,12 @@
  * when that took under 2 s, it runs --reps more with other seeds and reports the median.
  * Then forward and backward are timed alone on one float32 executor (skipped for slow cases).
  * FLOPs are 2 x multiply-adds of conv + linear layers; backward counts the data-gradient
- * GEMMs it really runs (FreeDARTS needs d alpha, not weight gradients). GraSP runs 3 forward
- * and backward passes in float64.
+ * GEMMs it really runs (FreeDARTS needs d alpha, not weight gradients). GraSP (exact H g) runs
+ * a forward / backward pass and a tangent pass (primal and tangent of each node: the work of
+ * two more) in float32; nb201-grasp-fd, the finite difference it replaced, 3 forward and
+ * backward passes in float64: both count 3 x (forward + backward).
  *   ./build/bin/bench_search [--reps N] [--json FILE] [--data DIR] [--cases a,b] [--device cuda]
- *   cases: nb201-synflow nb201-snip nb201-grasp darts8-synflow darts8-snip darts20-synflow
+ *   cases: nb201-synflow nb201-snip nb201-grasp nb201-grasp-fd darts8-synflow darts8-snip darts20-synflow
  *          darts20-snip darts224-synflow darts224-snip n1ss3-synflow n1ss3-snip
  * CPU peak: cores x clock x 32 FLOP/cycle (AVX2: 2 FMA pipes x 8 float32 lanes). With
  * --device cuda every search and the forward / backward timing run on the GPU (--no-graphs:
@@ -41,6 +43,7 @@ static const bench_case cases[] = {
     {"nb201-synflow", "nb201", "cifar10", "synflow", 0, 1, 0},
     {"nb201-snip", "nb201", "cifar10", "snip", 0, 64, 0},
     {"nb201-grasp", "nb201", "cifar10", "grasp", 0, 64, 0},
+    {"nb201-grasp-fd", "nb201", "cifar10", "grasp", 0, 64, 0}, /* --grasp-fd 1e-6 (before) */
     {"darts8-synflow", "darts", "cifar10", "synflow", 8, 1, 0},
     {"darts8-snip", "darts", "cifar10", "snip", 8, 64, 0},
     {"darts20-synflow", "darts", "cifar10", "synflow", 20, 1, 0},
@@ -109,6 +112,7 @@ static void run_case(const bench_case *bc, const char *data, int reps, fn_device
     if (bc->ss) c.ss = bc->ss;
     c.data_path = data;
     c.device = dev;
+    if (!strcmp(bc->name, "nb201-grasp-fd")) c.mopts.grasp_fd_eps = 1e-6;
     fn_search_result res;
     if (search_run(&c, &res) != FN_OK) {
         snprintf(r->msg, sizeof r->msg, "%s", res.msg);

@@ -82,13 +82,16 @@ static void usage(FILE *f) {
 "                     scores are then 2^-s_log2_scale times smaller, the architecture the same)\n"
 "  --device D         cpu (default) | cuda: run the supernet on the current GPU (cuDNN,\n"
 "                     cuBLAS); weights come from the same host RNG, so scores match the CPU\n"
-"  --fp32, --fp64     force the executor precision (default: synflow float64, snip float32;\n"
-"                     grasp always float64); FD ran float32, noise-dominated in DARTS SynFlow\n"
+"  --fp32, --fp64     force the executor precision (default: synflow float64, snip and grasp\n"
+"                     float32; grasp --grasp-fd always float64); FD ran float32,\n"
+"                     noise-dominated in DARTS SynFlow\n"
 "  --abs-params       take |params| before SNIP/GraSP (default in darts, as FD's notebooks)\n"
 "  --signed-params    keep signed params for SNIP/GraSP (default in nb201)\n"
-"  --grasp-eps E      finite-difference HVP step, relative to ||alpha|| (default 1e-6)\n"
+"  --grasp-fd E       GraSP's H g by the earlier float64 central finite difference of\n"
+"                     gradients, step E * ||alpha|| (1e-6 before), instead of the exact product\n"
 "  --grasp-adam LR    FD notebook quirk: one Adam step (lr LR) on alpha before the HVP\n"
-"  --grasp-abs        score |alpha * Hg| instead of the signed alpha * Hg\n"
+"  --grasp-abs        score |alpha * Hg| (default: reproduces the paper, docs/FIDELITY.md)\n"
+"  --grasp-signed     score the signed alpha * Hg (METHOD.md's stated definition)\n"
 "  --grasp-darts-form FD's DARTS notebook: Adam lr 3e-4, score |alpha * (H alpha + g)|\n"
 "  --json             one JSON object per search on stdout instead of the table\n"
 "  --quiet            no per-seed lines, only the summary\n");
@@ -190,7 +193,7 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
             ss_given = 1;
         } else if (!strcmp(o, "--resolution")) {
             NEED_VALUE if (cli_parse_long(o, v, 8, 1024, &resolution)) return -1;
-        } else if (!strcmp(o, "--grasp-eps")) {
+        } else if (!strcmp(o, "--grasp-fd")) {
             NEED_VALUE if (parse_double(o, v, &a->sc.mopts.grasp_fd_eps)) return -1;
         } else if (!strcmp(o, "--grasp-adam")) {
             NEED_VALUE if (parse_double(o, v, &a->sc.mopts.grasp_adam_lr)) return -1;
@@ -201,6 +204,7 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
         else if (!strcmp(o, "--synflow-signed-alpha")) a->sc.mopts.synflow_signed_alpha = 1;
         else if (!strcmp(o, "--synflow-no-rescale")) a->sc.mopts.synflow_no_rescale = 1;
         else if (!strcmp(o, "--grasp-abs")) a->sc.mopts.grasp_abs = 1;
+        else if (!strcmp(o, "--grasp-signed")) a->sc.mopts.grasp_abs = 0;
         else if (!strcmp(o, "--grasp-darts-form")) a->sc.mopts.grasp_darts_form = 1;
         else if (!strcmp(o, "--device")) {
             NEED_VALUE

@@ -39,6 +39,15 @@ typedef struct fn_backend {
     void *(*tensor)(const fn_exec *e, int t, int grad);
     /* Allocates the ReLU mask of `bytes` (exec_set_relu_mode, first non-normal mode). */
     void (*relu_mask)(fn_exec *e, size_t bytes);
+    /* Exact Hessian-vector products (engine/exec.h); NULL where the backend has none.
+     * hvp_init allocates the tangent arenas once the host direction and result arenas
+     * exist (0, or FN_EXEC_OOM / FN_EXEC_DEVICE with a message); free frees them too.
+     * forward_tangent / backward_tangent run the passes (the primal ones included); tangent
+     * is the host pointer to an activation's tangent, as `tensor`. */
+    int (*hvp_init)(fn_exec *e, char *err, size_t errlen);
+    void (*forward_tangent)(fn_exec *e);
+    void (*backward_tangent)(fn_exec *e, const void *dlogits, const void *tdlogits);
+    void *(*tangent)(const fn_exec *e, int t);
 } fn_backend;
 
 /* Finds the backend of a device on first use: the table, or NULL with a message. */
@@ -54,6 +63,9 @@ const fn_backend *backend_get(fn_device dev, char *err, size_t errlen);
 int backend_loaded(fn_device dev);
 
 extern const fn_backend fn_backend_cpu;
+
+/* Sets this thread's exec_error message (engine/exec.c; for the executor's own files). */
+void exec_error_set(const char *msg);
 
 #ifdef __cplusplus
 }

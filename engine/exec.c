@@ -27,6 +27,7 @@ int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
 
 static _Thread_local char exec_err[FN_ERRLEN];
 const char *exec_error(void) { return exec_err; }
+void exec_error_set(const char *msg) { snprintf(exec_err, sizeof exec_err, "%s", msg); }
 
 void exec_params_changed(fn_exec *e) { e->params_version++; }
 
@@ -106,6 +107,7 @@ void exec_free(fn_exec *e) {
     free(e->params); free(e->dparams); free(e->saved);
     free(e->ws); free(e->alpha); free(e->dalpha); free(e->needs_grad);
     free(e->relu_mask); free(e->relu_mask_off);
+    free(e->talpha); free(e->tparams); free(e->tdalpha); free(e->tdparams);
     graph_plan_free(&e->plan);
     memset(e, 0, sizeof(*e));
 }

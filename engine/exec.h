@@ -97,6 +97,15 @@ struct fn_exec {
     void *dev;                 /* backend state */
     void *host_in, *host_out;  /* device backends: host mirrors of the input and the logits */
     unsigned params_version;   /* bumped by exec_params_changed */
+    /* Exact Hessian-vector products (exec_hvp_init): host arenas in the executor's dtype,
+     * the direction (talpha [alpha_numel], tparams [param_numel], zero after init) and the
+     * result (tdalpha, and tdparams when param_grads). The backend keeps the tangents of
+     * activations and gradients (CPU: tact, tgrad, tsaved at the plan's offsets, tws one
+     * tensor of scratch). */
+    void *talpha, *tparams, *tdalpha, *tdparams;
+    void *tact, *tgrad, *tsaved, *tws;
+    int hvp_ready;             /* exec_hvp_init succeeded */
+    int tangent_params;        /* set by exec_forward_tangent: tparams is not all zero */
 };
 
 /* Plans and allocates. Returns 0, or FN_EXEC_OOM (-1) when memory (host, or device for a
@@ -134,6 +143,26 @@ void exec_forward(fn_exec *e);
 /* Zeroes gradients, seeds d output = dlogits (numel of the output tensor, in the exec dtype)
  * and runs backward; d alpha (and d params if enabled) are left in the arenas. */
 void exec_backward(fn_exec *e, const void *dlogits);
+
+/* Exact Hessian-vector products, forward-over-reverse (engine/graph_hvp.c on the CPU):
+ * H v with H the Hessian of a loss of the logits in (alpha, params) and v = (e->talpha,
+ * e->tparams), ReLU masks and max-pool argmax held fixed (as autograd's double backward),
+ * train-mode BN differentiated exactly, batch statistics included.
+ *   exec_hvp_init(e)            once: allocates the tangent arenas (0, FN_EXEC_OOM, or
+ *                               FN_EXEC_DEVICE when the backend has no HVP; exec_error says)
+ *   write e->talpha, e->tparams (host, exec dtype; call exec_params_changed after tparams)
+ *   exec_forward_tangent(e)     forward with tangents: exec_tensor / exec_tangent of the
+ *                               output are the logits z and their tangent tz = (dz/dtheta) v
+ *   exec_backward_tangent(e, dz, tdz)  backward seeded with dL/dz and its tangent along v
+ *                               ((d2L/dz2) tz, e.g. cross_entropy_backward_tangent): d alpha,
+ *                               d params as exec_backward; e->tdalpha, e->tdparams = H v.
+ * The HVP costs about two forward/backward passes; memory doubles the activation and
+ * gradient arenas. */
+int exec_hvp_init(fn_exec *e);
+void exec_forward_tangent(fn_exec *e);
+void exec_backward_tangent(fn_exec *e, const void *dlogits, const void *tdlogits);
+/* Host pointer to the tangent of tensor t's activation after exec_forward_tangent. */
+void *exec_tangent(const fn_exec *e, int t);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,10 @@
 /* engine/exec_cpu.c: the built-in CPU backend (engine/backend.h): host arenas, lent by an
- * fn_arena_pool or the executor's own, and the reference passes of engine/graph_exec.c. */
+ * fn_arena_pool or the executor's own, and the reference passes of engine/graph_exec.c and
+ * engine/graph_hvp.c (exact Hessian-vector products). */
 #include "engine/backend.h"
 #include "engine/exec_cpu.h"
+
+#include <stdio.h>
 
 #include "base/common.h"
 
@@ -31,8 +34,15 @@ static int cpu_alloc(fn_exec *e) {
 }
 
 static void cpu_free(fn_exec *e) {
-    if (e->pool) return; /* borrowed arenas stay with their pool */
     const size_t es = esize(e->dtype);
+    if (e->tact) { /* the HVP's tangent arenas (cpu_hvp_init) */
+        fn_arena_free(e->tact, es * e->plan.act_numel);
+        fn_arena_free(e->tgrad, es * e->plan.grad_numel);
+        free(e->tsaved);
+        free(e->tws);
+        e->tact = e->tgrad = e->tsaved = e->tws = NULL;
+    }
+    if (e->pool) return; /* borrowed arenas stay with their pool */
     fn_arena_free(e->act, es * e->plan.act_numel);
     fn_arena_free(e->grad, es * e->plan.grad_numel);
 }
@@ -54,6 +64,43 @@ static void *cpu_tensor(const fn_exec *e, int t, int grad) {
 
 static void cpu_relu_mask(fn_exec *e, size_t bytes) { e->relu_mask = callocCheck(bytes, 1); }
 
+/* Tangent arenas laid out as the activation, gradient and saved arenas (engine/graph_hvp.c),
+ * and one tensor of scratch. */
+static int cpu_hvp_init(fn_exec *e, char *err, size_t errlen) {
+    const fn_graph *g = e->g;
+    const size_t es = esize(e->dtype);
+    size_t big = 1;
+    for (int t = 0; t < g->nt; t++) {
+        const size_t n = graph_tensor_numel(g, t);
+        if (n > big) big = n;
+    }
+    e->tact = fn_arena_alloc(es * e->plan.act_numel);
+    e->tgrad = fn_arena_alloc(es * e->plan.grad_numel);
+    e->tsaved = calloc(g->saved_numel + 1, es);
+    e->tws = calloc(big, es);
+    if (!e->tact || !e->tgrad || !e->tsaved || !e->tws) {
+        snprintf(err, errlen, "out of memory: the Hessian-vector product needs %.2f GiB more",
+                 (double)es * (e->plan.act_numel + e->plan.grad_numel + g->saved_numel + big) /
+                     (1u << 30));
+        return FN_EXEC_OOM;
+    }
+    return 0;
+}
+
+static void cpu_forward_tangent(fn_exec *e) {
+    if (e->dtype == FN_F64) graph_forward_tangent_f64(e);
+    else graph_forward_tangent_f32(e);
+}
+
+static void cpu_backward_tangent(fn_exec *e, const void *dlogits, const void *tdlogits) {
+    if (e->dtype == FN_F64) graph_backward_tangent_f64(e, dlogits, tdlogits);
+    else graph_backward_tangent_f32(e, dlogits, tdlogits);
+}
+
+static void *cpu_tangent(const fn_exec *e, int t) {
+    return (char *)e->tact + esize(e->dtype) * e->plan.act_off[t];
+}
+
 const fn_backend fn_backend_cpu = {
     .name = "cpu",
     .host_arenas = 1,
@@ -64,4 +111,8 @@ const fn_backend fn_backend_cpu = {
     .backward = cpu_backward,
     .tensor = cpu_tensor,
     .relu_mask = cpu_relu_mask,
+    .hvp_init = cpu_hvp_init,
+    .forward_tangent = cpu_forward_tangent,
+    .backward_tangent = cpu_backward_tangent,
+    .tangent = cpu_tangent,
 };

@@ -5,9 +5,21 @@
 
 #include "engine/exec.h"
 
-#define FN_EXEC_DECL(S)                                     \
-    void graph_forward_##S(fn_exec *e);                     \
-    void graph_backward_##S(fn_exec *e, const void *dlogits);
+#define FN_EXEC_DECL(S)                                                                  \
+    void graph_forward_##S(fn_exec *e);                                                  \
+    void graph_backward_##S(fn_exec *e, const void *dlogits);                            \
+    /* one node's forward / backward (the passes above loop over them) */                \
+    void graph_forward_node_##S(fn_exec *e, int i);                                      \
+    void graph_backward_node_##S(fn_exec *e, int i);                                     \
+    /* 1 when node i runs in backward (its output's gradient is wanted and written) */   \
+    int graph_backward_runs_##S(const fn_exec *e, int i);                                \
+    /* zeroes d alpha, d params (when given) and the gradients no node writes in the      \
+     * gradient arena `grad` (planned as e->grad), and seeds its output with dlogits */   \
+    void graph_backward_start_##S(fn_exec *e, void *grad, void *dalpha, void *dparams,   \
+                                  const void *dlogits);                                  \
+    /* exact Hessian-vector product passes (engine/graph_hvp.c) */                       \
+    void graph_forward_tangent_##S(fn_exec *e);                                          \
+    void graph_backward_tangent_##S(fn_exec *e, const void *dlogits, const void *tdlogits);
 FN_EXEC_DECL(f32)
 FN_EXEC_DECL(f64)
 

@@ -1,5 +1,7 @@
 /* engine/graph_exec.c: forward and backward execution of a graph on the CPU reference ops,
- * compiled for float32 and float64 (nn/real.h): the CPU backend's passes (engine/exec_cpu.c). */
+ * compiled for float32 and float64 (nn/real.h): the CPU backend's passes (engine/exec_cpu.c),
+ * one node at a time (the exact Hessian-vector product, engine/graph_hvp.c, interleaves each
+ * node's tangent with it). */
 #include <string.h>
 
 #include "engine/exec_cpu.h"
@@ -36,9 +38,9 @@ static int bn_active(const fn_exec *e, const fn_node *nd) {
     return e->bn_mode == FN_BN_TRAIN || nd->zc_keep_bn;
 }
 
-void FN(graph_forward)(fn_exec *e) {
+void FN(graph_forward_node)(fn_exec *e, int i) {
     const fn_graph *g = e->g;
-    for (int i = 0; i < g->nn; i++) {
+    {
         const fn_node *nd = &g->nodes[i];
         const int x = nd->in[0], y = nd->out;
         const fn_tensor *ti = &g->t[x];
@@ -114,18 +116,37 @@ void FN(graph_forward)(fn_exec *e) {
     }
 }
 
-void FN(graph_backward)(fn_exec *e, const void *dlogits) {
+void FN(graph_forward)(fn_exec *e) {
+    for (int i = 0; i < e->g->nn; i++) FN(graph_forward_node)(e, i);
+}
+
+void FN(graph_backward_start)(fn_exec *e, void *grad, void *dalpha, void *dparams,
+                              const void *dlogits) {
     const fn_graph *g = e->g;
-    memset(e->dalpha, 0, sizeof(real) * g->alpha_numel);
-    if (e->dparams) memset(e->dparams, 0, sizeof(real) * g->param_numel);
+    memset(dalpha, 0, sizeof(real) * g->alpha_numel);
+    if (dparams) memset(dparams, 0, sizeof(real) * g->param_numel);
     for (int t = 0; t < g->nt; t++) /* wanted gradients no node writes (graph_plan.c) */
         if (e->needs_grad[t] && e->plan.grad_first[t] < 0 && t != g->output)
-            memset(G(t), 0, sizeof(real) * NUMEL(t));
-    memcpy(G(g->output), dlogits, sizeof(real) * NUMEL(g->output));
-    for (int i = g->nn - 1; i >= 0; i--) {
+            memset((real *)grad + e->plan.grad_off[t], 0, sizeof(real) * NUMEL(t));
+    memcpy((real *)grad + e->plan.grad_off[g->output], dlogits, sizeof(real) * NUMEL(g->output));
+}
+
+int FN(graph_backward_runs)(const fn_exec *e, int i) {
+    const int y = e->g->nodes[i].out;
+    return e->needs_grad[y] && (e->plan.grad_first[y] >= 0 || y == e->g->output);
+}
+
+void FN(graph_backward)(fn_exec *e, const void *dlogits) {
+    FN(graph_backward_start)(e, e->grad, e->dalpha, e->dparams, dlogits);
+    for (int i = e->g->nn - 1; i >= 0; i--)
+        if (FN(graph_backward_runs)(e, i)) FN(graph_backward_node)(e, i);
+}
+
+void FN(graph_backward_node)(fn_exec *e, int i) {
+    const fn_graph *g = e->g;
+    {
         const fn_node *nd = &g->nodes[i];
         const int x = nd->in[0], y = nd->out;
-        if (!e->needs_grad[y] || (e->plan.grad_first[y] < 0 && y != g->output)) continue;
         /* gradients first written here start from zero (engine/graph_plan.h) */
         for (int j = 0; j < nd->nin; j++)
             if (e->needs_grad[nd->in[j]] && e->plan.grad_first[nd->in[j]] == i)

@@ -2,6 +2,7 @@
 #include "metrics/metric.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/common.h"
@@ -11,7 +12,7 @@ static const fn_metric metric_table[] = {
     {"synflow", "|alpha * dR/dalpha|, R = sum of logits of an all-ones input, |params|", 0, 1,
      metric_synflow},
     {"snip", "|alpha * dL/dalpha|, L = cross-entropy on one labelled batch", 1, 64, metric_snip},
-    {"grasp", "alpha * (H g), H = d2L/dalpha2, g = dL/dalpha (float64 finite-difference HVP)", 1, 64,
+    {"grasp", "|alpha * (H g)| (signed with --grasp-signed), H = d2L/dalpha2, g = dL/dalpha (exact HVP)", 1, 64,
      metric_grasp},
 };
 #define N_METRICS (int)(sizeof metric_table / sizeof metric_table[0])
@@ -22,8 +23,8 @@ void metric_opts_default(fn_metric_opts *o) {
     o->synflow_abs_alpha = 1;
     o->abs_params = -1;
     o->precision = -1;
-    o->grasp_fd_eps = 1e-6;
     o->grasp_adam_lr = 0.03;
+    o->grasp_abs = 1; /* the form that reproduces the paper's Table 2 (docs/FIDELITY.md) */
 }
 
 const fn_metric *metric_find(const char *name) {
@@ -35,10 +36,10 @@ const fn_metric *metric_find(const char *name) {
 const char *metric_names(void) { return "synflow, snip, grasp"; }
 
 fn_dtype metric_dtype(const fn_metric *m, const fn_metric_opts *o) {
-    /* GraSP's finite-difference HVP needs a step small enough to stay inside one ReLU
-     * activation region (ReLU kinks make the FD error first order in the step), which float32
-     * gradients cannot resolve: GraSP runs in float64 (see metrics/metric_grasp.c). */
-    if (m->score == metric_grasp) return FN_F64;
+    /* GraSP's finite-difference HVP (--grasp-fd) needs a step small enough to stay inside
+     * one ReLU activation region, which float32 gradients cannot resolve: float64. The exact
+     * product has no step and follows the precision options (float32 by default). */
+    if (m->score == metric_grasp && o->grasp_fd_eps > 0) return FN_F64;
     if (o->precision == 32) return FN_F32;
     if (o->precision == 64) return FN_F64;
     /* SynFlow runs in float64 by default. On the DARTS supernet in FD's form d R / d alpha is
@@ -88,6 +89,43 @@ double metric_loss_grad(fn_exec *e, const int *labels, double *g) {
     }
     copy_dalpha(e, g);
     return loss;
+}
+
+int metric_loss_hvp(fn_exec *e, const int *labels, const double *v, double *Hv, double *g,
+                    char *err, size_t errlen) {
+    const fn_graph *gr = e->g;
+    const fn_tensor *o = &gr->t[gr->output];
+    const int n = o->n, k = o->c;
+    if (exec_hvp_init(e)) {
+        snprintf(err, errlen, "Hessian-vector product: %s", exec_error());
+        return -1;
+    }
+    for (size_t i = 0; i < gr->alpha_numel; i++) exec_set(e->talpha, e->dtype, i, v[i]);
+    exec_forward_tangent(e);
+    const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
+    void *dz = mallocCheck(es * (size_t)n * k), *tdz = mallocCheck(es * (size_t)n * k);
+    double loss;
+    if (e->dtype == FN_F64) {
+        const double *z = exec_tensor(e, gr->output), *tz = exec_tangent(e, gr->output);
+        loss = cross_entropy_forward_f64(z, labels, n, k);
+        cross_entropy_backward_f64(dz, z, labels, n, k, 1.0);
+        cross_entropy_backward_tangent_f64(tdz, z, tz, n, k, 1.0);
+    } else {
+        const float *z = exec_tensor(e, gr->output), *tz = exec_tangent(e, gr->output);
+        loss = cross_entropy_forward_f32(z, labels, n, k);
+        cross_entropy_backward_f32(dz, z, labels, n, k, 1.0);
+        cross_entropy_backward_tangent_f32(tdz, z, tz, n, k, 1.0);
+    }
+    exec_backward_tangent(e, dz, tdz);
+    free(dz);
+    free(tdz);
+    for (size_t i = 0; i < gr->alpha_numel; i++) Hv[i] = exec_get(e->tdalpha, e->dtype, i);
+    if (g) copy_dalpha(e, g);
+    if (!isfinite(loss)) {
+        snprintf(err, errlen, "loss = %g is not finite", loss);
+        return -1;
+    }
+    return 0;
 }
 
 double metric_sum_grad(fn_exec *e, double *g) {

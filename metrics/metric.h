@@ -27,10 +27,11 @@ typedef struct {
     /* SNIP / GraSP */
     int abs_params;         /* |params| before scoring (FD's DARTS notebooks); -1: space default */
     /* GraSP */
-    double grasp_fd_eps;    /* finite-difference HVP step relative to ||alpha|| (default 1e-6) */
+    double grasp_fd_eps;    /* 0 (default): exact H g; > 0: the float64 finite-difference H g
+                               with this step relative to ||alpha|| (--grasp-fd; 1e-6 before) */
     int grasp_adam;         /* FD notebook quirk: one Adam step on alpha before the HVP */
     double grasp_adam_lr;   /* 0.03 (NB201 notebook) */
-    int grasp_abs;          /* score |alpha * Hg| instead of the signed alpha * Hg */
+    int grasp_abs;          /* 1 (default): score |alpha * Hg|; 0: the signed alpha * Hg */
     int grasp_darts_form;   /* FD DARTS notebook: Adam lr 3e-4, |alpha * (H alpha + g)| */
 } fn_metric_opts;
 
@@ -59,6 +60,13 @@ fn_bn_mode metric_bn_mode(const fn_metric *m, const fn_metric_opts *o);
 void metric_abs_params(fn_exec *e);
 /* forward, L = CE(labels), backward; d alpha copied to g (double). Returns L. */
 double metric_loss_grad(fn_exec *e, const int *labels, double *g);
+/* H v, H = d2L/dalpha2 of L = CE(labels) at the current alpha and parameters, exact
+ * (the engine's forward-over-reverse product: ReLU masks and max-pool argmax held fixed,
+ * train-mode BN differentiated with its batch statistics; engine/exec.h); v, Hv
+ * [alpha_numel]; g (or NULL) gets dL/dalpha of the same pass. 0, or -1 with a message (the
+ * backend has no HVP, out of memory, a non-finite loss). */
+int metric_loss_hvp(fn_exec *e, const int *labels, const double *v, double *Hv, double *g,
+                    char *err, size_t errlen);
 /* forward, R = sum(logits), backward with d logits = 1; d alpha copied to g. Returns R. */
 double metric_sum_grad(fn_exec *e, double *g);
 /* The head's input: the tensor f of a graph whose logits are linear(global_avg_pool(f)), or
@@ -77,7 +85,8 @@ int metric_snip(fn_exec *e, const int *labels, const fn_metric_opts *o, double *
                 double *value, char *err, size_t errlen);
 int metric_grasp(fn_exec *e, const int *labels, const fn_metric_opts *o, double *S,
                  double *value, char *err, size_t errlen);
-/* H g in alpha by central finite differences (see metric_grasp.c); g at the current alpha. */
+/* H g in alpha by central finite differences (--grasp-fd; see metric_grasp.c); g at the
+ * current alpha. */
 void metric_grasp_hvp(fn_exec *e, const int *labels, const double *g, double eps_rel,
                       double *Hg);
 

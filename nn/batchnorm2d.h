@@ -16,7 +16,20 @@
      * BN: lets the planner keep the output instead of the input) */                        \
     void batchnorm2d_backward_##S(T *din, T *dgamma, T *dbeta, const T *dout, const T *saved, \
                                   int saved_is_xhat, const T *mean, const T *invstd,         \
-                                  const T *gamma, int n, int c, int hw);                  \
+                                  const T *gamma, int n, int c, int hw);                    \
+    /* Tangents along (tin, tgamma, tbeta) (nn/batchnorm2d_tangent.c): forward writes tout \
+     * and the statistics' tangents tmean, tinvstd [c]; backward accumulates the tangents   \
+     * of din, dgamma, dbeta given dout and its tangent tdout, saved (x, or x_hat) and its  \
+     * tangent tsaved. tgamma, tbeta NULL: no direction on them (or no affine). */          \
+    void batchnorm2d_forward_tangent_##S(T *tout, T *tmean, T *tinvstd, const T *tin,        \
+                                         const T *in, const T *mean, const T *invstd,         \
+                                         const T *gamma, const T *tgamma, const T *tbeta,     \
+                                         int n, int c, int hw);                               \
+    void batchnorm2d_backward_tangent_##S(T *tdin, T *tdgamma, T *tdbeta, const T *dout,     \
+                                          const T *tdout, const T *saved, const T *tsaved,    \
+                                          int saved_is_xhat, const T *mean, const T *invstd,  \
+                                          const T *tmean, const T *tinvstd, const T *gamma,   \
+                                          const T *tgamma, int n, int c, int hw);  \
     /* eval mode: y = (x - mean) * invstd * gamma + beta with given statistics (PyTorch's    \
      * eval-mode BN with invstd = 1/sqrt(running_var + eps)); out,in [n,c,hw] */              \
     void batchnorm2d_forward_stats_##S(T *out, const T *in, const T *mean, const T *invstd,  \

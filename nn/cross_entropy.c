@@ -36,3 +36,16 @@ void FN(cross_entropy_backward)(real *dlogits, const real *logits, const int *la
         }
     }
 }
+
+void FN(cross_entropy_backward_tangent)(real *tdlogits, const real *logits,
+                                        const real *tlogits, int n, int k, double dloss) {
+    for (int i = 0; i < n; i++) {
+        const real *z = logits + (size_t)i * k, *tz = tlogits + (size_t)i * k;
+        real *tdz = tdlogits + (size_t)i * k;
+        const double l = lse_row(z, k);
+        double pt = 0; /* <softmax(z), tz> */
+        for (int j = 0; j < k; j++) pt += exp((double)z[j] - l) * tz[j];
+        for (int j = 0; j < k; j++)
+            tdz[j] = (real)(dloss * exp((double)z[j] - l) * ((double)tz[j] - pt) / n);
+    }
+}

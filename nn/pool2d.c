@@ -150,6 +150,20 @@ void FN(maxpool2d_backward)(real *din, const real *dout, const real *in, const p
     }
 }
 
+/* Tangent of max pooling with the argmax held fixed (autograd's double backward): the
+ * input tangent at each window's first maximum of `in`. */
+void FN(maxpool2d_forward_tangent)(real *tout, const real *tin, const real *in,
+                                   const pool2d_dims *d) {
+    const int planes = d->n * d->c;
+#pragma omp parallel for schedule(static) if ((size_t)planes * d->h * d->w > 32768)
+    for (int p = 0; p < planes; p++) {
+        const real *src = in + (size_t)p * d->h * d->w, *tsrc = tin + (size_t)p * d->h * d->w;
+        real *dst = tout + (size_t)p * d->ho * d->wo;
+        for (int y = 0; y < d->ho; y++)
+            for (int x = 0; x < d->wo; x++) dst[y * d->wo + x] = tsrc[argmax_window(src, d, y, x)];
+    }
+}
+
 void FN(gap_forward)(real *out, const real *in, int n, int c, int hw) {
     for (int p = 0; p < n * c; p++) {
         double s = 0;

@@ -19,6 +19,9 @@ int pool2d_dims_init(pool2d_dims *d);
     void avgpool2d_backward_##S(T *din, const T *dout, const pool2d_dims *d);              \
     void maxpool2d_forward_##S(T *out, const T *in, const pool2d_dims *d);                 \
     void maxpool2d_backward_##S(T *din, const T *dout, const T *in, const pool2d_dims *d); \
+    /* tout = tin at the argmax of in (argmax held fixed, as autograd's double backward) */ \
+    void maxpool2d_forward_tangent_##S(T *tout, const T *tin, const T *in,                 \
+                                       const pool2d_dims *d);                               \
     void gap_forward_##S(T *out, const T *in, int n, int c, int hw);                       \
     void gap_backward_##S(T *din, const T *dout, int n, int c, int hw);
 FN_POOL2D_DECL(float, f32)

@@ -140,3 +140,33 @@ void FN(scale_n_backward)(real *din, const real *dout, const real *s, int n, siz
         for (size_t j = 0; j < per; j++) dx[j] += dy[j] * c;
     }
 }
+
+/* Tangents (forward-over-reverse Hessian-vector products, engine/graph_hvp.c), with
+ * c_i = alpha[aidx_i] and its tangent t_i = talpha[aidx_i] (0 for aidx_i < 0). */
+void FN(mix_forward_tangent)(real *tout, real *const *tin, real *const *in, const int *aidx,
+                             const real *alpha, const real *talpha, int k, size_t numel) {
+    FN(mix_forward)(tout, tin, aidx, alpha, k, numel);
+    for (int i = 0; i < k; i++) {
+        const real t = aidx[i] >= 0 && talpha ? talpha[aidx[i]] : (real)0;
+        if (t == 0) continue;
+        const real *x = in[i];
+#pragma omp parallel for schedule(static) if (numel > PAR_MIN)
+        for (size_t j = 0; j < numel; j++) tout[j] += t * x[j];
+    }
+}
+
+void FN(mix_backward_tangent)(real *const *tdin, real *tdalpha, const real *dout,
+                              const real *tdout, real *const *in, real *const *tin,
+                              const int *aidx, const real *alpha, const real *talpha, int k,
+                              size_t numel) {
+    /* c_i * tdout into tdin_i and <tdout, in_i> into tdalpha: the first-order rule */
+    FN(mix_backward)(tdin, tdalpha, tdout, in, aidx, alpha, k, numel);
+    for (int i = 0; i < k; i++) {
+        if (aidx[i] < 0) continue;
+        const real t = talpha ? talpha[aidx[i]] : (real)0;
+        /* t_i * dout into tdin_i, <dout, tin_i> into tdalpha */
+        if (tdalpha) tdalpha[aidx[i]] += (real)blocked_dot(tdin[i], t, dout, tin[i], numel);
+        else if (tdin[i] && t != 0)
+            for (size_t j = 0; j < numel; j++) tdin[i][j] += t * dout[j];
+    }
+}

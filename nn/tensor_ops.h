@@ -28,7 +28,14 @@
                                 int s, int ho, int wo);                                      \
     /* out,in [n, per]; s [n] */                                                             \
     void scale_n_forward_##S(T *out, const T *in, const T *s, int n, size_t per);           \
-    void scale_n_backward_##S(T *din, const T *dout, const T *s, int n, size_t per);
+    void scale_n_backward_##S(T *din, const T *dout, const T *s, int n, size_t per);  \
+    /* tangents: tout = sum c_i tin_i + t_i in_i; tdin_i += c_i tdout + t_i dout,         \
+     * tdalpha[aidx_i] += <tdout, in_i> + <dout, tin_i> (t_i = talpha[aidx_i], 0 if < 0) */ \
+    void mix_forward_tangent_##S(T *tout, T *const *tin, T *const *in, const int *aidx,      \
+                                 const T *alpha, const T *talpha, int k, size_t numel);      \
+    void mix_backward_tangent_##S(T *const *tdin, T *tdalpha, const T *dout, const T *tdout,  \
+                                  T *const *in, T *const *tin, const int *aidx,               \
+                                  const T *alpha, const T *talpha, int k, size_t numel);
 FN_TENSOR_OPS_DECL(float, f32)
 FN_TENSOR_OPS_DECL(double, f64)
 

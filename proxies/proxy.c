@@ -32,8 +32,8 @@ static const fn_proxy proxy_table[] = {
      proxy_grad_norm, 0},
     {"naswot", "log|det K|, K[i,j] = ReLU units with equal on/off state in samples i, j", 1, 0,
      128, 32, FN_BN_TRAIN, 0, +1, 0, proxy_naswot, 0},
-    {"grasp", "-sum W * (H g), g = dL/dW held fixed (H g: float64 central difference, ReLU "
-     "pattern frozen)", 1, 1, 64, 64, FN_BN_TRAIN, 1, +1, GRAD, proxy_grasp, 0},
+    {"grasp", "-sum W * (H g), g = dL/dW held fixed (H g: exact Hessian-vector product, ReLU "
+     "masks fixed as in autograd)", 1, 1, 64, 64, FN_BN_TRAIN, 1, +1, GRAD, proxy_grasp, 0},
     {"fisher", "sum fan_in * 1/2 mean_n (sum_hw a * dL/da)^2 per conv/linear output channel", 1,
      1, 64, 32, FN_BN_TRAIN, 1, +1, IN_GRAD | FN_PX_KEEP_CONV_OUT, proxy_fisher, 0},
     {"jacob_cov", "-sum log(v + 1e-5) + 1/(v + 1e-5), v = eigenvalues of corrcoef(dy/dx)", 1, 0,

@@ -65,9 +65,11 @@ typedef struct {
     uint64_t seed;         /* weights and batch (default 0) */
     int batch;             /* 0: each proxy's default (table above); synflow always uses 1 */
     int augment;           /* -1: each proxy's default (ZC: train augmentation; naswot: none) */
-    int precision;         /* 0: each proxy's default; 32 or 64 force it (grasp is always 64) */
+    int precision;         /* 0: each proxy's default; 32 or 64 force it (grasp stays 64) */
     int channels, cells;   /* 16 and 5 (NB201) */
-    double grasp_eps;      /* relative finite-difference step of GraSP's H g (1e-7) */
+    double grasp_eps;      /* relative step of the frozen-pattern difference of GraSP's H g
+                              (proxy_grasp_hvp, the tests' check of the exact product that
+                              the score uses; 1e-7) */
     fn_device device;      /* FN_DEV_CPU (default) or FN_DEV_CUDA: networks run on the current
                               GPU (engine/exec.h); scores and linear algebra stay on the host */
 } fn_proxy_config;

@@ -4,22 +4,23 @@
  *   H g = d/dW <g, dL/dW>, the Hessian of L in the conv/linear weights times g (BN weights
  *   and the classifier bias stay fixed: ZC reads only the weights' .grad);
  *   score = -sum W * (H g)  (ZC's sign: larger is better).
- * H g by a central difference of gradients along u = g/|g| with the ReLU pattern frozen:
+ * H g is exact: the engine's forward-over-reverse product (engine/exec.h) along the
+ * direction g on the conv/linear weights, ReLU masks and max-pool argmax held fixed and the
+ * BN batch statistics differentiated, as PyTorch's double backward does. One
+ * forward/backward pass and one tangent pass of the batch.
+ * proxy_grasp_hvp keeps the earlier central difference of gradients along u = g/|g| with the
+ * ReLU pattern frozen (fn_relu_mode),
  *   H g ~= [dL/dW(W + eps u) - dL/dW(W - eps u)] |g| / (2 eps),  eps = eps_rel |W|,
- * both passes replaying the on/off pattern of every ReLU recorded at W (fn_relu_mode). That
- * network is smooth in W and has autograd's H g (PyTorch's double backward treats each ReLU
- * mask as a constant), so the difference converges: on full NB201 nets (batch 64, float64)
- * consecutive steps 1e-5, 1e-6, 1e-7, 1e-8 agree to 1e-4, 1e-6, 1e-8 (the rounding floor).
- * Through live ReLUs it does not converge at any step: 64 images x ~1e6 units always put
- * kinks inside the step (measured: 90 % change between steps), and the gradient jump of a
- * crossed kink divided by the step does not shrink. eps_rel = 1e-7 by default (config
- * grasp_eps). Three forward/backward passes of the batch and one forward, in float64. */
+ * as the independent check of the exact product (tests/test_proxies.c): the frozen network
+ * is smooth in W, so the difference converges (full NB201 nets, batch 64, float64: steps
+ * 1e-5 .. 1e-8 agree to 1e-4 .. 1e-8); through live ReLUs it does not converge at any step. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "proxies/proxy_impl.h"
 #include "base/common.h"
+#include "nn/cross_entropy.h"
 
 static size_t weight_count(const fn_graph *g) {
     size_t n = 0;
@@ -84,18 +85,56 @@ void proxy_grasp_hvp(fn_proxy_job *j, const double *g, double eps_rel, double *H
     j->ce_valid = 0;             /* d params belong to W - eps u */
 }
 
+int proxy_grasp_hvp_exact(fn_proxy_job *j, const double *g, double *Hg, char *err,
+                          size_t errlen) {
+    fn_exec *e = j->e;
+    const fn_graph *gr = j->g;
+    if (exec_hvp_init(e)) {
+        snprintf(err, errlen, "grasp: %s", exec_error());
+        return -1;
+    }
+    size_t k = 0; /* the direction: g on the conv/linear weights, 0 elsewhere */
+    for (int p = 0; p < gr->np; p++) {
+        if (!proxy_is_weight(&gr->p[p])) continue;
+        for (size_t i = 0; i < gr->p[p].numel; i++)
+            exec_set(e->tparams, e->dtype, gr->p[p].off + i, g[k++]);
+    }
+    proxy_set_input(j);
+    exec_forward_tangent(e);
+    const int n = gr->t[gr->output].n, c = gr->t[gr->output].c;
+    const size_t nz = (size_t)n * c;
+    double *z = proxy_scratch(j, FN_PX_SLOT_TMP, 4 * nz), *tz = z + nz, *dz = tz + nz,
+           *tdz = dz + nz;
+    proxy_to_double(e, exec_tensor(e, gr->output), nz, z);
+    proxy_to_double(e, exec_tangent(e, gr->output), nz, tz);
+    cross_entropy_backward_f64(dz, z, j->y, n, c, 1.0);
+    cross_entropy_backward_tangent_f64(tdz, z, tz, n, c, 1.0);
+    if (e->dtype == FN_F64) {
+        exec_backward_tangent(e, dz, tdz);
+    } else {
+        float *f = mallocCheck(sizeof(float) * 2 * nz);
+        for (size_t i = 0; i < 2 * nz; i++) f[i] = (float)dz[i];
+        exec_backward_tangent(e, f, f + nz);
+        free(f);
+    }
+    gather(e, e->tdparams, Hg);
+    j->ce_valid = 0;
+    return 0;
+}
+
 int proxy_grasp(fn_proxy_job *j, double *out, char *err, size_t errlen) {
     fn_exec *e = j->e;
-    if (e->dtype != FN_F64 || !e->dparams) {
-        snprintf(err, errlen, "grasp needs a float64 executor with parameter gradients");
+    if (!e->dparams) {
+        snprintf(err, errlen, "grasp needs an executor with parameter gradients");
         return -1;
     }
     const size_t nw = weight_count(j->g);
     const double L = proxy_ce_grad(j);
     double *g = proxy_scratch(j, 4, nw), *Hg = proxy_scratch(j, 5, nw);
+    double *w0 = proxy_scratch(j, 2, nw);
     gather(e, e->dparams, g);
-    proxy_grasp_hvp(j, g, j->grasp_eps, Hg);
-    const double *w0 = j->scr->p[2]; /* the weights, gathered by the HVP */
+    gather(e, e->params, w0);
+    if (proxy_grasp_hvp_exact(j, g, Hg, err, errlen)) return -1;
     double s = 0;
     for (size_t i = 0; i < nw; i++) s -= w0[i] * Hg[i];
     *out = s;

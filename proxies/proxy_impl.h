@@ -85,6 +85,10 @@ int proxy_ntk_cond(fn_proxy_job *j, double *out, char *err, size_t errlen);
 /* GraSP's H g over the conv/linear weights (concatenated in parameter order, n_w values)
  * by a central difference of gradients along g; g is the gradient at the current weights. */
 void proxy_grasp_hvp(fn_proxy_job *j, const double *g, double eps_rel, double *Hg);
+/* The exact H g over the conv/linear weights (what proxy_grasp uses): 0, or -1 with a
+ * message (the backend has no Hessian-vector product). */
+int proxy_grasp_hvp_exact(fn_proxy_job *j, const double *g, double *Hg, char *err,
+                          size_t errlen);
 /* NTK Gram matrix theta[batch*batch] = G G^T of the per-sample gradients (proxies/proxy_ntk.c). */
 void proxy_ntk_gram(fn_proxy_job *j, double *theta);
 /* NASWOT's K[batch*batch] (proxies/proxy_naswot.c), after a forward pass. */

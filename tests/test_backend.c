@@ -21,7 +21,7 @@ static void *t_tensor(const fn_exec *e, int t, int grad) { n_tensor++; return fn
 static void t_mask(fn_exec *e, size_t bytes) { n_mask++; fn_backend_cpu.relu_mask(e, bytes); }
 
 static const fn_backend test_backend = {"test", 1, t_alloc, t_init, t_free, t_forward,
-                                        t_backward, t_tensor, t_mask};
+                                        t_backward, t_tensor, t_mask, NULL, NULL, NULL, NULL};
 
 static const fn_backend *load_fails(char *err, size_t len) {
     n_load++;

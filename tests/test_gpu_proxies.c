@@ -13,8 +13,9 @@
  * Architectures: the METHOD.md §1.4 example, all 3x3 convs, one with `none` edges that cut
  * ops off (unreachable), pools and skips only, and two more drawn with a fixed seed.
  * Error = |gpu - cpu| / max(|cpu|, 1e-300) per proxy and architecture:
- *   forced float64 on both:      < 1e-9 (summation order; grasp's finite-difference H g
- *                                divides rounding by its step, so it gets 1e-6)
+ *   forced float64 on both:      < 1e-9 (summation order; grasp keeps the 1e-6 its earlier
+ *                                finite-difference H g needed: the exact product should
+ *                                meet 1e-9, not yet measured on a GPU)
  *   each proxy's own precision:  |gpu - float64| < max(2e-2, 4 x |cpu - float64|): float32
  *                                rounding of a batch-64 network is the network's, not the
  *                                backend's (ntk_cond, a ratio of eigenvalues, moves 3 % on

@@ -3,9 +3,10 @@
  *   snip     = |alpha * dL/dalpha| with dL/dalpha from central differences of the loss;
  *   synflow  = |alpha * dR/dalpha| with R recomputed on |params|, |alpha| by differences,
  *              in the FreeDARTS form (BN train) and the ZC form (BN off, float64);
- *   grasp    : the finite-difference H g is converged in its step (1e-6 vs 1e-7 relative),
- *              and the curvature along g, g.Hg/|g|^2, matches the second difference of the
- *              loss along g/|g|, computed from losses only;
+ *   grasp    : the finite-difference H g (--grasp-fd) is converged in its step (1e-6 vs
+ *              1e-7 relative) and the exact H g (metric_loss_hvp, what GraSP uses) agrees
+ *              with it; the curvature along g, g.Hg/|g|^2, matches the second difference of
+ *              the loss along g/|g|, computed from losses only;
  *   the Adam-step quirk moves the evaluation point and restores alpha afterwards.
  *   ./build/bin/test_metrics */
 #include <math.h>
@@ -53,14 +54,19 @@ int main(void) {
     CHECK(metric_find("synflow") && metric_find("snip") && metric_find("grasp"));
     CHECK(metric_find("synflo") == NULL);
     CHECK(metric_find("synflow")->default_batch == 1 && metric_find("snip")->default_batch == 64);
-    {   /* precision: SynFlow and GraSP float64, SNIP float32 by default; --fp32/--fp64 force,
-         * except GraSP (its finite-difference HVP needs float64) */
+    {   /* precision: SynFlow float64, SNIP and GraSP float32 by default; --fp32/--fp64
+         * force, except GraSP's finite-difference HVP (--grasp-fd), always float64 */
         fn_metric_opts po;
         metric_opts_default(&po);
         CHECK(metric_dtype(metric_find("synflow"), &po) == FN_F64);
         CHECK(metric_dtype(metric_find("snip"), &po) == FN_F32);
+        CHECK(metric_dtype(metric_find("grasp"), &po) == FN_F32);
+        po.precision = 64;
+        CHECK(metric_dtype(metric_find("grasp"), &po) == FN_F64);
         po.precision = 32;
         CHECK(metric_dtype(metric_find("synflow"), &po) == FN_F32);
+        CHECK(metric_dtype(metric_find("grasp"), &po) == FN_F32);
+        po.grasp_fd_eps = 1e-6;
         CHECK(metric_dtype(metric_find("grasp"), &po) == FN_F64);
         po.precision = 64;
         CHECK(metric_dtype(metric_find("snip"), &po) == FN_F64);
@@ -95,7 +101,15 @@ int main(void) {
     metric_grasp_hvp(&e, labels, g0, 1e-6, Hg);
     CHECK(memcmp(a, e.alpha, sizeof a) == 0); /* alpha restored exactly */
     metric_grasp_hvp(&e, labels, g0, 1e-7, Hg2);
-    check_rel_l2("grasp HVP step-converged (1e-6 vs 1e-7)", Hg, Hg2, 30, 1e-4);
+    check_rel_l2("grasp FD HVP step-converged (1e-6 vs 1e-7)", Hg, Hg2, 30, 1e-4);
+    /* the exact product (what metric_grasp uses) agrees with the converged difference on
+     * this small net and batch, where no ReLU kink falls inside the step */
+    double Hx[30], gx[30];
+    CHECK(metric_loss_hvp(&e, labels, g0, Hx, gx, err, sizeof err) == 0);
+    CHECK(memcmp(a, e.alpha, sizeof a) == 0);
+    check_close("metric_loss_hvp's gradient = metric_loss_grad's", gx, g0, 30, 0, 0);
+    check_rel_l2("grasp exact HVP vs FD HVP", Hx, Hg, 30, 1e-5);
+    memcpy(Hg, Hx, sizeof Hg);
     double gn2 = 0, gHg = 0;
     for (int i = 0; i < 30; i++) { gn2 += g0[i] * g0[i]; gHg += g0[i] * Hg[i]; }
     /* step 1e-6: small enough to stay inside one ReLU region (a kink makes a second
@@ -109,9 +123,11 @@ int main(void) {
     double curv_fd = (lp - 2 * l0 + lm) / (hs * hs);
     printf("curvature along g: HVP %.8g, second difference of L %.8g\n", curv, curv_fd);
     check_close("grasp g.Hg/|g|^2 vs d2L along g", &curv, &curv_fd, 1, 1e-2, 1e-3);
+    CHECK(mo.grasp_abs == 1); /* the magnitude is the default (docs/FIDELITY.md) */
+    mo.grasp_abs = 0;
     CHECK(metric_grasp(&e, labels, &mo, S, &value, err, sizeof err) == 0);
     for (int i = 0; i < 30; i++) ref[i] = a[i] * Hg[i];
-    check_close("grasp = alpha * Hg (signed)", S, ref, 30, 1e-9, 1e-4);
+    check_close("grasp = alpha * Hg (signed)", S, ref, 30, 1e-12, 1e-12);
     /* the magnitude option scores |alpha * Hg| */
     fn_metric_opts ab = mo;
     ab.grasp_abs = 1;

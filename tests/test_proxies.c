@@ -170,6 +170,12 @@ static void part_a(fn_proxy_scratch *scr, const char *arch) {
     proxy_grasp_hvp(&j, fd, 1e-6, Hg1);
     proxy_grasp_hvp(&j, fd, 1e-7, Hg2);
     check_rel_l2("grasp H g step-converged (1e-6 vs 1e-7)", Hg1, Hg2, nw, 1e-5);
+    { /* the exact product (what proxy_grasp uses) against the frozen-pattern difference */
+        double *Hx = mallocCheck(sizeof(double) * nw);
+        CHECK(proxy_grasp_hvp_exact(&j, fd, Hx, err, sizeof err) == 0);
+        check_rel_l2("grasp exact H g vs frozen-pattern difference", Hx, Hg2, nw, 1e-6);
+        free(Hx);
+    }
     k = 0; /* the weights are restored exactly */
     int moved = 0;
     for (int p = 0; p < g.np; p++)
@@ -276,6 +282,13 @@ static void part_a_kinks(fn_proxy_scratch *scr) {
     check_rel_l2("grasp H g, 16x16 net: steps 1e-5 vs 1e-6", H[0], H[1], nw, 1e-3);
     check_rel_l2("grasp H g, 16x16 net: steps 1e-6 vs 1e-7", H[1], H[2], nw, 1e-5);
     check_rel_l2("grasp H g, 16x16 net: steps 1e-7 vs 1e-8", H[2], H[3], nw, 1e-5);
+    {
+        double *Hx = mallocCheck(sizeof(double) * nw);
+        char err[256];
+        CHECK(proxy_grasp_hvp_exact(&j, gr, Hx, err, sizeof err) == 0);
+        check_rel_l2("grasp exact H g vs frozen difference, 16x16 net", Hx, H[2], nw, 1e-6);
+        free(Hx);
+    }
     /* frozen at the recorded pattern = normal forward at the same weights */
     proxy_set_input(&j);
     exec_set_relu_mode(&e, FN_RELU_RECORD);

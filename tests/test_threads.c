@@ -26,6 +26,7 @@ static const det_case cases[] = {
     {"nb201", "snip", -1, 8, 0, 0, 0, 0},
     {"nb201", "snip", 64, 8, 0, 0, 0, 0},
     {"nb201", "grasp", -1, 8, 0, 0, 0, 0},
+    {"nb201", "grasp", 64, 8, 0, 0, 0, 0},
     {"nb1shot1", "synflow", -1, 0, 0, 0, 1, 0},
     {"nb1shot1", "synflow", -1, 0, 0, 0, 2, 0},
     {"nb1shot1", "synflow", 32, 0, 0, 0, 3, 0},

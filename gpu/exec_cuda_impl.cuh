@@ -1,0 +1,134 @@
+/* gpu/exec_cuda_impl.cuh: what the files of the CUDA executor share (internal to the
+ * libfreenas_cuda module; gpu/exec_cuda.h is its interface): the process context, device
+ * arenas, per-node cuDNN state, the executor's device state, and the functions each file
+ * gives the others:
+ *   gpu/exec_cuda_setup.cu  context, arenas, cuDNN descriptors and algorithms, graph keys
+ *   gpu/exec_cuda_nodes.cu  one node's forward / backward kernels (the twin of graph_exec.c)
+ *   gpu/exec_cuda.cu        executors: init / free, passes (CUDA graphs), downloads, table
+ *   gpu/exec_cuda_hvp.cu    the exact Hessian-vector product's tangent passes */
+#ifndef FN_GPU_EXEC_CUDA_IMPL_CUH
+#define FN_GPU_EXEC_CUDA_IMPL_CUH
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gpu/cuda_check.h"
+#include "gpu/ops.cuh"
+
+extern "C" {
+#include "base/common.h"
+#include "engine/exec.h"
+#include "nn/batchnorm2d.h"
+}
+
+enum { R_ACT, R_GRAD, R_PARAMS, R_DPARAMS, R_SAVED, R_ALPHA, R_DALPHA, R_WS, R_SCRATCH, R_COUNT };
+extern const char *const role_name[R_COUNT];
+typedef struct {
+    void *buf[R_COUNT];
+    size_t cap[R_COUNT];
+} arena_set;
+
+#define WS_CAP ((size_t)1 << 30) /* largest cuDNN workspace one convolution may ask for */
+#define GRAPH_CACHE 32           /* captured forward / backward passes kept per process */
+#define CUBLAS_WS ((size_t)32 << 20)
+
+/* cuDNN algorithms of one convolution shape */
+typedef struct {
+    int key[12];
+    cudnnConvolutionFwdAlgo_t fwd;
+    cudnnConvolutionBwdDataAlgo_t data;
+    cudnnConvolutionBwdFilterAlgo_t filter;
+    size_t ws; /* largest workspace of the three */
+} conv_algo;
+
+typedef struct {
+    uint64_t key;
+    int state; /* 1: seen once (ran eagerly), 2: captured, -1: capture failed */
+    cudaGraphExec_t exec;
+} graph_entry;
+
+typedef struct {
+    int ready, device;
+    cudnnHandle_t cudnn;
+    cublasHandle_t cublas;
+    cudaStream_t stream;
+    arena_set shared;
+    int shared_busy;
+    conv_algo *algos;
+    int nalgos, cap_algos;
+    void *cublas_ws;
+    int graphs_off;           /* gpu_cuda_set_graphs(0): always run eagerly */
+    char *host[2];            /* pinned host mirrors of the activation / gradient arenas, */
+    size_t host_cap[2];       /* lent with the shared set (exec_tensor of other tensors) */
+    graph_entry graphs[GRAPH_CACHE];
+    int ngraphs, next_evict;
+} cuda_ctx_t;
+extern cuda_ctx_t cuda_ctx; /* the process's CUDA state (gpu/exec_cuda_setup.cu) */
+
+typedef struct {
+    cudnnTensorDescriptor_t x, y;
+    cudnnFilterDescriptor_t w;
+    cudnnConvolutionDescriptor_t conv;
+    cudnnPoolingDescriptor_t pool;
+    conv_algo a;
+} node_dev;
+
+typedef struct {
+    node_dev *nd;
+    arena_set own;
+    int uses_shared;
+    char *act, *grad, *params, *dparams, *saved, *alpha, *dalpha;
+    void *ws;
+    size_t ws_bytes;
+    double *scratch;
+    unsigned uploaded_version;
+    int uploaded;
+    unsigned char *relu_mask; /* device: one byte per ReLU input (RECORD / FROZEN modes) */
+    char *host[2];            /* host mirrors of act / grad (cuda_ctx.host when shared), or NULL */
+    int host_own;
+    uint64_t key; /* structure, precision, options and device pointers: names its CUDA graphs */
+    void *hvp;    /* gpu_hvp (gpu/exec_cuda_hvp.cu), or NULL before exec_hvp_init */
+} gpu_exec;
+
+
+/* gpu/exec_cuda_setup.cu */
+int ctx_init(char *err, size_t len);
+void arena_release(arena_set *a);
+int arena_take(arena_set *a, int r, size_t bytes);
+int node_setup(const fn_exec *e, int i, node_dev *d, char *err, size_t len);
+void node_teardown(node_dev *d);
+uint64_t fnv(uint64_t h, const void *p, size_t n);
+#define FNV(h, v) h = fnv(h, &(v), sizeof(v))
+uint64_t exec_key(const fn_exec *e, const gpu_exec *gx);
+
+/* gpu/exec_cuda_nodes.cu: cuBLAS GEMM with beta 1 (C += op(A) op(B)); node i's forward and
+ * backward (backward: the gradients first written at i zeroed, then the hook called) */
+void gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const float *A,
+          int lda, const float *B, int ldb, float *C, int ldc);
+void gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const double *A,
+          int lda, const double *B, int ldb, double *C, int ldc);
+template <typename T> void forward_node(fn_exec *e, int i);
+template <typename T> void backward_node(fn_exec *e, int i);
+/* 1 when node i runs in backward */
+int backward_runs(const fn_exec *e, int i);
+/* zeroes d alpha, d params (NULL: skipped) and the wanted gradients no node writes, in the
+ * gradient arena `grad` (laid out as gx->grad) */
+template <typename T> void backward_start(fn_exec *e, T *grad, T *dalpha, T *dparams);
+
+/* gpu/exec_cuda_hvp.cu: frees the HVP state (gpu_exec_free calls it) */
+void gpu_hvp_free(gpu_exec *gx);
+extern "C" {
+int gpu_exec_hvp_init(fn_exec *e, char *err, size_t len);
+void gpu_exec_forward_tangent(fn_exec *e);
+void gpu_exec_backward_tangent(fn_exec *e, const void *dlogits, const void *tdlogits);
+void *gpu_exec_tangent(const fn_exec *e, int t);
+}
+
+#define TD(id) ((T *)gx->act + e->plan.act_off[(id)])
+#define GD(id) ((T *)gx->grad + e->plan.grad_off[(id)])
+#define PD(id) ((id) >= 0 ? (T *)gx->params + g->p[(id)].off : (T *)NULL)
+#define DPD(id) ((id) >= 0 && gx->dparams ? (T *)gx->dparams + g->p[(id)].off : (T *)NULL)
+#define NUMEL(id) graph_tensor_numel(g, (id))
+
+#endif

@@ -134,6 +134,10 @@ static void tangent_forward_node(fn_exec *e, int i) {
                               nd->ho, nd->wo);
         break;
     case FN_NODE_ZERO: memset(TT(y), 0, sizeof(real) * NUMEL(y)); break;
+    case FN_NODE_SCALE_N: /* drop-path masks: constants, never a direction */
+        FN(scale_n_forward)(TT(y), TT(x), (const real *)e->alpha + nd->off, ti->n,
+                            NUMEL(x) / ti->n);
+        break;
     }
 }
 
@@ -234,6 +238,11 @@ static void tangent_backward_node(fn_exec *e, int i) {
                                    nd->ho, nd->wo);
         break;
     case FN_NODE_ZERO: break;
+    case FN_NODE_SCALE_N:
+        if (tdx)
+            FN(scale_n_backward)(tdx, TG(y), (const real *)e->alpha + nd->off, ti->n,
+                                 NUMEL(x) / ti->n);
+        break;
     }
 }
 

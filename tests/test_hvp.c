@@ -28,7 +28,7 @@ static unsigned rng = 777u;
 static void build(fn_graph *g, int darts) {
     graph_init(g);
     if (!darts) {
-        nb201_config c = {4, 1, 10, 8, 8, BATCH};
+        nb201_config c = {4, 1, 10, 8, 8, BATCH, 0};
         nb201_build(g, &c);
         return;
     }

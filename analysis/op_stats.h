@@ -1,5 +1,5 @@
 /* analysis/op_stats.h: how far one distribution of chosen DARTS operations is from another
- * (freenas's genotypes against FreeDARTS's counts of METHOD.md §7.4), as numbers:
+ * (freenas's genotypes against FreeDARTS's counts of docs/METHOD.md §7.4), as numbers:
  *   - total variation distance TV(p, q) = 1/2 sum_o |p_o - q_o| of the two op shares;
  *   - a bootstrap 95 % interval of TV: our genotypes resampled whole (the 8 ops of one
  *     search are not independent), the reference counts drawn multinomially from their shares

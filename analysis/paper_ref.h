@@ -1,5 +1,5 @@
 /* analysis/paper_ref.h: the published numbers freenas_report prints beside its own, copied
- * from ../shared/METHOD.md (FreeDARTS, arXiv 2106.11542 v2, and the zero-cost-proxy notebooks):
+ * from docs/METHOD.md (FreeDARTS, arXiv 2106.11542 v2, and the zero-cost-proxy notebooks):
  *   - §9 Table 2 (NB201 metric ablation: test accuracy on C10 / C100 / IN16-120), the
  *     FreeDARTS row of §9 Table 1 (valid and test accuracy, SynFlow) and Table 1's baselines
  *   - §7.1 |Spearman rho| of each zero-cost proxy against NB201 accuracy, all 15,625 archs
@@ -53,7 +53,7 @@ int paper_darts_op_index(const char *op);
 /* the paper's display name of a metric: SynFlow, SNIP, GraSP, NASWOT; else the name itself */
 const char *paper_metric_name(const char *metric);
 
-/* METHOD.md §4.3 / §7.2: HNAS and the baselines of the same table (the authors' RoBoT paper,
+/* docs/METHOD.md §4.3 / §7.2: HNAS and the baselines of the same table (the authors' RoBoT paper,
  * ICLR 2024, Table 2), NB201 test accuracy mean +- std and search cost in GPU-seconds (NAN:
  * not given). kind / strategy: the freenas_sweep job (kind hnas, strategy ei) that reproduces
  * the row; NULL: not in freenas. */

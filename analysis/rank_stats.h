@@ -1,6 +1,6 @@
 /* analysis/rank_stats.h: the statistics freenas_report prints: mean and sample std, Spearman
  * rho (GSL), Kendall tau-b with ties (Knight's O(n log n) algorithm), the pairwise order
- * agreement of a majority vote of proxies (the zero-cost-nas "vote" figure, METHOD.md §7.1) and
+ * agreement of a majority vote of proxies (the zero-cost-nas "vote" figure, docs/METHOD.md §7.1) and
  * the top-k overlaps of Abdelfattah et al.'s tables (top-10%/top-10%, top-64/top-5%).
  *
  * NaN handling is the caller's: the functions here take non-NaN values only (the report
@@ -44,7 +44,7 @@ double rank_stats_spearman(const double *x, const double *y, size_t n);
 double rank_stats_kendall_tau_b(const double *x, const double *y, size_t n);
 
 /* Pairwise order agreement of a majority vote of k scores x[0..k) (each x[m] of length n) with
- * the ground truth y, as the zero-cost-nas NB201 notebook computes its "vote" figure (METHOD.md
+ * the ground truth y, as the zero-cost-nas NB201 notebook computes its "vote" figure (docs/METHOD.md
  * §7.1, §6 item 9): over the ordered pairs (i, j), i != j, with y[i] != y[j] (a NaN y[i] drops
  * its pairs), the vote ranks i above j when at least half of the scores are strictly greater at
  * i (2 * #{m : x[m][i] > x[m][j]} >= k), and the pair counts as right when that agrees with

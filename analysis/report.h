@@ -5,8 +5,8 @@
  * report.md):
  *   report_tables.c  search table, paper Table 2 layout, ensembles
  *   report_plots.c   gnuplot runner and the alpha-scale curve (paper Figure 1)
- *   report_darts.c   DARTS operation frequencies per cell type (METHOD.md §7.4)
- *   report_corr.c    rank correlations of per-architecture proxy scores (METHOD.md §7.1) */
+ *   report_darts.c   DARTS operation frequencies per cell type (docs/METHOD.md §7.4)
+ *   report_corr.c    rank correlations of per-architecture proxy scores (docs/METHOD.md §7.1) */
 #ifndef FN_REPORT_H
 #define FN_REPORT_H
 

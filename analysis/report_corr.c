@@ -1,5 +1,5 @@
 /* analysis/report_corr.c: rank correlation of zero-cost proxies with NB201 accuracy
- * (METHOD.md §7.1), from per-architecture scoring records.
+ * (docs/METHOD.md §7.1), from per-architecture scoring records.
  *
  * Score record schema (the `score` job kind; one architecture per job):
  *   {"job_id": "...", "sweep": "...", "status": "ok",
@@ -28,7 +28,7 @@
  * output directory (a resumed sweep keeps its done jobs) fills them in.
  *   correlations.csv: group, dataset, proxy, ground truth, archs used, NaN proxies, missing
  *   ground truth, Spearman rho (GSL), Kendall tau-b (Knight), the same three on the subset
- *   without unreachable ops, paper |rho| (METHOD.md §7.1).
+ *   without unreachable ops, paper |rho| (docs/METHOD.md §7.1).
  *   ranking.csv: each proxy (and the zero-cost-nas vote) against the scoring dataset's own
  *   ground truth: pairwise order agreement and top-k overlaps (analysis/report_ranking.c). */
 #include <math.h>
@@ -277,7 +277,7 @@ void report_correlations(report_ctx *c) {
                           "kendall_tau_b_no_unreachable,paper_abs_rho\n");
     const char *table = c->bench_path ? strrchr(c->bench_path, '/') : NULL;
     table = table ? table + 1 : c->bench_path;
-    fprintf(c->md, "\n## Rank correlations (METHOD.md §7.1)\n\nProxy scores of single "
+    fprintf(c->md, "\n## Rank correlations (docs/METHOD.md §7.1)\n\nProxy scores of single "
                    "architectures (`score` records) against NB201 ground truth (%s%s), over all "
                    "scored architectures and over those whose cell has no unreachable op (no op cut off "
                    "from the cell input or output by `none` edges; 9,445 of the 15,625) "

@@ -1,4 +1,4 @@
-/* analysis/report_darts.c: DARTS operation frequencies (METHOD.md §7.4). For the ok jobs whose
+/* analysis/report_darts.c: DARTS operation frequencies (docs/METHOD.md §7.4). For the ok jobs whose
  * arch_json is a DARTS genotype ({"normal": [["op", input], ...], "reduce": [...]}), counts
  * each operation per cell type per group (jobs equal in every param but the seed), beside FD's
  * counts where §7.4 has a matching search (SynFlow 8 cells, 20 cells, ImageNet; GraSP and SNIP
@@ -157,7 +157,7 @@ static void report_opstats_table(report_ctx *c, const opstat_row *st, int nst) {
     FILE *csv = report_open(c, "darts_opstats.csv");
     if (csv) fprintf(csv, "group,cell,genotypes,degenerate,paper_search,ops,paper_ops,tv,"
                           "boot_lo,boot_hi,null_q95,p_value,verdict\n");
-    fprintf(c->md, "\n### Distance to FreeDARTS's op distributions (METHOD.md §7.4)\n\n"
+    fprintf(c->md, "\n### Distance to FreeDARTS's op distributions (docs/METHOD.md §7.4)\n\n"
                    "Total variation distance TV = 1/2 sum |p - q| between our op shares and "
                    "FD's ([darts_opstats.csv](darts_opstats.csv)): 0 = the same shares, 1 = no op "
                    "in common. *95 %% interval*: bootstrap over our genotypes (resampled whole) "
@@ -207,7 +207,7 @@ void report_darts_ops(report_ctx *c) {
     FILE *csv = report_open(c, "darts_ops.csv");
     if (csv) fprintf(csv, "group,cell,op,count,total,fraction,paper_search,paper_count,"
                           "paper_total,paper_fraction\n");
-    fprintf(c->md, "\n## DARTS operation frequencies (METHOD.md §7.4)\n\nOperations of the found "
+    fprintf(c->md, "\n## DARTS operation frequencies (docs/METHOD.md §7.4)\n\nOperations of the found "
                    "genotypes per cell type ([darts_ops.csv](darts_ops.csv)), over the first ok "
                    "record of each seed. The paper's counts (FD genotypes.py) are of 40 = 5 "
                    "seeds x 8 ops per cell type, ours of N x 8: compare the fractions.\n");
@@ -280,7 +280,7 @@ void report_darts_ops(report_ctx *c) {
         snprintf(gpname, sizeof gpname, "%s.gp", name);
         FILE *gp = report_open(c, gpname);
         if (gp) {
-            fprintf(gp, "# %s: DARTS op frequencies (METHOD.md §7.4), written by freenas_report."
+            fprintf(gp, "# %s: DARTS op frequencies (docs/METHOD.md §7.4), written by freenas_report."
                         "\n# Redraw: gnuplot %s\nset encoding utf8\n", gpname, gpname);
             fprintf(gp, "set terminal pngcairo size 1100,520 font 'DejaVu Sans,10'\n"
                         "set output '%s.png'\n", name);
@@ -335,7 +335,7 @@ void report_darts_ops(report_ctx *c) {
         }
         fprintf(c->md, "| total | %ld | | %s | | %ld | | %s | |\n", oc.total[0],
                 ref ? "40" : "-", oc.total[1], ref ? "40" : "-");
-        if (ref) fprintf(c->md, "\nPaper: %s (METHOD.md §7.4).\n", ref->label);
+        if (ref) fprintf(c->md, "\nPaper: %s (docs/METHOD.md §7.4).\n", ref->label);
         if (ref && nst + 2 <= (int)(sizeof st / sizeof st[0])) {
             for (int t = 0; t < 2; t++) {
                 opstat_row *row = &st[nst];

@@ -1,5 +1,5 @@
 /* analysis/report_hnas.c: the HNAS sections of freenas_report (records of kind hnas,
- * hnas/record.h; METHOD.md §4.3):
+ * hnas/record.h; docs/METHOD.md §4.3):
  *   - hnas.csv and a table: per (metric M, strategy, budget) over seeds, mean +- std of the
  *     pick's 200-epoch test accuracy on C10 / C100 / IN16 (the `accuracy` of the record) and of
  *     the search cost (hnas.cost_s, the 12-epoch training seconds of the queries), beside the
@@ -34,7 +34,7 @@ static void hnas_table(report_ctx *c, const report_groups *gs) {
     if (csv) fprintf(csv, "metric,strategy,budget,jobs,ok,c10_test_mean,c10_test_std,"
                           "c100_test_mean,c100_test_std,in16_test_mean,in16_test_std,"
                           "cost_s_mean,cost_s_std,evaluations_mean\n");
-    fprintf(c->md, "\n## HNAS on NAS-Bench-201 (METHOD.md §4.3)\n\n"
+    fprintf(c->md, "\n## HNAS on NAS-Bench-201 (docs/METHOD.md §4.3)\n\n"
                    "Test accuracy (%%, 200 epochs) of the pick, mean ± std over seeds; cost = "
                    "the 12-epoch training seconds of the queried architectures. Strategy "
                    "`ei`/`ucb`: HNAS (Bayesian optimisation of ν, log10 μ); `alone`: the "
@@ -187,7 +187,7 @@ static void hnas_convergence(report_ctx *c, const report_groups *gs) {
     report_close(c, dat, "hnas_convergence.dat");
     FILE *gp = report_open(c, "hnas_convergence.gp");
     if (gp) {
-        fprintf(gp, "# hnas_convergence.gp: HNAS beside random search (METHOD.md §4.3), written "
+        fprintf(gp, "# hnas_convergence.gp: HNAS beside random search (docs/METHOD.md §4.3), written "
                     "by freenas_report.\n# Redraw: gnuplot hnas_convergence.gp\n");
         for (int pass = 0; pass < 2; pass++) {
             if (!pass) fprintf(gp, "set terminal pngcairo size 1300,520 enhanced font 'DejaVu Sans,11'\n"

@@ -1,5 +1,5 @@
 /* analysis/report_plots.c: gnuplot for freenas_report, and the alpha-scale curve (paper
- * Figure 1, METHOD.md §9): NB201 test accuracy of the search dataset against the alpha
+ * Figure 1, docs/METHOD.md §9): NB201 test accuracy of the search dataset against the alpha
  * initialisation scale a (alpha = a * randn), one line per metric (and variant), one panel per
  * dataset, mean ± std over seeds as a band. Written only when alpha_scale takes >= 2 values:
  *   alpha_scale.csv, alpha_scale.dat + alpha_scale.gp (kept: `gnuplot alpha_scale.gp` in the
@@ -311,7 +311,7 @@ void report_alpha_scale(report_ctx *c) {
     FILE *gp = report_open(c, "alpha_scale.gp");
     int w = np > 1 ? 560 * np : 900;
     if (gp) {
-        fprintf(gp, "# alpha_scale.gp: paper Figure 1 (METHOD.md §9) from alpha_scale.dat, written "
+        fprintf(gp, "# alpha_scale.gp: paper Figure 1 (docs/METHOD.md §9) from alpha_scale.dat, written "
                     "by freenas_report.\n# Redraw (e.g. after restyling): gnuplot alpha_scale.gp\n"
                     "set encoding utf8\n");
         fprintf(gp, "set terminal pngcairo size %d,600 enhanced font 'DejaVu Sans,11'\n"

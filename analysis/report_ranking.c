@@ -7,7 +7,7 @@
  *   - pairwise order agreement (rank_stats_pair_agreement): the fraction of ordered pairs of
  *     architectures with different ground truth that the predictor orders as the ground truth
  *     does. The vote is the majority of synflow, jacob_cov and snip, the last column of
- *     METHOD.md §7.1 (its paper figure is shown). Every architecture with ground truth counts;
+ *     docs/METHOD.md §7.1 (its paper figure is shown). Every architecture with ground truth counts;
  *     a NaN score is "not greater" in both orders, as in the notebook.
  *   - Abdelfattah et al.'s top-architecture statistics, over the architectures whose score is
  *     not NaN: Spearman rho and Kendall tau-b among the top 10 % by ground truth (every
@@ -15,7 +15,7 @@
  *     ground truth that is also in the top 10 % by the proxy ("top-10%/top-10%", in %), and
  *     how many of the proxy's top 64 are in the top 5 % by ground truth ("top-64/top-5%").
  *     Ties at a boundary are broken at random in expectation (rank_stats_top_overlap). No
- *     paper figure: METHOD.md has none for NB201.
+ *     paper figure: docs/METHOD.md has none for NB201.
  * A proxy ranks in its own direction: one whose records' proxy_direction (the registry sign
  * freenas_sweep wrote, analysis/report_corr.c) says smaller is better (ntk_cond) is negated
  * first, so "top" is always the proxy's best and an agreement below 0.5 is worse than chance. The vote takes the three raw scores, as the notebook.
@@ -33,7 +33,7 @@
 #include "analysis/report.h"
 #include "base/common.h"
 
-/* the notebook's vote: the majority of these three proxies (METHOD.md §7.1) */
+/* the notebook's vote: the majority of these three proxies (docs/METHOD.md §7.1) */
 static const char *const vote_set[3] = {"synflow", "jacob_cov", "snip"};
 
 static int own_ground_truth(const char *dataset, const int *has_gt) {

@@ -3,7 +3,7 @@
  *                     failed, mean ± std over seeds of each NB201 accuracy, search time,
  *                     supernet and evaluation-net sizes (DARTS)
  *   failed_jobs.csv   the jobs that never finished ok, with their last error
- *   paper_table.csv   paper Table 2 layout (METHOD.md §9): FreeDARTS <metric> rows, ours beside
+ *   paper_table.csv   paper Table 2 layout (docs/METHOD.md §9): FreeDARTS <metric> rows, ours beside
  *                     the paper's
  *   ensembles.csv     ensembles.jsonl as a table */
 #include <math.h>
@@ -308,7 +308,7 @@ void report_paper_table(report_ctx *c) {
             " FreeDARTS (kind search), zero-cost per-architecture search and NASWOT (kind "
             "zc_search), random search (kind random). Ours is the test accuracy (%%) on the search dataset (a CIFAR-100 search is read "
             "at cifar100_test), mean ± std over seeds, n in brackets; paper numbers from "
-            "METHOD.md §9 Table 2 (NASWOT and random: Table 1), and for FreeDARTS SynFlow the valid "
+            "docs/METHOD.md §9 Table 2 (NASWOT and random: Table 1), and for FreeDARTS SynFlow the valid "
             "accuracies of Table 1 (NB201's "
             "table has no 200-epoch C100 / IN16 valid column, so ours is `-`). Table 1 gives "
             "the FreeDARTS SynFlow C100 test as 70.70 ± 0.08, Table 2 as 70.78 ± 0.08: "

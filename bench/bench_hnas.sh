@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/bench_hnas.sh: HNAS on this machine (METHOD.md §4.3).
+# bench/bench_hnas.sh: HNAS on this machine (docs/METHOD.md §4.3).
 #  1. the metric table: `freenas hnas-table` on N architectures spread over the space (1 thread,
 #     one process per core as a split whole-space run would use), seconds per architecture per
 #     proxy, the projected time for all 15,625 on this machine's cores, and the NTK pair's

@@ -1,4 +1,4 @@
-/* bench/bench_train.c: training throughput of the HNAS DARTS evaluation recipe (METHOD.md §4.3:
+/* bench/bench_train.c: training throughput of the HNAS DARTS evaluation recipe (docs/METHOD.md §4.3:
  * C = 16, 5 layers, batch 576, no auxiliary head, drop-path on, float32) on this CPU: a few SGD
  * steps on CIFAR-shaped random inputs (the first one untimed), images/s, multiply-adds per
  * image and the achieved rate (training = forward + backward ~ 3x the forward's MACs, 2 FLOPs

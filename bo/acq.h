@@ -1,4 +1,4 @@
-/* bo/acq.h: the acquisition functions of bayes_opt 1.2's UtilityFunction (HNAS, METHOD.md
+/* bo/acq.h: the acquisition functions of bayes_opt 1.2's UtilityFunction (HNAS, docs/METHOD.md
  * §4.3), on the GP's posterior mean and sd in the units of y (bayes_opt passes the raw best
  * target y_max and sklearn returns de-normalised mean and std):
  *   EI:  a = mean - y_max - xi, z = a / sd, EI = a Phi(z) + sd phi(z)

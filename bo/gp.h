@@ -1,6 +1,6 @@
 /* bo/gp.h: Gaussian-process regression as HNAS's BO runs it (scikit-learn's
  * GaussianProcessRegressor with kernel Matern(nu=2.5), alpha=1e-6, normalize_y=True,
- * n_restarts_optimizer=5; ../shared/METHOD.md §4.3).
+ * n_restarts_optimizer=5; docs/METHOD.md §4.3).
  *
  * Kernel: k(x, z) = (1 + sqrt5 r + 5/3 r^2) exp(-sqrt5 r), r = |(x - z) / l| with one length
  * scale l (isotropic) or one per input dimension (ard). No amplitude, no noise kernel: the

@@ -1,5 +1,5 @@
 /* bo/optimizer.h: bayes_opt 1.2's BayesianOptimization over a box, as HNAS drives it
- * (METHOD.md §4.3): points queued with probe() come out of suggest() first (FIFO); after
+ * (docs/METHOD.md §4.3): points queued with probe() come out of suggest() first (FIFO); after
  * that suggest() fits the GP (bo/gp.h) to every registered (x, y) and returns the maximiser
  * of the acquisition (bo/acq.h) with y_max the best registered target: the best of
  * mx.n_random uniform samples, then a bounded quasi-Newton polish (NLopt LD_LBFGS, analytic

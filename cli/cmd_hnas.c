@@ -40,7 +40,7 @@ static void hnas_usage(FILE *f) {
     fprintf(f,
 "usage: freenas hnas [--space nb201] (--seed N | --seeds A:B) [options]\n"
 "\n"
-"HNAS (Shu et al., NeurIPS 2022; METHOD.md §4.3) on NAS-Bench-201 over a precomputed table of\n"
+"HNAS (Shu et al., NeurIPS 2022; docs/METHOD.md §4.3) on NAS-Bench-201 over a precomputed table of\n"
 "per-architecture metrics: T iterations of Bayesian optimisation over (nu, log10 mu) of\n"
 "  score(A) = 10^c |M^2 - (s nu)^2| + kappa / (M + 1e-6),\n"
 "each querying the argmin of a growing pool's scores for its training signal; the pick is the\n"

@@ -34,8 +34,9 @@ static void score_usage(FILE *f) {
     fprintf(f,
 "usage: freenas score (--arch STRING | --index I | --range A:B)... --proxy P[,P...] [options]\n"
 "\n"
-"Scores NB201 benchmark networks (trained-cell form, METHOD.md §1.3) with zero-cost proxies\n"
-"in the zero-cost-nas conventions (§3.0): conv/linear weights only, train mode, one batch.\n"
+"Scores NB201 benchmark networks (trained-cell form, docs/METHOD.md §1.3) with zero-cost\n"
+"proxies in the zero-cost-nas conventions (§3.0): conv/linear weights only, train mode, one\n"
+"batch.\n"
 "\n"
 "options:\n"
 "  --space nb201      the only space with benchmark networks (default)\n"

@@ -23,7 +23,7 @@ static void train_usage(FILE *f) {
     fprintf(f,
 "usage: freenas train (--genotype G | --space nb201 --arch A) [options]\n"
 "\n"
-"Trains a network with PyTorch's SGD semantics (DARTS train.py / HNAS, METHOD.md §4.3) on the\n"
+"Trains a network with PyTorch's SGD semantics (DARTS train.py / HNAS, docs/METHOD.md §4.3) on the\n"
 "training file of a CIFAR dataset, split into train / validation records, and reports the\n"
 "validation accuracy after every epoch. CPU only (the CUDA backend has no drop-path node).\n"
 "\n"

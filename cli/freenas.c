@@ -42,7 +42,7 @@ static void usage(FILE *f) {
 "\n"
 "commands:\n"
 "  search     FreeDARTS search: score every operation of the supernet at initialisation\n"
-"             with a saliency on alpha and prune one-shot (METHOD.md §3.11, §5)\n"
+"             with a saliency on alpha and prune one-shot (docs/METHOD.md §3.11, §5)\n"
 "  score      zero-cost proxies of NB201 benchmark networks (freenas score --help)\n"
 "  hnas       HNAS on NB201: Bayesian optimisation of an M / kappa objective over 12-epoch\n"
 "             queries (freenas hnas --help); hnas-table computes its metric table\n"
@@ -91,7 +91,7 @@ static void usage(FILE *f) {
 "                     gradients, step E * ||alpha|| (1e-6 before), instead of the exact product\n"
 "  --grasp-adam LR    FD notebook quirk: one Adam step (lr LR) on alpha before the HVP\n"
 "  --grasp-abs        score |alpha * Hg| (default: reproduces the paper, docs/FIDELITY.md)\n"
-"  --grasp-signed     score the signed alpha * Hg (METHOD.md's stated definition)\n"
+"  --grasp-signed     score the signed alpha * Hg (docs/METHOD.md's stated definition)\n"
 "  --grasp-darts-form FD's DARTS notebook: Adam lr 3e-4, score |alpha * (H alpha + g)|\n"
 "  --json             one JSON object per search on stdout instead of the table\n"
 "  --quiet            no per-seed lines, only the summary\n");
@@ -329,7 +329,7 @@ static void print_json(const cli_args *a, const fn_search_result *r, const nb201
     printf("}\n");
 }
 
-/* DARTS: operation counts per cell type over all searches, largest first (METHOD.md §7.4). */
+/* DARTS: operation counts per cell type over all searches, largest first (docs/METHOD.md §7.4). */
 static void print_op_counts(const int counts[2][DARTS_OPS], int n) {
     static const char *const cell_name[2] = {"normal", "reduce"};
     for (int t = 0; t < 2; t++) {

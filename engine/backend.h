@@ -1,4 +1,4 @@
-/* engine/backend.h: the executor backend table (STYLE.md item 10; ggml's backend interface).
+/* engine/backend.h: the executor backend table (ggml's backend interface).
  * exec_init_opts (engine/exec.h) looks up the backend of fn_exec_opts.device here and calls
  * it for everything that depends on where the executor runs; search, space, metric and proxy
  * code never see a backend. The CPU backend (engine/exec_cpu.c, the nn/ reference ops) is

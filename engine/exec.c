@@ -71,7 +71,7 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
     graph_plan(g, e->needs_grad, param_grads, o->keep, &e->plan);
     const fn_plan p = e->plan;
     const size_t es = esize(dtype);
-    /* One allocation per role (STYLE.md item 9). Any failure returns -1 with e->bytes set to
+    /* One allocation per role. Any failure returns -1 with e->bytes set to
      * what was asked for: a job too large for this machine is an out-of-memory result, never
      * an abort of the process (a sweep rank runs many jobs). */
     const size_t bytes = es * (p.act_numel + p.grad_numel + (param_grads ? 2 : 1) * g->param_numel +

@@ -123,7 +123,7 @@ const char *exec_error(void);
  * them before its next forward; exec_init_params and metric_abs_params call it. */
 void exec_params_changed(fn_exec *e);
 /* PyTorch-default initialisation from the counter-based RNG (nn/rng.h): parameter p, element i
- * is draw i of stream p under `seed` (METHOD.md §6 item 10). */
+ * is draw i of stream p under `seed` (docs/METHOD.md §6 item 10). */
 void exec_init_params(fn_exec *e, uint64_t seed);
 /* alpha = scale * N(0,1), group k from stream FN_STREAM_ALPHA + k. */
 void exec_init_alpha(fn_exec *e, uint64_t seed, double scale);

@@ -102,7 +102,7 @@ int graph_alpha_group(fn_graph *g, const char *name, int rows, int cols); /* ret
 int graph_conv(fn_graph *g, const char *name, int x, int cout, int k, int stride, int pad,
                int dil, int groups);
 /* A conv with a bias (nd->b, kind FN_PARAM_CONV_B, PyTorch's U(+-1/sqrt(fan_in)) draw) whose
- * output feeds a train-mode BN directly (ZC's NAS201Model cell ReLUConvBN, METHOD.md §4.2).
+ * output feeds a train-mode BN directly (ZC's NAS201Model cell ReLUConvBN, docs/METHOD.md §4.2).
  * Train-mode BN subtracts the per-channel batch mean, so the bias changes no activation and the
  * batch gradient of S with respect to it is exactly zero: the executors do not add it (its
  * dparams stay 0, which is exact). It exists for the parameter count and for per-sample

@@ -1,4 +1,4 @@
-/* engine/graph_plan.h: memory planning for an executor (STYLE.md item 9: plan, then allocate
+/* engine/graph_plan.h: memory planning for an executor (plan, then allocate
  * once). Activations and gradients get arena offsets by liveness, so buffers whose lifetimes
  * do not overlap share memory.
  *

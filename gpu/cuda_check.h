@@ -1,4 +1,4 @@
-/* gpu/cuda_check.h: error-check macros for CUDA, cuDNN and cuBLAS calls (STYLE.md item 7).
+/* gpu/cuda_check.h: error-check macros for CUDA, cuDNN and cuBLAS calls.
  * A failure prints the call, its error name, file:line and rank@host (as mpiCheck does,
  * mpi/mpi_check.h; the rank comes from the launcher's environment, since the CUDA backend
  * does not call MPI), then exits: an error inside a running executor leaves the CUDA context

@@ -1,4 +1,4 @@
-/* hnas/search.h: HNAS on NAS-Bench-201 (METHOD.md §4.2, §4.3), with the metric-alone and
+/* hnas/search.h: HNAS on NAS-Bench-201 (docs/METHOD.md §4.2, §4.3), with the metric-alone and
  * random-search baselines, on precomputed per-architecture metrics (hnas/table.h).
  *
  * Objective (minimised over the candidate pool):

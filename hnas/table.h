@@ -1,5 +1,5 @@
 /* hnas/table.h: per-architecture metric tables of the NB201 space (the M and kappa columns
- * HNAS's objective reads, METHOD.md §4.2), and the NB201 ground-truth columns its search
+ * HNAS's objective reads, docs/METHOD.md §4.2), and the NB201 ground-truth columns its search
  * queries (12-epoch accuracies and training times, 200-epoch accuracies).
  *
  * Metric table file (what `freenas hnas-table` writes; hnas/README.md): plain TSV, '#' lines

@@ -46,7 +46,7 @@ fn_dtype metric_dtype(const fn_metric *m, const fn_metric_opts *o) {
      * exactly zero (zero-mean BN outputs into the head; search/search.c flags it), so float32
      * scores are rounding noise that changes with the GEMM split: a median 49 % per score
      * between 1 and 2 threads, another genotype for 5 of 5 seeds. Float64 at least makes
-     * every result identical on any thread count. FD ran float32 (METHOD.md §3.11); --fp32
+     * every result identical on any thread count. FD ran float32 (docs/METHOD.md §3.11); --fp32
      * reproduces that. One image makes float64 cheap. SNIP is stable in float32. */
     if (m->score == metric_synflow) return FN_F64;
     return FN_F32;

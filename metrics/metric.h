@@ -1,4 +1,4 @@
-/* metrics/metric.h: FreeDARTS operation saliencies on alpha (METHOD.md §3.11) and their registry.
+/* metrics/metric.h: FreeDARTS operation saliencies on alpha (docs/METHOD.md §3.11) and their registry.
  * A metric is one file plus one row in metric_table (metrics/metric.c), as in zero-cost-nas.
  *
  * A metric runs on an executor whose input tensor the caller has filled (all ones for

@@ -1,4 +1,4 @@
-/* metrics/metric_grasp.c: FreeDARTS GraSP on alpha (METHOD.md §3.11): S = |alpha * (H g)| (default) or alpha * (H g),
+/* metrics/metric_grasp.c: FreeDARTS GraSP on alpha (docs/METHOD.md §3.11): S = |alpha * (H g)| (default) or alpha * (H g),
  * with g = dL/dalpha and H = d2L/dalpha2 on the same labelled batch, BN in train mode.
  * Keeping the argmax of +alpha*Hg is the same as GraSP's removal of large -alpha*Hg.
  *
@@ -17,7 +17,7 @@
  * (0.5, 0.999), weight decay 1e-3, eps 1e-8) before the HVP; S still uses alpha before it.
  * Option grasp_darts_form reproduces FD's DARTS notebook: Adam step with lr 3e-4, then the
  * gradient of <grad L, alpha> (= H alpha + g) at the stepped alpha, scored as
- * |alpha * (H alpha + g)| (METHOD.md §3.11).
+ * |alpha * (H alpha + g)| (docs/METHOD.md §3.11).
  * grasp_abs (the default) scores the magnitude |alpha * Hg|, as FD's DARTS notebook does with
  * its own HVP form: with the exact H g it reproduces the paper's Table 2 GraSP row better than
  * the signed score (docs/FIDELITY.md); grasp_abs = 0 (--grasp-signed) keeps alpha * Hg. */

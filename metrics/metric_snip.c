@@ -1,4 +1,4 @@
-/* metrics/metric_snip.c: FreeDARTS SNIP on alpha (METHOD.md §3.11): S = |alpha * dL/dalpha|,
+/* metrics/metric_snip.c: FreeDARTS SNIP on alpha (docs/METHOD.md §3.11): S = |alpha * dL/dalpha|,
  * L = mean cross-entropy of one labelled batch (64 by default), BN in train mode, signed
  * alpha; signed weights (NB201 notebook) or |weights| with abs_params (FD's DARTS notebook).
  * With abs_params the parameters are modified in place: run it on a per-search executor. */

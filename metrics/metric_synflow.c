@@ -1,4 +1,4 @@
-/* metrics/metric_synflow.c: FreeDARTS SynFlow on alpha (METHOD.md §3.11).
+/* metrics/metric_synflow.c: FreeDARTS SynFlow on alpha (docs/METHOD.md §3.11).
  *   params <- |params| (every parameter: conv, linear, BN gamma/beta);
  *   alpha <- |alpha| when the space says so (NB201, where alpha is in the state_dict);
  *   input = all ones [1, 3, H, W] (set by the caller), BN in train mode, R = sum of logits;

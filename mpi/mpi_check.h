@@ -1,6 +1,6 @@
 /* mpi/mpi_check.h: mpiCheck(call) aborts the world with the MPI error string, the expression,
  * file:line and rank@host. Only for programmer / communication errors: a failing job is a
- * record, never an abort (STYLE.md item 8). */
+ * record, never an abort. */
 #ifndef FN_MPI_CHECK_H
 #define FN_MPI_CHECK_H
 

@@ -3,7 +3,7 @@
  *
  * The TSV is read by datasets/nb201_table.c (rows by official index); this layer parses each
  * row's arch string with the space's grammar (spaces/nb201.h), refusing unparsable and
- * duplicate architectures, and keys the rows by the 6 op indices of METHOD.md §1.2/§1.5 (op
+ * duplicate architectures, and keys the rows by the 6 op indices of docs/METHOD.md §1.2/§1.5 (op
  * order none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3):
  * code = sum_e op[e] * 5^e. Lookups are O(1). */
 #ifndef FN_NB201_BENCHMARK_H

@@ -58,7 +58,7 @@ void nb201_net_build(fn_graph *g, const nb201_config *c, const int ops[NB201_EDG
     nb201_build_skeleton(g, c, infer_cell, &cc);
 }
 
-/* Closed forms: METHOD.md §1.4. Per cell, a nor_conv_kxk edge has k^2 C^2 conv weights and
+/* Closed forms: docs/METHOD.md §1.4. Per cell, a nor_conv_kxk edge has k^2 C^2 conv weights and
  * 2C BN weights (ZC cells: C conv biases, no BN weights); the stem 27C + 2C; ResNet block Cin -> Cout: 9 Cin Cout + 9 Cout^2 + 4 Cout
  * + Cin Cout; head BN 2 * 4C; classifier 4C * classes + classes. */
 size_t nb201_net_params(const nb201_config *c, const int ops[NB201_EDGES]) {

@@ -1,5 +1,5 @@
 /* nasbench/nb201_net.h: NAS-Bench-201 *benchmark* networks, the trained-cell networks the NB201
- * ground truth was measured on (AD `TinyNetwork` with `InferCell`; METHOD.md §1.1, §1.3), for
+ * ground truth was measured on (AD `TinyNetwork` with `InferCell`; docs/METHOD.md §1.1, §1.3), for
  * any of the 5^6 architectures, plus their parameter count and FLOPs in closed form.
  *
  * Skeleton (§1.1, the supernet's: nb201_build_skeleton in spaces/nb201.h): stem Conv3x3(3->C) +
@@ -8,11 +8,11 @@
  * node 3; nor_conv_kxk = ReLU, Conv (no bias), BN(affine=True: the trained cells, §1.3);
  * skip_connect = identity; avg_pool_3x3 = AvgPool 3x3/1 pad 1 without padding in the count;
  * `none` contributes nothing. Each conv edge has its own ReLU, one graph node per PyTorch
- * module (NASWOT hooks every ReLU module, METHOD.md §3.7). A node whose incoming edges are all
+ * module (NASWOT hooks every ReLU module, docs/METHOD.md §3.7). A node whose incoming edges are all
  * `none` is a zero tensor (graph_zero): PyTorch computes x.mul(0), the same values; the ops
  * leaving it still run (on zeros) and count in parameters and FLOPs, as in AD's network.
  * The BNs of the two ResNet blocks are marked zc_keep_bn, so an executor with bn_mode
- * FN_BN_OFF is ZC's BN-free copy (METHOD.md §3.0, §3.3).
+ * FN_BN_OFF is ZC's BN-free copy (docs/METHOD.md §3.0, §3.3).
  * cfg->cell_conv_bias = 1 builds ZC's NAS201Model instead, the network HNAS scores (§4.2): the
  * same skeleton, cells ReLU, Conv WITH bias, BN affine=False (graph_conv_bn_bias: the bias is
  * a counted parameter that train-mode BN cancels; use only with FN_BN_TRAIN). Its parameter
@@ -21,7 +21,7 @@
  * FLOPs follow AD's get_model_infos (xautodl/utils/flop_benchmark.py), which NB201's "FLOPs"
  * column and FD's logs use: multiply-accumulates (one per multiply-add, not 2) of every conv
  * and linear layer plus one addition per output element of a layer with bias (the classifier),
- * at batch 1; pooling, BN and ReLU are not counted. For METHOD.md §1.4's example this is
+ * at batch 1; pooling, BN and ReLU are not counted. For docs/METHOD.md §1.4's example this is
  * 125,747,850, logged as "125.75 M". */
 #ifndef FN_NB201_NET_H
 #define FN_NB201_NET_H

@@ -1,4 +1,4 @@
-/* nn/batchnorm2d.h: BatchNorm2d in train mode (METHOD.md §3.11): per-channel statistics of
+/* nn/batchnorm2d.h: BatchNorm2d in train mode (docs/METHOD.md §3.11): per-channel statistics of
  * the current batch over (n, y, x), biased variance, eps (1e-5 in every network here);
  * affine when gamma/beta are given, else y = x_hat.
  * Forward saves mean[c] and invstd[c] for backward. Backward accumulates (+=) into din and,

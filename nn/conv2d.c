@@ -378,7 +378,7 @@ static void dw_backward(real *din, real *dw, const real *dout, const real *in, c
 /* C[M, N] = op(A)[M, K] * B[K, N] + beta C. A large product is cut into fixed column chunks of
  * GEMM_COL_CHUNK, whose bounds depend on the shape alone, and the chunks are spread over the
  * OpenMP threads: every thread count makes the same OpenBLAS calls on the same sub-matrices,
- * so C is bit-identical for 1 or N threads (STYLE.md 11). Splitting N by the thread count
+ * so C is bit-identical for 1 or N threads. Splitting N by the thread count
  * instead changes the sub-matrix widths, and OpenBLAS picks its kernels (and their summation
  * order) by shape: on AVX-512 CPUs that changed the last bits of SynFlow scores. */
 #define GEMM_COL_CHUNK 256

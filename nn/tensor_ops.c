@@ -27,7 +27,7 @@ void FN(mix_forward)(real *out, real *const *in, const int *aidx, const real *al
 /* <dout, x> over numel elements in FN_SUM_BLOCKS fixed blocks whose bounds depend on numel
  * alone: each block is summed in index order, the partial sums are added in block order. Any
  * thread count (and the serial path) adds the same numbers in the same order, so d alpha is
- * bit-identical for 1 or N threads (STYLE.md 11); an OpenMP reduction clause would add the
+ * bit-identical for 1 or N threads; an OpenMP reduction clause would add the
  * per-thread partials of a thread-count-dependent split. When dx is given, the same pass also
  * accumulates dx += c * dout. */
 #define FN_SUM_BLOCKS 64

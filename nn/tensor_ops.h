@@ -1,5 +1,5 @@
 /* nn/tensor_ops.h: the glue ops of a cell.
- *  mix:       out = sum_i c_i * in_i, with c_i = alpha[aidx_i] (a mixed-op term, METHOD.md
+ *  mix:       out = sum_i c_i * in_i, with c_i = alpha[aidx_i] (a mixed-op term, docs/METHOD.md
  *             §3.11: raw alpha, no softmax) or 1 (aidx_i < 0: a plain sum, e.g. a residual).
  *             Backward: din_i += c_i * dout; dalpha[aidx_i] += <dout, in_i> (the alpha
  *             gradient sums over batch, channels, positions, and over every cell sharing alpha).

@@ -42,7 +42,7 @@ static const fn_proxy proxy_table[] = {
      32, FN_BN_TRAIN, 1, +1, IN_GRAD | FN_PX_KEEP_CONV_IN, proxy_ntk_trace, 0},
     {"ntk_cond", "lambda_max / lambda_min of Theta (NaN -> 1e5)", 1, 1, 64, 32, FN_BN_TRAIN, 1,
      -1, IN_GRAD | FN_PX_KEEP_CONV_IN, proxy_ntk_cond, 0},
-    /* HNAS's setting (METHOD.md §4.2): ZC's NAS201Model, fresh weights and batch per arch */
+    /* HNAS's setting (docs/METHOD.md §4.2): ZC's NAS201Model, fresh weights and batch per arch */
     {"hnas_ntk_trace", "HNAS's M: ntk_trace on ZC's NAS201Model (cell conv biases in G), fresh "
      "weights and batch per arch", 1, 1, 64, 32, FN_BN_TRAIN, 1, +1,
      IN_GRAD | FN_PX_KEEP_CONV_IN, proxy_ntk_trace, 1},

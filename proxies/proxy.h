@@ -1,8 +1,8 @@
 /* proxies/proxy.h: per-architecture zero-cost proxies on the NAS-Bench-201 benchmark networks
- * (nasbench/nb201_net.h), the "Zero-cost (per-arch)" baselines of METHOD.md §9, and their registry.
+ * (nasbench/nb201_net.h), the "Zero-cost (per-arch)" baselines of docs/METHOD.md §9, and their registry.
  * A proxy is one file proxies/proxy_<name>.c plus one row in proxy_table (proxies/proxy.c).
  *
- * Conventions (ZC, METHOD.md §3.0): a fresh network per architecture, weights drawn with
+ * Conventions (ZC, docs/METHOD.md §3.0): a fresh network per architecture, weights drawn with
  * PyTorch's default rule from `seed` (nn/rng.h), train mode (batch statistics); scores sum over
  * conv and linear WEIGHTS only (no biases, no BN parameters); one batch, the first `batch`
  * images drawn under `seed` from the training file, with ZC's train augmentation unless
@@ -95,13 +95,13 @@ typedef struct {
     int default_batch;  /* 0: no network run (counts only); 1: one all-ones image */
     int precision;      /* default 32 or 64 (0: counts only) */
     fn_bn_mode bn_mode; /* FN_BN_TRAIN, or FN_BN_OFF = ZC's copy with BN removed except in
-                           the ResNet blocks (METHOD.md §3.0) */
+                           the ResNet blocks (docs/METHOD.md §3.0) */
     int augment;        /* default train augmentation of its batch */
     int sign;           /* +1: larger is better, -1: smaller is better (as computed) */
     unsigned needs;     /* FN_PX_* */
     /* Writes the score; 0, or -1 with a message (e.g. a non-finite value). */
     int (*score)(fn_proxy_job *j, double *out, char *err, size_t errlen);
-    int hnas;           /* HNAS's setting (METHOD.md §4.2): ZC's NAS201Model (cell convs with
+    int hnas;           /* HNAS's setting (docs/METHOD.md §4.2): ZC's NAS201Model (cell convs with
                            biases, nb201_config.cell_conv_bias) and, per architecture, freshly
                            drawn weights and a fresh augmented batch, both under
                            proxy_hnas_seed(seed, arch code): any subset or order of archs gives

@@ -1,4 +1,4 @@
-/* proxies/proxy_fisher.c: `fisher`, ZC's Fisher in channel mode (METHOD.md §3.5): mean
+/* proxies/proxy_fisher.c: `fisher`, ZC's Fisher in channel mode (docs/METHOD.md §3.5): mean
  * cross-entropy of the labelled batch, train-mode BN, one backward; for every conv/linear
  * layer with output a [N, C, (H, W)] and g = dL/da, per channel k
  *   F_k = 1/2 mean_n (sum_hw a[n,k] g[n,k])^2.

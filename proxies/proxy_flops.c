@@ -1,7 +1,7 @@
 /* proxies/proxy_flops.c: `flops`, AD's FLOPs (xautodl/utils/flop_benchmark.py, the NB201 table's
  * and FD's logged figure): per image, one per multiply-accumulate of every conv and linear
  * layer, plus one per output element of a layer with a bias (here only the classifier);
- * pooling, BN, ReLU and sums are not counted. 125,747,850 for METHOD.md §1.4's example,
+ * pooling, BN, ReLU and sums are not counted. 125,747,850 for docs/METHOD.md §1.4's example,
  * logged as "125.75 M". Equal to nb201_net_flops (tests/test_nb201_net.c). */
 #include "proxies/proxy_impl.h"
 

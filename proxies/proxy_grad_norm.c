@@ -1,4 +1,4 @@
-/* proxies/proxy_grad_norm.c: `grad_norm`, ZC's grad_norm (METHOD.md §3.4): the mean
+/* proxies/proxy_grad_norm.c: `grad_norm`, ZC's grad_norm (docs/METHOD.md §3.4): the mean
  * cross-entropy of the labelled batch, train-mode BN; for each conv/linear layer the
  * Frobenius norm of dL/dW; score = the sum of the per-layer norms (not one global norm). */
 #include <math.h>

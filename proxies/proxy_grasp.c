@@ -1,4 +1,4 @@
-/* proxies/proxy_grasp.c: `grasp`, ZC's GraSP (METHOD.md §3.2, §6 item 4):
+/* proxies/proxy_grasp.c: `grasp`, ZC's GraSP (docs/METHOD.md §3.2, §6 item 4):
  *   g = dL/dW over the conv/linear weights (mean cross-entropy, train-mode BN), held fixed
  *   (ZC's stop-gradient grad_w, computed on the same batch);
  *   H g = d/dW <g, dL/dW>, the Hessian of L in the conv/linear weights times g (BN weights

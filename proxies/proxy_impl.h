@@ -48,7 +48,7 @@ void proxy_scratch_free(fn_proxy_scratch *s);
 /* Slot `slot` with room for n doubles (contents undefined). */
 double *proxy_scratch(fn_proxy_job *j, int slot, size_t n);
 
-/* conv and linear weights: the parameters every ZC score sums over (METHOD.md §3.0) */
+/* conv and linear weights: the parameters every ZC score sums over (docs/METHOD.md §3.0) */
 int proxy_is_weight(const fn_param *p);
 
 /* The input tensor <- x (or ones when x is NULL). */

@@ -1,4 +1,4 @@
-/* proxies/proxy_jacob_cov.c: `jacob_cov`, ZC's jacob_cov (METHOD.md §3.6, §6 item 5): with the
+/* proxies/proxy_jacob_cov.c: `jacob_cov`, ZC's jacob_cov (docs/METHOD.md §3.6, §6 item 5): with the
  * input requiring gradients, y = logits, backward with d y = 1, so J_n = d(sum_{m,c}
  * y_mc)/d x_n (train-mode BN couples the samples, as in ZC); the N x N correlation matrix of
  * the flattened J_n (numpy.corrcoef: rows centred, normalised, clipped to [-1, 1]); its

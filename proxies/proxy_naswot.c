@@ -1,4 +1,4 @@
-/* proxies/proxy_naswot.c: `naswot`, NASWOT's "hook_logdet" score (NW score_networks.py; METHOD.md
+/* proxies/proxy_naswot.c: `naswot`, NASWOT's "hook_logdet" score (NW score_networks.py; docs/METHOD.md
  * §3.7). One forward pass of the batch (128 images, no augmentation, train-mode BN); for every
  * ReLU module the input of each sample is binarised, c = [x > 0], and
  *   K += c c^T + (1 - c)(1 - c)^T,  i.e. K[i,j] += units - Hamming(c_i, c_j);

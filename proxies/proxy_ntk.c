@@ -1,5 +1,5 @@
 /* proxies/proxy_ntk.c: `ntk_trace` and `ntk_cond`, HNAS's NTK metrics (HN ntk_trace.py,
- * condnum.py, tools/autograd_hacks.py; METHOD.md §3.8). Both read one Gram matrix, computed
+ * condnum.py, tools/autograd_hacks.py; docs/METHOD.md §3.8). Both read one Gram matrix, computed
  * once per architecture and batch:
  *   one backward of S = sum_n f_{y_n}(x_n) (the true-class logits, train-mode BN);
  *   per-sample gradients of every conv and linear layer, weights and biases:

@@ -1,6 +1,6 @@
 /* proxies/proxy_params.c: `params`, the number of parameters of the network: every conv and
  * linear weight, the classifier bias and the BN affine weights, as AD's count_parameters and
- * the NB201 table count them (METHOD.md §1.4; 73,306 for the all-`none` CIFAR-10 net). */
+ * the NB201 table count them (docs/METHOD.md §1.4; 73,306 for the all-`none` CIFAR-10 net). */
 #include "proxies/proxy_impl.h"
 
 int proxy_params(fn_proxy_job *j, double *out, char *err, size_t errlen) {

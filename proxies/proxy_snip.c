@@ -1,4 +1,4 @@
-/* proxies/proxy_snip.c: `snip`, ZC's SNIP (METHOD.md §3.1): the gradient of the mean
+/* proxies/proxy_snip.c: `snip`, ZC's SNIP (docs/METHOD.md §3.1): the gradient of the mean
  * cross-entropy of the labelled batch (train-mode BN) with respect to an all-ones mask on
  * every conv/linear weight, i.e. W * dL/dW; score = sum |W * dL/dW|. Shares its backward with
  * grad_norm. */

@@ -3,7 +3,7 @@
  * with a metric, check the scores, prune to an architecture.
  *
  * Failures of one search (bad data file, unknown metric, NaN score) are returned as a status
- * with a message, never exit(): a sweep records them and goes on (STYLE.md item 8). */
+ * with a message, never exit(): a sweep records them and goes on. */
 #ifndef FN_SEARCH_H
 #define FN_SEARCH_H
 

@@ -1,6 +1,6 @@
 /* search/space_darts.c: the DARTS space as a search space (search/space.h): the search supernets of
  * spaces/darts.h (CIFAR stem at 32x32 / 16x16, ImageNet stems at 224x224), genotype derivation
- * from the raw saliency (METHOD.md §2.4, §5), and the parameter count and multiply-adds of
+ * from the raw saliency (docs/METHOD.md §2.4, §5), and the parameter count and multiply-adds of
  * the genotype's DARTS evaluation networks, as the papers report them. */
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* search/space_nb1shot1.c: NAS-Bench-1shot1 search spaces 1-3 as a search space (search/space.h):
  * the one-shot model of spaces/nb1shot1.h, decoded into a NAS-Bench-101 cell by the top-k parent
- * rule (METHOD.md §5, §5.1). arch is the pruned spec NAS-Bench-101 evaluates; arch_json holds
+ * rule (docs/METHOD.md §5, §5.1). arch is the pruned spec NAS-Bench-101 evaluates; arch_json holds
  * both the 7-vertex spec N1 hands to nasbench's ModelSpec and the pruned one. */
 #include <stdio.h>
 

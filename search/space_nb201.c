@@ -1,5 +1,5 @@
 /* search/space_nb201.c: NAS-Bench-201 as a search space (search/space.h): the supernet of
- * spaces/nb201.h at the dataset's size, argmax per edge over all 5 ops (METHOD.md §5). */
+ * spaces/nb201.h at the dataset's size, argmax per edge over all 5 ops (docs/METHOD.md §5). */
 #include <math.h>
 #include <stdio.h>
 

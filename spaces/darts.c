@@ -1,5 +1,5 @@
 /* spaces/darts.c: DARTS search supernets, genotype derivation and text forms, and evaluation
- * networks (see spaces/darts.h; METHOD.md §2).
+ * networks (see spaces/darts.h; docs/METHOD.md §2).
  *
  * Work shared between edges: every op that starts with a ReLU (sep, dil, FactorizedReduce)
  * reads the one ReLU of its source state; the pool + BN(affine off) of a state and the two

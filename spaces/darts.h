@@ -1,4 +1,4 @@
-/* spaces/darts.h: the DARTS search space (METHOD.md §2): search supernets (CIFAR 8-cell and
+/* spaces/darts.h: the DARTS search space (docs/METHOD.md §2): search supernets (CIFAR 8-cell and
  * 20-cell, ImageNet-resolution 224x224, any C / cells / resolution / classes in between),
  * genotype derivation from a saliency matrix (§2.4), the genotype's text forms (DARTS
  * `Genotype(...)` string, accepted by NAS-Bench-301 and DARTS's train scripts, and JSON), and
@@ -40,7 +40,7 @@ typedef struct {
 } darts_config;
 
 /* Search supernet, every BN of the cells affine-free, stem BN(s) affine, all 8 ops on all 14
- * edges of every cell (METHOD.md §2.1-2.3). Parameter names match ../shared/ref/README.md:
+ * edges of every cell (docs/METHOD.md §2.1-2.3). Parameter names match ../shared/ref/README.md:
  * stem.conv / stem.bn (ImageNet: stem0.conv1, stem0.bn1, stem0.conv2, stem0.bn2, stem1.conv,
  * stem1.bn), cell{i}.pre0.conv or cell{i}.pre0.{c1,c2}, cell{i}.pre1.conv,
  * cell{i}.edge{e}.{sep_conv_3x3,sep_conv_5x5}.{dw1,pw1,dw2,pw2},
@@ -56,7 +56,7 @@ typedef struct {
     int in[2][2 * DARTS_STEPS];
 } darts_genotype;
 
-/* Derivation (METHOD.md §2.4) from W = S of one cell type [14 x 8]: per node keep the two
+/* Derivation (docs/METHOD.md §2.4) from W = S of one cell type [14 x 8]: per node keep the two
  * inputs with the largest max over non-`none` ops (stable: ties keep the lower input), on
  * each the first largest non-`none` op. Returns 0, or -1 when W has a non-finite entry
  * (its edge and op in *bad_e, *bad_o): a NaN is never ranked. */

@@ -6,7 +6,7 @@
  * nasbench_analysis/search_spaces/search_space{,_1,_2,_3}.py, nasbench_analysis/utils.py,
  * nasbench_analysis/eval_darts_one_shot_model_in_nasbench.py.
  *
- * Where N1's code differs from METHOD.md §5 / §5.1 (the code is followed):
+ * Where N1's code differs from its description (the code is followed; docs/METHOD.md §5.1):
  *  - "SS1 and SS2 add a fixed conv1x1 node before the output": N1 appends conv1x1-bn-relu to
  *    the op list at vertex 5, but upscale_to_nasbench_format inserts an all-zero row and
  *    column there, so that vertex has no edges and ModelSpec prunes it. It is a dummy vertex
@@ -19,15 +19,15 @@
  *    softmax (first maximum). We rank the raw scores (same order, softmax is monotone) and
  *    break ties towards the lower index.
  *  - The choice-block convs are ConvBnRelu with an affine BN (OPS ignores affine = False);
- *    only the postprocess BN is affine = False. METHOD.md does not say.
- *  - The search-space sizes 6,240 / 29,160 / 363,648 (paper, unverified in METHOD.md) are not
+ *    only the postprocess BN is affine = False (docs/METHOD.md §5.1).
+ *  - The search-space sizes 6,240 / 29,160 / 363,648 (quoted from the paper) are not
  *    reproduced by any count over N1's decoder: the raw decoder outputs number 14,580 /
  *    29,160 / 1,312,200 (only SS2 agrees), and N1's generate_search_space_without_loose_ends
  *    recursion yields 2,487 / 3,609 / 24,066 (counted with a transcription of it).
  *  - N1 also carries a second one-shot model (nasbench1shot1/optimizers/darts/
  *    model_search.py) whose cell output is concat_{j=0..steps}(alpha_output[j] * state_j),
  *    state_0 = a C-channel projection of the input, C_in = C_prev * (steps + 1). We build the
- *    optimizers/darts/model_search.py version, which METHOD.md §5.1 describes. */
+ *    optimizers/darts/model_search.py version, which docs/METHOD.md §5.1 describes. */
 #include "spaces/nb1shot1.h"
 
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* spaces/nb1shot1.h: the NAS-Bench-1Shot1 search spaces SS1, SS2, SS3 (METHOD.md §5.1): the DARTS
+/* spaces/nb1shot1.h: the NAS-Bench-1Shot1 search spaces SS1, SS2, SS3 (docs/METHOD.md §5.1): the DARTS
  * one-shot model built as a graph, the alpha layout, and the decoding of a score vector into a
  * NAS-Bench-101 cell (adjacency matrix + op labels).
  *
@@ -27,7 +27,7 @@
  * for the NAS-Bench ops); all convs are bias-free; BN eps 1e-5, train mode (batch statistics).
  *
  * Alphas: FreeDARTS form, the raw weighted sums above with alpha = 1e-3 * randn, no softmax
- * anywhere (METHOD.md §3.11). N1 instead passes every group through F.softmax(dim = -1) in
+ * anywhere (docs/METHOD.md §3.11). N1 instead passes every group through F.softmax(dim = -1) in
  * Network._preprocess_op (options: `discrete` = raw, `normalize` = divide by the sum).
  *
  * Run: tests/test_nb1shot1.c (./build/bin/test_nb1shot1). */

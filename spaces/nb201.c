@@ -35,7 +35,7 @@ static int search_cell(fn_graph *g, int x, int C, int k, const void *ctx) {
             aidx[m++] = alpha_off + e * NB201_OPS + NB201_NOR_CONV_3X3;
             xs[m] = pool[j];
             aidx[m++] = alpha_off + e * NB201_OPS + NB201_AVG_POOL_3X3;
-            /* none (op 0) is 0 * x: contributes nothing, gradient 0 (METHOD.md §3.11) */
+            /* none (op 0) is 0 * x: contributes nothing, gradient 0 (docs/METHOD.md §3.11) */
         }
         node[i] = graph_mix(g, xs, aidx, m);
     }
@@ -47,7 +47,7 @@ static void mark_zc_keep(fn_graph *g, int from_node) {
         if (g->nodes[i].kind == FN_NODE_BN) g->nodes[i].zc_keep_bn = 1;
 }
 
-/* ResNet basic block, stride 2 (METHOD.md §1.1). ZC keeps its BNs when removing BN. */
+/* ResNet basic block, stride 2 (docs/METHOD.md §1.1). ZC keeps its BNs when removing BN. */
 static int resnet_block(fn_graph *g, int x, int cout, int r) {
     int first = g->nn;
     char a[32], b[32], down[32];

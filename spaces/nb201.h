@@ -1,5 +1,5 @@
-/* spaces/nb201.h: the NAS-Bench-201 search space (METHOD.md §1): supernet builder, architecture
- * strings, and the FreeDARTS one-shot pruning rule (METHOD.md §5).
+/* spaces/nb201.h: the NAS-Bench-201 search space (docs/METHOD.md §1): supernet builder, architecture
+ * strings, and the FreeDARTS one-shot pruning rule (docs/METHOD.md §5).
  *
  * Supernet: stem Conv3x3(3->C)+BN(affine); 3 stages of N search cells (C, 2C, 4C) separated
  * by ResNet basic blocks with stride 2; head BN(affine), ReLU, global average pool, Linear.
@@ -34,14 +34,14 @@ typedef struct {
     int batch;
     int cell_conv_bias; /* benchmark networks (nasbench/nb201_net.h) only: 0 = AD's trained
                            cells (Conv without bias, BN affine); 1 = ZC's NAS201Model cells, as
-                           HNAS scores them (Conv WITH bias, BN affine=False; METHOD.md §4.2) */
+                           HNAS scores them (Conv WITH bias, BN affine=False; docs/METHOD.md §4.2) */
 } nb201_config;
 
 /* Builds the supernet into an empty graph. Parameter names follow ../shared/ref/README.md. */
 void nb201_build(fn_graph *g, const nb201_config *cfg);
 
 /* The macro skeleton shared by the supernet and the benchmark networks (nasbench/nb201_net.h),
- * METHOD.md §1.1: input, stem Conv3x3 + BN, three stages of cfg->N cells (C, 2C, 4C) with a
+ * docs/METHOD.md §1.1: input, stem Conv3x3 + BN, three stages of cfg->N cells (C, 2C, 4C) with a
  * stride-2 ResNet basic block before stages 2 and 3 (main path ReLU, Conv3x3/2, BN, ReLU,
  * Conv3x3, BN; shortcut AvgPool 2x2/2, Conv1x1; its BNs marked zc_keep_bn, §3.0; parameters
  * res<r>.*), head BN, ReLU, global average pool, classifier; sets g->output.
@@ -50,7 +50,7 @@ void nb201_build(fn_graph *g, const nb201_config *cfg);
 typedef int (*nb201_cell_fn)(fn_graph *g, int x, int C, int k, const void *ctx);
 void nb201_build_skeleton(fn_graph *g, const nb201_config *cfg, nb201_cell_fn cell,
                           const void *ctx);
-/* Index of edge i <- j (j < i) in the sorted "i<-j" order of METHOD.md §1.2. */
+/* Index of edge i <- j (j < i) in the sorted "i<-j" order of docs/METHOD.md §1.2. */
 static inline int nb201_edge_index(int i, int j) { return i * (i - 1) / 2 + j; }
 
 /* "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|" for ops[6]; returns the string length. */
@@ -63,10 +63,10 @@ int nb201_arch_code(const int ops[NB201_EDGES]);
 /* Ops of the cell that cannot affect its output: a non-none op on edge i <- j is unreachable
  * when node j gets nothing from the cell input (every path 0 -> j has a none edge) or node i
  * feeds nothing into node 3. 0 for the 'no unreachable ops' subset of the correlation tables
- * (METHOD.md §7.1); the all-none cell has 0 as well (it has no op to lose). */
+ * (docs/METHOD.md §7.1); the all-none cell has 0 as well (it has no op to lose). */
 int nb201_arch_unreachable_ops(const int ops[NB201_EDGES]);
 
-/* FreeDARTS NB201 prune (METHOD.md §5): per edge, argmax of S[e, :] over all 5 ops
+/* FreeDARTS NB201 prune (docs/METHOD.md §5): per edge, argmax of S[e, :] over all 5 ops
  * (none included), ties to the lower op index. Returns 0, or -1 when S holds a NaN/Inf
  * (never a silent `none`), with the first bad (edge, op) in *bad_e, *bad_o. */
 int nb201_prune(const double S[NB201_EDGES * NB201_OPS], int ops[NB201_EDGES], int *bad_e,

@@ -1,6 +1,6 @@
 /* sweep/job.h: runs one job of a plan on this rank and writes its record, one JSON object
  * (the line results.jsonl will hold). A failing job (bad data file, NaN score, out of memory)
- * is an ordinary result with its status and message: nothing here exits (STYLE.md item 8).
+ * is an ordinary result with its status and message: nothing here exits.
  *
  * Record fields (configs/README.md documents them): job_id, index, sweep, params{...},
  * status, error, attempt, arch, arch_json, nb201_index, accuracy{...}, value, degenerate,

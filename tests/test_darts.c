@@ -1,4 +1,4 @@
-/* tests/test_darts.c: DARTS search space structure (METHOD.md §2, §7.5): supernet parameter
+/* tests/test_darts.c: DARTS search space structure (docs/METHOD.md §2, §7.5): supernet parameter
  * counts and shapes, per-mixed-op parameter formula, alpha sharing, the genotype derivation
  * rule with its tie rules (§2.4), the Genotype string / JSON / parser, and the evaluation
  * network of a known genotype (DARTS V2: 3,349,342 parameters at C=36, 20 cells, CIFAR-10, as

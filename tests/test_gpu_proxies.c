@@ -10,7 +10,7 @@
  * Scores and linear algebra stay on the host, so any difference comes from the executor.
  * The hnas_* rows (ZC's NAS201Model: conv biases that only the per-sample gradients see,
  * fresh weights and batch per architecture) run the same way.
- * Architectures: the METHOD.md §1.4 example, all 3x3 convs, one with `none` edges that cut
+ * Architectures: the docs/METHOD.md §1.4 example, all 3x3 convs, one with `none` edges that cut
  * ops off (unreachable), pools and skips only, and two more drawn with a fixed seed.
  * Error = |gpu - cpu| / max(|cpu|, 1e-300) per proxy and architecture:
  *   forced float64 on both:      < 1e-9 (summation order; grasp keeps the 1e-6 its earlier

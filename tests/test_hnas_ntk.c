@@ -1,5 +1,5 @@
 /* tests/test_hnas_ntk.c: HNAS's per-architecture M and kappa (the hnas_* proxies,
- * proxies/proxy.h; METHOD.md §3.8, §4.2) against independent computations, in float64:
+ * proxies/proxy.h; docs/METHOD.md §3.8, §4.2) against independent computations, in float64:
  *  A. a hand-written network in plain loops shaped like ZC's NAS201Model cells: conv3x3 WITH
  *     bias, BN (train mode, affine=False), ReLU, conv1x1 WITH bias, BN, ReLU, GAP, linear
  *     (batch 5), every conv/linear weight and bias with a private copy per sample. The

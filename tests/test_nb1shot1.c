@@ -1,5 +1,5 @@
 /* tests/test_nb1shot1.c: NAS-Bench-1Shot1 one-shot model and decoder (spaces/nb1shot1.h,
- * METHOD.md §5.1), matched against automl/nasbench-1shot1 optimizers/darts/model_search.py,
+ * docs/METHOD.md §5.1), matched against automl/nasbench-1shot1 optimizers/darts/model_search.py,
  * nasbench_analysis/search_spaces/search_space{,_1,_2,_3}.py and
  * nasbench_analysis/eval_darts_one_shot_model_in_nasbench.py.
  *  - structure of the C = 16, 32x32, 10-class one-shot nets of SS1/SS2/SS3: alpha groups,
@@ -422,7 +422,7 @@ static void check_decode_exhaustive(int ss, int expect_closures) {
     CHECK(max_nodes == (ss == 3 ? 7 : 6));
 }
 
-/* FreeDARTS scores of the tiny one-shot net decode to valid cells (METHOD.md §3.11), written
+/* FreeDARTS scores of the tiny one-shot net decode to valid cells (docs/METHOD.md §3.11), written
  * out here on the executor API so this test depends on engine/graph.h only: float32, train BN,
  * alpha = 1e-3 randn; SNIP S = |alpha * dL/dalpha| (CE on a random batch, signed weights);
  * SynFlow S = |alpha * dR/dalpha| (|params|, all-ones input, R = sum of logits, alpha signed

@@ -1,4 +1,4 @@
-/* tests/test_nb201.c: NB201 supernet structure (METHOD.md §1.4, §7.5): parameter counts,
+/* tests/test_nb201.c: NB201 supernet structure (docs/METHOD.md §1.4, §7.5): parameter counts,
  * FLOPs, edge/op layout, arch strings and the pruning rule.
  *   ./build/bin/test_nb201 */
 #include <math.h>
@@ -21,7 +21,7 @@ static size_t count_params(int classes, int h, double *macs) {
 
 int main(void) {
     double macs;
-    /* METHOD.md §1.4: 1,686,106 / 1,691,956 / 1,693,256 parameters */
+    /* docs/METHOD.md §1.4: 1,686,106 / 1,691,956 / 1,693,256 parameters */
     CHECK(count_params(10, 32, &macs) == 1686106);
     CHECK(count_params(100, 32, NULL) == 1691956);
     CHECK(count_params(120, 16, NULL) == 1693256);

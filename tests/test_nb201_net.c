@@ -1,6 +1,6 @@
 /* tests/test_nb201_net.c: NB201 benchmark networks (nasbench/nb201_net.h) against known values:
  *   73,306 parameters with every edge `none`, 886,426 and 125.75 M FLOPs (125,747,850 in AD's
- *   convention) for METHOD.md §1.4's example, the per-edge formulas of §1.4, the closed forms
+ *   convention) for docs/METHOD.md §1.4's example, the per-edge formulas of §1.4, the closed forms
  *   equal to the built graphs for all 15,625 architectures, the structure (ReLU modules, BNs
  *   kept by the ZC BN-free copy, the zero node), and, with the shared data, the parameter
  *   counts of the NB201 table (params_m) and the index <-> architecture mapping.
@@ -112,7 +112,7 @@ static void check_index_mapping(const char *dir) {
     }
     int ops[6], bad = 0;
     char s[256];
-    /* README: index 1 is this string; METHOD.md §1.5: the all-`none` cell is index 1651 */
+    /* README: index 1 is this string; docs/METHOD.md §1.5: the all-`none` cell is index 1651 */
     CHECK(nb201_net_ops_from_index(b, 1, ops) == 0);
     nb201_arch_string(ops, s, sizeof s);
     CHECK(!strcmp(s, "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|"
@@ -136,7 +136,7 @@ int main(int argc, char **argv) {
     double flops;
     nb201_config c10 = cifar(10, 32, 1);
 
-    /* METHOD.md §1.4: all-none 73,306 */
+    /* docs/METHOD.md §1.4: all-none 73,306 */
     graph_size(&c10, none, &params, &flops);
     CHECKF(params == 73306 && nb201_net_params(&c10, none) == 73306, "%zu", params);
     /* §1.4 example: 886,426 parameters, "125.75 M" FLOPs */

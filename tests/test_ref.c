@@ -199,7 +199,7 @@ int main(int argc, char **argv) {
         exec_free(&e);
 
         /* SynFlow: batch of one all-ones image, |params|, BN train mode; |alpha| for NB201,
-         * signed alpha for DARTS (its alphas are not in the state_dict, METHOD.md §3.11) */
+         * signed alpha for DARTS (its alphas are not in the state_dict, docs/METHOD.md §3.11) */
         mo.synflow_abs_alpha = !is_darts;
         fn_graph g1;
         build(&g1, 1);

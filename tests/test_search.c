@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
     c.seed = 8;
     CHECK(search_run(&c, &r2) == FN_OK);
     CHECK(memcmp(r1.S, r2.S, sizeof r1.S) != 0);
-    /* SynFlow on alpha prefers parametric ops (METHOD.md §7.4): no none/skip/pool chosen
+    /* SynFlow on alpha prefers parametric ops (docs/METHOD.md §7.4): no none/skip/pool chosen
      * on the edges out of the cell input for this seed */
     printf("synflow seed 7: %s (R = %g)\n", r1.arch, r1.value);
     CHECK(r1.value > 0 && isfinite(r1.value));

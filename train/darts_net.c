@@ -1,5 +1,5 @@
 /* train/darts_net.c: the DARTS evaluation network with auxiliary head and drop-path, under
- * PyTorch state_dict names (see train/train_net.h; METHOD.md §2.1-2.3, DARTS model.py and
+ * PyTorch state_dict names (see train/train_net.h; docs/METHOD.md §2.1-2.3, DARTS model.py and
  * operations.py). A ReLU that several ops of a cell apply to the same state is built once
  * (same values and gradients as DARTS's per-op ReLUs). */
 #include "train/train_net.h"

@@ -1,7 +1,7 @@
 /* train/data.h: the training data pipeline (issue 25): a labelled image file loaded whole
  * (datasets/dataset.h: CIFAR-10/100 official binaries, ImageNet16-120; the shared prefixes or
  * the full files), a deterministic train / validation split (HNAS: first / last half of the
- * training file, METHOD.md §4.3), seeded shuffling and augmentation (DARTS train.py: random
+ * training file, docs/METHOD.md §4.3), seeded shuffling and augmentation (DARTS train.py: random
  * crop with 4 px padding, horizontal flip, cutout), all drawn from the counter-based RNG
  * (nn/rng.h) as pure functions of (seed, epoch, position): a resumed run sees the same
  * batches as an uninterrupted one.

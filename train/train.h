@@ -46,7 +46,7 @@ typedef struct {
     fn_dtype dtype;
 } train_recipe;
 
-/* HNAS's DARTS evaluation recipe (METHOD.md §4.3): 10 epochs, batch 576, lr 0.1 cosine to
+/* HNAS's DARTS evaluation recipe (docs/METHOD.md §4.3): 10 epochs, batch 576, lr 0.1 cosine to
  * 5e-3 per epoch, momentum 0.9, wd 3e-4, clip 5, drop-path 0.2 (reaches 0.18), no auxiliary
  * head, no augmentation, float32. */
 train_recipe train_recipe_hnas(void);

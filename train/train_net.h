@@ -4,7 +4,7 @@
  *
  * Output layout: without the auxiliary head the graph output is the logits [n, classes]; with
  * it the output is concat(logits, aux logits) [n, 2 * classes] (one executor output, split by
- * the trainer's loss). Drop-path (DARTS `drop_path`, METHOD.md §2.3) is a per-sample scale
+ * the trainer's loss). Drop-path (DARTS `drop_path`, docs/METHOD.md §2.3) is a per-sample scale
  * node (graph_scale_n) after every op of a cell that is not an identity; the scales live in
  * the alpha group "drop_path" [layers * 8, batch]: slot (cell i, genotype entry k) at row
  * i * 8 + k. The trainer writes mask / keep_prob there before each training forward and 1

@@ -4,7 +4,7 @@
 #   1. NB201 search: 2 metrics x 3 alpha scales x 3 seeds with known accuracies; a failed
 #      attempt then ok (counts once), a job that never succeeds, a second ok record of a job
 #      (ignored: the first ok counts, as in freenas_sweep): search_table.csv, report.md, paper_table.csv, alpha_scale.csv, PNG
-#   2. DARTS genotypes: exact op counts per cell type beside METHOD.md §7.4; eval-net sizes
+#   2. DARTS genotypes: exact op counts per cell type beside docs/METHOD.md §7.4; eval-net sizes
 #   3. score records: Spearman / Kendall tau-b of proxies vs --benchmark ground truth
 #      (perfect = 1, reversed = -1, a tied proxy with NaNs against awk's brute force), and
 #      from the records' accuracy without --benchmark
@@ -257,7 +257,7 @@ has "$OS" "$G8,normal,2,0,\"SynFlow, 8 cells\",16,40,0.112500,"
 has "$OS" "darts cells=20 dataset=cifar10 metric=synflow,normal,1,0,\"SynFlow, 20 cells\",8,40,0.725000,"
 has "$OS" "darts cells=20 dataset=cifar10 metric=synflow,reduce,1,0,\"SynFlow, 20 cells\",8,40,0.675000,"
 DM="$WORK/darts_report/report.md"
-has "$DM" "### Distance to FreeDARTS's op distributions (METHOD.md §7.4)"
+has "$DM" "### Distance to FreeDARTS's op distributions (docs/METHOD.md §7.4)"
 has "$DM" "| sep_conv_5x5 | 5 | 31.2 | 12 | 30.0 | 3 | 18.8 | 11 | 27.5 |"
 has "$DM" "| total | 16 | | 40 | | 16 | | 40 | |"
 has "$DM" "| space | dataset | metric | cells | jobs | ok | failed | C10 valid | C10 test | C100 test | IN16 test | time [ms] | supernet params [M] | eval-net cifar10_c36_20cells params [M] |"

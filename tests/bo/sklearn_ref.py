@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """tests/bo/sklearn_ref.py: reference values for tests/test_bo.c from scikit-learn's
-GaussianProcessRegressor (the surrogate of bayes_opt 1.2, as HNAS runs it; METHOD.md §4.3) and
+GaussianProcessRegressor (the surrogate of bayes_opt 1.2, as HNAS runs it; docs/METHOD.md §4.3) and
 bayes_opt 1.2's UtilityFunction formulas for EI and UCB.
 
 Not a project dependency and never run by CI: run once with Debian's python3-sklearn

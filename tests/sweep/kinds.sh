@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/sweep/kinds.sh: the per-architecture kinds under a real mpirun.
-#   score      params of the all-none architecture (index 1651) is 73,306 (METHOD.md §1.4),
+#   score      params of the all-none architecture (index 1651) is 73,306 (docs/METHOD.md §1.4),
 #              its SynFlow 0 (the logits do not depend on any weight), the others > 0;
 #              1 and 2 ranks give identical records; `freenas score` gives the same values
 #   zc_search  the record is the best of the `sample` architectures it draws: a score sweep

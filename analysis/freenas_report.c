@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "analysis/report.h"
+#include "datasets/data_dirs.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -28,9 +29,10 @@ static void usage(FILE *f) {
             "ensembles.jsonl and manifest.json if present) and writes report.md with CSV tables\n"
             "and figures (gnuplot: PNG, SVG, and the .gp/.dat files to redraw them).\n"
             "\n"
-            "  --benchmark FILE  NB201 accuracy TSV (e.g. ../shared/data/nb201/nb201_accuracy.tsv):\n"
-            "                    ground truth of `score` records by nb201_index (else their\n"
-            "                    accuracy object)\n"
+            "  --benchmark FILE  NB201 accuracy TSV (default: the table shipped with freenas,\n"
+            "                    found under the data roots, docs/DATA.md): ground truth of\n"
+            "                    `score` records by nb201_index (else their accuracy object), and\n"
+            "                    the whole-space histograms the found architectures are drawn on\n"
             "  --out DIR         output directory (default RESULTS_DIR/report), created if missing\n"
             "  --quiet           no progress lines (warnings and errors still go to stderr)\n"
             "  --help            this text\n"
@@ -208,6 +210,8 @@ int main(int argc, char **argv) {
     int rc = report_load(&d, dir);
     if (rc) return rc;
     nb201_table *bench = NULL;
+    const int bench_given = bench_path != NULL;
+    if (!bench_path) bench_path = data_nb201_table(); /* the shipped table (docs/DATA.md) */
     if (bench_path) {
         char err[1024];
         if (nb201_table_load(bench_path, NULL, NULL, &bench, err, sizeof err) != 0) {
@@ -242,11 +246,12 @@ int main(int argc, char **argv) {
     write_header(&c);
     report_search_table(&c);
     report_paper_table(&c);
+    report_nb201_landscape(&c);
     report_alpha_scale(&c);
     report_darts_ops(&c);
     report_correlations(&c);
     report_hnas(&c);
-    if (bench_path) {
+    if (bench_given) {
         int scores = 0;
         for (size_t j = 0; j < d.njobs && !scores; j++)
             scores = !strcmp(d.jobs[j].rec->kind, "score");

@@ -74,6 +74,8 @@ void report_search_table(report_ctx *c);
 void report_paper_table(report_ctx *c);
 void report_ensembles_table(report_ctx *c);
 void report_alpha_scale(report_ctx *c);
+/* found NB201 architectures against the whole space (analysis/report_landscape.c) */
+void report_nb201_landscape(report_ctx *c);
 void report_darts_ops(report_ctx *c);
 void report_correlations(report_ctx *c);
 /* HNAS: its table beside the authors' row, the convergence figure, the proxy-against-proxy

@@ -38,6 +38,22 @@ if not fails:
             fails.append(f"{row.metric}: std {m['std']:.6f} vs table {row.cifar10_test_std}")
     print(f"pandas_load: {len(rec)} records, {len(tab)} table rows; per-metric means agree")
 
+# landscape.csv: the mean percentile of the found architectures in the whole space, recomputed
+# here from the NB201 table (argv[2]) and the records
+if len(sys.argv) > 2 and not fails:
+    space = pd.read_csv(sys.argv[2], sep="\t")["cifar10_test"].dropna().to_numpy()
+    land = pd.read_csv(f"{d}/report/landscape.csv")
+    names = {"synflow": "SynFlow", "snip": "SNIP", "grasp": "GraSP"}
+    for metric, grp in ok.groupby("params.metric"):
+        pct = [100.0 * (space < a).sum() / len(space) for a in grp["accuracy.cifar10_test"]]
+        row = land[(land.method == names[metric]) & (land.accuracy == "cifar10_test")]
+        if len(row) != 1:
+            fails.append(f"landscape.csv: no row for {metric}")
+        elif abs(row.mean_percentile.iloc[0] - sum(pct) / len(pct)) > 0.006:
+            fails.append(f"landscape.csv {metric}: percentile {row.mean_percentile.iloc[0]} "
+                         f"vs {sum(pct) / len(pct):.4f} recomputed")
+    print("pandas_load: landscape percentiles agree")
+
 for f in fails:
     print("FAIL", f)
 sys.exit(1 if fails else 0)

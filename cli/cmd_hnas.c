@@ -20,6 +20,7 @@
 #include "hnas/record.h"
 #include "hnas/search.h"
 #include "hnas/table.h"
+#include "datasets/data_dirs.h"
 #include "nasbench/nb201_benchmark.h"
 #include "nasbench/nb201_net.h"
 #include "proxies/proxy.h"
@@ -28,6 +29,7 @@
 #define FREENAS_SOURCE_DIR "."
 #endif
 #define HNAS_DEFAULT_TABLE "hnas/data/nb201_cifar10_seed0.tsv"
+#define HNAS_DEFAULT_TABLE_DATA "hnas/nb201_cifar10_seed0.tsv" /* under a data root */
 #define HNAS_TABLE_PROXIES "hnas_ntk_trace,hnas_ntk_cond,hnas_grad_norm,hnas_snip,hnas_grasp"
 
 static const char *data_dir(const char *given) {
@@ -49,7 +51,8 @@ static void hnas_usage(FILE *f) {
 "options:\n"
 "  --table FILE[,FILE]  metric tables (freenas hnas-table; default %s, a slice:\n"
 "                       a partial table restricts the candidates to its rows, with a warning)\n"
-"  --data DIR           NB201 tables under DIR/nb201 (default $FREENAS_DATA or ../shared/data)\n"
+"  --data DIR           NB201 tables under DIR/nb201 (default: the tables shipped with\n"
+"                       freenas, found under the data roots; docs/DATA.md)\n"
 "  --benchmark FILE     200-epoch table (default DIR/nb201/nb201_accuracy.tsv)\n"
 "  --extra FILE         12-epoch table (default DIR/nb201/nb201_accuracy_extra.tsv)\n"
 "  --metric COL         M: hnas_ntk_trace (default), hnas_grad_norm, hnas_snip, hnas_grasp, or\n"
@@ -175,10 +178,24 @@ int cmd_hnas(int argc, char **argv) {
         hnas_usage(stderr);
         return 2;
     }
-    dir = data_dir(dir);
     char bbuf[4096], xbuf[4096], tbuf[4096], err[FN_ERRLEN];
-    if (!bpath) snprintf(bbuf, sizeof bbuf, "%s/nb201/nb201_accuracy.tsv", dir), bpath = bbuf;
-    if (!xpath) snprintf(xbuf, sizeof xbuf, "%s/nb201/nb201_accuracy_extra.tsv", dir), xpath = xbuf;
+    if (dir) { /* --data DIR: the tables under it */
+        if (!bpath) snprintf(bbuf, sizeof bbuf, "%s/nb201/nb201_accuracy.tsv", dir), bpath = bbuf;
+        if (!xpath) snprintf(xbuf, sizeof xbuf, "%s/nb201/nb201_accuracy_extra.tsv", dir), xpath = xbuf;
+    } else { /* the default data roots: the tables shipped with freenas (docs/DATA.md) */
+        if (!bpath && data_find("nb201/nb201_accuracy.tsv", bbuf, sizeof bbuf, err, sizeof err) == 0)
+            bpath = bbuf;
+        if (!xpath && data_find("nb201/nb201_accuracy_extra.tsv", xbuf, sizeof xbuf, err,
+                                sizeof err) == 0)
+            xpath = xbuf;
+        if (!bpath || !xpath) {
+            fprintf(stderr, "freenas hnas: %s\n", err);
+            return 2;
+        }
+    }
+    /* the metric table: the committed slice, installed with the data (or in the checkout) */
+    if (!table && data_find(HNAS_DEFAULT_TABLE_DATA, tbuf, sizeof tbuf, err, sizeof err) == 0)
+        table = tbuf;
     if (!table) snprintf(tbuf, sizeof tbuf, "%s/%s", FREENAS_SOURCE_DIR, HNAS_DEFAULT_TABLE), table = tbuf;
     nb201_benchmark *bench = NULL;
     if (nb201_benchmark_load(bpath, &bench, err, sizeof err)) {
@@ -292,7 +309,7 @@ static void table_usage(FILE *f) {
 "  --range A:B        indices A..B-1 (default 0:15625); --stride K --offset R: only indices\n"
 "                     i with i %% K == R (split over K processes)\n"
 "  --proxy LIST       proxies (freenas score --help lists them; default the five above)\n"
-"  --data DIR         images and NB201 tables (default $FREENAS_DATA or ../shared/data)\n"
+"  --data DIR         images (default: the first data root that holds them; docs/DATA.md)\n"
 "  --benchmark FILE   200-epoch table, for index -> architecture\n"
 "  --dataset D        cifar10 (default; HNAS computes all three datasets' metrics on it)\n"
 "  --seed N           weights and batches (default 0)\n"
@@ -365,8 +382,14 @@ int cmd_hnas_table(int argc, char **argv) {
         }
         names[np++] = s;
     }
-    dir = data_dir(dir);
     char bbuf[4096], err[FN_ERRLEN];
+    static char root[4096];
+    if (!dir && data_find_images(pc.dataset ? pc.dataset : "cifar10", root, sizeof root, err,
+                                 sizeof err) == 0)
+        dir = root; /* the default data roots (docs/DATA.md) */
+    dir = data_dir(dir);
+    if (!bpath && data_find("nb201/nb201_accuracy.tsv", bbuf, sizeof bbuf, err, sizeof err) == 0)
+        bpath = bbuf; /* the table shipped with freenas */
     if (!bpath) snprintf(bbuf, sizeof bbuf, "%s/nb201/nb201_accuracy.tsv", dir), bpath = bbuf;
     pc.data_path = dir;
     if (pc.batch == 0) pc.batch = 64;

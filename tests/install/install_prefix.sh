@@ -5,7 +5,7 @@
 # replaces the checkout's ../shared/data as a data root), so the NB201 tables must come from
 # PREFIX/share/freenas/data and the config from PREFIX/share/freenas/configs.
 # Checks: every program answers --version; `freenas info` names the prefix's table; a search
-# prints ground-truth accuracies; a sweep of the installed quick-start config (cut to two seeds
+# prints ground-truth accuracies; HNAS runs from the installed tables; a sweep of the installed quick-start config (cut to two seeds
 # of SynFlow and SNIP) writes ok records with accuracies; a report is written.
 set -euo pipefail
 build=$(cd "$1" && pwd); shared=$(cd "$2" && pwd)
@@ -36,6 +36,10 @@ grep -q "NB201    : $P/share/freenas/data/nb201/nb201_accuracy.tsv" info.txt || 
 # one search: the ground truth comes without --benchmark (columns are numbers, not "-")
 "$P/bin/freenas" search --seed 0 > search.txt
 grep -Eq '^ +0  \|[^ ]+\| +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+' search.txt || { cat search.txt; fail "search: no accuracies"; }
+
+# HNAS from the installed metric-table slice and the shipped 12-epoch table
+"$P/bin/freenas" hnas --seed 0 > hnas.txt 2> hnas.err || { cat hnas.txt hnas.err; fail "hnas"; }
+grep -q "pick" hnas.txt || { cat hnas.txt; fail "hnas: no pick printed"; }
 
 # the installed quick start, cut to 2 seeds of SynFlow and SNIP (SNIP reads the images)
 sed -e 's/^  metric: .*/  metric: [synflow, snip]/' -e 's/^  seed: .*/  seed: "0:1"/' \

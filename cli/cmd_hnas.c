@@ -382,7 +382,7 @@ int cmd_hnas_table(int argc, char **argv) {
         }
         names[np++] = s;
     }
-    char bbuf[4096], err[FN_ERRLEN];
+    char bbuf[4200], err[FN_ERRLEN];
     static char root[4096];
     if (!dir && data_find_images(pc.dataset ? pc.dataset : "cifar10", root, sizeof root, err,
                                  sizeof err) == 0)

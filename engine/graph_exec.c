@@ -15,28 +15,7 @@
 #include "nn/relu.h"
 #include "nn/tensor_ops.h"
 
-#define T(id) ((real *)e->act + e->plan.act_off[(id)])
-#define G(id) ((real *)e->grad + e->plan.grad_off[(id)])
-#define P(id) ((id) >= 0 ? (real *)e->params + g->p[(id)].off : NULL)
-#define DP(id) ((id) >= 0 && e->dparams ? (real *)e->dparams + g->p[(id)].off : NULL)
-#define NUMEL(id) graph_tensor_numel(g, (id))
-
-static conv2d_dims conv_dims(const fn_graph *g, const fn_node *nd) {
-    const fn_tensor *in = &g->t[nd->in[0]];
-    conv2d_dims d = {in->n, in->c, in->h, in->w, g->t[nd->out].c, nd->k, nd->stride,
-                     nd->pad, nd->dil, nd->groups, nd->ho, nd->wo};
-    return d;
-}
-
-static pool2d_dims pool_dims(const fn_graph *g, const fn_node *nd) {
-    const fn_tensor *in = &g->t[nd->in[0]];
-    pool2d_dims d = {in->n, in->c, in->h, in->w, nd->k, nd->stride, nd->pad, nd->ho, nd->wo};
-    return d;
-}
-
-static int bn_active(const fn_exec *e, const fn_node *nd) {
-    return e->bn_mode == FN_BN_TRAIN || nd->zc_keep_bn;
-}
+#include "engine/exec_cpu_nodes.h" /* T, G, P, DP, NUMEL, conv_dims, pool_dims, bn_active */
 
 void FN(graph_forward_node)(fn_exec *e, int i) {
     const fn_graph *g = e->g;

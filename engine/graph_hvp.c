@@ -25,31 +25,11 @@
 #include "nn/real.h"
 #include "nn/tensor_ops.h"
 
-#define T(id) ((real *)e->act + e->plan.act_off[(id)])
-#define G(id) ((real *)e->grad + e->plan.grad_off[(id)])
+#include "engine/exec_cpu_nodes.h" /* T, G, P, DP, NUMEL, conv_dims, pool_dims, bn_active */
 #define TT(id) ((real *)e->tact + e->plan.act_off[(id)])
 #define TG(id) ((real *)e->tgrad + e->plan.grad_off[(id)])
-#define P(id) ((id) >= 0 ? (real *)e->params + g->p[(id)].off : NULL)
 #define TP(id) ((id) >= 0 && e->tangent_params ? (real *)e->tparams + g->p[(id)].off : NULL)
 #define TDP(id) ((id) >= 0 && e->tdparams ? (real *)e->tdparams + g->p[(id)].off : NULL)
-#define NUMEL(id) graph_tensor_numel(g, (id))
-
-static conv2d_dims conv_dims(const fn_graph *g, const fn_node *nd) {
-    const fn_tensor *in = &g->t[nd->in[0]];
-    conv2d_dims d = {in->n, in->c, in->h, in->w, g->t[nd->out].c, nd->k, nd->stride,
-                     nd->pad, nd->dil, nd->groups, nd->ho, nd->wo};
-    return d;
-}
-
-static pool2d_dims pool_dims(const fn_graph *g, const fn_node *nd) {
-    const fn_tensor *in = &g->t[nd->in[0]];
-    pool2d_dims d = {in->n, in->c, in->h, in->w, nd->k, nd->stride, nd->pad, nd->ho, nd->wo};
-    return d;
-}
-
-static int bn_active(const fn_exec *e, const fn_node *nd) {
-    return e->bn_mode == FN_BN_TRAIN || nd->zc_keep_bn;
-}
 
 /* ReLU node i: is element k of its input x on? */
 static int relu_on(const fn_exec *e, int i, const real *x, size_t k) {

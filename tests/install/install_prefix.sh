@@ -39,7 +39,7 @@ grep -Eq '^ +0  \|[^ ]+\| +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+' search.txt || { cat s
 
 # HNAS from the installed metric-table slice and the shipped 12-epoch table
 "$P/bin/freenas" hnas --seed 0 > hnas.txt 2> hnas.err || { cat hnas.txt hnas.err; fail "hnas"; }
-grep -q "pick" hnas.txt || { cat hnas.txt; fail "hnas: no pick printed"; }
+grep -Eq "^ +0 +[0-9]+  \|[^ ]+\| +[0-9.]+ +[0-9.]+ +[0-9.]+" hnas.txt || { cat hnas.txt; fail "hnas: no pick with accuracies printed"; }
 
 # the installed quick start, cut to 2 seeds of SynFlow and SNIP (SNIP reads the images)
 sed -e 's/^  metric: .*/  metric: [synflow, snip]/' -e 's/^  seed: .*/  seed: "0:1"/' \

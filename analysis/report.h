@@ -89,6 +89,10 @@ void report_ranking_table(report_ctx *c, const char *label, const char *dataset,
                           const char *const *proxies, const int *dir, int np, const double *px,
                           const double *gt, size_t narch, const int *has_gt, FILE *csv);
 void report_ranking_csv_header(FILE *csv);
+/* the proxy-against-accuracy scatter of one correlation group (analysis/report_scatter.c) */
+void report_proxy_scatter(report_ctx *c, const char *label, const char *dataset,
+                          const char *const *proxies, int np, const double *px,
+                          const double *gt, size_t narch);
 
 /* gnuplot: finds the program once (report_gnuplot_init), then runs OUT_DIR/script in OUT_DIR.
  * Returns 0 when the figure was made, 1 when gnuplot is missing (warned once), -1 on failure

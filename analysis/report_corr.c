@@ -253,6 +253,7 @@ static void group_correlations(report_ctx *c, const report_group *g, FILE *csv, 
         }
     if (!np) fprintf(c->md, "| (no proxies in the records) | | | | | | | | | | |\n");
     report_ranking_table(c, label, dataset, proxies, dir, np, px, gt, narch, has_gt, ranking_csv);
+    report_proxy_scatter(c, label, dataset, proxies, np, px, gt, narch);
     free(x);
     free(y);
     free(xs);

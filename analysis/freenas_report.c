@@ -209,9 +209,13 @@ int main(int argc, char **argv) {
     report_data d;
     int rc = report_load(&d, dir);
     if (rc) return rc;
-    nb201_table *bench = NULL;
-    const int bench_given = bench_path != NULL;
-    if (!bench_path) bench_path = data_nb201_table(); /* the shipped table (docs/DATA.md) */
+    nb201_table *bench = NULL, *space = NULL;
+    if (!bench_path) { /* the shipped table (docs/DATA.md): only for the landscape figure */
+        const char *shipped = data_nb201_table();
+        char err[1024];
+        if (shipped && nb201_table_load(shipped, NULL, NULL, &space, err, sizeof err) != 0)
+            fprintf(stderr, "freenas_report: warning: %s (no landscape figure)\n", err);
+    }
     if (bench_path) {
         char err[1024];
         if (nb201_table_load(bench_path, NULL, NULL, &bench, err, sizeof err) != 0) {
@@ -229,10 +233,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "freenas_report: cannot create output directory %s: %s\n", out,
                 strerror(errno));
         nb201_table_free(bench);
+        nb201_table_free(space);
         report_data_free(&d);
         return 2;
     }
-    report_ctx c = {.d = &d, .out_dir = out, .bench = bench, .bench_path = bench_path,
+    report_ctx c = {.d = &d, .out_dir = out, .bench = bench, .space = bench ? bench : space,
+                    .bench_path = bench_path,
                     .quiet = quiet, .warnings = d.warnings};
     report_gnuplot_init(&c);
     report_note(&c, "%s: %zu records, %zu jobs%s", d.results_path, d.nrecs, d.njobs,
@@ -240,6 +246,7 @@ int main(int argc, char **argv) {
     c.md = report_open(&c, "report.md");
     if (!c.md) {
         nb201_table_free(bench);
+        nb201_table_free(space);
         report_data_free(&d);
         return 2;
     }
@@ -251,7 +258,7 @@ int main(int argc, char **argv) {
     report_darts_ops(&c);
     report_correlations(&c);
     report_hnas(&c);
-    if (bench_given) {
+    if (bench_path) {
         int scores = 0;
         for (size_t j = 0; j < d.njobs && !scores; j++)
             scores = !strcmp(d.jobs[j].rec->kind, "score");
@@ -268,6 +275,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "freenas_report: %ld error%s while writing the report (see above)\n",
                 c.errors, c.errors == 1 ? "" : "s");
     nb201_table_free(bench);
+    nb201_table_free(space);
     report_data_free(&d);
     return c.errors ? 1 : 0;
 }

@@ -31,7 +31,8 @@ typedef struct {
     const report_data *d;
     const char *out_dir;
     FILE *md;                     /* report.md */
-    const nb201_table *bench;     /* --benchmark, or NULL */
+    const nb201_table *bench;     /* --benchmark, or NULL: ground truth of score records */
+    const nb201_table *space;     /* --benchmark, else the shipped table: the landscape */
     const char *bench_path;
     report_gnuplot gp;
     int quiet;

@@ -83,7 +83,7 @@ static void write_body(FILE *gp, const ls_method *m, int nm, const double *lo, c
 }
 
 void report_nb201_landscape(report_ctx *c) {
-    if (!c->bench) return;
+    if (!c->space) return;
     ls_method *m = callocCheck(LS_MAX_METHODS, sizeof *m);
     int nm = 0;
     long dropped = 0;
@@ -124,7 +124,7 @@ void report_nb201_landscape(report_ctx *c) {
     for (int d = 0; d < 3; d++) {
         space_acc[d] = mallocCheck(NB201_NUM_ARCHS * sizeof(double));
         for (int i = 0; i < NB201_NUM_ARCHS; i++) {
-            const nb201_record *r = &c->bench->by_index[i];
+            const nb201_record *r = &c->space->by_index[i];
             const double v = table_acc(r, ls_acc[d]);
             if (r->index >= 0 && isfinite(v)) space_acc[d][ns[d]++] = v;
         }

@@ -220,6 +220,7 @@ int main(int argc, char **argv) {
         char err[1024];
         if (nb201_table_load(bench_path, NULL, NULL, &bench, err, sizeof err) != 0) {
             fprintf(stderr, "freenas_report: %s\n", err);
+            nb201_table_free(space);
             report_data_free(&d);
             return 2;
         }

@@ -14,13 +14,16 @@
 #define SC_MAX_PANELS 12
 
 static void write_body(FILE *gp, const char *dat, const char *const *proxies, int np,
-                       const double *rho, const int *logx, const char *ylabel) {
+                       const double *rho, const int *logx, const double *xlo, const double *xhi,
+                       const char *ylabel) {
     const int cols = np < 4 ? np : 4, rows = (np + cols - 1) / cols;
     fprintf(gp, "set multiplot layout %d,%d\nunset key\nset ylabel ", rows, cols);
     report_gp_quote(gp, ylabel);
     fprintf(gp, "\n");
     for (int p = 0; p < np; p++) {
-        fprintf(gp, "%s\nset xlabel ", logx[p] ? "set logscale x" : "unset logscale x");
+        if (!(xlo[p] <= xhi[p])) continue; /* no finite point: no panel */
+        fprintf(gp, "%s\nset xrange [%.9g:%.9g]\nset xlabel ",
+                logx[p] ? "set logscale x" : "unset logscale x", xlo[p], xhi[p]);
         report_gp_quote(gp, proxies[p]);
         fprintf(gp, "\nset title sprintf('%%s: Spearman rho = %%.3f', ");
         report_gp_quote(gp, proxies[p]);
@@ -42,7 +45,7 @@ void report_proxy_scatter(report_ctx *c, const char *label, const char *dataset,
     snprintf(gpn, sizeof gpn, "scatter_%s.gp", slug);
     snprintf(png, sizeof png, "scatter_%s.png", slug);
     snprintf(svg, sizeof svg, "scatter_%s.svg", slug);
-    double rho[SC_MAX_PANELS];
+    double rho[SC_MAX_PANELS], xlo[SC_MAX_PANELS], xhi[SC_MAX_PANELS];
     int logx[SC_MAX_PANELS];
     double *x = mallocCheck(narch * sizeof *x), *y = mallocCheck(narch * sizeof *y);
     FILE *f = report_open(c, dat);
@@ -62,6 +65,13 @@ void report_proxy_scatter(report_ctx *c, const char *label, const char *dataset,
         if (f && !m) fprintf(f, "NaN NaN\n");
         rho[p] = rank_stats_spearman(x, y, m);
         logx[p] = m && lo > 0 && hi / lo > 1e3;
+        /* an explicit range: gnuplot refuses an empty one (a constant proxy) */
+        if (!m) xlo[p] = 1, xhi[p] = 0;
+        else if (logx[p]) xlo[p] = lo / 1.5, xhi[p] = hi * 1.5;
+        else {
+            const double pad = hi > lo ? 0.05 * (hi - lo) : (lo != 0 ? 0.1 * fabs(lo) : 1);
+            xlo[p] = lo - pad, xhi[p] = hi + pad;
+        }
     }
     free(x);
     free(y);
@@ -74,11 +84,11 @@ void report_proxy_scatter(report_ctx *c, const char *label, const char *dataset,
         fprintf(gp, "# %s: proxies against accuracy, written by freenas_report. Redraw: gnuplot "
                     "%s\nset encoding utf8\nset terminal pngcairo size %d,%d enhanced font "
                     "'DejaVu Sans,10'\nset output '%s'\n", gpn, gpn, 420 * cols, 360 * rows, png);
-        write_body(gp, dat, proxies, np, rho, logx, ylabel);
+        write_body(gp, dat, proxies, np, rho, logx, xlo, xhi, ylabel);
         fprintf(gp, "set output\nset terminal svg size %d,%d dynamic enhanced font "
                     "'DejaVu Sans,10' background rgb 'white'\nset output '%s'\n",
                 420 * cols, 360 * rows, svg);
-        write_body(gp, dat, proxies, np, rho, logx, ylabel);
+        write_body(gp, dat, proxies, np, rho, logx, xlo, xhi, ylabel);
         fprintf(gp, "set output\n");
     }
     report_close(c, gp, gpn);

@@ -2,7 +2,7 @@
  * (freenas_report's "Rank correlations" section): one panel per proxy, one point per
  * architecture (its proxy value, seeds averaged, against the scoring dataset's 200-epoch test
  * accuracy), Spearman rho in the panel title. A log x axis where a proxy's values are all
- * positive and span more than three decades. Files: scatter_<group>.dat, .gp, .png, .svg. */
+ * non-negative and span more than three decades (zeros then off the axis). Files: scatter_<group>.dat, .gp, .png, .svg. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +23,8 @@ static void write_body(FILE *gp, const char *dat, const char *const *proxies, in
     for (int p = 0; p < np; p++) {
         if (!(xlo[p] <= xhi[p])) continue; /* no finite point: no panel */
         fprintf(gp, "%s\nset xrange [%.9g:%.9g]\nset xlabel ",
-                logx[p] ? "set logscale x" : "unset logscale x", xlo[p], xhi[p]);
+                logx[p] ? "set logscale x\nset format x '10^{%T}'"
+                        : "unset logscale x\nset format x '%.1s%c'", xlo[p], xhi[p]);
         report_gp_quote(gp, proxies[p]);
         fprintf(gp, "\nset title sprintf('%%s: Spearman rho = %%.3f', ");
         report_gp_quote(gp, proxies[p]);
@@ -52,7 +53,7 @@ void report_proxy_scatter(report_ctx *c, const char *label, const char *dataset,
     if (f) fprintf(f, "# %s: one block per proxy: proxy value, %s\n", dat, report_acc_keys[t]);
     for (int p = 0; p < np; p++) {
         size_t m = 0;
-        double lo = INFINITY, hi = -INFINITY;
+        double lo = INFINITY, hi = -INFINITY, minpos = INFINITY;
         if (f) fprintf(f, "%s# %s\n", p ? "\n\n" : "", proxies[p]);
         for (size_t a = 0; a < narch; a++) {
             const double xv = px[a * (size_t)np + (size_t)p], yv = gt[a * REPORT_NUM_ACC + (size_t)t];
@@ -60,14 +61,17 @@ void report_proxy_scatter(report_ctx *c, const char *label, const char *dataset,
             x[m] = xv, y[m++] = yv;
             if (xv < lo) lo = xv;
             if (xv > hi) hi = xv;
+            if (xv > 0 && xv < minpos) minpos = xv;
             if (f) fprintf(f, "%.9g %.4f\n", xv, yv);
         }
         if (f && !m) fprintf(f, "NaN NaN\n");
         rho[p] = rank_stats_spearman(x, y, m);
-        logx[p] = m && lo > 0 && hi / lo > 1e3;
+        /* a log axis for a non-negative proxy over more than three decades (its zeros,
+         * e.g. SynFlow of a cell cut off by `none`, are then not drawn: said in the text) */
+        logx[p] = m && lo >= 0 && isfinite(minpos) && hi / minpos > 1e3;
         /* an explicit range: gnuplot refuses an empty one (a constant proxy) */
         if (!m) xlo[p] = 1, xhi[p] = 0;
-        else if (logx[p]) xlo[p] = lo / 1.5, xhi[p] = hi * 1.5;
+        else if (logx[p]) xlo[p] = minpos / 1.5, xhi[p] = hi * 1.5;
         else {
             const double pad = hi > lo ? 0.05 * (hi - lo) : (lo != 0 ? 0.1 * fabs(lo) : 1);
             xlo[p] = lo - pad, xhi[p] = hi + pad;
@@ -95,7 +99,8 @@ void report_proxy_scatter(report_ctx *c, const char *label, const char *dataset,
     const int made = gp ? report_gnuplot_run(c, gpn) : -1;
     if (made == 0)
         fprintf(c->md, "\n![proxies against %s](%s)\n\n[%s](%s), [%s](%s): one point per "
-                       "architecture, Spearman ρ in each title.\n",
+                       "architecture, Spearman ρ in each title (over all of them; a log axis leaves "
+                       "zeros out of the picture only).\n",
                 report_acc_labels[t], png, png, png, svg, svg);
     else
         fprintf(c->md, "\n(scatter not drawn: %s)\n", made == 1 ? "gnuplot not found"

@@ -24,7 +24,7 @@ static void write_body(FILE *gp, const char *dat, const char *const *proxies, in
         if (!(xlo[p] <= xhi[p])) continue; /* no finite point: no panel */
         fprintf(gp, "%s\nset xrange [%.9g:%.9g]\nset xlabel ",
                 logx[p] ? "set logscale x\nset format x '10^{%T}'"
-                        : "unset logscale x\nset format x '%.1s%c'", xlo[p], xhi[p]);
+                        : "unset logscale x\nset format x '%.0s%c'", xlo[p], xhi[p]);
         report_gp_quote(gp, proxies[p]);
         fprintf(gp, "\nset title sprintf('%%s: Spearman rho = %%.3f', ");
         report_gp_quote(gp, proxies[p]);

@@ -28,7 +28,7 @@ expect() {
   local name=$1 want_rc=$2 want=$3 rc line
   shift 3
   n=$((n + 1))
-  timeout -k 2 $((10 * ${FREENAS_TIMEOUT_SCALE:-1})) "$@" > "out/$n.out" 2> "out/$n.err" < /dev/null
+  timeout -k 2 $((30 * ${FREENAS_TIMEOUT_SCALE:-1})) "$@" > "out/$n.out" 2> "out/$n.err" < /dev/null
   rc=$?
   line=$(grep -h -F -m1 -- "$want" "out/$n.err" "out/$n.out" | head -n 1)
   if [ "$rc" -eq "$want_rc" ] && [ -n "$line" ]; then

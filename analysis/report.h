@@ -54,6 +54,8 @@ void report_md_text(FILE *f, const char *s);
 void report_csv_text(FILE *f, const char *s);
 /* "93.52 ± 0.11", "93.52" (n == 1), "-" (n == 0), with prec decimals */
 void report_fmt_ms(char *buf, size_t len, rank_stats_mean_std m, int prec);
+/* qsort comparator, ascending doubles */
+int report_cmp_double(const void *a, const void *b);
 /* CSV numbers: "%.*f" or empty for NaN */
 void report_csv_num(FILE *f, double v, int prec);
 /* Markdown cell of a number: " %.*f |", or " - |" for NaN */

@@ -43,11 +43,6 @@ static void method_label(const json_t *params, const json_t *rec, char *buf, siz
         snprintf(buf, len, "%s%s%s", kind, metric ? " " : "", metric ? metric : "");
 }
 
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* share of the sorted space values strictly below v */
 static double percentile(const double *sorted, size_t n, double v) {
     size_t lo = 0, hi = n;
@@ -128,7 +123,7 @@ void report_nb201_landscape(report_ctx *c) {
             const double v = table_acc(r, ls_acc[d]);
             if (r->index >= 0 && isfinite(v)) space_acc[d][ns[d]++] = v;
         }
-        qsort(space_acc[d], ns[d], sizeof(double), cmp_double);
+        qsort(space_acc[d], ns[d], sizeof(double), report_cmp_double);
         /* the x range: from the 10th percentile of the space (the long tail of broken cells,
          * down to 10 %, would squeeze the rest), or lower to show every found architecture */
         double xmin = ns[d] ? space_acc[d][ns[d] / 10] : 0;

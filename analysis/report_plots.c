@@ -136,11 +136,6 @@ static int keep_alpha(const report_job *j, void *ctx) {
            !isnan(report_record_acc(j->rec, report_dataset_test_acc(ds)));
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 typedef struct {
     double alpha;
     rank_stats_mean_std m;
@@ -241,7 +236,7 @@ void report_alpha_scale(report_ctx *c) {
     for (size_t i = 0; i < gs.n; i++)
         for (size_t j = 0; j < gs.g[i].n; j++)
             all[na++] = report_num(gs.g[i].jobs[j]->rec->params, "alpha_scale");
-    qsort(all, na, sizeof *all, cmp_double);
+    qsort(all, na, sizeof *all, report_cmp_double);
     size_t ndistinct = 0;
     for (size_t i = 0; i < na; i++) ndistinct += i == 0 || all[i] != all[i - 1];
     if (ndistinct < 2) {

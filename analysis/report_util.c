@@ -132,3 +132,8 @@ double report_record_acc(const report_record *r, int acc) {
     if (acc < 0 || acc >= REPORT_NUM_ACC) return NAN;
     return report_num(report_obj(r->rec, "accuracy"), report_acc_keys[acc]);
 }
+
+int report_cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}

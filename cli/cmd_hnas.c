@@ -32,12 +32,6 @@
 #define HNAS_DEFAULT_TABLE_DATA "hnas/nb201_cifar10_seed0.tsv" /* under a data root */
 #define HNAS_TABLE_PROXIES "hnas_ntk_trace,hnas_ntk_cond,hnas_grad_norm,hnas_snip,hnas_grasp"
 
-static const char *data_dir(const char *given) {
-    if (given) return given;
-    const char *e = getenv("FREENAS_DATA");
-    return e && *e ? e : "../shared/data";
-}
-
 static void hnas_usage(FILE *f) {
     fprintf(f,
 "usage: freenas hnas [--space nb201] (--seed N | --seeds A:B) [options]\n"
@@ -309,7 +303,8 @@ static void table_usage(FILE *f) {
 "  --range A:B        indices A..B-1 (default 0:15625); --stride K --offset R: only indices\n"
 "                     i with i %% K == R (split over K processes)\n"
 "  --proxy LIST       proxies (freenas score --help lists them; default the five above)\n"
-"  --data DIR         images (default: the first data root that holds them; docs/DATA.md)\n"
+"  --data DIR         images and the NB201 table under DIR/nb201 (default: the data roots,\n"
+"                     docs/DATA.md)\n"
 "  --benchmark FILE   200-epoch table, for index -> architecture\n"
 "  --dataset D        cifar10 (default; HNAS computes all three datasets' metrics on it)\n"
 "  --seed N           weights and batches (default 0)\n"
@@ -384,13 +379,24 @@ int cmd_hnas_table(int argc, char **argv) {
     }
     char bbuf[4200], err[FN_ERRLEN];
     static char root[4096];
-    if (!dir && data_find_images(pc.dataset ? pc.dataset : "cifar10", root, sizeof root, err,
-                                 sizeof err) == 0)
-        dir = root; /* the default data roots (docs/DATA.md) */
-    dir = data_dir(dir);
-    if (!bpath && data_find("nb201/nb201_accuracy.tsv", bbuf, sizeof bbuf, err, sizeof err) == 0)
-        bpath = bbuf; /* the table shipped with freenas */
-    if (!bpath) snprintf(bbuf, sizeof bbuf, "%s/nb201/nb201_accuracy.tsv", dir), bpath = bbuf;
+    if (dir) { /* --data DIR: the images and the NB201 table under it */
+        if (!bpath) snprintf(bbuf, sizeof bbuf, "%s/nb201/nb201_accuracy.tsv", dir), bpath = bbuf;
+    } else { /* the default data roots (docs/DATA.md) */
+        int needs_images = 0;
+        for (int i = 0; i < np; i++) needs_images |= proxy_find(names[i])->needs_data;
+        if (data_find_images(pc.dataset ? pc.dataset : "cifar10", root, sizeof root, err,
+                             sizeof err) == 0)
+            dir = root;
+        else if (needs_images) {
+            fprintf(stderr, "freenas hnas-table: %s\n", err);
+            return 2;
+        }
+        if (!bpath && data_find("nb201/nb201_accuracy.tsv", bbuf, sizeof bbuf, err, sizeof err)) {
+            fprintf(stderr, "freenas hnas-table: %s\n", err);
+            return 2;
+        }
+        if (!bpath) bpath = bbuf; /* the table shipped with freenas */
+    }
     pc.data_path = dir;
     if (pc.batch == 0) pc.batch = 64;
     nb201_benchmark *bench = NULL;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/common.h"
 #include "analysis/report.h"
 #include "datasets/data_dirs.h"
 
@@ -83,7 +84,7 @@ static void write_header(report_ctx *c) {
     report_md_text(f, name ? name : base_name(d->dir));
     fprintf(f, "\n\nWritten by freenas_report (freenas %s) from the records in the results "
                "directory; every number below comes from `results.jsonl`%s.\n\n"
-               "| | |\n|---|---|\n", FREENAS_GIT_REV,
+               "| | |\n|---|---|\n", fn_git_rev(),
             d->nens ? " and `ensembles.jsonl`" : "");
     if (name) {
         fprintf(f, "| sweep | ");
@@ -175,7 +176,7 @@ int main(int argc, char **argv) {
             usage(stdout);
             return 0;
         } else if (!strcmp(a, "--version")) {
-            printf("freenas_report %s (%s)\n", FREENAS_VERSION, FREENAS_GIT_REV);
+            printf("freenas_report %s (%s)\n", FREENAS_VERSION, fn_git_rev());
             return 0;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             quiet = 1;

@@ -44,6 +44,9 @@ FILE *fn_fopen_check(const char *path, const char *mode, const char *file, int l
     return f;
 }
 
+extern const char fn_git_rev_text[]; /* build/generated/git_rev.c */
+const char *fn_git_rev(void) { return fn_git_rev_text; }
+
 double fn_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

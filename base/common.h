@@ -33,6 +33,10 @@ void fn_arena_free(void *p, size_t bytes);
 
 /* Wall-clock seconds (monotonic). */
 double fn_now(void);
+/* The checkout's commit as `git describe --always --dirty` gave it at build time
+ * (cmake/git_rev.cmake; "unknown" outside a git checkout): what --version, manifests and
+ * metric tables stamp. */
+const char *fn_git_rev(void);
 /* Peak resident set size of this process in bytes (0 if unknown). */
 size_t fn_peak_rss(void);
 

@@ -433,7 +433,7 @@ int cmd_hnas_table(int argc, char **argv) {
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
         fprintf(f, "# freenas hnas-table: per-architecture metrics of NAS-Bench-201 (hnas/table.h)\n");
         fprintf(f, "# freenas %s (%s), seed %llu, batch %d, dataset %s, device %s, started %s\n",
-                FREENAS_VERSION, FREENAS_GIT_REV, (unsigned long long)pc.seed, pc.batch,
+                FREENAS_VERSION, fn_git_rev(), (unsigned long long)pc.seed, pc.batch,
                 pc.dataset, pc.device == FN_DEV_CUDA ? "cuda" : "cpu", when);
         fprintf(f, "# machine %s, %ld cpus, OMP_NUM_THREADS=%s\n# command: freenas hnas-table",
                 host, sysconf(_SC_NPROCESSORS_ONLN),

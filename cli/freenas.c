@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/common.h"
 #include "cli/commands.h"
 #include "datasets/dataset.h"
 #include "gpu/device.h"
@@ -31,9 +32,6 @@
 
 #ifndef FREENAS_VERSION
 #define FREENAS_VERSION "dev"
-#endif
-#ifndef FREENAS_GIT_REV
-#define FREENAS_GIT_REV "unknown"
 #endif
 
 static void usage(FILE *f) {
@@ -455,7 +453,7 @@ static int cmd_search(int argc, char **argv) {
 }
 
 static int cmd_info(void) {
-    printf("freenas %s (%s)\n", FREENAS_VERSION, FREENAS_GIT_REV);
+    printf("freenas %s (%s)\n", FREENAS_VERSION, fn_git_rev());
     printf("  spaces   : %s\n  metrics  : %s\n  datasets : %s\n", space_names(), metric_names(),
            dataset_names());
     printf("  backends : cpu%s\n", gpu_exec_compiled() ? ", cuda (module libfreenas_cuda.so, "
@@ -486,7 +484,7 @@ int main(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("freenas %s (%s)\n", FREENAS_VERSION, FREENAS_GIT_REV);
+        printf("freenas %s (%s)\n", FREENAS_VERSION, fn_git_rev());
         return 0;
     }
     if (!strcmp(argv[1], "search")) return cmd_search(argc - 2, argv + 2);

@@ -20,9 +20,6 @@
 #ifndef FREENAS_VERSION
 #define FREENAS_VERSION "dev"
 #endif
-#ifndef FREENAS_GIT_REV
-#define FREENAS_GIT_REV "unknown"
-#endif
 
 static json_t *value_json(sweep_key k, const sweep_value *v) {
     switch (sweep_keys[k].type) {
@@ -171,7 +168,7 @@ int manifest_update(const char *dir, const sweep_config *c, const sweep_plan *p,
     }
     json_t *m = json_object();
     json_object_set_new(m, "freenas", json_string(FREENAS_VERSION));
-    json_object_set_new(m, "git_rev", json_string(FREENAS_GIT_REV));
+    json_object_set_new(m, "git_rev", json_string(fn_git_rev()));
     json_object_set_new(m, "run", json_integer(*runs + 1));
     char when[32];
     sweep_utc_now(when);

@@ -1,5 +1,6 @@
 /* sweep/sweep_args.c: `freenas_sweep`'s options and --help (see sweep/sweep_args.h). */
 #include "sweep/sweep_args.h"
+#include "base/common.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,7 @@ int sweep_args_parse(int argc, char **argv, sweep_args *a, int rank) {
         }
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) { if (rank == 0) sweep_args_usage(stdout); return 1; }
         else if (!strcmp(o, "--version")) {
-            if (rank == 0) printf("freenas_sweep %s (%s)\n", FREENAS_VERSION, FREENAS_GIT_REV);
+            if (rank == 0) printf("freenas_sweep %s (%s)\n", FREENAS_VERSION, fn_git_rev());
             return 1;
         }
         else if (!strcmp(o, "--dry-run")) a->dry_run = 1;

@@ -7,6 +7,7 @@
  *   freenas hnas-table --range 0:200 --out hnas/data/nb201_cifar10_seed0.tsv
  *
  * Exit code: 0 done, 1 a search or an architecture failed, 2 usage or input error. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,14 +220,18 @@ int cmd_hnas(int argc, char **argv) {
         rc = 2;
     }
     for (int i = 0; i < HNAS_NUM_ARCHS; i++) cost[i] *= cost_scale;
-    if (!rc && t->nrows < HNAS_NUM_ARCHS)
-        fprintf(stderr, "freenas hnas: warning: %s holds %d of %d architectures: the candidate "
-                "pool is restricted to them (the whole-space table: freenas hnas-table, "
-                "hnas/README.md)\n", table, t->nrows, HNAS_NUM_ARCHS);
+    int ncand = 0; /* rows giving M and kappa (hnas/search.h: the candidates) */
+    for (int a = 0; a < HNAS_NUM_ARCHS; a++)
+        ncand += d.m_col >= 0 && d.k_col >= 0 ? hnas_table_has(t, a, d.m_col) && hnas_table_has(t, a, d.k_col)
+                                              : t->have[a];
+    if (!rc && ncand < HNAS_NUM_ARCHS)
+        fprintf(stderr, "freenas hnas: warning: %s gives %s for %d of %d architectures: the "
+                "candidate pool is restricted to them (the whole-space table: freenas "
+                "hnas-table, hnas/README.md)\n", table, nm.metric, ncand, HNAS_NUM_ARCHS);
     if (!rc && !json)
         printf("# freenas hnas: mode %s, M %s, kappa %s, signal %s, T %d, acq %s, seeds "
                "%ld..%ld, table %d archs\n", hnas_mode_name(hc.mode), nm.metric, nm.kappa,
-               nm.signal, hc.T, hc.acq.kind == BO_ACQ_EI ? "ei" : "ucb", lo, hi, t->nrows);
+               nm.signal, hc.T, hc.acq.kind == BO_ACQ_EI ? "ei" : "ucb", lo, hi, ncand);
     stat acc[4] = {{0}}, st_cost = {0}, st_time = {0};
     int failed = 0;
     for (long s = lo; s <= hi && !rc; s++) {
@@ -408,13 +413,27 @@ int cmd_hnas_table(int argc, char **argv) {
     FILE *f = fopen(out, "r");
     int fresh = !f;
     if (f) {
+        /* a run killed while writing a row leaves it torn (no newline): drop it, the rerun
+         * computes that architecture again */
+        long keep = -1, size = 0;
+        for (int ch; (ch = fgetc(f)) != EOF; size++)
+            if (ch == '\n') keep = size + 1;
         fclose(f);
+        if (keep >= 0 && keep < size) {
+            if (truncate(out, keep)) {
+                fprintf(stderr, "freenas hnas-table: %s: cannot drop its torn last line: %s\n",
+                        out, strerror(errno));
+                return 2;
+            }
+            fprintf(stderr, "freenas hnas-table: %s: dropped a torn last line (%ld bytes, an "
+                    "interrupted run)\n", out, size - keep);
+        }
         if (hnas_table_load(have, out, err, sizeof err)) {
-            fprintf(stderr, "freenas hnas-table: %s (hint: a torn last line: delete it)\n", err);
+            fprintf(stderr, "freenas hnas-table: %s\n", err);
             return 2;
         }
-        for (int p = 0; p < np; p++)
-            if (hnas_table_col(have, names[p]) != p) {
+        for (int p = 0; p < np || p < have->ncols; p++)
+            if (p >= np || p >= have->ncols || hnas_table_col(have, names[p]) != p) {
                 fprintf(stderr, "freenas hnas-table: %s has other columns than --proxy %s\n",
                         out, proxies);
                 return 2;

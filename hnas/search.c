@@ -44,6 +44,7 @@ typedef struct {
     const hnas_config *c;
     const hnas_data *d;
     unsigned char *in_pool, *done;
+    const unsigned char *cand; /* [15625] architectures the search may draw */
     int draws_made; /* evaluations that grew the pool */
 } search_state;
 
@@ -54,7 +55,7 @@ static void pool_grow(search_state *st) {
         int a = (int)(fn_rng_uniform(st->c->seed, HNAS_STREAM_POOL, base + (uint64_t)i) *
                       HNAS_NUM_ARCHS);
         if (a >= HNAS_NUM_ARCHS) a = HNAS_NUM_ARCHS - 1;
-        if (st->d->table->have[a]) st->in_pool[a] = 1;
+        if (st->cand[a]) st->in_pool[a] = 1;
     }
 }
 
@@ -128,16 +129,26 @@ int hnas_run(const hnas_config *c, const hnas_data *d, hnas_result *r, char *err
         snprintf(err, errlen, "the metric table lacks the M or kappa column");
         return -1;
     }
-    r->candidates = d->table->nrows;
-    if (d->table->nrows < HNAS_NUM_ARCHS)
-        snprintf(r->warning, sizeof r->warning, "the metric table holds %d of %d "
-                 "architectures: candidates are drawn among those only", d->table->nrows,
+    /* candidates: the rows that give M and kappa (random search: the same rows, so that it
+     * draws from the space HNAS searches; with no metric columns, every row) */
+    unsigned char *cand = callocCheck(HNAS_NUM_ARCHS, 1);
+    for (int a = 0; a < HNAS_NUM_ARCHS; a++) {
+        cand[a] = d->m_col >= 0 && d->k_col >= 0
+                      ? hnas_table_has(d->table, a, d->m_col) && hnas_table_has(d->table, a, d->k_col)
+                      : d->table->have[a];
+        r->candidates += cand[a];
+    }
+    if (r->candidates < HNAS_NUM_ARCHS)
+        snprintf(r->warning, sizeof r->warning, "the metric table gives %s for %d of %d "
+                 "architectures: candidates are drawn among those only",
+                 d->m_col >= 0 && d->k_col >= 0 ? "M and kappa" : "rows", r->candidates,
                  HNAS_NUM_ARCHS);
-    if (d->table->nrows == 0) {
+    if (r->candidates == 0) {
         snprintf(err, errlen, "the metric table is empty");
+        free(cand);
         return -1;
     }
-    search_state st = {c, d, callocCheck(HNAS_NUM_ARCHS, 1), callocCheck(HNAS_NUM_ARCHS, 1), 0};
+    search_state st = {c, d, callocCheck(HNAS_NUM_ARCHS, 1), callocCheck(HNAS_NUM_ARCHS, 1), cand, 0};
     int rc = 0;
     if (c->mode == HNAS_MODE_ALONE) {
         for (int k = 0; k < c->T; k++) pool_grow(&st);
@@ -158,12 +169,12 @@ int hnas_run(const hnas_config *c, const hnas_data *d, hnas_result *r, char *err
         }
     } else if (c->mode == HNAS_MODE_RANDOM) {
         uint64_t ctr = 0;
-        for (int t = 0; t < c->T && !rc && r->evaluations < d->table->nrows; t++) {
+        for (int t = 0; t < c->T && !rc && r->evaluations < r->candidates; t++) {
             int a;
             do {
                 a = (int)(fn_rng_uniform(c->seed, HNAS_STREAM_POOL + 1, ctr++) * HNAS_NUM_ARCHS);
                 if (a >= HNAS_NUM_ARCHS) a = HNAS_NUM_ARCHS - 1;
-            } while (!d->table->have[a] || st.done[a]);
+            } while (!cand[a] || st.done[a]);
             hnas_step *s = &r->step[t];
             memset(s, 0, sizeof *s);
             s->t = t;
@@ -228,6 +239,7 @@ int hnas_run(const hnas_config *c, const hnas_data *d, hnas_result *r, char *err
     }
     free(st.in_pool);
     free(st.done);
+    free(cand);
     r->seconds = fn_now() - t0;
     if (rc) r->pick = -1;
     return rc;

@@ -13,6 +13,7 @@ hnas_table *hnas_table_new(void) {
     t->v = mallocCheck(sizeof(double) * HNAS_NUM_ARCHS * HNAS_MAX_COLS);
     for (size_t i = 0; i < (size_t)HNAS_NUM_ARCHS * HNAS_MAX_COLS; i++) t->v[i] = NAN;
     t->have = callocCheck(HNAS_NUM_ARCHS, 1);
+    t->cell = callocCheck((size_t)HNAS_NUM_ARCHS * HNAS_MAX_COLS, 1);
     return t;
 }
 
@@ -20,6 +21,7 @@ void hnas_table_free(hnas_table *t) {
     if (!t) return;
     free(t->v);
     free(t->have);
+    free(t->cell);
     free(t);
 }
 
@@ -40,6 +42,7 @@ int hnas_table_add_col(hnas_table *t, const char *name) {
 void hnas_table_set(hnas_table *t, int index, int col, double v) {
     FN_ASSERT(index >= 0 && index < HNAS_NUM_ARCHS && col >= 0 && col < t->ncols);
     t->v[(size_t)index * HNAS_MAX_COLS + col] = v;
+    t->cell[(size_t)index * HNAS_MAX_COLS + col] = 1;
     if (!t->have[index]) t->nrows++;
     t->have[index] = 1;
 }
@@ -131,7 +134,7 @@ int hnas_table_load(hnas_table *t, const char *path, char *err, size_t errlen) {
                 break;
             }
             const double old = hnas_table_get(t, ix, map[i]);
-            if (t->have[ix] && !isnan(old) && old != v) {
+            if (hnas_table_has(t, ix, map[i]) && !isnan(old) && old != v) {
                 snprintf(err, errlen, "%s:%d: index %d, %s = %.9g disagrees with %.9g read "
                          "before (tables of different seeds or settings?)", path, lineno, ix,
                          t->col[map[i]], v, old);

@@ -27,6 +27,9 @@ typedef struct {
     char col[HNAS_MAX_COLS][48];
     double *v;           /* [HNAS_NUM_ARCHS * HNAS_MAX_COLS], NaN where absent or failed */
     unsigned char *have; /* [HNAS_NUM_ARCHS]: a row for this index was read */
+    unsigned char *cell; /* [HNAS_NUM_ARCHS * HNAS_MAX_COLS]: this column of that row was
+                            read (merged tables need not share columns: a whole-space M and
+                            kappa table beside a slice with more variants) */
     int nrows;           /* indices with a row */
     int nfiles;
     char first_provenance[512]; /* the first '#' line after the title of the first file */
@@ -46,6 +49,10 @@ static inline double hnas_table_get(const hnas_table *t, int index, int col) {
     return t->v[(size_t)index * HNAS_MAX_COLS + col];
 }
 void hnas_table_set(hnas_table *t, int index, int col, double v);
+/* 1 when a file gave column `col` of row `index` (a failed metric, "nan", counts as given) */
+static inline int hnas_table_has(const hnas_table *t, int index, int col) {
+    return col >= 0 && t->cell[(size_t)index * HNAS_MAX_COLS + col];
+}
 /* "a, b, c" of the columns, for messages */
 const char *hnas_table_names(const hnas_table *t, char *buf, size_t len);
 

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# tests/hnas/hnas_table.sh: `freenas hnas-table` end to end, on three architectures.
+#   - the rows equal the committed slice's (hnas/data/nb201_cifar10_seed0.tsv, made by another
+#     process at another commit): the values depend only on (seed, architecture), not on the
+#     proxies computed beside them, the order or the process;
+#   - a rerun skips what the file holds; a torn last line (a killed run) is dropped and that
+#     architecture computed again, to the same value;
+#   - two files written by --stride 2 --offset 0/1 merge in `freenas hnas --table a,b`, and a
+#     merged whole-space-style table (M and kappa) beside the slice (more columns) restricts a
+#     search on a column only the slice has to the slice's rows.
+#   bash tests/hnas/hnas_table.sh BIN_DIR SHARED_DIR WORK_DIR
+set -uo pipefail
+BIN=$(cd "$1" && pwd) SHARED=$(cd "$2" && pwd) WORK=$3
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+SLICE=$SRC/hnas/data/nb201_cifar10_seed0.tsv
+rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
+export OMP_NUM_THREADS=1
+fail() { echo "FAIL: $*"; exit 1; }
+rows() { grep -E '^[0-9]+' "$1" | sort -n; }
+P=hnas_ntk_trace,hnas_ntk_cond
+# indices 0, 64, 128: in the slice; two processes, stride 2 over 0..128 step 64
+"$BIN/freenas" hnas-table --out a.tsv --range 0:129 --stride 64 --offset 0 --proxy $P \
+  --data "$SHARED/data" 2> a.log || fail "hnas-table: $(cat a.log)"
+[ "$(rows a.tsv | wc -l)" -eq 3 ] || fail "expected 3 rows, got $(rows a.tsv | wc -l)"
+grep -q "^# freenas .*seed 0, batch 64, dataset cifar10" a.tsv || fail "provenance line"
+for i in 0 64 128; do
+  got=$(grep -P "^$i\t" a.tsv | cut -f2-3)
+  want=$(grep -P "^$i\t" "$SLICE" | cut -f2-3)
+  [ "$got" = "$want" ] || fail "index $i: $got, the committed slice has $want"
+done
+# resume: nothing to do
+"$BIN/freenas" hnas-table --out a.tsv --range 0:129 --stride 64 --offset 0 --proxy $P \
+  --data "$SHARED/data" 2> b.log || fail "rerun"
+grep -q "0 computed (3 already in" b.log || fail "rerun recomputed: $(cat b.log)"
+# a torn last line: dropped, recomputed identically
+cp a.tsv full.tsv
+head -c -7 full.tsv > a.tsv
+"$BIN/freenas" hnas-table --out a.tsv --range 0:129 --stride 64 --offset 0 --proxy $P \
+  --data "$SHARED/data" 2> c.log || fail "resume after a torn line: $(cat c.log)"
+grep -q "dropped a torn last line" c.log || fail "no message for the torn line"
+grep -q "1 computed (2 already in" c.log || fail "torn line: $(cat c.log)"
+diff <(rows full.tsv) <(rows a.tsv) > /dev/null || fail "the recomputed row differs"
+# other columns than the file's: refused, nothing written
+cp a.tsv before.tsv
+"$BIN/freenas" hnas-table --out a.tsv --range 0:1 --proxy hnas_ntk_trace --data "$SHARED/data" \
+  2> d.log && fail "a different --proxy list was accepted"
+grep -q "other columns" d.log || fail "message: $(cat d.log)"
+cmp -s a.tsv before.tsv || fail "the refused run changed the file"
+# merging: rows 0,128 in one file, 64 in another; the search reads both
+{ grep '^#' a.tsv; grep '^index' a.tsv; grep -P '^(0|128)\t' a.tsv; } > p0.tsv
+{ grep '^index' a.tsv; grep -P '^64\t' a.tsv; } > p1.tsv
+"$BIN/freenas" hnas --seed 0 --T 3 --draws 100000 --table p0.tsv,p1.tsv --data "$SHARED/data" --json \
+  2> e.log > e.json || fail "hnas on merged parts: $(cat e.log)"
+jq -e '.hnas.candidates == 3' e.json > /dev/null || fail "merged candidates: $(jq -c .hnas.candidates e.json)"
+# M and kappa for 3 rows beside the slice (4 columns, 223 rows): a search on hnas_snip draws
+# from the slice's rows only; one on hnas_ntk_trace from the union
+"$BIN/freenas" hnas --seed 0 --T 3 --table a.tsv,"$SLICE" --metric hnas_snip --data "$SHARED/data" \
+  --json 2> f.log > f.json || fail "hnas on the slice's column: $(cat f.log)"
+n=$(grep -cE '^[0-9]+' "$SLICE")
+jq -e --argjson n "$n" '.hnas.candidates == $n' f.json > /dev/null || fail "snip candidates $(jq .hnas.candidates f.json), want $n"
+grep -q "gives hnas_snip for $n of 15625" f.log || fail "warning: $(cat f.log)"
+# a row two files give differently: an error naming file and line
+sed 's/^64\t[0-9.]*/64\t1.5/' p1.tsv > bad.tsv
+"$BIN/freenas" hnas --seed 0 --T 3 --table p0.tsv,"$SLICE",bad.tsv --data "$SHARED/data" 2> g.log \
+  && fail "disagreeing tables accepted"
+grep -q "bad.tsv:2: index 64, hnas_ntk_trace = 1.5 disagrees" g.log || fail "message: $(cat g.log)"
+echo "hnas-table: OK"

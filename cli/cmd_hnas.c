@@ -30,7 +30,6 @@
 #define FREENAS_SOURCE_DIR "."
 #endif
 #define HNAS_DEFAULT_TABLE "hnas/data/nb201_cifar10_seed0.tsv"
-#define HNAS_DEFAULT_TABLE_DATA "hnas/nb201_cifar10_seed0.tsv" /* under a data root */
 #define HNAS_TABLE_PROXIES "hnas_ntk_trace,hnas_ntk_cond,hnas_grad_norm,hnas_snip,hnas_grasp"
 
 static void hnas_usage(FILE *f) {
@@ -44,8 +43,11 @@ static void hnas_usage(FILE *f) {
 "queried architecture with the best signal, shown with its 200-epoch test accuracies.\n"
 "\n"
 "options:\n"
-"  --table FILE[,FILE]  metric tables (freenas hnas-table; default %s, a slice:\n"
-"                       a partial table restricts the candidates to its rows, with a warning)\n"
+"  --table FILE[,FILE]  metric tables (freenas hnas-table), merged by column; default the\n"
+"                       tables shipped with freenas (hnas/README.md): the whole-space M\n"
+"                       (hnas_ntk_trace) and kappa table and a slice with the other M variants\n"
+"                       (else the checkout's %s). The candidates are the\n"
+"                       rows giving the chosen M and kappa; fewer than 15,625: a warning\n"
 "  --data DIR           NB201 tables under DIR/nb201 (default: the tables shipped with\n"
 "                       freenas, found under the data roots; docs/DATA.md)\n"
 "  --benchmark FILE     200-epoch table (default DIR/nb201/nb201_accuracy.tsv)\n"
@@ -188,10 +190,10 @@ int cmd_hnas(int argc, char **argv) {
             return 2;
         }
     }
-    /* the metric table: the committed slice, installed with the data (or in the checkout) */
-    if (!table && data_find(HNAS_DEFAULT_TABLE_DATA, tbuf, sizeof tbuf, err, sizeof err) == 0)
-        table = tbuf;
-    if (!table) snprintf(tbuf, sizeof tbuf, "%s/%s", FREENAS_SOURCE_DIR, HNAS_DEFAULT_TABLE), table = tbuf;
+    /* the metric tables that ship with freenas, under the data roots (the build tree or an
+     * installed prefix), else the checkout's slice */
+    if (!table && (table = data_hnas_tables()) == NULL)
+        snprintf(tbuf, sizeof tbuf, "%s/%s", FREENAS_SOURCE_DIR, HNAS_DEFAULT_TABLE), table = tbuf;
     nb201_benchmark *bench = NULL;
     if (nb201_benchmark_load(bpath, &bench, err, sizeof err)) {
         fprintf(stderr, "freenas hnas: %s (hint: --data DIR or --benchmark FILE)\n", err);

@@ -112,3 +112,16 @@ const char *data_nb201_table(void) {
     return data_find("nb201/nb201_accuracy.tsv", path, sizeof path, err, sizeof err) == 0 ? path
                                                                                            : NULL;
 }
+
+const char *data_hnas_tables(void) {
+    static char list[16384 + 2];
+    static const char *const rel[2] = {"hnas/nb201_cifar10_ntk_seed0.tsv",
+                                        "hnas/nb201_cifar10_seed0.tsv"};
+    char path[8192], err[256];
+    size_t n = 0;
+    list[0] = '\0';
+    for (int i = 0; i < 2; i++)
+        if (data_find(rel[i], path, sizeof path, err, sizeof err) == 0)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? "," : "", path);
+    return n ? list : NULL;
+}

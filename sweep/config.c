@@ -360,10 +360,6 @@ static int check_kind(const sweep_config *c, char *err, size_t errlen) {
         if (c->axes[k].n)
             return cfg_fail_at(c->path, c->axes[k].mark, err, errlen, "%s is a key of kind hnas "
                                "(hint: kind: hnas, or remove it)", sweep_keys[k].name);
-    if (c->kind == SWEEP_KIND_HNAS && !c->table[0])
-        return cfg_fail_at(c->path, c->kind_mark, err, errlen, "kind hnas needs table: the "
-                           "per-architecture metric table(s) it searches (hint: table: "
-                           "hnas/data/nb201_cifar10_seed0.tsv; freenas hnas-table makes one)");
     if (c->kind != SWEEP_KIND_HNAS && c->table[0])
         return cfg_fail_at(c->path, c->table_mark, err, errlen, "table is a key of kind hnas "
                            "(hint: kind: hnas, or remove table)");
@@ -566,6 +562,8 @@ void sweep_config_default_paths(sweep_config *c) {
     const char *table;
     if (!c->benchmark[0] && uses_nb201 && c->kind != SWEEP_KIND_NOOP && (table = data_nb201_table()))
         snprintf(c->benchmark, sizeof c->benchmark, "%s", table);
+    if (c->kind == SWEEP_KIND_HNAS && !c->table[0] && (table = data_hnas_tables()))
+        snprintf(c->table, sizeof c->table, "%s", table); /* the metric tables freenas ships */
 }
 
 int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
@@ -585,6 +583,11 @@ int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
                            "NB201 table names the architectures and their accuracy (hint: "
                            "benchmark: ../shared/data/nb201/nb201_accuracy.tsv, or --benchmark)",
                            sweep_kind_name(c->kind));
+    if (c->kind == SWEEP_KIND_HNAS && !c->table[0])
+        return cfg_fail_at(c->path, c->kind_mark, err, errlen, "kind hnas needs table: the "
+                           "per-architecture metric table(s) it searches, and none ships under "
+                           "the data roots (hint: table: hnas/data/nb201_cifar10_seed0.tsv; "
+                           "freenas hnas-table makes one)");
     const char *e;
     char why[64];
     if (c->benchmark[0] && (e = unreadable(c->benchmark, why, sizeof why)))

@@ -185,7 +185,8 @@ int sweep_config_check(const sweep_config *c, char *err, size_t errlen);
 
 /* Fills `data` and `benchmark` when neither the config nor the command line gave them, from
  * the default data roots (datasets/data_dirs.h): the images of the first dataset of the grid
- * where a job needs images, the NB201 table where a job uses NB201. Call before the check;
+ * where a job needs images, the NB201 table where a job uses NB201, the shipped HNAS metric
+ * tables (data_hnas_tables) for kind hnas. Call before the check;
  * what is not found stays "" and the check says what is missing. */
 void sweep_config_default_paths(sweep_config *c);
 

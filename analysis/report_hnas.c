@@ -33,7 +33,7 @@ static void hnas_table(report_ctx *c, const report_groups *gs) {
     FILE *csv = report_open(c, "hnas.csv");
     if (csv) fprintf(csv, "metric,strategy,budget,jobs,ok,c10_test_mean,c10_test_std,"
                           "c100_test_mean,c100_test_std,in16_test_mean,in16_test_std,"
-                          "cost_s_mean,cost_s_std,evaluations_mean,candidates\n");
+                          "cost_s_mean,cost_s_std,evaluations_mean,candidates,kappa_nonpos_queries\n");
     fprintf(c->md, "\n## HNAS on NAS-Bench-201 (docs/METHOD.md §4.3)\n\n"
                    "Test accuracy (%%, 200 epochs) of the pick, mean ± std over seeds; cost = "
                    "the 12-epoch training seconds of the queried architectures. Strategy "
@@ -42,9 +42,12 @@ static void hnas_table(report_ctx *c, const report_groups *gs) {
                    "`random`: random search with the same 12-epoch queries.\n\n"
                    "`candidates` is the number of architectures the search could draw: the "
                    "rows of the metric table giving its M and κ (15,625 = the whole space; "
-                   "fewer = a partial table, and not comparable with the paper).\n\n"
+                   "fewer = a partial table, and not comparable with the paper). `κ ≤ 0` counts "
+                   "the queried architectures whose κ is not positive, over all seeds: networks "
+                   "whose output ignores the input have a rank-deficient Θ, κ ≈ ±1e15 by "
+                   "rounding, and a negative κ wins the objective (hnas/README.md).\n\n"
                    "| method | M | strategy | T | seeds | candidates | C10 test | C100 test | "
-                   "IN16 test | cost [s] |\n|---|---|---|---|---|---|---|---|---|---|\n");
+                   "IN16 test | cost [s] | κ ≤ 0 |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     static const char *const acc[3] = {"cifar10_test", "cifar100_test", "imagenet16_test"};
     for (size_t i = 0; i < gs->n; i++) {
         const report_group *g = &gs->g[i];
@@ -54,6 +57,7 @@ static void hnas_table(report_ctx *c, const report_groups *gs) {
         rank_stats_acc a[3] = {{0}}, cost = {0}, ev = {0};
         size_t ok = 0;
         double cand = NAN; /* the smallest over the seeds (equal unless tables changed) */
+        size_t nonpos = 0;  /* queries with kappa <= 0 */
         for (size_t k = 0; k < g->n; k++) {
             if (!g->jobs[k]->ok) continue;
             ok++;
@@ -62,6 +66,12 @@ static void hnas_table(report_ctx *c, const report_groups *gs) {
             for (int d = 0; d < 3; d++) rank_stats_acc_add(&a[d], report_num(ac, acc[d]));
             rank_stats_acc_add(&cost, report_num(h, "cost_s"));
             rank_stats_acc_add(&ev, report_num(h, "evaluations"));
+            const json_t *steps = json_object_get(h, "steps");
+            for (size_t t = 0; t < json_array_size(steps); t++) {
+                const json_t *q = json_array_get(steps, t);
+                const double kq = report_num(q, "kappa"), aq = report_num(q, "arch");
+                if (aq >= 0 && kq <= 0) nonpos++;
+            }
             const double cn = report_num(h, "candidates");
             if (!isnan(cn) && !(cn >= cand)) cand = cn;
         }
@@ -74,7 +84,7 @@ static void hnas_table(report_ctx *c, const report_groups *gs) {
                 m ? m : "-", st ? st : "-", T, ok, g->n);
         if (isnan(cand)) fprintf(c->md, "-");
         else fprintf(c->md, "%.0f", cand);
-        fprintf(c->md, " | %s | %s | %s | %s |\n", b[0], b[1], b[2], cb);
+        fprintf(c->md, " | %s | %s | %s | %s | %zu |\n", b[0], b[1], b[2], cb, nonpos);
         if (csv) {
             report_csv_text(csv, m ? m : "");
             fprintf(csv, ",");
@@ -96,7 +106,7 @@ static void hnas_table(report_ctx *c, const report_groups *gs) {
             report_csv_num(csv, rank_stats_acc_get(&ev).mean, 2);
             fprintf(csv, ",");
             report_csv_num(csv, cand, 0);
-            fprintf(csv, "\n");
+            fprintf(csv, ",%zu\n", nonpos);
         }
     }
     for (int i = 0; i < paper_hnas_num_rows; i++) {
@@ -110,7 +120,7 @@ static void hnas_table(report_ctx *c, const report_groups *gs) {
         fprintf(c->md, "| %s (paper) | - | - | - | - | 15625 | %s | %s | %s |", r->method, b[0],
                 b[1], b[2]);
         report_md_num(c->md, r->cost_s, 0);
-        fprintf(c->md, "\n");
+        fprintf(c->md, " - |\n");
     }
     fprintf(c->md, "\nPaper rows: %s. The authors' cost is GPU-seconds of their own queries; "
                    "ours adds NB201's recorded `train-all-time` of each 12-epoch query (the "

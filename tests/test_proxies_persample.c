@@ -116,34 +116,6 @@ static void per_sample_fd(sample_w *P, const double *x, double (*f)(const sample
         }
 }
 
-/* eigenvalues of the symmetric a[n*n], ascending (cyclic Jacobi; independent of proxies/linalg) */
-static void jacobi_eig(int n, double *a, double *w) {
-    for (int sweep = 0; sweep < 60; sweep++)
-        for (int p = 0; p < n; p++)
-            for (int q = p + 1; q < n; q++) {
-                const double apq = a[p * n + q];
-                if (fabs(apq) < 1e-300) continue;
-                const double th = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-                const double t = (th >= 0 ? 1 : -1) / (fabs(th) + sqrt(th * th + 1));
-                const double cs = 1 / sqrt(t * t + 1), sn = t * cs;
-                for (int k = 0; k < n; k++) {
-                    const double u = a[p * n + k], v = a[q * n + k];
-                    a[p * n + k] = cs * u - sn * v;
-                    a[q * n + k] = sn * u + cs * v;
-                }
-                for (int k = 0; k < n; k++) {
-                    const double u = a[k * n + p], v = a[k * n + q];
-                    a[k * n + p] = cs * u - sn * v;
-                    a[k * n + q] = sn * u + cs * v;
-                }
-            }
-    for (int i = 0; i < n; i++) w[i] = a[i * n + i];
-    for (int i = 1; i < n; i++)
-        for (int k = i; k > 0 && w[k] < w[k - 1]; k--) {
-            const double t = w[k]; w[k] = w[k - 1]; w[k - 1] = t;
-        }
-}
-
 /* det by the permutation expansion (Heap's algorithm) */
 static double det_perm(const double *a, int n) {
     int perm[8], cnt[8] = {0}, sign = 1;
@@ -248,7 +220,7 @@ static void part_b(fn_proxy_scratch *scr) {
     ref = sqrt(tr / HN);
     check_close("ntk_trace = sqrt(tr Theta / N)", &v, &ref, 1, 0, 1e-6);
     memcpy(th, th_ref, sizeof th);
-    jacobi_eig(HN, th, w);
+    test_jacobi_eig(HN, th, w);
     CHECK(proxy_ntk_cond(&j, &v, err, sizeof err) == 0);
     ref = w[HN - 1] / w[0];
     printf("NTK eigenvalues %.4g .. %.4g, cond %.6g\n", w[0], w[HN - 1], v);
@@ -328,7 +300,7 @@ static void part_b(fn_proxy_scratch *scr) {
             }
             cr[a * HN + b] = sab / sqrt(saa * sbb);
         }
-    jacobi_eig(HN, cr, ev);
+    test_jacobi_eig(HN, cr, ev);
     ref = 0;
     for (int i = 0; i < HN; i++) ref -= log(ev[i] + 1e-5) + 1 / (ev[i] + 1e-5);
     CHECK(proxy_jacob_cov(&j, &v, err, sizeof err) == 0);

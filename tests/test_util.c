@@ -82,3 +82,30 @@ double test_rand(unsigned *s) {
     *s = *s * 1664525u + 1013904223u;
     return ((*s >> 8) & 0xFFFFFF) / (double)0x800000 - 1.0;
 }
+
+void test_jacobi_eig(int n, double *a, double *w) {
+    for (int sweep = 0; sweep < 60; sweep++)
+        for (int p = 0; p < n; p++)
+            for (int q = p + 1; q < n; q++) {
+                const double apq = a[p * n + q];
+                if (fabs(apq) < 1e-300) continue;
+                const double th = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+                const double t = (th >= 0 ? 1 : -1) / (fabs(th) + sqrt(th * th + 1));
+                const double cs = 1 / sqrt(t * t + 1), sn = t * cs;
+                for (int k = 0; k < n; k++) {
+                    const double u = a[p * n + k], v = a[q * n + k];
+                    a[p * n + k] = cs * u - sn * v;
+                    a[q * n + k] = sn * u + cs * v;
+                }
+                for (int k = 0; k < n; k++) {
+                    const double u = a[k * n + p], v = a[k * n + q];
+                    a[k * n + p] = cs * u - sn * v;
+                    a[k * n + q] = sn * u + cs * v;
+                }
+            }
+    for (int i = 0; i < n; i++) w[i] = a[i * n + i];
+    for (int i = 1; i < n; i++)
+        for (int k = i; k > 0 && w[k] < w[k - 1]; k--) {
+            const double t = w[k]; w[k] = w[k - 1]; w[k - 1] = t;
+        }
+}

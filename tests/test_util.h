@@ -43,5 +43,8 @@ int check_fd_grad(const char *what, double (*f)(void *ctx), void *ctx, double *v
 int test_summary(const char *name);
 /* deterministic pseudo-random doubles in [-1, 1) */
 double test_rand(unsigned *state);
+/* eigenvalues w[n] of the symmetric a[n*n] (destroyed), ascending: cyclic Jacobi, independent
+ * of LAPACK and proxies/linalg, for checking them */
+void test_jacobi_eig(int n, double *a, double *w);
 
 #endif

@@ -30,7 +30,7 @@ done
   done
   echo "$header"
 } > "$tmp/head"
-cat "$@" | grep -E '^[0-9]+	' | sort -n -k1,1 -u > "$tmp/rows"
+cat "$@" | grep -E '^[0-9]+	' | sort -u | sort -n -k1,1 > "$tmp/rows"   # equal rows once
 dups=$(cut -f1 "$tmp/rows" | uniq -d | head -3)
 [ -z "$dups" ] || { echo "indices given twice with different values: $dups" >&2; exit 1; }
 n=$(wc -l < "$tmp/rows")

@@ -25,7 +25,7 @@ done
   echo "# freenas hnas-table: per-architecture metrics of NAS-Bench-201 (hnas/table.h)"
   echo "# merged by scripts/hnas_pack_table.sh from $# parts; the provenance of each part follows"
   for p in "$@"; do
-    grep '^#' "$p" | grep -v '^# freenas hnas-table: per-architecture' |
+    { grep '^#' "$p" || true; } | { grep -v '^# freenas hnas-table: per-architecture' || true; } |
       sed -E 's#(^| )/[^ ]*/([^/ ]+)#\1\2#g; s#--data [^ ]+#--data DATA#g'
   done
   echo "$header"

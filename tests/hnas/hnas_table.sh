@@ -64,4 +64,17 @@ sed 's/^64\t[0-9.]*/64\t1.5/' p1.tsv > bad.tsv
 "$BIN/freenas" hnas --seed 0 --T 3 --table p0.tsv,"$SLICE",bad.tsv --data "$SHARED/data" 2> g.log \
   && fail "disagreeing tables accepted"
 grep -q "bad.tsv:2: index 64, hnas_ntk_trace = 1.5 disagrees" g.log || fail "message: $(cat g.log)"
+# scripts/hnas_pack_table.sh: parts -> the shipped archive; incomplete or conflicting parts refused
+awk 'BEGIN { print "# part"; print "index\thnas_ntk_trace\thnas_ntk_cond";
+             for (i = 0; i < 15625; i += 2) printf "%d\t%d\t1\n", i, i }' > q0.tsv
+awk 'BEGIN { print "index\thnas_ntk_trace\thnas_ntk_cond";
+             for (i = 1; i < 15625; i += 2) printf "%d\t%d\t1\n", i, i }' > q1.tsv
+bash "$SRC/scripts/hnas_pack_table.sh" t "$WORK/pk" q0.tsv q1.tsv q1.tsv > pk.log 2>&1 || fail "pack: $(cat pk.log)"
+(cd pk && tar -xJf t.tar.xz && sha256sum -c SHA256SUMS > /dev/null) || fail "packed archive or its sum"
+[ "$(grep -cE '^[0-9]+' pk/t.tsv)" -eq 15625 ] && grep -q '^# part' pk/t.tsv || fail "packed rows or provenance"
+bash "$SRC/scripts/hnas_pack_table.sh" t "$WORK/pk2" q0.tsv > pk2.log 2>&1 && fail "half a table packed"
+grep -q "7813 of 15,625" pk2.log || fail "pack message: $(cat pk2.log)"
+sed 's/^5\t5\t1$/5\t6\t1/' q1.tsv > q2.tsv
+bash "$SRC/scripts/hnas_pack_table.sh" t "$WORK/pk3" q0.tsv q1.tsv q2.tsv > pk3.log 2>&1 && fail "conflicting rows packed"
+grep -q "given twice with different values: 5" pk3.log || fail "pack message: $(cat pk3.log)"
 echo "hnas-table: OK"

@@ -9,7 +9,8 @@
  *   average pooling  cuDNN, CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING (count_include_pad=False)
  *   max pooling      cuDNN forward; backward by gpu/ops.cu (the CPU's first-maximum rule)
  *   linear           cuBLAS GEMMs (default math: no TF32) and a bias kernel
- *   BN, ReLU, mixed op and d alpha, concat, subsample, global pooling, zero: gpu/ops.cu
+ *   BN (train and eval mode), ReLU, mixed op and d alpha, concat, subsample, global
+ *                    pooling, zero, per-sample scale (drop-path): gpu/ops.cu
  * One node's kernels are gpu/exec_cuda_nodes.cu, the context and cuDNN set-up
  * gpu/exec_cuda_setup.cu, the exact Hessian-vector product gpu/exec_cuda_hvp.cu.
  *

@@ -91,9 +91,9 @@ struct fn_exec {
      * (exec_tensor(e, g->input) is the host buffer host_in) every time, the parameters
      * when params_version moved and, in BN EVAL mode, saved; it downloads the logits
      * (host_out) and, in the other BN modes, saved (the batch statistics); backward
-     * downloads d alpha (and d params). exec_tensor / exec_tensor_grad of any other tensor download it
-     * into a host mirror at the time of the call (a backward hook reads what its node
-     * completed); ReLU modes and backward hooks run as on the CPU. */
+     * downloads d alpha (and d params). exec_tensor / exec_tensor_grad of any other tensor
+     * download it into a host mirror at the time of the call (a backward hook reads what
+     * its node completed); ReLU modes and backward hooks run as on the CPU. */
     const struct fn_backend *be;
     fn_device device;
     int eager;                 /* from fn_exec_opts */

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/run_bench_train.sh: training throughput of the HNAS DARTS evaluation recipe
-# (bench/bench_train.c: C = 16, 5 layers, batch 576, float32) on this CPU; prints the table
-# and writes its JSON line to bench/results/train_cpu.json.
-#   bash bench/run_bench_train.sh [batch 576] [steps 3]
+# (bench/bench_train.c: C = 16, 5 layers, batch 576, float32) on this CPU or the current GPU;
+# prints the table and writes its JSON line to bench/results/train_<device>.json.
+#   bash bench/run_bench_train.sh [batch 576] [steps 3] [cpu|cuda]
 # With --torch [PAIRS]: the same net, recipe, batch and thread count in PyTorch
 # (bench/pytorch/train_darts_torch.py), run in turn with freenas PAIRS times (default 3; the
 # machine's drift hits both alike), medians of each program's own images/s (first step
@@ -15,7 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/results
 if [ "${1:-}" != "--torch" ]; then
-  ./build/bin/bench_train "${1:-576}" "${2:-3}" | tee /dev/stderr | tail -1 > bench/results/train_cpu.json
+  dev="${3:-cpu}"
+  ./build/bin/bench_train "${1:-576}" "${2:-3}" "" f32 "$dev" | tee /dev/stderr | tail -1 \
+      > "bench/results/train_${dev}.json"
   exit 0
 fi
 PAIRS=${2:-3} BATCH=${3:-576} THREADS=${4:-2}

@@ -4,6 +4,7 @@
  *
  *   freenas train --genotype "Genotype(normal=[...], ...)" --recipe hnas --data ../shared/data
  *   freenas train --space nb201 --arch '|nor_conv_3x3~0|+|...|' --epochs 5 --batch 64 --out run
+ *   freenas train --genotype "..." --recipe darts --device cuda --data DIR --out run
  *
  * Exit code: 0 trained, 1 training failed (data, checkpoint of another run), 2 usage error. */
 #include <errno.h>
@@ -15,6 +16,7 @@
 
 #include "base/common.h"
 #include "cli/commands.h"
+#include "gpu/device.h"
 #include "nasbench/nb201_net.h"
 #include "train/checkpoint.h"
 #include "train/train.h"
@@ -25,7 +27,7 @@ static void train_usage(FILE *f) {
 "\n"
 "Trains a network with PyTorch's SGD semantics (DARTS train.py / HNAS, docs/METHOD.md §4.3) on the\n"
 "training file of a CIFAR dataset, split into train / validation records, and reports the\n"
-"validation accuracy after every epoch. CPU only (the CUDA backend has no drop-path node).\n"
+"validation accuracy after every epoch, on the CPU or (--device cuda) the current GPU.\n"
 "\n"
 "network:\n"
 "  --space S          darts (default) | nb201\n"
@@ -48,6 +50,9 @@ static void train_usage(FILE *f) {
 "  --cutout N         cutout length (0: none)\n"
 "  --seed N           weights, shuffling, augmentation and drop-path masks (default 0)\n"
 "  --fp32 / --fp64    executor precision (default float32)\n"
+"  --device D         cpu (default) | cuda: forward and backward on the current GPU; weights,\n"
+"                     SGD and running statistics stay in double on the host (checkpoints\n"
+"                     resume on either device)\n"
 "data:\n"
 "  --dataset D        cifar10 (default) | cifar100 | imagenet16-120\n"
 "  --data PATH        data file or directory (e.g. ../shared/data; the full official\n"
@@ -130,6 +135,12 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(o, "--seed")) { LNG(0, INT32_MAX) r.seed = (uint64_t)l; }
         else if (!strcmp(o, "--fp32")) r.dtype = FN_F32;
         else if (!strcmp(o, "--fp64")) r.dtype = FN_F64;
+        else if (!strcmp(o, "--device")) {
+            VAL
+            int dv;
+            if (cli_parse_device(v, &dv)) return 2;
+            r.device = (fn_device)dv;
+        }
         else if (!strcmp(o, "--dataset")) { VAL dataset = v; }
         else if (!strcmp(o, "--data")) { VAL data = v; }
         else if (!strcmp(o, "--limit")) { LNG(2, INT32_MAX) limit = l; }
@@ -159,6 +170,11 @@ int cmd_train(int argc, char **argv) {
     }
     if (!data) {
         fprintf(stderr, "freenas train: --data PATH needed (e.g. ../shared/data)\n");
+        return 2;
+    }
+    if (r.device == FN_DEV_CUDA && gpu_device_count() <= 0) {
+        fprintf(stderr,
+                "freenas train: --device cuda: no usable CUDA device (hint: --device cpu)\n");
         return 2;
     }
     if (threads > 0) omp_set_num_threads((int)threads);
@@ -193,10 +209,11 @@ int cmd_train(int argc, char **argv) {
     }
     if (!quiet)
         fprintf(stderr, "freenas train: %s, %zu parameters, %.1f M MACs per image; %s: %d train / "
-                "%d valid records; %d epochs, batch %d, %s, %d threads\n",
+                "%d valid records; %d epochs, batch %d, %s on %s, %d threads\n",
                 darts ? "darts evaluation net" : "nb201 network", graph_num_params(&m.net.g),
                 graph_macs(&m.net.g) / r.batch / 1e6, d.name, sp.n_train, sp.n_valid, r.epochs,
-                r.batch, r.dtype == FN_F64 ? "float64" : "float32", omp_get_max_threads());
+                r.batch, r.dtype == FN_F64 ? "float64" : "float32",
+                r.device == FN_DEV_CUDA ? "cuda" : "cpu", omp_get_max_threads());
     train_opts o = {out, !quiet, (int)stop_after, "train"};
     train_result res;
     rc = train_run(&m.core, &r, &d, &sp, &o, &res, err, sizeof err);

@@ -80,7 +80,7 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
     const int arenas_ok = be->alloc(e) == 0; /* activations and gradients, or their mirrors */
     e->params = calloc(g->param_numel + 1, es);
     e->dparams = param_grads ? calloc(g->param_numel + 1, es) : NULL;
-    e->saved = calloc(be->host_arenas ? g->saved_numel + 1 : 1, es);
+    e->saved = calloc(g->saved_numel + 1, es); /* a device backend's host mirror */
     e->ws = calloc(be->host_arenas ? g->ws_numel + 1 : 1, es);
     e->alpha = calloc(g->alpha_numel + 1, es);
     e->dalpha = calloc(g->alpha_numel + 1, es);

@@ -25,9 +25,11 @@ typedef enum { FN_F32 = 0, FN_F64 = 1 } fn_dtype;
 typedef enum { FN_DEV_CPU = 0, FN_DEV_CUDA = 1 } fn_device;
 
 /* BN: TRAIN batch statistics; OFF identity (zero-cost proxies); EVAL the statistics the
- * caller wrote into the saved arena (mean[c], invstd[c] at each BN node's `saved` offset:
- * running mean and 1/sqrt(running var + eps), PyTorch eval mode; train/bn_stats.c). EVAL
- * runs on the CPU backend only. */
+ * caller wrote into the saved arena e->saved (mean[c], invstd[c] at each BN node's `saved`
+ * offset: running mean and 1/sqrt(running var + eps), PyTorch eval mode; train/core.c).
+ * After a TRAIN forward e->saved holds the batch mean and 1/sqrt(biased var + eps), on
+ * either backend (a device backend downloads them). Backward in EVAL passes d y through
+ * BN unchanged (nothing trains in eval mode). */
 typedef enum { FN_BN_TRAIN = 0, FN_BN_OFF = 1, FN_BN_EVAL = 2 } fn_bn_mode;
 
 /* Activation and gradient arenas lent to executors one after another (a sweep over many
@@ -84,13 +86,14 @@ struct fn_exec {
     fn_arena_pool *pool;       /* the arenas' lender, or NULL (they are the executor's own) */
     /* The backend that runs this executor and its state (engine/backend.h). The CPU backend
      * owns act, grad, saved and ws above. A device backend (CUDA, gpu/exec_cuda.h) keeps
-     * activations, gradients and every arena in device memory (dev); params, dparams, alpha
-     * and dalpha above stay as host mirrors: forward uploads alpha and the input
-     * (exec_tensor(e, g->input) is the host buffer host_in) every time and the parameters
-     * when params_version moved; it downloads the logits (host_out); backward downloads
-     * d alpha (and d params). exec_tensor / exec_tensor_grad of any other tensor download it
-     * into a host mirror at the time of the call (a backward hook reads what its node
-     * completed); ReLU modes and backward hooks run as on the CPU. */
+     * activations, gradients and every arena in device memory (dev); params, dparams, alpha,
+     * dalpha and saved above stay as host mirrors: forward uploads alpha and the input
+     * (exec_tensor(e, g->input) is the host buffer host_in) every time, the parameters
+     * when params_version moved and, in BN EVAL mode, saved; it downloads the logits
+     * (host_out) and, in the other BN modes, saved (the batch statistics); backward
+     * downloads d alpha (and d params). exec_tensor / exec_tensor_grad of any other tensor
+     * download it into a host mirror at the time of the call (a backward hook reads what
+     * its node completed); ReLU modes and backward hooks run as on the CPU. */
     const struct fn_backend *be;
     fn_device device;
     int eager;                 /* from fn_exec_opts */

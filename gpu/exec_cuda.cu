@@ -9,7 +9,8 @@
  *   average pooling  cuDNN, CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING (count_include_pad=False)
  *   max pooling      cuDNN forward; backward by gpu/ops.cu (the CPU's first-maximum rule)
  *   linear           cuBLAS GEMMs (default math: no TF32) and a bias kernel
- *   BN, ReLU, mixed op and d alpha, concat, subsample, global pooling, zero: gpu/ops.cu
+ *   BN (train and eval mode), ReLU, mixed op and d alpha, concat, subsample, global
+ *                    pooling, zero, per-sample scale (drop-path): gpu/ops.cu
  * One node's kernels are gpu/exec_cuda_nodes.cu, the context and cuDNN set-up
  * gpu/exec_cuda_setup.cu, the exact Hessian-vector product gpu/exec_cuda_hvp.cu.
  *
@@ -48,12 +49,6 @@ extern "C" int gpu_exec_init(fn_exec *e, char *err, size_t len) {
     const int rc = ctx_init(err, len);
     if (rc) return rc;
     const fn_graph *g = e->g;
-    for (int i = 0; i < g->nn; i++)
-        if (g->nodes[i].kind == FN_NODE_SCALE_N) {
-            snprintf(err, len, "the CUDA backend has no drop-path (per-sample scale) node yet; "
-                     "train on the CPU (--device cpu)");
-            return FN_EXEC_DEVICE;
-        }
     gpu_exec *gx = (gpu_exec *)calloc(1, sizeof(gpu_exec));
     FN_ASSERT(gx);
     e->dev = gx;
@@ -132,7 +127,6 @@ static void run_pass(fn_exec *e, int backward, void (*nodes)(fn_exec *)) {
     gpu_exec *gx = (gpu_exec *)e->dev;
     /* eager: graphs off, an executor that asked for it, or a backward hook (host code
      * between the nodes cannot be captured) */
-    FN_ASSERT(e->bn_mode != FN_BN_EVAL); /* eval-mode BN: CPU backend only (engine/exec.h) */
     if (cuda_ctx.graphs_off || e->eager || (backward && e->bwd_hook)) {
         nodes(e);
         return;
@@ -178,6 +172,26 @@ static void run_pass(fn_exec *e, int backward, void (*nodes)(fn_exec *)) {
     cudaCheck(cudaGraphLaunch(ge->exec, cuda_ctx.stream));
 }
 
+/* The BN statistics' host mirror e->saved (engine/exec.h): an eval-mode pass reads what the
+ * caller wrote there (running mean, 1/sqrt(running var + eps)); any other pass leaves the
+ * batch statistics it computed there (train/core.c updates its running statistics from
+ * them). A few values per BN channel: the copies cost next to nothing. */
+void saved_upload(fn_exec *e) {
+    gpu_exec *gx = (gpu_exec *)e->dev;
+    const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
+    if (e->bn_mode == FN_BN_EVAL && e->g->saved_numel)
+        cudaCheck(cudaMemcpyAsync(gx->saved, e->saved, es * e->g->saved_numel,
+                                  cudaMemcpyHostToDevice, cuda_ctx.stream));
+}
+
+void saved_download(fn_exec *e) {
+    gpu_exec *gx = (gpu_exec *)e->dev;
+    const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
+    if (e->bn_mode != FN_BN_EVAL && e->g->saved_numel)
+        cudaCheck(cudaMemcpyAsync(e->saved, gx->saved, es * e->g->saved_numel,
+                                  cudaMemcpyDeviceToHost, cuda_ctx.stream));
+}
+
 template <typename T> static void forward(fn_exec *e) {
     gpu_exec *gx = (gpu_exec *)e->dev;
     const fn_graph *g = e->g;
@@ -193,7 +207,9 @@ template <typename T> static void forward(fn_exec *e) {
                               cudaMemcpyHostToDevice, s));
     cudaCheck(cudaMemcpyAsync(TD(g->input), e->host_in, sizeof(T) * NUMEL(g->input),
                               cudaMemcpyHostToDevice, s));
+    saved_upload(e);
     run_pass(e, 0, forward_nodes<T>);
+    saved_download(e);
     cudaCheck(cudaMemcpyAsync(e->host_out, TD(g->output), sizeof(T) * NUMEL(g->output),
                               cudaMemcpyDeviceToHost, s));
     cudaCheck(cudaStreamSynchronize(s));

@@ -6,10 +6,11 @@
  *
  * gpu/exec_cuda.cu runs every graph node with cuDNN (convolution forward, backward-data and
  * backward-filter, grouped and dilated; average pooling, exclude-padding mode; max pooling
- * forward), cuBLAS (linear) and the kernels of gpu/ops.cu (BN, ReLU, mixed op and its
- * d alpha reduction, concat, FactorizedReduce's subsample, global pooling, zero op, max
- * pooling backward), in float32 or float64, on one stream; and the exact Hessian-vector
- * product's tangent passes (gpu/exec_cuda_hvp.cu, kernels in gpu/ops_tangent.cu). Device memory comes from one
+ * forward), cuBLAS (linear) and the kernels of gpu/ops.cu (BN in train and eval mode, ReLU,
+ * mixed op and its d alpha reduction, concat, FactorizedReduce's subsample, global pooling,
+ * zero op, max pooling backward, drop-path's per-sample scale), in float32 or float64, on
+ * one stream; and the exact Hessian-vector product's tangent passes (gpu/exec_cuda_hvp.cu,
+ * kernels in gpu/ops_tangent.cu). Device memory comes from one
  * per-process arena per role that grows to the largest supernet seen: a sweep of one shape
  * pays cudaMalloc once. Builds without CUDA, cuDNN or cuBLAS have no module; there
  * gpu/backend_cuda_none.c makes asking for the device fail with a message. */

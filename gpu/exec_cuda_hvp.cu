@@ -164,7 +164,10 @@ template <typename T> static void tangent_fwd_node(fn_exec *e, int i) {
                             nd->ho, nd->wo);
         break;
     case FN_NODE_ZERO: cudaCheck(cudaMemsetAsync(TT(y), 0, sizeof(T) * NUMEL(y), s)); break;
-    case FN_NODE_SCALE_N: break; /* refused by gpu_exec_init */
+    case FN_NODE_SCALE_N: /* drop-path masks: constants, never a direction */
+        op_scale_n_fwd<T>(s, TT(y), TT(x), (const T *)gx->alpha + nd->off, ti->n,
+                          NUMEL(x) / ti->n);
+        break;
     }
 }
 
@@ -288,7 +291,11 @@ template <typename T> static void tangent_bwd_node(fn_exec *e, int i) {
                                 nd->ho, nd->wo);
         break;
     case FN_NODE_ZERO: break;
-    case FN_NODE_SCALE_N: break; /* refused by gpu_exec_init */
+    case FN_NODE_SCALE_N:
+        if (tdx)
+            op_scale_n_bwd<T>(s, tdx, TG(y), (const T *)gx->alpha + nd->off, ti->n,
+                              NUMEL(x) / ti->n);
+        break;
     }
 }
 
@@ -314,10 +321,12 @@ template <typename T> static void forward_tangent(fn_exec *e) {
     cudaCheck(cudaMemcpyAsync(TD(g->input), e->host_in, sizeof(T) * NUMEL(g->input),
                               cudaMemcpyHostToDevice, s));
     cudaCheck(cudaMemsetAsync(TT(g->input), 0, sizeof(T) * NUMEL(g->input), s));
+    saved_upload(e);
     for (int i = 0; i < g->nn; i++) {
         forward_node<T>(e, i);
         tangent_fwd_node<T>(e, i);
     }
+    saved_download(e);
     cudaCheck(cudaMemcpyAsync(e->host_out, TD(g->output), sizeof(T) * NUMEL(g->output),
                               cudaMemcpyDeviceToHost, s));
     cudaCheck(cudaStreamSynchronize(s));

@@ -116,6 +116,11 @@ int backward_runs(const fn_exec *e, int i);
  * gradient arena `grad` (laid out as gx->grad) */
 template <typename T> void backward_start(fn_exec *e, T *grad, T *dalpha, T *dparams);
 
+/* gpu/exec_cuda.cu: before a forward pass, uploads the host BN statistics e->saved in eval
+ * mode; after it, downloads the batch statistics into e->saved in the other modes */
+void saved_upload(fn_exec *e);
+void saved_download(fn_exec *e);
+
 /* gpu/exec_cuda_hvp.cu: frees the HVP state (gpu_exec_free calls it) */
 void gpu_hvp_free(gpu_exec *gx);
 extern "C" {

@@ -33,7 +33,10 @@ template <typename T> void forward_node(fn_exec *e, int i) {
             break;
         case FN_NODE_BN: {
             T *sv = (T *)gx->saved + nd->saved;
-            if (e->bn_mode == FN_BN_TRAIN || nd->zc_keep_bn)
+            if (e->bn_mode == FN_BN_EVAL) /* the statistics forward uploaded (exec.h) */
+                op_bn_eval_fwd<T>(s, TD(y), TD(x), sv, sv + ti->c, PD(nd->w), PD(nd->b), ti->n,
+                                  ti->c, ti->h * ti->w);
+            else if (e->bn_mode == FN_BN_TRAIN || nd->zc_keep_bn)
                 op_bn_fwd<T>(s, TD(y), sv, sv + ti->c, TD(x), PD(nd->w), PD(nd->b), ti->n, ti->c,
                              ti->h * ti->w, FN_BN_EPS, gx->scratch);
             else
@@ -87,7 +90,10 @@ template <typename T> void forward_node(fn_exec *e, int i) {
                                 nd->ho, nd->wo);
             break;
         case FN_NODE_ZERO: cudaCheck(cudaMemsetAsync(TD(y), 0, sizeof(T) * NUMEL(y), s)); break;
-        case FN_NODE_SCALE_N: break; /* refused by gpu_exec_init */
+        case FN_NODE_SCALE_N: /* the scales are alpha[off .. off + n) (drop-path) */
+            op_scale_n_fwd<T>(s, TD(y), TD(x), (const T *)gx->alpha + nd->off, ti->n,
+                              NUMEL(x) / ti->n);
+            break;
         }
     }
 }
@@ -133,7 +139,8 @@ template <typename T> void backward_node(fn_exec *e, int i) {
                                                           d->conv, d->a.filter, gx->ws,
                                                           gx->ws_bytes, &one, d->w, DPD(nd->w)));
             break;
-        case FN_NODE_BN:
+        case FN_NODE_BN: /* as the CPU's: eval mode passes dy through (train/ never
+                            runs backward in eval mode) */
             if (e->bn_mode == FN_BN_TRAIN || nd->zc_keep_bn) {
                 T *sv = (T *)gx->saved + nd->saved;
                 const int affine = nd->w >= 0; /* non-affine: the planner kept x_hat = y */
@@ -199,7 +206,11 @@ template <typename T> void backward_node(fn_exec *e, int i) {
                                     nd->ho, nd->wo);
             break;
         case FN_NODE_ZERO: break;
-        case FN_NODE_SCALE_N: break; /* refused by gpu_exec_init */
+        case FN_NODE_SCALE_N: /* constants: no d alpha */
+            if (dx)
+                op_scale_n_bwd<T>(s, dx, GD(y), (const T *)gx->alpha + nd->off, ti->n,
+                                  NUMEL(x) / ti->n);
+            break;
         }
         if (e->bwd_hook) e->bwd_hook(e->bwd_hook_user, e, i); /* reads via exec_tensor*: syncs */
     }

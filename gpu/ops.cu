@@ -1,6 +1,7 @@
 /* gpu/ops.cu: the executor's own CUDA kernels (see gpu/ops.cuh), instantiated for float and
- * double. Elementwise kernels use grid-stride loops; per-channel and per-input reductions
- * write one double partial per block and a second kernel sums the partials in order. */
+ * double. Elementwise kernels (ReLU, eval-mode BN, per-sample scale) use grid-stride loops;
+ * per-channel and per-input reductions write one double partial per block and a second
+ * kernel sums the partials in order. */
 #include "gpu/cuda_check.h"
 #include "gpu/ops.cuh"
 #include "gpu/ops_util.cuh"
@@ -192,6 +193,36 @@ void op_bn_bwd(cudaStream_t s, T *dx, T *dgamma, T *dbeta, const T *dy, const T 
     if (!dx) return;
     k_bn_apply_bwd<T><<<grid_for(m * c), NT, 0, s>>>(dx, dy, x, saved_is_xhat, mean, invstd,
                                                       coef, c, hw, m * c);
+    cudaCheckLaunch();
+}
+
+template <typename T>
+void op_bn_eval_fwd(cudaStream_t s, T *y, const T *x, const T *mean, const T *invstd,
+                    const T *gamma, const T *beta, int n, int c, int hw) {
+    const size_t m = (size_t)n * hw * c;
+    k_bn_apply<T><<<grid_for(m), NT, 0, s>>>(y, x, mean, invstd, gamma, beta, c, hw, m);
+    cudaCheckLaunch();
+}
+
+/* ------------------------------------------------------------------ per-sample scale ----- */
+template <typename T>
+__global__ void k_scale_n(T *y, const T *x, const T *sc, size_t per, int acc, size_t n) {
+    GRID_STRIDE(i, n) {
+        const T v = x[i] * sc[i / per];
+        if (acc) y[i] += v;
+        else y[i] = v;
+    }
+}
+template <typename T>
+void op_scale_n_fwd(cudaStream_t s, T *y, const T *x, const T *sc, int n, size_t per) {
+    const size_t m = (size_t)n * per;
+    k_scale_n<T><<<grid_for(m), NT, 0, s>>>(y, x, sc, per, 0, m);
+    cudaCheckLaunch();
+}
+template <typename T>
+void op_scale_n_bwd(cudaStream_t s, T *dx, const T *dy, const T *sc, int n, size_t per) {
+    const size_t m = (size_t)n * per;
+    k_scale_n<T><<<grid_for(m), NT, 0, s>>>(dx, dy, sc, per, 1, m);
     cudaCheckLaunch();
 }
 
@@ -403,6 +434,10 @@ template <typename T> void op_bias_grad(cudaStream_t s, T *db, const T *dy, int 
                                int, int, double, double *);                                    \
     template void op_bn_bwd<T>(cudaStream_t, T *, T *, T *, const T *, const T *, int, const T *, \
                                const T *, const T *, int, int, int, double *);                 \
+    template void op_bn_eval_fwd<T>(cudaStream_t, T *, const T *, const T *, const T *,       \
+                                    const T *, const T *, int, int, int);                      \
+    template void op_scale_n_fwd<T>(cudaStream_t, T *, const T *, const T *, int, size_t);     \
+    template void op_scale_n_bwd<T>(cudaStream_t, T *, const T *, const T *, int, size_t);     \
     template void op_mix_fwd<T>(cudaStream_t, T *, const op_mix_args *, const T *, size_t);    \
     template void op_mix_bwd<T>(cudaStream_t, const op_mix_args *, T *, const T *, const T *,  \
                                 size_t, double *);                                             \

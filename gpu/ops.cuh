@@ -38,6 +38,19 @@ template <typename T>
 void op_bn_bwd(cudaStream_t s, T *dx, T *dgamma, T *dbeta, const T *dy, const T *x,
                int saved_is_xhat, const T *mean, const T *invstd, const T *gamma, int n, int c,
                int hw, double *scratch);
+/* Eval-mode BatchNorm2d (nn/batchnorm2d.c, batchnorm2d_forward_stats): y = x * sc + sh with
+ * sc = invstd[ch] gamma[ch], sh = beta[ch] - mean[ch] sc from given statistics (running mean
+ * and 1/sqrt(running var + eps)), in the executor's precision as the CPU op. */
+template <typename T>
+void op_bn_eval_fwd(cudaStream_t s, T *y, const T *x, const T *mean, const T *invstd,
+                    const T *gamma, const T *beta, int n, int c, int hw);
+
+/* Per-sample scale (nn/tensor_ops.c, scale_n_*; drop-path): y[i] = x[i] * sc[i] over the
+ * `per` values of sample i; backward dx[i] += dy[i] * sc[i]. */
+template <typename T>
+void op_scale_n_fwd(cudaStream_t s, T *y, const T *x, const T *sc, int n, size_t per);
+template <typename T>
+void op_scale_n_bwd(cudaStream_t s, T *dx, const T *dy, const T *sc, int n, size_t per);
 
 /* Mixed op (nn/tensor_ops.c): y = sum_i c_i x_i, c_i = alpha[aidx[i]] or 1 (aidx < 0), in
  * input order. Backward: din[i] += c_i dy (din[i] NULL: none), d alpha[aidx[i]] += <dy, x_i>

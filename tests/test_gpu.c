@@ -8,6 +8,13 @@
  *                                           supernets: tangent of the logits, H v in alpha
  *                                           and in the parameters, directions in alpha only
  *                                           and in alpha and parameters, same tolerances
+ *   ./build/bin/test_gpu train REF [DATA]   training support (issue 25): the drop-path node
+ *                                           (per-sample scale) forward, backward and HVP;
+ *                                           eval-mode BN and the batch statistics a train
+ *                                           forward leaves in e->saved; the trainer against
+ *                                           REF = ../shared/ref/darts_train_tiny.bin on CUDA
+ *                                           (tests/train_ref_case.h, its tolerances); with
+ *                                           DATA, one epoch of train_run on CUDA against CPU
  *
  * Every case draws weights, alpha and input on the host (the same for both devices), runs
  * forward and backward on a CPU and a CUDA executor and compares logits, d alpha and
@@ -35,6 +42,8 @@
 #include "base/common.h"
 #include "nn/rng.h"
 #include "tests/test_util.h"
+#include "tests/train_ref_case.h"
+#include "train/train.h"
 
 #define TOL64 1e-10
 #define TOL32 5e-4
@@ -492,6 +501,217 @@ static void test_hvp(void) {
     }
 }
 
+/* ------------------------------------------------------------------ training ----------- */
+/* drop-path: y[i] = s[i] x[i] per sample, s = alpha[off .. off + 3) (random, from
+ * exec_init_alpha; no d alpha: the scales are data). Its backward is checked through d W of
+ * the conv before it, its tangents through compare_hvp. */
+static int op_scale_n(fn_graph *g, int x) {
+    const int off = graph_alpha_group(g, "drop", 1, g->t[x].n);
+    return graph_scale_n(g, x, off);
+}
+/* drop-path after a BN (the DARTS eval net's order: op, then drop-path, then the sum) */
+static int op_bn_scale_n(fn_graph *g, int x) { return op_scale_n(g, graph_bn(g, "op", x, 1)); }
+
+/* Eval-mode BN on one executor: BN weights and biases moved off their 1 / 0 init; a TRAIN
+ * forward, whose batch statistics (e->saved, downloaded by a device backend) are quantity 0;
+ * then running statistics written into e->saved (mean 0.3 N(0,1), invstd 0.5 + U(0,1)), an
+ * EVAL forward (quantity 1: logits) and backward (2: d alpha, 3: d params; BN passes dy
+ * through in eval mode on both backends). */
+static int bn_eval_case(const fn_graph *g, fn_device dev, fn_dtype dt, double *q[4], size_t n[4]) {
+    const uint64_t seed = 11;
+    fn_exec e;
+    fn_exec_opts eo = {1, 0, NULL, NULL, dev, 0};
+    if (exec_init_opts(&e, g, dt, &eo)) {
+        fprintf(stderr, "exec_init: %s\n", exec_error());
+        return -1;
+    }
+    exec_init_params(&e, seed);
+    for (int p = 0; p < g->np; p++)
+        if (g->p[p].init != FN_INIT_KAIMING_U)
+            for (size_t i = 0; i < g->p[p].numel; i++)
+                exec_set(e.params, dt, g->p[p].off + i,
+                         exec_get(e.params, dt, g->p[p].off + i) +
+                             0.5 * fn_rng_normal(seed, 910 + (uint32_t)p, i));
+    exec_params_changed(&e);
+    exec_init_alpha(&e, seed, 0.5);
+    void *x = exec_tensor(&e, g->input);
+    for (size_t i = 0; i < graph_tensor_numel(g, g->input); i++)
+        exec_set(x, dt, i, fn_rng_normal(seed, 900, i));
+    n[0] = g->saved_numel;
+    n[1] = graph_tensor_numel(g, g->output);
+    n[2] = g->alpha_numel;
+    n[3] = g->param_numel;
+    for (int k = 0; k < 4; k++) q[k] = mallocCheck(sizeof(double) * (n[k] + 1));
+    e.bn_mode = FN_BN_TRAIN;
+    exec_forward(&e);
+    for (size_t i = 0; i < n[0]; i++) q[0][i] = exec_get(e.saved, dt, i);
+    for (int i = 0; i < g->nn; i++) {
+        const fn_node *nd = &g->nodes[i];
+        if (nd->kind != FN_NODE_BN) continue;
+        const int c = g->t[nd->in[0]].c;
+        for (int ch = 0; ch < c; ch++) {
+            exec_set(e.saved, dt, nd->saved + ch, 0.3 * fn_rng_normal(seed, 920, nd->saved + ch));
+            exec_set(e.saved, dt, nd->saved + c + ch,
+                     0.5 + fn_rng_uniform(seed, 921, nd->saved + ch));
+        }
+    }
+    e.bn_mode = FN_BN_EVAL;
+    exec_forward(&e);
+    const void *z = exec_tensor(&e, g->output);
+    for (size_t i = 0; i < n[1]; i++) q[1][i] = exec_get(z, dt, i);
+    void *dz = mallocCheck((dt == FN_F64 ? 8 : 4) * n[1]);
+    for (size_t i = 0; i < n[1]; i++) exec_set(dz, dt, i, fn_rng_normal(seed, 901, i));
+    exec_backward(&e, dz);
+    free(dz);
+    for (size_t i = 0; i < n[2]; i++) q[2][i] = exec_get(e.dalpha, dt, i);
+    for (size_t i = 0; i < n[3]; i++) q[3][i] = exec_get(e.dparams, dt, i);
+    exec_free(&e);
+    return 0;
+}
+
+/* bn_eval_case on CPU float64 (reference), CUDA float64, CUDA float32, CPU float32; the
+ * tolerances of compare() */
+static void compare_bn_eval(const char *name, const fn_graph *g) {
+    double *q[4][4] = {{0}};
+    size_t n[4];
+    const fn_device dv[4] = {FN_DEV_CPU, FN_DEV_CUDA, FN_DEV_CUDA, FN_DEV_CPU};
+    const fn_dtype dt[4] = {FN_F64, FN_F64, FN_F32, FN_F32};
+    int ok = 1;
+    for (int r = 0; r < 4 && ok; r++) ok = bn_eval_case(g, dv[r], dt[r], q[r], n) == 0;
+    if (!ok) {
+        CHECKF(0, "%s: eval-mode executor could not be made", name);
+    } else {
+        const char *what[4] = {"batch stats", "eval logits", "d alpha", "d params"};
+        printf("bn eval %-16s", name);
+        for (int k = 0; k < 4; k++) {
+            if (!n[k]) continue;
+            const double e64 = rel_err(q[1][k], q[0][k], n[k]);
+            const double e32 = rel_err(q[2][k], q[0][k], n[k]);
+            const double c32e = rel_err(q[3][k], q[0][k], n[k]);
+            printf("  %s %.0e | %.0e (cpu %.0e)", what[k], e64, e32, c32e);
+            CHECKF(e64 < TOL64, "%s: %s float64 GPU error %.3g", name, what[k], e64);
+            CHECKF(e32 < fmax(TOL32, 4 * c32e), "%s: %s float32 GPU error %.3g (CPU float32 %.3g)",
+                   name, what[k], e32, c32e);
+        }
+        printf("\n");
+    }
+    for (int r = 0; r < 4; r++)
+        for (int k = 0; k < 4; k++) free(q[r][k]);
+}
+
+/* One epoch of train_run (train/train.h) of the tiny DARTS eval net (C 4, 5 layers, aux head,
+ * drop-path 0.5, crop / flip / cutout) on 64 records, 32 / 32: batches 12, 12 and a tail of 8
+ * (a second CUDA executor), then the validation pass in eval mode; CUDA against CPU. float64:
+ * weights, running statistics, train and valid loss within 1e-9 relative (max |a - b| /
+ * max |b|); float32 CUDA against CPU float64: losses within 1e-3 + 1e-2 |b| (the trainer's
+ * float32 tolerance after three steps, tests/train_ref_case.h). */
+static int train_epoch(const train_data *d, const train_split *sp, fn_device dev, fn_dtype dt,
+                       train_model *m, train_result *res) {
+    static const char *G =
+        "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_5x5', 1), ('dil_conv_3x3', 0), "
+        "('dil_conv_5x5', 2), ('avg_pool_3x3', 1), ('skip_connect', 0), ('max_pool_3x3', 3), "
+        "('sep_conv_3x3', 4)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), "
+        "('skip_connect', 1), ('avg_pool_3x3', 0), ('sep_conv_5x5', 2), ('dil_conv_3x3', 1), "
+        "('skip_connect', 2), ('sep_conv_3x3', 0), ('dil_conv_5x5', 4)], "
+        "reduce_concat=[2, 3, 4, 5])";
+    darts_genotype gt;
+    char err[FN_ERRLEN];
+    CHECK(darts_genotype_parse(G, &gt, err, sizeof err) == 0);
+    train_recipe r = train_recipe_darts();
+    r.epochs = 1; r.batch = 12; r.lr = 0.05; r.seed = 7; r.drop_path = 0.5;
+    r.dtype = dt;
+    r.device = dev;
+    train_opts o = {NULL, 0, 0, "gpu"};
+    if (train_model_darts(m, &gt, 4, 5, &r, d, sp, err, sizeof err)) {
+        CHECKF(0, "train_model_darts: %s", err);
+        return -1;
+    }
+    if (train_run(&m->core, &r, d, sp, &o, res, err, sizeof err)) {
+        CHECKF(0, "train_run: %s", err);
+        train_model_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+static void test_train_run(const char *data) {
+    train_data d;
+    char err[FN_ERRLEN];
+    if (train_data_load(&d, "cifar10", data, 64, err, sizeof err)) {
+        CHECKF(0, "data: %s", err);
+        return;
+    }
+    train_split sp = train_split_portion(d.n, 0.5);
+    train_model m[3];
+    train_result res[3];
+    const fn_device dv[3] = {FN_DEV_CPU, FN_DEV_CUDA, FN_DEV_CUDA};
+    const fn_dtype dt[3] = {FN_F64, FN_F64, FN_F32};
+    int ran = 0;
+    for (; ran < 3; ran++)
+        if (train_epoch(&d, &sp, dv[ran], dt[ran], &m[ran], &res[ran])) break;
+    if (ran == 3) {
+        const train_core *c = &m[0].core, *g = &m[1].core;
+        const double ew = rel_err(g->w, c->w, c->np), er = rel_err(g->run, c->run, c->ns);
+        const train_record *a = &res[0].rec[0], *b = &res[1].rec[0], *f = &res[2].rec[0];
+        const double etl = fabs(b->train_loss - a->train_loss) / fabs(a->train_loss);
+        const double evl = fabs(b->valid_loss - a->valid_loss) / fabs(a->valid_loss);
+        printf("train_run 1 epoch cuda f64: weights %.0e, running stats %.0e, train loss %.0e, "
+               "valid loss %.0e; cuda f32: train loss %.3g vs %.3g, valid loss %.3g vs %.3g\n",
+               ew, er, etl, evl, f->train_loss, a->train_loss, f->valid_loss, a->valid_loss);
+        CHECKF(ew < 1e-9 && er < 1e-9, "train_run float64 CUDA vs CPU: weights %.3g, running "
+               "statistics %.3g", ew, er);
+        CHECKF(etl < 1e-9 && evl < 1e-9, "train_run float64 CUDA vs CPU: train loss %.3g, valid "
+               "loss %.3g", etl, evl);
+        CHECKF(b->valid_acc == a->valid_acc, "valid acc %g vs %g", b->valid_acc, a->valid_acc);
+        CHECKF(fabs(f->train_loss - a->train_loss) <= 1e-3 + 1e-2 * fabs(a->train_loss) &&
+               fabs(f->valid_loss - a->valid_loss) <= 1e-3 + 1e-2 * fabs(a->valid_loss),
+               "train_run float32 CUDA: losses %.6g / %.6g vs float64 %.6g / %.6g",
+               f->train_loss, f->valid_loss, a->train_loss, a->valid_loss);
+    }
+    for (int k = 0; k < ran; k++) {
+        train_result_free(&res[k]);
+        train_model_free(&m[k]);
+    }
+    train_data_free(&d);
+}
+
+static void test_train(const char *ref_path, const char *data) {
+    struct { const char *name; op_fn fn; } ops[] = {
+        {"drop-path scale", op_scale_n}, {"bn + drop-path", op_bn_scale_n},
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        fn_graph g;
+        build_op_graph(&g, ops[i].fn);
+        compare(ops[i].name, &g, 1, 0);
+        compare_hvp(ops[i].name, &g, 0);
+        graph_free(&g);
+    }
+    struct { const char *name; op_fn fn; } bns[] = {
+        {"bn affine", op_bn_affine}, {"bn non-affine", op_bn_plain},
+        {"factorized reduce", op_factorized_reduce}, {"bn + drop-path", op_bn_scale_n},
+    };
+    for (size_t i = 0; i < sizeof bns / sizeof bns[0]; i++) {
+        fn_graph g;
+        build_op_graph(&g, bns[i].fn);
+        compare_bn_eval(bns[i].name, &g);
+        graph_free(&g);
+    }
+    fn_ref_file ref;
+    char err[FN_ERRLEN];
+    if (refbin_load(ref_path, &ref, err, sizeof err)) {
+        CHECKF(0, "%s", err);
+    } else {
+        train_ref_case(&ref, FN_F64, FN_DEV_CUDA, 0);
+        train_ref_case(&ref, FN_F32, FN_DEV_CUDA, 0);
+        const double ctl = train_ref_case(&ref, FN_F64, FN_DEV_CUDA, 1);
+        CHECKF(ctl > 1, "CUDA: a wrong drop-path scale still matched the reference (%.3g)", ctl);
+        printf("control  cuda drop-path 1/0.75: loss error %.3g x the tolerance (must be > 1)\n",
+               ctl);
+        refbin_free(&ref);
+    }
+    if (data) test_train_run(data);
+}
+
 int main(int argc, char **argv) {
     gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */
     const char *part = argc > 1 ? argv[1] : "ops";
@@ -521,8 +741,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(part, "supernets")) test_supernets();
     else if (!strcmp(part, "search") && argc > 2) test_search(argv[2]);
     else if (!strcmp(part, "hvp")) test_hvp();
+    else if (!strcmp(part, "train") && argc > 2) test_train(argv[2], argc > 3 ? argv[3] : NULL);
     else {
-        fprintf(stderr, "usage: test_gpu ops | supernets | hvp | search DATA_DIR\n");
+        fprintf(stderr, "usage: test_gpu ops | supernets | hvp | search DATA_DIR | train REF "
+                "[DATA_DIR]\n");
         return 2;
     }
     return test_summary("test_gpu");

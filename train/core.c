@@ -1,4 +1,5 @@
-/* train/core.c: one training step and eval-mode forwards (see train/core.h). */
+/* train/core.c: one training step and eval-mode forwards, on the CPU or CUDA backend (see
+ * train/core.h). */
 #include "train/core.h"
 
 #include <math.h>
@@ -11,6 +12,11 @@
 
 int train_core_init(train_core *c, train_net *net, train_net *tail, fn_dtype dt, uint64_t seed,
                     char *err, size_t errlen) {
+    return train_core_init_on(c, net, tail, dt, FN_DEV_CPU, seed, err, errlen);
+}
+
+int train_core_init_on(train_core *c, train_net *net, train_net *tail, fn_dtype dt,
+                       fn_device dev, uint64_t seed, char *err, size_t errlen) {
     memset(c, 0, sizeof(*c));
     c->dt = dt;
     c->net[0] = net;
@@ -24,7 +30,7 @@ int train_core_init(train_core *c, train_net *net, train_net *tail, fn_dtype dt,
         return -1;
     }
     for (int k = 0; k < c->nexec; k++) {
-        fn_exec_opts o = {1, 0, NULL, NULL, FN_DEV_CPU, 0};
+        fn_exec_opts o = {1, 0, NULL, NULL, dev, 0};
         if (exec_init_opts(&c->e[k], &c->net[k]->g, dt, &o)) {
             snprintf(err, errlen, "train: %s", exec_error());
             for (int j = 0; j < k; j++) exec_free(&c->e[j]);

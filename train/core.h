@@ -3,10 +3,19 @@
  * gradient-norm clipping, SGD with momentum / Nesterov and weight decay; and eval-mode
  * forwards with the running statistics.
  *
- * The trainer keeps the master state in double, whatever the executor precision: weights w,
- * momentum buffers and running statistics. Each step copies w into the executor's parameters
- * (float32 or float64), and reads its parameter gradients back as double. So a checkpoint is
- * the same bytes for either precision, and the float64 pipeline is PyTorch's float64 run.
+ * The trainer keeps the master state in double on the host, whatever the executor precision
+ * and device: weights w, momentum buffers and running statistics. Each step copies w into
+ * the executor's parameters (float32 or float64), and reads its parameter gradients back as
+ * double. So a checkpoint is the same bytes for either precision or device, and the float64
+ * pipeline is PyTorch's float64 run.
+ *
+ * On the CUDA backend (train_core_init_on, FN_DEV_CUDA) the same steps run with the host
+ * arenas of engine/exec.h as the mirrors they are there: the forward uploads the
+ * parameters (after each SGD step), the drop-path scales (alpha) and the input, and in eval
+ * mode the running statistics (e->saved); a train-mode forward downloads the logits and
+ * the batch statistics (e->saved, for the running update); backward downloads d params.
+ * Clipping, SGD and the running update stay on the host in double: per step a few
+ * parameter-sized copies, next to the network's passes on the device.
  *
  * Semantics (PyTorch): loss = CE(logits) + aux_weight * CE(aux logits), means over the batch;
  * clip: norm = ||g||_2 over all parameters, g *= max_norm / (norm + 1e-6) when that is < 1;
@@ -59,6 +68,10 @@ typedef struct {
  * default init rules), running statistics 0 / 1. Returns 0, or -1 with a message. */
 int train_core_init(train_core *c, train_net *net, train_net *tail, fn_dtype dt, uint64_t seed,
                     char *err, size_t errlen);
+/* The same on device dev (FN_DEV_CPU or FN_DEV_CUDA: the CUDA backend must be registered,
+ * gpu/backend_cuda.h; no usable GPU is an error with exec_error's message). */
+int train_core_init_on(train_core *c, train_net *net, train_net *tail, fn_dtype dt,
+                       fn_device dev, uint64_t seed, char *err, size_t errlen);
 void train_core_free(train_core *c);
 
 /* The executor for a batch of n samples (n = net or tail batch), or NULL. */

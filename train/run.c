@@ -13,12 +13,14 @@
 #include "train/checkpoint.h"
 
 train_recipe train_recipe_hnas(void) {
-    train_recipe r = {10, 576, 0.1, 5e-3, 0, 0.9, 3e-4, 0, 5.0, 0, 0.4, 0.2, 0, 0, 1, 0, FN_F32};
+    train_recipe r = {10,  576, 0.1, 5e-3, 0, 0.9, 3e-4, 0, 5.0, 0, 0.4, 0.2, 0, 0, 1, 0,
+                      FN_F32, FN_DEV_CPU};
     return r;
 }
 
 train_recipe train_recipe_darts(void) {
-    train_recipe r = {600, 96, 0.025, 0.0, 0, 0.9, 3e-4, 0, 5.0, 1, 0.4, 0.2, 1, 16, 1, 0, FN_F32};
+    train_recipe r = {600, 96, 0.025, 0.0, 0, 0.9, 3e-4, 0, 5.0, 1, 0.4, 0.2, 1, 16, 1, 0,
+                      FN_F32, FN_DEV_CPU};
     return r;
 }
 
@@ -231,8 +233,8 @@ int train_run(train_core *c, const train_recipe *r, const train_data *d, const t
 }
 
 static int model_finish(train_model *m, const train_recipe *r, char *err, size_t errlen) {
-    if (train_core_init(&m->core, &m->net, m->has_tail ? &m->tail : NULL, r->dtype, r->seed,
-                        err, errlen)) {
+    if (train_core_init_on(&m->core, &m->net, m->has_tail ? &m->tail : NULL, r->dtype,
+                           r->device, r->seed, err, errlen)) {
         train_net_free(&m->net);
         if (m->has_tail) train_net_free(&m->tail);
         return -1;

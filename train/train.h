@@ -44,14 +44,16 @@ typedef struct {
     int shuffle;
     uint64_t seed;          /* weights, shuffling, augmentation, drop-path masks */
     fn_dtype dtype;
+    fn_device device;       /* FN_DEV_CPU (default) or FN_DEV_CUDA (train/core.h); not part
+                               of a checkpoint's key: a run may resume on the other device */
 } train_recipe;
 
 /* HNAS's DARTS evaluation recipe (docs/METHOD.md §4.3): 10 epochs, batch 576, lr 0.1 cosine to
  * 5e-3 per epoch, momentum 0.9, wd 3e-4, clip 5, drop-path 0.2 (reaches 0.18), no auxiliary
- * head, no augmentation, float32. */
+ * head, no augmentation, float32, CPU. */
 train_recipe train_recipe_hnas(void);
 /* DARTS train.py: 600 epochs, batch 96, lr 0.025 cosine to 0, momentum 0.9, wd 3e-4, clip 5,
- * auxiliary 0.4, drop-path 0.2, crop + flip, cutout 16, float32. */
+ * auxiliary 0.4, drop-path 0.2, crop + flip, cutout 16, float32, CPU. */
 train_recipe train_recipe_darts(void);
 
 typedef struct {

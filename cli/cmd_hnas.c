@@ -446,6 +446,14 @@ int cmd_hnas_table(int argc, char **argv) {
         fprintf(stderr, "freenas hnas-table: cannot write %s\n", out);
         return 2;
     }
+    if (!fresh) { /* a resumed run: the rows that follow come from this build */
+        time_t now = time(NULL);
+        char when[64];
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+        fprintf(f, "# resumed by freenas %s (%s), device %s, at %s\n", FREENAS_VERSION,
+                fn_git_rev(), pc.device == FN_DEV_CUDA ? "cuda" : "cpu", when);
+        fflush(f);
+    }
     if (fresh) {
         char host[256] = "?";
         gethostname(host, sizeof host);

@@ -19,6 +19,14 @@
 
 #define GRAD FN_PX_PARAM_GRADS
 #define IN_GRAD FN_PX_INPUT_GRAD
+/* The NTK pairs read every conv and linear layer's output gradient through the backward hook,
+ * so the backward must visit every layer that reaches the output, not only those that depend
+ * on the input: a layer fed by a `none`-only node (graph_zero reads nothing) still gets an
+ * output gradient in PyTorch, whose autograd keeps x.mul(0) in the graph, and its bias enters
+ * G (behind train-mode BN of a constant input, amplified by 1/sqrt(eps)); the classifier bias
+ * of a network whose output ignores the input gives M = 1. Asking for parameter gradients
+ * makes the executor visit them (the values of every other network are unchanged). */
+#define NTK_VISIT FN_PX_PARAM_GRADS
 static const fn_proxy proxy_table[] = {
     {"params", "parameters of the network (all, as AD counts them)", 0, 0, 0, 0, FN_BN_TRAIN, 0,
      +1, 0, proxy_params, 0},
@@ -39,15 +47,15 @@ static const fn_proxy proxy_table[] = {
     {"jacob_cov", "-sum log(v + 1e-5) + 1/(v + 1e-5), v = eigenvalues of corrcoef(dy/dx)", 1, 0,
      64, 32, FN_BN_TRAIN, 1, +1, IN_GRAD, proxy_jacob_cov, 0},
     {"ntk_trace", "sqrt(tr Theta / N), Theta = G G^T, G = per-sample d f_y / d(W, b)", 1, 1, 64,
-     32, FN_BN_TRAIN, 1, +1, IN_GRAD | FN_PX_KEEP_CONV_IN, proxy_ntk_trace, 0},
+     32, FN_BN_TRAIN, 1, +1, IN_GRAD | NTK_VISIT | FN_PX_KEEP_CONV_IN, proxy_ntk_trace, 0},
     {"ntk_cond", "lambda_max / lambda_min of Theta (NaN -> 1e5)", 1, 1, 64, 32, FN_BN_TRAIN, 1,
-     -1, IN_GRAD | FN_PX_KEEP_CONV_IN, proxy_ntk_cond, 0},
+     -1, IN_GRAD | NTK_VISIT | FN_PX_KEEP_CONV_IN, proxy_ntk_cond, 0},
     /* HNAS's setting (docs/METHOD.md §4.2): ZC's NAS201Model, fresh weights and batch per arch */
     {"hnas_ntk_trace", "HNAS's M: ntk_trace on ZC's NAS201Model (cell conv biases in G), fresh "
      "weights and batch per arch", 1, 1, 64, 32, FN_BN_TRAIN, 1, +1,
-     IN_GRAD | FN_PX_KEEP_CONV_IN, proxy_ntk_trace, 1},
+     IN_GRAD | NTK_VISIT | FN_PX_KEEP_CONV_IN, proxy_ntk_trace, 1},
     {"hnas_ntk_cond", "HNAS's kappa: ntk_cond on ZC's NAS201Model, fresh weights and batch per "
-     "arch", 1, 1, 64, 32, FN_BN_TRAIN, 1, -1, IN_GRAD | FN_PX_KEEP_CONV_IN, proxy_ntk_cond, 1},
+     "arch", 1, 1, 64, 32, FN_BN_TRAIN, 1, -1, IN_GRAD | NTK_VISIT | FN_PX_KEEP_CONV_IN, proxy_ntk_cond, 1},
     {"hnas_grad_norm", "grad_norm on ZC's NAS201Model, fresh weights and batch per arch", 1, 1,
      64, 32, FN_BN_TRAIN, 1, +1, GRAD, proxy_grad_norm, 1},
     {"hnas_snip", "snip on ZC's NAS201Model, fresh weights and batch per arch", 1, 1, 64, 32,

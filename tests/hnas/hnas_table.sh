@@ -23,6 +23,16 @@ P=hnas_ntk_trace,hnas_ntk_cond
   --data "$SHARED/data" 2> a.log || fail "hnas-table: $(cat a.log)"
 [ "$(rows a.tsv | wc -l)" -eq 3 ] || fail "expected 3 rows, got $(rows a.tsv | wc -l)"
 grep -q "^# freenas .*seed 0, batch 64, dataset cifar10" a.tsv || fail "provenance line"
+# 384 (a conv fed by a none-only node, its bias amplified by train-mode BN) and 3840 (logits
+# independent of the input: M = 1 from the classifier bias, kappa ~ -5e15): the backward must
+# visit layers that do not depend on the input (the slice was made with grad_norm beside)
+"$BIN/freenas" hnas-table --out z.tsv --range 384:3841 --stride 3456 --offset 384 --proxy $P \
+  --data "$SHARED/data" 2> z.log || fail "hnas-table: $(cat z.log)"
+for i in 384 3840; do
+  got=$(grep -P "^$i\t" z.tsv | cut -f2-3)
+  want=$(grep -P "^$i\t" "$SLICE" | cut -f2-3)
+  [ "$got" = "$want" ] || fail "index $i: $got, the committed slice has $want"
+done
 for i in 0 64 128; do
   got=$(grep -P "^$i\t" a.tsv | cut -f2-3)
   want=$(grep -P "^$i\t" "$SLICE" | cut -f2-3)
@@ -32,9 +42,10 @@ done
 "$BIN/freenas" hnas-table --out a.tsv --range 0:129 --stride 64 --offset 0 --proxy $P \
   --data "$SHARED/data" 2> b.log || fail "rerun"
 grep -q "0 computed (3 already in" b.log || fail "rerun recomputed: $(cat b.log)"
+grep -q "^# resumed by freenas" a.tsv || fail "no provenance line for the resumed run"
 # a torn last line: dropped, recomputed identically
 cp a.tsv full.tsv
-head -c -7 full.tsv > a.tsv
+grep -v "^# resumed" full.tsv | head -c -7 > a.tsv
 "$BIN/freenas" hnas-table --out a.tsv --range 0:129 --stride 64 --offset 0 --proxy $P \
   --data "$SHARED/data" 2> c.log || fail "resume after a torn line: $(cat c.log)"
 grep -q "dropped a torn last line" c.log || fail "no message for the torn line"

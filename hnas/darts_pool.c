@@ -252,3 +252,8 @@ int hnas_darts_ntk(const darts_genotype *gt, int C, int layers, int classes, int
     train_net_free(&net);
     return st == FN_OK ? 0 : -1;
 }
+
+uint64_t hnas_dpool_weight_seed(uint64_t seed, long i) { return proxy_hnas_seed(seed, (int)i); }
+uint64_t hnas_dpool_train_seed(uint64_t seed, long i) {
+    return proxy_hnas_seed(seed ^ 0x7EA1ull, (int)i);
+}

@@ -75,6 +75,12 @@ void hnas_dpool_metrics_write(FILE *f, long i, double M, double kappa);
 int hnas_dpool_batch(const train_data *d, int train0, int n_train, int batch, uint64_t seed,
                      float **x, int **y, char *err, size_t errlen);
 
+/* The seeds of genotype i under the search seed: its M / kappa weights (proxy_hnas_seed(seed,
+ * i)) and its training (weights, shuffling, drop-path masks): functions of (seed, i) only, so a
+ * genotype gets the same values whichever step, rank or order evaluates it. */
+uint64_t hnas_dpool_weight_seed(uint64_t seed, long i);
+uint64_t hnas_dpool_train_seed(uint64_t seed, long i);
+
 /* M and kappa of one genotype's evaluation net (C, layers; classes and size of the batch)
  * with weights exec_init_params(wseed), batch x / y of n images [n, 3, h, w], precision dt.
  * theta (n * n) receives the Gram matrix when not NULL. 0, or -1 with a message. */

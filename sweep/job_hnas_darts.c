@@ -186,6 +186,10 @@ int sweep_job_run_hnas_darts(const sweep_config *c, const sweep_params *p, uint6
     json_object_set_new(h, "pool_width", json_integer(p->dh->pool_width));
     json_object_set_new(h, "epochs", json_integer(p->dh->epochs));
     json_object_set_new(h, "train_batch", json_integer(p->dh->train_batch));
+    json_object_set_new(h, "images", json_integer(p->dh->images));
+    json_object_set_new(h, "ntk_batch", json_integer(p->dh->ntk_batch));
+    json_object_set_new(h, "channels", json_integer(p->dh->channels));
+    json_object_set_new(h, "layers", json_integer(p->dh->layers));
     json_object_set_new(h, "steps_file", json_string(path));
     json_object_set_new(h, "pick", pk);
     json_object_set_new(h, "steps", steps);

@@ -7,7 +7,7 @@
  *      the next step, made with the steps in flight believed (kriging believer), so a free rank
  *      always gets one; the item number carries the step and the pool index, so any rank
  *      trains the genotype (train_darts with train_recipe_hnas, epochs / batch from the config,
- *      seed hnas_dbo_believer_seed-style per genotype). Rank 0's `keep` finishes the step and
+ *      seed hnas_dpool_train_seed of the genotype). Rank 0's `keep` finishes the step and
  *      appends its line to steps.jsonl (synced per round): the BO state lives in the records,
  *      and a rerun reads them back and goes on from there.
  * Every rank loads the training images itself; the pool is built (or read from its cache)
@@ -52,8 +52,6 @@ typedef struct {
     char err[1024];
 } dh_state;
 
-static uint64_t train_seed(uint64_t seed, long arch) { return proxy_hnas_seed(seed ^ 0x7EA1ull, (int)arch); }
-
 /* ---- phase 1: M and kappa ------------------------------------------------------------- */
 static char *run_metric(void *user, long item, int attempt) {
     dh_state *s = user;
@@ -64,7 +62,7 @@ static char *run_metric(void *user, long item, int attempt) {
     char err[512] = "";
     hnas_darts_ntk(&s->pool.gt[i], s->p->dh->channels, s->p->dh->layers, s->data.classes,
                    s->data.h, s->data.w, s->bx, s->by, s->p->dh->ntk_batch,
-                   proxy_hnas_seed(s->p->sc.seed, (int)i), FN_F32, &M, &k, NULL, err, sizeof err);
+                   hnas_dpool_weight_seed(s->p->sc.seed, i), FN_F32, &M, &k, NULL, err, sizeof err);
     char *t = mallocCheck(64);
     snprintf(t, 64, "%ld %.17g %.17g", i, M, k);
     return t;
@@ -126,7 +124,7 @@ static char *run_step(void *user, long item, int attempt) {
     train_recipe r = train_recipe_hnas();
     r.epochs = s->p->dh->epochs;
     r.batch = s->p->dh->train_batch;
-    r.seed = train_seed(s->p->sc.seed, arch);
+    r.seed = hnas_dpool_train_seed(s->p->sc.seed, arch);
     train_opts o = {NULL, 0, 0, NULL};
     train_result res;
     char err[512] = "";

@@ -7,8 +7,8 @@
 #      the same steps bit for bit (points, genotypes, accuracies);
 #   2. two ranks (caches copied: nothing recomputed, the log says so), T = 4: finishes, one ok
 #      record, 4 steps, no genotype trained twice;
-#   3. kill -9 mid-search (one rank, T = 8, a torn line appended), rerun: the steps recorded
-#      before stay, the search completes, and equals an uninterrupted one-rank run;
+#   3. kill -9 mid-search (T = 8, a torn line appended), rerun, on 2 ranks and on 1: the steps
+#      recorded before stay, the search completes; on 1 rank it equals the sequential CLI;
 #   4. bad darts_hnas values and keys are FILE:LINE:COL errors (exit 2).
 #   bash tests/sweep/hnas_darts.sh BIN_DIR SHARED_DIR WORK_DIR
 source "$(dirname "$0")/common.sh"
@@ -56,35 +56,42 @@ jq -s -e 'length == 1 and .[0].status == "ok" and (.[0].hnas.steps | length) == 
   "$WORK/r2/results.jsonl" > /dev/null || fail "2-rank record"
 echo "2 ranks: $(jq -c '[.hnas.steps[] | [.step, .arch, .rank]]' "$WORK/r2/results.jsonl")"
 
-echo "== 3. kill -9 mid-search, resume; against an uninterrupted run"
-cfg k 8 2
-mkdir -p "$WORK/k/darts_hnas"
-cp "$WORK"/r1/darts_hnas/pool_* "$WORK/k/darts_hnas/"
-"$SWEEP" "$WORK/k.yaml" > "$WORK/k1.log" 2>&1 &
-pid=$!
-for _ in $(seq 600); do
-  sleep 0.1
-  f=$(ls "$WORK"/k/darts_hnas/*/steps.jsonl 2> /dev/null || true)
-  [ -n "$f" ] && [ "$(wc -l < "$f")" -ge 3 ] && break
-done
-kill -9 "$pid" 2> /dev/null || true
-wait "$pid" 2> /dev/null || true
-f=$(ls "$WORK"/k/darts_hnas/*/steps.jsonl)
-before=$(wc -l < "$f")
-echo "killed after $before of 8 steps"
-[ "$before" -lt 8 ] || fail "the search finished before the kill; nothing was tested"
-cp "$f" "$WORK/before.jsonl"
-printf '{"step": 7, "nu": 0.5' >> "$f" # a torn line
-"$SWEEP" "$WORK/k.yaml" > "$WORK/k2.log" 2>&1 || { cat "$WORK/k2.log"; fail "resume"; }
-grep -q "$before steps recorded" "$WORK/k2.log" || fail "the resumed search did not read its steps"
-head -n "$before" "$f" | cmp - "$WORK/before.jsonl" || fail "the resume changed recorded steps"
-jq -s -e 'length == 1 and .[0].status == "ok" and (.[0].hnas.steps | length) == 8' \
-  "$WORK/k/results.jsonl" > /dev/null || fail "resumed record"
-cfg u 8 2
-mkdir -p "$WORK/u/darts_hnas"
-cp "$WORK"/r1/darts_hnas/pool_* "$WORK/u/darts_hnas/"
-"$SWEEP" "$WORK/u.yaml" > "$WORK/u.log" 2>&1 || fail "uninterrupted run"
-diff <(steps "$WORK/k") <(steps "$WORK/u") || fail "the resumed search differs from the uninterrupted one"
+echo "== 3. kill -9 mid-search and resume: on 2 ranks; on 1 rank against the sequential CLI"
+# kill_resume NAME NP: runs WORK/NAME.yaml on NP ranks, kill -9 once 3 steps are recorded,
+# appends a torn line, reruns; the steps recorded before the kill stay as they were
+kill_resume() {
+  mkdir -p "$WORK/$1/darts_hnas"
+  cp "$WORK"/r1/darts_hnas/pool_* "$WORK/$1/darts_hnas/"
+  mpirun -n "$2" "$SWEEP" "$WORK/$1.yaml" > "$WORK/${1}_1.log" 2>&1 &
+  local pid=$! f="" before
+  for _ in $(seq 900); do
+    sleep 0.1
+    f=$(ls "$WORK"/$1/darts_hnas/*/steps.jsonl 2> /dev/null || true)
+    [ -n "$f" ] && [ "$(wc -l < "$f")" -ge 3 ] && break
+  done
+  kill -9 "$pid" 2> /dev/null || true
+  wait "$pid" 2> /dev/null || true
+  f=$(ls "$WORK"/$1/darts_hnas/*/steps.jsonl)
+  before=$(wc -l < "$f")
+  echo "$2 rank(s): killed after $before of 8 steps"
+  [ "$before" -lt 8 ] || fail "the search finished before the kill; nothing was tested"
+  cp "$f" "$WORK/${1}_before.jsonl"
+  printf '{"step": 7, "nu": 0.5' >> "$f" # a torn line
+  mpirun -n "$2" "$SWEEP" "$WORK/$1.yaml" > "$WORK/${1}_2.log" 2>&1 || { cat "$WORK/${1}_2.log"; fail "resume"; }
+  grep -q "$before steps recorded" "$WORK/${1}_2.log" || fail "the resumed search did not read its steps"
+  head -n "$before" "$f" | cmp - "$WORK/${1}_before.jsonl" || fail "the resume changed recorded steps"
+  jq -s -e 'length == 1 and .[0].status == "ok" and (.[0].hnas.steps | length) == 8' \
+    "$WORK/$1/results.jsonl" > /dev/null || fail "resumed record"
+}
+cfg k2 8 2
+kill_resume k2 2
+cfg k1 8 2
+kill_resume k1 1
+"$FREENAS" hnas --space darts --seed 0 --out "$WORK/r1/darts_hnas" --data "$SHARED/data" \
+  --pool 40 --epochs 2 --batch 32 --images 64 --ntk-batch 16 --channels 4 --layers 2 --budget 8 \
+  --json --quiet > "$WORK/cli8.jsonl" 2> "$WORK/cli8.log" || { cat "$WORK/cli8.log"; fail "CLI T = 8"; }
+diff <(steps "$WORK/k1") <(jq -c 'select(has("nu")) | [.step, .nu, .log10_mu, .arch, .valid_acc]' "$WORK/cli8.jsonl" | sort) \
+  || fail "the killed and resumed 1-rank search differs from the sequential algorithm"
 
 echo "== 4. bad values"
 bad() { # bad LINE EXPECTED_REGEX

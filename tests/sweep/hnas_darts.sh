@@ -57,7 +57,8 @@ jq -s -e 'length == 1 and .[0].status == "ok" and (.[0].hnas.steps | length) == 
 echo "2 ranks: $(jq -c '[.hnas.steps[] | [.step, .arch, .rank]]' "$WORK/r2/results.jsonl")"
 
 echo "== 3. kill -9 mid-search and resume: on 2 ranks; on 1 rank against the sequential CLI"
-# kill_resume NAME NP: runs WORK/NAME.yaml on NP ranks, kill -9 once 3 steps are recorded,
+# kill_resume NAME NP: runs WORK/NAME.yaml on NP ranks, kill -9 (mpirun and the ranks) once 3
+# steps are recorded,
 # appends a torn line, reruns; the steps recorded before the kill stay as they were
 kill_resume() {
   mkdir -p "$WORK/$1/darts_hnas"
@@ -69,8 +70,12 @@ kill_resume() {
     f=$(ls "$WORK"/$1/darts_hnas/*/steps.jsonl 2> /dev/null || true)
     [ -n "$f" ] && [ "$(wc -l < "$f")" -ge 3 ] && break
   done
-  kill -9 "$pid" 2> /dev/null || true
+  # the whole job dies at once (scancel, a node lost): mpirun and its ranks, by their pids
+  local ranks
+  ranks=$(pgrep -P "$pid" || true)
+  kill -9 "$pid" $ranks 2> /dev/null || true
   wait "$pid" 2> /dev/null || true
+  flock -w 60 "$WORK/$1/.lock" true # rank 0 has exited (the sweep's results lock is free)
   f=$(ls "$WORK"/$1/darts_hnas/*/steps.jsonl)
   before=$(wc -l < "$f")
   echo "$2 rank(s): killed after $before of 8 steps"

@@ -22,9 +22,12 @@
 #include "analysis/report.h"
 #include "base/common.h"
 
+/* HNAS on NB201 (HNAS on DARTS records, hnas.space == "darts", have no NB201 accuracies: their
+ * genotypes enter the DARTS operation statistics like any DARTS search's) */
 static int is_hnas(const report_job *j, void *ctx) {
     (void)ctx;
-    return !strcmp(j->rec->kind, "hnas");
+    const json_t *sp = json_object_get(report_obj(j->rec->rec, "hnas"), "space");
+    return !strcmp(j->rec->kind, "hnas") && !(json_is_string(sp) && !strcmp(json_string_value(sp), "darts"));
 }
 
 static const char *const skip_seed[] = {"seed", NULL};

@@ -35,6 +35,7 @@
 static void hnas_usage(FILE *f) {
     fprintf(f,
 "usage: freenas hnas [--space nb201] (--seed N | --seeds A:B) [options]\n"
+"       freenas hnas --space darts --seed N [options]   (HNAS on DARTS: --space darts --help)\n"
 "\n"
 "HNAS (Shu et al., NeurIPS 2022; docs/METHOD.md §4.3) on NAS-Bench-201 over a precomputed table of\n"
 "per-architecture metrics: T iterations of Bayesian optimisation over (nu, log10 mu) of\n"
@@ -91,6 +92,9 @@ static int load_column(const char *extra, const char *bench, const char *col, do
 }
 
 int cmd_hnas(int argc, char **argv) {
+    for (int i = 0; i + 1 < argc; i++) /* HNAS on DARTS: cli/cmd_hnas_darts.c */
+        if (!strcmp(argv[i], "--space") && !strcmp(argv[i + 1], "darts"))
+            return cmd_hnas_darts(argc, argv);
     hnas_config hc;
     hnas_config_default(&hc);
     const char *table = NULL, *dir = NULL, *bpath = NULL, *xpath = NULL;
@@ -114,8 +118,8 @@ int cmd_hnas(int argc, char **argv) {
         else if (!strcmp(o, "--quiet")) quiet = 1;
         else if (!strcmp(o, "--space")) {
             if (strcmp(v, "nb201")) {
-                fprintf(stderr, "freenas hnas: --space %s: only nb201 has a benchmark to query "
-                        "(hint: --space nb201)\n", v);
+                fprintf(stderr, "freenas hnas: --space %s: nb201 (metric tables) or darts "
+                        "(trains its evaluations) (hint: --space nb201)\n", v);
                 return 2;
             }
         } else if (!strcmp(o, "--seed")) {

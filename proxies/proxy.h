@@ -143,6 +143,18 @@ fn_status proxy_score_ops(fn_proxy_ctx *ctx, const int ops[NB201_EDGES],
                           const char *const *names, int n, fn_proxy_value *out, char *err,
                           size_t errlen);
 
+/* HNAS's M and kappa of any network graph g with one input and logits as output (the DARTS
+ * evaluation nets of HNAS on DARTS, hnas/darts_pool.h): weights exec_init_params(seed), BN
+ * mode bn (HNAS: FN_BN_TRAIN), precision dt, the batch x [n, c, h, w] (n = g's batch, float32
+ * normalised images) with labels y: one Gram matrix Theta = G G^T of the per-sample gradients
+ * of every conv and linear weight and bias (proxy_ntk_gram, as ntk_trace / ntk_cond),
+ * M = sqrt(tr Theta / n), kappa = lambda_max / lambda_min (NaN -> 1e5, +-inf -> +-DBL_MAX).
+ * theta (n * n doubles) receives Theta when not NULL. FN_OK; FN_ERR_OOM or FN_ERR_NAN (M not
+ * finite) with a message. */
+fn_status proxy_ntk_graph(const fn_graph *g, fn_dtype dt, fn_bn_mode bn, uint64_t seed,
+                          const float *x, const int *y, double *M, double *kappa, double *theta,
+                          char *err, size_t errlen);
+
 /* One proxy, one architecture, a context of its own (convenient, slower in loops). */
 fn_status fn_proxy_score(const char *proxy, const char *arch, const fn_proxy_config *c,
                          double *out, char *err, size_t errlen);

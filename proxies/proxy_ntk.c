@@ -23,6 +23,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -48,7 +49,10 @@ static void ntk_conv(ntk_acc *acc, const fn_exec *e, const fn_node *nd) {
     const size_t PW = g->p[nd->w].numel, P = PW + (nd->b >= 0 ? (size_t)to->c : 0);
     const size_t xin = (size_t)ti->c * ti->h * ti->w, hw = (size_t)to->h * to->w;
     const size_t xout = (size_t)to->c * to->h * to->w;
-    const size_t col = (size_t)(ti->c / nd->groups) * nd->k * nd->k * nd->ho * nd->wo;
+    /* the conv's own workspace rule (one column matrix per thread; depthwise shapes may need
+     * the direct kernels' larger scratch): a bare column matrix overran it on the DARTS
+     * nets' separable convs */
+    const size_t col = conv2d_workspace(&d);
     double *G = proxy_scratch(acc->j, 2, (size_t)N * P);
     const void *x = exec_tensor(e, nd->in[0]), *dy = exec_tensor_grad(e, nd->out);
     const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
@@ -146,4 +150,31 @@ int proxy_ntk_cond(fn_proxy_job *j, double *out, char *err, size_t errlen) {
     (void)err;
     (void)errlen;
     return 0;
+}
+
+fn_status proxy_ntk_graph(const fn_graph *g, fn_dtype dt, fn_bn_mode bn, uint64_t seed,
+                          const float *x, const int *y, double *M, double *kappa, double *theta,
+                          char *err, size_t errlen) {
+    unsigned char *keep = mallocCheck((size_t)g->nt);
+    fn_exec_opts eo = proxy_exec_opts(g, FN_PX_INPUT_GRAD | FN_PX_KEEP_CONV_IN, keep);
+    eo.eager = 1;
+    fn_exec e;
+    if (exec_init_opts(&e, g, dt, &eo)) {
+        snprintf(err, errlen, "%s", exec_error());
+        free(keep);
+        return FN_ERR_OOM;
+    }
+    e.bn_mode = bn;
+    exec_init_params(&e, seed);
+    fn_proxy_scratch scr = {0};
+    fn_proxy_job j;
+    proxy_job_init(&j, g, &e, x, y, &scr);
+    fn_status st = FN_OK;
+    if (proxy_ntk_trace(&j, M, err, errlen)) st = FN_ERR_NAN;
+    proxy_ntk_cond(&j, kappa, err, errlen);
+    if (theta) memcpy(theta, j.theta, sizeof(double) * (size_t)j.batch * j.batch);
+    proxy_scratch_free(&scr);
+    exec_free(&e);
+    free(keep);
+    return st;
 }

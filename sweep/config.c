@@ -67,7 +67,7 @@ int sweep_key_find(const char *name) {
     return -1;
 }
 
-const char *const cfg_top_keys = "name, output, kind, data, benchmark, scores, table, threads, noop_ms, "
+const char *const cfg_top_keys = "name, output, kind, data, benchmark, scores, table, darts_hnas, threads, noop_ms, "
                                  "progress_interval, job_timeout_s, max_attempts, "
                                  "noop_hang_seed, grid, zip, exclude, ensembles";
 const char *const cfg_type_names[4] = {"a name", "an integer", "a number", "true or false"};
@@ -278,6 +278,8 @@ static int parse_top(cfg_ctx *x, const yaml_node_t *root) {
                             sweep_keys[SWEEP_KEY_KIND].hint);
             c->kind = (sweep_kind)kd;
             c->kind_mark = cfg_mark_of(v);
+        } else if (!strcmp(key, "darts_hnas")) {
+            if (cfg_parse_darts_hnas(x, v)) return -1;
         } else if (!strcmp(key, "threads")) {
             if (cfg_want(x, v, key, SWEEP_T_INT, "an integer >= 0, 0 = auto", &num)) return -1;
             if (num < 0 || num > 1024)
@@ -360,6 +362,7 @@ static int check_kind(const sweep_config *c, char *err, size_t errlen) {
         if (c->axes[k].n)
             return cfg_fail_at(c->path, c->axes[k].mark, err, errlen, "%s is a key of kind hnas "
                                "(hint: kind: hnas, or remove it)", sweep_keys[k].name);
+    if (cfg_check_darts_hnas(c, err, errlen)) return -1;
     if (c->kind != SWEEP_KIND_HNAS && c->table[0])
         return cfg_fail_at(c->path, c->table_mark, err, errlen, "table is a key of kind hnas "
                            "(hint: kind: hnas, or remove table)");
@@ -384,8 +387,9 @@ static int check_kind(const sweep_config *c, char *err, size_t errlen) {
                            "(hint: kind: zc_search; a random search draws one architecture)");
     if (per_arch) {
         for (int v = 0; v < c->nvariants; v++)
-            if (c->variants[v].space != &fn_space_nb201 || c->variants[v].cells ||
-                c->variants[v].channels)
+            if ((c->variants[v].space != &fn_space_nb201 || c->variants[v].cells ||
+                 c->variants[v].channels) &&
+                !(c->kind == SWEEP_KIND_HNAS && c->variants[v].space == &fn_space_darts))
                 return cfg_fail_at(c->path, c->variants[v].mark, err, errlen, "kind %s scores "
                                    "NB201 benchmark networks (hint: space: nb201, without "
                                    "cells or channels)", kn);
@@ -419,6 +423,7 @@ int sweep_config_parse(const char *path, const char *text_in, size_t len, sweep_
     c->kind = SWEEP_KIND_SEARCH;
     c->progress_s = 10;
     c->noop_hang_seed = -1;
+    sweep_darts_hnas_default(&c->dh);
     for (int k = 0; k < SWEEP_NUM_KEYS; k++) c->axes[k].zip = -1;
     /* name: the file's base name without .yaml / .yml */
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -547,7 +552,8 @@ static const char *unreadable(const char *path, char *buf, size_t len) {
 void sweep_config_default_paths(sweep_config *c) {
     const sweep_axis *m = &c->axes[SWEEP_KEY_METRIC], *ds = &c->axes[SWEEP_KEY_DATASET],
                      *sp = &c->axes[SWEEP_KEY_SPACE];
-    int needs_images = 0, uses_nb201 = SWEEP_KIND_PER_ARCH(c->kind) || sp->n == 0;
+    int needs_images = c->kind == SWEEP_KIND_HNAS && sweep_config_has_space(c, "darts"),
+        uses_nb201 = (SWEEP_KIND_PER_ARCH(c->kind) && c->kind != SWEEP_KIND_HNAS) || sp->n == 0;
     for (int i = 0; i < m->n && c->kind != SWEEP_KIND_NOOP; i++)
         needs_images |= SWEEP_KIND_PER_ARCH(c->kind) ? proxy_find(m->v[i].str)->needs_data
                                                      : metric_find(m->v[i].str)->needs_labels;
@@ -562,7 +568,8 @@ void sweep_config_default_paths(sweep_config *c) {
     const char *table;
     if (!c->benchmark[0] && uses_nb201 && c->kind != SWEEP_KIND_NOOP && (table = data_nb201_table()))
         snprintf(c->benchmark, sizeof c->benchmark, "%s", table);
-    if (c->kind == SWEEP_KIND_HNAS && !c->table[0] && (table = data_hnas_tables()))
+    if (c->kind == SWEEP_KIND_HNAS && !c->table[0] && sweep_config_has_space(c, "nb201") &&
+        (table = data_hnas_tables()))
         snprintf(c->table, sizeof c->table, "%s", table); /* the metric tables freenas ships */
 }
 
@@ -578,12 +585,18 @@ int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
                                "data and no data directory is given nor found under the data roots (hint: "
                                "set data: DIR, pass --data, or fetch it with "
                                "scripts/fetch_data.sh; docs/DATA.md)", m->v[i].str);
-    if (SWEEP_KIND_PER_ARCH(c->kind) && !c->benchmark[0])
+    if (c->kind == SWEEP_KIND_HNAS && sweep_config_has_space(c, "darts") && !c->data[0])
+        return cfg_fail_at(c->path, c->kind_mark, err, errlen, "kind hnas on space darts trains "
+                           "its evaluations and needs labelled images; no data directory is "
+                           "given nor found under the data roots (hint: set data: DIR, pass "
+                           "--data, or fetch it with scripts/fetch_data.sh; docs/DATA.md)");
+    if (SWEEP_KIND_PER_ARCH(c->kind) && !c->benchmark[0] &&
+        (c->kind != SWEEP_KIND_HNAS || sweep_config_has_space(c, "nb201")))
         return cfg_fail_at(c->path, c->kind_mark, err, errlen, "kind %s needs benchmark: the "
                            "NB201 table names the architectures and their accuracy (hint: "
                            "benchmark: ../shared/data/nb201/nb201_accuracy.tsv, or --benchmark)",
                            sweep_kind_name(c->kind));
-    if (c->kind == SWEEP_KIND_HNAS && !c->table[0])
+    if (c->kind == SWEEP_KIND_HNAS && !c->table[0] && sweep_config_has_space(c, "nb201"))
         return cfg_fail_at(c->path, c->kind_mark, err, errlen, "kind hnas needs table: the "
                            "per-architecture metric table(s) it searches, and none ships under "
                            "the data roots (hint: table: hnas/data/nb201_cifar10_seed0.tsv; "
@@ -605,5 +618,11 @@ int sweep_config_check(const sweep_config *c, char *err, size_t errlen) {
                                "has no CUDA executor (hint: device: cpu, or rebuild where the "
                                "CUDA toolkit, cuDNN and cuBLAS are found)");
     }
+    return 0;
+}
+
+int sweep_config_has_space(const sweep_config *c, const char *name) {
+    for (int v = 0; v < c->nvariants; v++)
+        if (!strcmp(c->variants[v].space->name, name)) return 1;
     return 0;
 }

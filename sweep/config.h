@@ -131,6 +131,21 @@ typedef struct {
     sweep_mark mark;
 } sweep_ensemble;
 
+/* `darts_hnas:` (kind hnas on space darts, hnas/darts_pool.h, hnas/darts_bo.h): the pool, the
+ * M / kappa net and batch, and the training of each evaluation (train_recipe_hnas with these
+ * epochs and batch). Every value enters the job id of a DARTS HNAS job. */
+typedef struct {
+    long pool;          /* candidate genotypes (60000) */
+    int pool_width;     /* 8: every primitive; 7: HNAS's quirk, dil_conv_5x5 never drawn */
+    int epochs;         /* training epochs per evaluation (10) */
+    int train_batch;    /* training batch (576) */
+    int images;         /* training-file records used, 0 = all; train / valid = first / last half */
+    int ntk_batch;      /* the fixed M / kappa batch (64) */
+    int channels, layers; /* evaluation net (16, 5), for M / kappa and training */
+    sweep_mark mark;    /* of the section (0:0 when not given) */
+} sweep_darts_hnas;
+void sweep_darts_hnas_default(sweep_darts_hnas *d);
+
 typedef struct {
     char path[SWEEP_PATHLEN];       /* the config file, as given */
     char name[128];                 /* `name` (default: file name without .yaml) */
@@ -163,7 +178,11 @@ typedef struct {
     int nexcludes;
     sweep_ensemble ensembles[SWEEP_MAX_ENSEMBLES];
     int nensembles;
+    sweep_darts_hnas dh;            /* `darts_hnas:` */
 } sweep_config;
+
+/* 1 if a space entry of the grid is the space `name` ("nb201", "darts"). */
+int sweep_config_has_space(const sweep_config *c, const char *name);
 
 /* 0, or -1 with "FILE:LINE:COL: message (hint: ...)" in err. Environment variables written
  * ${NAME} in path values are expanded (an unset one is an error). On error nothing needs to

@@ -71,5 +71,8 @@ int cfg_parse_grid(cfg_ctx *x, const yaml_node_t *g);
 int cfg_parse_zip(cfg_ctx *x, const yaml_node_t *z);
 int cfg_parse_exclude(cfg_ctx *x, const yaml_node_t *e);
 int cfg_parse_ensembles(cfg_ctx *x, const yaml_node_t *e);
+/* `darts_hnas:` (sweep/config_darts_hnas.c) */
+int cfg_parse_darts_hnas(cfg_ctx *x, const yaml_node_t *n);
+int cfg_check_darts_hnas(const sweep_config *c, char *err, size_t errlen);
 
 #endif

@@ -29,6 +29,7 @@
 #include "mpi/mpi_check.h"
 #include "mpi/reduce.h"
 #include "sweep/sweep_run.h"
+#include "sweep/sweep_hnas_darts.h"
 #include "base/common.h"
 #include "sweep/manifest.h"
 #include "sweep/sweep_args.h"
@@ -412,6 +413,32 @@ static void phase_signals(void) {
     sigaction(SIGINT, &sa, NULL);
 }
 
+/* Kind hnas on space darts: each such search that has no ok record runs over all ranks
+ * first (sweep/sweep_hnas_darts.h); its job below then writes the record. */
+static void phase_hnas_darts(sweep_main *m) {
+    if (m->cfg.kind != SWEEP_KIND_HNAS || !sweep_config_has_space(&m->cfg, "darts")) return;
+    long n = 0, *list = NULL;
+    if (m->rank == 0) {
+        list = mallocCheck(sizeof(long) * (size_t)(m->ntodo ? m->ntodo : 1));
+        for (long i = 0; i < m->ntodo; i++) {
+            sweep_params prm;
+            sweep_plan_params(&m->cfg, &m->plan.jobs[m->todo[i]], &prm);
+            if (prm.dh) list[n++] = m->todo[i];
+        }
+    }
+    mpiCheck(MPI_Bcast(&n, 1, MPI_LONG, 0, m->world));
+    if (m->rank != 0) list = mallocCheck(sizeof(long) * (size_t)(n ? n : 1));
+    if (n) mpiCheck(MPI_Bcast(list, (int)n, MPI_LONG, 0, m->world));
+    for (long i = 0; i < n; i++) {
+        sweep_params prm;
+        sweep_plan_params(&m->cfg, &m->plan.jobs[list[i]], &prm);
+        if (sweep_hnas_darts_search(m->world, &m->cfg, &prm, m->plan.jobs[list[i]].id,
+                                    m->w.threads, m->a.quiet) == SWEEP_HNAS_DARTS_INTERRUPTED)
+            break; /* coord_signal is set: the job loop below starts nothing either */
+    }
+    free(list);
+}
+
 /* Every job over the ranks (mpi/coordinator.h through sweep/sweep_run.c). */
 static void phase_run(sweep_main *m, coord_stats *cs) {
     sweep_run_ctx x = {.c = &m->cfg, .p = &m->plan, .w = &m->w, .acc = &m->acc, .rec = &m->rec,
@@ -522,6 +549,7 @@ int main(int argc, char **argv) {
         return rc;
     }
     phase_signals();
+    phase_hnas_darts(&m);
     coord_stats cs;
     phase_run(&m, &cs);
     const int exit_code = phase_finish(&m, &cs);

@@ -2,6 +2,7 @@
  * (see sweep/job.h). Scores are written with 17 significant digits, so an ensemble rebuilt
  * from the records on resume equals the one computed live, bit for bit. */
 #include "sweep/job.h"
+#include "sweep/hnas_darts.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -144,6 +145,12 @@ void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int a
         out->ok = 1;
         json_object_set_new(rec, "status", json_string("ok"));
         json_object_set_new(rec, "error", json_null());
+        json_object_set_new(rec, "attempt", json_integer(attempt));
+    } else if (prm.kind == SWEEP_KIND_HNAS && prm.dh) { /* the search ran before, on all ranks */
+        char err[FN_ERRLEN] = "";
+        out->ok = !sweep_job_run_hnas_darts(c, &prm, p->jobs[index].id, rec, t, err, sizeof err);
+        json_object_set_new(rec, "status", json_string(fn_status_name(out->ok ? FN_OK : FN_ERR_DATA)));
+        json_object_set_new(rec, "error", out->ok ? json_null() : json_string(err));
         json_object_set_new(rec, "attempt", json_integer(attempt));
     } else if (SWEEP_KIND_PER_ARCH(prm.kind)) {
         if (w->threads > 0) omp_set_num_threads(w->threads);

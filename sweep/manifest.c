@@ -38,6 +38,19 @@ char *sweep_config_json(const sweep_config *c, int indent) {
     json_object_set_new(o, "data", c->data[0] ? json_string(c->data) : json_null());
     json_object_set_new(o, "benchmark", c->benchmark[0] ? json_string(c->benchmark) : json_null());
     if (c->scores[0]) json_object_set_new(o, "scores", json_string(c->scores));
+    if (c->kind == SWEEP_KIND_HNAS && sweep_config_has_space(c, "darts")) {
+        const sweep_darts_hnas *d = &c->dh;
+        json_t *dh = json_object();
+        json_object_set_new(dh, "pool", json_integer(d->pool));
+        json_object_set_new(dh, "pool_width", json_integer(d->pool_width));
+        json_object_set_new(dh, "epochs", json_integer(d->epochs));
+        json_object_set_new(dh, "train_batch", json_integer(d->train_batch));
+        json_object_set_new(dh, "images", json_integer(d->images));
+        json_object_set_new(dh, "ntk_batch", json_integer(d->ntk_batch));
+        json_object_set_new(dh, "channels", json_integer(d->channels));
+        json_object_set_new(dh, "layers", json_integer(d->layers));
+        json_object_set_new(o, "darts_hnas", dh);
+    }
     json_object_set_new(o, "threads", json_integer(c->threads));
     if (c->kind == SWEEP_KIND_NOOP) json_object_set_new(o, "noop_ms", json_real(c->noop_ms));
     json_object_set_new(o, "progress_interval", json_real(c->progress_s));

@@ -96,6 +96,17 @@ static void resolve_per_arch(const sweep_config *c, const sweep_job *j, sweep_pa
     const sweep_axis *ax = c->axes;
     out->arch = ax[SWEEP_KEY_ARCH].n ? (int)ax[SWEEP_KEY_ARCH].v[j->v[SWEEP_KEY_ARCH]].num : -1;
     out->scores = out->kind == SWEEP_KIND_ZC_SEARCH && c->scores[0] ? c->scores : NULL;
+    if (out->kind == SWEEP_KIND_HNAS && !strcmp(sc->space, "darts")) {
+        /* HNAS on DARTS (hnas/darts_bo.h): M, kappa from each genotype's NTK, UCB, T = 25 */
+        sc->metric = "hnas_ntk_trace";
+        out->strategy = ax[SWEEP_KEY_STRATEGY].n ? ax[SWEEP_KEY_STRATEGY].v[j->v[SWEEP_KEY_STRATEGY]].str
+                                                 : "ucb";
+        out->budget = ax[SWEEP_KEY_BUDGET].n ? (int)ax[SWEEP_KEY_BUDGET].v[j->v[SWEEP_KEY_BUDGET]].num
+                                             : 25;
+        out->dh = &c->dh;
+        sc->batch = sc->augment = sc->mopts.precision = 0;
+        return;
+    }
     if (out->kind == SWEEP_KIND_HNAS) { /* M: HNAS's ntk_trace unless the grid names one */
         if (!ax[SWEEP_KEY_METRIC].n) sc->metric = "hnas_ntk_trace";
         out->strategy = ax[SWEEP_KEY_STRATEGY].n ? ax[SWEEP_KEY_STRATEGY].v[j->v[SWEEP_KEY_STRATEGY]].str
@@ -220,6 +231,14 @@ size_t sweep_params_canonical(const sweep_params *p, const int *skip, char *buf,
     }
     if (p->scores) {
         int w = snprintf(buf + n, n < len ? len - n : 0, ",scores=%s", p->scores);
+        if (w > 0) n += (size_t)w;
+    }
+    if (p->dh) { /* kind hnas on darts: another pool, net or training is another search */
+        const sweep_darts_hnas *d = p->dh;
+        int w = snprintf(buf + n, n < len ? len - n : 0, ",darts_hnas=pool:%ld,pool_width:%d,"
+                         "epochs:%d,train_batch:%d,images:%d,ntk_batch:%d,channels:%d,layers:%d",
+                         d->pool, d->pool_width, d->epochs, d->train_batch, d->images,
+                         d->ntk_batch, d->channels, d->layers);
         if (w > 0) n += (size_t)w;
     }
     if (p->table) { /* kind hnas: another table is another search */

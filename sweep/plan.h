@@ -36,6 +36,8 @@ typedef struct {
     const char *table;        /* kind hnas: the config's `table` */
     const char *benchmark;    /* kind hnas: the config's `benchmark` (its folder holds
                                  nb201_accuracy_extra.tsv, the 12-epoch signal and cost) */
+    const sweep_darts_hnas *dh;  /* kind hnas on space darts: the config's darts_hnas (part of
+                                    the job id); NULL otherwise */
 } sweep_params;
 
 /* Whether key k is a parameter of jobs of this kind (job ids, records and tables list only

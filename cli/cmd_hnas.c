@@ -60,6 +60,8 @@ static void hnas_usage(FILE *f) {
 "  --mode bo|alone|random  HNAS (default); the metric alone at fixed --nu / --log-mu over a\n"
 "                       pool of T x draws, no queries; random search with the same queries\n"
 "  --acq ei|ucb         acquisition (default ei), --xi X (0), --ucb-kappa K (2.576)\n"
+"  --kappa-raw          score a kappa < 0 as it is (HNAS's code: a network whose output ignores\n"
+"                       its input then wins every query); default: as +inf (hnas/README.md)\n"
 "  --T N                iterations (default 20: 5 probes + 15 BO steps)\n"
 "  --draws N            pool draws per evaluation (2000); --scale S (5e3)\n"
 "  --nu V, --log-mu C   mode alone (default 0 and -2)\n"
@@ -106,7 +108,7 @@ int cmd_hnas(int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         const int flag = !strcmp(o, "--json") || !strcmp(o, "--quiet") || !strcmp(o, "--help") ||
-                         !strcmp(o, "-h");
+                         !strcmp(o, "-h") || !strcmp(o, "--kappa-raw");
         if (!flag && !v) {
             fprintf(stderr, "freenas hnas: %s needs a value (see freenas hnas --help)\n", o);
             return 2;
@@ -116,6 +118,7 @@ int cmd_hnas(int argc, char **argv) {
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) { hnas_usage(stdout); return 0; }
         else if (!strcmp(o, "--json")) json = 1;
         else if (!strcmp(o, "--quiet")) quiet = 1;
+        else if (!strcmp(o, "--kappa-raw")) hc.kappa_raw = 1;
         else if (!strcmp(o, "--space")) {
             if (strcmp(v, "nb201")) {
                 fprintf(stderr, "freenas hnas: --space %s: nb201 (metric tables) or darts "

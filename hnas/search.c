@@ -23,6 +23,7 @@ void hnas_config_default(hnas_config *c) {
     c->n_starts = 10;
     c->alone_nu = 0;
     c->alone_c = -2;
+    c->kappa_raw = 0;
 }
 
 static const char *const mode_names[] = {"bo", "alone", "random"};
@@ -73,7 +74,9 @@ static int pool_argmin(const search_state *st, double nu, double lm, double *bes
     for (int a = 0; a < HNAS_NUM_ARCHS; a++) {
         if (!st->in_pool[a] || st->done[a]) continue;
         const double v = hnas_score(hnas_table_get(t, a, st->d->m_col),
-                                    hnas_table_get(t, a, st->d->k_col), nu, lm, st->c->s);
+                                    hnas_kappa_effective(hnas_table_get(t, a, st->d->k_col),
+                                                         st->c->kappa_raw),
+                                    nu, lm, st->c->s);
         if (!isnan(v) && (arg < 0 || v < *best)) {
             *best = v;
             arg = a;

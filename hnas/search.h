@@ -23,6 +23,7 @@
 #ifndef FN_HNAS_SEARCH_H
 #define FN_HNAS_SEARCH_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,8 @@ typedef struct {
     bo_acq acq;         /* EI, xi = 0 */
     int n_random, n_starts; /* acquisition maximiser (10000, 10) */
     double alone_nu, alone_c; /* mode alone */
+    int kappa_raw;      /* 1: kappa exactly as the table gives it, a negative one included
+                           (HNAS's code); 0 (default): a kappa < 0 counts as +inf (below) */
 } hnas_config;
 
 void hnas_config_default(hnas_config *c);
@@ -82,6 +85,16 @@ typedef struct {
 } hnas_result;
 
 double hnas_score(double M, double kappa, double nu, double log10_mu, double s);
+/* The kappa a search scores with. Theta = G G^T is positive semi-definite: a negative
+ * lambda_min is rounding of a zero eigenvalue (a network whose output ignores its input: only
+ * the classifier bias enters G, Theta = Y Y^T), whose true condition number is infinite.
+ * HNAS's code divides anyway, and a kappa of about -1e15 then wins the objective at every
+ * (nu, c): on the whole NB201 space every query of every seed goes to such a network (10 %
+ * accuracy). By default freenas scores it as +inf (it never wins); kappa_raw keeps the code's
+ * literal value. */
+static inline double hnas_kappa_effective(double kappa, int raw) {
+    return !raw && kappa < 0 ? (double)INFINITY : kappa;
+}
 
 /* Runs one search. 0, or -1 with a message (bad config, a column missing, the GP failed). */
 int hnas_run(const hnas_config *c, const hnas_data *d, hnas_result *r, char *err, size_t errlen);

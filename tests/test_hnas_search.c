@@ -55,7 +55,8 @@ static int brute_argmin(const hnas_table *t, uint64_t seed, int evals, int draws
     int n = 0;
     for (int a = 0; a < HNAS_NUM_ARCHS; a++)
         if (in[a] && !queried[a]) {
-            const double M = hnas_table_get(t, a, 0), K = hnas_table_get(t, a, 1);
+            const double M = hnas_table_get(t, a, 0);
+            const double K = hnas_kappa_effective(hnas_table_get(t, a, 1), 0);
             c[n].v = pow(10, lm) * fabs(M * M - 5e3 * nu * 5e3 * nu) + K / (M + 1e-6);
             c[n++].i = a;
         }
@@ -100,7 +101,8 @@ static void check_run(const char *what, const hnas_config *hc, const hnas_table 
             cost += cst[p->arch];
             if (best < 0 || sig[p->arch] > sig[best]) best = p->arch;
             const double sc = hnas_score(hnas_table_get(t, p->arch, 0),
-                                         hnas_table_get(t, p->arch, 1), p->nu, p->log10_mu, 5e3);
+                                         hnas_kappa_effective(hnas_table_get(t, p->arch, 1), 0),
+                                         p->nu, p->log10_mu, 5e3);
             bad += sc != p->score || p->signal != sig[p->arch];
         }
         bad += fabs(p->cost - cost) > 1e-9 * cost || p->best_arch != best;

@@ -229,10 +229,7 @@ int cmd_hnas(int argc, char **argv) {
         rc = 2;
     }
     for (int i = 0; i < HNAS_NUM_ARCHS; i++) cost[i] *= cost_scale;
-    int ncand = 0; /* rows giving M and kappa (hnas/search.h: the candidates) */
-    for (int a = 0; a < HNAS_NUM_ARCHS; a++)
-        ncand += d.m_col >= 0 && d.k_col >= 0 ? hnas_table_has(t, a, d.m_col) && hnas_table_has(t, a, d.k_col)
-                                              : t->have[a];
+    const int ncand = hnas_candidates(&d, NULL);
     if (!rc && ncand < HNAS_NUM_ARCHS)
         fprintf(stderr, "freenas hnas: warning: %s gives %s for %d of %d architectures: the "
                 "candidate pool is restricted to them (the whole-space table: freenas "

@@ -117,6 +117,19 @@ static void step_close(const search_state *st, hnas_result *r, hnas_step *s) {
     r->nsteps++;
 }
 
+int hnas_candidates(const hnas_data *d, unsigned char *cand) {
+    int n = 0;
+    for (int a = 0; a < HNAS_NUM_ARCHS; a++) {
+        const int in = d->m_col >= 0 && d->k_col >= 0
+                           ? hnas_table_has(d->table, a, d->m_col) &&
+                                 hnas_table_has(d->table, a, d->k_col)
+                           : d->table->have[a];
+        if (cand) cand[a] = (unsigned char)in;
+        n += in;
+    }
+    return n;
+}
+
 int hnas_run(const hnas_config *c, const hnas_data *d, hnas_result *r, char *err,
              size_t errlen) {
     memset(r, 0, sizeof *r);
@@ -132,15 +145,8 @@ int hnas_run(const hnas_config *c, const hnas_data *d, hnas_result *r, char *err
         snprintf(err, errlen, "the metric table lacks the M or kappa column");
         return -1;
     }
-    /* candidates: the rows that give M and kappa (random search: the same rows, so that it
-     * draws from the space HNAS searches; with no metric columns, every row) */
     unsigned char *cand = callocCheck(HNAS_NUM_ARCHS, 1);
-    for (int a = 0; a < HNAS_NUM_ARCHS; a++) {
-        cand[a] = d->m_col >= 0 && d->k_col >= 0
-                      ? hnas_table_has(d->table, a, d->m_col) && hnas_table_has(d->table, a, d->k_col)
-                      : d->table->have[a];
-        r->candidates += cand[a];
-    }
+    r->candidates = hnas_candidates(d, cand);
     if (r->candidates < HNAS_NUM_ARCHS)
         snprintf(r->warning, sizeof r->warning, "the metric table gives %s for %d of %d "
                  "architectures: candidates are drawn among those only",

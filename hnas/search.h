@@ -96,6 +96,11 @@ static inline double hnas_kappa_effective(double kappa, int raw) {
     return !raw && kappa < 0 ? (double)INFINITY : kappa;
 }
 
+/* The architectures a search on d may draw: the rows that give its M and kappa columns (random
+ * search draws from the same rows, so that it searches the space HNAS searches; with no metric
+ * columns, every row). Writes cand[15625] (0/1) unless NULL; returns how many. */
+int hnas_candidates(const hnas_data *d, unsigned char *cand);
+
 /* Runs one search. 0, or -1 with a message (bad config, a column missing, the GP failed). */
 int hnas_run(const hnas_config *c, const hnas_data *d, hnas_result *r, char *err, size_t errlen);
 

@@ -81,13 +81,12 @@ static void hnas_table(report_ctx *c, const report_groups *gs) {
         char b[3][64], cb[64];
         for (int d = 0; d < 3; d++) report_fmt_ms(b[d], sizeof b[d], rank_stats_acc_get(&a[d]), 2);
         report_fmt_ms(cb, sizeof cb, rank_stats_acc_get(&cost), 0);
-        fprintf(c->md, "| freenas %s | %s | %s | %.0f | %zu/%zu | ",
+        fprintf(c->md, "| freenas %s | %s | %s | %.0f | %zu/%zu |",
                 st && !strcmp(st, "random") ? "random search" : st && !strcmp(st, "alone")
                                                                     ? "metric alone" : "HNAS",
                 m ? m : "-", st ? st : "-", T, ok, g->n);
-        if (isnan(cand)) fprintf(c->md, "-");
-        else fprintf(c->md, "%.0f", cand);
-        fprintf(c->md, " | %s | %s | %s | %s | %zu |\n", b[0], b[1], b[2], cb, nonpos);
+        report_md_num(c->md, cand, 0);
+        fprintf(c->md, " %s | %s | %s | %s | %zu |\n", b[0], b[1], b[2], cb, nonpos);
         if (csv) {
             report_csv_text(csv, m ? m : "");
             fprintf(csv, ",");

@@ -450,20 +450,16 @@ int cmd_hnas_table(int argc, char **argv) {
         fprintf(stderr, "freenas hnas-table: cannot write %s\n", out);
         return 2;
     }
+    const time_t now = time(NULL);
+    char when[64];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     if (!fresh) { /* a resumed run: the rows that follow come from this build */
-        time_t now = time(NULL);
-        char when[64];
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
         fprintf(f, "# resumed by freenas %s (%s), device %s, at %s\n", FREENAS_VERSION,
                 fn_git_rev(), pc.device == FN_DEV_CUDA ? "cuda" : "cpu", when);
         fflush(f);
-    }
-    if (fresh) {
+    } else {
         char host[256] = "?";
         gethostname(host, sizeof host);
-        time_t now = time(NULL);
-        char when[64];
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
         fprintf(f, "# freenas hnas-table: per-architecture metrics of NAS-Bench-201 (hnas/table.h)\n");
         fprintf(f, "# freenas %s (%s), seed %llu, batch %d, dataset %s, device %s, started %s\n",
                 FREENAS_VERSION, fn_git_rev(), (unsigned long long)pc.seed, pc.batch,

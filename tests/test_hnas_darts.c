@@ -131,33 +131,6 @@ static void test_pool(const char *dir) {
 /* ---- B. M and kappa --------------------------------------------------------------------- */
 enum { NB = 3, HW = 8 };
 
-static void jacobi(int n, double *a, double *w) { /* eigenvalues of symmetric a (destroyed) */
-    for (int sweep = 0; sweep < 100; sweep++) {
-        double off = 0;
-        for (int p = 0; p < n; p++)
-            for (int q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
-        if (off < 1e-30) break;
-        for (int p = 0; p < n; p++)
-            for (int q = p + 1; q < n; q++) {
-                if (fabs(a[p * n + q]) < 1e-300) continue;
-                double th = (a[q * n + q] - a[p * n + p]) / (2 * a[p * n + q]);
-                double t = (th >= 0 ? 1 : -1) / (fabs(th) + sqrt(th * th + 1));
-                double c = 1 / sqrt(t * t + 1), s = t * c;
-                for (int k = 0; k < n; k++) {
-                    double akp = a[k * n + p], akq = a[k * n + q];
-                    a[k * n + p] = c * akp - s * akq;
-                    a[k * n + q] = s * akp + c * akq;
-                }
-                for (int k = 0; k < n; k++) {
-                    double apk = a[p * n + k], aqk = a[q * n + k];
-                    a[p * n + k] = c * apk - s * aqk;
-                    a[q * n + k] = s * apk + c * aqk;
-                }
-            }
-    }
-    for (int i = 0; i < n; i++) w[i] = a[i * n + i];
-}
-
 /* the true-class logits of the batch (BN mode of e) */
 static void logits_true(fn_exec *e, const fn_graph *g, const float *x, const int *y, double *z) {
     double *in = exec_tensor(e, g->input);
@@ -166,6 +139,36 @@ static void logits_true(fn_exec *e, const fn_graph *g, const float *x, const int
     const double *o = exec_tensor(e, g->output);
     const int K = g->t[g->output].c;
     for (int n = 0; n < NB; n++) z[n] = o[n * K + y[n]];
+}
+
+/* G[n * P + col]: per-sample central differences (h = 1e-6) of the true-class logits in every
+ * conv and linear weight and bias, in node order (BN mode of e); P columns in all */
+static void fd_columns(fn_exec *e, const fn_graph *g, const float *x, const int *y, double *G,
+                       size_t P) {
+    const double h = 1e-6;
+    size_t col = 0;
+    for (int i = 0; i < g->nn; i++) {
+        const fn_node *nd = &g->nodes[i];
+        if (nd->kind != FN_NODE_CONV && nd->kind != FN_NODE_LINEAR) continue;
+        for (int which = 0; which < 2; which++) {
+            const int pi = which ? nd->b : nd->w;
+            if (pi < 0) continue;
+            double *w = exec_param(e, pi);
+            for (size_t k = 0; k < g->p[pi].numel; k++, col++) {
+                const double w0 = w[k];
+                double zp[NB], zm[NB];
+                w[k] = w0 + h;
+                exec_params_changed(e);
+                logits_true(e, g, x, y, zp);
+                w[k] = w0 - h;
+                exec_params_changed(e);
+                logits_true(e, g, x, y, zm);
+                w[k] = w0;
+                for (int n = 0; n < NB; n++) G[(size_t)n * P + col] = (zp[n] - zm[n]) / (2 * h);
+            }
+        }
+    }
+    exec_params_changed(e);
 }
 
 static void test_ntk(void) {
@@ -201,30 +204,7 @@ static void test_ntk(void) {
         P += g->p[nd->w].numel + (nd->b >= 0 ? g->p[nd->b].numel : 0);
     }
     double *G = callocCheck((size_t)NB * P, sizeof(double));
-    size_t col = 0;
-    const double h = 1e-6;
-    for (int i = 0; i < g->nn; i++) {
-        const fn_node *nd = &g->nodes[i];
-        if (nd->kind != FN_NODE_CONV && nd->kind != FN_NODE_LINEAR) continue;
-        for (int which = 0; which < 2; which++) {
-            const int pi = which ? nd->b : nd->w;
-            if (pi < 0) continue;
-            double *w = exec_param(&e, pi);
-            for (size_t k = 0; k < g->p[pi].numel; k++, col++) {
-                const double w0 = w[k];
-                double zp[NB], zm[NB];
-                w[k] = w0 + h;
-                exec_params_changed(&e);
-                logits_true(&e, g, x, y, zp);
-                w[k] = w0 - h;
-                exec_params_changed(&e);
-                logits_true(&e, g, x, y, zm);
-                w[k] = w0;
-                for (int n = 0; n < NB; n++) G[(size_t)n * P + col] = (zp[n] - zm[n]) / (2 * h);
-            }
-        }
-    }
-    exec_params_changed(&e);
+    fd_columns(&e, g, x, y, G, P);
     double th[NB * NB], ev[NB];
     for (int a = 0; a < NB; a++)
         for (int b = 0; b < NB; b++) {
@@ -237,7 +217,7 @@ static void test_ntk(void) {
     const double M_fd = sqrt(tr / NB);
     double tmp[NB * NB];
     memcpy(tmp, th, sizeof th);
-    jacobi(NB, tmp, ev);
+    test_jacobi_eig(NB, tmp, ev);
     double lo = ev[0], hi = ev[0];
     for (int n = 1; n < NB; n++) lo = fmin(lo, ev[n]), hi = fmax(hi, ev[n]);
     printf("tiny DARTS net: %zu conv/linear parameters, M %.10g (FD %.10g), kappa %.10g (FD %.10g)\n",
@@ -253,29 +233,12 @@ static void test_ntk(void) {
     e.bn_mode = FN_BN_TRAIN;
     double sum_th = 0, sum_g2 = 0;
     for (int k = 0; k < NB * NB; k++) sum_th += tht[k];
-    for (int i = 0; i < g->nn; i++) {
-        const fn_node *nd = &g->nodes[i];
-        if (nd->kind != FN_NODE_CONV && nd->kind != FN_NODE_LINEAR) continue;
-        for (int which = 0; which < 2; which++) {
-            const int pi = which ? nd->b : nd->w;
-            if (pi < 0) continue;
-            double *w = exec_param(&e, pi);
-            for (size_t k = 0; k < g->p[pi].numel; k++) {
-                const double w0 = w[k];
-                double zp[NB], zm[NB], d = 0;
-                w[k] = w0 + h;
-                exec_params_changed(&e);
-                logits_true(&e, g, x, y, zp);
-                w[k] = w0 - h;
-                exec_params_changed(&e);
-                logits_true(&e, g, x, y, zm);
-                w[k] = w0;
-                for (int n = 0; n < NB; n++) d += (zp[n] - zm[n]) / (2 * h);
-                sum_g2 += d * d;
-            }
-        }
+    fd_columns(&e, g, x, y, G, P);
+    for (size_t k = 0; k < P; k++) {
+        double d = 0;
+        for (int n = 0; n < NB; n++) d += G[(size_t)n * P + k];
+        sum_g2 += d * d;
     }
-    exec_params_changed(&e);
     printf("train mode: sum Theta %.10g, ||dS/dW||^2 by central differences %.10g\n", sum_th, sum_g2);
     check_close("sum of Theta (train-mode BN) vs ||dS/dW||^2", &sum_th, &sum_g2, 1,
                 1e-7 * fabs(sum_g2), 1e-6);

@@ -22,13 +22,7 @@
 #include "nn/rng.h"
 #include "train/train.h"
 #include "tests/test_util.h"
-
-static const char *GENOTYPE =
-    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_5x5', 1), ('dil_conv_3x3', 0), "
-    "('dil_conv_5x5', 2), ('avg_pool_3x3', 1), ('skip_connect', 0), ('max_pool_3x3', 3), "
-    "('sep_conv_3x3', 4)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), "
-    "('skip_connect', 1), ('avg_pool_3x3', 0), ('sep_conv_5x5', 2), ('dil_conv_3x3', 1), "
-    "('skip_connect', 2), ('sep_conv_3x3', 0), ('dil_conv_5x5', 4)], reduce_concat=[2, 3, 4, 5])";
+#include "tests/train_ref_case.h"
 
 static void test_ops(void) {
     /* scale_n: out = s[i] * x, din += s[i] * dout */
@@ -105,7 +99,7 @@ static void tiny_input(train_core *c, unsigned seed) {
 static void test_fd(void) {
     darts_genotype gt;
     char err[FN_ERRLEN];
-    CHECK(darts_genotype_parse(GENOTYPE, &gt, err, sizeof err) == 0);
+    CHECK(darts_genotype_parse(train_ref_genotype, &gt, err, sizeof err) == 0);
     train_darts_config dc = {2, 3, 5, 32, 32, 2, 1, 1}; /* aux head after cell 2 (8x8) */
     train_net net;
     CHECK(train_darts_net_build(&net, &gt, &dc, err, sizeof err) == 0);
@@ -152,7 +146,7 @@ static void two_steps(int threads, double **w, double **mom, double **run, size_
     omp_set_num_threads(threads);
     darts_genotype gt;
     char err[FN_ERRLEN];
-    CHECK(darts_genotype_parse(GENOTYPE, &gt, err, sizeof err) == 0);
+    CHECK(darts_genotype_parse(train_ref_genotype, &gt, err, sizeof err) == 0);
     train_darts_config dc = {8, 5, 10, 32, 32, 16, 1, 1};
     train_net net;
     CHECK(train_darts_net_build(&net, &gt, &dc, err, sizeof err) == 0);
@@ -202,7 +196,7 @@ static int run_dir(const char *dir, int stop_after, const train_data *d, const t
                    train_model *keep_model, train_result *res) {
     darts_genotype gt;
     char err[FN_ERRLEN];
-    CHECK(darts_genotype_parse(GENOTYPE, &gt, err, sizeof err) == 0);
+    CHECK(darts_genotype_parse(train_ref_genotype, &gt, err, sizeof err) == 0);
     train_recipe r = train_recipe_darts();
     r.epochs = 2; r.batch = 12; r.lr = 0.05; r.seed = 7; r.drop_path = 0.5;
     train_opts o = {dir, 0, stop_after, "test"};

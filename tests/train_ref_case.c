@@ -31,7 +31,7 @@ static const double *get_ref(void *u, const char *name, size_t n) {
     return t->data;
 }
 
-static const char *GENOTYPE =
+const char *const train_ref_genotype =
     "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_5x5', 1), ('dil_conv_3x3', 0), "
     "('dil_conv_5x5', 2), ('avg_pool_3x3', 1), ('skip_connect', 0), ('max_pool_3x3', 3), "
     "('sep_conv_3x3', 4)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), "
@@ -73,7 +73,7 @@ double train_ref_case(const fn_ref_file *rf, fn_dtype dt, fn_device dev, int con
     const double a3 = f64 ? 1e-9 : 1e-3, r3 = f64 ? 1e-7 : 1e-2; /* after three steps */
     darts_genotype gt;
     char err[FN_ERRLEN];
-    CHECK(darts_genotype_parse(GENOTYPE, &gt, err, sizeof err) == 0);
+    CHECK(darts_genotype_parse(train_ref_genotype, &gt, err, sizeof err) == 0);
     train_darts_config dc = {4, 5, 10, 32, 32, 8, 1, 1};
     train_net net;
     CHECK(train_darts_net_build(&net, &gt, &dc, err, sizeof err) == 0);

@@ -13,6 +13,9 @@
 #include "datasets/refbin.h"
 #include "engine/exec.h"
 
+/* the README's genotype: every primitive, in both cell kinds (also test_train's network) */
+extern const char *const train_ref_genotype;
+
 /* control != 0: drop-path scale 1/0.75 instead of 1/0.8, which must miss the reference (the
  * comparison can fail; nothing is checked or printed). Returns the loss group's largest
  * error / tolerance (INFINITY when the executor could not be made). */

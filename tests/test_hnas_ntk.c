@@ -34,21 +34,6 @@ enum { HN = 5, CI = 2, HH = 4, HW = HH * HH, C1 = 3, K = 4 };
 enum { O_B1 = 54, O_W2 = 57, O_B2 = 66, O_FW = 69, O_FB = 81, NW = 85 };
 typedef struct { double w[NW]; } sample_w;
 
-static void bn_train(const double *a, double *out) { /* affine=False, batch statistics */
-    for (int o = 0; o < C1; o++) {
-        double m = 0, v = 0;
-        for (int n = 0; n < HN; n++)
-            for (int p = 0; p < HW; p++) m += a[(n * C1 + o) * HW + p];
-        m /= HN * HW;
-        for (int n = 0; n < HN; n++)
-            for (int p = 0; p < HW; p++) v += pow(a[(n * C1 + o) * HW + p] - m, 2);
-        v /= HN * HW;
-        for (int n = 0; n < HN; n++)
-            for (int p = 0; p < HW; p++)
-                out[(n * C1 + o) * HW + p] = (a[(n * C1 + o) * HW + p] - m) / sqrt(v + FN_BN_EPS);
-    }
-}
-
 static void hand_forward(const sample_w *P, const double *x, double *z) {
     double a1[HN * C1 * HW], r1[HN * C1 * HW], a2[HN * C1 * HW], r2[HN * C1 * HW];
     for (int n = 0; n < HN; n++)
@@ -66,7 +51,7 @@ static void hand_forward(const sample_w *P, const double *x, double *z) {
                             }
                     a1[(n * C1 + o) * HW + yy * HH + xx] = s;
                 }
-    bn_train(a1, r1);
+    test_bn_train(a1, HN, C1, HW, NULL, NULL, r1);
     for (int n = 0; n < HN; n++)
         for (int o = 0; o < C1; o++)
             for (int p = 0; p < HW; p++) {
@@ -75,7 +60,7 @@ static void hand_forward(const sample_w *P, const double *x, double *z) {
                     s += P[n].w[O_W2 + o * C1 + i] * fmax(r1[(n * C1 + i) * HW + p], 0);
                 a2[(n * C1 + o) * HW + p] = s;
             }
-    bn_train(a2, r2);
+    test_bn_train(a2, HN, C1, HW, NULL, NULL, r2);
     for (int n = 0; n < HN; n++) {
         double f[C1];
         for (int i = 0; i < C1; i++) {

@@ -25,22 +25,6 @@ enum { HN = 5, CI = 2, HH = 4, HW = HH * HH, C1 = 3, K = 4, NW = C1 * CI * 9 + C
 typedef struct { double w[NW]; } sample_w;
 static double bn_g1[C1], bn_b1[C1], bn_g2[C1], bn_b2[C1];
 
-static void bn_train(double *a, const double *gam, const double *bet, double *out) {
-    for (int o = 0; o < C1; o++) { /* a [HN][C1][HW] */
-        double m = 0, v = 0;
-        for (int n = 0; n < HN; n++)
-            for (int p = 0; p < HW; p++) m += a[(n * C1 + o) * HW + p];
-        m /= HN * HW;
-        for (int n = 0; n < HN; n++)
-            for (int p = 0; p < HW; p++) v += pow(a[(n * C1 + o) * HW + p] - m, 2);
-        v /= HN * HW;
-        for (int n = 0; n < HN; n++)
-            for (int p = 0; p < HW; p++)
-                out[(n * C1 + o) * HW + p] =
-                    gam[o] * (a[(n * C1 + o) * HW + p] - m) / sqrt(v + FN_BN_EPS) + bet[o];
-    }
-}
-
 /* z [HN][K]; r1, r2 [HN][C1][HW]: the inputs of the two ReLUs (NULL to skip) */
 static void hand_forward(const sample_w *P, const double *x, double *z, double *r1o, double *r2o) {
     double a1[HN * C1 * HW], r1[HN * C1 * HW], a2[HN * C1 * HW], r2[HN * C1 * HW];
@@ -59,7 +43,7 @@ static void hand_forward(const sample_w *P, const double *x, double *z, double *
                             }
                     a1[(n * C1 + o) * HW + yy * HH + xx] = s;
                 }
-    bn_train(a1, bn_g1, bn_b1, r1);
+    test_bn_train(a1, HN, C1, HW, bn_g1, bn_b1, r1);
     for (int n = 0; n < HN; n++)
         for (int o = 0; o < C1; o++)
             for (int p = 0; p < HW; p++) {
@@ -68,7 +52,7 @@ static void hand_forward(const sample_w *P, const double *x, double *z, double *
                     s += P[n].w[54 + o * C1 + i] * fmax(r1[(n * C1 + i) * HW + p], 0);
                 a2[(n * C1 + o) * HW + p] = s;
             }
-    bn_train(a2, bn_g2, bn_b2, r2);
+    test_bn_train(a2, HN, C1, HW, bn_g2, bn_b2, r2);
     for (int n = 0; n < HN; n++) {
         double f[C1];
         for (int i = 0; i < C1; i++) {

@@ -1,5 +1,6 @@
 /* tests/test_util.c: see tests/test_util.h. */
 #include "tests/test_util.h"
+#include "nn/batchnorm2d.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -108,4 +109,23 @@ void test_jacobi_eig(int n, double *a, double *w) {
         for (int k = i; k > 0 && w[k] < w[k - 1]; k--) {
             const double t = w[k]; w[k] = w[k - 1]; w[k - 1] = t;
         }
+}
+
+void test_bn_train(const double *a, int N, int C, int HW, const double *gamma, const double *beta,
+                   double *out) {
+    for (int o = 0; o < C; o++) {
+        double m = 0, v = 0;
+        for (int n = 0; n < N; n++)
+            for (int p = 0; p < HW; p++) m += a[(n * C + o) * HW + p];
+        m /= N * HW;
+        for (int n = 0; n < N; n++)
+            for (int p = 0; p < HW; p++) v += pow(a[(n * C + o) * HW + p] - m, 2);
+        v /= N * HW;
+        for (int n = 0; n < N; n++)
+            for (int p = 0; p < HW; p++) {
+                const double d = a[(n * C + o) * HW + p] - m;
+                out[(n * C + o) * HW + p] = gamma ? gamma[o] * d / sqrt(v + FN_BN_EPS) + beta[o]
+                                                  : d / sqrt(v + FN_BN_EPS);
+            }
+    }
 }

@@ -46,5 +46,10 @@ double test_rand(unsigned *state);
 /* eigenvalues w[n] of the symmetric a[n*n] (destroyed), ascending: cyclic Jacobi, independent
  * of LAPACK and proxies/linalg, for checking them */
 void test_jacobi_eig(int n, double *a, double *w);
+/* train-mode batch norm in plain loops, for hand-written reference networks: a and out
+ * [N][C][HW], batch statistics (biased variance, eps FN_BN_EPS); gamma and beta [C], or both
+ * NULL for affine=False */
+void test_bn_train(const double *a, int N, int C, int HW, const double *gamma, const double *beta,
+                   double *out);
 
 #endif

@@ -115,7 +115,8 @@ wait_state "$J" PENDING 90
 start_now "$J"
 wait_state "$J" COMPLETED 120
 cat preempt.out
-scontrol show job "$J" | grep -q "Restarts=2" || fail "expected Restarts=2"
+scontrol show job "$J" > job.txt || fail "scontrol show job $J"  # grep -q in a pipe: SIGPIPE
+grep -q "Restarts=2" job.txt || fail "expected Restarts=2"
 grep -q "got SIGUSR1: sending USR1" preempt.out || fail "no USR1 in the log"
 grep -q "got SIGTERM: sending USR1" preempt.out || fail "no TERM in the log"
 [ "$(grep -c "requeueing job $J" preempt.out)" -eq 2 ] || fail "expected two requeues"

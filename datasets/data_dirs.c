@@ -2,6 +2,8 @@
 #define _DEFAULT_SOURCE /* realpath */
 #include "datasets/data_dirs.h"
 
+#include <pthread.h>
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,8 +60,15 @@ static int build_roots(void) {
     return n;
 }
 
+static int g_nroots;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static void build_roots_once(void) { g_nroots = build_roots(); }
+
+/* Built once per process (the environment is read at the first call): searches of a bundle
+ * (search/bundle.h) look up data from several threads at once. */
 int data_roots(const char **roots, int max) {
-    const int n = build_roots();
+    pthread_once(&g_once, build_roots_once);
+    const int n = g_nroots;
     int k = 0;
     for (; k < n && k < max; k++) roots[k] = g_ptrs[k];
     return k;

@@ -109,7 +109,7 @@ fn_status search_run(const fn_search_config *cfg_in, fn_search_result *res) {
         keep = callocCheck((size_t)g.nt, 1);
         keep[head_in] = 1;
     }
-    fn_exec_opts eo = {0, 0, keep, NULL, cfg.device, 0};
+    fn_exec_opts eo = {0, 0, keep, cfg.pool, cfg.device, 0};
     const int erc = exec_init_opts(&e, &g, metric_dtype(m, &mo), &eo);
     if (erc) {
         free(keep);

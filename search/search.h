@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "spaces/darts.h"
+#include "engine/exec.h"
 #include "metrics/metric.h"
 #include "base/common.h"
 
@@ -44,6 +45,8 @@ typedef struct {
                                 GPU (the CUDA backend, engine/backend.h); weights are drawn on the host from the
                                 seed and copied, so both start from the same supernet */
     fn_metric_opts mopts;
+    fn_arena_pool *pool;     /* NULL, or host arenas to borrow for the executor (kept from one
+                                search to the next by search/bundle.h); never changes a result */
 } fn_search_config;
 
 void search_config_default(fn_search_config *c);

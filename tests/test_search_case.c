@@ -1,19 +1,24 @@
 /* tests/test_search_case.c: see test_search_case.h. */
 #include "tests/test_search_case.h"
 
+void test_search_case_config(const test_search_case *k, const char *data, uint64_t seed,
+                             fn_search_config *c) {
+    search_config_default(c);
+    c->space = k->space;
+    c->metric = k->metric;
+    c->data_path = data;
+    c->seed = seed;
+    c->batch = k->batch;
+    c->channels = k->channels;
+    c->cells = k->cells;
+    if (k->ss) c->ss = k->ss;
+    c->mopts.precision = k->precision;
+    c->mopts.synflow_zc = k->synflow_zc == 0 ? -1 : k->synflow_zc > 0;
+}
+
 fn_status test_search_case_run(const test_search_case *k, const char *data, uint64_t seed,
                                fn_search_result *res) {
     fn_search_config c;
-    search_config_default(&c);
-    c.space = k->space;
-    c.metric = k->metric;
-    c.data_path = data;
-    c.seed = seed;
-    c.batch = k->batch;
-    c.channels = k->channels;
-    c.cells = k->cells;
-    if (k->ss) c.ss = k->ss;
-    c.mopts.precision = k->precision;
-    c.mopts.synflow_zc = k->synflow_zc == 0 ? -1 : k->synflow_zc > 0;
+    test_search_case_config(k, data, seed, &c);
     return search_run(&c, res);
 }

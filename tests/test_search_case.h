@@ -1,6 +1,7 @@
 /* tests/test_search_case.h: one search described by a small struct (space, metric, precision,
  * batch, width, depth, NB-1shot1 space, SynFlow form), run on real data: the shared setup of
- * the thread-count test (test_threads.c) and the cross-machine one (test_golden.c). */
+ * the thread-count test (test_threads.c), the cross-machine one (test_golden.c) and the
+ * bundle one (test_bundle.c). */
 #ifndef FN_TEST_SEARCH_CASE_H
 #define FN_TEST_SEARCH_CASE_H
 
@@ -19,6 +20,9 @@ typedef struct {
                        nb1shot1: BN removed, |alpha|); 1 BN removed; -1 FD's literal form */
 } test_search_case;
 
+/* the search config of the case with `seed` and images from `data` */
+void test_search_case_config(const test_search_case *k, const char *data, uint64_t seed,
+                             fn_search_config *c);
 /* search_run of the case with `seed` and images from `data`; returns res->status */
 fn_status test_search_case_run(const test_search_case *k, const char *data, uint64_t seed,
                                fn_search_result *res);

@@ -1,0 +1,165 @@
+/* search/bundle.c: K searches side by side (see search/bundle.h). */
+#include "search/bundle.h"
+
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datasets/dataset.h"
+#include "search/space.h"
+
+static int same_str(const char *a, const char *b) {
+    return (a == b) || (a && b && !strcmp(a, b));
+}
+
+int search_bundle_compatible(const fn_search_config *a, const fn_search_config *b) {
+    return same_str(a->space, b->space) && same_str(a->metric, b->metric) &&
+           same_str(a->dataset, b->dataset) && a->batch == b->batch &&
+           a->channels == b->channels && a->cells == b->cells && a->ss == b->ss &&
+           a->device == b->device && a->mopts.precision == b->mopts.precision &&
+           a->mopts.synflow_zc == b->mopts.synflow_zc;
+}
+
+size_t search_bytes(const fn_search_config *cfg_in, char *err, size_t errlen) {
+    const fn_space *sp = space_find(cfg_in->space);
+    const fn_metric *m = metric_find(cfg_in->metric);
+    const fn_dataset_info *ds = dataset_info(cfg_in->dataset);
+    if (!sp || !m || !ds) {
+        snprintf(err, errlen, "unknown %s", !sp ? "space" : !m ? "metric" : "dataset");
+        return 0;
+    }
+    fn_search_config cfg = *cfg_in;
+    if (sp->resolve(&cfg, ds, err, errlen)) return 0;
+    const int batch = cfg.batch > 0 ? cfg.batch : m->default_batch;
+    fn_graph g;
+    graph_init(&g);
+    if (sp->build(&g, &cfg, ds, batch, err, errlen)) {
+        graph_free(&g);
+        return 0;
+    }
+    /* planned and mapped on the host, never touched: no page is paid for */
+    fn_exec e;
+    fn_exec_opts eo = {0};
+    eo.device = FN_DEV_CPU;
+    const int rc = exec_init_opts(&e, &g, metric_dtype(m, &cfg.mopts), &eo);
+    size_t bytes = e.bytes;
+    if (rc == 0) exec_free(&e);
+    graph_free(&g);
+    if (!bytes) {
+        snprintf(err, errlen, "%s", exec_error());
+        return 0;
+    }
+    /* GraSP's Hessian-vector product doubles the activation and gradient arenas */
+    if (!strcmp(m->name, "grasp")) bytes *= 2;
+    return bytes;
+}
+
+static size_t meminfo_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    size_t kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %zu kB", &kb) == 1) break;
+    fclose(f);
+    return kb * 1024;
+}
+
+static size_t read_size(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return SIZE_MAX;
+    char buf[64] = "";
+    size_t v = SIZE_MAX;
+    if (fgets(buf, sizeof buf, f) && strncmp(buf, "max", 3)) v = (size_t)strtoull(buf, NULL, 10);
+    fclose(f);
+    return v;
+}
+
+size_t fn_mem_available(void) {
+    size_t avail = meminfo_available();
+    /* cgroup v2: this process' limit (a SLURM job's or a container's) */
+    const size_t max = read_size("/sys/fs/cgroup/memory.max"),
+                 cur = read_size("/sys/fs/cgroup/memory.current");
+    if (max != SIZE_MAX && cur != SIZE_MAX) {
+        const size_t room = max > cur ? max - cur : 0;
+        if (!avail || room < avail) avail = room;
+    }
+    return avail;
+}
+
+int search_bundle_size(const fn_search_config *cfg, int cap, int threads, int ranks_on_node,
+                       size_t mem_bytes) {
+    if (cfg->device != FN_DEV_CPU) return cap > 0 ? cap : 1;
+    if (threads < 1) threads = 1;
+    int k = cap > 0 && cap < threads ? cap : threads;
+    if (k <= 1) return 1;
+    char err[FN_ERRLEN];
+    const size_t one = search_bytes(cfg, err, sizeof err);
+    if (!one) return 1; /* the search itself reports the problem */
+    if (!mem_bytes) mem_bytes = fn_mem_available() / (size_t)(ranks_on_node > 0 ? ranks_on_node : 1);
+    const size_t fit = (size_t)((double)mem_bytes * 0.9 / (double)one);
+    if (fit < (size_t)k) k = fit > 1 ? (int)fit : 1;
+    return k;
+}
+
+struct search_bundle {
+    fn_arena_pool *pools; /* [npools], one per slot */
+    int npools;
+};
+
+search_bundle *search_bundle_new(void) { return callocCheck(1, sizeof(search_bundle)); }
+
+void search_bundle_free(search_bundle *b) {
+    if (!b) return;
+    for (int i = 0; i < b->npools; i++) arena_pool_free(&b->pools[i]);
+    free(b->pools);
+    free(b);
+}
+
+static void ensure_pools(search_bundle *b, int n) {
+    if (n <= b->npools) return;
+    fn_arena_pool *p = realloc(b->pools, sizeof(fn_arena_pool) * (size_t)n);
+    if (!p) FN_FATAL("out of memory");
+    b->pools = p;
+    memset(b->pools + b->npools, 0, sizeof(fn_arena_pool) * (size_t)(n - b->npools));
+    b->npools = n;
+}
+
+void search_bundle_run(search_bundle *b, const fn_search_config *cfg, int k, int threads,
+                       fn_search_result *res) {
+    if (k <= 0) return;
+    const int saved_threads = omp_get_max_threads(), saved_levels = omp_get_max_active_levels();
+    if (threads <= 0) threads = saved_threads;
+    int device = 0;
+    for (int i = 0; i < k; i++) device |= cfg[i].device != FN_DEV_CPU;
+    /* one slot per search up to the thread count; leftover threads split among the slots */
+    const int slots = device ? 1 : (k < threads ? k : threads);
+    const int inner = threads / slots > 0 ? threads / slots : 1;
+    ensure_pools(b, slots);
+    if (slots == 1) {
+        omp_set_num_threads(inner);
+        for (int i = 0; i < k; i++) {
+            fn_search_config c = cfg[i];
+            if (c.device == FN_DEV_CPU && !c.pool) c.pool = &b->pools[0];
+            search_run(&c, &res[i]);
+        }
+    } else {
+        omp_set_max_active_levels(inner > 1 ? 2 : 1);
+        /* static, one search per slot in turn: slot s runs searches s, s + slots, ... with
+         * its own arenas (which search runs where never changes a result) */
+#pragma omp parallel num_threads(slots)
+        {
+            const int s = omp_get_thread_num();
+            omp_set_num_threads(inner);
+            for (int i = s; i < k; i += slots) {
+                fn_search_config c = cfg[i];
+                if (!c.pool) c.pool = &b->pools[s];
+                search_run(&c, &res[i]);
+            }
+        }
+        omp_set_max_active_levels(saved_levels);
+    }
+    omp_set_num_threads(saved_threads);
+}

@@ -1,0 +1,56 @@
+/* search/bundle.h: K FreeDARTS searches of one supernet shape run together, for the
+ * throughput of a sweep (many seeds, alpha scales or precisions of the same supernet).
+ *
+ * On the CPU a bundle runs its searches side by side, one search per OpenMP thread (or
+ * threads / K threads each when there are more threads than searches), each with its own
+ * executor, weights, BN statistics, alpha, loss and d alpha, and its own arenas kept from one
+ * bundle to the next (no page faults after the first). A supernet's kernels at these sizes
+ * (16 to 64 channels, batch 1 for SynFlow) do not fill two cores; K whole searches do. Every
+ * search runs the same code as search_run alone, and a search's result does not depend on
+ * the thread count (fixed-order reductions, tests/test_threads.c), so each result is bit for
+ * bit the one of its single search (tests/test_bundle.c checks it per space and metric).
+ *
+ * CUDA searches of a bundle run one after another on the GPU: no batched CUDA executor
+ * exists yet (docs/ARCHITECTURE.md, "Bundles").
+ *
+ * A failure (NaN score, missing data file, out of memory) is its own search's status; the
+ * other searches of the bundle are not affected. */
+#ifndef FN_SEARCH_BUNDLE_H
+#define FN_SEARCH_BUNDLE_H
+
+#include <stddef.h>
+
+#include "search/search.h"
+
+/* Searches that may share a bundle: the same space, metric, dataset, batch, width, cells,
+ * NB-1shot1 space, precision and device (the same supernet shape and pass). Seeds, alpha
+ * scales, augmentation and data files may differ. */
+int search_bundle_compatible(const fn_search_config *a, const fn_search_config *b);
+
+/* Executor bytes of one search of cfg (its graph planned, nothing touched), GraSP's tangent
+ * arenas included; 0 with a message when the config is invalid. */
+size_t search_bytes(const fn_search_config *cfg, char *err, size_t errlen);
+
+/* Bytes this process may use now: MemAvailable of /proc/meminfo, capped by the cgroup's
+ * memory.max less its memory.current where one is set. */
+size_t fn_mem_available(void);
+
+/* Bundle size for searches like cfg on `threads` CPU threads: at most `cap` (0: no cap),
+ * at most `threads` (more searches than threads do not run faster on a CPU), and as many
+ * as fit in mem_bytes (0: fn_mem_available() / ranks_on_node) with a 10 % margin. CUDA
+ * searches: cap (0: 1). Always >= 1. */
+int search_bundle_size(const fn_search_config *cfg, int cap, int threads, int ranks_on_node,
+                       size_t mem_bytes);
+
+/* Reusable state: one arena pool per slot (a thread's searches borrow its arenas). */
+typedef struct search_bundle search_bundle;
+search_bundle *search_bundle_new(void);
+void search_bundle_free(search_bundle *b);
+
+/* Runs cfg[0..k-1] (compatible or not: compatibility only decides what a sweep groups) on
+ * `threads` threads (0: omp_get_max_threads()) and fills res[0..k-1] as search_run would.
+ * Leaves the OpenMP thread count and nesting as it found them. */
+void search_bundle_run(search_bundle *b, const fn_search_config *cfg, int k, int threads,
+                       fn_search_result *res);
+
+#endif

@@ -1,0 +1,157 @@
+/* tests/test_bundle.c: a bundle of searches (search/bundle.h) gives each search the result of
+ * the same search run alone, bit for bit.
+ *
+ * A. Every space and metric, float32 and float64 (the cases of test_threads.c, small), as
+ *    bundles of 3 seeds on 2 threads (a slot runs two searches in turn, so arenas are reused
+ *    across searches of different seeds), on 5 threads (slots share the leftover threads:
+ *    nested parallel regions) and on 1 thread (one after another): score matrix, value,
+ *    max |S|, architecture and degeneracy flag against search_run of each seed on 2 threads.
+ * B. Failure isolation: a bundle whose middle search has a missing data file (data_error)
+ *    and whose last has an unknown metric (config_error); the first still equals its single
+ *    search, and the failures carry their messages.
+ * C. Compatibility and sizing rules: seeds and alpha scales may differ within a bundle,
+ *    metric, batch, width and device may not; search_bundle_size respects the cap, the thread
+ *    count and the memory given (one search's bytes from search_bytes).
+ *   ./build/bin/test_bundle ../shared/data */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "search/bundle.h"
+#include "tests/test_search_case.h"
+#include "tests/test_util.h"
+
+static const test_search_case cases[] = {
+    {"nb201", "synflow", -1, 0, 0, 0, 0, 0},
+    {"nb201", "synflow", 32, 0, 0, 0, 0, 0},
+    {"nb201", "snip", -1, 8, 0, 0, 0, 0},
+    {"nb201", "grasp", -1, 4, 8, 0, 0, 0},
+    {"nb1shot1", "synflow", -1, 0, 0, 0, 2, 0},
+    {"nb1shot1", "snip", 64, 4, 0, 0, 3, 0},
+    {"darts", "synflow", -1, 0, 8, 5, 0, 0},
+    {"darts", "synflow", -1, 0, 8, 5, 0, -1},
+    {"darts", "snip", -1, 4, 8, 5, 0, 0},
+    {"darts", "grasp", -1, 2, 8, 5, 0, 0},
+};
+#define K 3
+
+static int same(const fn_search_result *a, const fn_search_result *b) {
+    const int n = a->s_rows * a->s_cols;
+    return a->status == b->status && n == b->s_rows * b->s_cols &&
+           !memcmp(a->S, b->S, sizeof(double) * (size_t)n) &&
+           !memcmp(&a->value, &b->value, sizeof(double)) &&
+           !memcmp(&a->s_max, &b->s_max, sizeof(double)) && !strcmp(a->arch, b->arch) &&
+           a->degenerate == b->degenerate;
+}
+
+static void parity(const char *data, search_bundle *b) {
+    static const int threads[] = {2, 5, 1};
+    fn_search_config cfg[K];
+    fn_search_result *ref = mallocCheck(sizeof(fn_search_result) * K),
+                     *res = mallocCheck(sizeof(fn_search_result) * K);
+    for (int c = 0; c < (int)(sizeof cases / sizeof cases[0]); c++) {
+        const test_search_case *k = &cases[c];
+        char name[96];
+        snprintf(name, sizeof name, "%s/%s%s ss%d fp%d b%d", k->space, k->metric,
+                 k->synflow_zc < 0 ? "-fd" : "", k->ss, k->precision, k->batch);
+        omp_set_num_threads(2);
+        for (int i = 0; i < K; i++) {
+            test_search_case_config(k, data, (uint64_t)(7 + 3 * i), &cfg[i]);
+            search_run(&cfg[i], &ref[i]);
+            CHECKF(ref[i].status == FN_OK, "%s seed %d: %s", name, 7 + 3 * i, ref[i].msg);
+        }
+        CHECKF(strcmp(ref[0].arch, ref[1].arch) || memcmp(ref[0].S, ref[1].S, sizeof(double)),
+               "%s: two seeds gave the same scores (the test would not see a mix-up)", name);
+        int ok = 1;
+        for (int t = 0; t < (int)(sizeof threads / sizeof threads[0]); t++) {
+            memset(res, 0xff, sizeof(fn_search_result) * K);
+            search_bundle_run(b, cfg, K, threads[t], res);
+            for (int i = 0; i < K; i++) {
+                const int eq = same(&ref[i], &res[i]);
+                CHECKF(eq, "%s: bundle of %d on %d threads, search %d (seed %d) differs from "
+                       "its single search (value %.17g vs %.17g)", name, K, threads[t], i,
+                       7 + 3 * i, res[i].value, ref[i].value);
+                ok &= eq;
+            }
+            CHECKF(omp_get_max_threads() == 2, "%s: the bundle changed the thread count", name);
+        }
+        printf("%-28s %3d scores x %d seeds: %s in bundles on 2/5/1 threads\n", name,
+               ref[0].s_rows * ref[0].s_cols, K, ok ? "bit-identical" : "DIFFERENT");
+    }
+    free(ref);
+    free(res);
+}
+
+static void isolation(const char *data, search_bundle *b) {
+    const test_search_case k = {"nb201", "snip", -1, 8, 0, 0, 0, 0};
+    fn_search_config cfg[3];
+    fn_search_result *ref = mallocCheck(sizeof *ref), *res = mallocCheck(sizeof(fn_search_result) * 3);
+    for (int i = 0; i < 3; i++) test_search_case_config(&k, data, (uint64_t)i, &cfg[i]);
+    cfg[1].data_path = "no-such-directory";
+    cfg[2].metric = "no_such_metric";
+    omp_set_num_threads(2);
+    search_run(&cfg[0], ref);
+    search_bundle_run(b, cfg, 3, 2, res);
+    CHECKF(same(ref, &res[0]), "the good search of a failing bundle differs from its single run");
+    CHECKF(res[1].status == FN_ERR_DATA && strstr(res[1].msg, "no-such-directory"),
+           "missing data: status %s, message '%s'", fn_status_name(res[1].status), res[1].msg);
+    CHECKF(res[2].status == FN_ERR_CONFIG && strstr(res[2].msg, "no_such_metric"),
+           "unknown metric: status %s, message '%s'", fn_status_name(res[2].status), res[2].msg);
+    printf("isolation: ok + %s ('%.60s...') + %s: the good search unchanged\n",
+           fn_status_name(res[1].status), res[1].msg, fn_status_name(res[2].status));
+    free(ref);
+    free(res);
+}
+
+static void rules(const char *data) {
+    const test_search_case k = {"nb201", "snip", -1, 8, 0, 0, 0, 0};
+    fn_search_config a, c;
+    test_search_case_config(&k, data, 1, &a);
+    c = a;
+    c.seed = 9;
+    c.alpha_scale = 0.5;
+    c.augment = 0;
+    CHECK(search_bundle_compatible(&a, &c));
+    c = a, c.metric = "synflow";
+    CHECK(!search_bundle_compatible(&a, &c));
+    c = a, c.batch = 16;
+    CHECK(!search_bundle_compatible(&a, &c));
+    c = a, c.channels = 8;
+    CHECK(!search_bundle_compatible(&a, &c));
+    c = a, c.device = FN_DEV_CUDA;
+    CHECK(!search_bundle_compatible(&a, &c));
+    c = a, c.mopts.precision = 64;
+    CHECK(!search_bundle_compatible(&a, &c));
+
+    char err[FN_ERRLEN] = "";
+    const size_t one = search_bytes(&a, err, sizeof err);
+    CHECKF(one > (size_t)1 << 20, "search_bytes: %zu (%s)", one, err);
+    /* the executor of a search reports the same bytes */
+    fn_search_result *r = mallocCheck(sizeof *r);
+    search_run(&a, r);
+    CHECKF(r->bytes == one, "search_bytes %zu, the search's executor %zu", one, r->bytes);
+    free(r);
+    CHECK(search_bundle_size(&a, 0, 8, 1, 100 * one) == 8);        /* threads bound */
+    CHECK(search_bundle_size(&a, 3, 8, 1, 100 * one) == 3);        /* cap */
+    CHECK(search_bundle_size(&a, 0, 8, 1, (size_t)(4.5 * one)) == 4); /* memory: 4.05 fit */
+    CHECK(search_bundle_size(&a, 0, 8, 1, one / 2) == 1);          /* never below 1 */
+    CHECK(search_bundle_size(&a, 0, 1, 1, 100 * one) == 1);
+    c = a, c.metric = "no_such_metric";
+    CHECK(search_bytes(&c, err, sizeof err) == 0 && strstr(err, "metric"));
+    CHECK(search_bundle_size(&c, 0, 8, 1, 0) == 1);
+    c = a, c.metric = "grasp";
+    CHECKF(search_bytes(&c, err, sizeof err) > one, "GraSP counts its tangent arenas");
+    CHECK(fn_mem_available() > 0);
+    printf("rules: one NB201 SNIP b8 search %.1f MiB; bundle sizes 8/3/4/1/1 as expected\n",
+           one / 1048576.0);
+}
+
+int main(int argc, char **argv) {
+    const char *data = argc > 1 ? argv[1] : "../shared/data";
+    search_bundle *b = search_bundle_new();
+    parity(data, b);
+    isolation(data, b);
+    search_bundle_free(b);
+    rules(data);
+    return test_summary("test_bundle");
+}

@@ -38,6 +38,12 @@ void *fn_calloc_check(size_t n, size_t size, const char *file, int line) {
     return p;
 }
 
+void *fn_realloc_check(void *p, size_t size, const char *file, int line) {
+    void *q = realloc(p, size ? size : 1);
+    if (!q) fn_fatal(file, line, "realloc to %zu bytes failed", size);
+    return q;
+}
+
 FILE *fn_fopen_check(const char *path, const char *mode, const char *file, int line) {
     FILE *f = fopen(path, mode);
     if (!f) fn_fatal(file, line, "cannot open '%s' (mode %s): %s", path, mode, strerror(errno));

@@ -21,9 +21,11 @@ void fn_fatal(const char *file, int line, const char *fmt, ...)
 
 void *fn_malloc_check(size_t size, const char *file, int line);
 void *fn_calloc_check(size_t n, size_t size, const char *file, int line);
+void *fn_realloc_check(void *p, size_t size, const char *file, int line);
 FILE *fn_fopen_check(const char *path, const char *mode, const char *file, int line);
 #define mallocCheck(size) fn_malloc_check((size), __FILE__, __LINE__)
 #define callocCheck(n, size) fn_calloc_check((n), (size), __FILE__, __LINE__)
+#define reallocCheck(p, size) fn_realloc_check((p), (size), __FILE__, __LINE__)
 #define fopenCheck(path, mode) fn_fopen_check((path), (mode), __FILE__, __LINE__)
 
 /* Large zero-filled arenas: anonymous mappings with transparent huge pages where the kernel

@@ -67,7 +67,7 @@ int sweep_key_find(const char *name) {
     return -1;
 }
 
-const char *const cfg_top_keys = "name, output, kind, data, benchmark, scores, table, darts_hnas, threads, noop_ms, "
+const char *const cfg_top_keys = "name, output, kind, data, benchmark, scores, table, darts_hnas, threads, bundle, noop_ms, "
                                  "progress_interval, job_timeout_s, max_attempts, "
                                  "noop_hang_seed, grid, zip, exclude, ensembles";
 const char *const cfg_type_names[4] = {"a name", "an integer", "a number", "true or false"};
@@ -286,6 +286,12 @@ static int parse_top(cfg_ctx *x, const yaml_node_t *root) {
                 return cfg_fail(x, v, "threads: %s is out of range (hint: 0..1024, 0 = auto)",
                             cfg_text(v));
             c->threads = (int)num;
+        } else if (!strcmp(key, "bundle")) {
+            if (cfg_want(x, v, key, SWEEP_T_INT, "an integer >= 0, 0 = auto, 1 = off", &num)) return -1;
+            if (num < 0 || num > 256)
+                return cfg_fail(x, v, "bundle: %s is out of range (hint: 0..256, 0 = auto, 1 = off)",
+                            cfg_text(v));
+            c->bundle = (int)num;
         } else if (!strcmp(key, "noop_ms") || !strcmp(key, "progress_interval")) {
             const int noop = key[0] == 'n';
             if (cfg_want(x, v, key, SWEEP_T_NUM, noop ? "milliseconds >= 0" : "seconds > 0", &num))

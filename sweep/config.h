@@ -161,6 +161,9 @@ typedef struct {
                                        FILE,FILE,... merged; "" if not given */
     sweep_mark data_mark, benchmark_mark, output_mark, scores_mark, table_mark;
     int threads;                    /* `threads`: OpenMP threads per rank, 0 = auto */
+    int bundle;                     /* `bundle`: kind search, at most this many compatible
+                                       jobs run side by side on a rank (search/bundle.h);
+                                       0 = auto (the rank's threads, as memory allows), 1 = off */
     double noop_ms;                 /* `noop_ms`: time a noop job spends (default 0; at most
                                        SWEEP_MAX_NOOP_MS) */
     double progress_s;              /* `progress_interval`: seconds between progress lines (10) */

@@ -28,6 +28,7 @@
 #include "mpi/coordinator.h"
 #include "mpi/mpi_check.h"
 #include "mpi/reduce.h"
+#include "search/bundle.h"
 #include "sweep/sweep_run.h"
 #include "sweep/sweep_hnas_darts.h"
 #include "base/common.h"
@@ -172,7 +173,8 @@ typedef struct {
 /* This rank's node, GPU binding and worker description. */
 static void phase_bind(sweep_main *m) {
     coord_node_bind(m->world, &m->node);
-    m->w = (sweep_worker){.rank = m->rank, .proxies = sweep_proxy_cache_new()};
+    m->w = (sweep_worker){.rank = m->rank, .proxies = sweep_proxy_cache_new(),
+                          .bundle = search_bundle_new(), .ranks_on_node = m->node.local_size};
     gethostname(m->w.host, sizeof m->w.host);
     snprintf(m->w.device, sizeof m->w.device, "cpu");
     if (m->node.gpu >= 0) {
@@ -196,6 +198,7 @@ static int phase_config(sweep_main *m) {
         if (a->data) snprintf(cfg->data, sizeof cfg->data, "%s", a->data), cfg->data_mark = (sweep_mark){0, 0};
         if (a->benchmark) snprintf(cfg->benchmark, sizeof cfg->benchmark, "%s", a->benchmark), cfg->benchmark_mark = (sweep_mark){0, 0};
         if (a->threads >= 0) cfg->threads = a->threads;
+        if (a->bundle >= 0) cfg->bundle = a->bundle;
         if (a->job_timeout >= 0) cfg->job_timeout_s = a->job_timeout;
         if (a->max_attempts >= 0) cfg->max_attempts = a->max_attempts;
         sweep_config_default_paths(cfg); /* data roots, for what neither gave */
@@ -513,6 +516,7 @@ static void phase_free(sweep_main *m) {
     free(m->todo);
     nb201_benchmark_free(m->bench);
     sweep_proxy_cache_free(m->w.proxies);
+    search_bundle_free(m->w.bundle);
     sweep_plan_free(&m->plan);
     sweep_config_free(&m->cfg);
     free(m->text);

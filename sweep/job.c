@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/common.h"
+#include "search/bundle.h"
 
 static json_t *params_json(const sweep_params *prm) {
     json_t *o = json_object();
@@ -127,6 +128,68 @@ char *sweep_job_record_timeout(const sweep_config *c, const sweep_plan *p, long 
     return text;
 }
 
+/* status, error, attempt and the search's fields into rec, its timings into t, its scores
+ * into out; returns 1 when the search is ok */
+static int search_fields(json_t *rec, json_t *t, const sweep_params *prm, int attempt,
+                         const sweep_worker *w, const fn_search_result *r, sweep_job_result *out) {
+    const int ok = r->status == FN_OK;
+    json_object_set_new(rec, "status", json_string(fn_status_name(r->status)));
+    json_object_set_new(rec, "error", ok ? json_null() : json_string(r->msg));
+    json_object_set_new(rec, "attempt", json_integer(attempt));
+    if (!ok) return 0;
+    sweep_json_arch(rec, r, w->bench, prm->sc.space);
+    json_object_set_new(rec, "value", json_real(r->value));
+    json_object_set_new(rec, "degenerate", json_boolean(r->degenerate));
+    json_object_set_new(rec, "s_max", json_real(r->s_max));
+    if (isfinite(r->flow)) json_object_set_new(rec, "flow", json_real(r->flow));
+    if (r->s_log2_scale) json_object_set_new(rec, "s_log2_scale", json_integer(r->s_log2_scale));
+    json_object_set_new(rec, "scores", sweep_json_scores(r));
+    out->s_rows = r->s_rows;
+    out->s_cols = r->s_cols;
+    memcpy(out->S, r->S, sizeof out->S);
+    json_t *sn = json_object();
+    json_object_set_new(sn, "params", json_integer((json_int_t)r->params));
+    json_object_set_new(sn, "macs", json_real(r->macs));
+    json_object_set_new(rec, "supernet", sn);
+    if (!strcmp(prm->sc.space, "darts")) {
+        json_t *en = json_object(), *a = json_object(), *b = json_object();
+        json_object_set_new(a, "params", json_integer((json_int_t)r->eval_params[0]));
+        json_object_set_new(a, "macs", json_real(r->eval_macs[0]));
+        json_object_set_new(b, "params", json_integer((json_int_t)r->eval_params[1]));
+        json_object_set_new(b, "macs", json_real(r->eval_macs[1]));
+        json_object_set_new(en, "cifar10_c36_20cells", a);
+        json_object_set_new(en, "imagenet_c48_14cells", b);
+        json_object_set_new(rec, "eval_net", en);
+    }
+    json_object_set_new(t, "data", json_real(r->t_data));
+    json_object_set_new(t, "build", json_real(r->t_build));
+    json_object_set_new(t, "init", json_real(r->t_init));
+    json_object_set_new(t, "score", json_real(r->t_score));
+    json_object_set_new(t, "prune", json_real(r->t_prune));
+    json_object_set_new(t, "search", json_real(r->t_total));
+    return 1;
+}
+
+/* run{...}: where, when and at what cost (bundle: NULL, or {size, slot}) */
+static void run_fields(json_t *rec, json_t *t, double job_s, json_int_t executor_bytes,
+                       const sweep_params *prm, const sweep_worker *w, json_t *bundle) {
+    json_t *run = json_object();
+    json_object_set_new(t, "job", json_real(job_s));
+    json_object_set_new(run, "time_s", t);
+    if (executor_bytes >= 0) json_object_set_new(run, "executor_bytes", json_integer(executor_bytes));
+    if (bundle) json_object_set_new(run, "bundle", bundle);
+    json_object_set_new(run, "rank", json_integer(w->rank));
+    json_object_set_new(run, "host", json_string(w->host));
+    json_object_set_new(run, "device", json_string(prm->sc.device == FN_DEV_CUDA && w->gpu[0]
+                                                       ? w->gpu : w->device));
+    json_object_set_new(run, "threads", json_integer(w->threads));
+    json_object_set_new(run, "pid", json_integer((json_int_t)getpid()));
+    char when[32];
+    sweep_utc_now(when);
+    json_object_set_new(run, "finished_at", json_string(when));
+    json_object_set_new(rec, "run", run);
+}
+
 void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int attempt,
                    const sweep_worker *w, sweep_job_result *out) {
     memset(out, 0, sizeof *out);
@@ -135,7 +198,7 @@ void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int a
     /* where, when and at what cost: everything that may differ between two runs of the same
      * job (rank count, threads, machine) goes into "run"; the rest of a record is
      * deterministic */
-    json_t *run = json_object(), *t = json_object();
+    json_t *t = json_object();
     json_int_t executor_bytes = -1;
     double t0 = fn_now();
     if (prm.kind == SWEEP_KIND_NOOP) {
@@ -159,59 +222,44 @@ void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int a
         if (w->threads > 0) omp_set_num_threads(w->threads);
         fn_search_result *r = mallocCheck(sizeof *r);
         search_run(&prm.sc, r);
-        out->ok = r->status == FN_OK;
-        json_object_set_new(rec, "status", json_string(fn_status_name(r->status)));
-        json_object_set_new(rec, "error", out->ok ? json_null() : json_string(r->msg));
-        json_object_set_new(rec, "attempt", json_integer(attempt));
-        if (out->ok) {
-            sweep_json_arch(rec, r, w->bench, prm.sc.space);
-            json_object_set_new(rec, "value", json_real(r->value));
-            json_object_set_new(rec, "degenerate", json_boolean(r->degenerate));
-            json_object_set_new(rec, "s_max", json_real(r->s_max));
-            if (isfinite(r->flow)) json_object_set_new(rec, "flow", json_real(r->flow));
-            if (r->s_log2_scale)
-                json_object_set_new(rec, "s_log2_scale", json_integer(r->s_log2_scale));
-            json_object_set_new(rec, "scores", sweep_json_scores(r));
-            out->s_rows = r->s_rows;
-            out->s_cols = r->s_cols;
-            memcpy(out->S, r->S, sizeof out->S);
-            json_t *sn = json_object();
-            json_object_set_new(sn, "params", json_integer((json_int_t)r->params));
-            json_object_set_new(sn, "macs", json_real(r->macs));
-            json_object_set_new(rec, "supernet", sn);
-            if (!strcmp(prm.sc.space, "darts")) {
-                json_t *en = json_object(), *a = json_object(), *b = json_object();
-                json_object_set_new(a, "params", json_integer((json_int_t)r->eval_params[0]));
-                json_object_set_new(a, "macs", json_real(r->eval_macs[0]));
-                json_object_set_new(b, "params", json_integer((json_int_t)r->eval_params[1]));
-                json_object_set_new(b, "macs", json_real(r->eval_macs[1]));
-                json_object_set_new(en, "cifar10_c36_20cells", a);
-                json_object_set_new(en, "imagenet_c48_14cells", b);
-                json_object_set_new(rec, "eval_net", en);
-            }
-            json_object_set_new(t, "data", json_real(r->t_data));
-            json_object_set_new(t, "build", json_real(r->t_build));
-            json_object_set_new(t, "init", json_real(r->t_init));
-            json_object_set_new(t, "score", json_real(r->t_score));
-            json_object_set_new(t, "prune", json_real(r->t_prune));
-            json_object_set_new(t, "search", json_real(r->t_total));
-        }
+        out->ok = search_fields(rec, t, &prm, attempt, w, r, out);
         if (out->ok) executor_bytes = (json_int_t)r->bytes;
         free(r);
     }
-    json_object_set_new(t, "job", json_real(fn_now() - t0));
-    json_object_set_new(run, "time_s", t);
-    if (executor_bytes >= 0) json_object_set_new(run, "executor_bytes", json_integer(executor_bytes));
-    json_object_set_new(run, "rank", json_integer(w->rank));
-    json_object_set_new(run, "host", json_string(w->host));
-    json_object_set_new(run, "device", json_string(prm.sc.device == FN_DEV_CUDA && w->gpu[0]
-                                                       ? w->gpu : w->device));
-    json_object_set_new(run, "threads", json_integer(w->threads));
-    json_object_set_new(run, "pid", json_integer((json_int_t)getpid()));
-    char when[32];
-    sweep_utc_now(when);
-    json_object_set_new(run, "finished_at", json_string(when));
-    json_object_set_new(rec, "run", run);
+    run_fields(rec, t, fn_now() - t0, executor_bytes, &prm, w, NULL);
     out->record = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     json_decref(rec);
+}
+
+void sweep_job_run_bundle(const sweep_config *c, const sweep_plan *p, const long *index,
+                          const int *attempt, int k, const sweep_worker *w, sweep_job_result *out) {
+    sweep_params *prm = mallocCheck(sizeof(sweep_params) * (size_t)k);
+    json_t **rec = mallocCheck(sizeof(json_t *) * (size_t)k);
+    fn_search_config *cfg = mallocCheck(sizeof(fn_search_config) * (size_t)k);
+    fn_search_result *r = mallocCheck(sizeof(fn_search_result) * (size_t)k);
+    for (int i = 0; i < k; i++) {
+        rec[i] = record_head(c, p, index[i], &prm[i]);
+        cfg[i] = prm[i].sc;
+    }
+    const double t0 = fn_now();
+    search_bundle_run(w->bundle, cfg, k, w->threads, r);
+    const double wall = fn_now() - t0;
+    for (int i = 0; i < k; i++) {
+        sweep_job_result *o = &out[i];
+        memset(o, 0, sizeof *o);
+        json_t *t = json_object(), *b = json_object();
+        o->ok = search_fields(rec[i], t, &prm[i], attempt[i], w, &r[i], o);
+        json_object_set_new(b, "size", json_integer(k));
+        json_object_set_new(b, "slot", json_integer(i));
+        json_object_set_new(b, "seconds", json_real(wall));
+        /* a search's own wall time; the bundle's is run.bundle.seconds */
+        run_fields(rec[i], t, r[i].t_total > 0 ? r[i].t_total : wall,
+                   o->ok ? (json_int_t)r[i].bytes : -1, &prm[i], w, b);
+        o->record = json_dumps(rec[i], JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+        json_decref(rec[i]);
+    }
+    free(prm);
+    free(rec);
+    free(cfg);
+    free(r);
 }

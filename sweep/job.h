@@ -25,6 +25,8 @@ typedef struct {
     const nb201_benchmark *bench;  /* NULL without a benchmark file */
     struct sweep_proxy_cache *proxies; /* kinds score / zc_search: proxy contexts kept between
                                           jobs (sweep/job_per_arch.c) */
+    struct search_bundle *bundle;  /* kind search: arenas kept between bundles (search/bundle.h) */
+    int ranks_on_node;             /* ranks sharing this rank's machine (memory per rank) */
 } sweep_worker;
 
 typedef struct {
@@ -37,6 +39,13 @@ typedef struct {
 /* Runs job `index` of p (attempt: 1 for the first try). Always fills out. */
 void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int attempt,
                    const sweep_worker *w, sweep_job_result *out);
+
+/* Kind search: the jobs index[0..k-1] (attempts attempt[]) as one bundle
+ * (search/bundle.h, side by side on the worker's threads); out[i] is job index[i]'s result
+ * exactly as sweep_job_run would give it, plus run.bundle {size, slot, seconds}; run.time_s
+ * of a job is its own search's. A failed search fails only its own record. */
+void sweep_job_run_bundle(const sweep_config *c, const sweep_plan *p, const long *index,
+                          const int *attempt, int k, const sweep_worker *w, sweep_job_result *out);
 
 /* The record rank 0 writes for job `index` when no result came within c->job_timeout_s:
  * status `timeout`, the message naming the rank and host, run{time_s{job}, rank, host,

@@ -52,6 +52,7 @@ char *sweep_config_json(const sweep_config *c, int indent) {
         json_object_set_new(o, "darts_hnas", dh);
     }
     json_object_set_new(o, "threads", json_integer(c->threads));
+    json_object_set_new(o, "bundle", json_integer(c->bundle));
     if (c->kind == SWEEP_KIND_NOOP) json_object_set_new(o, "noop_ms", json_real(c->noop_ms));
     json_object_set_new(o, "progress_interval", json_real(c->progress_s));
     json_object_set_new(o, "job_timeout_s", json_real(c->job_timeout_s));

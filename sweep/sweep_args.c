@@ -21,6 +21,8 @@ void sweep_args_usage(FILE *f) {
 "  --data DIR         labelled data root (overrides `data`)\n"
 "  --benchmark FILE   NB201 ground truth TSV (overrides `benchmark`)\n"
 "  --threads N        OpenMP threads per rank (overrides `threads`; 0 = cores / ranks per node)\n"
+"  --bundle N         kind search: up to N compatible jobs side by side on a rank's threads\n"
+"                     (overrides `bundle`; 0 = auto, as threads and memory allow; 1 = off)\n"
 "  --lock-wait S      seconds to wait for another sweep holding OUTPUT (default 60)\n"
 "  --job-timeout S    a job with no result after S seconds is recorded as `timeout` and its\n"
 "                     rank gets no more jobs (overrides `job_timeout_s`; 0 = no limit)\n"
@@ -50,6 +52,7 @@ void sweep_args_usage(FILE *f) {
 int sweep_args_parse(int argc, char **argv, sweep_args *a, int rank) {
     memset(a, 0, sizeof *a);
     a->threads = -1;
+    a->bundle = -1;
     a->lock_wait = 60;
     a->job_timeout = -1;
     a->max_attempts = -1;
@@ -57,7 +60,7 @@ int sweep_args_parse(int argc, char **argv, sweep_args *a, int rank) {
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = !strcmp(o, "--output") || !strcmp(o, "--data") || !strcmp(o, "--benchmark") ||
-                    !strcmp(o, "--threads") || !strcmp(o, "--lock-wait") || !strcmp(o, "--shard") ||
+                    !strcmp(o, "--threads") || !strcmp(o, "--bundle") || !strcmp(o, "--lock-wait") || !strcmp(o, "--shard") ||
                     !strcmp(o, "--job-timeout") || !strcmp(o, "--max-attempts");
         if (takes && !v) {
             if (rank == 0) fprintf(stderr, "freenas_sweep: %s needs a value (see --help)\n", o);
@@ -98,6 +101,14 @@ int sweep_args_parse(int argc, char **argv, sweep_args *a, int rank) {
                 return -1;
             }
             a->threads = (int)t;
+        } else if (!strcmp(o, "--bundle")) {
+            char *end;
+            long t = strtol(v, &end, 10);
+            if (*end || t < 0 || t > 256) {
+                if (rank == 0) fprintf(stderr, "freenas_sweep: --bundle expects 0..256, got '%s'\n", v);
+                return -1;
+            }
+            a->bundle = (int)t;
         } else if (!strcmp(o, "--job-timeout")) {
             char *end;
             a->job_timeout = strtod(v, &end);

@@ -12,7 +12,7 @@ enum { SWEEP_EXIT_OK = 0, SWEEP_EXIT_JOBS_FAILED = 1, SWEEP_EXIT_USAGE = 2, SWEE
 
 typedef struct {
     const char *config, *output, *data, *benchmark;
-    int threads, dry_run, quiet, merge;
+    int threads, bundle, dry_run, quiet, merge;
     int shard_i, shard_n;     /* --shard I/N; shard_n == 0: no sharding */
     double lock_wait;
     double job_timeout;       /* --job-timeout S; < 0: not given */

@@ -34,4 +34,20 @@ cmp "$WORK/one/ensembles.jsonl" "$WORK/three/ensembles.jsonl" || fail "ensembles
 grep -q "ensemble scores reduced over 3 ranks (mpi)" "$WORK/three.log" || fail "no MPI reduction"
 jq -e '.ranks == 3 and (.hosts | length) >= 1 and (.libraries.mpi | length) > 0' \
   "$WORK/three/manifest.json" > /dev/null || fail "manifest incomplete"
-echo "PASS: 18 records and 5 ensemble groups identical on 1 and 3 ranks"
+# bundles (search/bundle.h): the same jobs in bundles side by side on 2 threads (a cap of 3,
+# held to the 2 threads), and with bundles off on 2 threads, give the same records and ensembles
+"$SWEEP" "$WORK/sweep.yaml" --output "$WORK/bundled" --threads 2 --bundle 3 > "$WORK/bundled.log"
+"$SWEEP" "$WORK/sweep.yaml" --output "$WORK/unbundled" --threads 2 --bundle 1 --quiet > /dev/null
+grep -q "^\[sweep\] 18 jobs in 9 bundles of up to 2" "$WORK/bundled.log" \
+  || { cat "$WORK/bundled.log"; fail "bundle plan (3 shapes x 6 seeds in pairs)"; }
+sizes=$(jq -r '.run.bundle.size // 1' "$WORK/bundled/results.jsonl" | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+[ "$(jq -r '.run.bundle.size // 1' "$WORK/bundled/results.jsonl" | grep -c '^2$')" -eq 18 ] \
+  || fail "expected 18 jobs in bundles of 2, got: $sizes"
+[ "$(jq -r '.run.bundle // empty' "$WORK/unbundled/results.jsonl" | wc -l)" -eq 0 ] \
+  || fail "--bundle 1 still bundled jobs"
+for d in bundled unbundled; do
+  diff <(stable_records "$WORK/one/results.jsonl") <(stable_records "$WORK/$d/results.jsonl") \
+    || fail "records differ between 1 rank and the $d run"
+  cmp "$WORK/one/ensembles.jsonl" "$WORK/$d/ensembles.jsonl" || fail "ensembles differ ($d)"
+done
+echo "PASS: 18 records and 5 ensemble groups identical on 1 and 3 ranks, in bundles of 2 and with bundles off"

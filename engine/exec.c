@@ -132,16 +132,30 @@ void *exec_dparam(const fn_exec *e, int p) {
 
 void exec_init_params(fn_exec *e, uint64_t seed) {
     const fn_graph *g = e->g;
+    enum { BLOCK = 2048 };
     for (int p = 0; p < g->np; p++) {
         const fn_param *pp = &g->p[p];
         const double bound = pp->fan_in > 0 ? 1.0 / sqrt((double)pp->fan_in) : 0;
+        if (pp->init == FN_INIT_ONE || pp->init == FN_INIT_ZERO) {
+            for (size_t i = 0; i < pp->numel; i++)
+                exec_set(e->params, e->dtype, pp->off + i, pp->init == FN_INIT_ONE ? 1.0 : 0.0);
+            continue;
+        }
         /* counter-based: any split of the elements over threads gives the same values */
+        const long nblk = (long)((pp->numel + BLOCK - 1) / BLOCK);
 #pragma omp parallel for schedule(static) if (pp->numel > 16384)
-        for (size_t i = 0; i < pp->numel; i++) {
-            double v = pp->init == FN_INIT_ONE    ? 1.0
-                       : pp->init == FN_INIT_ZERO ? 0.0
-                       : bound * (2.0 * fn_rng_uniform(seed, (uint32_t)p, i) - 1.0);
-            exec_set(e->params, e->dtype, pp->off + i, v);
+        for (long b = 0; b < nblk; b++) {
+            double u[BLOCK];
+            const size_t i0 = (size_t)b * BLOCK,
+                         n = pp->numel - i0 < (size_t)BLOCK ? pp->numel - i0 : (size_t)BLOCK;
+            fn_rng_uniform_fill(seed, (uint32_t)p, i0, n, u);
+            if (e->dtype == FN_F64) {
+                double *w = (double *)e->params + pp->off + i0;
+                for (size_t i = 0; i < n; i++) w[i] = bound * (2.0 * u[i] - 1.0);
+            } else {
+                float *w = (float *)e->params + pp->off + i0;
+                for (size_t i = 0; i < n; i++) w[i] = (float)(bound * (2.0 * u[i] - 1.0));
+            }
         }
     }
     exec_params_changed(e);

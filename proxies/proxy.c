@@ -152,7 +152,7 @@ static void ctx_init_params(fn_proxy_ctx *x, fn_exec *e, int own, uint64_t seed)
             x->uc_bytes + sizeof(double) * (pp->numel - c->n) <= UCACHE_BYTES) {
             double *u = realloc(c->u, sizeof(double) * pp->numel);
             if (!u) FN_FATAL("out of memory (uniform cache)");
-            for (size_t i = c->n; i < pp->numel; i++) u[i] = fn_rng_uniform(x->c.seed, (uint32_t)p, i);
+            fn_rng_uniform_fill(x->c.seed, (uint32_t)p, c->n, pp->numel - c->n, u + c->n);
             x->uc_bytes += sizeof(double) * (pp->numel - c->n);
             c->u = u;
             c->n = pp->numel;

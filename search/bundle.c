@@ -120,9 +120,7 @@ void search_bundle_free(search_bundle *b) {
 
 static void ensure_pools(search_bundle *b, int n) {
     if (n <= b->npools) return;
-    fn_arena_pool *p = realloc(b->pools, sizeof(fn_arena_pool) * (size_t)n);
-    if (!p) FN_FATAL("out of memory");
-    b->pools = p;
+    b->pools = reallocCheck(b->pools, sizeof(fn_arena_pool) * (size_t)n);
     memset(b->pools + b->npools, 0, sizeof(fn_arena_pool) * (size_t)(n - b->npools));
     b->npools = n;
 }

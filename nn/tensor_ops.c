@@ -25,12 +25,31 @@ void FN(mix_forward)(real *out, real *const *in, const int *aidx, const real *al
 }
 
 /* <dout, x> over numel elements in FN_SUM_BLOCKS fixed blocks whose bounds depend on numel
- * alone: each block is summed in index order, the partial sums are added in block order. Any
- * thread count (and the serial path) adds the same numbers in the same order, so d alpha is
- * bit-identical for 1 or N threads; an OpenMP reduction clause would add the
- * per-thread partials of a thread-count-dependent split. When dx is given, the same pass also
- * accumulates dx += c * dout. */
+ * alone; within a block, 8 running sums (element j goes to sum j % 8 of its block, in index
+ * order), added pairwise in a fixed tree; the block sums are added in block order. Any thread
+ * count (and the serial path) and any vector width add the same numbers in the same order,
+ * so d alpha is bit-identical for 1 or N threads and on every x86 CPU; an OpenMP reduction
+ * clause would add the per-thread partials of a thread-count-dependent split. The 8 sums are
+ * what lets the compiler use vector FMAs (one running sum is a chain of dependent adds, 4
+ * cycles an element). When dx is given, the same pass also accumulates dx += c * dout. */
 #define FN_SUM_BLOCKS 64
+#define FN_SUM_LANES 8
+static double block_dot(real *restrict dx, real c, const real *restrict dout,
+                        const real *restrict x, size_t j0, size_t j1) {
+    double l[FN_SUM_LANES] = {0};
+    size_t j = j0;
+    for (; j + FN_SUM_LANES <= j1; j += FN_SUM_LANES)
+        for (int k = 0; k < FN_SUM_LANES; k++) {
+            l[k] += (double)dout[j + k] * x[j + k];
+            if (dx) dx[j + k] += c * dout[j + k];
+        }
+    for (int k = 0; j < j1; j++, k++) {
+        l[k] += (double)dout[j] * x[j];
+        if (dx) dx[j] += c * dout[j];
+    }
+    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+
 static double blocked_dot(real *dx, real c, const real *dout, const real *x, size_t numel) {
     double part[FN_SUM_BLOCKS];
     const size_t bs = (numel + FN_SUM_BLOCKS - 1) / FN_SUM_BLOCKS;
@@ -38,15 +57,7 @@ static double blocked_dot(real *dx, real c, const real *dout, const real *x, siz
     for (int b = 0; b < FN_SUM_BLOCKS; b++) {
         const size_t j0 = (size_t)b * bs < numel ? (size_t)b * bs : numel;
         const size_t j1 = j0 + bs < numel ? j0 + bs : numel;
-        double s = 0;
-        if (dx)
-            for (size_t j = j0; j < j1; j++) {
-                s += (double)dout[j] * x[j];
-                dx[j] += c * dout[j];
-            }
-        else
-            for (size_t j = j0; j < j1; j++) s += (double)dout[j] * x[j];
-        part[b] = s;
+        part[b] = dx ? block_dot(dx, c, dout, x, j0, j1) : block_dot(NULL, c, dout, x, j0, j1);
     }
     double s = 0;
     for (int b = 0; b < FN_SUM_BLOCKS; b++) s += part[b];

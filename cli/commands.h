@@ -14,6 +14,8 @@ int cmd_score(int argc, char **argv);
 /* freenas hnas / hnas-table: HNAS on NB201 and its metric tables (cli/cmd_hnas.c). */
 int cmd_hnas(int argc, char **argv);
 int cmd_hnas_table(int argc, char **argv);
+/* freenas hnas-corr: rank correlations of metric-table columns (cli/cmd_hnas_corr.c). */
+int cmd_hnas_corr(int argc, char **argv);
 /* freenas hnas --space darts: HNAS on DARTS, one process (cli/cmd_hnas_darts.c). */
 int cmd_hnas_darts(int argc, char **argv);
 /* freenas train: train a DARTS genotype or an NB201 architecture (cli/cmd_train.c). */

@@ -43,7 +43,8 @@ static void usage(FILE *f) {
 "             with a saliency on alpha and prune one-shot (docs/METHOD.md §3.11, §5)\n"
 "  score      zero-cost proxies of NB201 benchmark networks (freenas score --help)\n"
 "  hnas       HNAS on NB201: Bayesian optimisation of an M / kappa objective over 12-epoch\n"
-"             queries (freenas hnas --help); hnas-table computes its metric table;\n"
+"             queries (freenas hnas --help); hnas-table computes its metric table,\n"
+"             hnas-corr the rank correlations of its columns and the accuracies;\n"
 "             --space darts: HNAS on DARTS, training each evaluation (--space darts --help)\n"
 "  train      train a DARTS genotype or an NB201 architecture (freenas train --help)\n"
 "  info       build features and accelerators\n"
@@ -493,8 +494,9 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "score")) return cmd_score(argc - 2, argv + 2);
     if (!strcmp(argv[1], "hnas")) return cmd_hnas(argc - 2, argv + 2);
     if (!strcmp(argv[1], "hnas-table")) return cmd_hnas_table(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "hnas-corr")) return cmd_hnas_corr(argc - 2, argv + 2);
     if (!strcmp(argv[1], "train")) return cmd_train(argc - 2, argv + 2);
-    fprintf(stderr, "freenas: unknown command '%s' (commands: search, score, hnas, hnas-table, "
+    fprintf(stderr, "freenas: unknown command '%s' (commands: search, score, hnas, hnas-table, hnas-corr, "
             "train, info; see --help)\n", argv[1]);
     return 2;
 }

@@ -517,6 +517,7 @@ static void phase_free(sweep_main *m) {
     nb201_benchmark_free(m->bench);
     sweep_proxy_cache_free(m->w.proxies);
     search_bundle_free(m->w.bundle);
+    sweep_worker_slots_free(&m->w);
     sweep_plan_free(&m->plan);
     sweep_config_free(&m->cfg);
     free(m->text);

@@ -263,3 +263,45 @@ void sweep_job_run_bundle(const sweep_config *c, const sweep_plan *p, const long
     free(cfg);
     free(r);
 }
+
+void sweep_job_run_slots(const sweep_config *c, const sweep_plan *p, const long *index,
+                         const int *attempt, int k, const sweep_worker *w, sweep_job_result *out) {
+    const int threads = w->threads > 0 ? w->threads : omp_get_max_threads();
+    const int slots = k < threads ? k : threads, inner = threads / slots > 0 ? threads / slots : 1;
+    sweep_worker *ws = mallocCheck(sizeof *ws * (size_t)slots);
+    for (int s = 0; s < slots; s++) {
+        ws[s] = *w;
+        ws[s].threads = inner;
+        ws[s].proxies = sweep_worker_slot_proxies(w, s);
+    }
+    const int saved_threads = omp_get_max_threads(), saved_levels = omp_get_max_active_levels();
+    omp_set_max_active_levels(inner > 1 ? 2 : 1);
+    const double t0 = fn_now();
+#pragma omp parallel num_threads(slots)
+    {
+        const int s = omp_get_thread_num();
+        for (int i = s; i < k; i += slots) sweep_job_run(c, p, index[i], attempt[i], &ws[s], &out[i]);
+    }
+    const double wall = fn_now() - t0;
+    omp_set_max_active_levels(saved_levels);
+    omp_set_num_threads(saved_threads);
+    /* run.bundle into each record, and the rank's thread count back in run.threads */
+    for (int i = 0; i < k; i++) {
+        json_t *rec = json_loads(out[i].record, 0, NULL);
+        json_t *run = rec ? json_object_get(rec, "run") : NULL;
+        if (!run) {
+            json_decref(rec);
+            continue;
+        }
+        json_t *b = json_object();
+        json_object_set_new(b, "size", json_integer(k));
+        json_object_set_new(b, "slot", json_integer(i));
+        json_object_set_new(b, "seconds", json_real(wall));
+        json_object_set_new(run, "bundle", b);
+        json_object_set_new(run, "threads", json_integer(w->threads));
+        free(out[i].record);
+        out[i].record = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+        json_decref(rec);
+    }
+    free(ws);
+}

@@ -27,6 +27,9 @@ typedef struct {
                                           jobs (sweep/job_per_arch.c) */
     struct search_bundle *bundle;  /* kind search: arenas kept between bundles (search/bundle.h) */
     int ranks_on_node;             /* ranks sharing this rank's machine (memory per rank) */
+    struct sweep_proxy_cache **slot_proxies; /* per-arch kinds side by side: slots 1.. (slot 0
+                                                is `proxies`), made on first use */
+    int nslot_proxies;
 } sweep_worker;
 
 typedef struct {
@@ -46,6 +49,17 @@ void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int a
  * of a job is its own search's. A failed search fails only its own record. */
 void sweep_job_run_bundle(const sweep_config *c, const sweep_plan *p, const long *index,
                           const int *attempt, int k, const sweep_worker *w, sweep_job_result *out);
+
+/* Kinds score, zc_search and random: the jobs index[0..k-1] side by side, one job per thread
+ * (threads / k each when there are more threads), each slot with its own proxy contexts
+ * (sweep_worker_slot_proxies), out[i] as sweep_job_run gives it plus run.bundle. Proxies give
+ * the same value on any thread count (tests/test_threads.c), so records are unchanged. */
+void sweep_job_run_slots(const sweep_config *c, const sweep_plan *p, const long *index,
+                         const int *attempt, int k, const sweep_worker *w, sweep_job_result *out);
+/* The proxy cache of slot s (slot 0: w->proxies; the others made on first use; freed with
+ * sweep_worker_slots_free). Call outside parallel regions. */
+struct sweep_proxy_cache *sweep_worker_slot_proxies(const sweep_worker *w, int s);
+void sweep_worker_slots_free(sweep_worker *w);
 
 /* The record rank 0 writes for job `index` when no result came within c->job_timeout_s:
  * status `timeout`, the message naming the rank and host, run{time_s{job}, rank, host,

@@ -51,6 +51,24 @@ void sweep_proxy_cache_free(struct sweep_proxy_cache *pc) {
     free(pc);
 }
 
+struct sweep_proxy_cache *sweep_worker_slot_proxies(const sweep_worker *cw, int s) {
+    if (s == 0) return cw->proxies;
+    sweep_worker *w = (sweep_worker *)cw; /* the slot caches belong to the worker */
+    if (s >= w->nslot_proxies) {
+        w->slot_proxies = reallocCheck(w->slot_proxies, sizeof *w->slot_proxies * (size_t)(s + 1));
+        for (int i = w->nslot_proxies; i <= s; i++) w->slot_proxies[i] = i ? sweep_proxy_cache_new() : NULL;
+        w->nslot_proxies = s + 1;
+    }
+    return w->slot_proxies[s];
+}
+
+void sweep_worker_slots_free(sweep_worker *w) {
+    for (int i = 1; i < w->nslot_proxies; i++) sweep_proxy_cache_free(w->slot_proxies[i]);
+    free(w->slot_proxies);
+    w->slot_proxies = NULL;
+    w->nslot_proxies = 0;
+}
+
 static fn_status get_ctx(struct sweep_proxy_cache *pc, const sweep_params *p, fn_proxy_ctx **out,
                          char *err, size_t errlen) {
     const fn_search_config *sc = &p->sc;

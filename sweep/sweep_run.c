@@ -50,7 +50,9 @@ static char *run_bundle(void *user, long b, int attempt_unused) {
     const int k = (int)(rs->start[b + 1] - s);
     sweep_job_result *r = mallocCheck(sizeof *r * (size_t)k);
     if (k == 1) sweep_job_run(x->c, x->p, rs->member[s], rs->attempt[s], x->w, r);
-    else sweep_job_run_bundle(x->c, x->p, rs->member + s, rs->attempt + s, k, x->w, r);
+    else if (x->c->kind == SWEEP_KIND_SEARCH)
+        sweep_job_run_bundle(x->c, x->p, rs->member + s, rs->attempt + s, k, x->w, r);
+    else sweep_job_run_slots(x->c, x->p, rs->member + s, rs->attempt + s, k, x->w, r);
     for (int i = 0; i < k; i++)
         if (r[i].ok && r[i].s_rows)
             sweep_ens_acc_add(x->acc, x->c, x->p, rs->member[s + i], r[i].S, r[i].s_rows, r[i].s_cols);
@@ -175,8 +177,9 @@ static void job_name(void *user, long b, char *buf, size_t len) {
 /* Rank 0: groups the todo jobs into bundles. Kind search with bundle != 1: jobs whose
  * searches are compatible (search_bundle_compatible: one supernet shape and pass) share
  * bundles of up to the size search_bundle_size gives on this rank (its threads and memory,
- * the cap `bundle`), in todo order; each bundle's place is its first job's. Anything else:
- * one job per bundle. */
+ * the cap `bundle`), in todo order; each bundle's place is its first job's. Kinds score,
+ * zc_search and random on the CPU: consecutive jobs in bundles of min(cap, threads) (one
+ * NB201 network each, small). Anything else: one job per bundle. */
 static void make_bundles(run_state *rs) {
     const sweep_run_ctx *x = rs->x;
     const long n = x->ntodo;
@@ -209,6 +212,25 @@ static void make_bundles(run_state *rs) {
         free(count);
         free(cur);
         free(size);
+    } else if ((x->c->kind == SWEEP_KIND_SCORE || x->c->kind == SWEEP_KIND_ZC_SEARCH ||
+                x->c->kind == SWEEP_KIND_RANDOM) && x->c->bundle != 1) {
+        const int threads = x->w->threads > 0 ? x->w->threads : 1;
+        const int k = x->c->bundle > 0 && x->c->bundle < threads ? x->c->bundle : threads;
+        int open = 0; /* jobs in the last bundle, while it takes more */
+        for (long i = 0; i < n; i++) {
+            sweep_params prm;
+            sweep_plan_params(x->c, &x->p->jobs[x->todo[i]], &prm);
+            if (prm.sc.device != FN_DEV_CPU) { /* alone: slots would share one GPU */
+                bundle_of[i] = rs->nb++;
+                open = 0;
+            } else if (open > 0 && open < k) {
+                bundle_of[i] = rs->nb - 1;
+                open++;
+            } else {
+                bundle_of[i] = rs->nb++;
+                open = 1;
+            }
+        }
     } else {
         for (long i = 0; i < n; i++) bundle_of[i] = rs->nb++;
     }
@@ -259,8 +281,8 @@ void sweep_run_jobs(MPI_Comm comm, const sweep_run_ctx *x, coord_stats *out) {
     for (long b = 0; b < rs.nb; b++)
         if (rs.start[b + 1] - rs.start[b] > kmax) kmax = rs.start[b + 1] - rs.start[b];
     if (rank == 0 && kmax > 1 && !x->quiet) {
-        printf("[sweep] %ld jobs in %ld bundles of up to %ld (kind search, `bundle` %d%s), side "
-               "by side on %d threads per rank\n", x->ntodo, rs.nb, kmax, x->c->bundle,
+        printf("[sweep] %ld jobs in %ld bundles of up to %ld (`bundle` %d%s), side by side on %d "
+               "threads per rank\n", x->ntodo, rs.nb, kmax, x->c->bundle,
                x->c->bundle ? "" : " = auto", x->w->threads);
         fflush(stdout);
     }

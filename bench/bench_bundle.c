@@ -10,16 +10,21 @@
  * backward GEMMs the metric runs: 2 x forward, the figure bench_search reports).
  * Every bundle's scores are compared with single searches of the same seeds, bit for bit
  * (the `parity` column; a mismatch is an error exit).
+ * Case nb201-proxies: the per-architecture proxies snip, grad_norm, naswot and jacob_cov of
+ * NB201 networks at batch 64 (proxies/proxy.h), architectures per second with K architectures
+ * side by side, each slot with its own proxy context (as a sweep's kinds score and zc_search
+ * run them); values compared bit for bit with one context on all threads.
  *   ./build/bin/bench_bundle [--threads T] [--sizes 1,2,4] [--cases a,b] [--reps N]
  *                            [--min-seconds S] [--data DIR] [--json FILE]
  *   cases: nb201-synflow nb201-snip darts8-synflow darts8-snip darts20-synflow
- *          darts224-synflow n1ss3-synflow n1ss3-snip */
+ *          darts224-synflow n1ss3-synflow n1ss3-snip nb201-proxies */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/common.h"
+#include "proxies/proxy.h"
 #include "search/bundle.h"
 #include "search/search.h"
 
@@ -56,6 +61,95 @@ static int same_result(const fn_search_result *a, const fn_search_result *b) {
     return a->status == b->status && a->s_rows == b->s_rows && a->s_cols == b->s_cols &&
            !memcmp(a->S, b->S, sizeof(double) * (size_t)(a->s_rows * a->s_cols)) &&
            !strcmp(a->arch, b->arch);
+}
+
+#define NPROXY 4
+static const char *const bench_proxies[NPROXY] = {"snip", "grad_norm", "naswot", "jacob_cov"};
+
+/* architecture i of the proxy case: official index 97 * i mod 15625, spread over the space */
+static void proxy_arch(int i, char *buf, size_t len) {
+    snprintf(buf, len, "%d", (97 * i + 13) % 15625);
+}
+
+/* nb201-proxies: k architectures side by side on `threads` threads, `arch0` the first */
+static void proxy_round(fn_proxy_ctx **ctx, int k, int threads, int arch0, fn_proxy_value *v) {
+    int slots = k < threads ? k : threads;
+    if (2 * slots <= threads) slots = 1; /* as search/bundle.c: never nested teams */
+    if (slots == 1) { /* no region: the proxies' own parallel loops use every thread */
+        for (int i = 0; i < k; i++) {
+            char arch[32], err[FN_ERRLEN];
+            proxy_arch(arch0 + i, arch, sizeof arch);
+            proxy_score(ctx[0], arch, bench_proxies, NPROXY, v + (size_t)i * NPROXY, err, sizeof err);
+        }
+        return;
+    }
+    omp_set_max_active_levels(1);
+#pragma omp parallel num_threads(slots)
+    {
+        const int s = omp_get_thread_num();
+        for (int i = s; i < k; i += slots) {
+            char arch[32], err[FN_ERRLEN];
+            proxy_arch(arch0 + i, arch, sizeof arch);
+            proxy_score(ctx[s], arch, bench_proxies, NPROXY, v + (size_t)i * NPROXY, err, sizeof err);
+        }
+    }
+    omp_set_max_active_levels(1);
+    omp_set_num_threads(threads);
+}
+
+static int proxies_case(const char *data, const char *bench_tsv, const int *sizes, int nsizes,
+                        int threads, int reps, double min_s, FILE *jf, int *first_row) {
+    int maxk = 1, bad = 0;
+    for (int s = 0; s < nsizes; s++) maxk = sizes[s] > maxk ? sizes[s] : maxk;
+    fn_proxy_ctx **ctx = callocCheck((size_t)maxk, sizeof *ctx);
+    char err[FN_ERRLEN];
+    for (int s = 0; s < maxk; s++) {
+        fn_proxy_config c;
+        proxy_config_default(&c);
+        c.data_path = data;
+        c.benchmark = bench_tsv;
+        if (proxy_ctx_create(&c, &ctx[s], err, sizeof err) != FN_OK) {
+            printf("nb201-proxies     failed: %s\n", err);
+            return 1;
+        }
+    }
+    /* the reference: one context, all threads, one architecture at a time */
+    fn_proxy_value *ref = mallocCheck(sizeof(fn_proxy_value) * NPROXY * (size_t)maxk),
+                   *v = mallocCheck(sizeof(fn_proxy_value) * NPROXY * (size_t)maxk);
+    omp_set_num_threads(threads);
+    for (int i = 0; i < maxk; i++) proxy_round(ctx, 1, threads, i, ref + (size_t)i * NPROXY);
+    double rate1 = 0;
+    for (int s = 0; s < nsizes; s++) {
+        const int k = sizes[s];
+        proxy_round(ctx, k, threads, 0, v); /* warm-up */
+        int parity = 1, nb = 0;
+        const double t0 = fn_now();
+        while (nb < reps || fn_now() - t0 < min_s) {
+            proxy_round(ctx, k, threads, 0, v);
+            for (int i = 0; i < k * NPROXY; i++)
+                parity &= !memcmp(&v[i].value, &ref[i].value, sizeof(double));
+            nb++;
+        }
+        const double el = fn_now() - t0, rate = nb * k / el;
+        if (k == 1) rate1 = rate;
+        printf("%-16s %2d  %11.2f  %9.1f  %12s  %7s  %6.2f  %s\n", "nb201-proxies", k, rate,
+               1e3 / rate, "-", "-", rate1 > 0 ? rate / rate1 : 0,
+               parity ? "bit-identical" : "MISMATCH");
+        fflush(stdout);
+        bad |= !parity;
+        if (jf)
+            fprintf(jf, "%s{\"case\":\"nb201-proxies\",\"proxies\":\"snip,grad_norm,naswot,"
+                    "jacob_cov\",\"batch\":64,\"bundle\":%d,\"threads\":%d,\"rounds\":%d,"
+                    "\"seconds\":%.6f,\"archs_per_s\":%.4f,\"speedup_vs_1\":%.3f,"
+                    "\"bit_identical\":%s}", *first_row ? "" : ",", k, threads, nb, el, rate,
+                    rate1 > 0 ? rate / rate1 : 0, parity ? "true" : "false");
+        *first_row = 0;
+    }
+    for (int s = 0; s < maxk; s++) proxy_ctx_free(ctx[s]);
+    free(ctx);
+    free(ref);
+    free(v);
+    return bad;
 }
 
 int main(int argc, char **argv) {
@@ -152,6 +246,11 @@ int main(int argc, char **argv) {
         free(res);
     }
     search_bundle_free(b);
+    if (!only || strstr(only, "nb201-proxies")) {
+        char tsv[4096];
+        snprintf(tsv, sizeof tsv, "%s/nb201/nb201_accuracy.tsv", data);
+        bad |= proxies_case(data, tsv, sizes, nsizes, threads, reps, min_s, jf, &first_row);
+    }
     if (jf) {
         fprintf(jf, "]}\n");
         fclose(jf);

@@ -95,13 +95,14 @@ int search_bundle_size(const fn_search_config *cfg, int cap, int threads, int ra
     if (threads < 1) threads = 1;
     int k = cap > 0 && cap < threads ? cap : threads;
     if (k <= 1) return 1;
+    if (2 * k <= threads) return 1; /* see search_bundle_run: no nested teams */
     char err[FN_ERRLEN];
     const size_t one = search_bytes(cfg, err, sizeof err);
     if (!one) return 1; /* the search itself reports the problem */
     if (!mem_bytes) mem_bytes = fn_mem_available() / (size_t)(ranks_on_node > 0 ? ranks_on_node : 1);
     const size_t fit = (size_t)((double)mem_bytes * 0.9 / (double)one);
     if (fit < (size_t)k) k = fit > 1 ? (int)fit : 1;
-    return k;
+    return 2 * k <= threads ? 1 : k;
 }
 
 struct search_bundle {
@@ -132,25 +133,27 @@ void search_bundle_run(search_bundle *b, const fn_search_config *cfg, int k, int
     if (threads <= 0) threads = saved_threads;
     int device = 0;
     for (int i = 0; i < k; i++) device |= cfg[i].device != FN_DEV_CPU;
-    /* one slot per search up to the thread count; leftover threads split among the slots */
-    const int slots = device ? 1 : (k < threads ? k : threads);
-    const int inner = threads / slots > 0 ? threads / slots : 1;
+    /* one slot per search up to the thread count, one thread each. Never nested teams: libgomp
+     * makes a nested team's threads anew at every region, which made a bundle of 2 on 4 threads
+     * 4x slower than one search. With fewer searches than half the threads, one search at a
+     * time on all threads instead. */
+    int slots = device ? 1 : (k < threads ? k : threads);
+    if (2 * slots <= threads) slots = 1;
     ensure_pools(b, slots);
     if (slots == 1) {
-        omp_set_num_threads(inner);
+        omp_set_num_threads(threads);
         for (int i = 0; i < k; i++) {
             fn_search_config c = cfg[i];
             if (c.device == FN_DEV_CPU && !c.pool) c.pool = &b->pools[0];
             search_run(&c, &res[i]);
         }
     } else {
-        omp_set_max_active_levels(inner > 1 ? 2 : 1);
+        omp_set_max_active_levels(1);
         /* static, one search per slot in turn: slot s runs searches s, s + slots, ... with
          * its own arenas (which search runs where never changes a result) */
 #pragma omp parallel num_threads(slots)
         {
             const int s = omp_get_thread_num();
-            omp_set_num_threads(inner);
             for (int i = s; i < k; i += slots) {
                 fn_search_config c = cfg[i];
                 if (!c.pool) c.pool = &b->pools[s];

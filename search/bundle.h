@@ -1,8 +1,8 @@
 /* search/bundle.h: K FreeDARTS searches of one supernet shape run together, for the
  * throughput of a sweep (many seeds, alpha scales or precisions of the same supernet).
  *
- * On the CPU a bundle runs its searches side by side, one search per OpenMP thread (or
- * threads / K threads each when there are more threads than searches), each with its own
+ * On the CPU a bundle runs its searches side by side, one search per OpenMP thread, each
+ * with its own
  * executor, weights, BN statistics, alpha, loss and d alpha, and its own arenas kept from one
  * bundle to the next (no page faults after the first). A supernet's kernels at these sizes
  * (16 to 64 channels, batch 1 for SynFlow) do not fill two cores; K whole searches do. Every
@@ -37,8 +37,10 @@ size_t fn_mem_available(void);
 
 /* Bundle size for searches like cfg on `threads` CPU threads: at most `cap` (0: no cap),
  * at most `threads` (more searches than threads do not run faster on a CPU), and as many
- * as fit in mem_bytes (0: fn_mem_available() / ranks_on_node) with a 10 % margin. CUDA
- * searches: cap (0: 1). Always >= 1. */
+ * as fit in mem_bytes (0: fn_mem_available() / ranks_on_node) with a 10 % margin; 1 when
+ * that leaves half the threads or more idle (one search on all threads is then the better
+ * use: searches of a bundle never split threads among themselves). CUDA searches: cap (0: 1).
+ * Always >= 1. */
 int search_bundle_size(const fn_search_config *cfg, int cap, int threads, int ranks_on_node,
                        size_t mem_bytes);
 
@@ -48,7 +50,9 @@ search_bundle *search_bundle_new(void);
 void search_bundle_free(search_bundle *b);
 
 /* Runs cfg[0..k-1] (compatible or not: compatibility only decides what a sweep groups) on
- * `threads` threads (0: omp_get_max_threads()) and fills res[0..k-1] as search_run would.
+ * `threads` threads (0: omp_get_max_threads()) and fills res[0..k-1] as search_run would:
+ * min(k, threads) slots of one thread each, or, when that is half the threads or fewer, one
+ * search at a time on every thread.
  * Leaves the OpenMP thread count and nesting as it found them. */
 void search_bundle_run(search_bundle *b, const fn_search_config *cfg, int k, int threads,
                        fn_search_result *res);

@@ -267,15 +267,17 @@ void sweep_job_run_bundle(const sweep_config *c, const sweep_plan *p, const long
 void sweep_job_run_slots(const sweep_config *c, const sweep_plan *p, const long *index,
                          const int *attempt, int k, const sweep_worker *w, sweep_job_result *out) {
     const int threads = w->threads > 0 ? w->threads : omp_get_max_threads();
-    const int slots = k < threads ? k : threads, inner = threads / slots > 0 ? threads / slots : 1;
+    /* one thread per slot, never nested teams (search/bundle.h); the planner (sweep_run.c)
+     * makes no bundle that would leave half the threads idle */
+    const int slots = k < threads ? k : threads;
     sweep_worker *ws = mallocCheck(sizeof *ws * (size_t)slots);
     for (int s = 0; s < slots; s++) {
         ws[s] = *w;
-        ws[s].threads = inner;
+        ws[s].threads = 1;
         ws[s].proxies = sweep_worker_slot_proxies(w, s);
     }
     const int saved_threads = omp_get_max_threads(), saved_levels = omp_get_max_active_levels();
-    omp_set_max_active_levels(inner > 1 ? 2 : 1);
+    omp_set_max_active_levels(1);
     const double t0 = fn_now();
 #pragma omp parallel num_threads(slots)
     {

@@ -50,8 +50,8 @@ void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int a
 void sweep_job_run_bundle(const sweep_config *c, const sweep_plan *p, const long *index,
                           const int *attempt, int k, const sweep_worker *w, sweep_job_result *out);
 
-/* Kinds score, zc_search and random: the jobs index[0..k-1] side by side, one job per thread
- * (threads / k each when there are more threads), each slot with its own proxy contexts
+/* Kinds score, zc_search and random: the jobs index[0..k-1] side by side, one job per thread,
+ * each slot with its own proxy contexts
  * (sweep_worker_slot_proxies), out[i] as sweep_job_run gives it plus run.bundle. Proxies give
  * the same value on any thread count (tests/test_threads.c), so records are unchanged. */
 void sweep_job_run_slots(const sweep_config *c, const sweep_plan *p, const long *index,

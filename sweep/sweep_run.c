@@ -179,7 +179,8 @@ static void job_name(void *user, long b, char *buf, size_t len) {
  * bundles of up to the size search_bundle_size gives on this rank (its threads and memory,
  * the cap `bundle`), in todo order; each bundle's place is its first job's. Kinds score,
  * zc_search and random on the CPU: consecutive jobs in bundles of min(cap, threads) (one
- * NB201 network each, small). Anything else: one job per bundle. */
+ * NB201 network each, small), none when that leaves half the threads idle. Anything else:
+ * one job per bundle. */
 static void make_bundles(run_state *rs) {
     const sweep_run_ctx *x = rs->x;
     const long n = x->ntodo;
@@ -215,7 +216,8 @@ static void make_bundles(run_state *rs) {
     } else if ((x->c->kind == SWEEP_KIND_SCORE || x->c->kind == SWEEP_KIND_ZC_SEARCH ||
                 x->c->kind == SWEEP_KIND_RANDOM) && x->c->bundle != 1) {
         const int threads = x->w->threads > 0 ? x->w->threads : 1;
-        const int k = x->c->bundle > 0 && x->c->bundle < threads ? x->c->bundle : threads;
+        int k = x->c->bundle > 0 && x->c->bundle < threads ? x->c->bundle : threads;
+        if (2 * k <= threads) k = 1; /* half the threads idle: one job on all (search/bundle.h) */
         int open = 0; /* jobs in the last bundle, while it takes more */
         for (long i = 0; i < n; i++) {
             sweep_params prm;

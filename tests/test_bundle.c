@@ -3,8 +3,9 @@
  *
  * A. Every space and metric, float32 and float64 (the cases of test_threads.c, small), as
  *    bundles of 3 seeds on 2 threads (a slot runs two searches in turn, so arenas are reused
- *    across searches of different seeds), on 5 threads (slots share the leftover threads:
- *    nested parallel regions) and on 1 thread (one after another): score matrix, value,
+ *    across searches of different seeds), on 5 threads (3 slots, 2 threads idle), on 8
+ *    threads (3 slots would leave 5 idle: one search at a time on all 8) and on 1 thread
+ *    (one after another): score matrix, value,
  *    max |S|, architecture and degeneracy flag against search_run of each seed on 2 threads.
  * B. Failure isolation: a bundle whose middle search has a missing data file (data_error)
  *    and whose last has an unknown metric (config_error); the first still equals its single
@@ -45,7 +46,7 @@ static int same(const fn_search_result *a, const fn_search_result *b) {
 }
 
 static void parity(const char *data, search_bundle *b) {
-    static const int threads[] = {2, 5, 1};
+    static const int threads[] = {2, 5, 8, 1};
     fn_search_config cfg[K];
     fn_search_result *ref = mallocCheck(sizeof(fn_search_result) * K),
                      *res = mallocCheck(sizeof(fn_search_result) * K);
@@ -75,7 +76,7 @@ static void parity(const char *data, search_bundle *b) {
             }
             CHECKF(omp_get_max_threads() == 2, "%s: the bundle changed the thread count", name);
         }
-        printf("%-28s %3d scores x %d seeds: %s in bundles on 2/5/1 threads\n", name,
+        printf("%-28s %3d scores x %d seeds: %s in bundles on 2/5/8/1 threads\n", name,
                ref[0].s_rows * ref[0].s_cols, K, ok ? "bit-identical" : "DIFFERENT");
     }
     free(ref);
@@ -132,8 +133,11 @@ static void rules(const char *data) {
     CHECKF(r->bytes == one, "search_bytes %zu, the search's executor %zu", one, r->bytes);
     free(r);
     CHECK(search_bundle_size(&a, 0, 8, 1, 100 * one) == 8);        /* threads bound */
-    CHECK(search_bundle_size(&a, 3, 8, 1, 100 * one) == 3);        /* cap */
-    CHECK(search_bundle_size(&a, 0, 8, 1, (size_t)(4.5 * one)) == 4); /* memory: 4.05 fit */
+    CHECK(search_bundle_size(&a, 5, 8, 1, 100 * one) == 5);        /* cap */
+    CHECK(search_bundle_size(&a, 3, 8, 1, 100 * one) == 1);        /* cap, half idle */
+    CHECK(search_bundle_size(&a, 0, 8, 1, (size_t)(5.6 * one)) == 5); /* memory: 5.04 fit */
+    CHECK(search_bundle_size(&a, 0, 8, 1, (size_t)(4.5 * one)) == 1); /* 4 of 8: half idle */
+    CHECK(search_bundle_size(&a, 3, 4, 1, 100 * one) == 3);
     CHECK(search_bundle_size(&a, 0, 8, 1, one / 2) == 1);          /* never below 1 */
     CHECK(search_bundle_size(&a, 0, 1, 1, 100 * one) == 1);
     c = a, c.metric = "no_such_metric";
@@ -142,7 +146,7 @@ static void rules(const char *data) {
     c = a, c.metric = "grasp";
     CHECKF(search_bytes(&c, err, sizeof err) > one, "GraSP counts its tangent arenas");
     CHECK(fn_mem_available() > 0);
-    printf("rules: one NB201 SNIP b8 search %.1f MiB; bundle sizes 8/3/4/1/1 as expected\n",
+    printf("rules: one NB201 SNIP b8 search %.1f MiB; bundle sizes as expected\n",
            one / 1048576.0);
 }
 

@@ -17,7 +17,18 @@ static size_t esize(fn_dtype dt) { return dt == FN_F64 ? sizeof(double) : sizeof
 void arena_pool_free(fn_arena_pool *p) {
     fn_arena_free(p->act, p->act_bytes);
     fn_arena_free(p->grad, p->grad_bytes);
+    fn_arena_free(p->params, p->params_bytes);
     memset(p, 0, sizeof(*p));
+}
+
+/* the pool's parameter arena with at least `bytes` (grown when too small) */
+static void *pool_params(fn_arena_pool *p, size_t bytes) {
+    if (p->params_bytes < bytes || !p->params) {
+        fn_arena_free(p->params, p->params_bytes);
+        p->params = fn_arena_alloc(bytes);
+        p->params_bytes = p->params ? bytes : 0;
+    }
+    return p->params;
 }
 
 int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
@@ -78,7 +89,9 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
                                g->saved_numel + g->ws_numel + 2 * g->alpha_numel);
     e->pool = be->host_arenas ? o->pool : NULL;
     const int arenas_ok = be->alloc(e) == 0; /* activations and gradients, or their mirrors */
-    e->params = calloc(g->param_numel + 1, es);
+    /* borrowed parameters are not zero: every borrower writes them all (exec_init_params, the
+     * proxies' initialisation) before a pass */
+    e->params = e->pool ? pool_params(e->pool, (g->param_numel + 1) * es) : calloc(g->param_numel + 1, es);
     e->dparams = param_grads ? calloc(g->param_numel + 1, es) : NULL;
     e->saved = calloc(g->saved_numel + 1, es); /* a device backend's host mirror */
     e->ws = calloc(be->host_arenas ? g->ws_numel + 1 : 1, es);
@@ -104,7 +117,8 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
 
 void exec_free(fn_exec *e) {
     if (e->be) e->be->free(e);
-    free(e->params); free(e->dparams); free(e->saved);
+    if (!e->pool) free(e->params); /* a borrowed arena stays with its pool */
+    free(e->dparams); free(e->saved);
     free(e->ws); free(e->alpha); free(e->dalpha); free(e->needs_grad);
     free(e->relu_mask); free(e->relu_mask_off);
     free(e->talpha); free(e->tparams); free(e->tdalpha); free(e->tdparams);

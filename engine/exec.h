@@ -32,14 +32,16 @@ typedef enum { FN_DEV_CPU = 0, FN_DEV_CUDA = 1 } fn_device;
  * BN unchanged (nothing trains in eval mode). */
 typedef enum { FN_BN_TRAIN = 0, FN_BN_OFF = 1, FN_BN_EVAL = 2 } fn_bn_mode;
 
-/* Activation and gradient arenas lent to executors one after another (a sweep over many
- * networks): exec_init_opts takes them, growing them when too small, and exec_free leaves
- * them here, so each network does not pay fresh pages (page faults and kernel zeroing: a
- * quarter of a batch-128 forward). Arenas are not zero on loan; no executor relies on it
- * (producers write every activation, backward zeroes each gradient at its first write). */
+/* Activation, gradient and parameter arenas lent to executors one after another (a sweep over
+ * many networks): exec_init_opts takes them, growing them when too small, and exec_free
+ * leaves them here, so each network does not pay fresh pages (page faults and kernel zeroing:
+ * a quarter of a batch-128 forward; 15 % of a DARTS 224x224 SynFlow search, whose 25.5 M
+ * float64 parameters are 204 MB). Arenas are not zero on loan; no executor relies on it
+ * (producers write every activation, backward zeroes each gradient at its first write, and a
+ * borrower writes every parameter: exec_init_params, or the proxies' initialisation). */
 typedef struct {
-    void *act, *grad;
-    size_t act_bytes, grad_bytes;
+    void *act, *grad, *params;
+    size_t act_bytes, grad_bytes, params_bytes;
 } fn_arena_pool;
 void arena_pool_free(fn_arena_pool *p);
 

@@ -57,8 +57,14 @@ fn_bn_mode metric_bn_mode(const fn_metric *m, const fn_metric_opts *o) {
 }
 
 void metric_abs_params(fn_exec *e) {
-    for (size_t i = 0; i < e->g->param_numel; i++)
-        exec_set(e->params, e->dtype, i, fabs(exec_get(e->params, e->dtype, i)));
+    const size_t n = e->g->param_numel;
+    if (e->dtype == FN_F64) {
+        double *p = e->params;
+        for (size_t i = 0; i < n; i++) p[i] = fabs(p[i]);
+    } else {
+        float *p = e->params;
+        for (size_t i = 0; i < n; i++) p[i] = fabsf(p[i]);
+    }
     exec_params_changed(e);
 }
 

@@ -13,6 +13,7 @@
  * seeds end with mean +- std (NB201) or operation counts per cell type (DARTS). Exit code: 0 all searches ok, 1 some failed, 2 usage error. */
 #include <errno.h>
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "spaces/nb201.h"
 #include "datasets/data_dirs.h"
 #include "nasbench/nb201_benchmark.h"
+#include "search/bundle.h"
 #include "search/search.h"
 #include "search/space.h"
 
@@ -94,7 +96,10 @@ static void usage(FILE *f) {
 "  --grasp-signed     score the signed alpha * Hg (docs/METHOD.md's stated definition)\n"
 "  --grasp-darts-form FD's DARTS notebook: Adam lr 3e-4, score |alpha * (H alpha + g)|\n"
 "  --json             one JSON object per search on stdout instead of the table\n"
-"  --quiet            no per-seed lines, only the summary\n");
+"  --quiet            no per-seed lines, only the summary\n"
+"  --bundle K         with --seeds: up to K searches side by side, one per thread, each with\n"
+"                     its own arenas (search/bundle.h; same results bit for bit); default 0 =\n"
+"                     as many as threads and memory allow, 1 = one search at a time\n");
 }
 
 typedef struct {
@@ -103,6 +108,7 @@ typedef struct {
     const char *benchmark;
     int no_benchmark; /* --no-benchmark: do not look the table up under the data roots */
     int json, quiet;
+    long bundle; /* --bundle: 0 auto, 1 off */
 } cli_args;
 
 int cli_parse_long(const char *opt, const char *s, long lo, long hi, long *out) {
@@ -161,7 +167,9 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
         else if (!strcmp(o, "--data")) { NEED_VALUE a->sc.data_path = v; }
         else if (!strcmp(o, "--benchmark")) { NEED_VALUE a->benchmark = v; }
         else if (!strcmp(o, "--no-benchmark")) { a->no_benchmark = 1; }
-        else if (!strcmp(o, "--seed")) {
+        else if (!strcmp(o, "--bundle")) {
+            NEED_VALUE if (cli_parse_long(o, v, 0, 256, &a->bundle)) return -1;
+        } else if (!strcmp(o, "--seed")) {
             NEED_VALUE if (cli_parse_long(o, v, 0, INT32_MAX, &l)) return -1;
             a->seed_lo = a->seed_hi = l;
         } else if (!strcmp(o, "--seeds")) {
@@ -388,10 +396,22 @@ static int cmd_search(int argc, char **argv) {
     }
     stat acc[4] = {{0}}, tsearch = {0};
     int failed = 0, counts[2][DARTS_OPS] = {{0}};
-    for (long s = a.seed_lo; s <= a.seed_hi; s++) {
-        fn_search_result r;
-        a.sc.seed = (uint64_t)s;
-        search_run(&a.sc, &r);
+    /* seeds in bundles side by side (search/bundle.h), reported in seed order */
+    const long total_seeds = a.seed_hi - a.seed_lo + 1;
+    int kb = total_seeds > 1 ? search_bundle_size(&a.sc, (int)a.bundle, omp_get_max_threads(), 1, 0) : 1;
+    if (kb > total_seeds) kb = (int)total_seeds;
+    search_bundle *bundle = search_bundle_new();
+    fn_search_config *bcfg = mallocCheck(sizeof *bcfg * (size_t)kb);
+    fn_search_result *bres = mallocCheck(sizeof *bres * (size_t)kb);
+    for (long s = a.seed_lo, s0 = a.seed_lo; s <= a.seed_hi; s++) {
+        if (s == s0) { /* the next bundle */
+            const int k = (int)(a.seed_hi - s0 + 1 < kb ? a.seed_hi - s0 + 1 : kb);
+            for (int i = 0; i < k; i++) bcfg[i] = a.sc, bcfg[i].seed = (uint64_t)(s0 + i);
+            search_bundle_run(bundle, bcfg, k, 0, bres);
+            s0 += k;
+        }
+        const fn_search_result r = bres[(s - a.seed_lo) % kb];
+        a.sc.seed = (uint64_t)s; /* what the lines print */
         const nb201_record *gt = (r.status == FN_OK && bench) ? nb201_benchmark_get(bench, r.ops) : NULL;
         if (r.status != FN_OK) failed++;
         else {
@@ -437,6 +457,9 @@ static int cmd_search(int argc, char **argv) {
         }
         fflush(stdout);
     }
+    free(bcfg);
+    free(bres);
+    search_bundle_free(bundle);
     long total = a.seed_hi - a.seed_lo + 1;
     if (!a.json) {
         if (acc[1].n)

@@ -16,45 +16,31 @@
  * run them); values compared bit for bit with one context on all threads.
  *   ./build/bin/bench_bundle [--threads T] [--sizes 1,2,4] [--cases a,b] [--reps N]
  *                            [--min-seconds S] [--data DIR] [--json FILE]
- *   cases: nb201-synflow nb201-snip darts8-synflow darts8-snip darts20-synflow
- *          darts224-synflow n1ss3-synflow n1ss3-snip nb201-proxies */
+ *   cases (default): nb201-synflow nb201-snip darts8-synflow darts8-snip darts20-synflow
+ *          darts224-synflow n1ss3-synflow n1ss3-snip nb201-proxies; any case of
+ *          bench/bench_cases.c by name with --cases */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/common.h"
+#include "bench_cases.h"
 #include "proxies/proxy.h"
 #include "search/bundle.h"
 #include "search/search.h"
 
-typedef struct {
-    const char *name, *space, *dataset, *metric;
-    int cells, batch, ss;
-} bench_case;
+/* the cases bench_bundle runs by default (bench/bench_cases.c has them all) */
+static const char *const default_cases =
+    "nb201-synflow,nb201-snip,darts8-synflow,darts8-snip,darts20-synflow,darts224-synflow,"
+    "n1ss3-synflow,n1ss3-snip,nb201-proxies";
 
-static const bench_case cases[] = {
-    {"nb201-synflow", "nb201", "cifar10", "synflow", 0, 1, 0},
-    {"nb201-snip", "nb201", "cifar10", "snip", 0, 64, 0},
-    {"darts8-synflow", "darts", "cifar10", "synflow", 8, 1, 0},
-    {"darts8-snip", "darts", "cifar10", "snip", 8, 64, 0},
-    {"darts20-synflow", "darts", "cifar10", "synflow", 20, 1, 0},
-    {"darts224-synflow", "darts", "imagenet224", "synflow", 14, 1, 0},
-    {"n1ss3-synflow", "nb1shot1", "cifar10", "synflow", 0, 1, 3},
-    {"n1ss3-snip", "nb1shot1", "cifar10", "snip", 0, 64, 3},
-};
-#define N_CASES (int)(sizeof cases / sizeof cases[0])
-
-static void config_of(const bench_case *bc, const char *data, uint64_t seed, fn_search_config *c) {
-    search_config_default(c);
-    c->space = bc->space;
-    c->dataset = bc->dataset;
-    c->metric = bc->metric;
-    c->cells = bc->cells;
-    c->batch = bc->batch;
-    if (bc->ss) c->ss = bc->ss;
-    c->data_path = data;
-    c->seed = seed;
+/* `name` is one of the comma-separated names of list */
+static int case_listed(const char *list, const char *name) {
+    const size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
+    return 0;
 }
 
 static int same_result(const fn_search_result *a, const fn_search_result *b) {
@@ -194,16 +180,17 @@ int main(int argc, char **argv) {
     if (jf) fprintf(jf, "{\"threads\":%d,\"rows\":[", threads);
     int first_row = 1, bad = 0;
     search_bundle *b = search_bundle_new();
-    for (int ci = 0; ci < N_CASES; ci++) {
-        const bench_case *bc = &cases[ci];
-        if (only && !strstr(only, bc->name)) continue;
+    if (!only) only = default_cases;
+    for (int ci = 0; ci < bench_ncases; ci++) {
+        const bench_case *bc = &bench_cases[ci];
+        if (!case_listed(only, bc->name)) continue;
         int maxk = 1;
         for (int s = 0; s < nsizes; s++) maxk = sizes[s] > maxk ? sizes[s] : maxk;
         /* the reference: single searches, all threads, seeds 0..maxk-1 */
         fn_search_config *cfg = mallocCheck(sizeof(fn_search_config) * (size_t)maxk);
         fn_search_result *ref = mallocCheck(sizeof(fn_search_result) * (size_t)maxk);
         fn_search_result *res = mallocCheck(sizeof(fn_search_result) * (size_t)maxk);
-        for (int i = 0; i < maxk; i++) config_of(bc, data, (uint64_t)i, &cfg[i]);
+        for (int i = 0; i < maxk; i++) bench_case_config(bc, data, (uint64_t)i, &cfg[i]);
         omp_set_num_threads(threads);
         for (int i = 0; i < maxk; i++) search_run(&cfg[i], &ref[i]);
         if (ref[0].status != FN_OK) {
@@ -246,7 +233,7 @@ int main(int argc, char **argv) {
         free(res);
     }
     search_bundle_free(b);
-    if (!only || strstr(only, "nb201-proxies")) {
+    if (case_listed(only, "nb201-proxies")) {
         char tsv[4096];
         snprintf(tsv, sizeof tsv, "%s/nb201/nb201_accuracy.tsv", data);
         bad |= proxies_case(data, tsv, sizes, nsizes, threads, reps, min_s, jf, &first_row);

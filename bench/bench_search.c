@@ -33,27 +33,8 @@
 #include "search/search.h"
 #include "search/space.h"
 #include "base/common.h"
+#include "bench_cases.h"
 
-typedef struct {
-    const char *name, *space, *dataset, *metric;
-    int cells, batch, ss;
-} bench_case;
-
-static const bench_case cases[] = {
-    {"nb201-synflow", "nb201", "cifar10", "synflow", 0, 1, 0},
-    {"nb201-snip", "nb201", "cifar10", "snip", 0, 64, 0},
-    {"nb201-grasp", "nb201", "cifar10", "grasp", 0, 64, 0},
-    {"nb201-grasp-fd", "nb201", "cifar10", "grasp", 0, 64, 0}, /* --grasp-fd 1e-6 (before) */
-    {"darts8-synflow", "darts", "cifar10", "synflow", 8, 1, 0},
-    {"darts8-snip", "darts", "cifar10", "snip", 8, 64, 0},
-    {"darts20-synflow", "darts", "cifar10", "synflow", 20, 1, 0},
-    {"darts20-snip", "darts", "cifar10", "snip", 20, 64, 0},
-    {"darts224-synflow", "darts", "imagenet224", "synflow", 14, 1, 0},
-    {"darts224-snip", "darts", "imagenet224", "snip", 14, 16, 0},
-    {"n1ss3-synflow", "nb1shot1", "cifar10", "synflow", 0, 1, 3},
-    {"n1ss3-snip", "nb1shot1", "cifar10", "snip", 0, 64, 3},
-};
-#define N_CASES (int)(sizeof cases / sizeof cases[0])
 
 typedef struct {
     int ok, batch, reps;
@@ -103,14 +84,7 @@ static double backward_macs(const fn_exec *e) {
 static void run_case(const bench_case *bc, const char *data, int reps, fn_device dev, row *r) {
     memset(r, 0, sizeof *r);
     fn_search_config c;
-    search_config_default(&c);
-    c.space = bc->space;
-    c.dataset = bc->dataset;
-    c.metric = bc->metric;
-    c.cells = bc->cells;
-    c.batch = bc->batch;
-    if (bc->ss) c.ss = bc->ss;
-    c.data_path = data;
+    bench_case_config(bc, data, 0, &c);
     c.device = dev;
     if (!strcmp(bc->name, "nb201-grasp-fd")) c.mopts.grasp_fd_eps = 1e-6;
     fn_search_result res;
@@ -244,12 +218,12 @@ int main(int argc, char **argv) {
     printf("%-17s %5s %10s %11s %10s %9s %9s %9s %9s %8s %10s %10s\n", "case", "batch", "params",
            "search[ms]", "score[ms]", "GFLOP", "GFLOP/s", "fwd[ms]", "bwd[ms]", "fwd%pk",
            "exec[MiB]", "peak[MiB]");
-    row rows[N_CASES];
-    int used[N_CASES] = {0};
-    for (int i = 0; i < N_CASES; i++) {
+    row *rows = callocCheck((size_t)bench_ncases, sizeof *rows);
+    int *used = callocCheck((size_t)bench_ncases, sizeof *used);
+    for (int i = 0; i < bench_ncases; i++) {
         if (only) {
-            const char *p = strstr(only, cases[i].name);
-            size_t l = strlen(cases[i].name);
+            const char *p = strstr(only, bench_cases[i].name);
+            size_t l = strlen(bench_cases[i].name);
             if (!p || (p[l] && p[l] != ',')) continue;
         }
         int fd[2];
@@ -260,7 +234,7 @@ int main(int argc, char **argv) {
             close(fd[0]);
             gpu_set_graphs(graphs);
             row r;
-            run_case(&cases[i], data, reps, dev, &r);
+            run_case(&bench_cases[i], data, reps, dev, &r);
             r.peak_rss = fn_peak_rss();
             if (write(fd[1], &r, sizeof r) != (ssize_t)sizeof r) _exit(1);
             _exit(0);
@@ -274,12 +248,12 @@ int main(int argc, char **argv) {
         waitpid(pid, &st, 0);
         used[i] = 1;
         if (got != (ssize_t)sizeof *r || !r->ok) {
-            printf("%-17s failed: %s\n", cases[i].name, got == (ssize_t)sizeof *r ? r->msg
+            printf("%-17s failed: %s\n", bench_cases[i].name, got == (ssize_t)sizeof *r ? r->msg
                                                                                  : "child died");
             continue;
         }
         printf("%-17s %5d %10zu %11.2f %10.2f %9.2f %9.1f %9.3f %9.3f %7.1f%% %10.1f %10.1f\n",
-               cases[i].name, r->batch, r->params, 1e3 * r->search_s, 1e3 * r->score_s,
+               bench_cases[i].name, r->batch, r->params, 1e3 * r->search_s, 1e3 * r->score_s,
                r->score_gflop, r->score_gflop / r->score_s, 1e3 * r->fwd_s, 1e3 * r->bwd_s,
                r->fwd_s > 0 ? 100 * r->fwd_gflop / r->fwd_s / peak : 0.0,
                r->exec_bytes / 1048576.0, r->peak_rss / 1048576.0);
@@ -291,7 +265,7 @@ int main(int argc, char **argv) {
                    "\"rows\":[", dev == FN_DEV_CUDA ? "cuda" : "cpu", gpu, cores, mhz, peak, peak64,
                 dev == FN_DEV_CUDA && graphs ? "true" : "false", reps);
         int first = 1;
-        for (int i = 0; i < N_CASES; i++) {
+        for (int i = 0; i < bench_ncases; i++) {
             if (!used[i] || !rows[i].ok) continue;
             row *r = &rows[i];
             fprintf(f, "%s{\"case\":\"%s\",\"space\":\"%s\",\"metric\":\"%s\",\"dataset\":\"%s\","
@@ -299,8 +273,8 @@ int main(int argc, char **argv) {
                        "\"score_s\":%.6f,\"score_gflop\":%.4f,\"forward_s\":%.6f,"
                        "\"forward_gflop\":%.4f,\"backward_s\":%.6f,\"backward_gflop\":%.4f,"
                        "\"executor_bytes\":%zu,\"peak_rss_bytes\":%zu}",
-                    first ? "" : ",", cases[i].name, cases[i].space, cases[i].metric,
-                    cases[i].dataset, r->batch, r->params, r->reps, r->search_s, r->score_s,
+                    first ? "" : ",", bench_cases[i].name, bench_cases[i].space, bench_cases[i].metric,
+                    bench_cases[i].dataset, r->batch, r->params, r->reps, r->search_s, r->score_s,
                     r->score_gflop, r->fwd_s, r->fwd_gflop, r->bwd_s, r->bwd_gflop, r->exec_bytes,
                     r->peak_rss);
             first = 0;
@@ -309,5 +283,7 @@ int main(int argc, char **argv) {
         fclose(f);
         printf("# wrote %s\n", json);
     }
+    free(rows);
+    free(used);
     return 0;
 }

@@ -9,19 +9,11 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "metrics/metric.h"
 #include "proxies/proxy_impl.h"
 
 int proxy_synflow(fn_proxy_job *j, double *out, char *err, size_t errlen) {
-    fn_exec *e = j->e;
-    const size_t np = j->g->param_numel;
-    if (e->dtype == FN_F64) {
-        double *p = e->params;
-        for (size_t i = 0; i < np; i++) p[i] = fabs(p[i]);
-    } else {
-        float *p = e->params;
-        for (size_t i = 0; i < np; i++) p[i] = fabsf(p[i]);
-    }
-    exec_params_changed(e);
+    metric_abs_params(j->e);
     const void *x = j->x;
     j->x = NULL; /* all ones */
     const double R = proxy_pass(j, FN_PX_LOSS_SUM);

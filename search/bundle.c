@@ -77,15 +77,44 @@ static size_t read_size(const char *path) {
     return v;
 }
 
+/* room left in this process' memory cgroup (v2: memory.max - memory.current; v1:
+ * memory.limit_in_bytes - memory.usage_in_bytes), SIZE_MAX when none limits it: a SLURM job's
+ * or a container's limit, which MemAvailable does not show */
+static size_t cgroup_room(void) {
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    if (!f) return SIZE_MAX;
+    char line[1024], path[1200];
+    size_t room = SIZE_MAX;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        const char *v2 = !strncmp(line, "0::", 3) ? line + 3 : NULL;
+        const char *v1 = strstr(line, ":memory:");
+        size_t max = SIZE_MAX, cur = SIZE_MAX;
+        if (v2) {
+            snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.max", v2);
+            max = read_size(path);
+            snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.current", v2);
+            cur = read_size(path);
+        } else if (v1) {
+            snprintf(path, sizeof path, "/sys/fs/cgroup/memory%s/memory.limit_in_bytes", v1 + 8);
+            max = read_size(path);
+            snprintf(path, sizeof path, "/sys/fs/cgroup/memory%s/memory.usage_in_bytes", v1 + 8);
+            cur = read_size(path);
+        }
+        /* v1 writes "no limit" as a huge number (a page-rounded 2^63) */
+        if (max != SIZE_MAX && cur != SIZE_MAX && max < ((size_t)1 << 62)) {
+            const size_t r = max > cur ? max - cur : 0;
+            if (r < room) room = r;
+        }
+    }
+    fclose(f);
+    return room;
+}
+
 size_t fn_mem_available(void) {
     size_t avail = meminfo_available();
-    /* cgroup v2: this process' limit (a SLURM job's or a container's) */
-    const size_t max = read_size("/sys/fs/cgroup/memory.max"),
-                 cur = read_size("/sys/fs/cgroup/memory.current");
-    if (max != SIZE_MAX && cur != SIZE_MAX) {
-        const size_t room = max > cur ? max - cur : 0;
-        if (!avail || room < avail) avail = room;
-    }
+    const size_t room = cgroup_room();
+    if (room != SIZE_MAX && (!avail || room < avail)) avail = room;
     return avail;
 }
 

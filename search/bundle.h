@@ -31,8 +31,9 @@ int search_bundle_compatible(const fn_search_config *a, const fn_search_config *
  * arenas included; 0 with a message when the config is invalid. */
 size_t search_bytes(const fn_search_config *cfg, char *err, size_t errlen);
 
-/* Bytes this process may use now: MemAvailable of /proc/meminfo, capped by the cgroup's
- * memory.max less its memory.current where one is set. */
+/* Bytes this process may use now: MemAvailable of /proc/meminfo, capped by the room left in
+ * its memory cgroup (v2 memory.max - memory.current, v1 limit_in_bytes - usage_in_bytes;
+ * a SLURM job's or a container's limit) where one is set. */
 size_t fn_mem_available(void);
 
 /* Bundle size for searches like cfg on `threads` CPU threads: at most `cap` (0: no cap),

@@ -21,7 +21,9 @@
  * --device cuda every search and the forward / backward timing run on the GPU (--no-graphs:
  * every kernel launched each pass instead of replaying CUDA graphs); peak is
  * SMs x clock x 2 x 128 float32 lanes (CUDA cores; the executor uses FMA math, no TF32).
- * fwd%pk: the float32 forward's conv + linear FLOP rate against that peak. */
+ * fwd%pk: the float32 forward's conv + linear FLOP rate against that peak.
+ * bench/run_bench_search_torch.sh runs this with --warm beside PyTorch doing the same searches
+ * (bench/pytorch/search_torch.py). */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,21 +4,26 @@
  *
  * Each case runs in a forked child, so its peak RSS (VmHWM) is the memory of that search
  * alone. A case runs one search (the `freenas search` path: data, build, init, score, prune);
- * when that took under 2 s, it runs --reps more with other seeds and reports the median.
+ * when that took under 2 s, it runs --reps more with other seeds and reports the median, else
+ * it reports that first, cold search (a fresh process: its page faults are in it, about 1 s
+ * for NB201 SNIP). --warm always treats the first search as an untimed warm-up and reports
+ * the median of --reps more (steady state, as bench/pytorch/search_torch.py measures).
  * Then forward and backward are timed alone on one float32 executor (skipped for slow cases).
  * FLOPs are 2 x multiply-adds of conv + linear layers; backward counts the data-gradient
  * GEMMs it really runs (FreeDARTS needs d alpha, not weight gradients). GraSP (exact H g) runs
  * a forward / backward pass and a tangent pass (primal and tangent of each node: the work of
  * two more) in float32; nb201-grasp-fd, the finite difference it replaced, 3 forward and
  * backward passes in float64: both count 3 x (forward + backward).
- *   ./build/bin/bench_search [--reps N] [--json FILE] [--data DIR] [--cases a,b] [--device cuda]
+ *   ./build/bin/bench_search [--reps N] [--warm] [--json FILE] [--data DIR] [--cases a,b] [--device cuda]
  *   cases: nb201-synflow nb201-snip nb201-grasp nb201-grasp-fd darts8-synflow darts8-snip darts20-synflow
  *          darts20-snip darts224-synflow darts224-snip n1ss3-synflow n1ss3-snip
  * CPU peak: cores x clock x 32 FLOP/cycle (AVX2: 2 FMA pipes x 8 float32 lanes). With
  * --device cuda every search and the forward / backward timing run on the GPU (--no-graphs:
  * every kernel launched each pass instead of replaying CUDA graphs); peak is
  * SMs x clock x 2 x 128 float32 lanes (CUDA cores; the executor uses FMA math, no TF32).
- * fwd%pk: the float32 forward's conv + linear FLOP rate against that peak. */
+ * fwd%pk: the float32 forward's conv + linear FLOP rate against that peak.
+ * bench/run_bench_search_torch.sh runs this with --warm beside PyTorch doing the same searches
+ * (bench/pytorch/search_torch.py). */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +86,8 @@ static double backward_macs(const fn_exec *e) {
 }
 
 /* One case, in the child process. */
-static void run_case(const bench_case *bc, const char *data, int reps, fn_device dev, row *r) {
+static void run_case(const bench_case *bc, const char *data, int reps, int warm, fn_device dev,
+                     row *r) {
     memset(r, 0, sizeof *r);
     fn_search_config c;
     bench_case_config(bc, data, 0, &c);
@@ -96,8 +102,8 @@ static void run_case(const bench_case *bc, const char *data, int reps, fn_device
     t[0] = res.t_total;
     ts[0] = res.t_score;
     int n = 1;
-    if (res.t_total < 2.0 || dev == FN_DEV_CUDA) { /* the first run was the warm-up (on a GPU
-                                                     also CUDA, cuDNN and cuBLAS start-up) */
+    if (warm || res.t_total < 2.0 || dev == FN_DEV_CUDA) { /* the first run was the warm-up (on
+                                                      a GPU also CUDA, cuDNN and cuBLAS start-up) */
         n = 0;
         for (int k = 0; k < reps; k++, n++) {
             c.seed = (uint64_t)k + 1;
@@ -162,7 +168,7 @@ int main(int argc, char **argv) {
     gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */
     int reps = 5;
     fn_device dev = FN_DEV_CPU;
-    int graphs = 1;
+    int graphs = 1, warm = 0;
     const char *json = NULL, *data = "../shared/data", *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
@@ -170,6 +176,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (!strcmp(argv[i], "--cases") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--no-graphs")) graphs = 0;
+        else if (!strcmp(argv[i], "--warm")) warm = 1;
         else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
             i++;
             if (!strcmp(argv[i], "cuda")) dev = FN_DEV_CUDA;
@@ -178,7 +185,7 @@ int main(int argc, char **argv) {
                 return 2;
             }
         } else {
-            fprintf(stderr, "usage: bench_search [--reps N] [--json FILE] [--data DIR] "
+            fprintf(stderr, "usage: bench_search [--reps N] [--warm] [--json FILE] [--data DIR] "
                             "[--cases a,b] [--device cpu|cuda] [--no-graphs]\n");
             return 2;
         }
@@ -214,7 +221,8 @@ int main(int argc, char **argv) {
                gpu, peak, peak64, reps, graphs ? "on" : "off");
     } else
         printf("# FreeDARTS searches on CPU: %d cores at %.0f MHz, fp32 peak ~%.0f GFLOP/s (AVX2 "
-               "FMA); median of %d searches (1 when a search takes > 2 s)\n", cores, mhz, peak, reps);
+               "FMA); median of %d searches%s\n", cores, mhz, peak, reps,
+               warm ? " after one untimed warm-up (--warm)" : " (1 when a search takes > 2 s)");
     printf("%-17s %5s %10s %11s %10s %9s %9s %9s %9s %8s %10s %10s\n", "case", "batch", "params",
            "search[ms]", "score[ms]", "GFLOP", "GFLOP/s", "fwd[ms]", "bwd[ms]", "fwd%pk",
            "exec[MiB]", "peak[MiB]");
@@ -234,7 +242,7 @@ int main(int argc, char **argv) {
             close(fd[0]);
             gpu_set_graphs(graphs);
             row r;
-            run_case(&bench_cases[i], data, reps, dev, &r);
+            run_case(&bench_cases[i], data, reps, warm, dev, &r);
             r.peak_rss = fn_peak_rss();
             if (write(fd[1], &r, sizeof r) != (ssize_t)sizeof r) _exit(1);
             _exit(0);
@@ -262,8 +270,8 @@ int main(int argc, char **argv) {
         FILE *f = fopenCheck(json, "w");
         fprintf(f, "{\"machine\":{\"device\":\"%s\",\"gpu\":\"%s\",\"cores\":%d,\"mhz\":%.0f,"
                    "\"peak_gflops_fp32\":%.1f,\"peak_gflops_fp64\":%.1f},\"cuda_graphs\":%s,\"reps\":%d,"
-                   "\"rows\":[", dev == FN_DEV_CUDA ? "cuda" : "cpu", gpu, cores, mhz, peak, peak64,
-                dev == FN_DEV_CUDA && graphs ? "true" : "false", reps);
+                   "\"warm\":%s,\"rows\":[", dev == FN_DEV_CUDA ? "cuda" : "cpu", gpu, cores, mhz, peak,
+                peak64, dev == FN_DEV_CUDA && graphs ? "true" : "false", reps, warm ? "true" : "false");
         int first = 1;
         for (int i = 0; i < bench_ncases; i++) {
             if (!used[i] || !rows[i].ok) continue;

@@ -124,7 +124,7 @@ const char *data_nb201_table(void) {
 
 const char *data_hnas_tables(void) {
     static char list[16384 + 2];
-    static const char *const rel[2] = {"hnas/nb201_cifar10_ntk_seed0.tsv",
+    static const char *const rel[2] = {"hnas/nb201_cifar10_whole_seed0.tsv",
                                         "hnas/nb201_cifar10_seed0.tsv"};
     char path[8192], err[256];
     size_t n = 0;

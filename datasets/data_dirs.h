@@ -34,7 +34,7 @@ const char *data_nb201_table(void);
 
 /* HNAS's metric tables that ship with freenas (hnas/README.md), found under the roots, as the
  * comma-separated list `freenas hnas --table` and the sweep key `table` take: the whole-space
- * M and kappa table (hnas/nb201_cifar10_ntk_seed0.tsv) first, then the slice with the other M
+ * M and kappa table (hnas/nb201_cifar10_whole_seed0.tsv) first, then the slice with the other M
  * variants (hnas/nb201_cifar10_seed0.tsv); whichever exist. NULL when neither is found. */
 const char *data_hnas_tables(void);
 

@@ -14,7 +14,7 @@ for c in $(jq -r '.rows[].case' "$json" | awk '!seen[$0]++'); do
   plot="$plot${plot:+, }'$tmp/$c.dat' u 1:2 w lp lw 2 t '$c'"
 done
 gnuplot <<GP
-set terminal pngcairo size 900,520
+set terminal pngcairo size 900,520 noenhanced
 set output '$png'
 set title 'freenas bundles on the CPU: K searches side by side, $threads threads (bench/bench_bundle.c)'
 set xlabel 'bundle size K'; set ylabel 'searches (architectures) per second'

@@ -33,14 +33,7 @@ done
 [ -n "$JSON" ] || JSON=bench/results/search_cpu_vs_torch.json
 [ -x build/bin/bench_search ] || { echo "build/bin/bench_search missing: build first (scripts/build.sh)" >&2; exit 2; }
 command -v jq > /dev/null || { echo "jq is needed (scripts/install_deps.sh)" >&2; exit 2; }
-PY=${TORCH_PYTHON:-}
-if [ -z "$PY" ]; then
-  if [ ! -x bench/.venv/bin/python ] || ! bench/.venv/bin/python -c 'import torch' 2> /dev/null; then
-    echo "making bench/.venv with PyTorch (pip install torch)" >&2
-    python3 -m venv bench/.venv && bench/.venv/bin/pip install -q torch
-  fi
-  PY=bench/.venv/bin/python
-fi
+source bench/torch_python.sh # PY: $TORCH_PYTHON or bench/.venv
 mkdir -p "$(dirname "$JSON")"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

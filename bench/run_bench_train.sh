@@ -21,14 +21,7 @@ if [ "${1:-}" != "--torch" ]; then
   exit 0
 fi
 PAIRS=${2:-3} BATCH=${3:-576} THREADS=${4:-2}
-PY=${TORCH_PYTHON:-}
-if [ -z "$PY" ]; then
-  if [ ! -x bench/.venv/bin/python ] || ! bench/.venv/bin/python -c 'import torch' 2> /dev/null; then
-    echo "making bench/.venv with PyTorch (pip install torch)" >&2
-    python3 -m venv bench/.venv && bench/.venv/bin/pip install -q torch
-  fi
-  PY=bench/.venv/bin/python
-fi
+source bench/torch_python.sh # PY: $TORCH_PYTHON or bench/.venv
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for i in $(seq "$PAIRS"); do

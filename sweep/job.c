@@ -89,6 +89,14 @@ static void sleep_ms(double ms) {
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
+/* a record's text: compact, keys in insertion order, reals with 17 digits (resume rebuilds
+ * ensembles from them bit for bit); frees rec */
+static char *record_text(json_t *rec) {
+    char *text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    json_decref(rec);
+    return text;
+}
+
 /* job_id, index, sweep, params: the head of every record of job `index` */
 static json_t *record_head(const sweep_config *c, const sweep_plan *p, long index,
                            sweep_params *prm) {
@@ -123,9 +131,7 @@ char *sweep_job_record_timeout(const sweep_config *c, const sweep_plan *p, long 
     sweep_utc_now(when);
     json_object_set_new(run, "finished_at", json_string(when));
     json_object_set_new(rec, "run", run);
-    char *text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
-    json_decref(rec);
-    return text;
+    return record_text(rec);
 }
 
 /* status, error, attempt and the search's fields into rec, its timings into t, its scores
@@ -190,8 +196,10 @@ static void run_fields(json_t *rec, json_t *t, double job_s, json_int_t executor
     json_object_set_new(rec, "run", run);
 }
 
-void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int attempt,
-                   const sweep_worker *w, sweep_job_result *out) {
+/* Runs job `index` and returns its record (out->record unset): sweep_job_run's work, the
+ * record left open for a caller that adds to run{} (sweep_job_run_slots) */
+static json_t *job_record(const sweep_config *c, const sweep_plan *p, long index, int attempt,
+                          const sweep_worker *w, sweep_job_result *out) {
     memset(out, 0, sizeof *out);
     sweep_params prm;
     json_t *rec = record_head(c, p, index, &prm);
@@ -227,8 +235,22 @@ void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int a
         free(r);
     }
     run_fields(rec, t, fn_now() - t0, executor_bytes, &prm, w, NULL);
-    out->record = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
-    json_decref(rec);
+    return rec;
+}
+
+void sweep_job_run(const sweep_config *c, const sweep_plan *p, long index, int attempt,
+                   const sweep_worker *w, sweep_job_result *out) {
+    json_t *rec = job_record(c, p, index, attempt, w, out);
+    out->record = record_text(rec);
+}
+
+/* run.bundle of job `slot` of a bundle of k that took `seconds` */
+static json_t *bundle_json(int k, int slot, double seconds) {
+    json_t *b = json_object();
+    json_object_set_new(b, "size", json_integer(k));
+    json_object_set_new(b, "slot", json_integer(slot));
+    json_object_set_new(b, "seconds", json_real(seconds));
+    return b;
 }
 
 void sweep_job_run_bundle(const sweep_config *c, const sweep_plan *p, const long *index,
@@ -247,16 +269,12 @@ void sweep_job_run_bundle(const sweep_config *c, const sweep_plan *p, const long
     for (int i = 0; i < k; i++) {
         sweep_job_result *o = &out[i];
         memset(o, 0, sizeof *o);
-        json_t *t = json_object(), *b = json_object();
+        json_t *t = json_object();
         o->ok = search_fields(rec[i], t, &prm[i], attempt[i], w, &r[i], o);
-        json_object_set_new(b, "size", json_integer(k));
-        json_object_set_new(b, "slot", json_integer(i));
-        json_object_set_new(b, "seconds", json_real(wall));
         /* a search's own wall time; the bundle's is run.bundle.seconds */
         run_fields(rec[i], t, r[i].t_total > 0 ? r[i].t_total : wall,
-                   o->ok ? (json_int_t)r[i].bytes : -1, &prm[i], w, b);
-        o->record = json_dumps(rec[i], JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
-        json_decref(rec[i]);
+                   o->ok ? (json_int_t)r[i].bytes : -1, &prm[i], w, bundle_json(k, i, wall));
+        o->record = record_text(rec[i]);
     }
     free(prm);
     free(rec);
@@ -278,32 +296,24 @@ void sweep_job_run_slots(const sweep_config *c, const sweep_plan *p, const long 
     }
     const int saved_threads = omp_get_max_threads(), saved_levels = omp_get_max_active_levels();
     omp_set_max_active_levels(1);
+    json_t **rec = mallocCheck(sizeof *rec * (size_t)k);
     const double t0 = fn_now();
 #pragma omp parallel num_threads(slots)
     {
         const int s = omp_get_thread_num();
-        for (int i = s; i < k; i += slots) sweep_job_run(c, p, index[i], attempt[i], &ws[s], &out[i]);
+        for (int i = s; i < k; i += slots)
+            rec[i] = job_record(c, p, index[i], attempt[i], &ws[s], &out[i]);
     }
     const double wall = fn_now() - t0;
     omp_set_max_active_levels(saved_levels);
     omp_set_num_threads(saved_threads);
-    /* run.bundle into each record, and the rank's thread count back in run.threads */
+    /* run.bundle into each record, and the rank's thread count in run.threads */
     for (int i = 0; i < k; i++) {
-        json_t *rec = json_loads(out[i].record, 0, NULL);
-        json_t *run = rec ? json_object_get(rec, "run") : NULL;
-        if (!run) {
-            json_decref(rec);
-            continue;
-        }
-        json_t *b = json_object();
-        json_object_set_new(b, "size", json_integer(k));
-        json_object_set_new(b, "slot", json_integer(i));
-        json_object_set_new(b, "seconds", json_real(wall));
-        json_object_set_new(run, "bundle", b);
+        json_t *run = json_object_get(rec[i], "run");
+        json_object_set_new(run, "bundle", bundle_json(k, i, wall));
         json_object_set_new(run, "threads", json_integer(w->threads));
-        free(out[i].record);
-        out[i].record = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
-        json_decref(rec);
+        out[i].record = record_text(rec[i]);
     }
+    free(rec);
     free(ws);
 }

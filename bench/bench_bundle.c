@@ -59,8 +59,7 @@ static void proxy_arch(int i, char *buf, size_t len) {
 
 /* nb201-proxies: k architectures side by side on `threads` threads, `arch0` the first */
 static void proxy_round(fn_proxy_ctx **ctx, int k, int threads, int arch0, fn_proxy_value *v) {
-    int slots = k < threads ? k : threads;
-    if (2 * slots <= threads) slots = 1; /* as search/bundle.c: never nested teams */
+    const int slots = search_bundle_slots(k, threads);
     if (slots == 1) { /* no region: the proxies' own parallel loops use every thread */
         for (int i = 0; i < k; i++) {
             char arch[32], err[FN_ERRLEN];

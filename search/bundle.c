@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "datasets/dataset.h"
-#include "search/space.h"
 
 static int same_str(const char *a, const char *b) {
     return (a == b) || (a && b && !strcmp(a, b));
@@ -20,40 +18,6 @@ int search_bundle_compatible(const fn_search_config *a, const fn_search_config *
            a->channels == b->channels && a->cells == b->cells && a->ss == b->ss &&
            a->device == b->device && a->mopts.precision == b->mopts.precision &&
            a->mopts.synflow_zc == b->mopts.synflow_zc;
-}
-
-size_t search_bytes(const fn_search_config *cfg_in, char *err, size_t errlen) {
-    const fn_space *sp = space_find(cfg_in->space);
-    const fn_metric *m = metric_find(cfg_in->metric);
-    const fn_dataset_info *ds = dataset_info(cfg_in->dataset);
-    if (!sp || !m || !ds) {
-        snprintf(err, errlen, "unknown %s", !sp ? "space" : !m ? "metric" : "dataset");
-        return 0;
-    }
-    fn_search_config cfg = *cfg_in;
-    if (sp->resolve(&cfg, ds, err, errlen)) return 0;
-    const int batch = cfg.batch > 0 ? cfg.batch : m->default_batch;
-    fn_graph g;
-    graph_init(&g);
-    if (sp->build(&g, &cfg, ds, batch, err, errlen)) {
-        graph_free(&g);
-        return 0;
-    }
-    /* planned and mapped on the host, never touched: no page is paid for */
-    fn_exec e;
-    fn_exec_opts eo = {0};
-    eo.device = FN_DEV_CPU;
-    const int rc = exec_init_opts(&e, &g, metric_dtype(m, &cfg.mopts), &eo);
-    size_t bytes = e.bytes;
-    if (rc == 0) exec_free(&e);
-    graph_free(&g);
-    if (!bytes) {
-        snprintf(err, errlen, "%s", exec_error());
-        return 0;
-    }
-    /* GraSP's Hessian-vector product doubles the activation and gradient arenas */
-    if (!strcmp(m->name, "grasp")) bytes *= 2;
-    return bytes;
 }
 
 static size_t meminfo_available(void) {
@@ -118,20 +82,24 @@ size_t fn_mem_available(void) {
     return avail;
 }
 
+int search_bundle_slots(int k, int threads) {
+    const int slots = k < threads ? k : threads;
+    return 2 * slots <= threads ? 1 : slots;
+}
+
 int search_bundle_size(const fn_search_config *cfg, int cap, int threads, int ranks_on_node,
                        size_t mem_bytes) {
     if (cfg->device != FN_DEV_CPU) return cap > 0 ? cap : 1;
     if (threads < 1) threads = 1;
     int k = cap > 0 && cap < threads ? cap : threads;
-    if (k <= 1) return 1;
-    if (2 * k <= threads) return 1; /* see search_bundle_run: no nested teams */
+    if (search_bundle_slots(k, threads) == 1) return 1;
     char err[FN_ERRLEN];
     const size_t one = search_bytes(cfg, err, sizeof err);
     if (!one) return 1; /* the search itself reports the problem */
     if (!mem_bytes) mem_bytes = fn_mem_available() / (size_t)(ranks_on_node > 0 ? ranks_on_node : 1);
     const size_t fit = (size_t)((double)mem_bytes * 0.9 / (double)one);
     if (fit < (size_t)k) k = fit > 1 ? (int)fit : 1;
-    return 2 * k <= threads ? 1 : k;
+    return search_bundle_slots(k, threads) == 1 ? 1 : k;
 }
 
 struct search_bundle {
@@ -162,12 +130,9 @@ void search_bundle_run(search_bundle *b, const fn_search_config *cfg, int k, int
     if (threads <= 0) threads = saved_threads;
     int device = 0;
     for (int i = 0; i < k; i++) device |= cfg[i].device != FN_DEV_CPU;
-    /* one slot per search up to the thread count, one thread each. Never nested teams: libgomp
-     * makes a nested team's threads anew at every region, which made a bundle of 2 on 4 threads
-     * 4x slower than one search. With fewer searches than half the threads, one search at a
-     * time on all threads instead. */
-    int slots = device ? 1 : (k < threads ? k : threads);
-    if (2 * slots <= threads) slots = 1;
+    /* one slot per search, one thread each, or one search at a time on every thread
+     * (search_bundle_slots) */
+    const int slots = device ? 1 : search_bundle_slots(k, threads);
     ensure_pools(b, slots);
     if (slots == 1) {
         omp_set_num_threads(threads);

@@ -27,10 +27,6 @@
  * scales, augmentation and data files may differ. */
 int search_bundle_compatible(const fn_search_config *a, const fn_search_config *b);
 
-/* Executor bytes of one search of cfg (its graph planned, nothing touched), GraSP's tangent
- * arenas included; 0 with a message when the config is invalid. */
-size_t search_bytes(const fn_search_config *cfg, char *err, size_t errlen);
-
 /* Bytes this process may use now: MemAvailable of /proc/meminfo, capped by the room left in
  * its memory cgroup (v2 memory.max - memory.current, v1 limit_in_bytes - usage_in_bytes;
  * a SLURM job's or a container's limit) where one is set. */
@@ -44,6 +40,13 @@ size_t fn_mem_available(void);
  * Always >= 1. */
 int search_bundle_size(const fn_search_config *cfg, int cap, int threads, int ranks_on_node,
                        size_t mem_bytes);
+
+/* Slots (one thread each) for k jobs side by side on `threads` threads: min(k, threads), or
+ * 1 (one job at a time on every thread) when that is half the threads or fewer. Jobs of a
+ * bundle never split threads among themselves: libgomp makes a nested team's threads anew at
+ * every region, which made a bundle of 2 on 4 threads 4x slower than one search. The rule of
+ * search_bundle_run, search_bundle_size and the sweep's per-architecture bundles. */
+int search_bundle_slots(int k, int threads);
 
 /* Reusable state: one arena pool per slot (a thread's searches borrow its arenas). */
 typedef struct search_bundle search_bundle;

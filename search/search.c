@@ -36,30 +36,74 @@ static fn_status fail(fn_search_result *r, fn_status s, const char *msg) {
     return s;
 }
 
+/* The space, metric and dataset of cfg_in, and cfg_in with the space's defaults filled in.
+ * 0, or -1 with a message (an unknown name, a value the space refuses). */
+static int resolve(const fn_search_config *cfg_in, fn_search_config *cfg, const fn_space **sp,
+                   const fn_metric **m, const fn_dataset_info **ds, char *err, size_t errlen) {
+    if (!(*sp = space_find(cfg_in->space))) {
+        snprintf(err, errlen, "unknown search space '%s' (known: %s)", cfg_in->space, space_names());
+        return -1;
+    }
+    if (!(*m = metric_find(cfg_in->metric))) {
+        snprintf(err, errlen, "unknown metric '%s' (known: %s)", cfg_in->metric, metric_names());
+        return -1;
+    }
+    if (!(*ds = dataset_info(cfg_in->dataset))) {
+        snprintf(err, errlen, "unknown dataset '%s' (known: %s)", cfg_in->dataset, dataset_names());
+        return -1;
+    }
+    *cfg = *cfg_in;
+    return (*sp)->resolve(cfg, *ds, err, errlen);
+}
+
+/* keep[] of the executor of a search on g (NULL: none): SynFlow keeps the head's input for
+ * the degeneracy test (metric_head_flow). free() it. */
+static unsigned char *search_keep(const fn_graph *g, const fn_metric *m) {
+    const int head_in = m->score == metric_synflow ? metric_head_input(g) : -1;
+    if (head_in < 0) return NULL;
+    unsigned char *keep = callocCheck((size_t)g->nt, 1);
+    keep[head_in] = 1;
+    return keep;
+}
+
+size_t search_bytes(const fn_search_config *cfg_in, char *err, size_t errlen) {
+    fn_search_config cfg;
+    const fn_space *sp;
+    const fn_metric *m;
+    const fn_dataset_info *ds;
+    if (resolve(cfg_in, &cfg, &sp, &m, &ds, err, errlen)) return 0;
+    fn_graph g;
+    graph_init(&g);
+    if (sp->build(&g, &cfg, ds, cfg.batch > 0 ? cfg.batch : m->default_batch, err, errlen)) {
+        graph_free(&g);
+        return 0;
+    }
+    /* planned and mapped on the host, never touched: no page is paid for */
+    unsigned char *keep = search_keep(&g, m);
+    fn_exec e;
+    fn_exec_opts eo = {0, 0, keep, NULL, FN_DEV_CPU, 0};
+    const int rc = exec_init_opts(&e, &g, metric_dtype(m, &cfg.mopts), &eo);
+    size_t bytes = e.bytes;
+    if (rc == 0) exec_free(&e);
+    free(keep);
+    graph_free(&g);
+    if (!bytes) {
+        snprintf(err, errlen, "%s", exec_error());
+        return 0;
+    }
+    /* GraSP's Hessian-vector product doubles the activation and gradient arenas */
+    return m->score == metric_grasp ? 2 * bytes : bytes;
+}
+
 fn_status search_run(const fn_search_config *cfg_in, fn_search_result *res) {
     memset(res, 0, sizeof(*res));
     char err[FN_ERRLEN] = "";
     const double t0 = fn_now();
-    const fn_space *sp = space_find(cfg_in->space);
-    if (!sp) {
-        snprintf(err, sizeof err, "unknown search space '%s' (known: %s)", cfg_in->space,
-                 space_names());
-        return fail(res, FN_ERR_CONFIG, err);
-    }
-    const fn_metric *m = metric_find(cfg_in->metric);
-    if (!m) {
-        snprintf(err, sizeof err, "unknown metric '%s' (known: %s)", cfg_in->metric,
-                 metric_names());
-        return fail(res, FN_ERR_CONFIG, err);
-    }
-    const fn_dataset_info *ds = dataset_info(cfg_in->dataset);
-    if (!ds) {
-        snprintf(err, sizeof err, "unknown dataset '%s' (known: %s)", cfg_in->dataset,
-                 dataset_names());
-        return fail(res, FN_ERR_CONFIG, err);
-    }
-    fn_search_config cfg = *cfg_in; /* with the space's defaults filled in */
-    if (sp->resolve(&cfg, ds, err, sizeof err)) return fail(res, FN_ERR_CONFIG, err);
+    fn_search_config cfg; /* with the space's defaults filled in */
+    const fn_space *sp;
+    const fn_metric *m;
+    const fn_dataset_info *ds;
+    if (resolve(cfg_in, &cfg, &sp, &m, &ds, err, sizeof err)) return fail(res, FN_ERR_CONFIG, err);
     if (!(cfg.alpha_scale > 0) || !isfinite(cfg.alpha_scale))
         return fail(res, FN_ERR_CONFIG, "alpha scale must be a positive finite number");
     fn_metric_opts mo = cfg.mopts;
@@ -102,13 +146,8 @@ fn_status search_run(const fn_search_config *cfg_in, fn_search_result *res) {
         return fail(res, FN_ERR_CONFIG, "too many architecture parameters for one result");
     }
     fn_exec e;
-    /* SynFlow keeps the head's input for the degeneracy test (metric_head_flow) */
-    const int synflow = m->score == metric_synflow, head_in = synflow ? metric_head_input(&g) : -1;
-    unsigned char *keep = NULL;
-    if (head_in >= 0) {
-        keep = callocCheck((size_t)g.nt, 1);
-        keep[head_in] = 1;
-    }
+    const int synflow = m->score == metric_synflow;
+    unsigned char *keep = search_keep(&g, m);
     fn_exec_opts eo = {0, 0, keep, cfg.pool, cfg.device, 0};
     const int erc = exec_init_opts(&e, &g, metric_dtype(m, &mo), &eo);
     if (erc) {

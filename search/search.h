@@ -90,4 +90,9 @@ typedef struct {
 /* Returns res->status. */
 fn_status search_run(const fn_search_config *cfg, fn_search_result *res);
 
+/* Executor bytes of one search of cfg (its graph planned and mapped, nothing touched): what
+ * search_run's executor reports as res->bytes, doubled for GraSP (its tangent arenas); 0
+ * with search_run's message when the config is invalid. Sizes bundles (search/bundle.h). */
+size_t search_bytes(const fn_search_config *cfg, char *err, size_t errlen);
+
 #endif

@@ -216,8 +216,7 @@ static void make_bundles(run_state *rs) {
     } else if ((x->c->kind == SWEEP_KIND_SCORE || x->c->kind == SWEEP_KIND_ZC_SEARCH ||
                 x->c->kind == SWEEP_KIND_RANDOM) && x->c->bundle != 1) {
         const int threads = x->w->threads > 0 ? x->w->threads : 1;
-        int k = x->c->bundle > 0 && x->c->bundle < threads ? x->c->bundle : threads;
-        if (2 * k <= threads) k = 1; /* half the threads idle: one job on all (search/bundle.h) */
+        const int k = search_bundle_slots(x->c->bundle > 0 ? x->c->bundle : threads, threads);
         int open = 0; /* jobs in the last bundle, while it takes more */
         for (long i = 0; i < n; i++) {
             sweep_params prm;

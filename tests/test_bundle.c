@@ -131,6 +131,11 @@ static void rules(const char *data) {
     fn_search_result *r = mallocCheck(sizeof *r);
     search_run(&a, r);
     CHECKF(r->bytes == one, "search_bytes %zu, the search's executor %zu", one, r->bytes);
+    c = a, c.metric = "synflow"; /* its executor keeps the head's input too */
+    const size_t sf = search_bytes(&c, err, sizeof err);
+    search_run(&c, r);
+    CHECKF(r->status == FN_OK && r->bytes == sf, "SynFlow: search_bytes %zu, the executor %zu",
+           sf, r->bytes);
     free(r);
     CHECK(search_bundle_size(&a, 0, 8, 1, 100 * one) == 8);        /* threads bound */
     CHECK(search_bundle_size(&a, 5, 8, 1, 100 * one) == 5);        /* cap */

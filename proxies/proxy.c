@@ -60,7 +60,7 @@ static const fn_proxy proxy_table[] = {
      64, 32, FN_BN_TRAIN, 1, +1, GRAD, proxy_grad_norm, 1},
     {"hnas_snip", "snip on ZC's NAS201Model, fresh weights and batch per arch", 1, 1, 64, 32,
      FN_BN_TRAIN, 1, +1, GRAD, proxy_snip, 1},
-    {"hnas_grasp", "grasp on ZC's NAS201Model, fresh weights and batch per arch", 1, 1, 64, 64,
+    {"hnas_grasp", "grasp on ZC's NAS201Model, fresh weights and batch per arch", 1, 1, 64, 32,
      FN_BN_TRAIN, 1, +1, GRAD, proxy_grasp, 1},
 };
 #define N_PROXIES (int)(sizeof proxy_table / sizeof proxy_table[0])
@@ -288,7 +288,7 @@ fn_status proxy_score_ops(fn_proxy_ctx *x, const int ops[NB201_EDGES], const cha
         it[i].batch = p->default_batch <= 1 ? p->default_batch
                       : x->c.batch          ? x->c.batch
                                             : p->default_batch;
-        it[i].precision = p->score == proxy_grasp ? 64
+        it[i].precision = p->score == proxy_grasp && !p->hnas ? 64
                           : x->c.precision       ? x->c.precision
                                                  : p->precision;
         it[i].augment = x->c.augment >= 0 ? x->c.augment : p->augment;

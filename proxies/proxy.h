@@ -65,7 +65,8 @@ typedef struct {
     uint64_t seed;         /* weights and batch (default 0) */
     int batch;             /* 0: each proxy's default (table above); synflow always uses 1 */
     int augment;           /* -1: each proxy's default (ZC: train augmentation; naswot: none) */
-    int precision;         /* 0: each proxy's default; 32 or 64 force it (grasp stays 64) */
+    int precision;         /* 0: each proxy's default; 32 or 64 force it (grasp stays 64;
+                              hnas_grasp defaults to 32, as HNAS's float32 code) */
     int channels, cells;   /* 16 and 5 (NB201) */
     double grasp_eps;      /* relative step of the frozen-pattern difference of GraSP's H g
                               (proxy_grasp_hvp, the tests' check of the exact product that

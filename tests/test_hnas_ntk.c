@@ -222,6 +222,18 @@ static void part_b(const char *data) {
         CHECK(isfinite(v1[i].value) && v1[i].value != vb[i].value);
     }
     CHECKF(v3[0].value == v1[1].value, "hnas_ntk_cond alone differs");
+    { /* hnas_grasp runs in float32 as HNAS's code does; float64 gives it within float32 error */
+        fn_proxy_config c64 = c;
+        c64.precision = 64;
+        fn_proxy_ctx *x64;
+        fn_proxy_value g64;
+        CHECK(proxy_ctx_create(&c64, &x64, err, sizeof err) == FN_OK);
+        CHECKF(proxy_score(x64, ARCH, names + 4, 1, &g64, err, sizeof err) == FN_OK, "%s", err);
+        const double rel = fabs(g64.value - v1[4].value) / fabs(g64.value);
+        printf("  hnas_grasp float32 %.9g float64 %.9g (rel %.2e)\n", v1[4].value, g64.value, rel);
+        CHECKF(rel < 1e-3 && g64.value != v1[4].value, "rel %.3g", rel);
+        proxy_ctx_free(x64);
+    }
     /* a plain job on exec_init_params / dataset_load_batch under proxy_hnas_seed */
     const uint64_t as = proxy_hnas_seed(c.seed, nb201_arch_code(ops));
     CHECK(as != proxy_hnas_seed(c.seed, nb201_arch_code(ops) + 1));

@@ -43,8 +43,8 @@ static int cmp_double(const void *a, const void *b) {
 
 static void run_pass(bench_case *b, int pass) {
     if (pass == P_FWD) conv2d_forward_f32(b->y, b->x, b->w, &b->d, b->ws);
-    else if (pass == P_BWD) conv2d_backward_f32(b->dx, NULL, b->dy, b->x, b->w, &b->d, b->ws);
-    else conv2d_backward_f32(NULL, b->dwt, b->dy, b->x, b->w, &b->d, b->ws);
+    else if (pass == P_BWD) conv2d_backward_f32(b->dx, NULL, b->dy, b->x, b->w, &b->d, b->ws, 1);
+    else conv2d_backward_f32(NULL, b->dwt, b->dy, b->x, b->w, &b->d, b->ws, 1);
 }
 
 /* median seconds per call over reps samples of `iters` calls each (calibrated to ~2 ms) */
@@ -141,7 +141,7 @@ int main(int argc, char **argv) {
                     b.dx = callocCheck(nx, sizeof(float));
                     b.dwt = callocCheck(nw, sizeof(float));
                     conv2d_forward_f32(b.y, b.x, b.w, &d, b.ws);
-                    conv2d_backward_f32(b.dx, b.dwt, b.dy, b.x, b.w, &d, b.ws);
+                    conv2d_backward_f32(b.dx, b.dwt, b.dy, b.x, b.w, &d, b.ws, 1);
                     res[path][0] = mallocCheck(sizeof(float) * ny);
                     memcpy(res[path][0], b.y, sizeof(float) * ny);
                     res[path][1] = b.dx;

@@ -94,7 +94,10 @@ static void run_case(const bench_case *bc, const char *data, int reps, int warm,
     c.device = dev;
     if (!strcmp(bc->name, "nb201-grasp-fd")) c.mopts.grasp_fd_eps = 1e-6;
     fn_search_result res;
+    fn_arena_pool pool = {0}; /* arenas kept from search to search, as a sweep worker keeps them */
+    c.pool = dev == FN_DEV_CPU ? &pool : NULL;
     if (search_run(&c, &res) != FN_OK) {
+        arena_pool_free(&pool);
         snprintf(r->msg, sizeof r->msg, "%s", res.msg);
         return;
     }
@@ -112,6 +115,7 @@ static void run_case(const bench_case *bc, const char *data, int reps, int warm,
             ts[n] = res.t_score;
         }
     }
+    arena_pool_free(&pool);
     r->reps = n;
     r->search_s = median(t, n);
     r->score_s = median(ts, n);

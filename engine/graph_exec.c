@@ -126,16 +126,26 @@ void FN(graph_backward_node)(fn_exec *e, int i) {
     {
         const fn_node *nd = &g->nodes[i];
         const int x = nd->in[0], y = nd->out;
-        /* gradients first written here start from zero (engine/graph_plan.h) */
-        for (int j = 0; j < nd->nin; j++)
-            if (e->needs_grad[nd->in[j]] && e->plan.grad_first[nd->in[j]] == i)
-                memset(G(nd->in[j]), 0, sizeof(real) * NUMEL(nd->in[j]));
+        /* Gradients first written here (engine/graph_plan.h): the kernels that can write every
+         * element (conv, train-mode BN, ReLU, mix) assign them (acc[j] = 0); the others add
+         * into a zeroed buffer. A tensor given twice is assigned by its first occurrence. */
+        unsigned char acc[FN_MAX_IN];
+        const int assigns = nd->kind == FN_NODE_CONV || nd->kind == FN_NODE_MIX ||
+                            (nd->kind == FN_NODE_BN && bn_active(e, nd)) ||
+                            (nd->kind == FN_NODE_RELU && e->relu_mode != FN_RELU_FROZEN);
+        for (int j = 0; j < nd->nin; j++) {
+            const int t = nd->in[j];
+            int first = e->needs_grad[t] && e->plan.grad_first[t] == i;
+            for (int k = 0; k < j && first; k++) first = nd->in[k] != t;
+            acc[j] = !first;
+            if (first && !assigns) memset(G(t), 0, sizeof(real) * NUMEL(t));
+        }
         const fn_tensor *ti = &g->t[x];
         real *dx = e->needs_grad[x] ? G(x) : NULL;
         switch (nd->kind) {
         case FN_NODE_CONV: {
             conv2d_dims d = conv_dims(g, nd);
-            FN(conv2d_backward)(dx, DP(nd->w), G(y), T(x), P(nd->w), &d, (real *)e->ws);
+            FN(conv2d_backward)(dx, DP(nd->w), G(y), T(x), P(nd->w), &d, (real *)e->ws, acc[0]);
             break;
         }
         case FN_NODE_BN: {
@@ -144,7 +154,7 @@ void FN(graph_backward_node)(fn_exec *e, int i) {
                 const int affine = nd->w >= 0; /* non-affine: the planner kept x_hat = y */
                 FN(batchnorm2d_backward)(dx, DP(nd->w), DP(nd->b), G(y), affine ? T(x) : T(y),
                                          !affine, sv, sv + ti->c, P(nd->w), ti->n, ti->c,
-                                         ti->h * ti->w);
+                                         ti->h * ti->w, acc[0]);
             } else if (dx) {
                 const real *dy = G(y);
                 const size_t n = NUMEL(x);
@@ -159,7 +169,7 @@ void FN(graph_backward_node)(fn_exec *e, int i) {
                 const size_t n = NUMEL(x);
                 for (size_t k = 0; k < n; k++) dx[k] += m[k] ? dy[k] : (real)0;
             } else if (dx) {
-                FN(relu_backward)(dx, G(y), T(x), NUMEL(x));
+                FN(relu_backward)(dx, G(y), T(x), NUMEL(x), acc[0]);
             }
             break;
         case FN_NODE_AVGPOOL: {
@@ -186,7 +196,7 @@ void FN(graph_backward_node)(fn_exec *e, int i) {
                 din[j] = e->needs_grad[nd->in[j]] ? G(nd->in[j]) : NULL;
             }
             FN(mix_backward)(din, (real *)e->dalpha, G(y), in, nd->aidx, (const real *)e->alpha,
-                             nd->nin, NUMEL(y));
+                             nd->nin, NUMEL(y), acc);
             break;
         }
         case FN_NODE_CONCAT: {

@@ -136,11 +136,11 @@ static void tangent_backward_node(fn_exec *e, int i) {
         real *tdw = TDP(nd->w);
         /* d x = W^T dy, d W = x * dy: tangents W^T tdy + tW^T dy and x * tdy + tx * dy */
         if (tdx || tdw)
-            FN(conv2d_backward)(tdx, tdw, TG(y), T(x), P(nd->w), &d, (real *)e->ws);
+            FN(conv2d_backward)(tdx, tdw, TG(y), T(x), P(nd->w), &d, (real *)e->ws, 1);
         if (TP(nd->w) && (tdx || tdw)) /* both second terms */
-            FN(conv2d_backward)(tdx, tdw, G(y), TT(x), TP(nd->w), &d, (real *)e->ws);
+            FN(conv2d_backward)(tdx, tdw, G(y), TT(x), TP(nd->w), &d, (real *)e->ws, 1);
         else if (tdw) /* tx * dy only (tW = 0) */
-            FN(conv2d_backward)(NULL, tdw, G(y), TT(x), P(nd->w), &d, (real *)e->ws);
+            FN(conv2d_backward)(NULL, tdw, G(y), TT(x), P(nd->w), &d, (real *)e->ws, 1);
         break;
     }
     case FN_NODE_BN: {

@@ -46,7 +46,8 @@ void FN(batchnorm2d_forward)(real *out, real *mean, real *invstd, const real *in
 
 void FN(batchnorm2d_backward)(real *din, real *dgamma, real *dbeta, const real *dout,
                               const real *in, int saved_is_xhat, const real *mean,
-                              const real *invstd, const real *gamma, int n, int c, int hw) {
+                              const real *invstd, const real *gamma, int n, int c, int hw,
+                              int acc) {
     const double m = (double)n * hw;
 #pragma omp parallel for schedule(static) if (m * c > 32768)
     for (int ch = 0; ch < c; ch++) {
@@ -74,7 +75,10 @@ void FN(batchnorm2d_backward)(real *din, real *dgamma, real *dbeta, const real *
             const real *x = in + ((size_t)i * c + ch) * hw;
             const real *dy = dout + ((size_t)i * c + ch) * hw;
             real *dx = din + ((size_t)i * c + ch) * hw;
-            for (int j = 0; j < hw; j++) dx[j] += k * (dy[j] - a - (x[j] - fmu) * fis * b);
+            if (acc)
+                for (int j = 0; j < hw; j++) dx[j] += k * (dy[j] - a - (x[j] - fmu) * fis * b);
+            else
+                for (int j = 0; j < hw; j++) dx[j] = k * (dy[j] - a - (x[j] - fmu) * fis * b);
         }
     }
 }

@@ -1,8 +1,9 @@
 /* nn/batchnorm2d.h: BatchNorm2d in train mode (docs/METHOD.md §3.11): per-channel statistics of
  * the current batch over (n, y, x), biased variance, eps (1e-5 in every network here);
  * affine when gamma/beta are given, else y = x_hat.
- * Forward saves mean[c] and invstd[c] for backward. Backward accumulates (+=) into din and,
- * when non-NULL, dgamma/dbeta. Running statistics are not used by train-mode search. */
+ * Forward saves mean[c] and invstd[c] for backward. Backward accumulates (+=) into din (or,
+ * with acc = 0, writes every element of it: a first write needs no zeroing) and, when
+ * non-NULL, into dgamma/dbeta. Running statistics are not used by train-mode search. */
 #ifndef FN_BATCHNORM2D_H
 #define FN_BATCHNORM2D_H
 
@@ -16,7 +17,7 @@
      * BN: lets the planner keep the output instead of the input) */                        \
     void batchnorm2d_backward_##S(T *din, T *dgamma, T *dbeta, const T *dout, const T *saved, \
                                   int saved_is_xhat, const T *mean, const T *invstd,         \
-                                  const T *gamma, int n, int c, int hw);                    \
+                                  const T *gamma, int n, int c, int hw, int acc);           \
     /* Tangents along (tin, tgamma, tbeta) (nn/batchnorm2d_tangent.c): forward writes tout \
      * and the statistics' tangents tmean, tinvstd [c]; backward accumulates the tangents   \
      * of din, dgamma, dbeta given dout and its tangent tdout, saved (x, or x_hat) and its  \

@@ -477,15 +477,17 @@ static void forward_image(real *out, const real *x, const real *w, const conv2d_
                   image_columns(col, x, d, g), 0, out + (size_t)g * og * hw);
 }
 
-/* One image: dx += w^T * dy, through col2im unless the conv is pointwise. */
+/* One image: dx += w^T * dy (acc = 0: dx =), through col2im unless the conv is pointwise; a
+ * first write zeroes the image just before col2im adds into it, while it is in cache. */
 static void backward_data_image(real *dx, const real *dy, const real *w, const conv2d_dims *d,
-                                real *col) {
+                                real *col, int acc) {
     const int cg = d->cin / d->groups, og = d->cout / d->groups, hw = d->ho * d->wo;
     const int kk = cg * d->k * d->k;
+    if (!acc && !is_pointwise(d)) memset(dx, 0, sizeof(real) * d->cin * d->h * d->w);
     for (int g = 0; g < d->groups; g++) {
         const real *dyg = dy + (size_t)g * og * hw, *wg = w + (size_t)g * og * kk;
         if (is_pointwise(d)) {
-            gemm_cols(CblasTrans, kk, hw, og, wg, kk, dyg, 1, dx + (size_t)g * cg * hw);
+            gemm_cols(CblasTrans, kk, hw, og, wg, kk, dyg, acc ? 1 : 0, dx + (size_t)g * cg * hw);
         } else {
             gemm_cols(CblasTrans, kk, hw, og, wg, kk, dyg, 0, col);
             col2im(dx, col, d, g);
@@ -517,16 +519,17 @@ void FN(conv2d_forward)(real *out, const real *in, const real *w, const conv2d_d
 }
 
 void FN(conv2d_backward)(real *din, real *dw, const real *dout, const real *in, const real *w,
-                         const conv2d_dims *d, real *ws) {
+                         const conv2d_dims *d, real *ws, int acc) {
     const int cg = d->cin / d->groups, og = d->cout / d->groups, hw = d->ho * d->wo;
     const int kk = cg * d->k * d->k;
     const size_t col_numel = (size_t)kk * hw;
     if (is_depthwise(d)) {
+        if (din && !acc) memset(din, 0, sizeof(real) * d->n * d->cin * d->h * d->w);
         dw_backward(din, dw, dout, in, w, d, ws);
         return;
     }
     if (din && d->n == 1) {
-        backward_data_image(din, dout, w, d, ws);
+        backward_data_image(din, dout, w, d, ws, acc);
     } else if (din) {
 #pragma omp parallel if (conv2d_flops(d) > 4e6)
         {
@@ -534,7 +537,7 @@ void FN(conv2d_backward)(real *din, real *dw, const real *dout, const real *in, 
 #pragma omp for schedule(static)
             for (int n = 0; n < d->n; n++)
                 backward_data_image(din + (size_t)n * d->cin * d->h * d->w,
-                                    dout + (size_t)n * d->cout * hw, w, d, col);
+                                    dout + (size_t)n * d->cout * hw, w, d, col, acc);
         }
     }
     if (dw) { /* serial over images: dw accumulates across the batch (tests, zero-cost proxies) */

@@ -27,9 +27,10 @@ double conv2d_flops(const conv2d_dims *d);
 #define FN_CONV2D_DECL(T, S)                                                              \
     /* out [n,cout,ho,wo]; in [n,cin,h,w]; w [cout, cin/groups, k, k]; ws workspace */       \
     void conv2d_forward_##S(T *out, const T *in, const T *w, const conv2d_dims *d, T *ws);  \
-    /* din [n,cin,h,w] += ; dw [cout,cin/groups,k,k] += (skipped if NULL); din may be NULL */ \
+    /* din [n,cin,h,w] += (acc = 0: din =, every element written); dw [cout,cin/groups,k,k] \
+     * += (skipped if NULL); din may be NULL */                                              \
     void conv2d_backward_##S(T *din, T *dw, const T *dout, const T *in, const T *w,         \
-                             const conv2d_dims *d, T *ws);
+                             const conv2d_dims *d, T *ws, int acc);
 FN_CONV2D_DECL(float, f32)
 FN_CONV2D_DECL(double, f64)
 

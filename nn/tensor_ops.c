@@ -8,20 +8,29 @@
 
 #define PAR_MIN 65536
 
+/* Ops of one mix are summed block by block (MIX_BLOCK elements, one parallel region per
+ * mix): the block of `out` stays in L1 while every op adds into it, instead of a pass over
+ * the whole output per op. Each element gets c0 x0 + c1 x1 + ... in op order, as before. */
+#define MIX_BLOCK 4096
 void FN(mix_forward)(real *out, real *const *in, const int *aidx, const real *alpha, int k,
                      size_t numel) {
-    for (int i = 0; i < k; i++) {
-        const real c = aidx[i] >= 0 ? alpha[aidx[i]] : (real)1;
-        const real *x = in[i];
-        if (i == 0) {
+    if (k == 0) {
+        memset(out, 0, sizeof(real) * numel);
+        return;
+    }
+    const size_t nb = (numel + MIX_BLOCK - 1) / MIX_BLOCK;
 #pragma omp parallel for schedule(static) if (numel > PAR_MIN)
-            for (size_t j = 0; j < numel; j++) out[j] = c * x[j];
-        } else {
-#pragma omp parallel for schedule(static) if (numel > PAR_MIN)
-            for (size_t j = 0; j < numel; j++) out[j] += c * x[j];
+    for (size_t b = 0; b < nb; b++) {
+        const size_t j0 = b * MIX_BLOCK, j1 = j0 + MIX_BLOCK < numel ? j0 + MIX_BLOCK : numel;
+        for (int i = 0; i < k; i++) {
+            const real c = aidx[i] >= 0 ? alpha[aidx[i]] : (real)1;
+            const real *restrict x = in[i];
+            if (i == 0)
+                for (size_t j = j0; j < j1; j++) out[j] = c * x[j];
+            else
+                for (size_t j = j0; j < j1; j++) out[j] += c * x[j];
         }
     }
-    if (k == 0) memset(out, 0, sizeof(real) * numel);
 }
 
 /* <dout, x> over numel elements in FN_SUM_BLOCKS fixed blocks whose bounds depend on numel
@@ -34,18 +43,31 @@ void FN(mix_forward)(real *out, real *const *in, const int *aidx, const real *al
  * cycles an element). When dx is given, the same pass also accumulates dx += c * dout. */
 #define FN_SUM_BLOCKS 64
 #define FN_SUM_LANES 8
-static double block_dot(real *restrict dx, real c, const real *restrict dout,
+/* set: dx = c * dout (every element of the block written) instead of dx += c * dout. One
+ * loop per case, so that no per-element branch stands in the vectorised body. */
+#define BLOCK_DOT_LOOP(UPDATE)                                                             \
+    for (; j + FN_SUM_LANES <= j1; j += FN_SUM_LANES)                                      \
+        for (int k = 0; k < FN_SUM_LANES; k++) {                                           \
+            l[k] += (double)dout[j + k] * x[j + k];                                        \
+            UPDATE(j + k);                                                                 \
+        }                                                                                  \
+    for (int k = 0; j < j1; j++, k++) {                                                    \
+        l[k] += (double)dout[j] * x[j];                                                    \
+        UPDATE(j);                                                                         \
+    }
+#define DX_NONE(i)
+#define DX_SET(i) dx[i] = c * dout[i]
+#define DX_ADD(i) dx[i] += c * dout[i]
+static double block_dot(real *restrict dx, int set, real c, const real *restrict dout,
                         const real *restrict x, size_t j0, size_t j1) {
     double l[FN_SUM_LANES] = {0};
     size_t j = j0;
-    for (; j + FN_SUM_LANES <= j1; j += FN_SUM_LANES)
-        for (int k = 0; k < FN_SUM_LANES; k++) {
-            l[k] += (double)dout[j + k] * x[j + k];
-            if (dx) dx[j + k] += c * dout[j + k];
-        }
-    for (int k = 0; j < j1; j++, k++) {
-        l[k] += (double)dout[j] * x[j];
-        if (dx) dx[j] += c * dout[j];
+    if (!dx) {
+        BLOCK_DOT_LOOP(DX_NONE)
+    } else if (set) {
+        BLOCK_DOT_LOOP(DX_SET)
+    } else {
+        BLOCK_DOT_LOOP(DX_ADD)
     }
     return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
 }
@@ -57,26 +79,59 @@ static double blocked_dot(real *dx, real c, const real *dout, const real *x, siz
     for (int b = 0; b < FN_SUM_BLOCKS; b++) {
         const size_t j0 = (size_t)b * bs < numel ? (size_t)b * bs : numel;
         const size_t j1 = j0 + bs < numel ? j0 + bs : numel;
-        part[b] = dx ? block_dot(dx, c, dout, x, j0, j1) : block_dot(NULL, c, dout, x, j0, j1);
+        part[b] = block_dot(dx, 0, c, dout, x, j0, j1);
     }
     double s = 0;
     for (int b = 0; b < FN_SUM_BLOCKS; b++) s += part[b];
     return s;
 }
 
+/* All ops of one mix in one parallel region over the FN_SUM_BLOCKS blocks: within a block
+ * every op reads the same slice of dout (from cache after the first), instead of one pass
+ * over dout per op. Each op's d alpha adds the same numbers in the same order as
+ * blocked_dot (block sums in block order, then into dalpha in op order), and each dx element
+ * gets its ops' terms in op order, so the results are those of op-by-op passes, bit for bit. */
+#define MIX_MAX_OPS 16
 void FN(mix_backward)(real *const *din, real *dalpha, const real *dout, real *const *in,
-                      const int *aidx, const real *alpha, int k, size_t numel) {
-    for (int i = 0; i < k; i++) {
-        const real *x = in[i];
-        const int da = aidx[i] >= 0 && dalpha;
-        const real c = aidx[i] >= 0 ? alpha[aidx[i]] : (real)1;
-        real *dx = din[i];
-        if (da) { /* one pass: d alpha (and d input when wanted) */
-            dalpha[aidx[i]] += (real)blocked_dot(dx, c, dout, x, numel);
-        } else if (dx) {
+                      const int *aidx, const real *alpha, int k, size_t numel,
+                      const unsigned char *acc) {
+    if (k > MIX_MAX_OPS) { /* wider than any supernet edge: op by op */
+        for (int i = 0; i < k; i++) {
+            const real c = aidx[i] >= 0 ? alpha[aidx[i]] : (real)1;
+            real *dx = din[i];
+            if (dx && acc && !acc[i]) memset(dx, 0, sizeof(real) * numel);
+            if (aidx[i] >= 0 && dalpha) {
+                dalpha[aidx[i]] += (real)blocked_dot(dx, c, dout, in[i], numel);
+            } else if (dx) {
 #pragma omp parallel for schedule(static) if (numel > PAR_MIN)
-            for (size_t j = 0; j < numel; j++) dx[j] += c * dout[j];
+                for (size_t j = 0; j < numel; j++) dx[j] += c * dout[j];
+            }
         }
+        return;
+    }
+    double part[MIX_MAX_OPS][FN_SUM_BLOCKS];
+    const size_t bs = (numel + FN_SUM_BLOCKS - 1) / FN_SUM_BLOCKS;
+#pragma omp parallel for schedule(static) if (numel > PAR_MIN)
+    for (int b = 0; b < FN_SUM_BLOCKS; b++) {
+        const size_t j0 = (size_t)b * bs < numel ? (size_t)b * bs : numel;
+        const size_t j1 = j0 + bs < numel ? j0 + bs : numel;
+        for (int i = 0; i < k; i++) {
+            const real c = aidx[i] >= 0 ? alpha[aidx[i]] : (real)1;
+            real *dx = din[i];
+            const int set = acc && !acc[i];
+            if (aidx[i] >= 0 && dalpha)
+                part[i][b] = block_dot(dx, set, c, dout, in[i], j0, j1);
+            else if (dx && set)
+                for (size_t j = j0; j < j1; j++) dx[j] = c * dout[j];
+            else if (dx)
+                for (size_t j = j0; j < j1; j++) dx[j] += c * dout[j];
+        }
+    }
+    for (int i = 0; i < k; i++) {
+        if (aidx[i] < 0 || !dalpha) continue;
+        double s = 0;
+        for (int b = 0; b < FN_SUM_BLOCKS; b++) s += part[i][b];
+        dalpha[aidx[i]] += (real)s;
     }
 }
 
@@ -171,7 +226,7 @@ void FN(mix_backward_tangent)(real *const *tdin, real *tdalpha, const real *dout
                               const int *aidx, const real *alpha, const real *talpha, int k,
                               size_t numel) {
     /* c_i * tdout into tdin_i and <tdout, in_i> into tdalpha: the first-order rule */
-    FN(mix_backward)(tdin, tdalpha, tdout, in, aidx, alpha, k, numel);
+    FN(mix_backward)(tdin, tdalpha, tdout, in, aidx, alpha, k, numel, NULL);
     for (int i = 0; i < k; i++) {
         if (aidx[i] < 0) continue;
         const real t = talpha ? talpha[aidx[i]] : (real)0;

@@ -1,8 +1,10 @@
 /* nn/tensor_ops.h: the glue ops of a cell.
  *  mix:       out = sum_i c_i * in_i, with c_i = alpha[aidx_i] (a mixed-op term, docs/METHOD.md
  *             §3.11: raw alpha, no softmax) or 1 (aidx_i < 0: a plain sum, e.g. a residual).
- *             Backward: din_i += c_i * dout; dalpha[aidx_i] += <dout, in_i> (the alpha
- *             gradient sums over batch, channels, positions, and over every cell sharing alpha).
+ *             Backward: din_i += c_i * dout (din_i = c_i * dout where acc[i] == 0, or acc NULL
+ *             for all: the executor's first write of a gradient, which then needs no
+ *             zeroing); dalpha[aidx_i] += <dout, in_i> (the alpha gradient sums over batch,
+ *             channels, positions, and over every cell sharing alpha).
  *  concat:    channel concatenation of k tensors of equal n, h, w.
  *  subsample: out = in[:, :, off::s, off::s] cropped to [ho, wo] (strided `none`, and the
  *             shifted branch of FactorizedReduce).
@@ -18,7 +20,8 @@
     void mix_forward_##S(T *out, T *const *in, const int *aidx, const T *alpha, int k,      \
                          size_t numel);                                                     \
     void mix_backward_##S(T *const *din, T *dalpha, const T *dout, T *const *in,             \
-                          const int *aidx, const T *alpha, int k, size_t numel);             \
+                          const int *aidx, const T *alpha, int k, size_t numel,              \
+                          const unsigned char *acc);                                         \
     void concat_forward_##S(T *out, T *const *in, const int *cin, int k, int n, int hw);     \
     void concat_backward_##S(T *const *din, const T *dout, const int *cin, int k, int n,     \
                              int hw);                                                        \

@@ -66,7 +66,7 @@ static void ntk_conv(ntk_acc *acc, const fn_exec *e, const fn_node *nd) {
             proxy_to_double(e, (const char *)dy + es * xout * n, xout, db);
             double *row = G + (size_t)n * P;
             memset(row, 0, sizeof(double) * P);
-            conv2d_backward_f64(NULL, row, db, xb, NULL, &d, ws); /* dW of one image */
+            conv2d_backward_f64(NULL, row, db, xb, NULL, &d, ws, 1); /* dW of one image */
             for (size_t c = 0; PW + c < P; c++) {
                 double sb = 0;
                 for (size_t q = 0; q < hw; q++) sb += db[c * hw + q];

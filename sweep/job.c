@@ -229,7 +229,10 @@ static json_t *job_record(const sweep_config *c, const sweep_plan *p, long index
     } else {
         if (w->threads > 0) omp_set_num_threads(w->threads);
         fn_search_result *r = mallocCheck(sizeof *r);
-        search_run(&prm.sc, r);
+        if (w->bundle) /* a bundle of one: the worker's arenas, kept from job to job */
+            search_bundle_run(w->bundle, &prm.sc, 1, w->threads, r);
+        else
+            search_run(&prm.sc, r);
         out->ok = search_fields(rec, t, &prm, attempt, w, r, out);
         if (out->ok) executor_bytes = (json_int_t)r->bytes;
         free(r);

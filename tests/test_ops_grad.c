@@ -123,12 +123,12 @@ static void test_conv_fd(int n, int cin, int h, int w, int cout, int k, int s, i
     double *dx = zeros(nx), *dw = zeros(nw);
     for (size_t i = 0; i < nx; i++) dx[i] = 0.5;
     for (size_t i = 0; i < nw; i++) dw[i] = -0.25;
-    conv2d_backward_f64(dx, dw, c.r, c.x, c.w, &d, c.ws);
+    conv2d_backward_f64(dx, dw, c.r, c.x, c.w, &d, c.ws, 1);
     for (size_t i = 0; i < nx; i++) dx[i] -= 0.5;
     for (size_t i = 0; i < nw; i++) dw[i] += 0.25;
     /* din = NULL: weights only, the same dw */
     double *dw2 = zeros(nw);
-    conv2d_backward_f64(NULL, dw2, c.r, c.x, c.w, &d, c.ws);
+    conv2d_backward_f64(NULL, dw2, c.r, c.x, c.w, &d, c.ws, 1);
     snprintf(what, sizeof what, "%s dw (din NULL)", tag);
     check_close(what, dw2, dw, nw, 1e-13, 1e-12);
     if (fd) {
@@ -142,7 +142,7 @@ static void test_conv_fd(int n, int cin, int h, int w, int cout, int k, int s, i
         conv2d_forward_f64(c.y, c.x, c.w, &d, c.ws); /* fd_check left a perturbed output */
         conv2d_depthwise_direct = 0;
         conv2d_forward_f64(yg, c.x, c.w, &d, c.ws);
-        conv2d_backward_f64(dxg, dwg, c.r, c.x, c.w, &d, c.ws);
+        conv2d_backward_f64(dxg, dwg, c.r, c.x, c.w, &d, c.ws, 1);
         conv2d_depthwise_direct = 1;
         snprintf(what, sizeof what, "%s fwd = gemm", tag);
         check_close(what, c.y, yg, ny, 1e-12, 1e-12);
@@ -158,7 +158,7 @@ static void test_conv_fd(int n, int cin, int h, int w, int cout, int k, int s, i
     float *wsf = mallocCheck(4 * (conv2d_workspace(&d) + 1));
     to_f32(xf, c.x, nx); to_f32(wf, c.w, nw); to_f32(rf, c.r, ny);
     conv2d_forward_f32(yf, xf, wf, &d, wsf);
-    conv2d_backward_f32(dxf, dwf, rf, xf, wf, &d, wsf);
+    conv2d_backward_f32(dxf, dwf, rf, xf, wf, &d, wsf, 1);
     double *yfd = to_f64(yf, ny), *dxfd = to_f64(dxf, nx), *dwfd = to_f64(dwf, nw);
     snprintf(what, sizeof what, "%s f32 fwd", tag);
     check_close(what, yfd, yref, ny, 1e-5, 1e-4);
@@ -225,10 +225,10 @@ static void test_bn(int n, int ch, int hw, int affine) {
     CHECK(maxm < 1e-12 && maxv < 1e-12);
     double *dx = zeros(nx), *dg = zeros(ch), *db = zeros(ch);
     batchnorm2d_backward_f64(dx, affine ? dg : NULL, affine ? db : NULL, c.r, c.x, 0, c.mean,
-                             c.istd, c.g, n, ch, hw);
+                             c.istd, c.g, n, ch, hw, 1);
     if (!affine) { /* the same gradient from the saved output x_hat */
         double *dx2 = zeros(nx);
-        batchnorm2d_backward_f64(dx2, NULL, NULL, c.r, c.y, 1, c.mean, c.istd, NULL, n, ch, hw);
+        batchnorm2d_backward_f64(dx2, NULL, NULL, c.r, c.y, 1, c.mean, c.istd, NULL, n, ch, hw, 1);
         check_close("batchnorm dx from x_hat", dx2, dx, nx, 1e-12, 1e-9);
         free(dx2);
     }
@@ -303,7 +303,7 @@ static void test_unary(const char *what, int kind, int n, int ch, int h, int w, 
         CHECK(fabs(c.y[0] - s0 / (h * w)) < 1e-14);
     }
     double *dx = zeros(c.nx);
-    if (kind == U_RELU) relu_backward_f64(dx, c.r, c.x, c.nx);
+    if (kind == U_RELU) relu_backward_f64(dx, c.r, c.x, c.nx, 1);
     else if (kind == U_AVG) avgpool2d_backward_f64(dx, c.r, &c.d);
     else if (kind == U_MAX) maxpool2d_backward_f64(dx, c.r, c.x, &c.d);
     else gap_backward_f64(dx, c.r, n, ch, h * w);
@@ -370,7 +370,7 @@ static void test_glue(void) {
     mix_phi(&c);
     CHECK(fabs(c.y[7] - (c.alpha[0] * c.in[0][7] + c.alpha[2] * c.in[1][7] + c.in[2][7])) < 1e-14);
     double *din[3] = {zeros(30), zeros(30), zeros(30)}, *da = zeros(4);
-    mix_backward_f64(din, da, c.r, c.in, c.aidx, c.alpha, 3, 30);
+    mix_backward_f64(din, da, c.r, c.in, c.aidx, c.alpha, 3, 30, NULL);
     fd_check("mix dalpha", mix_phi, &c, c.alpha, 4, da);
     CHECK(da[1] == 0 && da[3] == 0);
     for (int i = 0; i < 3; i++) fd_check("mix dx", mix_phi, &c, c.in[i], 30, din[i]);
@@ -399,7 +399,81 @@ static void test_glue(void) {
     free(c.in[0]); free(din[0]); free(c.r); free(c.y); free(c.alpha); free(da);
 }
 
+/* First writes (acc = 0, the executor's first write of a gradient): every element of the
+ * gradient is written (a NaN-filled buffer comes out clean) with the values an accumulation
+ * into zeros gives (== compares, so a -0 against +0 passes). */
+static void same_as_zeroed(const char *what, const double *set, const double *acc, size_t n) {
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) bad += !(set[i] == acc[i]);
+    CHECKF(bad == 0, "%s: %zu of %zu elements differ from accumulating into zeros", what, bad, n);
+}
+static double *nans(size_t n) {
+    double *p = mallocCheck(sizeof(double) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) p[i] = NAN;
+    return p;
+}
+static void test_first_write(void) {
+    const int convs[][10] = {{2, 3, 7, 6, 4, 3, 1, 1, 1, 1}, {1, 5, 6, 6, 3, 1, 1, 0, 1, 1},
+                             {3, 5, 6, 6, 3, 1, 1, 0, 1, 1}, {2, 6, 8, 8, 6, 3, 1, 2, 2, 6},
+                             {1, 4, 8, 8, 6, 3, 2, 1, 1, 2}, {2, 4, 9, 7, 6, 3, 2, 1, 1, 1}};
+    for (size_t t = 0; t < sizeof convs / sizeof convs[0]; t++) {
+        const int *v = convs[t];
+        conv2d_dims d = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], 0, 0};
+        CHECK(conv2d_dims_init(&d) == 0);
+        const size_t nx = (size_t)d.n * d.cin * d.h * d.w, ny = (size_t)d.n * d.cout * d.ho * d.wo;
+        const size_t nw = (size_t)d.cout * (d.cin / d.groups) * d.k * d.k;
+        double *x = rnd(nx), *w = rnd(nw), *dy = rnd(ny), *ws = zeros(conv2d_workspace(&d));
+        double *a = zeros(nx), *b = nans(nx);
+        conv2d_backward_f64(a, NULL, dy, x, w, &d, ws, 1);
+        conv2d_backward_f64(b, NULL, dy, x, w, &d, ws, 0);
+        char what[64];
+        snprintf(what, sizeof what, "conv first write (shape %zu)", t);
+        same_as_zeroed(what, b, a, nx);
+        free(x); free(w); free(dy); free(ws); free(a); free(b);
+    }
+    { /* BN (affine and x_hat-saved), ReLU */
+        const int n = 3, ch = 4, hw = 10;
+        const size_t m = (size_t)n * ch * hw;
+        double *x = rnd(m), *y = zeros(m), *dy = rnd(m), *mean = zeros(ch), *istd = zeros(ch);
+        double *g = rnd(ch), *be = rnd(ch);
+        batchnorm2d_forward_f64(y, mean, istd, x, g, be, n, ch, hw, FN_BN_EPS);
+        double *a = zeros(m), *b = nans(m);
+        batchnorm2d_backward_f64(a, NULL, NULL, dy, x, 0, mean, istd, g, n, ch, hw, 1);
+        batchnorm2d_backward_f64(b, NULL, NULL, dy, x, 0, mean, istd, g, n, ch, hw, 0);
+        same_as_zeroed("bn first write", b, a, m);
+        memset(a, 0, sizeof(double) * m);
+        for (size_t i = 0; i < m; i++) b[i] = NAN;
+        relu_backward_f64(a, dy, x, m, 1);
+        relu_backward_f64(b, dy, x, m, 0);
+        same_as_zeroed("relu first write", b, a, m);
+        free(x); free(y); free(dy); free(mean); free(istd); free(g); free(be); free(a); free(b);
+    }
+    /* mix: inputs 0 and 2 first written, 1 accumulated, 3 without gradient; over the
+     * threaded size too; d alpha unchanged by the flags */
+    const size_t sizes[2] = {30, 200000};
+    for (int t = 0; t < 2; t++) {
+        const size_t n = sizes[t];
+        double *in[4], *da = zeros(4), *db = zeros(4), *dout = rnd(n), alpha[4] = {0.3, -1.2, 0.7, 2};
+        double *a[4], *b[4];
+        const int aidx[4] = {0, -1, 2, 3};
+        const unsigned char acc[4] = {0, 1, 0, 1};
+        for (int i = 0; i < 4; i++) {
+            in[i] = rnd(n);
+            a[i] = i == 3 ? NULL : zeros(n);
+            b[i] = i == 3 ? NULL : i == 1 ? zeros(n) : nans(n);
+        }
+        for (size_t j = 0; j < n; j++) a[1][j] = b[1][j] = 0.125 * (double)(j % 7);
+        mix_backward_f64(a, da, dout, in, aidx, alpha, 4, n, NULL);
+        mix_backward_f64(b, db, dout, in, aidx, alpha, 4, n, acc);
+        for (int i = 0; i < 3; i++) same_as_zeroed("mix first write", b[i], a[i], n);
+        CHECK(memcmp(da, db, sizeof(double) * 4) == 0 && da[0] != 0 && da[1] == 0);
+        for (int i = 0; i < 4; i++) { free(in[i]); free(a[i]); free(b[i]); }
+        free(da); free(db); free(dout);
+    }
+}
+
 int main(void) {
+    test_first_write();
     test_conv(2, 3, 7, 6, 4, 3, 1, 1, 1, 1);  /* 3x3 same */
     test_conv(2, 4, 9, 7, 6, 3, 2, 1, 1, 1);  /* stride 2, odd sizes */
     test_conv(1, 5, 6, 6, 3, 1, 1, 0, 1, 1);  /* pointwise fast path, batch 1 */

@@ -70,7 +70,7 @@ static void bn_eval(const bn_point *p, int affine, double *out) {
                             BN_N, BN_C, BN_HW, FN_BN_EPS);
     batchnorm2d_backward_f64(dx, affine ? dg : NULL, affine ? db : NULL, p->dy,
                              affine ? p->x : y, !affine, mean, is, affine ? p->g : NULL, BN_N,
-                             BN_C, BN_HW);
+                             BN_C, BN_HW, 1);
 }
 
 static void check_bn(int affine) {
@@ -150,7 +150,7 @@ static void mix_eval(double *const *in, const double *alpha, const double *dout,
     memset(out, 0, sizeof(double) * ((MX_K + 1) * MX_N + 3));
     for (int j = 0; j < MX_K; j++) dx[j] = out + (j + 1) * MX_N;
     mix_forward_f64(y, in, aidx, alpha, MX_K, MX_N);
-    mix_backward_f64(dx, da, dout, in, aidx, alpha, MX_K, MX_N);
+    mix_backward_f64(dx, da, dout, in, aidx, alpha, MX_K, MX_N, NULL);
 }
 
 static void check_mix(void) {

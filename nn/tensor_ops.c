@@ -138,6 +138,8 @@ void FN(mix_backward)(real *const *din, real *dalpha, const real *dout, real *co
 void FN(concat_forward)(real *out, real *const *in, const int *cin, int k, int n, int hw) {
     int ctot = 0;
     for (int i = 0; i < k; i++) ctot += cin[i];
+    /* images in parallel: each element is one copy (or one add), so any split is exact */
+#pragma omp parallel for schedule(static) if ((size_t)n * ctot * hw > PAR_MIN)
     for (int b = 0; b < n; b++) {
         int c0 = 0;
         for (int i = 0; i < k; i++) {
@@ -152,6 +154,7 @@ void FN(concat_backward)(real *const *din, const real *dout, const int *cin, int
                          int hw) {
     int ctot = 0;
     for (int i = 0; i < k; i++) ctot += cin[i];
+#pragma omp parallel for schedule(static) if ((size_t)n * ctot * hw > PAR_MIN)
     for (int b = 0; b < n; b++) {
         int c0 = 0;
         for (int i = 0; i < k; i++) {
@@ -167,6 +170,7 @@ void FN(concat_backward)(real *const *din, const real *dout, const int *cin, int
 
 void FN(subsample_forward)(real *out, const real *in, int n, int c, int h, int w, int off, int s,
                            int ho, int wo) {
+#pragma omp parallel for schedule(static) if ((size_t)n * c * ho * wo > PAR_MIN)
     for (int p = 0; p < n * c; p++)
         for (int y = 0; y < ho; y++)
             for (int x = 0; x < wo; x++) {
@@ -178,6 +182,7 @@ void FN(subsample_forward)(real *out, const real *in, int n, int c, int h, int w
 
 void FN(subsample_backward)(real *din, const real *dout, int n, int c, int h, int w, int off,
                             int s, int ho, int wo) {
+#pragma omp parallel for schedule(static) if ((size_t)n * c * h * w > PAR_MIN)
     for (int p = 0; p < n * c; p++)
         for (int y = 0; y < ho; y++)
             for (int x = 0; x < wo; x++) {

@@ -13,7 +13,7 @@ void FN(batchnorm2d_forward)(real *out, real *mean, real *invstd, const real *in
                              const real *gamma, const real *beta, int n, int c, int hw,
                              double eps) {
     const double m = (double)n * hw;
-#pragma omp parallel for schedule(static) if (m * c > 32768)
+#pragma omp parallel for schedule(static) if (m * c > 8192)
     for (int ch = 0; ch < c; ch++) {
         /* one pass: sum and sum of squares about a shift (the first value) in double,
          * which keeps the variance exact to ~1e-16 relative unless |mean| >> std by 1e8 */
@@ -49,7 +49,7 @@ void FN(batchnorm2d_backward)(real *din, real *dgamma, real *dbeta, const real *
                               const real *invstd, const real *gamma, int n, int c, int hw,
                               int acc) {
     const double m = (double)n * hw;
-#pragma omp parallel for schedule(static) if (m * c > 32768)
+#pragma omp parallel for schedule(static) if (m * c > 8192)
     for (int ch = 0; ch < c; ch++) {
         /* x_hat = (x - mu) * is, or the saved value itself */
         const double mu = saved_is_xhat ? 0.0 : mean[ch];

@@ -6,7 +6,7 @@
 
 #include "nn/real.h"
 
-#define PAR_MIN 65536
+#define PAR_MIN 8192
 
 /* Ops of one mix are summed block by block (MIX_BLOCK elements, one parallel region per
  * mix): the block of `out` stays in L1 while every op adds into it, instead of a pass over

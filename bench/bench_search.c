@@ -17,7 +17,10 @@
  *   ./build/bin/bench_search [--reps N] [--warm] [--json FILE] [--data DIR] [--cases a,b] [--device cuda]
  *   cases: nb201-synflow nb201-snip nb201-grasp nb201-grasp-fd darts8-synflow darts8-snip darts20-synflow
  *          darts20-snip darts224-synflow darts224-snip n1ss3-synflow n1ss3-snip
- * CPU peak: cores x clock x 32 FLOP/cycle (AVX2: 2 FMA pipes x 8 float32 lanes). With
+ * CPU peak: cores x clock x 2 FMA pipes x float32 lanes x 2 FLOP: 64 FLOP/cycle with AVX-512
+ * (16 lanes; OpenBLAS's SkylakeX kernels reach 145 GFLOP/s on one 2.6 GHz core of this
+ * project's Xeon, above a one-pipe 83), else 32 (AVX2, 8 lanes); one-pipe AVX-512 parts have
+ * half. With
  * --device cuda every search and the forward / backward timing run on the GPU (--no-graphs:
  * every kernel launched each pass instead of replaying CUDA graphs); peak is
  * SMs x clock x 2 x 128 float32 lanes (CUDA cores; the executor uses FMA math, no TF32).
@@ -197,7 +200,8 @@ int main(int argc, char **argv) {
     if (reps < 1) reps = 1;
     const int cores = omp_get_max_threads();
     const double mhz = cpu_mhz();
-    double peak = cores * mhz * 1e6 * 32 / 1e9, peak64 = peak / 2;
+    const int avx512 = __builtin_cpu_supports("avx512f");
+    double peak = cores * mhz * 1e6 * (avx512 ? 64 : 32) / 1e9, peak64 = peak / 2;
     char gpu[128] = "";
     if (dev == FN_DEV_CUDA) {
         /* in a child: the parent must not start CUDA before fork() */
@@ -224,8 +228,9 @@ int main(int argc, char **argv) {
                "FMA math: no TF32); median of %d searches after one warm-up; CUDA graphs %s\n",
                gpu, peak, peak64, reps, graphs ? "on" : "off");
     } else
-        printf("# FreeDARTS searches on CPU: %d cores at %.0f MHz, fp32 peak ~%.0f GFLOP/s (AVX2 "
-               "FMA); median of %d searches%s\n", cores, mhz, peak, reps,
+        printf("# FreeDARTS searches on CPU: %d cores at %.0f MHz, fp32 peak ~%.0f GFLOP/s (%s, "
+               "2 FMA pipes); median of %d searches%s\n", cores, mhz, peak,
+               avx512 ? "AVX-512" : "AVX2", reps,
                warm ? " after one untimed warm-up (--warm)" : " (1 when a search takes > 2 s)");
     printf("%-17s %5s %10s %11s %10s %9s %9s %9s %9s %8s %10s %10s\n", "case", "batch", "params",
            "search[ms]", "score[ms]", "GFLOP", "GFLOP/s", "fwd[ms]", "bwd[ms]", "fwd%pk",

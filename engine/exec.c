@@ -17,6 +17,8 @@ static size_t esize(fn_dtype dt) { return dt == FN_F64 ? sizeof(double) : sizeof
 void arena_pool_free(fn_arena_pool *p) {
     fn_arena_free(p->act, p->act_bytes);
     fn_arena_free(p->grad, p->grad_bytes);
+    fn_arena_free(p->tact, p->tact_bytes);
+    fn_arena_free(p->tgrad, p->tgrad_bytes);
     fn_arena_free(p->params, p->params_bytes);
     memset(p, 0, sizeof(*p));
 }

@@ -42,6 +42,8 @@ typedef enum { FN_BN_TRAIN = 0, FN_BN_OFF = 1, FN_BN_EVAL = 2 } fn_bn_mode;
 typedef struct {
     void *act, *grad, *params;
     size_t act_bytes, grad_bytes, params_bytes;
+    void *tact, *tgrad; /* the exact Hessian-vector product's tangent arenas (exec_hvp_init) */
+    size_t tact_bytes, tgrad_bytes;
 } fn_arena_pool;
 void arena_pool_free(fn_arena_pool *p);
 

@@ -35,9 +35,11 @@ static int cpu_alloc(fn_exec *e) {
 
 static void cpu_free(fn_exec *e) {
     const size_t es = esize(e->dtype);
-    if (e->tact) { /* the HVP's tangent arenas (cpu_hvp_init) */
-        fn_arena_free(e->tact, es * e->plan.act_numel);
-        fn_arena_free(e->tgrad, es * e->plan.grad_numel);
+    if (e->tact) { /* the HVP's tangent arenas (cpu_hvp_init); borrowed ones stay in the pool */
+        if (!e->pool) {
+            fn_arena_free(e->tact, es * e->plan.act_numel);
+            fn_arena_free(e->tgrad, es * e->plan.grad_numel);
+        }
         free(e->tsaved);
         free(e->tws);
         e->tact = e->tgrad = e->tsaved = e->tws = NULL;
@@ -74,8 +76,13 @@ static int cpu_hvp_init(fn_exec *e, char *err, size_t errlen) {
         const size_t n = graph_tensor_numel(g, t);
         if (n > big) big = n;
     }
-    e->tact = fn_arena_alloc(es * e->plan.act_numel);
-    e->tgrad = fn_arena_alloc(es * e->plan.grad_numel);
+    if (e->pool) { /* a GraSP table's networks one after another: no fresh pages each */
+        e->tact = pool_take(&e->pool->tact, &e->pool->tact_bytes, es * e->plan.act_numel);
+        e->tgrad = pool_take(&e->pool->tgrad, &e->pool->tgrad_bytes, es * e->plan.grad_numel);
+    } else {
+        e->tact = fn_arena_alloc(es * e->plan.act_numel);
+        e->tgrad = fn_arena_alloc(es * e->plan.grad_numel);
+    }
     e->tsaved = calloc(g->saved_numel + 1, es);
     e->tws = calloc(big, es);
     if (!e->tact || !e->tgrad || !e->tsaved || !e->tws) {

@@ -13,7 +13,11 @@
  *    "rel": {M, kappa, grad_norm, snip}, "theta_max_rel", "layers", "worst_layer", ...}
  * theta_max_rel = max |Theta_f - Theta_t| / max |Theta_t|; a layer's rel the max over samples
  * of |diag_f - diag_t| / max(diag_t). Exit 1 when some rel of M exceeds --tol (1e-4).
- *   ./build/bin/hnas_ntk_ref [--tol 1e-4] FILE... */
+ * --f64 runs the executor in float64 on the same (exactly cast) weights and batch and compares
+ * with PyTorch's float64 values (`M_f64`, ..., `theta_f64`, `ntkdiag64.<layer>`): agreement
+ * there to ~1e-10 with a float32 difference larger than that is float32 rounding, amplified
+ * by the network, not a difference in what is computed.
+ *   ./build/bin/hnas_ntk_ref [--tol 1e-4] [--f64] FILE... */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +29,8 @@
 #include "nasbench/nb201_net.h"
 #include "nn/conv2d.h"
 #include "proxies/proxy_impl.h"
+
+static int use_f64; /* --f64: float64 executor, compared with the *_f64 values */
 
 typedef struct {
     const fn_ref_file *ref;
@@ -39,12 +45,12 @@ static void layer_diag(const fn_exec *e, const fn_node *nd, double *d) {
     const fn_tensor *ti = &g->t[nd->in[0]], *to = &g->t[nd->out];
     const int N = ti->n;
     const size_t xin = graph_tensor_numel(g, nd->in[0]) / N, xout = graph_tensor_numel(g, nd->out) / N;
+    const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
     double *xb = mallocCheck(sizeof(double) * (xin + xout));
     double *db = xb + xin;
     for (int n = 0; n < N; n++) {
-        proxy_to_double(e, (const char *)exec_tensor(e, nd->in[0]) + sizeof(float) * xin * n, xin, xb);
-        proxy_to_double(e, (const char *)exec_tensor_grad(e, nd->out) + sizeof(float) * xout * n,
-                        xout, db);
+        proxy_to_double(e, (const char *)exec_tensor(e, nd->in[0]) + es * xin * n, xin, xb);
+        proxy_to_double(e, (const char *)exec_tensor_grad(e, nd->out) + es * xout * n, xout, db);
         double s = 0;
         if (nd->kind == FN_NODE_LINEAR) { /* ||delta (x) x||^2 + ||delta||^2 */
             double dd = 0, xx = 0;
@@ -77,7 +83,7 @@ static void diag_hook(void *user, const fn_exec *e, int node) {
     if (nd->kind != FN_NODE_CONV && nd->kind != FN_NODE_LINEAR) return;
     diag_acc *a = user;
     char name[FN_NAME_LEN + 16];
-    snprintf(name, sizeof name, "ntkdiag.%s", e->g->p[nd->w].name);
+    snprintf(name, sizeof name, "%s.%s", use_f64 ? "ntkdiag64" : "ntkdiag", e->g->p[nd->w].name);
     name[strlen(name) - strlen(".weight")] = '\0';
     const fn_ref_tensor *t = refbin_get(a->ref, name);
     const int N = e->g->t[nd->in[0]].n;
@@ -92,13 +98,15 @@ static void diag_hook(void *user, const fn_exec *e, int node) {
     const double rel = mx > 0 ? err / mx : err;
     if (rel >= a->worst) {
         a->worst = rel;
-        snprintf(a->worst_name, sizeof a->worst_name, "%s", name + strlen("ntkdiag."));
+        snprintf(a->worst_name, sizeof a->worst_name, "%s", strchr(name, '.') + 1);
     }
     a->layers++;
     free(d);
 }
 
-static double scalar(const fn_ref_file *r, const char *name) {
+static double scalar(const fn_ref_file *r, const char *key) {
+    char name[64];
+    snprintf(name, sizeof name, "%s%s", key, use_f64 ? "_f64" : "");
     const fn_ref_tensor *t = refbin_get(r, name);
     return t && t->numel == 1 ? t->data[0] : NAN;
 }
@@ -133,7 +141,8 @@ static int score_file(const char *path, double tol) {
                                       keep);
     eo.eager = 1;
     fn_exec e;
-    if (exec_init_opts(&e, &g, FN_F32, &eo)) FN_FATAL("%s", exec_error());
+    const fn_dtype dt = use_f64 ? FN_F64 : FN_F32;
+    if (exec_init_opts(&e, &g, dt, &eo)) FN_FATAL("%s", exec_error());
     e.bn_mode = FN_BN_TRAIN;
     int rc = 0;
     for (int p = 0; p < g.np; p++) { /* every graph parameter from the file, by name */
@@ -144,11 +153,11 @@ static int score_file(const char *path, double tol) {
             rc = 2;
             continue;
         }
-        for (size_t i = 0; i < t->numel; i++) exec_set(e.params, FN_F32, g.p[p].off + i, t->data[i]);
+        for (size_t i = 0; i < t->numel; i++) exec_set(e.params, dt, g.p[p].off + i, t->data[i]);
     }
     int nref = 0; /* and every stored parameter is one of the graph's */
     for (int i = 0; i < ref.count; i++)
-        if (strncmp(ref.t[i].name, "ntkdiag.", 8) &&
+        if (strncmp(ref.t[i].name, "ntkdiag", 7) &&
             (strstr(ref.t[i].name, ".weight") || strstr(ref.t[i].name, ".bias"))) {
             nref++;
             if (graph_param_find(&g, ref.t[i].name) < 0) {
@@ -171,7 +180,7 @@ static int score_file(const char *path, double tol) {
     const char *key[4] = {"M", "kappa", "grad_norm", "snip"};
     for (int k = 0; k < 4; k++)
         if (fns[k](&j, &f[k], err, sizeof err)) fprintf(stderr, "hnas_ntk_ref: %s: %s\n", path, err);
-    const fn_ref_tensor *th = refbin_get(&ref, "theta");
+    const fn_ref_tensor *th = refbin_get(&ref, use_f64 ? "theta_f64" : "theta");
     double tmax = 0, terr = 0;
     if (th && th->numel == (size_t)N * N) {
         for (size_t i = 0; i < th->numel; i++) tmax = fmax(tmax, fabs(th->data[i]));
@@ -192,7 +201,9 @@ static int score_file(const char *path, double tol) {
     for (int k = 0; k < 4; k++) printf("%s\"%s\": %.9g", k ? ", " : "", key[k], f[k]);
     printf("}, \"pytorch\": {");
     for (int k = 0; k < 4; k++) printf("%s\"%s\": %.9g", k ? ", " : "", key[k], scalar(&ref, key[k]));
-    printf(", \"kappa_f32gram\": %.9g}, \"rel\": {", scalar(&ref, "kappa_f32gram"));
+    const fn_ref_tensor *k32 = refbin_get(&ref, "kappa_f32gram"); /* HNAS's float32 Gram */
+    printf(", \"kappa_f32gram\": %.9g}, \"precision\": %d, \"rel\": {",
+           k32 && k32->numel == 1 ? k32->data[0] : NAN, use_f64 ? 64 : 32);
     for (int k = 0; k < 4; k++) printf("%s\"%s\": %.3g", k ? ", " : "", key[k], rel(f[k], scalar(&ref, key[k])));
     printf("}, \"theta_max_rel\": %.3g, \"layers\": %d, \"layers_missing\": %d, "
            "\"worst_layer\": \"%s\", \"worst_layer_rel\": %.3g}\n",
@@ -213,12 +224,13 @@ done:
 int main(int argc, char **argv) {
     double tol = 1e-4;
     int first = 1, rc = 0;
-    if (argc > 2 && !strcmp(argv[1], "--tol")) {
-        tol = atof(argv[2]);
-        first = 3;
+    for (; first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
+        if (!strcmp(argv[first], "--f64")) use_f64 = 1;
+        else if (!strcmp(argv[first], "--tol") && first + 1 < argc) tol = atof(argv[++first]);
+        else break;
     }
     if (first >= argc || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fprintf(stderr, "usage: hnas_ntk_ref [--tol 1e-4] FILE...  (FNREF001 files of "
+        fprintf(stderr, "usage: hnas_ntk_ref [--tol 1e-4] [--f64] FILE...  (FNREF001 files of "
                 "bench/pytorch/hnas_ntk_torch.py same)\n");
         return 2;
     }

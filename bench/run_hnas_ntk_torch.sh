@@ -7,6 +7,9 @@
 #     weights, batch and values to an FNREF001 file; ./build/bin/hnas_ntk_ref loads them into
 #     freenas's network graph and computes the values with the proxies' own code. Tolerance:
 #     relative 1e-4 on M (the run fails beyond it); kappa, grad_norm and snip are reported.
+#     Then the same in float64 on both sides (the float32 draws cast exactly; hnas_ntk_ref
+#     --f64): agreement there to ~1e-10 shows that a float32 difference is rounding, amplified
+#     by the network, and not a difference in what is computed.
 #  2. distribution: for every STRIDE-th index (0, 156, ... : 101 architectures) PyTorch's own
 #     init and a fresh augmented batch (ZC's normalisation, as HNAS's loader) against freenas's
 #     shipped whole-space table (build/share/freenas/data/hnas/nb201_cifar10_whole_seed0.tsv):
@@ -17,6 +20,8 @@
 # one core of this project's Xeon (1.3 s per architecture in PyTorch).
 #   bash bench/run_hnas_ntk_torch.sh [--same 0,1462,...] [--stride 156] [--threads 1]
 #                                    [--json FILE] [--data DIR] [--keep DIR]
+# --keep DIR keeps the intermediates (PyTorch's FNREF001 files and JSON lines) in DIR, and a
+# rerun with the same DIR reuses the PyTorch stages already finished there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SAME=0,1462,8604,1651,3840,7581,14203,5159,5978,6330,11736 STRIDE=156 THREADS=1 JSON="" KEEP=""
@@ -29,7 +34,7 @@ while [ $# -gt 0 ]; do
     --json) JSON=$2; shift 2 ;;
     --data) DATA=$2; shift 2 ;;
     --keep) KEEP=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run_hnas_ntk_torch.sh: unknown argument '$1' (--help)" >&2; exit 2 ;;
   esac
 done
@@ -41,31 +46,40 @@ for f in build/bin/hnas_ntk_ref "$TABLE" "$HNAS"; do
 done
 command -v jq > /dev/null || { echo "jq is needed (scripts/install_deps.sh)" >&2; exit 2; }
 source bench/torch_python.sh # PY: $TORCH_PYTHON or bench/.venv
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+if [ -n "$KEEP" ]; then # intermediates kept there; a rerun reuses the finished stages
+  tmp=$KEEP; mkdir -p "$tmp"
+else
+  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fi
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=1
 
 echo "# 1. same weights, same batch: $SAME" >&2
-nice "$PY" bench/pytorch/hnas_ntk_torch.py same --indices "$SAME" --table "$TABLE" --data "$DATA" \
-    --threads "$THREADS" --out "$tmp" > "$tmp/same_torch.jsonl"
-[ -z "$KEEP" ] || { mkdir -p "$KEEP" && cp "$tmp"/arch*.bin "$KEEP"/; }
+[ -s "$tmp/same_torch.jsonl" ] ||
+  nice "$PY" bench/pytorch/hnas_ntk_torch.py same --indices "$SAME" --table "$TABLE" --data "$DATA" \
+      --threads "$THREADS" --out "$tmp" > "$tmp/same_torch.jsonl"
 files=()
 for i in ${SAME//,/ }; do files+=("$tmp/arch$i.bin"); done
 same_rc=0
 nice ./build/bin/hnas_ntk_ref --tol 1e-4 "${files[@]}" > "$tmp/same.jsonl" || same_rc=$?
 [ "$same_rc" -le 1 ] || { echo "hnas_ntk_ref failed ($same_rc)" >&2; exit 1; }
+f64_rc=0
+nice ./build/bin/hnas_ntk_ref --f64 --tol 1e-8 "${files[@]}" > "$tmp/same64.jsonl" || f64_rc=$?
+[ "$f64_rc" -le 1 ] || { echo "hnas_ntk_ref --f64 failed ($f64_rc)" >&2; exit 1; }
+[ "$f64_rc" -eq 0 ] || same_rc=1
 
 echo "# 2. distribution: every ${STRIDE}th index, PyTorch's init and batch vs the shipped table" >&2
 idx=$(seq -s, 0 "$STRIDE" 15624)
-nice "$PY" bench/pytorch/hnas_ntk_torch.py dist --indices "$idx" --table "$TABLE" --data "$DATA" \
-    --threads "$THREADS" > "$tmp/dist_torch.jsonl"
+[ -s "$tmp/dist_torch.jsonl" ] ||
+  nice "$PY" bench/pytorch/hnas_ntk_torch.py dist --indices "$idx" --table "$TABLE" --data "$DATA" \
+      --threads "$THREADS" > "$tmp/dist_torch.jsonl"
 grep -v '^#' "$HNAS" | jq -R -s 'split("\n") | map(select(length > 0) | split("\t"))
   | .[0] as $h | .[1:] | map([$h, .] | transpose | map({(.[0]): (.[1] | tonumber? // null)}) | add)' \
   > "$tmp/table.json"
 
-jq -n --slurpfile same "$tmp/same.jsonl" --slurpfile dist "$tmp/dist_torch.jsonl" \
+jq -n --slurpfile same "$tmp/same.jsonl" --slurpfile same64 "$tmp/same64.jsonl" --slurpfile dist "$tmp/dist_torch.jsonl" \
       --slurpfile table "$tmp/table.json" --arg machine "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" \
       --argjson stride "$STRIDE" --argjson threads "$THREADS" '
+  def ratio($a; $b): map(select(.[$b] != null and .[$b] != 0) | .[$a] / .[$b]);
   def med: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
   def ranks: . as $v | ($v | to_entries | sort_by(.value)) as $s
     | reduce range(0; $s | length) as $i ({}; .[$s[$i].key | tostring] = $i)
@@ -88,12 +102,17 @@ jq -n --slurpfile same "$tmp/same.jsonl" --slurpfile dist "$tmp/dist_torch.jsonl
                grad_norm: ($same | map(.rel.grad_norm) | max), snip: ($same | map(.rel.snip) | max),
                theta: ($same | map(.theta_max_rel) | max), layer_diag: ($same | map(.worst_layer_rel) | max)},
      pass_M: ($same | all(.rel.M <= 1e-4)), rows: $same},
+   same_weights_f64: {tolerance_M_rel: 1e-8, architectures: ($same64 | length),
+     max_rel: {M: ($same64 | map(.rel.M) | max), kappa: ($same64 | map(.rel.kappa) | max),
+               grad_norm: ($same64 | map(.rel.grad_norm) | max), snip: ($same64 | map(.rel.snip) | max),
+               theta: ($same64 | map(.theta_max_rel) | max), layer_diag: ($same64 | map(.worst_layer_rel) | max)},
+     pass_M: ($same64 | all(.rel.M <= 1e-8)), rows: $same64},
    distribution: {stride: $stride, architectures: ($rows | length),
      torch_batch: "PyTorch default init (torch.manual_seed(index)), 64 distinct records of the CIFAR-10 head file, RandomCrop(32, pad 4) + flip, ZC normalisation",
-     median_ratio_torch_over_freenas: {M: ($rows | map(.M_torch / .M_freenas) | med),
-       grad_norm: ($rows | map(.grad_norm_torch / .grad_norm_freenas) | med),
-       snip: ($rows | map(.snip_torch / .snip_freenas) | med),
-       kappa: ($kr | map(.kappa_torch / .kappa_freenas) | med)},
+     median_ratio_torch_over_freenas: {M: ($rows | ratio("M_torch"; "M_freenas") | med),
+       grad_norm: ($rows | ratio("grad_norm_torch"; "grad_norm_freenas") | med),
+       snip: ($rows | ratio("snip_torch"; "snip_freenas") | med),
+       kappa: ($kr | ratio("kappa_torch"; "kappa_freenas") | med)},
      spearman: {M: spearman($rows | map(.M_torch); $rows | map(.M_freenas)),
        kappa: spearman($rows | map(.kappa_torch); $rows | map(.kappa_freenas)),
        kappa_finite_positive: spearman($kr | map(.kappa_torch); $kr | map(.kappa_freenas)),
@@ -107,6 +126,8 @@ jq -r '"# same weights and batch (\(.same_weights.architectures) archs, float32)
   "index  M          kappa      grad_norm  snip       Theta      worst layer",
   (.same_weights.rows[] | "\(.index | tostring | . + " " * (6 - length)) \(.rel.M | tostring | .[0:9] | . + " " * (10 - length)) \(.rel.kappa | tostring | .[0:9] | . + " " * (10 - length)) \(.rel.grad_norm | tostring | .[0:9] | . + " " * (10 - length)) \(.rel.snip | tostring | .[0:9] | . + " " * (10 - length)) \(.theta_max_rel | tostring | .[0:9] | . + " " * (10 - length)) \(.worst_layer) \(.worst_layer_rel)"),
   "M within 1e-4 everywhere: \(.same_weights.pass_M)",
+  "# the same in float64: max relative difference M \(.same_weights_f64.max_rel.M), kappa \(.same_weights_f64.max_rel.kappa), grad_norm \(.same_weights_f64.max_rel.grad_norm), snip \(.same_weights_f64.max_rel.snip), Theta \(.same_weights_f64.max_rel.theta), layer diagonals \(.same_weights_f64.max_rel.layer_diag)",
+  (.same_weights_f64.rows[] | "  \(.index): M \(.rel.M) kappa \(.rel.kappa) Theta \(.theta_max_rel)"),
   "# distribution (\(.distribution.architectures) archs): median PyTorch/freenas ratio and Spearman rho",
   (.distribution | "M: ratio \(.median_ratio_torch_over_freenas.M)  rho \(.spearman.M)",
    "kappa: ratio \(.median_ratio_torch_over_freenas.kappa)  rho \(.spearman.kappa) (finite positive only: \(.spearman.kappa_finite_positive), n = \(.spearman.kappa_finite_positive_n))",

@@ -24,6 +24,8 @@ Modes:
         the weights (under freenas's graph parameter names), the batch and labels, the
         arch's ops and per-layer diagonals of Theta into OUT/arch<index>.bin (FNREF001,
         ../shared/ref/README.md) for bench/hnas_ntk_ref.c to score with freenas's code;
+        then the same in float64 on the same (exactly cast) weights and batch (keys *_f64,
+        theta_f64, ntkdiag64.*), which separates float32 rounding from a difference in math;
   dist  for each index: PyTorch's own init (torch.manual_seed(seed * 100003 + index)) and a
         fresh augmented batch; prints one JSON line per architecture.
 Batch: 64 distinct records of the CIFAR-10 training file in --data, RandomCrop(32, pad 4) and
@@ -223,7 +225,8 @@ def ntk(net, x, y):
             g = torch.bmm(Bm, U.transpose(1, 2)).reshape(n, -1)
             parts = [g, Bm.sum(2)] if mod.bias is not None else [g]
         G = torch.cat(parts, 1)
-        th32 += G @ G.T
+        G32 = G.float()
+        th32 += G32 @ G32.T
         G64 = G.double()
         th64 += G64 @ G64.T
         diag[mod] = (G64 * G64).sum(1)
@@ -309,6 +312,18 @@ def main():
                      ("theta", th64.numpy())]
             recs += [(k, np.array([row[k]], np.float64)) for k in
                      ("M", "kappa", "M_f32gram", "kappa_f32gram", "grad_norm", "snip")]
+            # the same weights and batch in float64 (PyTorch casts the float32 draws exactly)
+            net64 = net.double()
+            th, _, diag = ntk(net64, x.double(), y)
+            M64, k64 = metrics_of(th)
+            gn64, sn64 = zc_ce(net64, x.double(), y)
+            row.update(M_f64=M64, kappa_f64=k64, grad_norm_f64=gn64, snip_f64=sn64)
+            for mod, d in diag.items():
+                recs.append(("ntkdiag64." + names[mods[mod] + ".weight"][: -len(".weight")],
+                             d.numpy()))
+            recs.append(("theta_f64", th.numpy()))
+            recs += [(k, np.array([row[k]], np.float64)) for k in
+                     ("M_f64", "kappa_f64", "grad_norm_f64", "snip_f64")]
             write_fnref(os.path.join(a.out, f"arch{index}.bin"), recs)
         print(json.dumps(row), flush=True)
 

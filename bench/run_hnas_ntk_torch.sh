@@ -6,7 +6,9 @@
 #     NAS201Model weights and an augmented CIFAR-10 batch of 64, computes the values and writes
 #     weights, batch and values to an FNREF001 file; ./build/bin/hnas_ntk_ref loads them into
 #     freenas's network graph and computes the values with the proxies' own code. Tolerance:
-#     relative 1e-4 on M (the run fails beyond it); kappa, grad_norm and snip are reported.
+#     relative 2e-3 on M in float32 (the run fails beyond it): PyTorch's own float32 M differs
+#     from its float64 M by up to 5.6e-4 on the deep all-conv networks, so 1e-4 holds only for
+#     shallow ones; kappa, grad_norm and snip are reported.
 #     Then the same in float64 on both sides (the float32 draws cast exactly; hnas_ntk_ref
 #     --f64): agreement there to ~1e-10 shows that a float32 difference is rounding, amplified
 #     by the network, and not a difference in what is computed.
@@ -14,10 +16,14 @@
 #     init and a fresh augmented batch (ZC's normalisation, as HNAS's loader) against freenas's
 #     shipped whole-space table (build/share/freenas/data/hnas/nb201_cifar10_whole_seed0.tsv):
 #     median ratio of M (PyTorch / freenas) and Spearman rho across architectures of M, kappa,
-#     grad_norm and snip.
+#     grad_norm and snip, and of M and kappa without the input-independent networks (freenas
+#     M = 1: PyTorch's float32 M of those is rounding noise, hnas/README.md).
+#  3. control: freenas's own values under seed 1 for the same indices (freenas hnas-table
+#     --seed 1) against the shipped seed-0 table: the rank correlation a fresh draw of weights
+#     and batch alone allows, the ceiling for stage 2's.
 # Writes bench/results/hnas_ntk_vs_torch.json (--json FILE). PyTorch comes from $TORCH_PYTHON,
 # else bench/.venv (bench/torch_python.sh); one thread (--threads), under nice. About 4 min on
-# one core of this project's Xeon (1.3 s per architecture in PyTorch).
+# one core of this project's Xeon (1.3 s per architecture in PyTorch), over 10 min when shared.
 #   bash bench/run_hnas_ntk_torch.sh [--same 0,1462,...] [--stride 156] [--threads 1]
 #                                    [--json FILE] [--data DIR] [--keep DIR]
 # --keep DIR keeps the intermediates (PyTorch's FNREF001 files and JSON lines) in DIR, and a
@@ -34,7 +40,7 @@ while [ $# -gt 0 ]; do
     --json) JSON=$2; shift 2 ;;
     --data) DATA=$2; shift 2 ;;
     --keep) KEEP=$2; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run_hnas_ntk_torch.sh: unknown argument '$1' (--help)" >&2; exit 2 ;;
   esac
 done
@@ -60,7 +66,7 @@ echo "# 1. same weights, same batch: $SAME" >&2
 files=()
 for i in ${SAME//,/ }; do files+=("$tmp/arch$i.bin"); done
 same_rc=0
-nice ./build/bin/hnas_ntk_ref --tol 1e-4 "${files[@]}" > "$tmp/same.jsonl" || same_rc=$?
+nice ./build/bin/hnas_ntk_ref --tol 2e-3 "${files[@]}" > "$tmp/same.jsonl" || same_rc=$?
 [ "$same_rc" -le 1 ] || { echo "hnas_ntk_ref failed ($same_rc)" >&2; exit 1; }
 f64_rc=0
 nice ./build/bin/hnas_ntk_ref --f64 --tol 1e-8 "${files[@]}" > "$tmp/same64.jsonl" || f64_rc=$?
@@ -72,12 +78,19 @@ idx=$(seq -s, 0 "$STRIDE" 15624)
 [ -s "$tmp/dist_torch.jsonl" ] ||
   nice "$PY" bench/pytorch/hnas_ntk_torch.py dist --indices "$idx" --table "$TABLE" --data "$DATA" \
       --threads "$THREADS" > "$tmp/dist_torch.jsonl"
+echo "# 3. control: freenas seed 1 on the same indices" >&2
+nice ./build/bin/freenas hnas-table --out "$tmp/seed1.tsv" --seed 1 --stride "$STRIDE" --offset 0 \
+    --proxy hnas_ntk_trace,hnas_ntk_cond,hnas_grad_norm,hnas_snip --data "$DATA" > /dev/null
+tsv2json() { grep -v '^#' "$1" | jq -R -s 'split("\n") | map(select(length > 0) | split("\t"))
+  | .[0] as $h | .[1:] | map([$h, .] | transpose | map({(.[0]): (.[1] | tonumber? // null)}) | add)'; }
+tsv2json "$tmp/seed1.tsv" > "$tmp/seed1.json"
 grep -v '^#' "$HNAS" | jq -R -s 'split("\n") | map(select(length > 0) | split("\t"))
   | .[0] as $h | .[1:] | map([$h, .] | transpose | map({(.[0]): (.[1] | tonumber? // null)}) | add)' \
   > "$tmp/table.json"
 
 jq -n --slurpfile same "$tmp/same.jsonl" --slurpfile same64 "$tmp/same64.jsonl" --slurpfile dist "$tmp/dist_torch.jsonl" \
-      --slurpfile table "$tmp/table.json" --arg machine "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" \
+      --slurpfile table "$tmp/table.json" --slurpfile seed1 "$tmp/seed1.json" \
+      --slurpfile st "$tmp/same_torch.jsonl" --arg machine "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" \
       --argjson stride "$STRIDE" --argjson threads "$THREADS" '
   def ratio($a; $b): map(select(.[$b] != null and .[$b] != 0) | .[$a] / .[$b]);
   def med: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
@@ -96,12 +109,21 @@ jq -n --slurpfile same "$tmp/same.jsonl" --slurpfile same64 "$tmp/same64.jsonl" 
       kappa_freenas: $f.hnas_ntk_cond, grad_norm_torch: .grad_norm, grad_norm_freenas: $f.hnas_grad_norm,
       snip_torch: .snip, snip_freenas: $f.hnas_snip}] as $rows |
   ($rows | map(select(.kappa_torch > 0 and .kappa_freenas > 0 and .kappa_torch < 1e9 and .kappa_freenas < 1e9))) as $kr |
+  ($st | map({(.index | tostring): .}) | add) as $tt |
+  ($seed1[0] | map({(.index | tostring): .}) | add) as $s1 |
+  ($rows | map(select($s1[.index | tostring]) | . as $r | $s1[.index | tostring] as $o
+   | {M: $o.hnas_ntk_trace, M0: $r.M_freenas, kappa: $o.hnas_ntk_cond, kappa0: $r.kappa_freenas,
+      grad_norm: $o.hnas_grad_norm, grad_norm0: $r.grad_norm_freenas, snip: $o.hnas_snip,
+      snip0: $r.snip_freenas})) as $c |
   {machine: $machine, threads: $threads, torch: $dist[0].torch,
-   same_weights: {tolerance_M_rel: 1e-4, architectures: ($same | length),
+   same_weights: {tolerance_M_rel: 2e-3, architectures: ($same | length),
+     pytorch_f32_vs_f64_M_rel: ($same | map($tt[.index | tostring] | ((.M - .M_f64) / .M_f64) | fabs) | max),
+     freenas_f32_vs_pytorch_f64_M_rel: ($same | map(. as $r | $tt[.index | tostring]
+       | (($r.freenas.M - .M_f64) / .M_f64) | fabs) | max),
      max_rel: {M: ($same | map(.rel.M) | max), kappa: ($same | map(.rel.kappa) | max),
                grad_norm: ($same | map(.rel.grad_norm) | max), snip: ($same | map(.rel.snip) | max),
                theta: ($same | map(.theta_max_rel) | max), layer_diag: ($same | map(.worst_layer_rel) | max)},
-     pass_M: ($same | all(.rel.M <= 1e-4)), rows: $same},
+     pass_M: ($same | all(.rel.M <= 2e-3)), rows: $same},
    same_weights_f64: {tolerance_M_rel: 1e-8, architectures: ($same64 | length),
      max_rel: {M: ($same64 | map(.rel.M) | max), kappa: ($same64 | map(.rel.kappa) | max),
                grad_norm: ($same64 | map(.rel.grad_norm) | max), snip: ($same64 | map(.rel.snip) | max),
@@ -119,19 +141,30 @@ jq -n --slurpfile same "$tmp/same.jsonl" --slurpfile same64 "$tmp/same64.jsonl" 
        kappa_finite_positive_n: ($kr | length),
        grad_norm: spearman($rows | map(.grad_norm_torch); $rows | map(.grad_norm_freenas)),
        snip: spearman($rows | map(.snip_torch); $rows | map(.snip_freenas))},
-     rows: $rows}}' > "$tmp/out.json"
+     input_independent: ($rows | map(select(.M_freenas == 1) | {index, M_torch, M_freenas})),
+     spearman_input_dependent: (($rows | map(select(.M_freenas != 1))) as $d
+       | {n: ($d | length), M: spearman($d | map(.M_torch); $d | map(.M_freenas)),
+          kappa: spearman($d | map(.kappa_torch); $d | map(.kappa_freenas))}),
+     rows: $rows},
+   control_freenas_seed1_vs_seed0: {architectures: ($c | length),
+     median_ratio_seed1_over_seed0: {M: ($c | ratio("M"; "M0") | med)},
+     spearman: {M: spearman($c | map(.M); $c | map(.M0)), kappa: spearman($c | map(.kappa); $c | map(.kappa0)),
+       grad_norm: spearman($c | map(.grad_norm); $c | map(.grad_norm0)),
+       snip: spearman($c | map(.snip); $c | map(.snip0))}}}' > "$tmp/out.json"
 mkdir -p "$(dirname "$JSON")"
 mv "$tmp/out.json" "$JSON"
 jq -r '"# same weights and batch (\(.same_weights.architectures) archs, float32): relative difference freenas vs PyTorch",
   "index  M          kappa      grad_norm  snip       Theta      worst layer",
   (.same_weights.rows[] | "\(.index | tostring | . + " " * (6 - length)) \(.rel.M | tostring | .[0:9] | . + " " * (10 - length)) \(.rel.kappa | tostring | .[0:9] | . + " " * (10 - length)) \(.rel.grad_norm | tostring | .[0:9] | . + " " * (10 - length)) \(.rel.snip | tostring | .[0:9] | . + " " * (10 - length)) \(.theta_max_rel | tostring | .[0:9] | . + " " * (10 - length)) \(.worst_layer) \(.worst_layer_rel)"),
-  "M within 1e-4 everywhere: \(.same_weights.pass_M)",
+  "M within 2e-3 everywhere: \(.same_weights.pass_M) (PyTorch float32 vs its float64: up to \(.same_weights.pytorch_f32_vs_f64_M_rel); freenas float32 vs PyTorch float64: up to \(.same_weights.freenas_f32_vs_pytorch_f64_M_rel))",
   "# the same in float64: max relative difference M \(.same_weights_f64.max_rel.M), kappa \(.same_weights_f64.max_rel.kappa), grad_norm \(.same_weights_f64.max_rel.grad_norm), snip \(.same_weights_f64.max_rel.snip), Theta \(.same_weights_f64.max_rel.theta), layer diagonals \(.same_weights_f64.max_rel.layer_diag)",
   (.same_weights_f64.rows[] | "  \(.index): M \(.rel.M) kappa \(.rel.kappa) Theta \(.theta_max_rel)"),
   "# distribution (\(.distribution.architectures) archs): median PyTorch/freenas ratio and Spearman rho",
   (.distribution | "M: ratio \(.median_ratio_torch_over_freenas.M)  rho \(.spearman.M)",
    "kappa: ratio \(.median_ratio_torch_over_freenas.kappa)  rho \(.spearman.kappa) (finite positive only: \(.spearman.kappa_finite_positive), n = \(.spearman.kappa_finite_positive_n))",
    "grad_norm: ratio \(.median_ratio_torch_over_freenas.grad_norm)  rho \(.spearman.grad_norm)",
-   "snip: ratio \(.median_ratio_torch_over_freenas.snip)  rho \(.spearman.snip)")' "$JSON"
+   "snip: ratio \(.median_ratio_torch_over_freenas.snip)  rho \(.spearman.snip)",
+   "without the input-independent networks (freenas M = 1; \(.input_independent | map("\(.index): PyTorch M \(.M_torch)") | join(", "))): rho M \(.spearman_input_dependent.M), kappa \(.spearman_input_dependent.kappa), n = \(.spearman_input_dependent.n)"),
+  (.control_freenas_seed1_vs_seed0 | "# control, freenas seed 1 vs seed 0 (\(.architectures) archs): M ratio \(.median_ratio_seed1_over_seed0.M), rho M \(.spearman.M), kappa \(.spearman.kappa), grad_norm \(.spearman.grad_norm), snip \(.spearman.snip)")' "$JSON"
 echo "# wrote $JSON"
 exit "$same_rc"

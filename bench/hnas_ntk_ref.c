@@ -63,7 +63,7 @@ static void layer_diag(const fn_exec *e, const fn_node *nd, double *d) {
             const size_t PW = g->p[nd->w].numel, hw = (size_t)to->h * to->w;
             double *row = callocCheck(PW, sizeof(double));
             double *ws = mallocCheck(sizeof(double) * (conv2d_workspace(&c) + 64));
-            conv2d_backward_f64(NULL, row, db, xb, NULL, &c, ws);
+            conv2d_backward_f64(NULL, row, db, xb, NULL, &c, ws, 1);
             for (size_t i = 0; i < PW; i++) s += row[i] * row[i];
             for (int ch = 0; nd->b >= 0 && ch < to->c; ch++) {
                 double sb = 0;

@@ -8,8 +8,8 @@
 # its scoring step (forward, backward, saliency) alone. The table has the medians over the
 # pairs and the ratio PyTorch / freenas; bench/results/search_cpu_vs_torch.json keeps one entry
 # per thread count (a rerun replaces its own) with every run, the machine and the torch version.
-# PyTorch comes from $TORCH_PYTHON, else a virtual environment bench/.venv made on first use
-# (python3 -m venv bench/.venv && bench/.venv/bin/pip install torch; a few GB; not a freenas
+# PyTorch comes from $TORCH_PYTHON, else a virtual environment bench/.venv, made when asked
+# (FREENAS_INSTALL_TORCH=1: python3 -m venv bench/.venv && pip install torch; a few GB; not a freenas
 # dependency). Cases: bench_search's names; nb201-synflow nb201-snip darts8-synflow darts8-snip
 # darts20-synflow darts20-snip darts224-synflow darts224-snip (n1ss3-* have no PyTorch side).
 #   bash bench/run_bench_search_torch.sh [--pairs 3] [--threads 2] [--reps 5] [--cases a,b]

@@ -7,8 +7,8 @@
 # (bench/pytorch/train_darts_torch.py), run in turn with freenas PAIRS times (default 3; the
 # machine's drift hits both alike), medians of each program's own images/s (first step
 # untimed in both) and the ratio, to bench/results/train_cpu_vs_torch.json. PyTorch comes from
-# $TORCH_PYTHON, else a virtual environment bench/.venv made on first use
-# (python3 -m venv bench/.venv && bench/.venv/bin/pip install torch; a few GB; not a freenas
+# $TORCH_PYTHON, else a virtual environment bench/.venv, made when asked
+# (FREENAS_INSTALL_TORCH=1: python3 -m venv bench/.venv && pip install torch; a few GB; not a freenas
 # dependency).
 #   bash bench/run_bench_train.sh --torch [PAIRS] [batch 576] [threads 2]
 set -euo pipefail

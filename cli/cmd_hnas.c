@@ -71,10 +71,18 @@ static void hnas_usage(FILE *f) {
 "  --cost COL           seconds per query (default cifar10_valid_12ep_train_s); --cost-scale F\n"
 "                       multiplies it (e.g. 16.67 for 200-epoch training)\n"
 "  --json               one JSON object per search (hnas/record.h)\n"
+"  --landscape NU:C     instead of searches: the argmin of the score over every candidate at\n"
+"                       each point of an NU x C grid over nu in [0, 1] and log10 mu in its\n"
+"                       bounds (e.g. 101:41), with its accuracies, and the best and median\n"
+"                       grid point: what any suggestion could reach at best (hnas/README.md)\n"
 "  --quiet              no per-step lines\n", HNAS_DEFAULT_TABLE);
 }
 
 typedef struct { double s, ss; int n; } stat;
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
 static void stat_add(stat *st, double v) { if (isfinite(v)) { st->s += v; st->ss += v * v; st->n++; } }
 static double stat_mean(const stat *st) { return st->n ? st->s / st->n : NAN; }
 static double stat_std(const stat *st) {
@@ -93,6 +101,69 @@ static int load_column(const char *extra, const char *bench, const char *col, do
     return -1;
 }
 
+/* --landscape: the whole-space argmin of the score at every (nu, c) of a grid
+ * (hnas_landscape), one line each, and how good the best and the typical grid point are. */
+static int print_landscape(const hnas_config *hc, const hnas_data *d, const hnas_names *nm,
+                           const nb201_benchmark *bench, int nn, int nc, int json) {
+    char err[FN_ERRLEN];
+    int *idx = mallocCheck(sizeof(int) * (size_t)nn * nc);
+    if (hnas_landscape(hc, d, nn, nc, idx, err, sizeof err)) {
+        fprintf(stderr, "freenas hnas: %s\n", err);
+        free(idx);
+        return 2;
+    }
+    double *c10 = mallocCheck(sizeof(double) * ((size_t)nn * nc + HNAS_NUM_ARCHS));
+    double *space = c10 + (size_t)nn * nc;
+    int nspace = 0, best = -1;
+    unsigned char *cand = mallocCheck(HNAS_NUM_ARCHS);
+    hnas_candidates(d, cand);
+    for (int a = 0; a < HNAS_NUM_ARCHS; a++) {
+        double acc[4];
+        hnas_test_accuracy(bench, a, acc);
+        if (cand[a] && isfinite(acc[1])) space[nspace++] = acc[1];
+    }
+    if (!json)
+        printf("# freenas hnas --landscape %d:%d: M %s, kappa %s (kappa < 0 %s), s %g, c in "
+               "[%g, %g]; per grid point the argmin of the score over all %d candidates\n"
+               "%8s %9s %6s %9s %8s %8s %8s %8s\n", nn, nc, nm->metric, nm->kappa,
+               hc->kappa_raw ? "as computed" : "as +inf", hc->s, hc->c_lo, hc->c_hi,
+               hnas_candidates(d, NULL), "nu", "log10_mu", "arch", "signal", "C10-val",
+               "C10-test", "C100", "IN16");
+    for (int g = 0; g < nn * nc; g++) {
+        const double nu = (double)(g / nc) / (nn - 1);
+        const double lm = hc->c_lo + (hc->c_hi - hc->c_lo) * (double)(g % nc) / (nc - 1);
+        double acc[4] = {NAN, NAN, NAN, NAN};
+        if (idx[g] >= 0) hnas_test_accuracy(bench, idx[g], acc);
+        c10[g] = acc[1];
+        if (idx[g] >= 0 && (best < 0 || acc[1] > c10[best])) best = g;
+        if (json)
+            printf("{\"nu\":%.6g,\"log10_mu\":%.6g,\"arch\":%d,\"signal\":%.6g,"
+                   "\"cifar10_valid\":%.6g,\"cifar10_test\":%.6g,\"cifar100_test\":%.6g,"
+                   "\"imagenet16_test\":%.6g}\n", nu, lm, idx[g],
+                   idx[g] >= 0 ? d->signal[idx[g]] : NAN, acc[0], acc[1], acc[2], acc[3]);
+        else
+            printf("%8.4f %9.4f %6d %9.3f %8.2f %8.2f %8.2f %8.2f\n", nu, lm, idx[g],
+                   idx[g] >= 0 ? d->signal[idx[g]] : NAN, acc[0], acc[1], acc[2], acc[3]);
+    }
+    if (!json && best >= 0) {
+        qsort(space, (size_t)nspace, sizeof(double), cmp_double);
+        const double top1 = space[(size_t)(0.99 * (nspace - 1))];
+        int ge = 0;
+        for (int g = 0; g < nn * nc; g++) ge += c10[g] >= top1;
+        qsort(c10, (size_t)nn * nc, sizeof(double), cmp_double);
+        printf("# C10-test of the argmin: best %.2f (nu %.4f, log10_mu %.4f, arch %d), median "
+               "over the grid %.2f; %.2f %% of the grid picks one of the candidates' top 1 %% "
+               "(>= %.2f; the space's best %.2f)\n", c10[(size_t)nn * nc - 1],
+               (double)(best / nc) / (nn - 1),
+               hc->c_lo + (hc->c_hi - hc->c_lo) * (double)(best % nc) / (nc - 1), idx[best],
+               c10[(size_t)nn * nc / 2], 100.0 * ge / (nn * nc), top1, space[nspace - 1]);
+    }
+    free(cand);
+    free(c10);
+    free(idx);
+    return 0;
+}
+
 int cmd_hnas(int argc, char **argv) {
     for (int i = 0; i + 1 < argc; i++) /* HNAS on DARTS: cli/cmd_hnas_darts.c */
         if (!strcmp(argv[i], "--space") && !strcmp(argv[i + 1], "darts"))
@@ -104,7 +175,7 @@ int cmd_hnas(int argc, char **argv) {
     const char *cost_col = "cifar10_valid_12ep_train_s";
     double cost_scale = 1;
     long lo = -1, hi = -1;
-    int json = 0, quiet = 0;
+    int json = 0, quiet = 0, land_nu = 0, land_c = 0;
     for (int i = 0; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         const int flag = !strcmp(o, "--json") || !strcmp(o, "--quiet") || !strcmp(o, "--help") ||
@@ -133,6 +204,14 @@ int cmd_hnas(int argc, char **argv) {
             hi = *end == ':' ? strtol(end + 1, &end, 10) : -1;
             if (*end || lo < 0 || hi < lo) {
                 fprintf(stderr, "freenas hnas: --seeds expects A:B with 0 <= A <= B, got '%s'\n", v);
+                return 2;
+            }
+        } else if (!strcmp(o, "--landscape")) {
+            land_nu = (int)strtol(v, &end, 10);
+            land_c = *end == ':' ? (int)strtol(end + 1, &end, 10) : 0;
+            if (*end || land_nu < 2 || land_c < 2 || land_nu > 10001 || land_c > 10001) {
+                fprintf(stderr, "freenas hnas: --landscape expects NU:C grid points, each 2 to "
+                        "10001 (e.g. 101:41), got '%s'\n", v);
                 return 2;
             }
         } else if (!strcmp(o, "--table")) table = v;
@@ -177,8 +256,8 @@ int cmd_hnas(int argc, char **argv) {
         }
         if (!flag) i++;
     }
-    if (lo < 0) {
-        fprintf(stderr, "freenas hnas: give --seed N or --seeds A:B\n");
+    if (lo < 0 && !land_nu) {
+        fprintf(stderr, "freenas hnas: give --seed N or --seeds A:B (or --landscape NU:C)\n");
         hnas_usage(stderr);
         return 2;
     }
@@ -234,7 +313,11 @@ int cmd_hnas(int argc, char **argv) {
         fprintf(stderr, "freenas hnas: warning: %s gives %s for %d of %d architectures: the "
                 "candidate pool is restricted to them (the whole-space table: freenas "
                 "hnas-table, hnas/README.md)\n", table, nm.metric, ncand, HNAS_NUM_ARCHS);
-    if (!rc && !json)
+    if (!rc && land_nu) {
+        rc = print_landscape(&hc, &d, &nm, bench, land_nu, land_c, json);
+        lo = 0, hi = -1; /* no searches */
+    }
+    if (!rc && !json && lo <= hi)
         printf("# freenas hnas: mode %s, M %s, kappa %s, signal %s, T %d, acq %s, seeds "
                "%ld..%ld, table %d archs\n", hnas_mode_name(hc.mode), nm.metric, nm.kappa,
                nm.signal, hc.T, hc.acq.kind == BO_ACQ_EI ? "ei" : "ucb", lo, hi, ncand);

@@ -253,3 +253,39 @@ int hnas_run(const hnas_config *c, const hnas_data *d, hnas_result *r, char *err
     if (rc) r->pick = -1;
     return rc;
 }
+
+int hnas_landscape(const hnas_config *c, const hnas_data *d, int nn, int nc, int *idx, char *err,
+                   size_t errlen) {
+    if (d->m_col < 0 || d->k_col < 0 || nn < 2 || nc < 2) {
+        snprintf(err, errlen, "landscape: %s", nn < 2 || nc < 2 ? "the grid needs at least 2 x 2 points"
+                                                                : "the table lacks the M or kappa column");
+        return -1;
+    }
+    unsigned char *cand = mallocCheck(HNAS_NUM_ARCHS);
+    hnas_candidates(d, cand);
+    double *M = mallocCheck(sizeof(double) * HNAS_NUM_ARCHS * 2), *K = M + HNAS_NUM_ARCHS;
+    for (int a = 0; a < HNAS_NUM_ARCHS; a++) {
+        M[a] = cand[a] ? hnas_table_get(d->table, a, d->m_col) : NAN;
+        K[a] = cand[a] ? hnas_kappa_effective(hnas_table_get(d->table, a, d->k_col), c->kappa_raw)
+                       : NAN;
+    }
+#pragma omp parallel for schedule(static)
+    for (int g = 0; g < nn * nc; g++) {
+        const double nu = (double)(g / nc) / (nn - 1);
+        const double lm = c->c_lo + (c->c_hi - c->c_lo) * (double)(g % nc) / (nc - 1);
+        int arg = -1;
+        double best = INFINITY;
+        for (int a = 0; a < HNAS_NUM_ARCHS; a++) {
+            if (!cand[a]) continue;
+            const double v = hnas_score(M[a], K[a], nu, lm, c->s);
+            if (!isnan(v) && (arg < 0 || v < best)) {
+                best = v;
+                arg = a;
+            }
+        }
+        idx[g] = arg;
+    }
+    free(M);
+    free(cand);
+    return 0;
+}

@@ -103,5 +103,12 @@ int hnas_candidates(const hnas_data *d, unsigned char *cand);
 
 /* Runs one search. 0, or -1 with a message (bad config, a column missing, the GP failed). */
 int hnas_run(const hnas_config *c, const hnas_data *d, hnas_result *r, char *err, size_t errlen);
+/* The objective's landscape: for each point of an nn x nc grid, nu = i / (nn - 1) in [0, 1] and
+ * c = c_lo + j (c_hi - c_lo) / (nc - 1), the argmin of the score over every candidate of the
+ * table (no pool draws, nothing excluded; the same NaN and tie rules as a search): the best any
+ * suggestion (nu, c) could query when its pool holds the whole space. idx[i * nc + j] (-1 when
+ * every score is NaN). nn, nc >= 2. 0, or -1 with a message (a column missing). */
+int hnas_landscape(const hnas_config *c, const hnas_data *d, int nn, int nc, int *idx, char *err,
+                   size_t errlen);
 
 #endif

@@ -82,6 +82,10 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
     if (o->input_grad) e->needs_grad[g->input] = 1; /* asked for: exactly 0 when not live */
     free(live);
     graph_plan(g, e->needs_grad, param_grads, o->keep, &e->plan);
+    e->conv_out_kept = o->keep != NULL;
+    for (int i = 0; i < g->nn && e->conv_out_kept; i++)
+        if (g->nodes[i].kind == FN_NODE_CONV || g->nodes[i].kind == FN_NODE_LINEAR)
+            e->conv_out_kept = o->keep[g->nodes[i].out] != 0;
     const fn_plan p = e->plan;
     const size_t es = esize(dtype);
     /* One allocation per role. Any failure returns -1 with e->bytes set to

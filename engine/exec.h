@@ -83,6 +83,11 @@ struct fn_exec {
     size_t bytes;         /* total bytes allocated */
     fn_backward_hook bwd_hook; /* NULL, or called after each node's backward */
     void *bwd_hook_user;
+    fn_backward_hook tbwd_hook; /* NULL, or called in exec_backward_tangent after each node's
+                                   backward and its tangent (the CPU backend) */
+    void *tbwd_hook_user;
+    int conv_out_kept;         /* 1: fn_exec_opts.keep held every conv and linear output, so
+                                  their activations (and tangents) outlive forward */
     fn_relu_mode relu_mode;    /* set with exec_set_relu_mode */
     unsigned char *relu_mask;  /* one byte per ReLU input element, allocated on first use
                                   by the backend (NULL where it lives on a device) */
@@ -170,6 +175,11 @@ void exec_forward_tangent(fn_exec *e);
 void exec_backward_tangent(fn_exec *e, const void *dlogits, const void *tdlogits);
 /* Host pointer to the tangent of tensor t's activation after exec_forward_tangent. */
 void *exec_tangent(const fn_exec *e, int t);
+/* Host pointer to the tangent of tensor t's gradient during or after exec_backward_tangent
+ * (while t's gradient lives, e.g. in a tbwd_hook); NULL on a backend without host arenas. */
+void *exec_tangent_grad(const fn_exec *e, int t);
+/* 1: the backend's arenas are host memory (exec_tangent_grad, tbwd_hook work) */
+int exec_tangent_grad_host(const fn_exec *e);
 
 #ifdef __cplusplus
 }

@@ -62,3 +62,11 @@ void exec_backward_tangent(fn_exec *e, const void *dlogits, const void *tdlogits
 }
 
 void *exec_tangent(const fn_exec *e, int t) { return e->be->tangent(e, t); }
+
+int exec_tangent_grad_host(const fn_exec *e) { return e->be->host_arenas; }
+
+void *exec_tangent_grad(const fn_exec *e, int t) {
+    if (!e->be->host_arenas || !e->tgrad) return NULL;
+    const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
+    return (char *)e->tgrad + es * e->plan.grad_off[t];
+}

@@ -245,6 +245,7 @@ void FN(graph_backward_tangent)(fn_exec *e, const void *dlogits, const void *tdl
         /* both read dy and its tangent, complete here; each writes only its own arenas */
         tangent_backward_node(e, i);
         FN(graph_backward_node)(e, i);
+        if (e->tbwd_hook) e->tbwd_hook(e->tbwd_hook_user, e, i);
     }
     e->bwd_hook = hook;
 }

@@ -41,7 +41,8 @@ static const fn_proxy proxy_table[] = {
     {"naswot", "log|det K|, K[i,j] = ReLU units with equal on/off state in samples i, j", 1, 0,
      128, 32, FN_BN_TRAIN, 0, +1, 0, proxy_naswot, 0},
     {"grasp", "-sum W * (H g), g = dL/dW held fixed (H g: exact Hessian-vector product, ReLU "
-     "masks fixed as in autograd)", 1, 1, 64, 64, FN_BN_TRAIN, 1, +1, GRAD, proxy_grasp, 0},
+     "masks fixed as in autograd)", 1, 1, 64, 64, FN_BN_TRAIN, 1, +1, GRAD | FN_PX_KEEP_CONV_OUT,
+     proxy_grasp, 0},
     {"fisher", "sum fan_in * 1/2 mean_n (sum_hw a * dL/da)^2 per conv/linear output channel", 1,
      1, 64, 32, FN_BN_TRAIN, 1, +1, IN_GRAD | FN_PX_KEEP_CONV_OUT, proxy_fisher, 0},
     {"jacob_cov", "-sum log(v + 1e-5) + 1/(v + 1e-5), v = eigenvalues of corrcoef(dy/dx)", 1, 0,
@@ -61,7 +62,7 @@ static const fn_proxy proxy_table[] = {
     {"hnas_snip", "snip on ZC's NAS201Model, fresh weights and batch per arch", 1, 1, 64, 32,
      FN_BN_TRAIN, 1, +1, GRAD, proxy_snip, 1},
     {"hnas_grasp", "grasp on ZC's NAS201Model, fresh weights and batch per arch", 1, 1, 64, 32,
-     FN_BN_TRAIN, 1, +1, GRAD, proxy_grasp, 1},
+     FN_BN_TRAIN, 1, +1, GRAD | FN_PX_KEEP_CONV_OUT, proxy_grasp, 1},
 };
 #define N_PROXIES (int)(sizeof proxy_table / sizeof proxy_table[0])
 

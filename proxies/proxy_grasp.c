@@ -122,6 +122,104 @@ int proxy_grasp_hvp_exact(fn_proxy_job *j, const double *g, double *Hg, char *er
     return 0;
 }
 
+/* W . H g by layers, without H g itself. For a conv or linear node y = W * x (+ b), with the
+ * weights' direction tW = g and every other direction 0 (so ty = W * tx + g * x), the tangent of
+ * dL/dW = x (*) dy is tdW = x (*) tdy + tx (*) dy, and the adjoint identity <W, a (*) b> =
+ * <b, W * a> gives
+ *   <W, tdW> = <tdy, W * x> + <dy, W * tx> = <tdy, y - b> + <dy, ty> - <g, dL/dW>,
+ * and dL/dW = g at the same weights and batch: the node adds <tdy, y - b> + <dy, ty> - |g|^2.
+ * Every term is a dot product of tensors the passes hold, so the tangent pass computes no
+ * weight gradient (neither dL/dW nor H g: their GEMMs and im2col are most of a GraSP call).
+ * Needs the conv and linear outputs kept (fn_exec.conv_out_kept, FN_PX_KEEP_CONV_OUT) and host
+ * arenas; checked against the exact H g in tests/test_proxies.c. */
+typedef struct {
+    const fn_exec *e;
+    double acc;
+} whg_acc;
+
+static double dot_tensors(const fn_exec *e, const void *a, const void *b, size_t n) {
+    double s = 0;
+    if (e->dtype == FN_F64) {
+        const double *x = a, *y = b;
+        for (size_t i = 0; i < n; i++) s += x[i] * y[i];
+    } else {
+        const float *x = a, *y = b;
+        for (size_t i = 0; i < n; i++) s += (double)x[i] * y[i];
+    }
+    return s;
+}
+
+static void whg_hook(void *user, const fn_exec *e, int i) {
+    whg_acc *a = user;
+    const fn_graph *g = e->g;
+    const fn_node *nd = &g->nodes[i];
+    if (nd->kind != FN_NODE_CONV && nd->kind != FN_NODE_LINEAR) return;
+    const int y = nd->out;
+    const fn_tensor *t = &g->t[y];
+    const size_t n = (size_t)t->n * t->c * t->h * t->w;
+    a->acc += dot_tensors(e, exec_tangent_grad(e, y), exec_tensor(e, y), n) +
+              dot_tensors(e, exec_tensor_grad(e, y), exec_tangent(e, y), n);
+    if (nd->kind == FN_NODE_LINEAR && nd->b >= 0) { /* - <tdy, b>: y holds the bias */
+        const int c = t->c * t->h * t->w;
+        for (int s = 0; s < t->n; s++)
+            for (int k = 0; k < c; k++)
+                a->acc -= exec_get(exec_tangent_grad(e, y), e->dtype, (size_t)s * c + k) *
+                          exec_get(e->params, e->dtype, g->p[nd->b].off + (size_t)k);
+    }
+}
+
+/* W . H g (the sum over conv/linear weights) by whg_hook; g = the weights' gradient. */
+static int grasp_whg(fn_proxy_job *j, const double *g, size_t nw, double *whg, char *err,
+                     size_t errlen) {
+    fn_exec *e = j->e;
+    const fn_graph *gr = j->g;
+    if (exec_hvp_init(e)) {
+        snprintf(err, errlen, "grasp: %s", exec_error());
+        return -1;
+    }
+    double gg = 0;
+    size_t k = 0;
+    for (int p = 0; p < gr->np; p++) {
+        if (!proxy_is_weight(&gr->p[p])) continue;
+        for (size_t i = 0; i < gr->p[p].numel; i++, k++) {
+            exec_set(e->tparams, e->dtype, gr->p[p].off + i, g[k]);
+            gg += g[k] * g[k];
+        }
+    }
+    FN_ASSERT(k == nw);
+    proxy_set_input(j);
+    exec_forward_tangent(e);
+    const int n = gr->t[gr->output].n, c = gr->t[gr->output].c;
+    const size_t nz = (size_t)n * c;
+    double *z = proxy_scratch(j, FN_PX_SLOT_TMP, 4 * nz), *tz = z + nz, *dz = tz + nz,
+           *tdz = dz + nz;
+    proxy_to_double(e, exec_tensor(e, gr->output), nz, z);
+    proxy_to_double(e, exec_tangent(e, gr->output), nz, tz);
+    cross_entropy_backward_f64(dz, z, j->y, n, c, 1.0);
+    cross_entropy_backward_tangent_f64(tdz, z, tz, n, c, 1.0);
+    /* no weight gradient in this pass: d params and their tangents off */
+    void *dparams = e->dparams, *tdparams = e->tdparams;
+    e->dparams = e->tdparams = NULL;
+    whg_acc acc = {e, 0};
+    e->tbwd_hook = whg_hook;
+    e->tbwd_hook_user = &acc;
+    if (e->dtype == FN_F64) {
+        exec_backward_tangent(e, dz, tdz);
+    } else {
+        float *f = mallocCheck(sizeof(float) * 2 * nz);
+        for (size_t i = 0; i < 2 * nz; i++) f[i] = (float)dz[i];
+        exec_backward_tangent(e, f, f + nz);
+        free(f);
+    }
+    e->tbwd_hook = NULL;
+    e->tbwd_hook_user = NULL;
+    e->dparams = dparams;
+    e->tdparams = tdparams;
+    *whg = acc.acc - gg;
+    j->ce_valid = 0;
+    return 0;
+}
+
 int proxy_grasp(fn_proxy_job *j, double *out, char *err, size_t errlen) {
     fn_exec *e = j->e;
     if (!e->dparams) {
@@ -133,11 +231,17 @@ int proxy_grasp(fn_proxy_job *j, double *out, char *err, size_t errlen) {
     double *g = proxy_scratch(j, 4, nw), *Hg = proxy_scratch(j, 5, nw);
     double *w0 = proxy_scratch(j, 2, nw);
     gather(e, e->dparams, g);
-    gather(e, e->params, w0);
-    if (proxy_grasp_hvp_exact(j, g, Hg, err, errlen)) return -1;
-    double s = 0;
-    for (size_t i = 0; i < nw; i++) s -= w0[i] * Hg[i];
-    *out = s;
+    if (e->conv_out_kept && exec_tangent_grad_host(e)) { /* W . H g by layers (grasp_whg) */
+        double whg;
+        if (grasp_whg(j, g, nw, &whg, err, errlen)) return -1;
+        *out = -whg;
+    } else {
+        gather(e, e->params, w0);
+        if (proxy_grasp_hvp_exact(j, g, Hg, err, errlen)) return -1;
+        double s = 0;
+        for (size_t i = 0; i < nw; i++) s -= w0[i] * Hg[i];
+        *out = s;
+    }
     if (!isfinite(L)) {
         snprintf(err, errlen, "grasp: loss = %g is not finite", L);
         return -1;

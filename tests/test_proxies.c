@@ -174,6 +174,27 @@ static void part_a(fn_proxy_scratch *scr, const char *arch) {
         double *Hx = mallocCheck(sizeof(double) * nw);
         CHECK(proxy_grasp_hvp_exact(&j, fd, Hx, err, sizeof err) == 0);
         check_rel_l2("grasp exact H g vs frozen-pattern difference", Hx, Hg2, nw, 1e-6);
+        /* W . H g by layers (conv and linear outputs kept: the proxies' executors) against
+         * v_grasp above, -W . (exact H g) on this executor, which keeps nothing (both along the
+         * exact gradient; fd above is a finite difference, so -W . Hx only agrees to ~1e-8) */
+        double s_fd = 0;
+        for (size_t i = 0; i < nw; i++) s_fd -= w0[i] * Hx[i];
+        unsigned char *keep = mallocCheck((size_t)g.nt);
+        fn_exec_opts ko = proxy_exec_opts(&g, FN_PX_PARAM_GRADS | FN_PX_KEEP_CONV_OUT, keep);
+        fn_exec e2;
+        CHECK(exec_init_opts(&e2, &g, FN_F64, &ko) == 0);
+        CHECK(e2.conv_out_kept && !e.conv_out_kept);
+        exec_init_params(&e2, 3);
+        fn_proxy_job j2;
+        proxy_job_init(&j2, &g, &e2, x, y, scr);
+        double v_layers;
+        CHECK(proxy_grasp(&j2, &v_layers, err, sizeof err) == 0);
+        printf("grasp by layers %.15g, -W . exact H g %.15g (along the FD gradient %.15g)\n",
+               v_layers, v_grasp, s_fd);
+        check_close("grasp W.Hg by layers vs -W . exact H g", &v_layers, &v_grasp, 1, 0, 1e-12);
+        check_close("grasp -W . exact H g along the FD gradient", &s_fd, &v_grasp, 1, 0, 1e-7);
+        exec_free(&e2);
+        free(keep);
         free(Hx);
     }
     k = 0; /* the weights are restored exactly */

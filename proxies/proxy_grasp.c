@@ -7,7 +7,10 @@
  * H g is exact: the engine's forward-over-reverse product (engine/exec.h) along the
  * direction g on the conv/linear weights, ReLU masks and max-pool argmax held fixed and the
  * BN batch statistics differentiated, as PyTorch's double backward does. One
- * forward/backward pass and one tangent pass of the batch.
+ * forward/backward pass and one tangent pass of the batch. The score needs only W . H g:
+ * on an executor that keeps its conv and linear outputs (the proxies' own) it is summed layer
+ * by layer from dot products (grasp_whg below), so the tangent pass computes no weight
+ * gradient; elsewhere (a device backend, an executor that keeps nothing) from H g itself.
  * proxy_grasp_hvp keeps the earlier central difference of gradients along u = g/|g| with the
  * ReLU pattern frozen (fn_relu_mode),
  *   H g ~= [dL/dW(W + eps u) - dL/dW(W - eps u)] |g| / (2 eps),  eps = eps_rel |W|,

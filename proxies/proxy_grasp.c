@@ -88,20 +88,28 @@ void proxy_grasp_hvp(fn_proxy_job *j, const double *g, double eps_rel, double *H
     j->ce_valid = 0;             /* d params belong to W - eps u */
 }
 
-int proxy_grasp_hvp_exact(fn_proxy_job *j, const double *g, double *Hg, char *err,
-                          size_t errlen) {
+/* exec_hvp_init, and the tangent direction: g on the conv/linear weights, 0 elsewhere */
+static int hvp_direction(fn_proxy_job *j, const double *g, char *err, size_t errlen) {
     fn_exec *e = j->e;
     const fn_graph *gr = j->g;
     if (exec_hvp_init(e)) {
         snprintf(err, errlen, "grasp: %s", exec_error());
         return -1;
     }
-    size_t k = 0; /* the direction: g on the conv/linear weights, 0 elsewhere */
+    size_t k = 0;
     for (int p = 0; p < gr->np; p++) {
         if (!proxy_is_weight(&gr->p[p])) continue;
         for (size_t i = 0; i < gr->p[p].numel; i++)
             exec_set(e->tparams, e->dtype, gr->p[p].off + i, g[k++]);
     }
+    return 0;
+}
+
+/* The tangent passes: forward with tangents, the cross-entropy's d z and its tangent, backward
+ * with tangents. */
+static void hvp_passes(fn_proxy_job *j) {
+    fn_exec *e = j->e;
+    const fn_graph *gr = j->g;
     proxy_set_input(j);
     exec_forward_tangent(e);
     const int n = gr->t[gr->output].n, c = gr->t[gr->output].c;
@@ -114,14 +122,20 @@ int proxy_grasp_hvp_exact(fn_proxy_job *j, const double *g, double *Hg, char *er
     cross_entropy_backward_tangent_f64(tdz, z, tz, n, c, 1.0);
     if (e->dtype == FN_F64) {
         exec_backward_tangent(e, dz, tdz);
-    } else {
+    } else { /* dz and tdz are contiguous */
         float *f = mallocCheck(sizeof(float) * 2 * nz);
         for (size_t i = 0; i < 2 * nz; i++) f[i] = (float)dz[i];
         exec_backward_tangent(e, f, f + nz);
         free(f);
     }
-    gather(e, e->tdparams, Hg);
     j->ce_valid = 0;
+}
+
+int proxy_grasp_hvp_exact(fn_proxy_job *j, const double *g, double *Hg, char *err,
+                          size_t errlen) {
+    if (hvp_direction(j, g, err, errlen)) return -1;
+    hvp_passes(j);
+    gather(j->e, j->e->tdparams, Hg);
     return 0;
 }
 
@@ -175,51 +189,21 @@ static void whg_hook(void *user, const fn_exec *e, int i) {
 static int grasp_whg(fn_proxy_job *j, const double *g, size_t nw, double *whg, char *err,
                      size_t errlen) {
     fn_exec *e = j->e;
-    const fn_graph *gr = j->g;
-    if (exec_hvp_init(e)) {
-        snprintf(err, errlen, "grasp: %s", exec_error());
-        return -1;
-    }
+    if (hvp_direction(j, g, err, errlen)) return -1;
     double gg = 0;
-    size_t k = 0;
-    for (int p = 0; p < gr->np; p++) {
-        if (!proxy_is_weight(&gr->p[p])) continue;
-        for (size_t i = 0; i < gr->p[p].numel; i++, k++) {
-            exec_set(e->tparams, e->dtype, gr->p[p].off + i, g[k]);
-            gg += g[k] * g[k];
-        }
-    }
-    FN_ASSERT(k == nw);
-    proxy_set_input(j);
-    exec_forward_tangent(e);
-    const int n = gr->t[gr->output].n, c = gr->t[gr->output].c;
-    const size_t nz = (size_t)n * c;
-    double *z = proxy_scratch(j, FN_PX_SLOT_TMP, 4 * nz), *tz = z + nz, *dz = tz + nz,
-           *tdz = dz + nz;
-    proxy_to_double(e, exec_tensor(e, gr->output), nz, z);
-    proxy_to_double(e, exec_tangent(e, gr->output), nz, tz);
-    cross_entropy_backward_f64(dz, z, j->y, n, c, 1.0);
-    cross_entropy_backward_tangent_f64(tdz, z, tz, n, c, 1.0);
-    /* no weight gradient in this pass: d params and their tangents off */
+    for (size_t i = 0; i < nw; i++) gg += g[i] * g[i];
+    /* no weight gradient in these passes: d params and their tangents off */
     void *dparams = e->dparams, *tdparams = e->tdparams;
     e->dparams = e->tdparams = NULL;
     whg_acc acc = {e, 0};
     e->tbwd_hook = whg_hook;
     e->tbwd_hook_user = &acc;
-    if (e->dtype == FN_F64) {
-        exec_backward_tangent(e, dz, tdz);
-    } else {
-        float *f = mallocCheck(sizeof(float) * 2 * nz);
-        for (size_t i = 0; i < 2 * nz; i++) f[i] = (float)dz[i];
-        exec_backward_tangent(e, f, f + nz);
-        free(f);
-    }
+    hvp_passes(j);
     e->tbwd_hook = NULL;
     e->tbwd_hook_user = NULL;
     e->dparams = dparams;
     e->tdparams = tdparams;
     *whg = acc.acc - gg;
-    j->ce_valid = 0;
     return 0;
 }
 

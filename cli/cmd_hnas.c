@@ -404,7 +404,9 @@ static void table_usage(FILE *f) {
 "  --seed N           weights and batches (default 0)\n"
 "  --batch N          batch size (default 64)\n"
 "  --device D         cpu (default) | cuda\n"
-"  --max-seconds S    start no architecture after S seconds (a rerun resumes)\n",
+"  --max-seconds S    start no architecture after S seconds (a rerun resumes)\n"
+"  --progress S       a progress line on stderr every S seconds (default 60; 0: none): rows\n"
+"                     done of those left, seconds per architecture, time left\n",
             HNAS_TABLE_PROXIES);
 }
 
@@ -413,7 +415,7 @@ int cmd_hnas_table(int argc, char **argv) {
     proxy_config_default(&pc);
     const char *out = NULL, *dir = NULL, *bpath = NULL;
     char proxies[1024] = HNAS_TABLE_PROXIES;
-    long a = 0, b = HNAS_NUM_ARCHS, stride = 1, offset = 0, max_s = 0;
+    long a = 0, b = HNAS_NUM_ARCHS, stride = 1, offset = 0, max_s = 0, progress_s = 60;
     for (int i = 0; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) { table_usage(stdout); return 0; }
@@ -437,9 +439,11 @@ int cmd_hnas_table(int argc, char **argv) {
                 return 2;
             }
         } else if (!strcmp(o, "--stride") || !strcmp(o, "--offset") || !strcmp(o, "--seed") ||
-                   !strcmp(o, "--batch") || !strcmp(o, "--max-seconds")) {
-            if (cli_parse_long(o, v, !strcmp(o, "--offset") || !strcmp(o, "--seed") ? 0 : 1,
-                               2147483647L, &n)) return 2;
+                   !strcmp(o, "--batch") || !strcmp(o, "--max-seconds") ||
+                   !strcmp(o, "--progress")) {
+            if (cli_parse_long(o, v, !strcmp(o, "--offset") || !strcmp(o, "--seed") ||
+                               !strcmp(o, "--progress") ? 0 : 1, 2147483647L, &n)) return 2;
+            if (!strcmp(o, "--progress")) { progress_s = n; i++; continue; }
             if (!strcmp(o, "--stride")) stride = n;
             else if (!strcmp(o, "--offset")) offset = n;
             else if (!strcmp(o, "--seed")) pc.seed = (uint64_t)n;
@@ -561,8 +565,9 @@ int cmd_hnas_table(int argc, char **argv) {
         fprintf(stderr, "freenas hnas-table: %s\n", err);
         return 2;
     }
-    int done = 0, failed = 0, skipped = 0;
-    double t0 = fn_now(), tsum[HNAS_MAX_COLS] = {0};
+    int done = 0, failed = 0, skipped = 0, todo = 0;
+    for (long i = a; i < b; i++) todo += i % stride == offset && !have->have[i];
+    double t0 = fn_now(), tsum[HNAS_MAX_COLS] = {0}, last = t0;
     for (long i = a; i < b; i++) {
         if (i % stride != offset) continue;
         if (have->have[i]) { skipped++; continue; }
@@ -582,6 +587,14 @@ int cmd_hnas_table(int argc, char **argv) {
         fprintf(f, "\n");
         fflush(f);
         done++;
+        const double now_s = fn_now();
+        if (progress_s > 0 && now_s - last >= progress_s) { /* a long table says where it is */
+            last = now_s;
+            const double each = (now_s - t0) / done, left = each * (todo - done);
+            fprintf(stderr, "freenas hnas-table: %d of %d computed, %.3f s per architecture, "
+                    "about %.1f %s left\n", done, todo, each,
+                    left >= 3600 ? left / 3600 : left / 60, left >= 3600 ? "h" : "min");
+        }
     }
     fclose(f);
     const double el = fn_now() - t0;

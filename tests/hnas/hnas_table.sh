@@ -47,8 +47,12 @@ grep -q "^# resumed by freenas" a.tsv || fail "no provenance line for the resume
 cp a.tsv full.tsv
 grep -v "^# resumed" full.tsv | head -c -7 > a.tsv
 "$BIN/freenas" hnas-table --out a.tsv --range 0:129 --stride 64 --offset 0 --proxy $P \
-  --data "$SHARED/data" 2> c.log || fail "resume after a torn line: $(cat c.log)"
+  --data "$SHARED/data" --progress 0 2> c.log || fail "resume after a torn line: $(cat c.log)"
 grep -q "dropped a torn last line" c.log || fail "no message for the torn line"
+grep -q "computed, .* per architecture, about" c.log && fail "--progress 0 printed progress"
+"$BIN/freenas" hnas-table --out x.tsv --progress soon 2> p.log && fail "--progress soon accepted"
+grep -q "progress" p.log || fail "--progress error: $(cat p.log)"
+[ ! -e x.tsv ] || fail "a refused --progress wrote x.tsv"
 grep -q "1 computed (2 already in" c.log || fail "torn line: $(cat c.log)"
 diff <(rows full.tsv) <(rows a.tsv) > /dev/null || fail "the recomputed row differs"
 # other columns than the file's: refused, nothing written

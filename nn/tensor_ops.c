@@ -86,52 +86,42 @@ static double blocked_dot(real *dx, real c, const real *dout, const real *x, siz
     return s;
 }
 
-/* All ops of one mix in one parallel region over the FN_SUM_BLOCKS blocks: within a block
- * every op reads the same slice of dout (from cache after the first), instead of one pass
- * over dout per op. Each op's d alpha adds the same numbers in the same order as
- * blocked_dot (block sums in block order, then into dalpha in op order), and each dx element
- * gets its ops' terms in op order, so the results are those of op-by-op passes, bit for bit. */
+/* The ops of one mix in one parallel region over the FN_SUM_BLOCKS blocks (MIX_MAX_OPS ops at a
+ * time, in op order): within a block every op reads the same slice of dout (from cache after
+ * the first), instead of one pass over dout per op. Each op's d alpha adds the same numbers in
+ * the same order as blocked_dot (block sums in block order, then into dalpha in op order), and
+ * each dx element gets its ops' terms in op order, so the results are those of op-by-op
+ * passes, bit for bit. */
 #define MIX_MAX_OPS 16
 void FN(mix_backward)(real *const *din, real *dalpha, const real *dout, real *const *in,
                       const int *aidx, const real *alpha, int k, size_t numel,
                       const unsigned char *acc) {
-    if (k > MIX_MAX_OPS) { /* wider than any supernet edge: op by op */
-        for (int i = 0; i < k; i++) {
-            const real c = aidx[i] >= 0 ? alpha[aidx[i]] : (real)1;
-            real *dx = din[i];
-            if (dx && acc && !acc[i]) memset(dx, 0, sizeof(real) * numel);
-            if (aidx[i] >= 0 && dalpha) {
-                dalpha[aidx[i]] += (real)blocked_dot(dx, c, dout, in[i], numel);
-            } else if (dx) {
+    const size_t bs = (numel + FN_SUM_BLOCKS - 1) / FN_SUM_BLOCKS;
+    for (int i0 = 0; i0 < k; i0 += MIX_MAX_OPS) {
+        const int i1 = i0 + MIX_MAX_OPS < k ? i0 + MIX_MAX_OPS : k;
+        double part[MIX_MAX_OPS][FN_SUM_BLOCKS];
 #pragma omp parallel for schedule(static) if (numel > PAR_MIN)
-                for (size_t j = 0; j < numel; j++) dx[j] += c * dout[j];
+        for (int b = 0; b < FN_SUM_BLOCKS; b++) {
+            const size_t j0 = (size_t)b * bs < numel ? (size_t)b * bs : numel;
+            const size_t j1 = j0 + bs < numel ? j0 + bs : numel;
+            for (int i = i0; i < i1; i++) {
+                const real c = aidx[i] >= 0 ? alpha[aidx[i]] : (real)1;
+                real *dx = din[i];
+                const int set = acc && !acc[i];
+                if (aidx[i] >= 0 && dalpha)
+                    part[i - i0][b] = block_dot(dx, set, c, dout, in[i], j0, j1);
+                else if (dx && set)
+                    for (size_t j = j0; j < j1; j++) dx[j] = c * dout[j];
+                else if (dx)
+                    for (size_t j = j0; j < j1; j++) dx[j] += c * dout[j];
             }
         }
-        return;
-    }
-    double part[MIX_MAX_OPS][FN_SUM_BLOCKS];
-    const size_t bs = (numel + FN_SUM_BLOCKS - 1) / FN_SUM_BLOCKS;
-#pragma omp parallel for schedule(static) if (numel > PAR_MIN)
-    for (int b = 0; b < FN_SUM_BLOCKS; b++) {
-        const size_t j0 = (size_t)b * bs < numel ? (size_t)b * bs : numel;
-        const size_t j1 = j0 + bs < numel ? j0 + bs : numel;
-        for (int i = 0; i < k; i++) {
-            const real c = aidx[i] >= 0 ? alpha[aidx[i]] : (real)1;
-            real *dx = din[i];
-            const int set = acc && !acc[i];
-            if (aidx[i] >= 0 && dalpha)
-                part[i][b] = block_dot(dx, set, c, dout, in[i], j0, j1);
-            else if (dx && set)
-                for (size_t j = j0; j < j1; j++) dx[j] = c * dout[j];
-            else if (dx)
-                for (size_t j = j0; j < j1; j++) dx[j] += c * dout[j];
+        for (int i = i0; i < i1; i++) {
+            if (aidx[i] < 0 || !dalpha) continue;
+            double s = 0;
+            for (int b = 0; b < FN_SUM_BLOCKS; b++) s += part[i - i0][b];
+            dalpha[aidx[i]] += (real)s;
         }
-    }
-    for (int i = 0; i < k; i++) {
-        if (aidx[i] < 0 || !dalpha) continue;
-        double s = 0;
-        for (int b = 0; b < FN_SUM_BLOCKS; b++) s += part[i][b];
-        dalpha[aidx[i]] += (real)s;
     }
 }
 

@@ -149,11 +149,6 @@ int proxy_grasp_hvp_exact(fn_proxy_job *j, const double *g, double *Hg, char *er
  * weight gradient (neither dL/dW nor H g: their GEMMs and im2col are most of a GraSP call).
  * Needs the conv and linear outputs kept (fn_exec.conv_out_kept, FN_PX_KEEP_CONV_OUT) and host
  * arenas; checked against the exact H g in tests/test_proxies.c. */
-typedef struct {
-    const fn_exec *e;
-    double acc;
-} whg_acc;
-
 static double dot_tensors(const fn_exec *e, const void *a, const void *b, size_t n) {
     double s = 0;
     if (e->dtype == FN_F64) {
@@ -167,21 +162,22 @@ static double dot_tensors(const fn_exec *e, const void *a, const void *b, size_t
 }
 
 static void whg_hook(void *user, const fn_exec *e, int i) {
-    whg_acc *a = user;
+    double *acc = user;
     const fn_graph *g = e->g;
     const fn_node *nd = &g->nodes[i];
     if (nd->kind != FN_NODE_CONV && nd->kind != FN_NODE_LINEAR) return;
     const int y = nd->out;
     const fn_tensor *t = &g->t[y];
     const size_t n = (size_t)t->n * t->c * t->h * t->w;
-    a->acc += dot_tensors(e, exec_tangent_grad(e, y), exec_tensor(e, y), n) +
-              dot_tensors(e, exec_tensor_grad(e, y), exec_tangent(e, y), n);
+    const void *tdy = exec_tangent_grad(e, y);
+    *acc += dot_tensors(e, tdy, exec_tensor(e, y), n) +
+            dot_tensors(e, exec_tensor_grad(e, y), exec_tangent(e, y), n);
     if (nd->kind == FN_NODE_LINEAR && nd->b >= 0) { /* - <tdy, b>: y holds the bias */
         const int c = t->c * t->h * t->w;
         for (int s = 0; s < t->n; s++)
             for (int k = 0; k < c; k++)
-                a->acc -= exec_get(exec_tangent_grad(e, y), e->dtype, (size_t)s * c + k) *
-                          exec_get(e->params, e->dtype, g->p[nd->b].off + (size_t)k);
+                *acc -= exec_get(tdy, e->dtype, (size_t)s * c + k) *
+                        exec_get(e->params, e->dtype, g->p[nd->b].off + (size_t)k);
     }
 }
 
@@ -195,7 +191,7 @@ static int grasp_whg(fn_proxy_job *j, const double *g, size_t nw, double *whg, c
     /* no weight gradient in these passes: d params and their tangents off */
     void *dparams = e->dparams, *tdparams = e->tdparams;
     e->dparams = e->tdparams = NULL;
-    whg_acc acc = {e, 0};
+    double acc = 0;
     e->tbwd_hook = whg_hook;
     e->tbwd_hook_user = &acc;
     hvp_passes(j);
@@ -203,7 +199,7 @@ static int grasp_whg(fn_proxy_job *j, const double *g, size_t nw, double *whg, c
     e->tbwd_hook_user = NULL;
     e->dparams = dparams;
     e->tdparams = tdparams;
-    *whg = acc.acc - gg;
+    *whg = acc - gg;
     return 0;
 }
 

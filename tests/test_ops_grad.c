@@ -472,8 +472,39 @@ static void test_first_write(void) {
     }
 }
 
+/* A mix wider than one fused group (20 ops > MIX_MAX_OPS): the same d alpha and d inputs, bit
+ * for bit, as one op at a time, ops 3 and 3 + 16 sharing an input gradient (accumulated in op
+ * order) and op 5 without an alpha. */
+static void test_wide_mix(void) {
+    enum { K = 20 };
+    const size_t n = 100000;
+    double *in[K], *a[K], *b[K], alpha[K], da[K] = {0}, db[K] = {0}, *dout = rnd(n);
+    int aidx[K];
+    for (int i = 0; i < K; i++) {
+        in[i] = rnd(n);
+        a[i] = zeros(n);
+        b[i] = zeros(n);
+        alpha[i] = 0.1 * (i + 1) - 1;
+        aidx[i] = i == 5 ? -1 : i;
+    }
+    a[19] = a[3];
+    b[19] = b[3];
+    mix_backward_f64(a, da, dout, in, aidx, alpha, K, n, NULL);
+    for (int i = 0; i < K; i++)
+        mix_backward_f64(&b[i], db, dout, &in[i], &aidx[i], alpha, 1, n, NULL);
+    int same = !memcmp(da, db, sizeof da);
+    for (int i = 0; i < K; i++) same &= !memcmp(a[i], b[i], sizeof(double) * n);
+    CHECKF(same && da[0] != 0 && da[5] == 0, "a 20-op mix differs from op-by-op passes");
+    for (int i = 0; i < K; i++) {
+        free(in[i]);
+        if (i != 19) { free(a[i]); free(b[i]); }
+    }
+    free(dout);
+}
+
 int main(void) {
     test_first_write();
+    test_wide_mix();
     test_conv(2, 3, 7, 6, 4, 3, 1, 1, 1, 1);  /* 3x3 same */
     test_conv(2, 4, 9, 7, 6, 3, 2, 1, 1, 1);  /* stride 2, odd sizes */
     test_conv(1, 5, 6, 6, 3, 1, 1, 0, 1, 1);  /* pointwise fast path, batch 1 */

@@ -116,7 +116,7 @@ static int print_landscape(const hnas_config *hc, const hnas_data *d, const hnas
     double *space = c10 + (size_t)nn * nc;
     int nspace = 0, best = -1;
     unsigned char *cand = mallocCheck(HNAS_NUM_ARCHS);
-    hnas_candidates(d, cand);
+    const int ncand = hnas_candidates(d, cand);
     for (int a = 0; a < HNAS_NUM_ARCHS; a++) {
         double acc[4];
         hnas_test_accuracy(bench, a, acc);
@@ -127,12 +127,11 @@ static int print_landscape(const hnas_config *hc, const hnas_data *d, const hnas
                "[%g, %g]; per grid point the argmin of the score over all %d candidates\n"
                "%8s %9s %6s %9s %8s %8s %8s %8s\n", nn, nc, nm->metric, nm->kappa,
                hc->kappa_raw ? "as computed" : "as +inf", hc->s, hc->c_lo, hc->c_hi,
-               hnas_candidates(d, NULL), "nu", "log10_mu", "arch", "signal", "C10-val",
+               ncand, "nu", "log10_mu", "arch", "signal", "C10-val",
                "C10-test", "C100", "IN16");
     for (int g = 0; g < nn * nc; g++) {
-        const double nu = (double)(g / nc) / (nn - 1);
-        const double lm = hc->c_lo + (hc->c_hi - hc->c_lo) * (double)(g % nc) / (nc - 1);
-        double acc[4] = {NAN, NAN, NAN, NAN};
+        double nu, lm, acc[4] = {NAN, NAN, NAN, NAN};
+        hnas_landscape_point(hc, nn, nc, g, &nu, &lm);
         if (idx[g] >= 0) hnas_test_accuracy(bench, idx[g], acc);
         c10[g] = acc[1];
         if (idx[g] >= 0 && (best < 0 || acc[1] > c10[best])) best = g;
@@ -150,13 +149,14 @@ static int print_landscape(const hnas_config *hc, const hnas_data *d, const hnas
         const double top1 = space[(size_t)(0.99 * (nspace - 1))];
         int ge = 0;
         for (int g = 0; g < nn * nc; g++) ge += c10[g] >= top1;
+        double bnu, blm;
+        hnas_landscape_point(hc, nn, nc, best, &bnu, &blm);
         qsort(c10, (size_t)nn * nc, sizeof(double), cmp_double);
         printf("# C10-test of the argmin: best %.2f (nu %.4f, log10_mu %.4f, arch %d), median "
                "over the grid %.2f; %.2f %% of the grid picks one of the candidates' top 1 %% "
-               "(>= %.2f; the space's best %.2f)\n", c10[(size_t)nn * nc - 1],
-               (double)(best / nc) / (nn - 1),
-               hc->c_lo + (hc->c_hi - hc->c_lo) * (double)(best % nc) / (nc - 1), idx[best],
-               c10[(size_t)nn * nc / 2], 100.0 * ge / (nn * nc), top1, space[nspace - 1]);
+               "(>= %.2f; the space's best %.2f)\n", c10[(size_t)nn * nc - 1], bnu, blm,
+               idx[best], c10[(size_t)nn * nc / 2], 100.0 * ge / (nn * nc), top1,
+               space[nspace - 1]);
     }
     free(cand);
     free(c10);
@@ -313,17 +313,14 @@ int cmd_hnas(int argc, char **argv) {
         fprintf(stderr, "freenas hnas: warning: %s gives %s for %d of %d architectures: the "
                 "candidate pool is restricted to them (the whole-space table: freenas "
                 "hnas-table, hnas/README.md)\n", table, nm.metric, ncand, HNAS_NUM_ARCHS);
-    if (!rc && land_nu) {
-        rc = print_landscape(&hc, &d, &nm, bench, land_nu, land_c, json);
-        lo = 0, hi = -1; /* no searches */
-    }
-    if (!rc && !json && lo <= hi)
+    if (!rc && land_nu) rc = print_landscape(&hc, &d, &nm, bench, land_nu, land_c, json);
+    if (!rc && !json && !land_nu)
         printf("# freenas hnas: mode %s, M %s, kappa %s, signal %s, T %d, acq %s, seeds "
                "%ld..%ld, table %d archs\n", hnas_mode_name(hc.mode), nm.metric, nm.kappa,
                nm.signal, hc.T, hc.acq.kind == BO_ACQ_EI ? "ei" : "ucb", lo, hi, ncand);
     stat acc[4] = {{0}}, st_cost = {0}, st_time = {0};
     int failed = 0;
-    for (long s = lo; s <= hi && !rc; s++) {
+    for (long s = lo; s <= hi && !rc && !land_nu; s++) { /* --landscape: no searches */
         hc.seed = (uint64_t)s;
         static hnas_result r;
         if (hnas_run(&hc, &d, &r, err, sizeof err)) {
@@ -443,11 +440,11 @@ int cmd_hnas_table(int argc, char **argv) {
                    !strcmp(o, "--progress")) {
             if (cli_parse_long(o, v, !strcmp(o, "--offset") || !strcmp(o, "--seed") ||
                                !strcmp(o, "--progress") ? 0 : 1, 2147483647L, &n)) return 2;
-            if (!strcmp(o, "--progress")) { progress_s = n; i++; continue; }
             if (!strcmp(o, "--stride")) stride = n;
             else if (!strcmp(o, "--offset")) offset = n;
             else if (!strcmp(o, "--seed")) pc.seed = (uint64_t)n;
             else if (!strcmp(o, "--max-seconds")) max_s = n;
+            else if (!strcmp(o, "--progress")) progress_s = n;
             else pc.batch = (int)n;
         } else if (!strcmp(o, "--device")) {
             int dv;

@@ -66,6 +66,14 @@ static int pool_size(const search_state *st) {
     return n;
 }
 
+/* The argmin rule of every scan: a NaN score never wins, ties go to the first (smallest) index. */
+static inline void keep_min(double v, int a, int *arg, double *best) {
+    if (!isnan(v) && (*arg < 0 || v < *best)) {
+        *best = v;
+        *arg = a;
+    }
+}
+
 /* argmin of the score over the pool less the queried; -1 if the pool is empty or all NaN */
 static int pool_argmin(const search_state *st, double nu, double lm, double *best) {
     const hnas_table *t = st->d->table;
@@ -77,10 +85,7 @@ static int pool_argmin(const search_state *st, double nu, double lm, double *bes
                                     hnas_kappa_effective(hnas_table_get(t, a, st->d->k_col),
                                                          st->c->kappa_raw),
                                     nu, lm, st->c->s);
-        if (!isnan(v) && (arg < 0 || v < *best)) {
-            *best = v;
-            arg = a;
-        }
+        keep_min(v, a, &arg, best);
     }
     return arg;
 }
@@ -271,18 +276,11 @@ int hnas_landscape(const hnas_config *c, const hnas_data *d, int nn, int nc, int
     }
 #pragma omp parallel for schedule(static)
     for (int g = 0; g < nn * nc; g++) {
-        const double nu = (double)(g / nc) / (nn - 1);
-        const double lm = c->c_lo + (c->c_hi - c->c_lo) * (double)(g % nc) / (nc - 1);
+        double nu, lm, best = INFINITY;
+        hnas_landscape_point(c, nn, nc, g, &nu, &lm);
         int arg = -1;
-        double best = INFINITY;
-        for (int a = 0; a < HNAS_NUM_ARCHS; a++) {
-            if (!cand[a]) continue;
-            const double v = hnas_score(M[a], K[a], nu, lm, c->s);
-            if (!isnan(v) && (arg < 0 || v < best)) {
-                best = v;
-                arg = a;
-            }
-        }
+        for (int a = 0; a < HNAS_NUM_ARCHS; a++)
+            if (cand[a]) keep_min(hnas_score(M[a], K[a], nu, lm, c->s), a, &arg, &best);
         idx[g] = arg;
     }
     free(M);

@@ -110,5 +110,11 @@ int hnas_run(const hnas_config *c, const hnas_data *d, hnas_result *r, char *err
  * every score is NaN). nn, nc >= 2. 0, or -1 with a message (a column missing). */
 int hnas_landscape(const hnas_config *c, const hnas_data *d, int nn, int nc, int *idx, char *err,
                    size_t errlen);
+/* (nu, c) of grid point k = i * nc + j of hnas_landscape's grid */
+static inline void hnas_landscape_point(const hnas_config *c, int nn, int nc, int k, double *nu,
+                                        double *log10_mu) {
+    *nu = (double)(k / nc) / (nn - 1);
+    *log10_mu = c->c_lo + (c->c_hi - c->c_lo) * (double)(k % nc) / (nc - 1);
+}
 
 #endif

@@ -1,6 +1,8 @@
 /* nn/pool2d.c: avg/max/global-average pooling forward and backward (see nn/pool2d.h). */
 #include "nn/pool2d.h"
 
+#include <math.h>
+
 #include "base/common.h"
 #include "nn/real.h"
 
@@ -127,41 +129,114 @@ static int argmax_window(const real *src, const pool2d_dims *d, int y, int x) {
     return best;
 }
 
-void FN(maxpool2d_forward)(real *out, const real *in, const pool2d_dims *d) {
-    const int planes = d->n * d->c;
-#pragma omp parallel for schedule(static) if ((size_t)planes * d->h * d->w > 32768)
-    for (int p = 0; p < planes; p++) {
-        const real *src = in + (size_t)p * d->h * d->w;
-        real *dst = out + (size_t)p * d->ho * d->wo;
-        for (int y = 0; y < d->ho; y++)
-            for (int x = 0; x < d->wo; x++) dst[y * d->wo + x] = src[argmax_window(src, d, y, x)];
+/* TAP: one window element at offset o from the window's corner, taken when strictly larger,
+ * so the first maximum in row-major order wins, as in argmax_window. Selects, not branches:
+ * the loops over outputs vectorise, and random data would mispredict the branches. */
+#define TAP(o)                                                                             \
+    {                                                                                      \
+        const real v_ = r[o];                                                              \
+        const int gt_ = isgreater(v_, best); /* quiet: lets the compiler vectorise */      \
+        bo = gt_ ? (o) : bo;                                                               \
+        best = gt_ ? v_ : best;                                                            \
     }
+
+/* 3x3 windows at stride S (a compile-time constant where given: DARTS's max_pool_3x3 at
+ * stride 1 or 2), outputs xa to xb of one row: the loop over outputs vectorises */
+#define MAX3_RUN(S)                                                                        \
+    _Pragma("omp simd")                                                                    \
+    for (int x = xa; x < xb; x++) {                                                        \
+        const int c = base + x * (S);                                                      \
+        const real *r = src + c;                                                           \
+        real best = r[0];                                                                  \
+        int bo = 0;                                                                        \
+        TAP(1) TAP(2) TAP(w) TAP(w + 1) TAP(w + 2) TAP(2 * w) TAP(2 * w + 1) TAP(2 * w + 2) \
+        row[x] = c + bo;                                                                   \
+    }
+
+/* idx[y*wo + x] = argmax_window(src, d, y, x) for one plane. Windows inside the image (all
+ * but a border of outputs) skip the clamping: the taps in row-major order at fixed offsets
+ * from the window's corner, with the same strict comparison, so every index (ties
+ * included) is argmax_window's. */
+static void argmax_plane(int *restrict idx, const real *restrict src, const pool2d_dims *d) {
+    const int w = d->w, k = d->k, s = d->stride, p = d->pad;
+    /* outputs x in [xa, xb) (and rows y in [ya, yb)) have windows inside the image */
+    const int xa = (p + s - 1) / s, ya = xa;
+    int xb = (w - k + p) / s + 1, yb = (d->h - k + p) / s + 1;
+    if (xb > d->wo) xb = d->wo;
+    if (yb > d->ho) yb = d->ho;
+    for (int y = 0; y < d->ho; y++) {
+        int *row = idx + (size_t)y * d->wo;
+        if (y < ya || y >= yb || xa >= xb) {
+            for (int x = 0; x < d->wo; x++) row[x] = argmax_window(src, d, y, x);
+            continue;
+        }
+        for (int x = 0; x < xa; x++) row[x] = argmax_window(src, d, y, x);
+        const int base = (y * s - p) * w - p;
+        if (k == 3 && s == 1) {
+            MAX3_RUN(1)
+        } else if (k == 3 && s == 2) {
+            MAX3_RUN(2)
+        } else if (k == 3) {
+            MAX3_RUN(s)
+        } else {
+            for (int x = xa; x < xb; x++) {
+                const int c = base + x * s;
+                const real *r = src + c;
+                real best = r[0];
+                int bo = 0;
+                for (int ky = 0; ky < k; ky++)
+                    for (int kx = 0; kx < k; kx++) TAP(ky * w + kx)
+                row[x] = c + bo;
+            }
+        }
+        for (int x = xb; x < d->wo; x++) row[x] = argmax_window(src, d, y, x);
+    }
+}
+#undef MAX3_RUN
+#undef TAP
+
+/* The max-pool passes: planes over the threads, each thread with one plane of argmax
+ * indices, which BODY reads in output order (forward and tangent gather; backward scatters,
+ * so each input element receives its outputs' gradients in output order, as before). */
+#define MAXPOOL_PLANES(BODY)                                                               \
+    const int planes = d->n * d->c;                                                        \
+    const size_t hw = (size_t)d->h * d->w, ohw = (size_t)d->ho * d->wo;                    \
+    _Pragma("omp parallel if ((size_t)planes * hw > 32768)")                               \
+    {                                                                                      \
+        int *idx = mallocCheck(sizeof(int) * ohw);                                         \
+        _Pragma("omp for schedule(static)")                                                \
+        for (int p = 0; p < planes; p++) {                                                 \
+            argmax_plane(idx, in + (size_t)p * hw, d);                                     \
+            BODY                                                                           \
+        }                                                                                  \
+        free(idx);                                                                         \
+    }
+
+void FN(maxpool2d_forward)(real *out, const real *in, const pool2d_dims *d) {
+    MAXPOOL_PLANES({
+        const real *src = in + (size_t)p * hw;
+        real *dst = out + (size_t)p * ohw;
+        for (size_t j = 0; j < ohw; j++) dst[j] = src[idx[j]];
+    })
 }
 
 void FN(maxpool2d_backward)(real *din, const real *dout, const real *in, const pool2d_dims *d) {
-    const int planes = d->n * d->c;
-#pragma omp parallel for schedule(static) if ((size_t)planes * d->h * d->w > 32768)
-    for (int p = 0; p < planes; p++) {
-        const real *src = in + (size_t)p * d->h * d->w;
-        real *dsrc = din + (size_t)p * d->h * d->w;
-        const real *ddst = dout + (size_t)p * d->ho * d->wo;
-        for (int y = 0; y < d->ho; y++)
-            for (int x = 0; x < d->wo; x++) dsrc[argmax_window(src, d, y, x)] += ddst[y * d->wo + x];
-    }
+    MAXPOOL_PLANES({
+        real *dsrc = din + (size_t)p * hw;
+        const real *ddst = dout + (size_t)p * ohw;
+        for (size_t j = 0; j < ohw; j++) dsrc[idx[j]] += ddst[j];
+    })
 }
 
 /* Tangent of max pooling with the argmax held fixed (autograd's double backward): the
  * input tangent at each window's first maximum of `in`. */
 void FN(maxpool2d_forward_tangent)(real *tout, const real *tin, const real *in,
                                    const pool2d_dims *d) {
-    const int planes = d->n * d->c;
-#pragma omp parallel for schedule(static) if ((size_t)planes * d->h * d->w > 32768)
-    for (int p = 0; p < planes; p++) {
-        const real *src = in + (size_t)p * d->h * d->w, *tsrc = tin + (size_t)p * d->h * d->w;
-        real *dst = tout + (size_t)p * d->ho * d->wo;
-        for (int y = 0; y < d->ho; y++)
-            for (int x = 0; x < d->wo; x++) dst[y * d->wo + x] = tsrc[argmax_window(src, d, y, x)];
-    }
+    MAXPOOL_PLANES({
+        const real *tsrc = tin + (size_t)p * hw;
+        real *dst = tout + (size_t)p * ohw;
+        for (size_t j = 0; j < ohw; j++) dst[j] = tsrc[idx[j]];
+    })
 }
 
 void FN(gap_forward)(real *out, const real *in, int n, int c, int hw) {

@@ -8,6 +8,8 @@
  * larger than needed, stride 2 with odd input, groups, dilation).
  *   ./build/bin/test_ops_grad */
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn/batchnorm2d.h"
@@ -502,6 +504,56 @@ static void test_wide_mix(void) {
     free(dout);
 }
 
+/* Max pooling against its definition, computed here by brute force: each output is the
+ * first maximum, in row-major order, of the in-image window positions; backward adds each
+ * output's gradient there, outputs in order; the tangent takes that position's tangent.
+ * Values from {0, 1, 2} make most windows tie, so the fast interior kernels' tie rule is
+ * checked as much as their windows; bit for bit, float64 and float32, every size class
+ * (windows all inside, all clamped, both), 3x3 at strides 1, 2, 3 and other k and pads. */
+static void test_maxpool_exact(int n, int c, int h, int w, int k, int s, int p) {
+    pool2d_dims d = {n, c, h, w, k, s, p, 0, 0};
+    CHECK(pool2d_dims_init(&d) == 0);
+    const size_t ni = (size_t)n * c * h * w, no = (size_t)n * c * d.ho * d.wo;
+    double *x = zeros(ni), *tx = zeros(ni), *y = zeros(no), *ty = zeros(no), *dy = zeros(no);
+    double *dx = zeros(ni), *ry = zeros(no), *rty = zeros(no), *rdx = zeros(ni);
+    float *xf = calloc(ni, 4), *yf = calloc(no, 4), *dyf = calloc(no, 4), *dxf = calloc(ni, 4);
+    uint64_t st = 12345u + (uint64_t)(h * 31 + w * 7 + k * 3 + s);
+    for (size_t i = 0; i < ni; i++) {
+        st = st * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (double)((st >> 33) % 3);
+        xf[i] = (float)x[i];
+        tx[i] = (double)(i % 97) - 48;
+    }
+    for (size_t i = 0; i < no; i++) dy[i] = 0.25 * (double)(i % 13) + 1, dyf[i] = (float)dy[i];
+    for (int pl = 0; pl < n * c; pl++)
+        for (int oy = 0; oy < d.ho; oy++)
+            for (int ox = 0; ox < d.wo; ox++) {
+                long best = -1;
+                for (int iy = oy * s - p; iy < oy * s - p + k; iy++)
+                    for (int ix = ox * s - p; ix < ox * s - p + k; ix++) {
+                        if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                        const long j = ((long)pl * h + iy) * w + ix;
+                        if (best < 0 || x[j] > x[best]) best = j;
+                    }
+                const size_t o = ((size_t)pl * d.ho + oy) * d.wo + ox;
+                ry[o] = x[best];
+                rty[o] = tx[best];
+                rdx[best] += dy[o];
+            }
+    maxpool2d_forward_f64(y, x, &d);
+    maxpool2d_forward_tangent_f64(ty, tx, x, &d);
+    maxpool2d_backward_f64(dx, dy, x, &d);
+    maxpool2d_forward_f32(yf, xf, &d);
+    maxpool2d_backward_f32(dxf, dyf, xf, &d);
+    int same = !memcmp(y, ry, 8 * no) && !memcmp(ty, rty, 8 * no) && !memcmp(dx, rdx, 8 * ni);
+    for (size_t i = 0; i < no; i++) same &= yf[i] == (float)ry[i];
+    for (size_t i = 0; i < ni; i++) same &= dxf[i] == (float)rdx[i];
+    CHECKF(same, "max pool %dx%d stride %d pad %d on %dx%d differs from the brute-force argmax",
+           k, k, s, p, h, w);
+    free(x); free(tx); free(y); free(ty); free(dy); free(dx); free(ry); free(rty); free(rdx);
+    free(xf); free(yf); free(dyf); free(dxf);
+}
+
 int main(void) {
     test_first_write();
     test_wide_mix();
@@ -543,6 +595,16 @@ int main(void) {
     test_unary("avgpool 2x2 s2 p0 dx", U_AVG, 2, 2, 6, 8, 2, 2, 0);
     test_unary("maxpool 3x3 s1 p1 dx", U_MAX, 2, 3, 5, 6, 3, 1, 1);
     test_unary("maxpool 3x3 s2 p1 dx", U_MAX, 1, 2, 7, 8, 3, 2, 1);
+    test_maxpool_exact(2, 3, 32, 32, 3, 1, 1); /* DARTS normal cells (threaded) */
+    test_maxpool_exact(2, 3, 32, 32, 3, 2, 1); /* reduction cells */
+    test_maxpool_exact(1, 2, 7, 9, 3, 2, 1);   /* odd sizes */
+    test_maxpool_exact(1, 2, 9, 8, 3, 3, 1);   /* 3x3 at a stride with no fast loop */
+    test_maxpool_exact(1, 2, 3, 3, 3, 1, 1);   /* one interior output */
+    test_maxpool_exact(1, 2, 2, 2, 3, 1, 1);   /* every window clamped */
+    test_maxpool_exact(1, 1, 1, 5, 3, 1, 1);   /* one row */
+    test_maxpool_exact(2, 2, 8, 8, 2, 2, 0);   /* 2x2 stride 2, no padding */
+    test_maxpool_exact(1, 2, 11, 10, 5, 1, 2); /* 5x5: the generic interior loop */
+    test_maxpool_exact(1, 2, 6, 6, 3, 1, 0);   /* no padding: all windows inside */
     test_unary("global avg pool dx", U_GAP, 2, 3, 4, 5, 0, 1, 0);
     test_linear_ce();
     test_glue();

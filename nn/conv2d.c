@@ -396,9 +396,16 @@ static void gemm_cols(CBLAS_TRANSPOSE ta, int M, int N, int K, const real *A, in
     }
 }
 
+/* Column elements from which im2col and col2im of one image split their channels over the
+ * threads (a batch of one only). */
+#define IM2COL_PAR 16384
+
 /* col[(ci*k+ky)*k+kx][y*wo + x] = in[g*cg+ci, y*s-p+ky*d, x*s-p+kx*d] for one image */
 static void im2col(real *col, const real *in, const conv2d_dims *d, int g) {
     const int cg = d->cin / d->groups, k = d->k, hw = d->ho * d->wo;
+    /* channels over the threads for a batch of one (called outside any parallel region);
+     * inside the per-image loops the nested region is inactive. Pure copies: exact. */
+#pragma omp parallel for schedule(static) if (d->n == 1 && (size_t)cg * k * k * hw > IM2COL_PAR)
     for (int ci = 0; ci < cg; ci++) {
         const real *src = in + (size_t)(g * cg + ci) * d->h * d->w;
         for (int kk = 0; kk < k * k; kk++) {
@@ -431,6 +438,8 @@ static void im2col(real *col, const real *in, const conv2d_dims *d, int g) {
 /* din[...] += col[...] for one image (adjoint of im2col) */
 static void col2im(real *din, const real *col, const conv2d_dims *d, int g) {
     const int cg = d->cin / d->groups, k = d->k, hw = d->ho * d->wo;
+    /* as im2col: each channel's plane has one writer, its taps added in the same order */
+#pragma omp parallel for schedule(static) if (d->n == 1 && (size_t)cg * k * k * hw > IM2COL_PAR)
     for (int ci = 0; ci < cg; ci++) {
         real *dst = din + (size_t)(g * cg + ci) * d->h * d->w;
         for (int kk = 0; kk < k * k; kk++) {

@@ -161,7 +161,8 @@ static void argmax_plane(int *restrict idx, const real *restrict src, const pool
     const int w = d->w, k = d->k, s = d->stride, p = d->pad;
     /* outputs x in [xa, xb) (and rows y in [ya, yb)) have windows inside the image */
     const int xa = (p + s - 1) / s, ya = xa;
-    int xb = (w - k + p) / s + 1, yb = (d->h - k + p) / s + 1;
+    int xb = w - k + p >= 0 ? (w - k + p) / s + 1 : 0; /* 0: even window 0 is clamped */
+    int yb = d->h - k + p >= 0 ? (d->h - k + p) / s + 1 : 0;
     if (xb > d->wo) xb = d->wo;
     if (yb > d->ho) yb = d->ho;
     for (int y = 0; y < d->ho; y++) {

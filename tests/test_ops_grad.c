@@ -514,9 +514,12 @@ static void test_maxpool_exact(int n, int c, int h, int w, int k, int s, int p) 
     pool2d_dims d = {n, c, h, w, k, s, p, 0, 0};
     CHECK(pool2d_dims_init(&d) == 0);
     const size_t ni = (size_t)n * c * h * w, no = (size_t)n * c * d.ho * d.wo;
-    double *x = zeros(ni), *tx = zeros(ni), *y = zeros(no), *ty = zeros(no), *dy = zeros(no);
-    double *dx = zeros(ni), *ry = zeros(no), *rty = zeros(no), *rdx = zeros(ni);
-    float *xf = calloc(ni, 4), *yf = calloc(no, 4), *dyf = calloc(no, 4), *dxf = calloc(ni, 4);
+    /* the inputs end in a guard of huge values: a window read past the last plane wins */
+    enum { GUARD = 64 };
+    double *x = zeros(ni + GUARD), *tx = zeros(ni + GUARD), *y = zeros(no), *ty = zeros(no);
+    double *dy = zeros(no), *dx = zeros(ni), *ry = zeros(no), *rty = zeros(no), *rdx = zeros(ni);
+    float *xf = calloc(ni + GUARD, 4), *yf = calloc(no, 4), *dyf = calloc(no, 4), *dxf = calloc(ni, 4);
+    for (size_t i = ni; i < ni + GUARD; i++) x[i] = 1e30, xf[i] = 1e30f;
     uint64_t st = 12345u + (uint64_t)(h * 31 + w * 7 + k * 3 + s);
     for (size_t i = 0; i < ni; i++) {
         st = st * 6364136223846793005ull + 1442695040888963407ull;
@@ -605,6 +608,7 @@ int main(void) {
     test_maxpool_exact(2, 2, 8, 8, 2, 2, 0);   /* 2x2 stride 2, no padding */
     test_maxpool_exact(1, 2, 11, 10, 5, 1, 2); /* 5x5: the generic interior loop */
     test_maxpool_exact(1, 2, 6, 6, 3, 1, 0);   /* no padding: all windows inside */
+    test_maxpool_exact(1, 1, 2, 2, 3, 2, 0);   /* a window wider than the image (wo = 1) */
     test_unary("global avg pool dx", U_GAP, 2, 3, 4, 5, 0, 1, 0);
     test_linear_ce();
     test_glue();

@@ -45,8 +45,8 @@ static void hnas_usage(FILE *f) {
 "\n"
 "options:\n"
 "  --table FILE[,FILE]  metric tables (freenas hnas-table), merged by column; default the\n"
-"                       tables shipped with freenas (hnas/README.md): the whole-space M\n"
-"                       (hnas_ntk_trace) and kappa table and a slice with the other M variants\n"
+"                       tables shipped with freenas (hnas/README.md): the whole-space table of\n"
+"                       the four M variants and kappa, and a slice (every 64th row) of it\n"
 "                       (else the checkout's %s). The candidates are the\n"
 "                       rows giving the chosen M and kappa; fewer than 15,625: a warning\n"
 "  --data DIR           NB201 tables under DIR/nb201 (default: the tables shipped with\n"
@@ -60,6 +60,9 @@ static void hnas_usage(FILE *f) {
 "  --mode bo|alone|random  HNAS (default); the metric alone at fixed --nu / --log-mu over a\n"
 "                       pool of T x draws, no queries; random search with the same queries\n"
 "  --acq ei|ucb         acquisition (default ei), --xi X (0), --ucb-kappa K (2.576)\n"
+"  --metric-abs         M = |table value| (HNAS's code takes M as it is: a signed M such as\n"
+"                       hnas_grasp, below 0 for 2,889 architectures, makes kappa / (M + 1e-6)\n"
+"                       run to -inf as M nears 0 from below; every suggestion then picks there)\n"
 "  --kappa-raw          score a kappa < 0 as it is (HNAS's code: a network whose output ignores\n"
 "                       its input then wins every query); default: as +inf (hnas/README.md)\n"
 "  --T N                iterations (default 20: 5 probes + 15 BO steps)\n"
@@ -123,9 +126,9 @@ static int print_landscape(const hnas_config *hc, const hnas_data *d, const hnas
         if (cand[a] && isfinite(acc[1])) space[nspace++] = acc[1];
     }
     if (!json)
-        printf("# freenas hnas --landscape %d:%d: M %s, kappa %s (kappa < 0 %s), s %g, c in "
+        printf("# freenas hnas --landscape %d:%d: M %s%s, kappa %s (kappa < 0 %s), s %g, c in "
                "[%g, %g]; per grid point the argmin of the score over all %d candidates\n"
-               "%8s %9s %6s %9s %8s %8s %8s %8s\n", nn, nc, nm->metric, nm->kappa,
+               "%8s %9s %6s %9s %8s %8s %8s %8s\n", nn, nc, nm->metric, hc->metric_abs ? " (|M|)" : "", nm->kappa,
                hc->kappa_raw ? "as computed" : "as +inf", hc->s, hc->c_lo, hc->c_hi,
                ncand, "nu", "log10_mu", "arch", "signal", "C10-val",
                "C10-test", "C100", "IN16");
@@ -179,7 +182,8 @@ int cmd_hnas(int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         const int flag = !strcmp(o, "--json") || !strcmp(o, "--quiet") || !strcmp(o, "--help") ||
-                         !strcmp(o, "-h") || !strcmp(o, "--kappa-raw");
+                         !strcmp(o, "-h") || !strcmp(o, "--kappa-raw") ||
+                         !strcmp(o, "--metric-abs");
         if (!flag && !v) {
             fprintf(stderr, "freenas hnas: %s needs a value (see freenas hnas --help)\n", o);
             return 2;
@@ -190,6 +194,7 @@ int cmd_hnas(int argc, char **argv) {
         else if (!strcmp(o, "--json")) json = 1;
         else if (!strcmp(o, "--quiet")) quiet = 1;
         else if (!strcmp(o, "--kappa-raw")) hc.kappa_raw = 1;
+        else if (!strcmp(o, "--metric-abs")) hc.metric_abs = 1;
         else if (!strcmp(o, "--space")) {
             if (strcmp(v, "nb201")) {
                 fprintf(stderr, "freenas hnas: --space %s: nb201 (metric tables) or darts "
@@ -315,8 +320,9 @@ int cmd_hnas(int argc, char **argv) {
                 "hnas-table, hnas/README.md)\n", table, nm.metric, ncand, HNAS_NUM_ARCHS);
     if (!rc && land_nu) rc = print_landscape(&hc, &d, &nm, bench, land_nu, land_c, json);
     if (!rc && !json && !land_nu)
-        printf("# freenas hnas: mode %s, M %s, kappa %s, signal %s, T %d, acq %s, seeds "
-               "%ld..%ld, table %d archs\n", hnas_mode_name(hc.mode), nm.metric, nm.kappa,
+        printf("# freenas hnas: mode %s, M %s%s, kappa %s, signal %s, T %d, acq %s, seeds "
+               "%ld..%ld, table %d archs\n", hnas_mode_name(hc.mode), nm.metric,
+               hc.metric_abs ? " (|M|)" : "", nm.kappa,
                nm.signal, hc.T, hc.acq.kind == BO_ACQ_EI ? "ei" : "ucb", lo, hi, ncand);
     stat acc[4] = {{0}}, st_cost = {0}, st_time = {0};
     int failed = 0;

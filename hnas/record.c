@@ -77,7 +77,8 @@ char *hnas_result_json(const hnas_config *c, const hnas_names *n, const hnas_res
     sb_num(&b, "ucb_kappa", c->acq.kappa);
     sb_printf(&b, ",");
     sb_num(&b, "s", c->s);
-    sb_printf(&b, ",\"kappa_raw\":%s", c->kappa_raw ? "true" : "false");
+    sb_printf(&b, ",\"kappa_raw\":%s,\"metric_abs\":%s", c->kappa_raw ? "true" : "false",
+              c->metric_abs ? "true" : "false");
     sb_printf(&b, ",\"draws\":%d,\"candidates\":%d,\"steps\":[", c->draws, r->candidates);
     for (int i = 0; i < r->nsteps; i++) {
         const hnas_step *s = &r->step[i];

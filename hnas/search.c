@@ -24,7 +24,11 @@ void hnas_config_default(hnas_config *c) {
     c->alone_nu = 0;
     c->alone_c = -2;
     c->kappa_raw = 0;
+    c->metric_abs = 0;
 }
+
+/* M as the objective takes it: the table's value, or its magnitude with metric_abs */
+static double metric_value(const hnas_config *c, double v) { return c->metric_abs ? fabs(v) : v; }
 
 static const char *const mode_names[] = {"bo", "alone", "random"};
 const char *hnas_mode_name(hnas_mode m) { return mode_names[m]; }
@@ -81,7 +85,7 @@ static int pool_argmin(const search_state *st, double nu, double lm, double *bes
     *best = INFINITY;
     for (int a = 0; a < HNAS_NUM_ARCHS; a++) {
         if (!st->in_pool[a] || st->done[a]) continue;
-        const double v = hnas_score(hnas_table_get(t, a, st->d->m_col),
+        const double v = hnas_score(metric_value(st->c, hnas_table_get(t, a, st->d->m_col)),
                                     hnas_kappa_effective(hnas_table_get(t, a, st->d->k_col),
                                                          st->c->kappa_raw),
                                     nu, lm, st->c->s);
@@ -95,7 +99,7 @@ static int query(search_state *st, hnas_result *r, hnas_step *s, int a, double s
                  char *err, size_t errlen) {
     const hnas_data *d = st->d;
     s->arch = a;
-    s->M = hnas_table_get(d->table, a, d->m_col);
+    s->M = metric_value(st->c, hnas_table_get(d->table, a, d->m_col));
     s->kappa = hnas_table_get(d->table, a, d->k_col);
     s->score = score;
     s->signal = d->signal[a];
@@ -270,7 +274,7 @@ int hnas_landscape(const hnas_config *c, const hnas_data *d, int nn, int nc, int
     hnas_candidates(d, cand);
     double *M = mallocCheck(sizeof(double) * HNAS_NUM_ARCHS * 2), *K = M + HNAS_NUM_ARCHS;
     for (int a = 0; a < HNAS_NUM_ARCHS; a++) {
-        M[a] = cand[a] ? hnas_table_get(d->table, a, d->m_col) : NAN;
+        M[a] = cand[a] ? metric_value(c, hnas_table_get(d->table, a, d->m_col)) : NAN;
         K[a] = cand[a] ? hnas_kappa_effective(hnas_table_get(d->table, a, d->k_col), c->kappa_raw)
                        : NAN;
     }

@@ -48,6 +48,10 @@ typedef struct {
     double alone_nu, alone_c; /* mode alone */
     int kappa_raw;      /* 1: kappa exactly as the table gives it, a negative one included
                            (HNAS's code); 0 (default): a kappa < 0 counts as +inf (below) */
+    int metric_abs;     /* 1: M = |table value|; 0 (default, HNAS's code): M as it is. A
+                           signed M (GraSP: 2,889 of the NB201 architectures below 0) makes
+                           kappa / (M + 1e-6) run to -inf as M nears 0 from below, and the
+                           argmin of every suggestion lands there (docs/REPRODUCE.md) */
 } hnas_config;
 
 void hnas_config_default(hnas_config *c);

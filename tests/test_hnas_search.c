@@ -155,6 +155,30 @@ int main(void) {
     CHECK(hnas_run(&hc, &d, &r1, err, sizeof err) == 0);
     CHECK(r1.nsteps == 1 && r1.cost == 0 && r1.evaluations == 0);
     CHECK(r1.pick == brute_argmin(full, hc.seed, hc.T, hc.draws, none, 0.002, -1));
+    /* metric_abs: on the table with M negated, |M| gives the pick of the table itself; taken
+     * as it is (HNAS's code), the negated M gives another */
+    {
+        hnas_table *neg = hnas_table_new();
+        const int m = hnas_table_add_col(neg, "M"), k = hnas_table_add_col(neg, "kappa");
+        for (int i = 0; i < HNAS_NUM_ARCHS; i++) {
+            hnas_table_set(neg, i, m, -hnas_table_get(full, i, 0));
+            hnas_table_set(neg, i, k, hnas_table_get(full, i, 1));
+        }
+        const hnas_table *keep = d.table;
+        d.table = neg;
+        hc.metric_abs = 1;
+        CHECK(hnas_run(&hc, &d, &r2, err, sizeof err) == 0);
+        CHECKF(r2.pick == r1.pick && r2.step[0].M > 0, "|M| of the negated table picks %d, the "
+               "table %d", r2.pick, r1.pick);
+        char *jabs = hnas_result_json(&hc, &nm, &r2, NULL);
+        CHECK(strstr(jabs, "\"metric_abs\":true") != NULL);
+        free(jabs);
+        hc.metric_abs = 0;
+        CHECK(hnas_run(&hc, &d, &r2, err, sizeof err) == 0);
+        CHECKF(r2.pick != r1.pick, "the negated M taken as it is picks the same");
+        d.table = keep;
+        hnas_table_free(neg);
+    }
     /* random search: T distinct architectures of the table, the pick the best signal */
     hc.mode = HNAS_MODE_RANDOM;
     d.table = part;

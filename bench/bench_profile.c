@@ -54,14 +54,6 @@ static int kind_of(const fn_node *nd) {
     }
 }
 
-static double node_macs(const fn_graph *g, const fn_node *nd) {
-    const fn_tensor *in = &g->t[nd->in[0]], *out = &g->t[nd->out];
-    if (nd->kind == FN_NODE_CONV)
-        return (double)out->n * out->c * out->h * out->w * (in->c / nd->groups) * nd->k * nd->k;
-    if (nd->kind == FN_NODE_LINEAR) return (double)out->n * out->c * in->c * in->h * in->w;
-    return 0;
-}
-
 /* tensor elements a node reads and writes at least once (forward: inputs and output) */
 static double node_elems(const fn_graph *g, const fn_node *nd) {
     double n = (double)graph_tensor_numel(g, nd->out);
@@ -127,7 +119,7 @@ static int profile_case(const bench_case *bc, const char *data, int reps, kind_r
         const fn_node *nd = &g.nodes[i];
         kind_row *r = &rows[kind_of(nd)];
         r->nodes++;
-        r->fwd_gflop += 2 * node_macs(&g, nd) / 1e9;
+        r->fwd_gflop += 2 * graph_node_macs(&g, nd) / 1e9;
         r->fwd_gb += es * node_elems(&g, nd) / 1e9;
     }
     for (int k = -1; k < reps; k++) { /* pass -1: the untimed warm-up */
@@ -151,7 +143,7 @@ static int profile_case(const bench_case *bc, const char *data, int reps, kind_r
             if (k == -1) { /* count the backward work once */
                 const fn_node *nd = &g.nodes[i];
                 kind_row *r = &rows[kind_of(nd)];
-                if (e.needs_grad[nd->in[0]]) r->bwd_gflop += 2 * node_macs(&g, nd) / 1e9;
+                if (e.needs_grad[nd->in[0]]) r->bwd_gflop += 2 * graph_node_macs(&g, nd) / 1e9;
                 /* the output's gradient and input read, the input's gradient written */
                 r->bwd_gb += es * (node_elems(&g, nd) + (double)graph_tensor_numel(&g, nd->out)) / 1e9;
             }

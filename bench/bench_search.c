@@ -76,14 +76,7 @@ static double backward_macs(const fn_exec *e) {
     double m = 0;
     for (int i = 0; i < g->nn; i++) {
         const fn_node *nd = &g->nodes[i];
-        if ((nd->kind != FN_NODE_CONV && nd->kind != FN_NODE_LINEAR) || !e->needs_grad[nd->out] ||
-            !e->needs_grad[nd->in[0]])
-            continue;
-        const fn_tensor *in = &g->t[nd->in[0]], *out = &g->t[nd->out];
-        if (nd->kind == FN_NODE_CONV)
-            m += (double)out->n * out->c * out->h * out->w * (in->c / nd->groups) * nd->k * nd->k;
-        else
-            m += (double)out->n * out->c * in->c * in->h * in->w;
+        if (e->needs_grad[nd->out] && e->needs_grad[nd->in[0]]) m += graph_node_macs(g, nd);
     }
     return m;
 }

@@ -226,16 +226,17 @@ size_t graph_tensor_numel(const fn_graph *g, int t) {
     return (size_t)g->t[t].n * g->t[t].c * g->t[t].h * g->t[t].w;
 }
 
+double graph_node_macs(const fn_graph *g, const fn_node *nd) {
+    const fn_tensor *in = &g->t[nd->in[0]], *out = &g->t[nd->out];
+    if (nd->kind == FN_NODE_CONV)
+        return (double)out->n * out->c * out->h * out->w * (in->c / nd->groups) * nd->k * nd->k;
+    if (nd->kind == FN_NODE_LINEAR) return (double)out->n * out->c * in->c * in->h * in->w;
+    return 0;
+}
+
 double graph_macs(const fn_graph *g) {
     double macs = 0;
-    for (int i = 0; i < g->nn; i++) {
-        const fn_node *nd = &g->nodes[i];
-        const fn_tensor *in = &g->t[nd->in[0]], *out = &g->t[nd->out];
-        if (nd->kind == FN_NODE_CONV)
-            macs += (double)out->n * out->c * out->h * out->w * (in->c / nd->groups) * nd->k * nd->k;
-        else if (nd->kind == FN_NODE_LINEAR)
-            macs += (double)out->n * out->c * in->c * in->h * in->w;
-    }
+    for (int i = 0; i < g->nn; i++) macs += graph_node_macs(g, &g->nodes[i]);
     return macs;
 }
 

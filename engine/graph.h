@@ -130,6 +130,8 @@ int graph_param_find(const fn_graph *g, const char *name); /* -1 if absent */
 size_t graph_tensor_numel(const fn_graph *g, int t);
 /* Multiply-accumulate operations of one forward pass (conv + linear), batch included. */
 double graph_macs(const fn_graph *g);
+/* multiply-adds of one node's forward pass: conv and linear nodes, 0 for the others */
+double graph_node_macs(const fn_graph *g, const fn_node *nd);
 /* Sum of parameter counts (alpha excluded). */
 size_t graph_num_params(const fn_graph *g);
 

@@ -140,8 +140,8 @@ static int argmax_window(const real *src, const pool2d_dims *d, int y, int x) {
         best = gt_ ? v_ : best;                                                            \
     }
 
-/* 3x3 windows at stride S (a compile-time constant where given: DARTS's max_pool_3x3 at
- * stride 1 or 2), outputs xa to xb of one row: the loop over outputs vectorises */
+/* 3x3 windows at the compile-time stride S (DARTS's max_pool_3x3 at stride 1 or 2), outputs
+ * xa to xb of one row: the loop over outputs vectorises; other windows take the loop below */
 #define MAX3_RUN(S)                                                                        \
     _Pragma("omp simd")                                                                    \
     for (int x = xa; x < xb; x++) {                                                        \
@@ -177,8 +177,6 @@ static void argmax_plane(int *restrict idx, const real *restrict src, const pool
             MAX3_RUN(1)
         } else if (k == 3 && s == 2) {
             MAX3_RUN(2)
-        } else if (k == 3) {
-            MAX3_RUN(s)
         } else {
             for (int x = xa; x < xb; x++) {
                 const int c = base + x * s;

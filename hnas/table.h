@@ -6,8 +6,10 @@
  * first (provenance: commit, command, seed, batch, dataset, machine, time), then the header
  * `index<TAB>name...`, then one row per architecture: its official NB201 index and each
  * metric as %.9g ("nan" for a failed one). Rows may come in any order and several files
- * (ranges computed by different processes or ranks) merge into one table; a row present in
- * two files must agree exactly. A table need not hold all 15,625 architectures: the search
+ * (ranges computed by different processes or ranks) merge into one table; a cell present in
+ * two files must agree to float32 rounding (1e-2 relative + 1e-3; other CPUs and commits sum
+ * in other orders: hnas/table.c), the first file's value is kept. A table need not hold all
+ * 15,625 architectures: the search
  * then draws its candidates among those it holds (hnas/search.h).
  *
  *   hnas_table *t;
@@ -38,8 +40,8 @@ typedef struct {
 hnas_table *hnas_table_new(void);
 void hnas_table_free(hnas_table *t);
 /* Adds the rows of one file (columns are matched by name; new names are added). 0, or -1 with
- * "FILE:LINE: message" (unreadable, no header, a bad number, an index outside 0..15624, a row
- * that disagrees with an earlier file). */
+ * "FILE:LINE: message" (unreadable, no header, a bad number, an index outside 0..15624, a cell
+ * that disagrees with an earlier file beyond float32 rounding). */
 int hnas_table_load(hnas_table *t, const char *path, char *err, size_t errlen);
 /* Column of `name`, or -1. */
 int hnas_table_col(const hnas_table *t, const char *name);

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # tests/hnas/hnas_table.sh: `freenas hnas-table` end to end, on three architectures.
-#   - the rows equal the committed slice's (hnas/data/nb201_cifar10_seed0.tsv, made by another
-#     process at another commit): the values depend only on (seed, architecture), not on the
-#     proxies computed beside them, the order or the process;
+#   - the rows agree with the committed slice's (hnas/data/nb201_cifar10_seed0.tsv, made by
+#     another process at another commit on an AVX-512 Xeon) to float32 rounding: M within 1e-3
+#     and kappa within 1e-2 relative (measured with OPENBLAS_CORETYPE SkylakeX, Haswell and
+#     Prescott: up to 8e-5 and 5e-4), so the values depend only on (seed, architecture), not
+#     on the proxies computed beside them, the order, the process or the CPU; CTest runs this
+#     script again under the Haswell and Prescott kernels;
 #   - a rerun skips what the file holds; a torn last line (a killed run) is dropped and that
 #     architecture computed again, to the same value;
 #   - two files written by --stride 2 --offset 0/1 merge in `freenas hnas --table a,b`, and a
@@ -17,6 +20,17 @@ rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
 export OMP_NUM_THREADS=1
 fail() { echo "FAIL: $*"; exit 1; }
 rows() { grep -E '^[0-9]+' "$1" | sort -n; }
+# near INDEX FILE: the row's M and kappa against the slice's, to float32 rounding (header);
+# kappa of 1e12 or more (an input-independent network: rounding noise) by its sign only
+near() {
+  awk -F'\t' -v i="$1" 'FNR == 1 { f++ } $1 == i { m[f] = $2; k[f] = $3 }
+    function rel(a, b) { return (a > b ? a - b : b - a) / (b < 0 ? -b : b) }
+    END { big = (k[1] >= 1e12 || k[1] <= -1e12) && (k[2] >= 1e12 || k[2] <= -1e12)
+          ok = m[1] != "" && rel(m[1], m[2]) <= 1e-3 &&
+               (big ? (k[1] > 0) == (k[2] > 0) : rel(k[1], k[2]) <= 1e-2)
+          if (!ok) printf "index %s: M %s kappa %s, the committed slice has %s %s\n", i, m[1], k[1], m[2], k[2]
+          exit !ok }' "$2" "$SLICE"
+}
 P=hnas_ntk_trace,hnas_ntk_cond
 # indices 0, 64, 128: in the slice; two processes, stride 2 over 0..128 step 64
 "$BIN/freenas" hnas-table --out a.tsv --range 0:129 --stride 64 --offset 0 --proxy $P \
@@ -28,16 +42,9 @@ grep -q "^# freenas .*seed 0, batch 64, dataset cifar10" a.tsv || fail "provenan
 # visit layers that do not depend on the input (the slice was made with grad_norm beside)
 "$BIN/freenas" hnas-table --out z.tsv --range 384:3841 --stride 3456 --offset 384 --proxy $P \
   --data "$SHARED/data" 2> z.log || fail "hnas-table: $(cat z.log)"
-for i in 384 3840; do
-  got=$(grep -P "^$i\t" z.tsv | cut -f2-3)
-  want=$(grep -P "^$i\t" "$SLICE" | cut -f2-3)
-  [ "$got" = "$want" ] || fail "index $i: $got, the committed slice has $want"
-done
-for i in 0 64 128; do
-  got=$(grep -P "^$i\t" a.tsv | cut -f2-3)
-  want=$(grep -P "^$i\t" "$SLICE" | cut -f2-3)
-  [ "$got" = "$want" ] || fail "index $i: $got, the committed slice has $want"
-done
+for i in 384 3840; do msg=$(near $i z.tsv) || fail "$msg"; done
+[ "$(grep -P '^3840\t' z.tsv | cut -f2)" = 1 ] || fail "index 3840: M is not 1"
+for i in 0 64 128; do msg=$(near $i a.tsv) || fail "$msg"; done
 # resume: nothing to do
 "$BIN/freenas" hnas-table --out a.tsv --range 0:129 --stride 64 --offset 0 --proxy $P \
   --data "$SHARED/data" 2> b.log || fail "rerun"
@@ -79,6 +86,10 @@ sed 's/^64\t[0-9.]*/64\t1.5/' p1.tsv > bad.tsv
 "$BIN/freenas" hnas --seed 0 --T 3 --table p0.tsv,"$SLICE",bad.tsv --data "$SHARED/data" 2> g.log \
   && fail "disagreeing tables accepted"
 grep -q "bad.tsv:2: index 64, hnas_ntk_trace = 1.5 disagrees" g.log || fail "message: $(cat g.log)"
+# ... but one within float32 rounding (as from another CPU) loads, and the first value is kept
+awk -F'\t' -v OFS='\t' '$1 == 64 { $2 = sprintf("%.9g", $2 * 1.0001) } 1' p1.tsv > near.tsv
+"$BIN/freenas" hnas --seed 0 --T 3 --table p0.tsv,"$SLICE",near.tsv --data "$SHARED/data" \
+  2> n.log > /dev/null || fail "a row within rounding refused: $(cat n.log)"
 # scripts/hnas_pack_table.sh: parts -> the shipped archive; incomplete or conflicting parts refused
 awk 'BEGIN { print "# part"; print "index\thnas_ntk_trace\thnas_ntk_cond";
              for (i = 0; i < 15625; i += 2) printf "%d\t%d\t1\n", i, i }' > q0.tsv

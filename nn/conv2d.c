@@ -6,13 +6,16 @@
  * GEMM's columns, in fixed chunks, over the threads. Depthwise convs (groups == cin == cout: DARTS sep_conv and
  * dil_conv) would be one GEMM with a single output row per channel and image, so they skip
  * im2col and GEMM: vectorised direct loops over zero-padded copies of each plane, the
- * (image, channel) planes split over the threads. bench/bench_conv.c times the two paths. */
+ * (image, channel) planes split over the threads. bench/bench_conv.c times the two paths.
+ * Float32 dense convs larger than 1x1 with channels in multiples of 16 (NB201's 3x3) go to
+ * oneDNN where the build has it (nn/conv2d_dnnl.h): forward and data gradient. */
 #include "nn/conv2d.h"
 
 #include <omp.h>
 #include <string.h>
 
 #include "base/common.h"
+#include "nn/conv2d_dnnl.h"
 #include "nn/real.h"
 
 /* Benchmark switch (bench/bench_conv.c declares it): 0 sends depthwise convs through the
@@ -95,7 +98,11 @@ size_t conv2d_workspace(const conv2d_dims *d) {
     size_t kk = (size_t)(d->cin / d->groups) * d->k * d->k;
     size_t need = kk * d->ho * d->wo;
     if (is_depthwise_shape(d) && dw_scratch(d) > need) need = dw_scratch(d);
-    return (size_t)omp_get_max_threads() * need;
+    need *= (size_t)omp_get_max_threads();
+    /* float32 shapes oneDNN takes: its blocked tensors and scratchpad (not used at once
+     * with the column buffers) */
+    const size_t dnnl = conv2d_dnnl_workspace(d);
+    return dnnl > need ? dnnl : need;
 }
 
 double conv2d_flops(const conv2d_dims *d) {
@@ -513,6 +520,12 @@ void FN(conv2d_forward)(real *out, const real *in, const real *w, const conv2d_d
         dw_forward(out, in, w, d, ws);
         return;
     }
+#if !FN_REAL_DOUBLE
+    if (conv2d_dnnl_takes(d)) {
+        conv2d_dnnl_forward(out, in, w, d, ws);
+        return;
+    }
+#endif
     if (d->n == 1) { /* outside any region, so gemm_cols can use every thread */
         forward_image(out, in, w, d, ws);
         return;
@@ -537,6 +550,11 @@ void FN(conv2d_backward)(real *din, real *dw, const real *dout, const real *in, 
         dw_backward(din, dw, dout, in, w, d, ws);
         return;
     }
+#if !FN_REAL_DOUBLE
+    if (din && conv2d_dnnl_takes(d)) {
+        conv2d_dnnl_backward_data(din, dout, w, d, ws, acc);
+    } else
+#endif
     if (din && d->n == 1) {
         backward_data_image(din, dout, w, d, ws, acc);
     } else if (din) {

@@ -4,7 +4,7 @@
 #   bash scripts/install_deps.sh
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git libopenblas-dev libyaml-dev libjansson-dev openmpi-bin libopenmpi-dev jq
-      libgsl-dev gnuplot-nox libnlopt-dev python3-pandas)
+      libgsl-dev gnuplot-nox libnlopt-dev python3-pandas libdnnl-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,330 @@
+/* nn/conv2d_dnnl.c: float32 dense convolutions through oneDNN (see nn/conv2d_dnnl.h).
+ *
+ * Per shape, one cache entry holds the forward and backward-data primitives (their src,
+ * weights and dst in the layouts oneDNN picks, format "any": nChw16c / OIhw16i16o on
+ * AVX-512 and AVX2) and the reorders between those and NCHW / OIHW; the backward's last
+ * reorder has a sum post-op for din +=. A call lays its blocked tensors and the primitives'
+ * scratchpads out in its workspace (user-managed scratchpad mode, also for the reorders),
+ * wraps the pointers in memory objects and runs on a stream of its own. */
+#include "nn/conv2d_dnnl.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/common.h"
+
+int conv2d_dnnl_enabled = -1; /* -1: not yet read from the environment */
+
+static int enabled(void) {
+    if (conv2d_dnnl_enabled < 0) {
+        const char *e = getenv("FREENAS_ONEDNN");
+        conv2d_dnnl_enabled = !(e && !strcmp(e, "0"));
+    }
+    return conv2d_dnnl_enabled;
+}
+
+/* padding after the last row (column) that makes oneDNN's output size ours (floor division
+ * drops input rows that no window reaches: then it is negative) */
+static int pad_after(const conv2d_dims *d, int in, int out) {
+    return (out - 1) * d->stride + (d->k - 1) * d->dil + 1 - in - d->pad;
+}
+
+/* Not 1x1: those need no im2col in nn/conv2d.c, one GEMM on the image itself, and the
+ * reorders in and out made them 2x slower (bench_profile, NB201 and DARTS SNIP). */
+static int shape_fits(const conv2d_dims *d) {
+    return d->groups == 1 && d->k > 1 && d->cin % 16 == 0 && d->cout % 16 == 0 &&
+           pad_after(d, d->h, d->ho) >= 0 && pad_after(d, d->w, d->wo) >= 0;
+}
+
+#if FREENAS_HAVE_DNNL
+#include <dnnl.h>
+
+const int conv2d_dnnl_built = 1;
+
+#define DNNL_CHECK(call)                                                                   \
+    do {                                                                                   \
+        dnnl_status_t st_ = (call);                                                        \
+        if (st_ != dnnl_success) FN_FATAL("oneDNN: %s returned status %d", #call, (int)st_); \
+    } while (0)
+
+enum { R_SRC, R_W, R_DST, R_DDST, R_W_B, R_DSRC, R_DSRC_SUM, NR };
+enum { T_SRC, T_W, T_DST, T_DDST, T_W_B, T_DSRC, NT }; /* blocked tensors in the workspace */
+
+typedef struct conv_entry {
+    conv2d_dims d;
+    dnnl_primitive_t fwd, bwd, re[NR];
+    dnnl_memory_desc_t user_x, user_w, user_y; /* NCHW input, OIHW weights, NCHW output */
+    dnnl_memory_desc_t blk[NT];
+    size_t off[NT], scratch_off, fwd_scratch, bwd_scratch, re_scratch[NR], bytes;
+    dnnl_memory_desc_t scratch_md[2 + NR];
+    char impl[2][48]; /* oneDNN's names of the forward and backward kernels */
+    int fast;         /* both are JIT kernels for AVX2 or AVX-512 */
+    struct conv_entry *next;
+} conv_entry;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static conv_entry *cache;
+static dnnl_engine_t engine;
+
+static void free_cache(void);
+
+void conv2d_dnnl_reset(void) {
+    pthread_mutex_lock(&cache_lock);
+    free_cache();
+    pthread_mutex_unlock(&cache_lock);
+}
+
+static void free_cache(void) {
+    for (conv_entry *e = cache, *n; e; e = n) {
+        n = e->next;
+        dnnl_primitive_destroy(e->fwd);
+        dnnl_primitive_destroy(e->bwd);
+        for (int i = 0; i < NR; i++) dnnl_primitive_destroy(e->re[i]);
+        free(e);
+    }
+    cache = NULL;
+    if (engine) dnnl_engine_destroy(engine);
+    engine = NULL;
+}
+
+static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+
+static dnnl_primitive_attr_t user_scratchpad_attr(void) {
+    dnnl_primitive_attr_t a;
+    DNNL_CHECK(dnnl_primitive_attr_create(&a));
+    DNNL_CHECK(dnnl_primitive_attr_set_scratchpad_mode(a, dnnl_scratchpad_mode_user));
+    return a;
+}
+
+static size_t scratch_of(const_dnnl_primitive_desc_t pd, dnnl_memory_desc_t *md) {
+    *md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    return dnnl_memory_desc_get_size(md);
+}
+
+/* reorder from -> to (sum: to += from), its scratchpad size into *scratch */
+static dnnl_primitive_t make_reorder(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                                     int sum, size_t *scratch, dnnl_memory_desc_t *scratch_md) {
+    dnnl_primitive_attr_t a = user_scratchpad_attr();
+    if (sum) {
+        dnnl_post_ops_t po;
+        DNNL_CHECK(dnnl_post_ops_create(&po));
+        DNNL_CHECK(dnnl_post_ops_append_sum(po, 1.0f));
+        DNNL_CHECK(dnnl_primitive_attr_set_post_ops(a, po));
+        dnnl_post_ops_destroy(po);
+    }
+    dnnl_primitive_desc_t pd;
+    DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, a));
+    *scratch = scratch_of(pd, scratch_md);
+    dnnl_primitive_t p;
+    DNNL_CHECK(dnnl_primitive_create(&p, pd));
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_primitive_attr_destroy(a);
+    return p;
+}
+
+/* oneDNN falls back to slower kernels on CPUs without AVX2 (jit:sse41, gemm:*, ref:any:
+ * the reference one took minutes for a test's small convs); those shapes stay on OpenBLAS */
+static int fast_kernel(const char *impl) {
+    return !strncmp(impl, "jit:avx", 7) || !strncmp(impl, "brg", 3);
+}
+
+static conv_entry *make_entry(const conv2d_dims *d) {
+    conv_entry *e = callocCheck(1, sizeof *e);
+    e->d = *d;
+    const dnnl_dims_t xd = {d->n, d->cin, d->h, d->w}, yd = {d->n, d->cout, d->ho, d->wo};
+    const dnnl_dims_t wd = {d->cout, d->cin, d->k, d->k}, st = {d->stride, d->stride};
+    const dnnl_dims_t dil = {d->dil - 1, d->dil - 1}, pl = {d->pad, d->pad};
+    const dnnl_dims_t pr = {pad_after(d, d->h, d->ho), pad_after(d, d->w, d->wo)};
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&e->user_x, 4, xd, dnnl_f32, dnnl_nchw));
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&e->user_y, 4, yd, dnnl_f32, dnnl_nchw));
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&e->user_w, 4, wd, dnnl_f32, dnnl_oihw));
+    dnnl_memory_desc_t ax, ay, aw;
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&ax, 4, xd, dnnl_f32, dnnl_format_tag_any));
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&ay, 4, yd, dnnl_f32, dnnl_format_tag_any));
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&aw, 4, wd, dnnl_f32, dnnl_format_tag_any));
+
+    dnnl_convolution_desc_t fd, bd;
+    DNNL_CHECK(dnnl_dilated_convolution_forward_desc_init(&fd, dnnl_forward_training,
+                                                          dnnl_convolution_direct, &ax, &aw,
+                                                          NULL, &ay, st, dil, pl, pr));
+    DNNL_CHECK(dnnl_dilated_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct,
+                                                                &ax, &aw, &ay, st, dil, pl, pr));
+    dnnl_primitive_attr_t a = user_scratchpad_attr();
+    dnnl_primitive_desc_t fpd, bpd;
+    DNNL_CHECK(dnnl_primitive_desc_create(&fpd, &fd, a, engine, NULL));
+    DNNL_CHECK(dnnl_primitive_desc_create(&bpd, &bd, a, engine, fpd));
+    dnnl_primitive_attr_destroy(a);
+    e->blk[T_SRC] = *dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
+    e->blk[T_W] = *dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
+    e->blk[T_DST] = *dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
+    e->blk[T_DDST] = *dnnl_primitive_desc_query_md(bpd, dnnl_query_diff_dst_md, 0);
+    e->blk[T_W_B] = *dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 0);
+    e->blk[T_DSRC] = *dnnl_primitive_desc_query_md(bpd, dnnl_query_diff_src_md, 0);
+    const char *name;
+    DNNL_CHECK(dnnl_primitive_desc_query(fpd, dnnl_query_impl_info_str, 0, &name));
+    snprintf(e->impl[0], sizeof e->impl[0], "%s", name);
+    DNNL_CHECK(dnnl_primitive_desc_query(bpd, dnnl_query_impl_info_str, 0, &name));
+    snprintf(e->impl[1], sizeof e->impl[1], "%s", name);
+    e->fast = fast_kernel(e->impl[0]) && fast_kernel(e->impl[1]);
+    e->fwd_scratch = scratch_of(fpd, &e->scratch_md[0]);
+    e->bwd_scratch = scratch_of(bpd, &e->scratch_md[1]);
+    DNNL_CHECK(dnnl_primitive_create(&e->fwd, fpd));
+    DNNL_CHECK(dnnl_primitive_create(&e->bwd, bpd));
+    dnnl_primitive_desc_destroy(fpd);
+    dnnl_primitive_desc_destroy(bpd);
+
+    dnnl_memory_desc_t *sm = e->scratch_md + 2;
+    e->re[R_SRC] = make_reorder(&e->user_x, &e->blk[T_SRC], 0, &e->re_scratch[R_SRC], &sm[R_SRC]);
+    e->re[R_W] = make_reorder(&e->user_w, &e->blk[T_W], 0, &e->re_scratch[R_W], &sm[R_W]);
+    e->re[R_DST] = make_reorder(&e->blk[T_DST], &e->user_y, 0, &e->re_scratch[R_DST], &sm[R_DST]);
+    e->re[R_DDST] = make_reorder(&e->user_y, &e->blk[T_DDST], 0, &e->re_scratch[R_DDST], &sm[R_DDST]);
+    e->re[R_W_B] = make_reorder(&e->user_w, &e->blk[T_W_B], 0, &e->re_scratch[R_W_B], &sm[R_W_B]);
+    e->re[R_DSRC] = make_reorder(&e->blk[T_DSRC], &e->user_x, 0, &e->re_scratch[R_DSRC], &sm[R_DSRC]);
+    e->re[R_DSRC_SUM] =
+        make_reorder(&e->blk[T_DSRC], &e->user_x, 1, &e->re_scratch[R_DSRC_SUM], &sm[R_DSRC_SUM]);
+
+    /* workspace: the forward's three blocked tensors, or the backward's over the same
+     * bytes, then one scratchpad as large as the largest primitive's */
+    size_t at[2] = {0, 0}, scratch = e->fwd_scratch > e->bwd_scratch ? e->fwd_scratch
+                                                                     : e->bwd_scratch;
+    for (int t = 0; t < NT; t++) {
+        size_t *a = &at[t >= T_DDST];
+        e->off[t] = *a;
+        *a += align64(dnnl_memory_desc_get_size(&e->blk[t]));
+    }
+    for (int r = 0; r < NR; r++)
+        if (e->re_scratch[r] > scratch) scratch = e->re_scratch[r];
+    e->scratch_off = at[0] > at[1] ? at[0] : at[1];
+    e->bytes = e->scratch_off + align64(scratch) + 64; /* + 64: the start is aligned here */
+    return e;
+}
+
+static conv_entry *entry_of(const conv2d_dims *d) {
+    pthread_mutex_lock(&cache_lock);
+    static int registered;
+    if (!engine) DNNL_CHECK(dnnl_engine_create(&engine, dnnl_cpu, 0));
+    if (!registered) registered = !atexit(free_cache);
+    conv_entry *e = cache;
+    while (e && memcmp(&e->d, d, sizeof *d)) e = e->next;
+    if (!e) {
+        e = make_entry(d);
+        e->next = cache;
+        cache = e;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return e;
+}
+
+int conv2d_dnnl_takes(const conv2d_dims *d) {
+    return enabled() && shape_fits(d) && entry_of(d)->fast;
+}
+
+const char *conv2d_dnnl_impl(const conv2d_dims *d, int backward) {
+    return enabled() && shape_fits(d) ? entry_of(d)->impl[backward != 0] : "";
+}
+
+size_t conv2d_dnnl_workspace(const conv2d_dims *d) {
+    if (!conv2d_dnnl_takes(d)) return 0;
+    return (entry_of(d)->bytes + sizeof(float) - 1) / sizeof(float);
+}
+
+/* what one call wraps: memory objects on the caller's pointers and workspace */
+typedef struct {
+    conv_entry *e;
+    char *base;
+    dnnl_stream_t stream;
+    dnnl_memory_t mem[16];
+    int nmem;
+} call_ctx;
+
+static dnnl_memory_t wrap(call_ctx *c, const dnnl_memory_desc_t *md, const void *p) {
+    dnnl_memory_t m;
+    DNNL_CHECK(dnnl_memory_create(&m, md, engine, (void *)p));
+    c->mem[c->nmem++] = m;
+    return m;
+}
+
+static void begin(call_ctx *c, const conv2d_dims *d, float *ws) {
+    c->e = entry_of(d);
+    c->base = (char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    c->nmem = 0;
+    DNNL_CHECK(dnnl_stream_create(&c->stream, engine, dnnl_stream_default_flags));
+}
+
+static void end(call_ctx *c) {
+    DNNL_CHECK(dnnl_stream_wait(c->stream));
+    for (int i = 0; i < c->nmem; i++) dnnl_memory_destroy(c->mem[i]);
+    dnnl_stream_destroy(c->stream);
+}
+
+static void run(call_ctx *c, dnnl_primitive_t p, const dnnl_memory_desc_t *scratch_md, int nargs,
+                dnnl_exec_arg_t *args) {
+    if (dnnl_memory_desc_get_size(scratch_md)) {
+        args[nargs].arg = DNNL_ARG_SCRATCHPAD;
+        args[nargs++].memory = wrap(c, scratch_md, c->base + c->e->scratch_off);
+    }
+    DNNL_CHECK(dnnl_primitive_execute(p, c->stream, nargs, args));
+}
+
+static void reorder(call_ctx *c, int r, dnnl_memory_t from, dnnl_memory_t to) {
+    dnnl_exec_arg_t a[3] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    run(c, c->e->re[r], &c->e->scratch_md[2 + r], 2, a);
+}
+
+void conv2d_dnnl_forward(float *out, const float *in, const float *w, const conv2d_dims *d,
+                         float *ws) {
+    call_ctx c;
+    begin(&c, d, ws);
+    conv_entry *e = c.e;
+    dnnl_memory_t bx = wrap(&c, &e->blk[T_SRC], c.base + e->off[T_SRC]);
+    dnnl_memory_t bw = wrap(&c, &e->blk[T_W], c.base + e->off[T_W]);
+    dnnl_memory_t by = wrap(&c, &e->blk[T_DST], c.base + e->off[T_DST]);
+    reorder(&c, R_SRC, wrap(&c, &e->user_x, in), bx);
+    reorder(&c, R_W, wrap(&c, &e->user_w, w), bw);
+    dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, bx}, {DNNL_ARG_WEIGHTS, bw}, {DNNL_ARG_DST, by}};
+    run(&c, e->fwd, &e->scratch_md[0], 3, a);
+    reorder(&c, R_DST, by, wrap(&c, &e->user_y, out));
+    end(&c);
+}
+
+void conv2d_dnnl_backward_data(float *din, const float *dout, const float *w,
+                               const conv2d_dims *d, float *ws, int acc) {
+    call_ctx c;
+    begin(&c, d, ws);
+    conv_entry *e = c.e;
+    dnnl_memory_t bdy = wrap(&c, &e->blk[T_DDST], c.base + e->off[T_DDST]);
+    dnnl_memory_t bw = wrap(&c, &e->blk[T_W_B], c.base + e->off[T_W_B]);
+    dnnl_memory_t bdx = wrap(&c, &e->blk[T_DSRC], c.base + e->off[T_DSRC]);
+    reorder(&c, R_DDST, wrap(&c, &e->user_y, dout), bdy);
+    reorder(&c, R_W_B, wrap(&c, &e->user_w, w), bw);
+    dnnl_exec_arg_t a[4] = {{DNNL_ARG_DIFF_DST, bdy}, {DNNL_ARG_WEIGHTS, bw}, {DNNL_ARG_DIFF_SRC, bdx}};
+    run(&c, e->bwd, &e->scratch_md[1], 3, a);
+    reorder(&c, acc ? R_DSRC_SUM : R_DSRC, bdx, wrap(&c, &e->user_x, din));
+    end(&c);
+}
+
+#else /* built without oneDNN: nothing is taken */
+
+const int conv2d_dnnl_built = 0;
+
+int conv2d_dnnl_takes(const conv2d_dims *d) { return 0 && enabled() && shape_fits(d); }
+const char *conv2d_dnnl_impl(const conv2d_dims *d, int backward) {
+    (void)d; (void)backward;
+    return "";
+}
+void conv2d_dnnl_reset(void) {}
+size_t conv2d_dnnl_workspace(const conv2d_dims *d) { (void)d; return 0; }
+void conv2d_dnnl_forward(float *out, const float *in, const float *w, const conv2d_dims *d,
+                         float *ws) {
+    (void)out; (void)in; (void)w; (void)d; (void)ws;
+    FN_FATAL("conv2d_dnnl_forward: built without oneDNN");
+}
+void conv2d_dnnl_backward_data(float *din, const float *dout, const float *w,
+                               const conv2d_dims *d, float *ws, int acc) {
+    (void)din; (void)dout; (void)w; (void)d; (void)ws; (void)acc;
+    FN_FATAL("conv2d_dnnl_backward_data: built without oneDNN");
+}
+#endif

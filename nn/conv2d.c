@@ -7,7 +7,8 @@
  * dil_conv) would be one GEMM with a single output row per channel and image, so they skip
  * im2col and GEMM: vectorised direct loops over zero-padded copies of each plane, the
  * (image, channel) planes split over the threads. bench/bench_conv.c times the two paths.
- * Float32 dense convs larger than 1x1 with channels in multiples of 16 (NB201's 3x3) go to
+ * Float32 dense convs larger than 1x1 and depthwise convs on planes of 16x16 or smaller,
+ * channels in multiples of 16 (NB201's 3x3, DARTS's small-plane sep / dil convs), go to
  * oneDNN where the build has it (nn/conv2d_dnnl.h): forward and data gradient. */
 #include "nn/conv2d.h"
 
@@ -516,16 +517,16 @@ static void backward_data_image(real *dx, const real *dy, const real *w, const c
 void FN(conv2d_forward)(real *out, const real *in, const real *w, const conv2d_dims *d,
                         real *ws) {
     const size_t col_numel = (size_t)(d->cin / d->groups) * d->k * d->k * d->ho * d->wo;
-    if (is_depthwise(d)) {
-        dw_forward(out, in, w, d, ws);
-        return;
-    }
 #if !FN_REAL_DOUBLE
     if (conv2d_dnnl_takes(d)) {
         conv2d_dnnl_forward(out, in, w, d, ws);
         return;
     }
 #endif
+    if (is_depthwise(d)) {
+        dw_forward(out, in, w, d, ws);
+        return;
+    }
     if (d->n == 1) { /* outside any region, so gemm_cols can use every thread */
         forward_image(out, in, w, d, ws);
         return;
@@ -545,16 +546,18 @@ void FN(conv2d_backward)(real *din, real *dw, const real *dout, const real *in, 
     const int cg = d->cin / d->groups, og = d->cout / d->groups, hw = d->ho * d->wo;
     const int kk = cg * d->k * d->k;
     const size_t col_numel = (size_t)kk * hw;
+#if !FN_REAL_DOUBLE
+    if (din && conv2d_dnnl_takes(d)) { /* the data gradient; weights below, if asked */
+        conv2d_dnnl_backward_data(din, dout, w, d, ws, acc);
+        din = NULL;
+    }
+#endif
+    if (!din && !dw) return;
     if (is_depthwise(d)) {
         if (din && !acc) memset(din, 0, sizeof(real) * d->n * d->cin * d->h * d->w);
         dw_backward(din, dw, dout, in, w, d, ws);
         return;
     }
-#if !FN_REAL_DOUBLE
-    if (din && conv2d_dnnl_takes(d)) {
-        conv2d_dnnl_backward_data(din, dout, w, d, ws, acc);
-    } else
-#endif
     if (din && d->n == 1) {
         backward_data_image(din, dout, w, d, ws, acc);
     } else if (din) {

@@ -4,8 +4,9 @@
  *          in[n, ci, y*s - p + ky*d, x*s - p + kx*d]   (zero outside the image).
  * CPU: per image and group, im2col then one OpenBLAS GEMM; images split over OpenMP threads.
  * Depthwise (groups == cin == cout, k <= 11): direct loops, planes split over the threads.
- * Float32 3x3 (and larger) dense convs, channels in multiples of 16: oneDNN when built with
- * it (nn/conv2d_dnnl.h), forward and data gradient.
+ * Float32 3x3 (and larger) dense convs and depthwise convs on planes up to 16x16, channels
+ * in multiples of 16: oneDNN when built with it (nn/conv2d_dnnl.h), forward and data
+ * gradient.
  * Backward accumulates (+=) into din and, when dw != NULL, into dw.
  * Compiled for float (suffix _f32) and double (_f64); see nn/real.h. */
 #ifndef FN_CONV2D_H

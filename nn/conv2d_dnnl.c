@@ -32,11 +32,22 @@ static int pad_after(const conv2d_dims *d, int in, int out) {
     return (out - 1) * d->stride + (d->k - 1) * d->dil + 1 - in - d->pad;
 }
 
-/* Not 1x1: those need no im2col in nn/conv2d.c, one GEMM on the image itself, and the
- * reorders in and out made them 2x slower (bench_profile, NB201 and DARTS SNIP). */
+static int depthwise(const conv2d_dims *d) {
+    return d->groups == d->cin && d->cout == d->cin;
+}
+
+/* Dense: not 1x1, which needs no im2col in nn/conv2d.c (one GEMM on the image itself) and
+ * got 2x slower through the reorders in and out (bench_profile, NB201 and DARTS SNIP).
+ * Depthwise: planes of 16x16 and smaller, where nn/conv2d.c's direct kernels spend as much
+ * on copying each plane into its padded buffer as on the taps (batch 16, 3x3: 7x7 C192
+ * 0.05 against 0.21 ms, 14x14 C96 0.11 against 0.19; 28x28 C48 is even, 32x32 C16 slower:
+ * 0.14 against 0.08). */
 static int shape_fits(const conv2d_dims *d) {
-    return d->groups == 1 && d->k > 1 && d->cin % 16 == 0 && d->cout % 16 == 0 &&
-           pad_after(d, d->h, d->ho) >= 0 && pad_after(d, d->w, d->wo) >= 0;
+    if (d->cin % 16 || d->cout % 16 || pad_after(d, d->h, d->ho) < 0 ||
+        pad_after(d, d->w, d->wo) < 0)
+        return 0;
+    if (depthwise(d)) return d->h * d->w <= 256;
+    return d->groups == 1 && d->k > 1;
 }
 
 #if FREENAS_HAVE_DNNL
@@ -128,23 +139,30 @@ static dnnl_primitive_t make_reorder(const dnnl_memory_desc_t *from, const dnnl_
 /* oneDNN falls back to slower kernels on CPUs without AVX2 (jit:sse41, gemm:*, ref:any:
  * the reference one took minutes for a test's small convs); those shapes stay on OpenBLAS */
 static int fast_kernel(const char *impl) {
-    return !strncmp(impl, "jit:avx", 7) || !strncmp(impl, "brg", 3);
+    return !strncmp(impl, "jit:avx", 7) || !strncmp(impl, "jit_dw:avx", 10) ||
+           !strncmp(impl, "brg", 3);
 }
 
 static conv_entry *make_entry(const conv2d_dims *d) {
     conv_entry *e = callocCheck(1, sizeof *e);
     e->d = *d;
     const dnnl_dims_t xd = {d->n, d->cin, d->h, d->w}, yd = {d->n, d->cout, d->ho, d->wo};
-    const dnnl_dims_t wd = {d->cout, d->cin, d->k, d->k}, st = {d->stride, d->stride};
+    /* weights: OIHW, or for depthwise GOIHW with one in and out channel per group: the
+     * same [C][1][k][k] floats */
+    const dnnl_dims_t wd = {d->cout, d->cin, d->k, d->k}, wg = {d->cin, 1, 1, d->k, d->k};
+    const int dwc = depthwise(d), wn = dwc ? 5 : 4;
+    const dnnl_dims_t st = {d->stride, d->stride};
     const dnnl_dims_t dil = {d->dil - 1, d->dil - 1}, pl = {d->pad, d->pad};
     const dnnl_dims_t pr = {pad_after(d, d->h, d->ho), pad_after(d, d->w, d->wo)};
     DNNL_CHECK(dnnl_memory_desc_init_by_tag(&e->user_x, 4, xd, dnnl_f32, dnnl_nchw));
     DNNL_CHECK(dnnl_memory_desc_init_by_tag(&e->user_y, 4, yd, dnnl_f32, dnnl_nchw));
-    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&e->user_w, 4, wd, dnnl_f32, dnnl_oihw));
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&e->user_w, wn, dwc ? wg : wd, dnnl_f32,
+                                            dwc ? dnnl_goihw : dnnl_oihw));
     dnnl_memory_desc_t ax, ay, aw;
     DNNL_CHECK(dnnl_memory_desc_init_by_tag(&ax, 4, xd, dnnl_f32, dnnl_format_tag_any));
     DNNL_CHECK(dnnl_memory_desc_init_by_tag(&ay, 4, yd, dnnl_f32, dnnl_format_tag_any));
-    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&aw, 4, wd, dnnl_f32, dnnl_format_tag_any));
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&aw, wn, dwc ? wg : wd, dnnl_f32,
+                                            dnnl_format_tag_any));
 
     dnnl_convolution_desc_t fd, bd;
     DNNL_CHECK(dnnl_dilated_convolution_forward_desc_init(&fd, dnnl_forward_training,

@@ -1,20 +1,23 @@
-/* nn/conv2d_dnnl.h: float32 dense convolutions (forward and data gradient) through oneDNN's
- * JIT kernels, when the build found oneDNN (Debian libdnnl-dev; FREENAS_HAVE_DNNL).
+/* nn/conv2d_dnnl.h: float32 dense and depthwise convolutions (forward and data gradient)
+ * through oneDNN's JIT kernels, when the build found oneDNN (Debian libdnnl-dev;
+ * FREENAS_HAVE_DNNL).
  *
- * nn/conv2d.c sends a float32 conv here when conv2d_dnnl_takes(d): no groups, a kernel
- * larger than 1x1, input and output channels multiples of 16 (oneDNN's nChw16c blocks
- * without padding), and oneDNN has a JIT kernel for the CPU (AVX2 or AVX-512; older CPUs
- * get slow fallbacks and keep OpenBLAS): NB201's 3x3 convs, 2.1x faster in an NB201 SNIP
- * pass. The tensors
+ * nn/conv2d.c sends a float32 conv here when conv2d_dnnl_takes(d): channels in multiples of
+ * 16 (oneDNN's nChw16c blocks without padding); either dense (no groups) with a kernel
+ * larger than 1x1, or depthwise on planes of 16x16 or smaller; and oneDNN has JIT kernels
+ * for the CPU both ways (AVX2 or AVX-512; older CPUs get slow fallbacks and keep OpenBLAS
+ * and the direct kernels; oneDNN 2.6 has no JIT data gradient for dilated depthwise). That
+ * is NB201's 3x3 convs (2.1x faster in an NB201 SNIP pass) and DARTS's sep_conv on its small
+ * planes (DARTS 8-cell SNIP 13 % faster per search). The tensors
  * stay NCHW for the rest of the engine: each call reorders the input (or the output
  * gradient) and the weights into oneDNN's blocked layout in the workspace, runs the
  * convolution there, and reorders the result back (the data gradient adds into din when
- * asked). Weight gradients stay on im2col + OpenBLAS.
+ * asked). Weight gradients stay on im2col + OpenBLAS and the direct depthwise kernels.
  *
  * Deterministic: every output element is one kernel's sum over (ci, ky, kx) in an order
  * fixed by the shape; no sum is split over threads, so 1 or N threads, and calls from
  * inside an OpenMP region (bundle slots, one thread each), give the same bits
- * (tests/test_ops_grad.c checks them). Primitives are made once per shape and kept, behind
+ * (tests/test_conv_dnnl.c checks them). Primitives are made once per shape and kept, behind
  * a lock, until exit; each call brings its own workspace (blocked tensors and oneDNN's
  * scratchpad, user-managed), so concurrent calls share nothing writable.
  * FREENAS_ONEDNN=0 in the environment turns the path off (the im2col + GEMM path then runs

@@ -194,15 +194,16 @@ static conv_entry *make_entry(const conv2d_dims *d) {
     dnnl_primitive_desc_destroy(fpd);
     dnnl_primitive_desc_destroy(bpd);
 
-    dnnl_memory_desc_t *sm = e->scratch_md + 2;
-    e->re[R_SRC] = make_reorder(&e->user_x, &e->blk[T_SRC], 0, &e->re_scratch[R_SRC], &sm[R_SRC]);
-    e->re[R_W] = make_reorder(&e->user_w, &e->blk[T_W], 0, &e->re_scratch[R_W], &sm[R_W]);
-    e->re[R_DST] = make_reorder(&e->blk[T_DST], &e->user_y, 0, &e->re_scratch[R_DST], &sm[R_DST]);
-    e->re[R_DDST] = make_reorder(&e->user_y, &e->blk[T_DDST], 0, &e->re_scratch[R_DDST], &sm[R_DDST]);
-    e->re[R_W_B] = make_reorder(&e->user_w, &e->blk[T_W_B], 0, &e->re_scratch[R_W_B], &sm[R_W_B]);
-    e->re[R_DSRC] = make_reorder(&e->blk[T_DSRC], &e->user_x, 0, &e->re_scratch[R_DSRC], &sm[R_DSRC]);
-    e->re[R_DSRC_SUM] =
-        make_reorder(&e->blk[T_DSRC], &e->user_x, 1, &e->re_scratch[R_DSRC_SUM], &sm[R_DSRC_SUM]);
+    /* the reorders between the caller's layouts and the primitives' */
+    const struct { int r, sum; const dnnl_memory_desc_t *from, *to; } re[NR] = {
+        {R_SRC, 0, &e->user_x, &e->blk[T_SRC]},   {R_W, 0, &e->user_w, &e->blk[T_W]},
+        {R_DST, 0, &e->blk[T_DST], &e->user_y},   {R_DDST, 0, &e->user_y, &e->blk[T_DDST]},
+        {R_W_B, 0, &e->user_w, &e->blk[T_W_B]},   {R_DSRC, 0, &e->blk[T_DSRC], &e->user_x},
+        {R_DSRC_SUM, 1, &e->blk[T_DSRC], &e->user_x},
+    };
+    for (int i = 0; i < NR; i++)
+        e->re[re[i].r] = make_reorder(re[i].from, re[i].to, re[i].sum, &e->re_scratch[re[i].r],
+                                      &e->scratch_md[2 + re[i].r]);
 
     /* workspace: the forward's three blocked tensors, or the backward's over the same
      * bytes, then one scratchpad as large as the largest primitive's */
@@ -292,36 +293,43 @@ static void reorder(call_ctx *c, int r, dnnl_memory_t from, dnnl_memory_t to) {
     run(c, c->e->re[r], &c->e->scratch_md[2 + r], 2, a);
 }
 
-void conv2d_dnnl_forward(float *out, const float *in, const float *w, const conv2d_dims *d,
-                         float *ws) {
+/* One pass: the NCHW tensor `from` and the weights into their blocked layouts, the
+ * convolution (forward, or backward data), the blocked result back into NCHW `to` (added
+ * to it when out_reorder is the sum reorder). */
+typedef struct {
+    int t_in, t_w, t_out;       /* blocked tensors */
+    int r_in, r_w;              /* reorders into them */
+    int arg_in, arg_out;        /* the primitive's argument names */
+    int backward;
+} conv_pass;
+static const conv_pass FWD = {T_SRC, T_W, T_DST, R_SRC, R_W, DNNL_ARG_SRC, DNNL_ARG_DST, 0};
+static const conv_pass BWD = {T_DDST, T_W_B, T_DSRC, R_DDST, R_W_B, DNNL_ARG_DIFF_DST,
+                              DNNL_ARG_DIFF_SRC, 1};
+
+static void run_pass(const conv_pass *p, const conv2d_dims *d, float *ws, const float *from,
+                     const float *w, float *to, int out_reorder) {
     call_ctx c;
     begin(&c, d, ws);
     conv_entry *e = c.e;
-    dnnl_memory_t bx = wrap(&c, &e->blk[T_SRC], c.base + e->off[T_SRC]);
-    dnnl_memory_t bw = wrap(&c, &e->blk[T_W], c.base + e->off[T_W]);
-    dnnl_memory_t by = wrap(&c, &e->blk[T_DST], c.base + e->off[T_DST]);
-    reorder(&c, R_SRC, wrap(&c, &e->user_x, in), bx);
-    reorder(&c, R_W, wrap(&c, &e->user_w, w), bw);
-    dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, bx}, {DNNL_ARG_WEIGHTS, bw}, {DNNL_ARG_DST, by}};
-    run(&c, e->fwd, &e->scratch_md[0], 3, a);
-    reorder(&c, R_DST, by, wrap(&c, &e->user_y, out));
+    dnnl_memory_t bin = wrap(&c, &e->blk[p->t_in], c.base + e->off[p->t_in]);
+    dnnl_memory_t bw = wrap(&c, &e->blk[p->t_w], c.base + e->off[p->t_w]);
+    dnnl_memory_t bout = wrap(&c, &e->blk[p->t_out], c.base + e->off[p->t_out]);
+    reorder(&c, p->r_in, wrap(&c, p->backward ? &e->user_y : &e->user_x, from), bin);
+    reorder(&c, p->r_w, wrap(&c, &e->user_w, w), bw);
+    dnnl_exec_arg_t a[4] = {{p->arg_in, bin}, {DNNL_ARG_WEIGHTS, bw}, {p->arg_out, bout}};
+    run(&c, p->backward ? e->bwd : e->fwd, &e->scratch_md[p->backward], 3, a);
+    reorder(&c, out_reorder, bout, wrap(&c, p->backward ? &e->user_x : &e->user_y, to));
     end(&c);
+}
+
+void conv2d_dnnl_forward(float *out, const float *in, const float *w, const conv2d_dims *d,
+                         float *ws) {
+    run_pass(&FWD, d, ws, in, w, out, R_DST);
 }
 
 void conv2d_dnnl_backward_data(float *din, const float *dout, const float *w,
                                const conv2d_dims *d, float *ws, int acc) {
-    call_ctx c;
-    begin(&c, d, ws);
-    conv_entry *e = c.e;
-    dnnl_memory_t bdy = wrap(&c, &e->blk[T_DDST], c.base + e->off[T_DDST]);
-    dnnl_memory_t bw = wrap(&c, &e->blk[T_W_B], c.base + e->off[T_W_B]);
-    dnnl_memory_t bdx = wrap(&c, &e->blk[T_DSRC], c.base + e->off[T_DSRC]);
-    reorder(&c, R_DDST, wrap(&c, &e->user_y, dout), bdy);
-    reorder(&c, R_W_B, wrap(&c, &e->user_w, w), bw);
-    dnnl_exec_arg_t a[4] = {{DNNL_ARG_DIFF_DST, bdy}, {DNNL_ARG_WEIGHTS, bw}, {DNNL_ARG_DIFF_SRC, bdx}};
-    run(&c, e->bwd, &e->scratch_md[1], 3, a);
-    reorder(&c, acc ? R_DSRC_SUM : R_DSRC, bdx, wrap(&c, &e->user_x, din));
-    end(&c);
+    run_pass(&BWD, d, ws, dout, w, din, acc ? R_DSRC_SUM : R_DSRC);
 }
 
 #else /* built without oneDNN: nothing is taken */

@@ -24,46 +24,6 @@
 #include "nn/conv2d_dnnl.h"
 #include "tests/test_util.h"
 
-static void naive_fwd(double *y, const double *x, const double *w, const conv2d_dims *d) {
-    const int cg = d->cin / d->groups, og = d->cout / d->groups;
-    for (int n = 0; n < d->n; n++)
-        for (int co = 0; co < d->cout; co++)
-            for (int oy = 0; oy < d->ho; oy++)
-                for (int ox = 0; ox < d->wo; ox++) {
-                    double s = 0;
-                    for (int ci = 0; ci < cg; ci++)
-                        for (int ky = 0; ky < d->k; ky++)
-                            for (int kx = 0; kx < d->k; kx++) {
-                                int iy = oy * d->stride - d->pad + ky * d->dil;
-                                int ix = ox * d->stride - d->pad + kx * d->dil;
-                                if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) continue;
-                                s += w[((co * cg + ci) * d->k + ky) * d->k + kx] *
-                                     x[((n * d->cin + co / og * cg + ci) * d->h + iy) * d->w + ix];
-                            }
-                    y[((n * d->cout + co) * d->ho + oy) * d->wo + ox] = s;
-                }
-}
-
-static void naive_dx(double *dx, const double *dy, const double *w, const conv2d_dims *d) {
-    const int cg = d->cin / d->groups, og = d->cout / d->groups;
-    memset(dx, 0, sizeof(double) * d->n * d->cin * d->h * d->w);
-    for (int n = 0; n < d->n; n++)
-        for (int co = 0; co < d->cout; co++)
-            for (int oy = 0; oy < d->ho; oy++)
-                for (int ox = 0; ox < d->wo; ox++) {
-                    double g = dy[((n * d->cout + co) * d->ho + oy) * d->wo + ox];
-                    for (int ci = 0; ci < cg; ci++)
-                        for (int ky = 0; ky < d->k; ky++)
-                            for (int kx = 0; kx < d->k; kx++) {
-                                int iy = oy * d->stride - d->pad + ky * d->dil;
-                                int ix = ox * d->stride - d->pad + kx * d->dil;
-                                if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) continue;
-                                dx[((n * d->cin + co / og * cg + ci) * d->h + iy) * d->w + ix] +=
-                                    w[((co * cg + ci) * d->k + ky) * d->k + kx] * g;
-                            }
-                }
-}
-
 static float *frand(size_t n, unsigned *s) {
     float *p = mallocCheck(sizeof(float) * n);
     for (size_t i = 0; i < n; i++) p[i] = (float)test_rand(s);
@@ -110,8 +70,8 @@ static void check_shape(int n, int cin, int h, int wd, int cout, int k, int s, i
     for (size_t i = 0; i < nx; i++) xd[i] = x[i];
     for (size_t i = 0; i < nw; i++) wd64[i] = w[i];
     for (size_t i = 0; i < ny; i++) dyd[i] = dy[i];
-    naive_fwd(yr, xd, wd64, &d);
-    naive_dx(dxr, dyd, wd64, &d);
+    test_conv_fwd(yr, xd, wd64, &d);
+    test_conv_dx(dxr, dyd, wd64, &d);
 
     omp_set_num_threads(2);
     run(&d, x, w, dy, y, dx, ws);

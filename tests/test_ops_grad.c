@@ -66,28 +66,6 @@ static double conv_phi(void *c_) {
     return dot(c->r, c->y, (size_t)c->d.n * c->d.cout * c->d.ho * c->d.wo);
 }
 
-/* direct convolution, straight loops: the independent forward reference */
-static void conv_naive(double *y, const double *x, const double *w, const conv2d_dims *d) {
-    int cg = d->cin / d->groups, og = d->cout / d->groups;
-    for (int n = 0; n < d->n; n++)
-        for (int co = 0; co < d->cout; co++)
-            for (int oy = 0; oy < d->ho; oy++)
-                for (int ox = 0; ox < d->wo; ox++) {
-                    double s = 0;
-                    int g = co / og;
-                    for (int ci = 0; ci < cg; ci++)
-                        for (int ky = 0; ky < d->k; ky++)
-                            for (int kx = 0; kx < d->k; kx++) {
-                                int iy = oy * d->stride - d->pad + ky * d->dil;
-                                int ix = ox * d->stride - d->pad + kx * d->dil;
-                                if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) continue;
-                                s += w[((co * cg + ci) * d->k + ky) * d->k + kx] *
-                                     x[((n * d->cin + g * cg + ci) * d->h + iy) * d->w + ix];
-                            }
-                    y[((n * d->cout + co) * d->ho + oy) * d->wo + ox] = s;
-                }
-}
-
 /* nn/conv2d.c: 0 sends depthwise convs through im2col + GEMM instead of the direct kernels */
 extern int conv2d_depthwise_direct;
 
@@ -100,9 +78,10 @@ static double *to_f64(const float *src, size_t n) {
     return p;
 }
 
-/* Forward against conv_naive, backward against float64 central differences (fd) and the
- * float32 twin against float64. Backward starts from nonzero din and dw to check that it
- * accumulates, and runs once more with din = NULL. Depthwise shapes (groups == cin == cout)
+/* Forward and data gradient against straight loops (test_conv_fwd, test_conv_dx), backward
+ * against float64 central differences (fd) and the float32 twin against float64. Backward
+ * starts from nonzero din and dw to check that it accumulates, and runs once more with
+ * din = NULL. Depthwise shapes (groups == cin == cout)
  * take the direct kernels, so they are also checked against the im2col + GEMM path. */
 static void test_conv_fd(int n, int cin, int h, int w, int cout, int k, int s, int p, int dil,
                          int groups, int fd) {
@@ -117,7 +96,7 @@ static void test_conv_fd(int n, int cin, int h, int w, int cout, int k, int s, i
     char what[96], tag[64];
     snprintf(tag, sizeof tag, "conv n%d %dx%d k%d s%d p%d d%d g%d", n, h, w, k, s, p, dil, groups);
     double *yref = zeros(ny);
-    conv_naive(yref, c.x, c.w, &d);
+    test_conv_fwd(yref, c.x, c.w, &d);
     conv2d_forward_f64(c.y, c.x, c.w, &d, c.ws);
     snprintf(what, sizeof what, "%s fwd", tag);
     check_close(what, c.y, yref, ny, 1e-12, 1e-12);
@@ -128,6 +107,11 @@ static void test_conv_fd(int n, int cin, int h, int w, int cout, int k, int s, i
     conv2d_backward_f64(dx, dw, c.r, c.x, c.w, &d, c.ws, 1);
     for (size_t i = 0; i < nx; i++) dx[i] -= 0.5;
     for (size_t i = 0; i < nw; i++) dw[i] += 0.25;
+    double *dxref = zeros(nx);
+    test_conv_dx(dxref, c.r, c.w, &d);
+    snprintf(what, sizeof what, "%s dx = loops", tag);
+    check_close(what, dx, dxref, nx, 1e-12, 1e-12);
+    free(dxref);
     /* din = NULL: weights only, the same dw */
     double *dw2 = zeros(nw);
     conv2d_backward_f64(NULL, dw2, c.r, c.x, c.w, &d, c.ws, 1);

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 int test_failures = 0, test_checks = 0;
 
@@ -128,4 +129,39 @@ void test_bn_train(const double *a, int N, int C, int HW, const double *gamma, c
                                                   : d / sqrt(v + FN_BN_EPS);
             }
     }
+}
+
+/* every (output, tap) pair of the convolution in order: forward adds w * x into y, the
+ * adjoint w * dy into dx */
+static void conv_loops(double *x, double *y, const double *w, const conv2d_dims *d, int adjoint) {
+    const int cg = d->cin / d->groups, og = d->cout / d->groups;
+    const size_t nx = (size_t)d->n * d->cin * d->h * d->w;
+    const size_t ny = (size_t)d->n * d->cout * d->ho * d->wo;
+    memset(adjoint ? x : y, 0, sizeof(double) * (adjoint ? nx : ny));
+    for (int n = 0; n < d->n; n++)
+        for (int co = 0; co < d->cout; co++)
+            for (int oy = 0; oy < d->ho; oy++)
+                for (int ox = 0; ox < d->wo; ox++) {
+                    double *yo = &y[((n * d->cout + co) * d->ho + oy) * d->wo + ox];
+                    for (int ci = 0; ci < cg; ci++)
+                        for (int ky = 0; ky < d->k; ky++)
+                            for (int kx = 0; kx < d->k; kx++) {
+                                int iy = oy * d->stride - d->pad + ky * d->dil;
+                                int ix = ox * d->stride - d->pad + kx * d->dil;
+                                if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) continue;
+                                double wv = w[((co * cg + ci) * d->k + ky) * d->k + kx];
+                                double *xi =
+                                    &x[((n * d->cin + co / og * cg + ci) * d->h + iy) * d->w + ix];
+                                if (adjoint) *xi += wv * *yo;
+                                else *yo += wv * *xi;
+                            }
+                }
+}
+
+void test_conv_fwd(double *y, const double *x, const double *w, const conv2d_dims *d) {
+    conv_loops((double *)x, y, w, d, 0);
+}
+
+void test_conv_dx(double *dx, const double *dy, const double *w, const conv2d_dims *d) {
+    conv_loops(dx, (double *)dy, w, d, 1);
 }

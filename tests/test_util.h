@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "nn/conv2d.h"
+
 extern int test_failures, test_checks;
 
 #define CHECK(cond)                                                                   \
@@ -51,5 +53,10 @@ void test_jacobi_eig(int n, double *a, double *w);
  * NULL for affine=False */
 void test_bn_train(const double *a, int N, int C, int HW, const double *gamma, const double *beta,
                    double *out);
+/* convolution in straight loops (any stride, padding, dilation, groups), the independent
+ * reference for nn/conv2d.c and oneDNN: y = conv(x, w), and its data gradient dx = conv^T(dy,
+ * w) (dx overwritten) */
+void test_conv_fwd(double *y, const double *x, const double *w, const conv2d_dims *d);
+void test_conv_dx(double *dx, const double *dy, const double *w, const conv2d_dims *d);
 
 #endif

@@ -3,7 +3,8 @@
  *
  * Images are split over OpenMP threads, each with its own column buffer; OpenBLAS runs
  * single-threaded (base/common.c). A single image (SynFlow's batch of one) instead splits the
- * GEMM's columns, in fixed chunks, over the threads. Depthwise convs (groups == cin == cout: DARTS sep_conv and
+ * GEMM's columns, in fixed chunks, over the threads, or its rows in two fixed halves when
+ * the image is too small for two column chunks. Depthwise convs (groups == cin == cout: DARTS sep_conv and
  * dil_conv) would be one GEMM with a single output row per channel and image, so they skip
  * im2col and GEMM: vectorised direct loops over zero-padded copies of each plane, the
  * (image, channel) planes split over the threads. bench/bench_conv.c times the two paths.
@@ -390,17 +391,24 @@ static void dw_backward(real *din, real *dw, const real *dout, const real *in, c
  * instead changes the sub-matrix widths, and OpenBLAS picks its kernels (and their summation
  * order) by shape: on AVX-512 CPUs that changed the last bits of SynFlow scores. */
 #define GEMM_COL_CHUNK 256
+/* one_image: the conv runs a batch of one (a shape property, never the thread count): a
+ * product too narrow for two column chunks (NB201's 16x16 and 8x8 stages at batch 1) is cut
+ * into two fixed row halves instead, so SynFlow's batch-1 pass uses a second thread there
+ * too. Inside a parallel region (bundle slots) the halves run in turn, the same calls. */
 static void gemm_cols(CBLAS_TRANSPOSE ta, int M, int N, int K, const real *A, int lda,
-                      const real *B, real beta, real *C) {
-    const int chunks = N >= 2 * GEMM_COL_CHUNK && (double)M * N * K > 1e6
-                           ? (N + GEMM_COL_CHUNK - 1) / GEMM_COL_CHUNK
-                           : 1;
-    const int width = chunks > 1 ? GEMM_COL_CHUNK : N;
-#pragma omp parallel for schedule(static) if (chunks > 1)
-    for (int ch = 0; ch < chunks; ch++) {
-        const int n0 = ch * width, n1 = n0 + width < N ? n0 + width : N;
-        cblas_gemm(CblasRowMajor, ta, CblasNoTrans, M, n1 - n0, K, 1, A, lda, B + n0, N, beta,
-                   C + n0, N);
+                      const real *B, real beta, real *C, int one_image) {
+    const int big = (double)M * N * K > 1e6;
+    const int chunks = N >= 2 * GEMM_COL_CHUNK && big ? (N + GEMM_COL_CHUNK - 1) / GEMM_COL_CHUNK
+                                                      : 1;
+    const int rows = chunks == 1 && one_image && big && M >= 32 && M % 16 == 0 ? 2 : 1;
+    const int width = chunks > 1 ? GEMM_COL_CHUNK : N, height = M / rows;
+#pragma omp parallel for schedule(static) if (chunks * rows > 1)
+    for (int ch = 0; ch < chunks * rows; ch++) {
+        const int n0 = ch / rows * width, n1 = n0 + width < N ? n0 + width : N;
+        const int m0 = ch % rows * height;
+        const real *a = ta == CblasNoTrans ? A + (size_t)m0 * lda : A + m0;
+        cblas_gemm(CblasRowMajor, ta, CblasNoTrans, height, n1 - n0, K, 1, a, lda, B + n0, N,
+                   beta, C + (size_t)m0 * N + n0, N);
     }
 }
 
@@ -491,7 +499,7 @@ static void forward_image(real *out, const real *x, const real *w, const conv2d_
     const int og = d->cout / d->groups, hw = d->ho * d->wo, kk = d->cin / d->groups * d->k * d->k;
     for (int g = 0; g < d->groups; g++)
         gemm_cols(CblasNoTrans, og, hw, kk, w + (size_t)g * og * kk, kk,
-                  image_columns(col, x, d, g), 0, out + (size_t)g * og * hw);
+                  image_columns(col, x, d, g), 0, out + (size_t)g * og * hw, d->n == 1);
 }
 
 /* One image: dx += w^T * dy (acc = 0: dx =), through col2im unless the conv is pointwise; a
@@ -504,9 +512,10 @@ static void backward_data_image(real *dx, const real *dy, const real *w, const c
     for (int g = 0; g < d->groups; g++) {
         const real *dyg = dy + (size_t)g * og * hw, *wg = w + (size_t)g * og * kk;
         if (is_pointwise(d)) {
-            gemm_cols(CblasTrans, kk, hw, og, wg, kk, dyg, acc ? 1 : 0, dx + (size_t)g * cg * hw);
+            gemm_cols(CblasTrans, kk, hw, og, wg, kk, dyg, acc ? 1 : 0, dx + (size_t)g * cg * hw,
+                      d->n == 1);
         } else {
-            gemm_cols(CblasTrans, kk, hw, og, wg, kk, dyg, 0, col);
+            gemm_cols(CblasTrans, kk, hw, og, wg, kk, dyg, 0, col, d->n == 1);
             col2im(dx, col, d, g);
         }
     }

@@ -55,7 +55,6 @@ const char *hnas_table_names(const hnas_table *t, char *buf, size_t len) {
     return buf;
 }
 
-/* splits line at tabs in place (the newline removed); returns the field count */
 /* One cell given by two files (a table split over processes, or extended later): the same
  * seed and settings computed on another CPU (OpenBLAS picks kernels, and so summation
  * orders, by CPU type) or by another commit of the engine agree to float32 rounding carried
@@ -73,6 +72,7 @@ static int cells_agree(double a, double b) {
     return fabs(a - b) <= HNAS_CELL_ATOL + HNAS_CELL_RTOL * fmax(fabs(a), fabs(b));
 }
 
+/* splits line at tabs in place (the newline removed); returns the field count */
 static int split_tabs(char *line, char **f, int max) {
     int n = 0;
     line[strcspn(line, "\r\n")] = '\0';

@@ -4,12 +4,12 @@
  * Images are split over OpenMP threads, each with its own column buffer; OpenBLAS runs
  * single-threaded (base/common.c). A single image (SynFlow's batch of one) instead splits the
  * GEMM's columns, in fixed chunks, over the threads, or its rows in two fixed halves when
- * the image is too small for two column chunks. Depthwise convs (groups == cin == cout: DARTS sep_conv and
- * dil_conv) would be one GEMM with a single output row per channel and image, so they skip
- * im2col and GEMM: vectorised direct loops over zero-padded copies of each plane, the
- * (image, channel) planes split over the threads. bench/bench_conv.c times the two paths.
+ * the image is too small for two column chunks. Depthwise convs (groups == cin == cout:
+ * DARTS sep_conv and dil_conv) would be one GEMM with a single output row per channel and
+ * image, so they skip im2col and GEMM: vectorised direct loops over zero-padded copies of
+ * each plane, the (image, channel) planes split over the threads. bench/bench_conv.c times the two paths.
  * Float32 dense convs larger than 1x1 and depthwise convs on planes of 16x16 or smaller,
- * channels in multiples of 16 (NB201's 3x3, DARTS's small-plane sep / dil convs), go to
+ * channels in multiples of 16 (NB201's 3x3, DARTS's sep_conv on small planes), go to
  * oneDNN where the build has it (nn/conv2d_dnnl.h): forward and data gradient. */
 #include "nn/conv2d.h"
 
@@ -527,10 +527,7 @@ void FN(conv2d_forward)(real *out, const real *in, const real *w, const conv2d_d
                         real *ws) {
     const size_t col_numel = (size_t)(d->cin / d->groups) * d->k * d->k * d->ho * d->wo;
 #if !FN_REAL_DOUBLE
-    if (conv2d_dnnl_takes(d)) {
-        conv2d_dnnl_forward(out, in, w, d, ws);
-        return;
-    }
+    if (conv2d_dnnl_forward(out, in, w, d, ws)) return;
 #endif
     if (is_depthwise(d)) {
         dw_forward(out, in, w, d, ws);
@@ -556,10 +553,8 @@ void FN(conv2d_backward)(real *din, real *dw, const real *dout, const real *in, 
     const int kk = cg * d->k * d->k;
     const size_t col_numel = (size_t)kk * hw;
 #if !FN_REAL_DOUBLE
-    if (din && conv2d_dnnl_takes(d)) { /* the data gradient; weights below, if asked */
-        conv2d_dnnl_backward_data(din, dout, w, d, ws, acc);
-        din = NULL;
-    }
+    if (din && conv2d_dnnl_backward_data(din, dout, w, d, ws, acc))
+        din = NULL; /* done; the weights below, if asked */
 #endif
     if (!din && !dw) return;
     if (is_depthwise(d)) {

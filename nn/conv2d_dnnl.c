@@ -1,4 +1,5 @@
-/* nn/conv2d_dnnl.c: float32 dense convolutions through oneDNN (see nn/conv2d_dnnl.h).
+/* nn/conv2d_dnnl.c: float32 dense and depthwise convolutions through oneDNN (see
+ * nn/conv2d_dnnl.h).
  *
  * Per shape, one cache entry holds the forward and backward-data primitives (their src,
  * weights and dst in the layouts oneDNN picks, format "any": nChw16c / OIhw16i16o on
@@ -17,6 +18,11 @@
 #include "base/common.h"
 
 int conv2d_dnnl_enabled = -1; /* -1: not yet read from the environment */
+
+#if FREENAS_HAVE_DNNL
+#include <dnnl.h>
+
+const int conv2d_dnnl_built = 1;
 
 static int enabled(void) {
     if (conv2d_dnnl_enabled < 0) {
@@ -49,11 +55,6 @@ static int shape_fits(const conv2d_dims *d) {
     if (depthwise(d)) return d->h * d->w <= 256;
     return d->groups == 1 && d->k > 1;
 }
-
-#if FREENAS_HAVE_DNNL
-#include <dnnl.h>
-
-const int conv2d_dnnl_built = 1;
 
 #define DNNL_CHECK(call)                                                                   \
     do {                                                                                   \
@@ -237,17 +238,22 @@ static conv_entry *entry_of(const conv2d_dims *d) {
     return e;
 }
 
-int conv2d_dnnl_takes(const conv2d_dims *d) {
-    return enabled() && shape_fits(d) && entry_of(d)->fast;
+/* the shape's cache entry if oneDNN takes it, else NULL */
+static conv_entry *taken(const conv2d_dims *d) {
+    if (!enabled() || !shape_fits(d)) return NULL;
+    conv_entry *e = entry_of(d);
+    return e->fast ? e : NULL;
 }
+
+int conv2d_dnnl_takes(const conv2d_dims *d) { return taken(d) != NULL; }
 
 const char *conv2d_dnnl_impl(const conv2d_dims *d, int backward) {
     return enabled() && shape_fits(d) ? entry_of(d)->impl[backward != 0] : "";
 }
 
 size_t conv2d_dnnl_workspace(const conv2d_dims *d) {
-    if (!conv2d_dnnl_takes(d)) return 0;
-    return (entry_of(d)->bytes + sizeof(float) - 1) / sizeof(float);
+    const conv_entry *e = taken(d);
+    return e ? (e->bytes + sizeof(float) - 1) / sizeof(float) : 0;
 }
 
 /* what one call wraps: memory objects on the caller's pointers and workspace */
@@ -260,14 +266,15 @@ typedef struct {
 } call_ctx;
 
 static dnnl_memory_t wrap(call_ctx *c, const dnnl_memory_desc_t *md, const void *p) {
+    if (c->nmem == (int)(sizeof c->mem / sizeof *c->mem)) FN_FATAL("oneDNN: too many memories");
     dnnl_memory_t m;
     DNNL_CHECK(dnnl_memory_create(&m, md, engine, (void *)p));
     c->mem[c->nmem++] = m;
     return m;
 }
 
-static void begin(call_ctx *c, const conv2d_dims *d, float *ws) {
-    c->e = entry_of(d);
+static void begin(call_ctx *c, conv_entry *e, float *ws) {
+    c->e = e;
     c->base = (char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
     c->nmem = 0;
     DNNL_CHECK(dnnl_stream_create(&c->stream, engine, dnnl_stream_default_flags));
@@ -306,11 +313,10 @@ static const conv_pass FWD = {T_SRC, T_W, T_DST, R_SRC, R_W, DNNL_ARG_SRC, DNNL_
 static const conv_pass BWD = {T_DDST, T_W_B, T_DSRC, R_DDST, R_W_B, DNNL_ARG_DIFF_DST,
                               DNNL_ARG_DIFF_SRC, 1};
 
-static void run_pass(const conv_pass *p, const conv2d_dims *d, float *ws, const float *from,
+static void run_pass(const conv_pass *p, conv_entry *e, float *ws, const float *from,
                      const float *w, float *to, int out_reorder) {
     call_ctx c;
-    begin(&c, d, ws);
-    conv_entry *e = c.e;
+    begin(&c, e, ws);
     dnnl_memory_t bin = wrap(&c, &e->blk[p->t_in], c.base + e->off[p->t_in]);
     dnnl_memory_t bw = wrap(&c, &e->blk[p->t_w], c.base + e->off[p->t_w]);
     dnnl_memory_t bout = wrap(&c, &e->blk[p->t_out], c.base + e->off[p->t_out]);
@@ -322,35 +328,42 @@ static void run_pass(const conv_pass *p, const conv2d_dims *d, float *ws, const 
     end(&c);
 }
 
-void conv2d_dnnl_forward(float *out, const float *in, const float *w, const conv2d_dims *d,
-                         float *ws) {
-    run_pass(&FWD, d, ws, in, w, out, R_DST);
+int conv2d_dnnl_forward(float *out, const float *in, const float *w, const conv2d_dims *d,
+                        float *ws) {
+    conv_entry *e = taken(d);
+    if (e) run_pass(&FWD, e, ws, in, w, out, R_DST);
+    return e != NULL;
 }
 
-void conv2d_dnnl_backward_data(float *din, const float *dout, const float *w,
-                               const conv2d_dims *d, float *ws, int acc) {
-    run_pass(&BWD, d, ws, dout, w, din, acc ? R_DSRC_SUM : R_DSRC);
+int conv2d_dnnl_backward_data(float *din, const float *dout, const float *w,
+                              const conv2d_dims *d, float *ws, int acc) {
+    conv_entry *e = taken(d);
+    if (e) run_pass(&BWD, e, ws, dout, w, din, acc ? R_DSRC_SUM : R_DSRC);
+    return e != NULL;
 }
 
 #else /* built without oneDNN: nothing is taken */
 
 const int conv2d_dnnl_built = 0;
 
-int conv2d_dnnl_takes(const conv2d_dims *d) { return 0 && enabled() && shape_fits(d); }
+int conv2d_dnnl_takes(const conv2d_dims *d) {
+    (void)d;
+    return 0;
+}
 const char *conv2d_dnnl_impl(const conv2d_dims *d, int backward) {
     (void)d; (void)backward;
     return "";
 }
 void conv2d_dnnl_reset(void) {}
 size_t conv2d_dnnl_workspace(const conv2d_dims *d) { (void)d; return 0; }
-void conv2d_dnnl_forward(float *out, const float *in, const float *w, const conv2d_dims *d,
-                         float *ws) {
+int conv2d_dnnl_forward(float *out, const float *in, const float *w, const conv2d_dims *d,
+                        float *ws) {
     (void)out; (void)in; (void)w; (void)d; (void)ws;
-    FN_FATAL("conv2d_dnnl_forward: built without oneDNN");
+    return 0;
 }
-void conv2d_dnnl_backward_data(float *din, const float *dout, const float *w,
-                               const conv2d_dims *d, float *ws, int acc) {
+int conv2d_dnnl_backward_data(float *din, const float *dout, const float *w,
+                              const conv2d_dims *d, float *ws, int acc) {
     (void)din; (void)dout; (void)w; (void)d; (void)ws; (void)acc;
-    FN_FATAL("conv2d_dnnl_backward_data: built without oneDNN");
+    return 0;
 }
 #endif

@@ -2,9 +2,10 @@
  * through oneDNN's JIT kernels, when the build found oneDNN (Debian libdnnl-dev;
  * FREENAS_HAVE_DNNL).
  *
- * nn/conv2d.c sends a float32 conv here when conv2d_dnnl_takes(d): channels in multiples of
- * 16 (oneDNN's nChw16c blocks without padding); either dense (no groups) with a kernel
- * larger than 1x1, or depthwise on planes of 16x16 or smaller; and oneDNN has JIT kernels
+ * nn/conv2d.c offers every float32 conv here. It is taken (conv2d_dnnl_takes) with channels
+ * in multiples of 16 (oneDNN's nChw16c blocks without padding); either dense (no groups)
+ * with a kernel larger than 1x1, or depthwise on planes of 16x16 or smaller; and oneDNN has
+ * JIT kernels
  * for the CPU both ways (AVX2 or AVX-512; older CPUs get slow fallbacks and keep OpenBLAS
  * and the direct kernels; oneDNN 2.6 has no JIT data gradient for dilated depthwise). That
  * is NB201's 3x3 convs (2.1x faster in an NB201 SNIP pass) and DARTS's sep_conv on its small
@@ -40,15 +41,17 @@ int conv2d_dnnl_takes(const conv2d_dims *d);
 /* oneDNN's name of the kernel for the forward (backward = 0) or data gradient (backward =
  * 1) of this shape ("jit:avx512_core", ...), taken or not; "" where the shape cannot be */
 const char *conv2d_dnnl_impl(const conv2d_dims *d, int backward);
-/* Frees the cached primitives (the next call makes them again); never during a call. */
+/* Frees the cached primitives (the next call makes them again); never during a call, and
+ * workspaces sized before may be too small for the primitives made again (size them anew). */
 void conv2d_dnnl_reset(void);
 /* float elements of workspace a call needs (0 where the shape is not taken) */
 size_t conv2d_dnnl_workspace(const conv2d_dims *d);
-/* out = conv(in, w) */
-void conv2d_dnnl_forward(float *out, const float *in, const float *w, const conv2d_dims *d,
-                         float *ws);
-/* din (+)= conv^T(dout, w): acc = 0 writes din, 1 adds to it */
-void conv2d_dnnl_backward_data(float *din, const float *dout, const float *w,
-                               const conv2d_dims *d, float *ws, int acc);
+/* out = conv(in, w) where the shape is taken (one cache lookup); returns 1 if it ran, 0 if
+ * not taken (nothing written) */
+int conv2d_dnnl_forward(float *out, const float *in, const float *w, const conv2d_dims *d,
+                        float *ws);
+/* din (+)= conv^T(dout, w): acc = 0 writes din, 1 adds to it; returns as the forward */
+int conv2d_dnnl_backward_data(float *din, const float *dout, const float *w,
+                              const conv2d_dims *d, float *ws, int acc);
 
 #endif

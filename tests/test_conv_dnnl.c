@@ -43,7 +43,7 @@ static void same_bits(const char *what, const float *a, const float *b, size_t n
     CHECKF(memcmp(a, b, sizeof(float) * n) == 0, "%s: results differ", what);
 }
 
-/* fwd into y, bwd (acc = 0) into dx with `threads` threads; ws of the shape's size */
+/* fwd into y, bwd (acc = 0) into dx on the current thread count; ws of the shape's size */
 static void run(const conv2d_dims *d, const float *x, const float *w, const float *dy, float *y,
                 float *dx, float *ws) {
     conv2d_forward_f32(y, x, w, d, ws);
@@ -97,21 +97,29 @@ static void check_shape(int n, int cin, int h, int wd, int cout, int k, int s, i
     same_bits(what, y1, y, ny);
     same_bits(what, dx1, dx, nx);
     /* primitives made at 1, 3 and 8 threads (oneDNN may pick its blocking by the thread
-     * count it sees when it makes them): the same bits */
+     * count it sees when it makes them), run on those and on 2: the same bits. The
+     * workspace is sized anew for each: the scratchpad may depend on the thread count. */
     const int made_at[3] = {1, 3, 8};
     for (int m = 0; m < 3; m++) {
         conv2d_dnnl_reset();
         omp_set_num_threads(made_at[m]);
-        run(&d, x, w, dy, y1, dx1, ws);
-        omp_set_num_threads(2);
-        run(&d, x, w, dy, y1, dx1, ws);
-        snprintf(what, sizeof what, "%s made at %d threads", tag, made_at[m]);
+        float *wsm = mallocCheck(sizeof(float) * conv2d_workspace(&d));
+        run(&d, x, w, dy, y1, dx1, wsm);
+        snprintf(what, sizeof what, "%s made and run at %d threads", tag, made_at[m]);
         same_bits(what, y1, y, ny);
         same_bits(what, dx1, dx, nx);
+        omp_set_num_threads(2);
+        run(&d, x, w, dy, y1, dx1, wsm);
+        snprintf(what, sizeof what, "%s made at %d threads, run at 2", tag, made_at[m]);
+        same_bits(what, y1, y, ny);
+        same_bits(what, dx1, dx, nx);
+        free(wsm);
     }
+    conv2d_dnnl_reset(); /* made again below at 2 threads, its workspace sized then */
     printf("     %s: forward %s, data gradient %s\n", tag, conv2d_dnnl_impl(&d, 0),
            conv2d_dnnl_impl(&d, 1));
     omp_set_num_threads(2);
+    const size_t nws2 = conv2d_workspace(&d);
     const int levels = omp_get_max_active_levels();
     omp_set_max_active_levels(1);
     float *yp[2], *dxp[2], *wsp[2];
@@ -120,7 +128,7 @@ static void check_shape(int n, int cin, int h, int wd, int cout, int k, int s, i
         const int t = omp_get_thread_num();
         yp[t] = mallocCheck(sizeof(float) * ny);
         dxp[t] = mallocCheck(sizeof(float) * nx);
-        wsp[t] = mallocCheck(sizeof(float) * nws);
+        wsp[t] = mallocCheck(sizeof(float) * nws2);
         for (int r = 0; r < 3; r++) run(&d, x, w, dy, yp[t], dxp[t], wsp[t]);
     }
     omp_set_max_active_levels(levels);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "nn/conv2d_direct.h"
 #include "nn/conv2d_dnnl.h"
 #include "nn/real.h"
 
@@ -103,7 +104,8 @@ size_t conv2d_workspace(const conv2d_dims *d) {
     need *= (size_t)omp_get_max_threads();
     /* float32 shapes oneDNN takes: its blocked tensors and scratchpad (not used at once
      * with the column buffers) */
-    const size_t dnnl = conv2d_dnnl_workspace(d);
+    const size_t dnnl = conv2d_dnnl_workspace(d), direct = conv2d_direct_workspace(d);
+    if (direct > need) need = direct;
     return dnnl > need ? dnnl : need;
 }
 
@@ -529,6 +531,7 @@ void FN(conv2d_forward)(real *out, const real *in, const real *w, const conv2d_d
 #if !FN_REAL_DOUBLE
     if (conv2d_dnnl_forward(out, in, w, d, ws)) return;
 #endif
+    if (FN(conv2d_direct_forward)(out, in, w, d, ws)) return;
     if (is_depthwise(d)) {
         dw_forward(out, in, w, d, ws);
         return;
@@ -556,6 +559,7 @@ void FN(conv2d_backward)(real *din, real *dw, const real *dout, const real *in, 
     if (din && conv2d_dnnl_backward_data(din, dout, w, d, ws, acc))
         din = NULL; /* done; the weights below, if asked */
 #endif
+    if (din && FN(conv2d_direct_backward_data)(din, dout, w, d, ws, acc)) din = NULL;
     if (!din && !dw) return;
     if (is_depthwise(d)) {
         if (din && !acc) memset(din, 0, sizeof(real) * d->n * d->cin * d->h * d->w);

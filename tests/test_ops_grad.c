@@ -545,6 +545,9 @@ int main(void) {
     test_first_write();
     test_wide_mix();
     test_conv(2, 3, 7, 6, 4, 3, 1, 1, 1, 1);  /* 3x3 same */
+    test_conv(1, 3, 7, 6, 5, 3, 1, 1, 1, 1);  /* 3x3 same, batch 1 (direct kernels, split) */
+    test_conv(2, 2, 6, 5, 3, 5, 1, 2, 1, 1);  /* 5x5 same (direct kernels) */
+    test_conv(1, 3, 5, 6, 2, 2, 1, 0, 1, 1);  /* 2x2 unpadded (direct kernels) */
     test_conv(2, 4, 9, 7, 6, 3, 2, 1, 1, 1);  /* stride 2, odd sizes */
     test_conv(1, 5, 6, 6, 3, 1, 1, 0, 1, 1);  /* pointwise fast path, batch 1 */
     test_conv(3, 5, 6, 6, 3, 1, 1, 0, 1, 1);  /* pointwise, batch > 1 */

@@ -7,10 +7,13 @@
  * the image is too small for two column chunks. Depthwise convs (groups == cin == cout:
  * DARTS sep_conv and dil_conv) would be one GEMM with a single output row per channel and
  * image, so they skip im2col and GEMM: vectorised direct loops over zero-padded copies of
- * each plane, the (image, channel) planes split over the threads. bench/bench_conv.c times the two paths.
- * Float32 dense convs larger than 1x1 and depthwise convs on planes of 16x16 or smaller,
- * channels in multiples of 16 (NB201's 3x3, DARTS's sep_conv on small planes), go to
- * oneDNN where the build has it (nn/conv2d_dnnl.h): forward and data gradient. */
+ * each plane, the (image, channel) planes split over the threads; bench/bench_conv.c times
+ * the two paths. Float32 dense convs larger than 1x1 and depthwise convs on planes of 16x16
+ * or smaller, channels in multiples of 16 (NB201's 3x3, DARTS's sep_conv on small planes),
+ * go to oneDNN where the build has it (nn/conv2d_dnnl.h): forward and data gradient. Dense
+ * stride-1 convs larger than 1x1 that oneDNN does not take (every float64 one: SynFlow's
+ * NB201 3x3; the DARTS stem) run on the direct kernels of nn/conv2d_direct.h, forward and
+ * data gradient (bench/bench_conv_dense.c times all three paths). */
 #include "nn/conv2d.h"
 
 #include <omp.h>

@@ -4,6 +4,8 @@
  *          in[n, ci, y*s - p + ky*d, x*s - p + kx*d]   (zero outside the image).
  * CPU: per image and group, im2col then one OpenBLAS GEMM; images split over OpenMP threads.
  * Depthwise (groups == cin == cout, k <= 11): direct loops, planes split over the threads.
+ * Dense stride-1 convs with 1 < k <= 7: direct kernels (nn/conv2d_direct.h), forward and
+ * data gradient, where oneDNN does not take them.
  * Float32 3x3 (and larger) dense convs and depthwise convs on planes up to 16x16, channels
  * in multiples of 16: oneDNN when built with it (nn/conv2d_dnnl.h), forward and data
  * gradient.

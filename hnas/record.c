@@ -32,7 +32,10 @@ static void sb_printf(sbuf *b, const char *fmt, ...) {
     }
 }
 
+/* a number, or null; -0 is written 0 (JSON readers such as jansson drop the sign, and the
+ * sweep's records go through one: the CLI's --json and a sweep record then read alike) */
 static void sb_num(sbuf *b, const char *key, double v) {
+    if (v == 0) v = 0;
     if (isfinite(v)) sb_printf(b, "\"%s\":%.17g", key, v);
     else sb_printf(b, "\"%s\":null", key);
 }

@@ -55,6 +55,8 @@ const sweep_key_info sweep_keys[SWEEP_NUM_KEYS] = {
     [SWEEP_KEY_SAMPLE] = {"sample", SWEEP_T_INT, 1, "an integer 1..15625"},
     [SWEEP_KEY_STRATEGY] = {"strategy", SWEEP_T_STR, 1, "ei, ucb, alone or random"},
     [SWEEP_KEY_BUDGET] = {"budget", SWEEP_T_INT, 1, "an integer 1..256"},
+    [SWEEP_KEY_METRIC_ABS] = {"metric_abs", SWEEP_T_BOOL, 1, "true or false"},
+    [SWEEP_KEY_KAPPA_RAW] = {"kappa_raw", SWEEP_T_BOOL, 1, "true or false"},
 };
 
 static const char *const kind_names[] = {"search", "noop", "score", "zc_search", "random",
@@ -364,7 +366,7 @@ static int check_kind(const sweep_config *c, char *err, size_t errlen) {
     if (c->kind == SWEEP_KIND_RANDOM && m->n)
         return cfg_fail_at(c->path, m->mark, err, errlen, "kind random takes no metric (hint: "
                            "remove it; a random search scores nothing)");
-    for (int k = SWEEP_KEY_STRATEGY; k <= SWEEP_KEY_BUDGET && c->kind != SWEEP_KIND_HNAS; k++)
+    for (int k = SWEEP_KEY_STRATEGY; k <= SWEEP_KEY_KAPPA_RAW && c->kind != SWEEP_KIND_HNAS; k++)
         if (c->axes[k].n)
             return cfg_fail_at(c->path, c->axes[k].mark, err, errlen, "%s is a key of kind hnas "
                                "(hint: kind: hnas, or remove it)", sweep_keys[k].name);

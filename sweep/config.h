@@ -56,6 +56,8 @@ typedef enum {
     SWEEP_KEY_STRATEGY,      /* ei | ucb (HNAS's BO with that acquisition) | alone (the metric
                                 alone, no BO) | random (random search, the same queries) */
     SWEEP_KEY_BUDGET,        /* T: iterations of the search (default 20) */
+    SWEEP_KEY_METRIC_ABS,    /* bool: M = |table value| (default false: as HNAS's code) */
+    SWEEP_KEY_KAPPA_RAW,     /* bool: kappa < 0 as computed (default false: as +inf) */
     SWEEP_NUM_KEYS
 } sweep_key;
 

@@ -88,6 +88,11 @@ int cfg_check_darts_hnas(const sweep_config *c, char *err, size_t errlen) {
         return cfg_fail_at(c->path, m->mark, err, errlen, "kind hnas on darts computes M and "
                            "kappa from the NTK of each genotype's evaluation net (hint: remove "
                            "metric)");
+    for (int k = SWEEP_KEY_METRIC_ABS; k <= SWEEP_KEY_KAPPA_RAW; k++)
+        if (c->axes[k].n)
+            return cfg_fail_at(c->path, c->axes[k].mark, err, errlen, "%s: kind hnas on darts "
+                               "takes M and kappa of its pool as they are (hint: remove it; it "
+                               "is an option of HNAS on NB201's table)", sweep_keys[k].name);
     for (int i = 0; i < s->n; i++)
         if (strcmp(s->v[i].str, "ucb") && strcmp(s->v[i].str, "ei"))
             return cfg_fail_at(c->path, s->v[i].mark, err, errlen, "strategy %s: kind hnas on "

@@ -70,6 +70,8 @@ int sweep_job_run_hnas(const sweep_params *p, const nb201_benchmark *bench,
     hnas_config_default(&c);
     c.seed = p->sc.seed;
     c.T = p->budget;
+    c.metric_abs = p->metric_abs;
+    c.kappa_raw = p->kappa_raw;
     if (!strcmp(p->strategy, "ucb")) c.acq.kind = BO_ACQ_UCB;
     else if (!strcmp(p->strategy, "alone")) c.mode = HNAS_MODE_ALONE;
     else if (!strcmp(p->strategy, "random")) c.mode = HNAS_MODE_RANDOM;

@@ -70,7 +70,7 @@ int sweep_key_applies(sweep_kind kind, sweep_key k) {
     case SWEEP_KIND_SEARCH:
     case SWEEP_KIND_NOOP:
         return k != SWEEP_KEY_ARCH && k != SWEEP_KEY_SAMPLE && k != SWEEP_KEY_STRATEGY &&
-               k != SWEEP_KEY_BUDGET;
+               k != SWEEP_KEY_BUDGET && k != SWEEP_KEY_METRIC_ABS && k != SWEEP_KEY_KAPPA_RAW;
     case SWEEP_KIND_SCORE:
     case SWEEP_KIND_ZC_SEARCH:
         if (k == SWEEP_KEY_ARCH) return kind == SWEEP_KIND_SCORE;
@@ -83,7 +83,8 @@ int sweep_key_applies(sweep_kind kind, sweep_key k) {
                k == SWEEP_KEY_DEVICE;
     case SWEEP_KIND_HNAS: /* dataset: of the metrics (the table's), as a record field */
         return k == SWEEP_KEY_SPACE || k == SWEEP_KEY_DATASET || k == SWEEP_KEY_METRIC ||
-               k == SWEEP_KEY_SEED || k == SWEEP_KEY_STRATEGY || k == SWEEP_KEY_BUDGET;
+               k == SWEEP_KEY_SEED || k == SWEEP_KEY_STRATEGY || k == SWEEP_KEY_BUDGET ||
+               k == SWEEP_KEY_METRIC_ABS || k == SWEEP_KEY_KAPPA_RAW;
     }
     return 0;
 }
@@ -114,7 +115,14 @@ static void resolve_per_arch(const sweep_config *c, const sweep_job *j, sweep_pa
         out->budget = ax[SWEEP_KEY_BUDGET].n ? (int)ax[SWEEP_KEY_BUDGET].v[j->v[SWEEP_KEY_BUDGET]].num
                                              : 20;
         out->table = c->table;
-        if (!strcmp(out->strategy, "random")) sc->metric = "none"; /* reads no metric */
+        out->metric_abs = ax[SWEEP_KEY_METRIC_ABS].n
+                              ? (int)ax[SWEEP_KEY_METRIC_ABS].v[j->v[SWEEP_KEY_METRIC_ABS]].num : 0;
+        out->kappa_raw = ax[SWEEP_KEY_KAPPA_RAW].n
+                             ? (int)ax[SWEEP_KEY_KAPPA_RAW].v[j->v[SWEEP_KEY_KAPPA_RAW]].num : 0;
+        if (!strcmp(out->strategy, "random")) { /* reads no metric, M or kappa */
+            sc->metric = "none";
+            out->metric_abs = out->kappa_raw = 0;
+        }
         out->benchmark = c->benchmark;
         sc->batch = sc->augment = sc->mopts.precision = 0;
         return;
@@ -213,6 +221,8 @@ const char *sweep_params_value(const sweep_params *p, sweep_key k, char *buf, si
     case SWEEP_KEY_SAMPLE: snprintf(buf, len, "%d", p->sample); break;
     case SWEEP_KEY_STRATEGY: snprintf(buf, len, "%s", p->strategy ? p->strategy : "ei"); break;
     case SWEEP_KEY_BUDGET: snprintf(buf, len, "%d", p->budget); break;
+    case SWEEP_KEY_METRIC_ABS: snprintf(buf, len, "%d", p->metric_abs); break;
+    case SWEEP_KEY_KAPPA_RAW: snprintf(buf, len, "%d", p->kappa_raw); break;
     default: snprintf(buf, len, "?"); break;
     }
     return buf;
@@ -223,6 +233,10 @@ size_t sweep_params_canonical(const sweep_params *p, const int *skip, char *buf,
     buf[0] = '\0';
     for (int k = 0; k < SWEEP_NUM_KEYS; k++) {
         if ((skip && skip[k]) || !sweep_key_applies(p->kind, (sweep_key)k)) continue;
+        /* keys added after ids were in use enter an id only when set: older ids stay */
+        if ((k == SWEEP_KEY_METRIC_ABS && !p->metric_abs) ||
+            (k == SWEEP_KEY_KAPPA_RAW && !p->kappa_raw))
+            continue;
         char v[64];
         sweep_params_value(p, (sweep_key)k, v, sizeof v);
         int w = snprintf(buf + n, n < len ? len - n : 0, "%s%s=%s", n ? "," : "",

@@ -33,6 +33,8 @@ typedef struct {
                                  looks up instead of computing them; NULL when not given */
     const char *strategy;     /* kind hnas: ei (default), ucb, alone, random */
     int budget;               /* kind hnas: T (default 20) */
+    int metric_abs, kappa_raw; /* kind hnas on NB201: hnas_config's (default 0); in the job id
+                                  only when set, so ids from before these keys stay */
     const char *table;        /* kind hnas: the config's `table` */
     const char *benchmark;    /* kind hnas: the config's `benchmark` (its folder holds
                                  nb201_accuracy_extra.tsv, the 12-epoch signal and cost) */

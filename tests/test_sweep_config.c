@@ -299,7 +299,7 @@ static void defaults_and_keys(void) {
         CHECK(sweep_keys[k].name && sweep_keys[k].hint && sweep_key_find(sweep_keys[k].name) == k);
         ngrid += sweep_keys[k].grid;
     }
-    CHECK(ngrid == 17 && !sweep_keys[SWEEP_KEY_KIND].grid && !sweep_keys[SWEEP_KEY_CELLS].grid);
+    CHECK(ngrid == 19 && !sweep_keys[SWEEP_KEY_KIND].grid && !sweep_keys[SWEEP_KEY_CELLS].grid);
 }
 
 /* The per-architecture kinds: what each takes, and the arch list forms. */
@@ -345,6 +345,12 @@ static void per_arch_kinds(void) {
          "unknown strategy 'bo'", "ei, ucb, alone, random"},
         {"kind: hnas\ntable: t.tsv\ngrid: {budget: 0}\n", "cfg.yaml:5:16: ",
          "budget: 0 is out of range", "1..256"},
+        {"grid: {metric_abs: true}\n", "cfg.yaml:3:8: ", "metric_abs is a key of kind hnas", NULL},
+        {"kind: hnas\ntable: t.tsv\ngrid: {kappa_raw: maybe}\n", "cfg.yaml:5:19: ",
+         "kappa_raw", "true or false"},
+        {"kind: hnas\ngrid: {space: darts, kappa_raw: true}\n", "cfg.yaml:4:",
+         "kappa_raw: kind hnas on darts takes M and kappa of its pool as they are",
+         "an option of HNAS on NB201's table"},
         {"kind: hnas\ntable: t.tsv\ngrid: {seed: 1, batch: 64}\n", "cfg.yaml:5:17: ",
          "kind hnas does not read batch", "from the table"},
         {"kind: hnas\ntable: t.tsv\ngrid: {metric: grasp_x}\n", "cfg.yaml:5:16: ",

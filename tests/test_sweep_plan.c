@@ -3,6 +3,8 @@
  *     (the planner hashes a cached prefix per run of seeds)
  *   - grid points that resolve to the same search collapse (grasp_abs on SynFlow); exclude
  *     filters, also on seed; zip groups with the seed inside; a grown grid keeps its ids
+ *   - kind hnas: metric_abs and kappa_raw enter a job id only when true (ids of sweeps made
+ *     before the keys stay), and collapse where the strategy reads no metric (random)
  *   - ensemble groups: over [seed] and over [seed, metric]
  *   - normalisation (z-score, rank with ties) against hand values; fixed-point sums are
  *     independent of the order jobs are added in
@@ -146,6 +148,56 @@ static void test_plan(void) {
     sweep_config_free(&c);
 }
 
+/* the ids of kind hnas jobs, sorted, into ids[]; returns the count (-1 on failure) */
+static int cmp_u64(const void *a, const void *b) {
+    const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+static long hnas_ids(const char *grid, uint64_t *ids, long max, long *dups) {
+    char yaml[512];
+    snprintf(yaml, sizeof yaml, "output: o\nkind: hnas\ntable: t.tsv\ngrid:\n%s", grid);
+    sweep_config c;
+    sweep_plan p;
+    if (plan_from(yaml, &c, &p)) return -1;
+    check_ids(&c, &p);
+    long n = p.njobs < max ? p.njobs : max;
+    for (long j = 0; j < n; j++) ids[j] = p.jobs[j].id;
+    qsort(ids, (size_t)n, sizeof *ids, cmp_u64);
+    if (dups) *dups = p.nduplicates;
+    sweep_plan_free(&p);
+    sweep_config_free(&c);
+    return n;
+}
+
+static void test_hnas_keys(void) {
+    uint64_t a[8], b[8], d[8];
+    long dup = 0;
+    /* the keys left out, or false: the ids of before */
+    CHECK(hnas_ids("  seed: [0, 1]\n", a, 8, NULL) == 2);
+    CHECK(hnas_ids("  seed: [0, 1]\n  metric_abs: false\n  kappa_raw: false\n", b, 8, NULL) == 2);
+    CHECKF(!memcmp(a, b, sizeof(uint64_t) * 2), "metric_abs/kappa_raw false changed the ids");
+    /* true: new jobs beside the old ones */
+    CHECK(hnas_ids("  seed: [0, 1]\n  metric_abs: [false, true]\n", d, 8, NULL) == 4);
+    int old = 0;
+    for (int i = 0; i < 4; i++) old += d[i] == a[0] || d[i] == a[1];
+    CHECKF(old == 2, "metric_abs: [false, true]: %d of 4 ids are the default's (want 2)", old);
+    CHECK(hnas_ids("  seed: [0, 1]\n  kappa_raw: true\n  metric_abs: true\n", b, 8, NULL) == 2);
+    for (int i = 0; i < 2; i++) CHECK(b[i] != a[0] && b[i] != a[1] && b[i] != d[0] && b[i] != d[3]);
+    /* random search reads no M: both values are one job */
+    CHECK(hnas_ids("  strategy: random\n  metric_abs: [false, true]\n  seed: 0\n", b, 8, &dup) == 1);
+    CHECKF(dup == 1, "random with metric_abs [false, true]: %ld duplicates (want 1)", dup);
+    sweep_config c;
+    sweep_plan p;
+    const char *y = "output: o\nkind: hnas\ntable: t.tsv\ngrid: {metric_abs: true, seed: 0}\n";
+    if (!plan_from(y, &c, &p)) {
+        CHECK(find_job(&c, &p, ",metric_abs=1") >= 0 && find_job(&c, &p, "kappa_raw") < 0);
+        sweep_plan_free(&p);
+        sweep_config_free(&c);
+    } else {
+        CHECK(0);
+    }
+}
+
 static void test_ensemble(void) {
     double S[6] = {1, 3, 3, 0, 5, 3}, z[6];
     sweep_ens_normalise(SWEEP_NORM_RANK, S, 6, z);
@@ -228,6 +280,7 @@ static void test_layout(void) {
 }
 
 int main(void) {
+    test_hnas_keys();
     test_layout();
     test_plan();
     test_ensemble();

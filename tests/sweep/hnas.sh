@@ -3,7 +3,8 @@
 # (hnas/data/nb201_cifar10_seed0.tsv, a partial table: the pool is restricted to it).
 #   1 and 2 ranks give identical records; each record has `budget` steps, a pick inside the
 #   table with the best signal of its queries, and the pick's accuracy fields;
-#   `freenas hnas --json` with the same seed gives the same hnas{...} object;
+#   `freenas hnas --json` with the same seed gives the same hnas{...} object, also with the
+#   grid keys metric_abs and kappa_raw (--metric-abs, --kappa-raw);
 #   resume: a results.jsonl cut after two records and a torn third line, rerun, gives the
 #   same records as the uninterrupted run (same seed -> identical record).
 #   bash tests/sweep/hnas.sh BIN_DIR SHARED_DIR WORK_DIR
@@ -46,6 +47,34 @@ jq -r '.hnas.steps[] | select(.arch >= 0) | .arch' "$WORK/h1/results.jsonl" | so
 jq -S -c 'select(.params.seed == 1 and .params.metric == "hnas_grad_norm" and
   .params.strategy == "ei") | .hnas' "$WORK/h1/results.jsonl" > "$WORK/rec"
 diff "$WORK/cli" "$WORK/rec" || fail "freenas hnas --json differs from the sweep record"
+# the grid keys metric_abs and kappa_raw: the CLI's --metric-abs and --kappa-raw
+cat > "$WORK/hnas_abs.yaml" <<YAML
+name: kinds_hnas_abs
+kind: hnas
+output: $WORK/ha
+benchmark: $TSV
+table: $TABLE
+grid:
+  metric: hnas_grasp
+  metric_abs: [false, true]
+  kappa_raw: true
+  budget: 8
+  seed: 1
+YAML
+"$SWEEP" "$WORK/hnas_abs.yaml" --quiet > "$WORK/ha.log"
+one_ok_each "$WORK/ha" 2
+for abs in false true; do
+  flag=$([ "$abs" = true ] && echo --metric-abs || true)
+  "$BIN/freenas" hnas --seed 1 --T 8 --metric hnas_grasp $flag --kappa-raw --table "$TABLE" \
+    --benchmark "$TSV" --extra "$SHARED/data/nb201/nb201_accuracy_extra.tsv" --json 2> /dev/null \
+    | jq -S -c .hnas > "$WORK/cli_$abs"
+  jq -S -c "select(.params.metric_abs == $abs and .params.kappa_raw == true) | .hnas" \
+    "$WORK/ha/results.jsonl" > "$WORK/rec_$abs"
+  [ -s "$WORK/rec_$abs" ] || fail "no record with metric_abs $abs"
+  diff "$WORK/cli_$abs" "$WORK/rec_$abs" || fail "metric_abs $abs: the sweep record differs from freenas hnas"
+done
+jq -s -e 'all(.[]; .hnas.kappa_raw == true) and ([.[] | .hnas.metric_abs] | sort) == [false, true]' \
+  "$WORK/ha/results.jsonl" > /dev/null || fail "hnas records: kappa_raw / metric_abs fields"
 # resume from a cut history with a torn last line
 mkdir -p "$WORK/h3"
 head -n 2 "$WORK/h1/results.jsonl" > "$WORK/h3/results.jsonl"

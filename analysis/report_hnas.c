@@ -1,6 +1,7 @@
 /* analysis/report_hnas.c: the HNAS sections of freenas_report (records of kind hnas,
  * hnas/record.h; docs/METHOD.md §4.3):
- *   - hnas.csv and a table: per (metric M, strategy, budget) over seeds, mean +- std of the
+ *   - hnas.csv and a table: per (metric M, strategy, budget, and the sweep keys metric_abs
+ *     and kappa_raw where set) over seeds, mean +- std of the
  *     pick's 200-epoch test accuracy on C10 / C100 / IN16 (the `accuracy` of the record) and of
  *     the search cost (hnas.cost_s, the 12-epoch training seconds of the queries), beside the
  *     authors' HNAS row and the baselines of the same table (analysis/paper_ref.c). Strategy
@@ -32,11 +33,23 @@ static int is_hnas(const report_job *j, void *ctx) {
 
 static const char *const skip_seed[] = {"seed", NULL};
 
+/* M as the group's records take it: the metric, "abs(metric)" with metric_abs (no pipe: the
+ * label goes into a markdown table), and " (κ raw)" with kappa_raw (sweep grid keys; records
+ * from before them have neither) */
+static const char *m_label(const json_t *p, char *buf, size_t len) {
+    const char *m = report_str(p, "metric");
+    const json_t *abs = json_object_get(p, "metric_abs"), *raw = json_object_get(p, "kappa_raw");
+    snprintf(buf, len, "%s%s%s%s", json_is_true(abs) ? "abs(" : "", m ? m : "-",
+             json_is_true(abs) ? ")" : "", json_is_true(raw) ? " (κ raw)" : "");
+    return buf;
+}
+
 static void hnas_table(report_ctx *c, const report_groups *gs) {
     FILE *csv = report_open(c, "hnas.csv");
     if (csv) fprintf(csv, "metric,strategy,budget,jobs,ok,c10_test_mean,c10_test_std,"
                           "c100_test_mean,c100_test_std,in16_test_mean,in16_test_std,"
-                          "cost_s_mean,cost_s_std,evaluations_mean,candidates,kappa_nonpos_queries\n");
+                          "cost_s_mean,cost_s_std,evaluations_mean,candidates,kappa_nonpos_queries,"
+                          "metric_abs,kappa_raw\n");
     fprintf(c->md, "\n## HNAS on NAS-Bench-201 (docs/METHOD.md §4.3)\n\n"
                    "Test accuracy (%%, 200 epochs) of the pick, mean ± std over seeds; cost = "
                    "the 12-epoch training seconds of the queried architectures. Strategy "
@@ -57,6 +70,8 @@ static void hnas_table(report_ctx *c, const report_groups *gs) {
         const json_t *p = g->jobs[0]->rec->params;
         const char *m = report_str(p, "metric"), *st = report_str(p, "strategy");
         const double T = report_num(p, "budget");
+        char ml[96];
+        m_label(p, ml, sizeof ml);
         rank_stats_acc a[3] = {{0}}, cost = {0}, ev = {0};
         size_t ok = 0;
         double cand = NAN; /* the smallest over the seeds (equal unless tables changed) */
@@ -84,7 +99,7 @@ static void hnas_table(report_ctx *c, const report_groups *gs) {
         fprintf(c->md, "| freenas %s | %s | %s | %.0f | %zu/%zu |",
                 st && !strcmp(st, "random") ? "random search" : st && !strcmp(st, "alone")
                                                                     ? "metric alone" : "HNAS",
-                m ? m : "-", st ? st : "-", T, ok, g->n);
+                ml, st ? st : "-", T, ok, g->n);
         report_md_num(c->md, cand, 0);
         fprintf(c->md, " %s | %s | %s | %s | %zu |\n", b[0], b[1], b[2], cb, nonpos);
         if (csv) {
@@ -108,7 +123,8 @@ static void hnas_table(report_ctx *c, const report_groups *gs) {
             report_csv_num(csv, rank_stats_acc_get(&ev).mean, 2);
             fprintf(csv, ",");
             report_csv_num(csv, cand, 0);
-            fprintf(csv, ",%zu\n", nonpos);
+            fprintf(csv, ",%zu,%d,%d\n", nonpos, json_is_true(json_object_get(p, "metric_abs")),
+                    json_is_true(json_object_get(p, "kappa_raw")));
         }
     }
     for (int i = 0; i < paper_hnas_num_rows; i++) {
@@ -151,13 +167,15 @@ static void hnas_convergence(report_ctx *c, const report_groups *gs) {
     for (size_t i = 0; i < gs->n; i++) {
         const report_group *g = &gs->g[i];
         const json_t *p = g->jobs[0]->rec->params;
-        const char *st = report_str(p, "strategy"), *m = report_str(p, "metric");
+        const char *st = report_str(p, "strategy");
+        char m[96];
+        m_label(p, m, sizeof m);
         if (!st || !strcmp(st, "alone")) continue;
         conv_line *L = &lines[nl];
         if (!strcmp(st, "random"))
             snprintf(L->label, sizeof L->label, "random search, T = %.0f", report_num(p, "budget"));
         else
-            snprintf(L->label, sizeof L->label, "HNAS (%s, M = %s), T = %.0f", st, m ? m : "-",
+            snprintf(L->label, sizeof L->label, "HNAS (%s, M = %s), T = %.0f", st, m,
                      report_num(p, "budget"));
         for (size_t k = 0; k < g->n; k++) {
             if (!g->jobs[k]->ok) continue;

@@ -75,6 +75,10 @@ for abs in false true; do
 done
 jq -s -e 'all(.[]; .hnas.kappa_raw == true) and ([.[] | .hnas.metric_abs] | sort) == [false, true]' \
   "$WORK/ha/results.jsonl" > /dev/null || fail "hnas records: kappa_raw / metric_abs fields"
+"$BIN/freenas_report" "$WORK/ha" --out "$WORK/report_abs" --quiet > /dev/null 2>&1 || true
+grep -q "| freenas HNAS | hnas_grasp (κ raw) | ei | 8 |" "$WORK/report_abs/report.md" &&
+  grep -q "| freenas HNAS | abs(hnas_grasp) (κ raw) | ei | 8 |" "$WORK/report_abs/report.md" ||
+  fail "report: the metric_abs / kappa_raw groups are not told apart"
 # resume from a cut history with a torn last line
 mkdir -p "$WORK/h3"
 head -n 2 "$WORK/h1/results.jsonl" > "$WORK/h3/results.jsonl"

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "bench_timer.h"
 #include "nn/conv2d.h"
 
 /* nn/conv2d.c: 0 sends depthwise convs through im2col + GEMM (the old path) */
@@ -36,38 +37,22 @@ typedef struct {
     float *x, *w, *y, *dy, *dx, *dwt, *ws;
 } bench_case;
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void run_pass(bench_case *b, int pass) {
     if (pass == P_FWD) conv2d_forward_f32(b->y, b->x, b->w, &b->d, b->ws);
     else if (pass == P_BWD) conv2d_backward_f32(b->dx, NULL, b->dy, b->x, b->w, &b->d, b->ws, 1);
     else conv2d_backward_f32(NULL, b->dwt, b->dy, b->x, b->w, &b->d, b->ws, 1);
 }
 
-/* median seconds per call over reps samples of `iters` calls each (calibrated to ~2 ms) */
+typedef struct { bench_case *b; int pass; } pass_call;
+static void call_pass(void *ctx) {
+    pass_call *p = ctx;
+    run_pass(p->b, p->pass);
+}
+
+/* median seconds per call (bench/bench_timer.h) */
 static double time_pass(bench_case *b, int pass, int reps) {
-    run_pass(b, pass);
-    int iters = 1;
-    for (;;) {
-        double t0 = fn_now();
-        for (int i = 0; i < iters; i++) run_pass(b, pass);
-        double t = fn_now() - t0;
-        if (t > 2e-3 || iters >= 1 << 20) break;
-        iters *= t < 2e-4 ? 10 : 2;
-    }
-    double *t = mallocCheck(sizeof(double) * reps);
-    for (int r = 0; r < reps; r++) {
-        double t0 = fn_now();
-        for (int i = 0; i < iters; i++) run_pass(b, pass);
-        t[r] = (fn_now() - t0) / iters;
-    }
-    qsort(t, (size_t)reps, sizeof(double), cmp_double);
-    double m = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
-    free(t);
-    return m;
+    pass_call p = {b, pass};
+    return bench_median_per_call(call_pass, &p, reps);
 }
 
 /* max |a - b| / max |b| */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "bench_timer.h"
 #include "nn/conv2d.h"
 #include "nn/conv2d_direct.h"
 #include "nn/conv2d_dnnl.h"
@@ -28,41 +29,15 @@ typedef struct {
     void *x, *w, *y, *dy, *dx, *ws;
 } dense_case;
 
-static void fwd(dense_case *c) {
+static void fwd(void *ctx) {
+    dense_case *c = ctx;
     if (c->f64) conv2d_forward_f64(c->y, c->x, c->w, &c->d, c->ws);
     else conv2d_forward_f32(c->y, c->x, c->w, &c->d, c->ws);
 }
-static void bwd(dense_case *c) {
+static void bwd(void *ctx) {
+    dense_case *c = ctx;
     if (c->f64) conv2d_backward_f64(c->dx, NULL, c->dy, c->x, c->w, &c->d, c->ws, 0);
     else conv2d_backward_f32(c->dx, NULL, c->dy, c->x, c->w, &c->d, c->ws, 0);
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* median seconds per call of f over reps samples of `iters` calls (calibrated to ~2 ms) */
-static double time_it(void (*f)(dense_case *), dense_case *c, int reps) {
-    f(c);
-    int iters = 1;
-    for (;;) {
-        double t0 = fn_now();
-        for (int i = 0; i < iters; i++) f(c);
-        double t = fn_now() - t0;
-        if (t > 2e-3 || iters >= 1 << 20) break;
-        iters *= t < 2e-4 ? 10 : 2;
-    }
-    double *t = mallocCheck(sizeof(double) * reps);
-    for (int r = 0; r < reps; r++) {
-        double t0 = fn_now();
-        for (int i = 0; i < iters; i++) f(c);
-        t[r] = (fn_now() - t0) / iters;
-    }
-    qsort(t, (size_t)reps, sizeof(double), cmp_double);
-    double m = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
-    free(t);
-    return m;
 }
 
 static double elem(const void *p, size_t i, int f64) {
@@ -167,8 +142,8 @@ int main(int argc, char **argv) {
             } else {
                 err = fmax(err, fmax(rel_err(c.y, ref_y, ny, f64), rel_err(c.dx, ref_dx, nx, f64)));
             }
-            t[p][0] = time_it(fwd, &c, reps);
-            t[p][1] = time_it(bwd, &c, reps);
+            t[p][0] = bench_median_per_call(fwd, &c, reps);
+            t[p][1] = bench_median_per_call(bwd, &c, reps);
         }
         conv2d_direct_enabled = 1;
         conv2d_dnnl_enabled = 1;

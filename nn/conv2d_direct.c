@@ -90,7 +90,11 @@ typedef struct {
 
 static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
-static int wp_of(const direct_dims *g) { return g->w + 2 * g->pad; }
+/* Rows of the padded copy are w + pad apart: one gap of pad zeros is the right padding of a
+ * row and the left padding of the next (a tap past the right edge reads into it), so each
+ * flat output row carries pad dropped columns instead of 2 pad (8x8 planes: 11 % of the work
+ * instead of 20 %). */
+static int wp_of(const direct_dims *g) { return g->w + g->pad; }
 static size_t plane_of(const direct_dims *g) { return (size_t)(g->h + 2 * g->pad) * wp_of(g); }
 /* a padded image: cin planes and the slack the last tile's reads run past them */
 static size_t image_of(const direct_dims *g) {
@@ -173,8 +177,8 @@ static void pad_channels(real *restrict buf, const real *restrict x, const direc
         for (int y = 0; y < g->h; y++) {
             real *row = dst + (size_t)(y + p) * wp + p;
             memcpy(row, src + (size_t)y * g->w, sizeof(real) * g->w);
-            /* right pad of this row and left pad of the next */
-            memset(row + g->w, 0, sizeof(real) * 2 * p);
+            /* right pad of this row, which is the left pad of the next */
+            memset(row + g->w, 0, sizeof(real) * p);
         }
         const size_t tail = (size_t)(g->h + p) * wp + p; /* past the last row's right pad */
         memset(dst + tail, 0, sizeof(real) * (plane - tail));
@@ -236,12 +240,17 @@ static void tile_any(real *tile, const real *in, const real *wp, const int *off,
     }
 }
 
-/* Vectors per tile: the fewest flat outputs computed (ties: the wider tile). */
+/* Vectors per tile. A plane of up to NV_MAX vectors is one tile; else the width whose
+ * tiles cost least, a tile costing its vectors plus about half a vector of overhead (its
+ * stores and copy-out). One vector per tile is never chosen: 4 accumulator chains cannot
+ * cover the fused multiply-add's latency (a prime count of vectors picked it, at half speed). */
 static int pick_nv(int nvec) {
-    int best = 1, best_cost = nvec;
-    for (int nv = 2; nv <= NV_MAX; nv++) {
-        const int cost = (nvec + nv - 1) / nv * nv;
-        if (cost <= best_cost) best = nv, best_cost = cost;
+    if (nvec <= NV_MAX) return nvec;
+    int best = NV_MAX;
+    double best_t = 1e300;
+    for (int nv = NV_MAX; nv >= 2; nv--) {
+        const double t = (double)((nvec + nv - 1) / nv) * (nv + 0.5);
+        if (t < best_t) best = nv, best_t = t;
     }
     return best;
 }

@@ -4,8 +4,9 @@
  *
  * Taken (conv2d_direct_takes): groups 1, stride 1, dilation 1, 1 < k <= 7, pad <= k-1.
  * The input is copied once, zero-padded, so every tap (ky, kx) of flat output i = y*wp + x
- * reads the padded plane at the fixed offset i + ky*wp + kx (wp = w + 2 pad; the columns
- * x >= wo are computed and dropped, as in the depthwise kernels of nn/conv2d.c). A tile of
+ * reads the padded plane at the fixed offset i + ky*wp + kx (wp = w + pad: one gap of zeros
+ * pads both the right of a row and the left of the next; the columns x >= wo are computed
+ * and dropped, as in the depthwise kernels of nn/conv2d.c). A tile of
  * 4 output channels x NV vectors of flat outputs lives in registers across all input
  * channels and taps: per tap, NV vector loads feed 4*NV fused multiply-adds, the weights
  * broadcast from a copy packed [co block][ci][tap][4]. The data gradient is the same kernel

@@ -53,6 +53,14 @@ FILE *fn_fopen_check(const char *path, const char *mode, const char *file, int l
 extern const char fn_git_rev_text[]; /* build/generated/git_rev.c */
 const char *fn_git_rev(void) { return fn_git_rev_text; }
 
+int fn_env_switch(int *state, const char *name) {
+    if (*state < 0) {
+        const char *v = getenv(name);
+        *state = !(v && !strcmp(v, "0"));
+    }
+    return *state;
+}
+
 double fn_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

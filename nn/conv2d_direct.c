@@ -9,9 +9,9 @@
 #endif
 #include <math.h>
 #include <omp.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "base/common.h"
 #include "nn/real.h"
 
 #define CO_B 4      /* output channels per tile */
@@ -119,13 +119,7 @@ static direct_dims transposed_dims(const conv2d_dims *d) {
 #if !FN_REAL_DOUBLE /* precision-independent helpers: defined once, in the f32 object */
 int conv2d_direct_enabled = -1; /* -1: not yet read from the environment */
 
-static int enabled(void) {
-    if (conv2d_direct_enabled < 0) {
-        const char *e = getenv("FREENAS_CONV_DIRECT");
-        conv2d_direct_enabled = !(e && !strcmp(e, "0"));
-    }
-    return conv2d_direct_enabled;
-}
+static int enabled(void) { return fn_env_switch(&conv2d_direct_enabled, "FREENAS_CONV_DIRECT"); }
 
 int conv2d_direct_takes(const conv2d_dims *d) {
     return enabled() && d->groups == 1 && d->stride == 1 && d->dil == 1 &&

@@ -24,13 +24,7 @@ int conv2d_dnnl_enabled = -1; /* -1: not yet read from the environment */
 
 const int conv2d_dnnl_built = 1;
 
-static int enabled(void) {
-    if (conv2d_dnnl_enabled < 0) {
-        const char *e = getenv("FREENAS_ONEDNN");
-        conv2d_dnnl_enabled = !(e && !strcmp(e, "0"));
-    }
-    return conv2d_dnnl_enabled;
-}
+static int enabled(void) { return fn_env_switch(&conv2d_dnnl_enabled, "FREENAS_ONEDNN"); }
 
 /* padding after the last row (column) that makes oneDNN's output size ours (floor division
  * drops input rows that no window reaches: then it is negative) */

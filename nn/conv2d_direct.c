@@ -83,7 +83,7 @@ typedef float vec;
 /* ---------------------------------------------------------------- geometry -------------- */
 
 /* One direct conv: cin planes h x w, padded by pad, to cout planes ho x wo. The data
- * gradient is one of these on dout (direct_transposed). */
+ * gradient is one of these on dout (transposed_dims). */
 typedef struct {
     int n, cin, cout, k, pad, h, w, ho, wo;
 } direct_dims;
@@ -159,12 +159,11 @@ static void pack_weights(real *restrict wp, const real *restrict w, const direct
                 }
 }
 
-/* Zero-padded copy of channels [c0, c1) of one image, and the zeroed slack after the last. */
-static void pad_channels(real *restrict buf, const real *restrict x, const direct_dims *g,
-                         int c0, int c1) {
+/* Zero-padded copy of one image's channels, and the zeroed slack after the last. */
+static void pad_image(real *restrict buf, const real *restrict x, const direct_dims *g) {
     const int wp = wp_of(g), p = g->pad;
     const size_t plane = plane_of(g);
-    for (int c = c0; c < c1; c++) {
+    for (int c = 0; c < g->cin; c++) {
         real *dst = buf + (size_t)c * plane;
         const real *src = x + (size_t)c * g->h * g->w;
         memset(dst, 0, sizeof(real) * ((size_t)p * wp + p));
@@ -177,10 +176,8 @@ static void pad_channels(real *restrict buf, const real *restrict x, const direc
         const size_t tail = (size_t)(g->h + p) * wp + p; /* past the last row's right pad */
         memset(dst + tail, 0, sizeof(real) * (plane - tail));
     }
-    if (c1 == g->cin) {
-        const size_t used = (size_t)g->cin * plane;
-        memset(buf + used, 0, sizeof(real) * (image_of(g) - used));
-    }
+    const size_t used = (size_t)g->cin * plane;
+    memset(buf + used, 0, sizeof(real) * (image_of(g) - used));
 }
 
 /* ---------------------------------------------------------------- the kernel ------------ */
@@ -317,7 +314,7 @@ static void run(real *out, const real *x, const real *w, const direct_dims *g, r
         {
             const int nt = omp_get_num_threads(), id = omp_get_thread_num();
             real *buf = bufs + (size_t)id * image_of(g);
-            pad_channels(buf, x, g, 0, g->cin);
+            pad_image(buf, x, g);
             int b0 = 0, b1 = pl.nb, t0 = 0, t1 = pl.tiles;
             if (pl.nb >= nt) {
                 b0 = pl.nb * id / nt, b1 = pl.nb * (id + 1) / nt;
@@ -338,7 +335,7 @@ static void run(real *out, const real *x, const real *w, const direct_dims *g, r
         real *buf = bufs + (size_t)omp_get_thread_num() * image_of(g);
 #pragma omp for schedule(static)
         for (int n = 0; n < g->n; n++) {
-            pad_channels(buf, x + n * in_img, g, 0, g->cin);
+            pad_image(buf, x + n * in_img, g);
             for (int cb = 0; cb < pl.nb; cb++)
                 for (int ti = 0; ti < pl.tiles; ti++)
                     run_item(out + n * out_img, buf, wpk, &pl, cb, ti, acc);

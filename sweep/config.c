@@ -55,8 +55,8 @@ const sweep_key_info sweep_keys[SWEEP_NUM_KEYS] = {
     [SWEEP_KEY_SAMPLE] = {"sample", SWEEP_T_INT, 1, "an integer 1..15625"},
     [SWEEP_KEY_STRATEGY] = {"strategy", SWEEP_T_STR, 1, "ei, ucb, alone or random"},
     [SWEEP_KEY_BUDGET] = {"budget", SWEEP_T_INT, 1, "an integer 1..256"},
-    [SWEEP_KEY_METRIC_ABS] = {"metric_abs", SWEEP_T_BOOL, 1, "true or false"},
-    [SWEEP_KEY_KAPPA_RAW] = {"kappa_raw", SWEEP_T_BOOL, 1, "true or false"},
+    [SWEEP_KEY_METRIC_ABS] = {"metric_abs", SWEEP_T_BOOL, 1, "true or false", 1},
+    [SWEEP_KEY_KAPPA_RAW] = {"kappa_raw", SWEEP_T_BOOL, 1, "true or false", 1},
 };
 
 static const char *const kind_names[] = {"search", "noop", "score", "zc_search", "random",

@@ -68,6 +68,8 @@ typedef struct {
     sweep_type type;
     int grid;          /* 1 if it may appear under grid: / zip: */
     const char *hint;  /* what values it takes, for messages */
+    int id_when_set;   /* 1: in job ids only when not false (a key added after ids were in
+                          use: the ids of earlier sweeps, their records and resume, stay) */
 } sweep_key_info;
 
 extern const sweep_key_info sweep_keys[SWEEP_NUM_KEYS];

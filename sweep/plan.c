@@ -233,12 +233,9 @@ size_t sweep_params_canonical(const sweep_params *p, const int *skip, char *buf,
     buf[0] = '\0';
     for (int k = 0; k < SWEEP_NUM_KEYS; k++) {
         if ((skip && skip[k]) || !sweep_key_applies(p->kind, (sweep_key)k)) continue;
-        /* keys added after ids were in use enter an id only when set: older ids stay */
-        if ((k == SWEEP_KEY_METRIC_ABS && !p->metric_abs) ||
-            (k == SWEEP_KEY_KAPPA_RAW && !p->kappa_raw))
-            continue;
         char v[64];
         sweep_params_value(p, (sweep_key)k, v, sizeof v);
+        if (sweep_keys[k].id_when_set && !strcmp(v, "0")) continue; /* false: older ids stay */
         int w = snprintf(buf + n, n < len ? len - n : 0, "%s%s=%s", n ? "," : "",
                          sweep_keys[k].name, v);
         if (w > 0) n += (size_t)w;

@@ -76,11 +76,24 @@ static int dw_transposed(const conv2d_dims *d, conv2d_dims *t) {
     return 1;
 }
 
+/* Stride-1 planes (dw1_plane below): the padded copy, (h + 2 pad) rows R = w + pad apart, then
+ * pad zeros and (k-1)*dil of slack that only dropped flat outputs read; and the flat plane
+ * [ho, R] of dw1_flat (planes narrower than a vector) */
+static size_t dw1_buf(const conv2d_dims *d) {
+    const size_t R = (size_t)d->w + d->pad;
+    return round16((size_t)(d->h + 2 * d->pad) * R + d->pad + (size_t)(d->k - 1) * d->dil);
+}
+
+static size_t dw1_scratch(const conv2d_dims *d) {
+    return dw1_buf(d) + round16((size_t)d->ho * (d->w + d->pad));
+}
+
 /* per-thread scratch elements of the direct kernels */
 static size_t dw_scratch(const conv2d_dims *d) {
-    size_t s = dw_geometry(d).scratch;
+    size_t s = dw_geometry(d).scratch; /* forward (strided), the weight gradient */
+    if (d->stride == 1 && dw1_scratch(d) > s) s = dw1_scratch(d);
     conv2d_dims t;
-    if (dw_transposed(d, &t) && dw_geometry(&t).scratch > s) s = dw_geometry(&t).scratch;
+    if (dw_transposed(d, &t) && dw1_scratch(&t) > s) s = dw1_scratch(&t);
     return s;
 }
 
@@ -292,26 +305,12 @@ static void dw_forward_plane(real *restrict out, const real *in, const real *w,
         memcpy(out + (size_t)y * d->wo, flat + (size_t)y * g->wh, sizeof(real) * d->wo);
 }
 
-/* One plane: din [h, w] += data gradient of dout [ho, wo]. t: the transposed conv of
- * dw_transposed (gather: a forward pass over dout with flipped offsets toff), or NULL: the
- * adjoint of forward's taps, every tap scattering w[t] * dout into a phase buffer that then
- * folds back into din. */
+/* One plane: din [h, w] += data gradient of dout [ho, wo], the adjoint of forward's taps
+ * (strided convs; stride 1 gathers instead: dw_transposed, dw1_plane): every tap scatters
+ * w[t] * dout into a phase buffer that then folds back into din. */
 static void dw_backward_data_plane(real *restrict din, const real *dout, const real *w,
                                    const conv2d_dims *d, const dw_geom *g, const int *off,
-                                   const conv2d_dims *t, const dw_geom *tg, const int *toff,
                                    real *scratch) {
-    if (t) {
-        real *buf = scratch, *flat = scratch + tg->buf;
-        dw_split(buf, dout, t, tg);
-        dw_taps(flat, buf, toff, w, d->k, tg->nflat);
-        for (int y = 0; y < d->h; y++) {
-            real *drow = din + (size_t)y * d->w;
-            const real *frow = flat + (size_t)y * tg->wh;
-#pragma omp simd
-            for (int x = 0; x < d->w; x++) drow[x] += frow[x];
-        }
-        return;
-    }
     real *restrict buf = scratch, *restrict flat = scratch + g->buf;
     dw_flat_grad(flat, dout, d, g);
     memset(buf, 0, sizeof(real) * g->buf);
@@ -334,48 +333,188 @@ static void dw_backward_weight_plane(real *dw, const real *dout, const real *in,
     dw_dots(dw, flat, buf, off, d->k, g->nflat);
 }
 
+/* ---------------------------------------------------------------- depthwise, stride 1 -- */
+
+/* Stride 1 (every DARTS normal-cell op, the second conv of each sep_conv, and the data
+ * gradient of every stride-1 op, itself a stride-1 conv: dw_transposed) skips the phase
+ * split and the flat output plane. The plane is copied once, zero-padded, with rows
+ * R = w + pad apart: the pad zeros after one row are the pad zeros before the next, so the
+ * right-hand taps of a row's last outputs read zeros, never the next row's data. Each output
+ * row is then one vector loop over its wo outputs, reading the copy at one fixed offset per
+ * tap and writing (or adding into) the output row itself: no dropped columns, no copy out.
+ * Each output sums its taps in order from 0, one multiply and one add per tap, as dw_taps
+ * does: the two paths give the same bits. */
+static int dw1_applies(const conv2d_dims *d) { return d->stride == 1; }
+
+/* buf [(h + 2 pad) rows of R, + pad] = in [h, w] zero-padded, rows R = w + pad apart */
+static void dw1_pad(real *restrict buf, const real *restrict in, const conv2d_dims *d) {
+    const int W = d->w, P = d->pad, R = W + P;
+    memset(buf, 0, sizeof(real) * ((size_t)P * R + P)); /* top rows, first row's left pad */
+    for (int iy = 0; iy < d->h; iy++) {
+        real *restrict dst = buf + (size_t)(iy + P) * R + P;
+        const real *restrict src = in + (size_t)iy * W;
+#pragma omp simd
+        for (int x = 0; x < W; x++) dst[x] = src[x];
+        for (int x = W; x < R; x++) dst[x] = 0; /* right pad = the next row's left pad */
+    }
+    /* bottom rows, and the slack that dw1_flat's dropped outputs read */
+    memset(buf + (size_t)(d->h + P) * R + P, 0,
+           sizeof(real) * ((size_t)P * R + (size_t)(d->k - 1) * d->dil));
+}
+
+/* out [ho, wo] (+)= sum over the nt taps of w[t] buf[y R + off[t] + x]; nt a constant once
+ * inlined, so the weights stay in registers across the rows */
+static inline __attribute__((always_inline)) void dw1_rows_k(real *restrict out,
+                                                             const real *restrict buf,
+                                                             const int *off, const real *w,
+                                                             const int nt, int ho, int wo,
+                                                             int R, int acc) {
+    real wt[DW_MAX_K * DW_MAX_K];
+    int ot[DW_MAX_K * DW_MAX_K];
+    for (int t = 0; t < nt; t++) {
+        wt[t] = w[t];
+        ot[t] = off[t];
+    }
+    for (int y = 0; y < ho; y++) {
+        const real *restrict src = buf + (size_t)y * R;
+        real *restrict o = out + (size_t)y * wo;
+        if (acc) {
+#pragma omp simd
+            for (int x = 0; x < wo; x++) {
+                real a = 0;
+#pragma GCC unroll 25
+                for (int t = 0; t < nt; t++) a += wt[t] * src[ot[t] + x];
+                o[x] += a;
+            }
+        } else {
+#pragma omp simd
+            for (int x = 0; x < wo; x++) {
+                real a = 0;
+#pragma GCC unroll 25
+                for (int t = 0; t < nt; t++) a += wt[t] * src[ot[t] + x];
+                o[x] = a;
+            }
+        }
+    }
+}
+
+/* Planes narrower than a vector (the 14x14 and 7x7 stages) would leave each row's loop to
+ * its scalar remainder: they run one flat loop over the ho*R outputs of the copy's rows
+ * into scratch (the last pad columns of each row computed and dropped; they read the
+ * copy's zeros and slack), then copy (or add) the rows out. */
+static inline __attribute__((always_inline)) void dw1_flat_k(real *restrict out,
+                                                             real *restrict flat,
+                                                             const real *restrict buf,
+                                                             const int *off, const real *w,
+                                                             const int nt, int ho, int wo,
+                                                             int R, int acc) {
+    real wt[DW_MAX_K * DW_MAX_K];
+    int ot[DW_MAX_K * DW_MAX_K];
+    for (int t = 0; t < nt; t++) {
+        wt[t] = w[t];
+        ot[t] = off[t];
+    }
+    const int n = ho * R;
+#pragma omp simd
+    for (int i = 0; i < n; i++) {
+        real a = 0;
+#pragma GCC unroll 25
+        for (int t = 0; t < nt; t++) a += wt[t] * buf[ot[t] + i];
+        flat[i] = a;
+    }
+    for (int y = 0; y < ho; y++) {
+        real *restrict o = out + (size_t)y * wo;
+        const real *restrict f = flat + (size_t)y * R;
+        if (acc)
+            for (int x = 0; x < wo; x++) o[x] += f[x];
+        else
+            for (int x = 0; x < wo; x++) o[x] = f[x];
+    }
+}
+
+/* Rows at least this wide run dw1_rows_k; narrower ones dw1_flat_k (bench/bench_conv.c:
+ * 14x14 dil5 took twice as long on rows, 28x28 and 32x32 a quarter less) */
+#define DW1_ROW_MIN 16
+
+/* One plane of a stride-1 depthwise conv: out [ho, wo] (+)= in [h, w] conv w, the taps at
+ * offsets off (dw1_offsets) in the copy; scratch holds dw1_scratch(d) elements */
+static void dw1_plane(real *out, const real *in, const real *w, const conv2d_dims *d,
+                      const int *off, real *scratch, int acc) {
+    real *buf = scratch, *flat = scratch + dw1_buf(d);
+    dw1_pad(buf, in, d);
+    const int R = d->w + d->pad, kk = d->k * d->k, ho = d->ho, wo = d->wo;
+    if (wo >= DW1_ROW_MIN || wo > R) { /* wo > R: pad > (k-1)*dil, rows longer than R */
+        if (kk == 9) dw1_rows_k(out, buf, off, w, 9, ho, wo, R, acc);
+        else if (kk == 25) dw1_rows_k(out, buf, off, w, 25, ho, wo, R, acc);
+        else dw1_rows_k(out, buf, off, w, kk, ho, wo, R, acc);
+    } else {
+        if (kk == 9) dw1_flat_k(out, flat, buf, off, w, 9, ho, wo, R, acc);
+        else if (kk == 25) dw1_flat_k(out, flat, buf, off, w, 25, ho, wo, R, acc);
+        else dw1_flat_k(out, flat, buf, off, w, kk, ho, wo, R, acc);
+    }
+}
+
+/* off[ky*k + kx] = where tap (ky, kx) of output (0, 0) reads in dw1_pad's copy; flipped:
+ * the taps in reverse order (the filter rotated by 180 degrees, for dw_transposed) */
+static void dw1_offsets(int *off, const conv2d_dims *d, int flipped) {
+    const int kk = d->k * d->k, R = d->w + d->pad;
+    for (int ky = 0; ky < d->k; ky++)
+        for (int kx = 0; kx < d->k; kx++) {
+            const int t = ky * d->k + kx;
+            off[flipped ? kk - 1 - t : t] = ky * d->dil * R + kx * d->dil;
+        }
+}
+
 /* Planes (image, channel) are independent: one flat loop over n*c of them, so a batch of one
  * still spreads its channels over every thread. */
 static void dw_forward(real *out, const real *in, const real *w, const conv2d_dims *d,
                        real *ws) {
     const dw_geom g = dw_geometry(d);
-    const size_t scr = dw_scratch(d);
+    const size_t scr = dw_scratch(d); /* >= dw1_buf(d): the same plane, narrower rows */
+    const int s1 = dw1_applies(d);
     int off[DW_MAX_K * DW_MAX_K];
-    dw_offsets(off, d, &g, 0);
+    if (s1) dw1_offsets(off, d, 0);
+    else dw_offsets(off, d, &g, 0);
     const int C = d->cin, np = d->n * C, kk = d->k * d->k;
     const size_t ip = (size_t)d->h * d->w, op = (size_t)d->ho * d->wo;
 #pragma omp parallel if (conv2d_flops(d) > DW_PAR_FLOPS)
     {
         real *scratch = ws + (size_t)omp_get_thread_num() * scr;
 #pragma omp for schedule(static)
-        for (int pl = 0; pl < np; pl++)
-            dw_forward_plane(out + pl * op, in + pl * ip, w + (size_t)(pl % C) * kk, d, &g, off,
-                             scratch);
+        for (int pl = 0; pl < np; pl++) {
+            const real *wp = w + (size_t)(pl % C) * kk;
+            if (s1) dw1_plane(out + pl * op, in + pl * ip, wp, d, off, scratch, 0);
+            else dw_forward_plane(out + pl * op, in + pl * ip, wp, d, &g, off, scratch);
+        }
     }
 }
 
 /* din planes are independent as in forward; dw[c] sums over the batch, so its loop runs over
  * channels with the images inside: one writer per channel, no reduction between threads. */
 static void dw_backward(real *din, real *dw, const real *dout, const real *in, const real *w,
-                        const conv2d_dims *d, real *ws) {
+                        const conv2d_dims *d, real *ws, int acc) {
     const dw_geom g = dw_geometry(d);
     const size_t scr = dw_scratch(d);
     int off[DW_MAX_K * DW_MAX_K], toff[DW_MAX_K * DW_MAX_K];
     dw_offsets(off, d, &g, 0);
     conv2d_dims t;
     const int gather = dw_transposed(d, &t);
-    const dw_geom tg = gather ? dw_geometry(&t) : g;
-    if (gather) dw_offsets(toff, &t, &tg, 1);
+    /* the gather is a stride-1 conv: dw1's rows, which write din (acc 0) or add into it */
+    if (gather) dw1_offsets(toff, &t, 1);
     const int C = d->cin, np = d->n * C, kk = d->k * d->k;
     const size_t ip = (size_t)d->h * d->w, op = (size_t)d->ho * d->wo;
+    if (din && !acc && !gather) memset(din, 0, sizeof(real) * np * ip);
 #pragma omp parallel if (conv2d_flops(d) > DW_PAR_FLOPS)
     {
         real *scratch = ws + (size_t)omp_get_thread_num() * scr;
         if (din) {
 #pragma omp for schedule(static) nowait
-            for (int pl = 0; pl < np; pl++)
-                dw_backward_data_plane(din + pl * ip, dout + pl * op, w + (size_t)(pl % C) * kk,
-                                       d, &g, off, gather ? &t : NULL, &tg, toff, scratch);
+            for (int pl = 0; pl < np; pl++) {
+                const real *wp = w + (size_t)(pl % C) * kk;
+                if (gather) dw1_plane(din + pl * ip, dout + pl * op, wp, &t, toff, scratch, acc);
+                else dw_backward_data_plane(din + pl * ip, dout + pl * op, wp, d, &g, off,
+                                            scratch);
+            }
         }
         if (dw) {
 #pragma omp for schedule(static) nowait
@@ -565,8 +704,7 @@ void FN(conv2d_backward)(real *din, real *dw, const real *dout, const real *in, 
     if (din && FN(conv2d_direct_backward_data)(din, dout, w, d, ws, acc)) din = NULL;
     if (!din && !dw) return;
     if (is_depthwise(d)) {
-        if (din && !acc) memset(din, 0, sizeof(real) * d->n * d->cin * d->h * d->w);
-        dw_backward(din, dw, dout, in, w, d, ws);
+        dw_backward(din, dw, dout, in, w, d, ws, acc);
         return;
     }
     if (din && d->n == 1) {

@@ -92,7 +92,8 @@ static void test_conv_fd(int n, int cin, int h, int w, int cout, int k, int s, i
     size_t nx = (size_t)n * cin * h * w, nw = (size_t)cout * (cin / groups) * k * k;
     size_t ny = (size_t)n * cout * d.ho * d.wo;
     c.x = rnd(nx); c.w = rnd(nw); c.r = rnd(ny); c.y = zeros(ny);
-    c.ws = zeros(conv2d_workspace(&d));
+    c.ws = zeros(conv2d_workspace(&d)); /* NaN: no kernel may read scratch it did not write */
+    for (size_t i = 0; i < conv2d_workspace(&d); i++) c.ws[i] = NAN;
     char what[96], tag[64];
     snprintf(tag, sizeof tag, "conv n%d %dx%d k%d s%d p%d d%d g%d", n, h, w, k, s, p, dil, groups);
     double *yref = zeros(ny);
@@ -176,6 +177,59 @@ static void test_dwconv_big(int n, int c, int h, int w, int k, int s, int p, int
     CHECKF(conv2d_flops(&d) > 2e5, "%.0f flops: too small for the threaded branch",
            conv2d_flops(&d));
     test_conv_fd(n, c, h, w, c, k, s, p, dil, c, 0);
+}
+
+/* Depthwise direct kernels, float32, bit for bit: every output is its taps' products added
+ * one at a time in tap order from 0 (out-of-image taps skipped: adding a zero product changes
+ * no sum), the order the CPU kernels use on every ISA, so this is what they must give exactly.
+ * Forward, and the data gradient added into din (stride 1 gathers: the taps of the flipped
+ * filter, reading dout at (iy + pad - ky*dil, ix + pad - kx*dil), again in order from 0). */
+static void test_dwconv_bits(int n, int c, int h, int w, int k, int s, int p, int dil) {
+    conv2d_dims d = {n, c, h, w, c, k, s, p, dil, c, 0, 0};
+    CHECK(conv2d_dims_init(&d) == 0);
+    const size_t nx = (size_t)n * c * h * w, ny = (size_t)n * c * d.ho * d.wo;
+    const size_t nw = (size_t)c * k * k;
+    float *x = mallocCheck(4 * nx), *wt = mallocCheck(4 * nw), *dy = mallocCheck(4 * ny);
+    float *y = mallocCheck(4 * ny), *yr = mallocCheck(4 * ny);
+    float *dx = mallocCheck(4 * nx), *dxr = mallocCheck(4 * nx);
+    float *ws = mallocCheck(4 * (conv2d_workspace(&d) + 1));
+    for (size_t i = 0; i < nx; i++) x[i] = (float)test_rand(&rng);
+    for (size_t i = 0; i < nw; i++) wt[i] = (float)test_rand(&rng);
+    for (size_t i = 0; i < ny; i++) dy[i] = (float)test_rand(&rng);
+    for (size_t i = 0; i < nx; i++) dx[i] = dxr[i] = (float)test_rand(&rng);
+    for (int pl = 0; pl < n * c; pl++) {
+        const float *xp = x + (size_t)pl * h * w, *wp = wt + (size_t)(pl % c) * k * k;
+        const float *dyp = dy + (size_t)pl * d.ho * d.wo;
+        for (int oy = 0; oy < d.ho; oy++)
+            for (int ox = 0; ox < d.wo; ox++) {
+                float a = 0;
+                for (int t = 0; t < k * k; t++) {
+                    const int iy = oy * s - p + t / k * dil, ix = ox * s - p + t % k * dil;
+                    if (iy >= 0 && iy < h && ix >= 0 && ix < w) a += wp[t] * xp[iy * w + ix];
+                }
+                yr[((size_t)pl * d.ho + oy) * d.wo + ox] = a;
+            }
+        if (s != 1 || p > (k - 1) * dil) continue; /* the scatter path: a different order */
+        for (int iy = 0; iy < h; iy++)
+            for (int ix = 0; ix < w; ix++) {
+                float a = 0;
+                for (int t = 0; t < k * k; t++) {
+                    const int oy = iy + p - t / k * dil, ox = ix + p - t % k * dil;
+                    if (oy >= 0 && oy < d.ho && ox >= 0 && ox < d.wo)
+                        a += wp[t] * dyp[oy * d.wo + ox];
+                }
+                dxr[((size_t)pl * h + iy) * w + ix] += a;
+            }
+    }
+    conv2d_forward_f32(y, x, wt, &d, ws);
+    CHECKF(memcmp(y, yr, 4 * ny) == 0, "depthwise f32 %dx%d k%d s%d p%d d%d: forward is not the "
+           "tap-order sum bit for bit", h, w, k, s, p, dil);
+    if (s == 1 && p <= (k - 1) * dil) {
+        conv2d_backward_f32(dx, NULL, dy, x, wt, &d, ws, 1);
+        CHECKF(memcmp(dx, dxr, 4 * nx) == 0, "depthwise f32 %dx%d k%d p%d d%d: data gradient is "
+               "not the flipped tap-order sum bit for bit", h, w, k, p, dil);
+    }
+    free(x); free(wt); free(dy); free(y); free(yr); free(dx); free(dxr); free(ws);
 }
 
 /* ---------------------------------------------------------------- batchnorm ------- */
@@ -401,7 +455,8 @@ static double *nans(size_t n) {
 static void test_first_write(void) {
     const int convs[][10] = {{2, 3, 7, 6, 4, 3, 1, 1, 1, 1}, {1, 5, 6, 6, 3, 1, 1, 0, 1, 1},
                              {3, 5, 6, 6, 3, 1, 1, 0, 1, 1}, {2, 6, 8, 8, 6, 3, 1, 2, 2, 6},
-                             {1, 4, 8, 8, 6, 3, 2, 1, 1, 2}, {2, 4, 9, 7, 6, 3, 2, 1, 1, 1}};
+                             {1, 4, 8, 8, 6, 3, 2, 1, 1, 2}, {2, 4, 9, 7, 6, 3, 2, 1, 1, 1},
+                             {1, 4, 5, 18, 4, 3, 1, 1, 1, 4}, {2, 4, 9, 9, 4, 5, 2, 2, 1, 4}};
     for (size_t t = 0; t < sizeof convs / sizeof convs[0]; t++) {
         const int *v = convs[t];
         conv2d_dims d = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], 0, 0};
@@ -572,6 +627,17 @@ int main(void) {
     test_dwconv(1, 2, 10, 11, 3, 3, 1, 1);    /* stride 3 */
     test_dwconv(1, 2, 9, 8, 7, 2, 3, 1);      /* 7x7: the generic filter-row loops */
     test_dwconv(2, 3, 5, 5, 1, 1, 0, 1);      /* 1x1 depthwise: a per-channel scale */
+    /* planes at least 16 wide: one vector loop per output row (and its remainder) */
+    test_dwconv(1, 2, 5, 19, 3, 1, 1, 1);
+    test_dwconv(2, 2, 6, 21, 5, 1, 4, 2);
+    test_dwconv(1, 2, 4, 17, 3, 1, 3, 1);     /* pad > (k-1)*dil on the row path */
+    /* the f32 kernels bit for bit: flat planes, rows, a remainder, dilated, strided */
+    test_dwconv_bits(2, 3, 9, 9, 3, 1, 1, 1);
+    test_dwconv_bits(1, 2, 14, 14, 5, 1, 4, 2);
+    test_dwconv_bits(2, 3, 32, 32, 3, 1, 1, 1);
+    test_dwconv_bits(1, 2, 28, 28, 5, 1, 2, 1);
+    test_dwconv_bits(1, 2, 19, 23, 3, 1, 2, 2);
+    test_dwconv_bits(1, 2, 17, 17, 5, 2, 2, 1);
     test_dwconv_big(3, 8, 15, 13, 5, 1, 2, 1); /* threaded: planes over images and channels */
     test_dwconv_big(1, 32, 16, 16, 5, 1, 4, 2); /* batch 1: channels over the threads */
     test_dwconv_big(2, 16, 23, 23, 5, 2, 2, 1); /* threaded, stride 2 */

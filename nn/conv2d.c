@@ -12,8 +12,9 @@
  * or smaller, channels in multiples of 16 (NB201's 3x3, DARTS's sep_conv on small planes),
  * go to oneDNN where the build has it (nn/conv2d_dnnl.h): forward and data gradient. Dense
  * stride-1 convs larger than 1x1 that oneDNN does not take (every float64 one: SynFlow's
- * NB201 3x3; the DARTS stem) run on the direct kernels of nn/conv2d_direct.h, forward and
- * data gradient (bench/bench_conv_dense.c times all three paths). */
+ * NB201 3x3; the DARTS stem), and 1x1 convs on batches of planes of 64 or more, run on the
+ * direct kernels of nn/conv2d_direct.h, forward and data gradient
+ * (bench/bench_conv_dense.c times all three paths). */
 #include "nn/conv2d.h"
 
 #include <omp.h>

@@ -1,7 +1,7 @@
-/* nn/conv2d_direct.c: direct kernels for dense stride-1 convolutions larger than 1x1 (see
- * nn/conv2d_direct.h). Vector code through AVX-512 or AVX2 intrinsics where the build has
- * them (-march=native), else scalar fma(): the same fused multiply-add chain per element
- * in all three. */
+/* nn/conv2d_direct.c: direct kernels for dense stride-1 convolutions, 1x1 on batches
+ * included (see nn/conv2d_direct.h). Vector code through AVX-512 or AVX2 intrinsics where
+ * the build has them (-march=native), else scalar fma(): the same fused multiply-add chain
+ * per element in all three. */
 #include "nn/conv2d_direct.h"
 
 #if defined(__AVX512F__) || defined(__AVX2__)
@@ -30,6 +30,10 @@ typedef __m512d vec;
 #define VLOAD(p) _mm512_loadu_pd(p)
 #define VSTORE(p, v) _mm512_storeu_pd(p, v)
 #define VFMA(w, x, a) _mm512_fmadd_pd(_mm512_set1_pd(w), x, a)
+#define VADD(a, b) _mm512_add_pd(a, b)
+#define VMASK(n) ((__mmask8)((1u << (n)) - 1))
+#define VLOAD_N(p, n) _mm512_maskz_loadu_pd(VMASK(n), p)
+#define VSTORE_N(p, v, n) _mm512_mask_storeu_pd(p, VMASK(n), v)
 #elif defined(__AVX2__) && defined(__FMA__)
 typedef __m256d vec;
 #define LANES 4
@@ -39,6 +43,10 @@ typedef __m256d vec;
 #define VLOAD(p) _mm256_loadu_pd(p)
 #define VSTORE(p, v) _mm256_storeu_pd(p, v)
 #define VFMA(w, x, a) _mm256_fmadd_pd(_mm256_set1_pd(w), x, a)
+#define VADD(a, b) _mm256_add_pd(a, b)
+#define VMASK(n) _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3))
+#define VLOAD_N(p, n) _mm256_maskload_pd(p, VMASK(n))
+#define VSTORE_N(p, v, n) _mm256_maskstore_pd(p, VMASK(n), v)
 #else
 typedef double vec;
 #define LANES 1
@@ -48,6 +56,9 @@ typedef double vec;
 #define VLOAD(p) (*(p))
 #define VSTORE(p, v) (*(p) = (v))
 #define VFMA(w, x, a) fma(w, x, a)
+#define VADD(a, b) ((a) + (b))
+#define VLOAD_N(p, n) VLOAD(p) /* one lane: never partial */
+#define VSTORE_N(p, v, n) VSTORE(p, v)
 #endif
 #else /* float32 */
 #if defined(__AVX512F__)
@@ -59,6 +70,10 @@ typedef __m512 vec;
 #define VLOAD(p) _mm512_loadu_ps(p)
 #define VSTORE(p, v) _mm512_storeu_ps(p, v)
 #define VFMA(w, x, a) _mm512_fmadd_ps(_mm512_set1_ps(w), x, a)
+#define VADD(a, b) _mm512_add_ps(a, b)
+#define VMASK(n) ((__mmask16)((1u << (n)) - 1))
+#define VLOAD_N(p, n) _mm512_maskz_loadu_ps(VMASK(n), p)
+#define VSTORE_N(p, v, n) _mm512_mask_storeu_ps(p, VMASK(n), v)
 #elif defined(__AVX2__) && defined(__FMA__)
 typedef __m256 vec;
 #define LANES 8
@@ -68,6 +83,10 @@ typedef __m256 vec;
 #define VLOAD(p) _mm256_loadu_ps(p)
 #define VSTORE(p, v) _mm256_storeu_ps(p, v)
 #define VFMA(w, x, a) _mm256_fmadd_ps(_mm256_set1_ps(w), x, a)
+#define VADD(a, b) _mm256_add_ps(a, b)
+#define VMASK(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define VLOAD_N(p, n) _mm256_maskload_ps(p, VMASK(n))
+#define VSTORE_N(p, v, n) _mm256_maskstore_ps(p, VMASK(n), v)
 #else
 typedef float vec;
 #define LANES 1
@@ -77,6 +96,9 @@ typedef float vec;
 #define VLOAD(p) (*(p))
 #define VSTORE(p, v) (*(p) = (v))
 #define VFMA(w, x, a) fmaf(w, x, a)
+#define VADD(a, b) ((a) + (b))
+#define VLOAD_N(p, n) VLOAD(p) /* one lane: never partial */
+#define VSTORE_N(p, v, n) VSTORE(p, v)
 #endif
 #endif
 
@@ -96,8 +118,10 @@ static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
  * instead of 20 %). */
 static int wp_of(const direct_dims *g) { return g->w + g->pad; }
 static size_t plane_of(const direct_dims *g) { return (size_t)(g->h + 2 * g->pad) * wp_of(g); }
-/* a padded image: cin planes and the slack the last tile's reads run past them */
+/* per thread: a padded image, cin planes and the slack the last tile's reads run past them
+ * (1x1 needs none: pw_run reads in place) */
 static size_t image_of(const direct_dims *g) {
+    if (g->k == 1) return 0;
     return round16((size_t)g->cin * plane_of(g) + (size_t)MAX_NV * MAX_LANES + g->k * (wp_of(g) + 1));
 }
 static size_t weights_of(const direct_dims *g) {
@@ -122,8 +146,12 @@ int conv2d_direct_enabled = -1; /* -1: not yet read from the environment */
 static int enabled(void) { return fn_env_switch(&conv2d_direct_enabled, "FREENAS_CONV_DIRECT"); }
 
 int conv2d_direct_takes(const conv2d_dims *d) {
-    return enabled() && d->groups == 1 && d->stride == 1 && d->dil == 1 &&
-           d->k > 1 && d->k <= MAX_K && d->pad <= d->k - 1;
+    if (!enabled() || d->groups != 1 || d->stride != 1 || d->dil != 1 || d->k > MAX_K ||
+        d->pad > d->k - 1)
+        return 0;
+    /* 1x1: batches (at batch 1, SynFlow's, OpenBLAS splits the one GEMM as fast) of planes
+     * of at least 64 (7x7 planes fill 49 of 64 lanes: OpenBLAS was faster) */
+    return d->k > 1 || (d->n > 1 && d->h * d->w >= 64);
 }
 
 static size_t call_workspace(const direct_dims *g) {
@@ -343,13 +371,109 @@ static void run(real *out, const real *x, const real *w, const direct_dims *g, r
     }
 }
 
+/* ---------------------------------------------------------------- 1x1 ------------------- */
+
+/* k = 1 (pad 0): out[co] = sum over ci of w[co][ci] x[ci], planes flat and contiguous, so
+ * nothing is copied: a tile reads the input planes in place (x[ci*xs + j]) and writes (acc:
+ * adds into) the output rows itself; the last vector of a plane's last tile loads and
+ * stores only its nlast valid lanes (masked: no read or write past the plane). OpenBLAS
+ * packs both operands of these small GEMMs (K = cin = 16 to 768) on every call. Per element
+ * the same chain as the k > 1 tiles: fused multiply-adds over ci in order from zero, then
+ * one add for acc. */
+static inline __attribute__((always_inline)) void pw_tile_k(real *restrict out, size_t os,
+                                                            int nco, const real *restrict x,
+                                                            size_t xs, const real *restrict wp,
+                                                            int cin, const int nv, int acc,
+                                                            const int part, int nlast) {
+    vec a[CO_B][NV_MAX];
+#pragma GCC unroll 4
+    for (int c = 0; c < CO_B; c++)
+#pragma GCC unroll 6
+        for (int v = 0; v < nv; v++) a[c][v] = VZERO();
+    for (int ci = 0; ci < cin; ci++) {
+        const real *xc = x + (size_t)ci * xs, *wc = wp + (size_t)ci * CO_B;
+        vec xv[NV_MAX];
+#pragma GCC unroll 6
+        for (int v = 0; v < nv; v++)
+            xv[v] = part && v == nv - 1 ? VLOAD_N(xc + v * LANES, nlast) : VLOAD(xc + v * LANES);
+#pragma GCC unroll 4
+        for (int c = 0; c < CO_B; c++)
+#pragma GCC unroll 6
+            for (int v = 0; v < nv; v++) a[c][v] = VFMA(wc[c], xv[v], a[c][v]);
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < CO_B; c++) {
+        if (c >= nco) break;
+        real *o = out + (size_t)c * os;
+#pragma GCC unroll 6
+        for (int v = 0; v < nv; v++) {
+            real *ov = o + v * LANES;
+            if (part && v == nv - 1)
+                VSTORE_N(ov, acc ? VADD(VLOAD_N(ov, nlast), a[c][v]) : a[c][v], nlast);
+            else
+                VSTORE(ov, acc ? VADD(VLOAD(ov), a[c][v]) : a[c][v]);
+        }
+    }
+}
+
+#define PW_CASE(NV)                                                                        \
+    case NV:                                                                               \
+        if (nlast == LANES) pw_tile_k(out, os, nco, x, xs, wp, cin, NV, acc, 0, LANES);    \
+        else pw_tile_k(out, os, nco, x, xs, wp, cin, NV, acc, 1, nlast);                   \
+        break;
+static void pw_tile_any(real *out, size_t os, int nco, const real *x, size_t xs,
+                        const real *wp, int cin, int nv, int acc, int nlast) {
+    switch (nv) {
+    PW_CASE(1)
+    PW_CASE(2)
+#if NV_MAX >= 3
+    PW_CASE(3)
+#endif
+#if NV_MAX >= 4
+    PW_CASE(4)
+    PW_CASE(5)
+    PW_CASE(6)
+#endif
+    }
+}
+#undef PW_CASE
+
+/* Tile ti (nv vectors; the plane's last, partial tile fewer) of one image, every channel
+ * block. */
+static void pw_tile_blocks(real *out, const real *x, const real *wpk, const direct_dims *g,
+                           int nv, int ti, int acc) {
+    const int hw = g->h * g->w, p0 = ti * nv * LANES, nb = (g->cout + CO_B - 1) / CO_B;
+    const int rem = hw - p0 < nv * LANES ? hw - p0 : nv * LANES;
+    const int tv = (rem + LANES - 1) / LANES, nlast = rem - (tv - 1) * LANES;
+    for (int cb = 0; cb < nb; cb++) {
+        const int nco = g->cout - cb * CO_B < CO_B ? g->cout - cb * CO_B : CO_B;
+        pw_tile_any(out + (size_t)cb * CO_B * hw + p0, (size_t)hw, nco, x + p0, (size_t)hw,
+                    wpk + (size_t)cb * g->cin * CO_B, g->cin, tv, acc, nlast);
+    }
+}
+
+static void pw_run(real *out, const real *x, const real *w, const direct_dims *g, real *ws,
+                   int transposed, int acc) {
+    const int hw = g->h * g->w, nvec = (hw + LANES - 1) / LANES;
+    const int nv = pick_nv(nvec), tiles = (nvec + nv - 1) / nv, nb = (g->cout + CO_B - 1) / CO_B;
+    const size_t in_img = (size_t)g->cin * hw, out_img = (size_t)g->cout * hw;
+    const double flops = 2.0 * g->cin * g->cout * (double)hw;
+    pack_weights(ws, w, g, transposed, 0, nb);
+    /* batches only (conv2d_direct_takes): whole images over the threads */
+#pragma omp parallel for schedule(static) if (flops * g->n > 4e6)
+    for (int n = 0; n < g->n; n++)
+        for (int ti = 0; ti < tiles; ti++) /* a tile's input stays in L1 over the blocks */
+            pw_tile_blocks(out + n * out_img, x + n * in_img, ws, g, nv, ti, acc);
+}
+
 const char *FN(conv2d_direct_isa)(void) { return ISA; }
 
 int FN(conv2d_direct_forward)(real *out, const real *in, const real *w, const conv2d_dims *d,
                               real *ws) {
     if (!conv2d_direct_takes(d)) return 0;
     const direct_dims g = forward_dims(d);
-    run(out, in, w, &g, ws, 0, 0);
+    if (d->k == 1) pw_run(out, in, w, &g, ws, 0, 0);
+    else run(out, in, w, &g, ws, 0, 0);
     return 1;
 }
 
@@ -357,6 +481,7 @@ int FN(conv2d_direct_backward_data)(real *din, const real *dout, const real *w,
                                     const conv2d_dims *d, real *ws, int acc) {
     if (!conv2d_direct_takes(d)) return 0;
     const direct_dims g = transposed_dims(d);
-    run(din, dout, w, &g, ws, 1, acc);
+    if (d->k == 1) pw_run(din, dout, w, &g, ws, 1, acc);
+    else run(din, dout, w, &g, ws, 1, acc);
     return 1;
 }

@@ -1,16 +1,20 @@
-/* nn/conv2d_direct.h: direct (no im2col) kernels for dense stride-1 convolutions larger
- * than 1x1: NB201's 3x3 convs in the float64 SynFlow pass, and float32 ones oneDNN does not
- * take.
+/* nn/conv2d_direct.h: direct (no im2col) kernels for dense stride-1 convolutions: NB201's
+ * 3x3 convs in the float64 SynFlow pass, float32 ones oneDNN does not take, and 1x1 convs
+ * on batches.
  *
- * Taken (conv2d_direct_takes): groups 1, stride 1, dilation 1, 1 < k <= 7, pad <= k-1.
- * The input is copied once, zero-padded, so every tap (ky, kx) of flat output i = y*wp + x
- * reads the padded plane at the fixed offset i + ky*wp + kx (wp = w + pad: one gap of zeros
- * pads both the right of a row and the left of the next; the columns x >= wo are computed
- * and dropped, as in the depthwise kernels of nn/conv2d.c). A tile of
- * 4 output channels x NV vectors of flat outputs lives in registers across all input
- * channels and taps: per tap, NV vector loads feed 4*NV fused multiply-adds, the weights
- * broadcast from a copy packed [co block][ci][tap][4]. The data gradient is the same kernel
- * on dout, padded by k-1-pad, with the filters transposed and flipped.
+ * Taken (conv2d_direct_takes): groups 1, stride 1, dilation 1, k <= 7, pad <= k-1; a 1x1
+ * only at batch > 1 on planes of at least 64 outputs (OpenBLAS stays faster at batch 1 and
+ * on 7x7 planes). k > 1: the input is copied once, zero-padded, so every tap (ky, kx) of
+ * flat output i = y*wp + x reads the padded plane at the fixed offset i + ky*wp + kx
+ * (wp = w + pad: one gap of zeros pads both the right of a row and the left of the next;
+ * the columns x >= wo are computed and dropped, as in the depthwise kernels of
+ * nn/conv2d.c). A tile of 4 output channels x NV vectors of flat outputs lives in registers
+ * across all input channels and taps: per tap, NV vector loads feed 4*NV fused
+ * multiply-adds, the weights broadcast from a copy packed [co block][ci][tap][4]. The data
+ * gradient is the same kernel on dout, padded by k-1-pad, with the filters transposed and
+ * flipped. 1x1: the same tiles read the planes in place and write the output rows directly
+ * (a plane's last vector masked), images over the threads; OpenBLAS packs both operands
+ * of these small GEMMs on every call (bench_profile: the DARTS 8-cell SNIP pass's 1x1 convs 13 % faster).
  *
  * Exact and portable: every output element is one fused multiply-add chain over (ci, ky, kx)
  * in that order, its own vector lane. The AVX-512, AVX2 and scalar (fma()) builds therefore

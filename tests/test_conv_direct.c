@@ -7,13 +7,16 @@
  *   - the same against the straight-loop reference of tests/test_util.c (independent of the
  *     kernels' order), float64 to 1e-13 and float32 to 1e-5 of max|ref|;
  *   - acc = 1 adds into din (din + the written gradient, bit for bit);
- *   - 1, 2 and 3 threads, batch 1 or N (each image as its own batch-1 call), and two calls
+ *   - 1, 2 and 3 threads, batch 1 or N (each image as its own batch-1 call; 1x1: each pair
+ *     of images as a batch-2 call), and two calls
  *     at once from inside a parallel region (bundle slots) give the same bits;
  *   - conv2d_forward / conv2d_backward route the shapes here (float64), and the switch off
  *     gives im2col + GEMM within rounding;
- *   - shapes it must not take (1x1, stride 2, dilation, groups, pad >= k) are not taken.
+ *   - shapes it must not take (1x1 at batch 1 or on planes under 64, stride 2, dilation,
+ *     groups, pad >= k) are not taken.
  * Shapes: NB201's three 3x3 stages at batch 1, and odd ones (2x2, 5x5, 7x7 filters, no or
- * full padding, channel counts off the block of 4, rows longer than a tile, 1x1 planes).
+ * full padding, channel counts off the block of 4, rows longer than a tile, 1x1 planes), and
+ * 1x1 filters on batches (planes whose last tile ends in a masked, partial vector).
  * The gradient against finite differences: tests/test_ops_grad.c (these shapes run here). */
 #include <math.h>
 #include <omp.h>
@@ -178,18 +181,20 @@ static size_t workspace_elems(const conv2d_dims *d) {
                    "%s %s: %d threads differ", #S, tag, t);                                 \
         }                                                                                   \
         omp_set_num_threads(saved);                                                         \
-        if (d->n > 1) {                                                                     \
+        /* slices of one image (1x1, taken for batches only: of two) */                     \
+        const int sl = d->k == 1 ? 2 : 1;                                                   \
+        if (d->n > sl && d->n % sl == 0) {                                                  \
             conv2d_dims one = *d;                                                           \
-            one.n = 1;                                                                      \
-            const size_t ix = nx / d->n, iy = ny / d->n;                                    \
+            one.n = sl;                                                                     \
+            const size_t ix = nx / d->n * sl, iy = ny / d->n * sl;                          \
             int same = 1;                                                                   \
-            for (int n = 0; n < d->n; n++) {                                                \
-                conv2d_direct_forward_##S(yc, x + n * ix, w, &one, ws);                     \
-                conv2d_direct_backward_data_##S(dxc, dy + n * iy, w, &one, ws, 0);          \
+            for (int n = 0; n < d->n / sl; n++) {                                           \
+                same &= conv2d_direct_forward_##S(yc, x + n * ix, w, &one, ws) &&           \
+                        conv2d_direct_backward_data_##S(dxc, dy + n * iy, w, &one, ws, 0);  \
                 same &= !memcmp(yc, y + n * iy, sizeof(T) * iy) &&                          \
                         !memcmp(dxc, dx + n * ix, sizeof(T) * ix);                          \
             }                                                                               \
-            CHECKF(same, "%s %s: batch 1 calls differ from the batch", #S, tag);            \
+            CHECKF(same, "%s %s: slices of %d images differ from the batch", #S, tag, sl);  \
         }                                                                                   \
         {                                                                                   \
             const size_t nws = workspace_elems(d);                                          \
@@ -250,7 +255,8 @@ static void check_routing(void) {
 
 static void check_not_taken(void) {
     const int shapes[][10] = {
-        {1, 4, 8, 8, 4, 1, 1, 0, 1, 1}, /* 1x1: GEMM on the image itself */
+        {1, 4, 8, 8, 4, 1, 1, 0, 1, 1}, /* 1x1 at batch 1: OpenBLAS splits its one GEMM */
+        {2, 4, 7, 7, 4, 1, 1, 0, 1, 1}, /* 1x1 on planes under 64 (7x7) */
         {1, 4, 8, 8, 4, 3, 2, 1, 1, 1}, /* stride 2 */
         {1, 4, 8, 8, 4, 3, 1, 2, 2, 1}, /* dilation */
         {1, 4, 8, 8, 4, 3, 1, 1, 1, 2}, /* groups */
@@ -266,7 +272,7 @@ static void check_not_taken(void) {
                    !conv2d_direct_forward_f64(NULL, NULL, NULL, &d, NULL),
                "shape %zu taken", i);
     }
-    printf("ok   1x1, strided, dilated, grouped, over-padded and 9x9 convs not taken\n");
+    printf("ok   batch-1 and 7x7 1x1, strided, dilated, grouped, over-padded and 9x9 convs not taken\n");
 }
 
 int main(int argc, char **argv) {
@@ -290,6 +296,11 @@ int main(int argc, char **argv) {
     check_shape(1, 5, 3, 41, 6, 3, 1);    /* rows longer than a tile */
     check_shape(2, 3, 1, 1, 5, 3, 1);     /* 1x1 planes: only the centre tap is inside */
     check_shape(1, 48, 8, 8, 20, 3, 1);
+    /* 1x1 (batches): whole tiles, masked last vectors (81, 130, 784 outputs a plane) */
+    check_shape(4, 16, 8, 8, 16, 1, 0);
+    check_shape(4, 5, 9, 9, 7, 1, 0);
+    check_shape(2, 3, 10, 13, 6, 1, 0);
+    check_shape(2, 48, 28, 28, 20, 1, 0);
     check_routing();
     check_not_taken();
     return test_summary("test_conv_direct");

@@ -1,12 +1,15 @@
 /* bench/bench_conv.c: CPU timing of depthwise convs (DARTS sep_conv / dil_conv shapes), the
- * direct kernels of nn/conv2d.c against the im2col + GEMM path they replace.
+ * direct kernels of nn/conv2d.c against the im2col + GEMM path they replace (both with oneDNN
+ * switched off) and against oneDNN (nn/conv2d_dnnl.c: forward and din, on the shapes it
+ * takes; "-" elsewhere).
  *
  * For each shape (CIFAR cells 32x32 C16, 16x16 C32, 8x8 C64; ImageNet 28x28 C48, 14x14 C96,
  * 7x7 C192), each op (k3/k5, stride 1/2, dilation 1/2) and each batch, float32 forward,
- * backward-data (din) and backward-weights (dw) are timed on both paths: median of --reps
+ * backward-data (din) and backward-weights (dw) are timed on each path: median of --reps
  * samples, each sample long enough (>= ~2 ms) to average out the clock. GFLOP/s counts
  * 2 x multiply-adds (conv2d_flops); the three passes cost the same. The err column is the
- * largest |new - old| / max|old| over out, din and dw: the correctness check beside the timing.
+ * largest |new - old| / max|old| over out, din and dw of the direct path against GEMM: the
+ * correctness check beside the timing.
  *   ./build/bin/bench_conv [--reps N] [--batch 1,64] [--ops sep3_s1,dil5_s2] [--json FILE] */
 #include <math.h>
 #include <omp.h>
@@ -17,6 +20,7 @@
 #include "base/common.h"
 #include "bench_timer.h"
 #include "nn/conv2d.h"
+#include "nn/conv2d_dnnl.h"
 
 /* nn/conv2d.c: 0 sends depthwise convs through im2col + GEMM (the old path) */
 extern int conv2d_depthwise_direct;
@@ -93,12 +97,16 @@ int main(int argc, char **argv) {
     if (reps < 1) reps = 1;
     if (nb < 1) return 2;
     FILE *jf = json ? fopenCheck(json, "w") : NULL;
-    if (jf) fprintf(jf, "{\"threads\":%d,\"reps\":%d,\"rows\":[", omp_get_max_threads(), reps);
+    if (jf)
+        fprintf(jf, "{\"threads\":%d,\"reps\":%d,\"onednn_s\":\"forward, din; -1: not taken\","
+                    "\"rows\":[", omp_get_max_threads(), reps);
     printf("# depthwise conv float32, %d threads, median of %d; times in ms per call; "
            "GF/s = 2*MACs/time of the direct path\n", omp_get_max_threads(), reps);
-    printf("%-8s %-10s %5s %7s | %8s %8s %8s | %8s %8s %8s | %6s %6s %6s | %7s %7s %7s | %7s\n",
+    printf("%-8s %-10s %5s %7s | %8s %8s %8s | %8s %8s %8s | %6s %6s %6s | %7s %7s %7s | %8s %8s"
+           " | %7s\n",
            "op", "shape", "batch", "MFLOP", "gemm fwd", "gemm bwd", "gemm dw", "dir fwd",
-           "dir bwd", "dir dw", "GF/s f", "GF/s b", "GF/s w", "x fwd", "x bwd", "x dw", "err");
+           "dir bwd", "dir dw", "GF/s f", "GF/s b", "GF/s w", "x fwd", "x bwd", "x dw",
+           "dnnl fwd", "dnnl bwd", "err");
     double sum[2][NPASS] = {{0}};
     int nrow = 0;
     unsigned seed = 1;
@@ -121,6 +129,7 @@ int main(int argc, char **argv) {
                 /* results of both paths, from zeroed accumulators, for the err column */
                 float *res[2][3];
                 double t[2][NPASS];
+                conv2d_dnnl_enabled = 0;
                 for (int path = 0; path < 2; path++) {
                     conv2d_depthwise_direct = path;
                     b.dx = callocCheck(nx, sizeof(float));
@@ -139,6 +148,18 @@ int main(int argc, char **argv) {
                     free(b.dwt);
                 }
                 conv2d_depthwise_direct = 1;
+                conv2d_dnnl_enabled = 1; /* oneDNN's forward and din, where it takes the shape */
+                double td[2] = {-1, -1};
+                if (conv2d_dnnl_built && conv2d_dnnl_takes(&d)) {
+                    b.dx = callocCheck(nx, sizeof(float));
+                    td[0] = time_pass(&b, P_FWD, reps);
+                    td[1] = time_pass(&b, P_BWD, reps);
+                    free(b.dx);
+                }
+                char dn[2][16];
+                for (int p = 0; p < 2; p++)
+                    if (td[p] < 0) snprintf(dn[p], sizeof dn[p], "-");
+                    else snprintf(dn[p], sizeof dn[p], "%.3f", 1e3 * td[p]);
                 double err = fmax(rel_err(res[1][0], res[0][0], ny),
                                   fmax(rel_err(res[1][1], res[0][1], nx),
                                        rel_err(res[1][2], res[0][2], nw)));
@@ -146,19 +167,20 @@ int main(int argc, char **argv) {
                 char shape[32];
                 snprintf(shape, sizeof shape, "%dx%d C%d", d.h, d.w, d.cin);
                 printf("%-8s %-10s %5d %7.2f | %8.3f %8.3f %8.3f | %8.3f %8.3f %8.3f | %6.1f "
-                       "%6.1f %6.1f | %7.1f %7.1f %7.1f | %7.1e\n",
+                       "%6.1f %6.1f | %7.1f %7.1f %7.1f | %8s %8s | %7.1e\n",
                        o->name, shape, d.n, fl / 1e6, 1e3 * t[0][P_FWD], 1e3 * t[0][P_BWD],
                        1e3 * t[0][P_DW], 1e3 * t[1][P_FWD], 1e3 * t[1][P_BWD], 1e3 * t[1][P_DW],
                        fl / t[1][P_FWD] / 1e9, fl / t[1][P_BWD] / 1e9, fl / t[1][P_DW] / 1e9,
                        t[0][P_FWD] / t[1][P_FWD], t[0][P_BWD] / t[1][P_BWD],
-                       t[0][P_DW] / t[1][P_DW], err);
+                       t[0][P_DW] / t[1][P_DW], dn[0], dn[1], err);
                 if (jf)
                     fprintf(jf, "%s{\"op\":\"%s\",\"c\":%d,\"hw\":%d,\"batch\":%d,\"k\":%d,"
                                 "\"stride\":%d,\"pad\":%d,\"dil\":%d,\"flop\":%.0f,"
                                 "\"gemm_s\":[%.4e,%.4e,%.4e],\"direct_s\":[%.4e,%.4e,%.4e],"
-                                "\"max_rel_err\":%.3e}", nrow ? "," : "", o->name, d.cin, d.h,
-                            d.n, d.k, d.stride, d.pad, d.dil, fl, t[0][0], t[0][1], t[0][2],
-                            t[1][0], t[1][1], t[1][2], err);
+                                "\"onednn_s\":[%.4e,%.4e],\"max_rel_err\":%.3e}",
+                            nrow ? "," : "", o->name, d.cin, d.h, d.n, d.k, d.stride, d.pad,
+                            d.dil, fl, t[0][0], t[0][1], t[0][2], t[1][0], t[1][1], t[1][2],
+                            td[0], td[1], err);
                 for (int path = 0; path < 2; path++)
                     for (int p = 0; p < NPASS; p++) sum[path][p] += t[path][p];
                 nrow++;

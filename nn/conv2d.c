@@ -79,7 +79,7 @@ static int dw_transposed(const conv2d_dims *d, conv2d_dims *t) {
 
 /* Stride-1 planes (dw1_plane below): the padded copy, (h + 2 pad) rows R = w + pad apart, then
  * pad zeros and (k-1)*dil of slack that only dropped flat outputs read; and the flat plane
- * [ho, R] of dw1_flat (planes narrower than a vector) */
+ * [ho, R] of dw1_plane's planes narrower than a vector */
 static size_t dw1_buf(const conv2d_dims *d) {
     const size_t R = (size_t)d->w + d->pad;
     return round16((size_t)(d->h + 2 * d->pad) * R + d->pad + (size_t)(d->k - 1) * d->dil);
@@ -358,7 +358,7 @@ static void dw1_pad(real *restrict buf, const real *restrict in, const conv2d_di
         for (int x = 0; x < W; x++) dst[x] = src[x];
         for (int x = W; x < R; x++) dst[x] = 0; /* right pad = the next row's left pad */
     }
-    /* bottom rows, and the slack that dw1_flat's dropped outputs read */
+    /* bottom rows, and the slack that dropped flat outputs read (dw1_plane) */
     memset(buf + (size_t)(d->h + P) * R + P, 0,
            sizeof(real) * ((size_t)P * R + (size_t)(d->k - 1) * d->dil));
 }
@@ -399,42 +399,20 @@ static inline __attribute__((always_inline)) void dw1_rows_k(real *restrict out,
     }
 }
 
-/* Planes narrower than a vector (the 14x14 and 7x7 stages) would leave each row's loop to
- * its scalar remainder: they run one flat loop over the ho*R outputs of the copy's rows
- * into scratch (the last pad columns of each row computed and dropped; they read the
- * copy's zeros and slack), then copy (or add) the rows out. */
-static inline __attribute__((always_inline)) void dw1_flat_k(real *restrict out,
-                                                             real *restrict flat,
-                                                             const real *restrict buf,
-                                                             const int *off, const real *w,
-                                                             const int nt, int ho, int wo,
-                                                             int R, int acc) {
-    real wt[DW_MAX_K * DW_MAX_K];
-    int ot[DW_MAX_K * DW_MAX_K];
-    for (int t = 0; t < nt; t++) {
-        wt[t] = w[t];
-        ot[t] = off[t];
-    }
-    const int n = ho * R;
-#pragma omp simd
-    for (int i = 0; i < n; i++) {
-        real a = 0;
-#pragma GCC unroll 25
-        for (int t = 0; t < nt; t++) a += wt[t] * buf[ot[t] + i];
-        flat[i] = a;
-    }
-    for (int y = 0; y < ho; y++) {
-        real *restrict o = out + (size_t)y * wo;
-        const real *restrict f = flat + (size_t)y * R;
-        if (acc)
-            for (int x = 0; x < wo; x++) o[x] += f[x];
-        else
-            for (int x = 0; x < wo; x++) o[x] = f[x];
-    }
+/* dw1_rows_k with the tap count a constant for 3x3 and 5x5 */
+static void dw1_rows(real *out, const real *buf, const int *off, const real *w, int kk, int ho,
+                     int wo, int R, int acc) {
+    if (kk == 9) dw1_rows_k(out, buf, off, w, 9, ho, wo, R, acc);
+    else if (kk == 25) dw1_rows_k(out, buf, off, w, 25, ho, wo, R, acc);
+    else dw1_rows_k(out, buf, off, w, kk, ho, wo, R, acc);
 }
 
-/* Rows at least this wide run dw1_rows_k; narrower ones dw1_flat_k (bench/bench_conv.c:
- * 14x14 dil5 took twice as long on rows, 28x28 and 32x32 a quarter less) */
+/* Rows at least this wide run one vector loop each (bench/bench_conv.c: 28x28 and 32x32
+ * planes a quarter faster than one flat loop). Narrower planes (the 14x14 and 7x7 stages)
+ * would leave each row's loop to its scalar remainder (14x14 dil5 took twice as long): they
+ * run one flat loop over the ho*R outputs of the copy's rows into scratch, a single "row" of
+ * dw1_rows (the last pad columns of each row computed and dropped; they read the copy's zeros
+ * and slack), then copy (or add) the rows out. */
 #define DW1_ROW_MIN 16
 
 /* One plane of a stride-1 depthwise conv: out [ho, wo] (+)= in [h, w] conv w, the taps at
@@ -445,13 +423,17 @@ static void dw1_plane(real *out, const real *in, const real *w, const conv2d_dim
     dw1_pad(buf, in, d);
     const int R = d->w + d->pad, kk = d->k * d->k, ho = d->ho, wo = d->wo;
     if (wo >= DW1_ROW_MIN || wo > R) { /* wo > R: pad > (k-1)*dil, rows longer than R */
-        if (kk == 9) dw1_rows_k(out, buf, off, w, 9, ho, wo, R, acc);
-        else if (kk == 25) dw1_rows_k(out, buf, off, w, 25, ho, wo, R, acc);
-        else dw1_rows_k(out, buf, off, w, kk, ho, wo, R, acc);
-    } else {
-        if (kk == 9) dw1_flat_k(out, flat, buf, off, w, 9, ho, wo, R, acc);
-        else if (kk == 25) dw1_flat_k(out, flat, buf, off, w, 25, ho, wo, R, acc);
-        else dw1_flat_k(out, flat, buf, off, w, kk, ho, wo, R, acc);
+        dw1_rows(out, buf, off, w, kk, ho, wo, R, acc);
+        return;
+    }
+    dw1_rows(flat, buf, off, w, kk, 1, ho * R, R, 0);
+    for (int y = 0; y < ho; y++) {
+        real *restrict o = out + (size_t)y * wo;
+        const real *restrict f = flat + (size_t)y * R;
+        if (acc)
+            for (int x = 0; x < wo; x++) o[x] += f[x];
+        else
+            for (int x = 0; x < wo; x++) o[x] = f[x];
     }
 }
 

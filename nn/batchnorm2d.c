@@ -5,13 +5,149 @@
 #include "nn/batchnorm2d.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stddef.h>
 
+#include "base/common.h"
 #include "nn/real.h"
+
+/* Two sweeps over the tensor, one arithmetic. Planes of 16x16 and smaller in tensors of
+ * 2^18 elements or more are swept in memory order, image by image, each thread through a
+ * fixed block of channels: walking one channel through every image instead reads runs of
+ * 256 to 1024 bytes a jump apart, which the prefetchers follow badly (forward, warm tensors,
+ * 2 threads: 64 x 64 x 8x8 0.139 against 0.090 ms, 64 x 32 x 16x16 0.192 against 0.153).
+ * Larger planes keep one channel at a time (64 x 16 x 32x32: 0.276 against 0.300; its
+ * second pass rereads the channel from L2). Either way a channel's numbers are added in the
+ * same order (its planes in image order, each plane's vector-lane sum added to the
+ * channel's), so the sweep and the thread count change no bit. */
+static int memory_order(int n, int c, int hw) {
+    return hw <= 256 && (double)n * c * hw >= 262144;
+}
+
+/* this thread's channels [*c0, *c1): contiguous blocks, by the team's size */
+static void channel_block(int c, int *c0, int *c1) {
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    *c0 = (int)((long)c * t / nt);
+    *c1 = (int)((long)c * (t + 1) / nt);
+}
+
+/* batchnorm2d_forward in memory order (memory_order) */
+static void forward_memory_order(real *out, real *mean, real *invstd, const real *in,
+                                 const real *gamma, const real *beta, int n, int c, int hw,
+                                 double eps) {
+    const double m = (double)n * hw;
+    double *st = mallocCheck(sizeof(double) * 3 * (size_t)c); /* shift, sum, sum of squares */
+    real *map = mallocCheck(sizeof(real) * 2 * (size_t)c);     /* y = x * map[0] + map[1] */
+#pragma omp parallel
+    {
+        int c0, c1;
+        channel_block(c, &c0, &c1);
+        for (int ch = c0; ch < c1; ch++) {
+            st[3 * ch] = in[(size_t)ch * hw];
+            st[3 * ch + 1] = st[3 * ch + 2] = 0;
+        }
+        for (int i = 0; i < n; i++)
+            for (int ch = c0; ch < c1; ch++) {
+                const real *x = in + ((size_t)i * c + ch) * hw;
+                const double shift = st[3 * ch];
+                double s = st[3 * ch + 1], ss = st[3 * ch + 2];
+#pragma omp simd reduction(+ : s, ss)
+                for (int j = 0; j < hw; j++) {
+                    double t = x[j] - shift;
+                    s += t;
+                    ss += t * t;
+                }
+                st[3 * ch + 1] = s;
+                st[3 * ch + 2] = ss;
+            }
+        for (int ch = c0; ch < c1; ch++) {
+            const double s = st[3 * ch + 1], ss = st[3 * ch + 2];
+            const double mu = st[3 * ch] + s / m;
+            double v = ss / m - (s / m) * (s / m);
+            if (v < 0) v = 0;
+            const double is = 1.0 / sqrt(v + eps);
+            mean[ch] = (real)mu;
+            invstd[ch] = (real)is;
+            const real g = gamma ? gamma[ch] : (real)1, b = beta ? beta[ch] : (real)0;
+            const real sc = (real)is * g;
+            map[2 * ch] = sc;
+            map[2 * ch + 1] = b - (real)mu * sc;
+        }
+        for (int i = 0; i < n; i++)
+            for (int ch = c0; ch < c1; ch++) {
+                const real *x = in + ((size_t)i * c + ch) * hw;
+                real *y = out + ((size_t)i * c + ch) * hw;
+                const real sc = map[2 * ch], sh = map[2 * ch + 1];
+                for (int j = 0; j < hw; j++) y[j] = x[j] * sc + sh;
+            }
+    }
+    free(st);
+    free(map);
+}
+
+/* batchnorm2d_backward in memory order (memory_order) */
+static void backward_memory_order(real *din, real *dgamma, real *dbeta, const real *dout,
+                                  const real *in, int saved_is_xhat, const real *mean,
+                                  const real *invstd, const real *gamma, int n, int c, int hw,
+                                  int acc) {
+    const double m = (double)n * hw;
+    double *st = mallocCheck(sizeof(double) * 2 * (size_t)c); /* sum dy, sum dy * x_hat */
+#pragma omp parallel
+    {
+        int c0, c1;
+        channel_block(c, &c0, &c1);
+        for (int ch = c0; ch < c1; ch++) st[2 * ch] = st[2 * ch + 1] = 0;
+        for (int i = 0; i < n; i++)
+            for (int ch = c0; ch < c1; ch++) {
+                /* x_hat = (x - mu) * is, or the saved value itself */
+                const double mu = saved_is_xhat ? 0.0 : mean[ch];
+                const double xs = saved_is_xhat ? 1.0 : invstd[ch];
+                const real *x = in + ((size_t)i * c + ch) * hw;
+                const real *dy = dout + ((size_t)i * c + ch) * hw;
+                double sdy = st[2 * ch], sdyx = st[2 * ch + 1];
+#pragma omp simd reduction(+ : sdy, sdyx)
+                for (int j = 0; j < hw; j++) {
+                    sdy += dy[j];
+                    sdyx += dy[j] * ((x[j] - mu) * xs);
+                }
+                st[2 * ch] = sdy;
+                st[2 * ch + 1] = sdyx;
+            }
+        for (int ch = c0; ch < c1; ch++) {
+            if (dgamma) dgamma[ch] += (real)st[2 * ch + 1];
+            if (dbeta) dbeta[ch] += (real)st[2 * ch];
+        }
+        if (din)
+            for (int i = 0; i < n; i++)
+                for (int ch = c0; ch < c1; ch++) {
+                    const double mu = saved_is_xhat ? 0.0 : mean[ch];
+                    const double is = invstd[ch], xs = saved_is_xhat ? 1.0 : is;
+                    const double g = gamma ? gamma[ch] : 1.0;
+                    /* dx = g*is * (dy - mean(dy) - x_hat * mean(dy*x_hat)) */
+                    const real k = (real)(g * is), a = (real)(st[2 * ch] / m);
+                    const real b = (real)(st[2 * ch + 1] / m);
+                    const real fmu = (real)mu, fis = (real)xs;
+                    const real *x = in + ((size_t)i * c + ch) * hw;
+                    const real *dy = dout + ((size_t)i * c + ch) * hw;
+                    real *dx = din + ((size_t)i * c + ch) * hw;
+                    if (acc)
+                        for (int j = 0; j < hw; j++)
+                            dx[j] += k * (dy[j] - a - (x[j] - fmu) * fis * b);
+                    else
+                        for (int j = 0; j < hw; j++)
+                            dx[j] = k * (dy[j] - a - (x[j] - fmu) * fis * b);
+                }
+    }
+    free(st);
+}
 
 void FN(batchnorm2d_forward)(real *out, real *mean, real *invstd, const real *in,
                              const real *gamma, const real *beta, int n, int c, int hw,
                              double eps) {
+    if (memory_order(n, c, hw)) {
+        forward_memory_order(out, mean, invstd, in, gamma, beta, n, c, hw, eps);
+        return;
+    }
     const double m = (double)n * hw;
 #pragma omp parallel for schedule(static) if (m * c > 8192)
     for (int ch = 0; ch < c; ch++) {
@@ -48,6 +184,11 @@ void FN(batchnorm2d_backward)(real *din, real *dgamma, real *dbeta, const real *
                               const real *in, int saved_is_xhat, const real *mean,
                               const real *invstd, const real *gamma, int n, int c, int hw,
                               int acc) {
+    if (memory_order(n, c, hw)) {
+        backward_memory_order(din, dgamma, dbeta, dout, in, saved_is_xhat, mean, invstd, gamma,
+                              n, c, hw, acc);
+        return;
+    }
     const double m = (double)n * hw;
 #pragma omp parallel for schedule(static) if (m * c > 8192)
     for (int ch = 0; ch < c; ch++) {

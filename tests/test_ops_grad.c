@@ -8,6 +8,7 @@
  * larger than needed, stride 2 with odd input, groups, dilation).
  *   ./build/bin/test_ops_grad */
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,71 @@ static void test_dwconv_bits(int n, int c, int h, int w, int k, int s, int p, in
 }
 
 /* ---------------------------------------------------------------- batchnorm ------- */
+/* BN on a tensor large enough for the memory-order sweep (nn/batchnorm2d.c: planes of 16x16
+ * and smaller, 2^18 elements or more), float32: forward and backward against a float64
+ * evaluation of the formulas, and the same bits on 1, 2 and 3 threads. */
+static void test_bn_big(int n, int ch, int hw, int affine) {
+    const size_t m = (size_t)n * ch * hw;
+    float *x = mallocCheck(4 * m), *dy = mallocCheck(4 * m), *g = NULL, *be = NULL;
+    float *y[3], *dx[3], mean[256], istd[256];
+    CHECK(ch <= 256);
+    for (size_t i = 0; i < m; i++) x[i] = (float)(2 + test_rand(&rng)), dy[i] = (float)test_rand(&rng);
+    if (affine) {
+        g = mallocCheck(4 * ch); be = mallocCheck(4 * ch);
+        for (int k = 0; k < ch; k++) g[k] = (float)test_rand(&rng), be[k] = (float)test_rand(&rng);
+    }
+    const int saved = omp_get_max_threads();
+    for (int t = 0; t < 3; t++) {
+        omp_set_num_threads(t + 1);
+        y[t] = mallocCheck(4 * m); dx[t] = mallocCheck(4 * m);
+        for (size_t i = 0; i < m; i++) dx[t][i] = 0.5f;
+        batchnorm2d_forward_f32(y[t], mean, istd, x, g, be, n, ch, hw, FN_BN_EPS);
+        batchnorm2d_backward_f32(dx[t], NULL, NULL, dy, affine ? x : y[t], !affine, mean, istd, g,
+                                 n, ch, hw, 1);
+    }
+    omp_set_num_threads(saved);
+    CHECKF(!memcmp(y[0], y[1], 4 * m) && !memcmp(y[0], y[2], 4 * m) &&
+               !memcmp(dx[0], dx[1], 4 * m) && !memcmp(dx[0], dx[2], 4 * m),
+           "bn %dx%dx%d affine %d: 1, 2 and 3 threads differ", n, ch, hw, affine);
+    double ey = 0, edx = 0, my = 0, mdx = 0;
+    for (int k = 0; k < ch; k++) {
+        double s = 0, ss = 0, sdy = 0, sdyx = 0;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < hw; j++) s += x[((size_t)i * ch + k) * hw + j];
+        const double mu = s / ((double)n * hw);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < hw; j++) {
+                const double d = x[((size_t)i * ch + k) * hw + j] - mu;
+                ss += d * d;
+            }
+        const double is = 1 / sqrt(ss / ((double)n * hw) + FN_BN_EPS);
+        const double gk = affine ? g[k] : 1, bk = affine ? be[k] : 0;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < hw; j++) {
+                const size_t q = ((size_t)i * ch + k) * hw + j;
+                sdy += dy[q];
+                sdyx += dy[q] * (x[q] - mu) * is;
+            }
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < hw; j++) {
+                const size_t q = ((size_t)i * ch + k) * hw + j;
+                const double xh = (x[q] - mu) * is, yr = xh * gk + bk;
+                const double dxr = 0.5 + gk * is * (dy[q] - sdy / ((double)n * hw) -
+                                                    xh * sdyx / ((double)n * hw));
+                ey = fmax(ey, fabs(y[0][q] - yr)); my = fmax(my, fabs(yr));
+                edx = fmax(edx, fabs(dx[0][q] - dxr)); mdx = fmax(mdx, fabs(dxr));
+            }
+    }
+    CHECKF(ey <= 1e-5 * my && edx <= 1e-5 * mdx,
+           "bn %dx%dx%d affine %d: y err %.2e of %.2e, dx err %.2e of %.2e", n, ch, hw, affine,
+           ey, my, edx, mdx);
+    printf("ok   bn f32 %dx%dx%d affine %d: vs float64 formulas (y %.1e, dx %.1e), threads same\n",
+           n, ch, hw, affine, ey / my, edx / mdx);
+    for (int t = 0; t < 3; t++) { free(y[t]); free(dx[t]); }
+    free(x); free(dy); free(g); free(be);
+}
+
+
 typedef struct { int n, c, hw; double *x, *g, *b, *r, *y, *mean, *istd; } bn_ctx;
 static double bn_phi(void *c_) {
     bn_ctx *c = c_;
@@ -643,6 +709,9 @@ int main(void) {
     test_dwconv_big(2, 16, 23, 23, 5, 2, 2, 1); /* threaded, stride 2 */
     test_dwconv_big(4, 32, 27, 27, 3, 2, 2, 2); /* threaded, stride 2, dilated */
     test_bn(3, 4, 10, 0);
+    test_bn_big(64, 64, 64, 0); /* memory-order sweep: 8x8 planes */
+    test_bn_big(16, 100, 196, 1);
+    test_bn_big(64, 8, 256, 0);     /* below 2^18: one channel at a time */
     test_bn(2, 3, 9, 1);
     test_bn(1, 2, 16, 0); /* batch 1 (SynFlow) */
     test_unary("relu dx", U_RELU, 2, 3, 4, 5, 0, 1, 0);

@@ -31,6 +31,60 @@ static void channel_block(int c, int *c0, int *c1) {
     *c1 = (int)((long)c * (t + 1) / nt);
 }
 
+/* The per-plane steps both sweeps share; inlined, the same operations in the same order.
+ * plane_stats: one plane's sum and sum of squares about shift, added to *s, *ss (one pass
+ * in double, which keeps the variance exact to ~1e-16 relative unless |mean| >> std by
+ * 1e8). */
+static inline void plane_stats(const real *x, int hw, double shift, double *s, double *ss) {
+    double a = *s, b = *ss;
+#pragma omp simd reduction(+ : a, b)
+    for (int j = 0; j < hw; j++) {
+        double t = x[j] - shift;
+        a += t;
+        b += t * t;
+    }
+    *s = a;
+    *ss = b;
+}
+
+/* channel ch's statistics from its sums over m elements: mean, invstd saved; *sc, *sh the
+ * map y = x * sc + sh */
+static inline void channel_stats(double shift, double s, double ss, double m, double eps,
+                                 const real *gamma, const real *beta, int ch, real *mean,
+                                 real *invstd, real *sc, real *sh) {
+    const double mu = shift + s / m;
+    double v = ss / m - (s / m) * (s / m);
+    if (v < 0) v = 0;
+    const double is = 1.0 / sqrt(v + eps);
+    mean[ch] = (real)mu;
+    invstd[ch] = (real)is;
+    const real g = gamma ? gamma[ch] : (real)1, b = beta ? beta[ch] : (real)0;
+    *sc = (real)is * g;
+    *sh = b - (real)mu * *sc;
+}
+
+/* one plane's sum dy and sum dy * x_hat, x_hat = (x - mu) * xs, added to *sdy, *sdyx */
+static inline void plane_grad_sums(const real *x, const real *dy, int hw, double mu, double xs,
+                                   double *sdy, double *sdyx) {
+    double a = *sdy, b = *sdyx;
+#pragma omp simd reduction(+ : a, b)
+    for (int j = 0; j < hw; j++) {
+        a += dy[j];
+        b += dy[j] * ((x[j] - mu) * xs);
+    }
+    *sdy = a;
+    *sdyx = b;
+}
+
+/* one plane's dx = k * (dy - a - x_hat * b), written or (acc) added */
+static inline void plane_dx(real *dx, const real *dy, const real *x, int hw, real k, real a,
+                            real b, real fmu, real fis, int acc) {
+    if (acc)
+        for (int j = 0; j < hw; j++) dx[j] += k * (dy[j] - a - (x[j] - fmu) * fis * b);
+    else
+        for (int j = 0; j < hw; j++) dx[j] = k * (dy[j] - a - (x[j] - fmu) * fis * b);
+}
+
 /* batchnorm2d_forward in memory order (memory_order) */
 static void forward_memory_order(real *out, real *mean, real *invstd, const real *in,
                                  const real *gamma, const real *beta, int n, int c, int hw,
@@ -47,32 +101,12 @@ static void forward_memory_order(real *out, real *mean, real *invstd, const real
             st[3 * ch + 1] = st[3 * ch + 2] = 0;
         }
         for (int i = 0; i < n; i++)
-            for (int ch = c0; ch < c1; ch++) {
-                const real *x = in + ((size_t)i * c + ch) * hw;
-                const double shift = st[3 * ch];
-                double s = st[3 * ch + 1], ss = st[3 * ch + 2];
-#pragma omp simd reduction(+ : s, ss)
-                for (int j = 0; j < hw; j++) {
-                    double t = x[j] - shift;
-                    s += t;
-                    ss += t * t;
-                }
-                st[3 * ch + 1] = s;
-                st[3 * ch + 2] = ss;
-            }
-        for (int ch = c0; ch < c1; ch++) {
-            const double s = st[3 * ch + 1], ss = st[3 * ch + 2];
-            const double mu = st[3 * ch] + s / m;
-            double v = ss / m - (s / m) * (s / m);
-            if (v < 0) v = 0;
-            const double is = 1.0 / sqrt(v + eps);
-            mean[ch] = (real)mu;
-            invstd[ch] = (real)is;
-            const real g = gamma ? gamma[ch] : (real)1, b = beta ? beta[ch] : (real)0;
-            const real sc = (real)is * g;
-            map[2 * ch] = sc;
-            map[2 * ch + 1] = b - (real)mu * sc;
-        }
+            for (int ch = c0; ch < c1; ch++)
+                plane_stats(in + ((size_t)i * c + ch) * hw, hw, st[3 * ch], &st[3 * ch + 1],
+                            &st[3 * ch + 2]);
+        for (int ch = c0; ch < c1; ch++)
+            channel_stats(st[3 * ch], st[3 * ch + 1], st[3 * ch + 2], m, eps, gamma, beta, ch,
+                          mean, invstd, &map[2 * ch], &map[2 * ch + 1]);
         for (int i = 0; i < n; i++)
             for (int ch = c0; ch < c1; ch++) {
                 const real *x = in + ((size_t)i * c + ch) * hw;
@@ -100,18 +134,9 @@ static void backward_memory_order(real *din, real *dgamma, real *dbeta, const re
         for (int i = 0; i < n; i++)
             for (int ch = c0; ch < c1; ch++) {
                 /* x_hat = (x - mu) * is, or the saved value itself */
-                const double mu = saved_is_xhat ? 0.0 : mean[ch];
-                const double xs = saved_is_xhat ? 1.0 : invstd[ch];
-                const real *x = in + ((size_t)i * c + ch) * hw;
-                const real *dy = dout + ((size_t)i * c + ch) * hw;
-                double sdy = st[2 * ch], sdyx = st[2 * ch + 1];
-#pragma omp simd reduction(+ : sdy, sdyx)
-                for (int j = 0; j < hw; j++) {
-                    sdy += dy[j];
-                    sdyx += dy[j] * ((x[j] - mu) * xs);
-                }
-                st[2 * ch] = sdy;
-                st[2 * ch + 1] = sdyx;
+                const size_t p = ((size_t)i * c + ch) * hw;
+                plane_grad_sums(in + p, dout + p, hw, saved_is_xhat ? 0.0 : mean[ch],
+                                saved_is_xhat ? 1.0 : invstd[ch], &st[2 * ch], &st[2 * ch + 1]);
             }
         for (int ch = c0; ch < c1; ch++) {
             if (dgamma) dgamma[ch] += (real)st[2 * ch + 1];
@@ -126,16 +151,8 @@ static void backward_memory_order(real *din, real *dgamma, real *dbeta, const re
                     /* dx = g*is * (dy - mean(dy) - x_hat * mean(dy*x_hat)) */
                     const real k = (real)(g * is), a = (real)(st[2 * ch] / m);
                     const real b = (real)(st[2 * ch + 1] / m);
-                    const real fmu = (real)mu, fis = (real)xs;
-                    const real *x = in + ((size_t)i * c + ch) * hw;
-                    const real *dy = dout + ((size_t)i * c + ch) * hw;
-                    real *dx = din + ((size_t)i * c + ch) * hw;
-                    if (acc)
-                        for (int j = 0; j < hw; j++)
-                            dx[j] += k * (dy[j] - a - (x[j] - fmu) * fis * b);
-                    else
-                        for (int j = 0; j < hw; j++)
-                            dx[j] = k * (dy[j] - a - (x[j] - fmu) * fis * b);
+                    const size_t p = ((size_t)i * c + ch) * hw;
+                    plane_dx(din + p, dout + p, in + p, hw, k, a, b, (real)mu, (real)xs, acc);
                 }
     }
     free(st);
@@ -151,27 +168,12 @@ void FN(batchnorm2d_forward)(real *out, real *mean, real *invstd, const real *in
     const double m = (double)n * hw;
 #pragma omp parallel for schedule(static) if (m * c > 8192)
     for (int ch = 0; ch < c; ch++) {
-        /* one pass: sum and sum of squares about a shift (the first value) in double,
-         * which keeps the variance exact to ~1e-16 relative unless |mean| >> std by 1e8 */
+        /* the sums about a shift: the channel's first value */
         const double shift = in[(size_t)ch * hw];
         double s = 0, ss = 0;
-        for (int i = 0; i < n; i++) {
-            const real *x = in + ((size_t)i * c + ch) * hw;
-#pragma omp simd reduction(+ : s, ss)
-            for (int j = 0; j < hw; j++) {
-                double t = x[j] - shift;
-                s += t;
-                ss += t * t;
-            }
-        }
-        const double mu = shift + s / m;
-        double v = ss / m - (s / m) * (s / m);
-        if (v < 0) v = 0;
-        const double is = 1.0 / sqrt(v + eps);
-        mean[ch] = (real)mu;
-        invstd[ch] = (real)is;
-        const real g = gamma ? gamma[ch] : (real)1, b = beta ? beta[ch] : (real)0;
-        const real sc = (real)is * g, sh = b - (real)mu * sc;
+        for (int i = 0; i < n; i++) plane_stats(in + ((size_t)i * c + ch) * hw, hw, shift, &s, &ss);
+        real sc, sh;
+        channel_stats(shift, s, ss, m, eps, gamma, beta, ch, mean, invstd, &sc, &sh);
         for (int i = 0; i < n; i++) {
             const real *x = in + ((size_t)i * c + ch) * hw;
             real *y = out + ((size_t)i * c + ch) * hw;
@@ -197,13 +199,8 @@ void FN(batchnorm2d_backward)(real *din, real *dgamma, real *dbeta, const real *
         const double is = invstd[ch], xs = saved_is_xhat ? 1.0 : is;
         double sdy = 0, sdyx = 0; /* sum dy, sum dy * x_hat */
         for (int i = 0; i < n; i++) {
-            const real *x = in + ((size_t)i * c + ch) * hw;
-            const real *dy = dout + ((size_t)i * c + ch) * hw;
-#pragma omp simd reduction(+ : sdy, sdyx)
-            for (int j = 0; j < hw; j++) {
-                sdy += dy[j];
-                sdyx += dy[j] * ((x[j] - mu) * xs);
-            }
+            const size_t p = ((size_t)i * c + ch) * hw;
+            plane_grad_sums(in + p, dout + p, hw, mu, xs, &sdy, &sdyx);
         }
         if (dgamma) dgamma[ch] += (real)sdyx;
         if (dbeta) dbeta[ch] += (real)sdy;
@@ -211,15 +208,9 @@ void FN(batchnorm2d_backward)(real *din, real *dgamma, real *dbeta, const real *
         const double g = gamma ? gamma[ch] : 1.0;
         /* dx = g*is * (dy - mean(dy) - x_hat * mean(dy*x_hat)) */
         const real k = (real)(g * is), a = (real)(sdy / m), b = (real)(sdyx / m);
-        const real fmu = (real)mu, fis = (real)xs;
         for (int i = 0; i < n; i++) {
-            const real *x = in + ((size_t)i * c + ch) * hw;
-            const real *dy = dout + ((size_t)i * c + ch) * hw;
-            real *dx = din + ((size_t)i * c + ch) * hw;
-            if (acc)
-                for (int j = 0; j < hw; j++) dx[j] += k * (dy[j] - a - (x[j] - fmu) * fis * b);
-            else
-                for (int j = 0; j < hw; j++) dx[j] = k * (dy[j] - a - (x[j] - fmu) * fis * b);
+            const size_t p = ((size_t)i * c + ch) * hw;
+            plane_dx(din + p, dout + p, in + p, hw, k, a, b, (real)mu, (real)xs, acc);
         }
     }
 }

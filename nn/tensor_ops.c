@@ -109,12 +109,65 @@ static double blocked_dot(real *dx, real c, const real *dout, const real *x, siz
     return s;
 }
 
+/* The dot products of up to MIX_GROUP ops over one block in one loop, with their dx updates
+ * (dx[i] NULL: none; mode[i] 1: dx = c dout, the first write; 0: dx += c dout): each op has
+ * its own vector of 8 running sums (the same lanes, the same adds in the same order as
+ * block_dot), and dout is loaded and converted once for all of them. One op's sums are a chain
+ * of dependent vector adds (4 cycles each), which held block_dot to about one product a cycle;
+ * g chains run side by side. g is a constant where it is inlined (block_dots), so acc stays in
+ * registers; the per-op branches are the same for a whole block. */
+#define MIX_GROUP 4
+static inline __attribute__((always_inline)) void
+block_dots_g(double *part, int g, real *const *dx, const unsigned char *set, const real *c,
+             const real *restrict dout, const real *const *x, size_t j0, size_t j1) {
+    vdouble8 acc[MIX_GROUP] = {{0}};
+    size_t j = j0;
+    for (; j + FN_SUM_LANES <= j1; j += FN_SUM_LANES) {
+        vreal8 a;
+        memcpy(&a, dout + j, sizeof a);
+        const vdouble8 da = __builtin_convertvector(a, vdouble8);
+        for (int i = 0; i < g; i++) {
+            vreal8 b;
+            memcpy(&b, x[i] + j, sizeof b);
+            acc[i] += da * __builtin_convertvector(b, vdouble8);
+            if (!dx[i]) continue;
+            vreal8 u = c[i] * a;
+            if (!set[i]) {
+                vreal8 v;
+                memcpy(&v, dx[i] + j, sizeof v);
+                u = v + u;
+            }
+            memcpy(dx[i] + j, &u, sizeof u);
+        }
+    }
+    for (int i = 0; i < g; i++) {
+        double l[FN_SUM_LANES];
+        memcpy(l, &acc[i], sizeof l);
+        for (size_t jj = j; jj < j1; jj++) {
+            l[jj - j] += (double)dout[jj] * x[i][jj];
+            if (dx[i]) dx[i][jj] = set[i] ? c[i] * dout[jj] : dx[i][jj] + c[i] * dout[jj];
+        }
+        part[i] = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+    }
+}
+
+static void block_dots(double *part, int g, real *const *dx, const unsigned char *set,
+                       const real *c, const real *dout, const real *const *x, size_t j0,
+                       size_t j1) {
+    switch (g) {
+    case 4: block_dots_g(part, 4, dx, set, c, dout, x, j0, j1); break;
+    case 3: block_dots_g(part, 3, dx, set, c, dout, x, j0, j1); break;
+    case 2: block_dots_g(part, 2, dx, set, c, dout, x, j0, j1); break;
+    default: block_dots_g(part, 1, dx, set, c, dout, x, j0, j1); break;
+    }
+}
+
 /* The ops of one mix in one parallel region over the FN_SUM_BLOCKS blocks (MIX_MAX_OPS ops at a
- * time, in op order): within a block every op reads the same slice of dout (from cache after
- * the first), instead of one pass over dout per op. Each op's d alpha adds the same numbers in
- * the same order as blocked_dot (block sums in block order, then into dalpha in op order), and
- * each dx element gets its ops' terms in op order, so the results are those of op-by-op
- * passes, bit for bit. */
+ * time, in op order): within a block the ops with a d alpha run MIX_GROUP at a time
+ * (block_dots), the others' dx = c dout or dx += c dout after them, reading the block of dout
+ * from cache. Each op's d alpha adds the same numbers in the same order as blocked_dot (block
+ * sums in block order, then into dalpha in op order), and each dx element is c dout, or its
+ * own value plus c dout, so the results are those of op-by-op passes, bit for bit. */
 #define MIX_MAX_OPS 16
 void FN(mix_backward)(real *const *din, real *dalpha, const real *dout, real *const *in,
                       const int *aidx, const real *alpha, int k, size_t numel,
@@ -123,19 +176,37 @@ void FN(mix_backward)(real *const *din, real *dalpha, const real *dout, real *co
     for (int i0 = 0; i0 < k; i0 += MIX_MAX_OPS) {
         const int i1 = i0 + MIX_MAX_OPS < k ? i0 + MIX_MAX_OPS : k;
         double part[MIX_MAX_OPS][FN_SUM_BLOCKS];
+        /* the ops whose d alpha is wanted, in op order, with their dx, mode and coefficient */
+        int ndot = 0, dot_op[MIX_MAX_OPS];
+        real *dot_dx[MIX_MAX_OPS], dot_c[MIX_MAX_OPS];
+        const real *dot_x[MIX_MAX_OPS];
+        unsigned char dot_set[MIX_MAX_OPS];
+        for (int i = i0; i < i1; i++) {
+            if (aidx[i] < 0 || !dalpha) continue;
+            dot_op[ndot] = i;
+            dot_dx[ndot] = din[i];
+            dot_set[ndot] = acc && !acc[i];
+            dot_c[ndot] = alpha[aidx[i]];
+            dot_x[ndot] = in[i];
+            ndot++;
+        }
 #pragma omp parallel for schedule(static) if (numel > PAR_MIN)
         for (int b = 0; b < FN_SUM_BLOCKS; b++) {
             const size_t j0 = (size_t)b * bs < numel ? (size_t)b * bs : numel;
             const size_t j1 = j0 + bs < numel ? j0 + bs : numel;
+            for (int q0 = 0; q0 < ndot; q0 += MIX_GROUP) {
+                const int g = ndot - q0 < MIX_GROUP ? ndot - q0 : MIX_GROUP;
+                double p[MIX_GROUP];
+                block_dots(p, g, dot_dx + q0, dot_set + q0, dot_c + q0, dout, dot_x + q0, j0, j1);
+                for (int q = 0; q < g; q++) part[dot_op[q0 + q] - i0][b] = p[q];
+            }
             for (int i = i0; i < i1; i++) {
+                real *restrict dx = din[i];
+                if (!dx || (aidx[i] >= 0 && dalpha)) continue; /* none, or done above */
                 const real c = aidx[i] >= 0 ? alpha[aidx[i]] : (real)1;
-                real *dx = din[i];
-                const int set = acc && !acc[i];
-                if (aidx[i] >= 0 && dalpha)
-                    part[i - i0][b] = block_dot(dx, set, c, dout, in[i], j0, j1);
-                else if (dx && set)
+                if (acc && !acc[i])
                     for (size_t j = j0; j < j1; j++) dx[j] = c * dout[j];
-                else if (dx)
+                else
                     for (size_t j = j0; j < j1; j++) dx[j] += c * dout[j];
             }
         }

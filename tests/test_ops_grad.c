@@ -609,6 +609,75 @@ static void test_wide_mix(void) {
     free(dout);
 }
 
+/* Mix backward against its stated order, computed here one element at a time, in float64 (where
+ * any other order of the double sums shows in the last bits) and float32: d alpha of an op is
+ * the sum over FN_SUM_BLOCKS = 64 blocks of ceil(n / 64) elements (block order) of each block's
+ * 8 lane sums (element j of a block in lane j % 8, in index order, products in double) added
+ * as ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)); dx = c dout on a first write, dx + c
+ * dout otherwise. 11 ops cover the grouped dot products (MIX_GROUP = 4 at a time: 4 + 4 + the
+ * rest), an op without alpha, one without a gradient and two ops sharing one input gradient; n
+ * leaves a short last block and a lane tail in every block. */
+#define TEST_MIX_ORDER(T, SUF)                                                                  \
+    static void test_mix_order_##SUF(void) {                                                    \
+        enum { K = 11 };                                                                        \
+        const size_t n = 300007, bs = (n + 63) / 64;                                            \
+        T *in[K], *dx[K], *ref[K], alpha[K], dalpha[K] = {0}, *dout = malloc(sizeof(T) * n);    \
+        int aidx[K];                                                                            \
+        unsigned char acc[K];                                                                   \
+        for (size_t j = 0; j < n; j++) dout[j] = (T)(test_rand(&rng) / 3); /* full mantissas */ \
+        for (int i = 0; i < K; i++) {                                                           \
+            in[i] = malloc(sizeof(T) * n);                                                      \
+            for (size_t j = 0; j < n; j++) in[i][j] = (T)(2 * test_rand(&rng) / 3);             \
+            aidx[i] = i == 6 ? -1 : i;                                                          \
+            alpha[i] = (T)(0.37 * i - 1.1);                                                     \
+            acc[i] = i % 3 == 1; /* every third op accumulates */                               \
+            dx[i] = ref[i] = NULL;                                                              \
+            if (i == 9 || i == 10) continue; /* 9: no gradient wanted; 10: op 1's, below */     \
+            dx[i] = malloc(sizeof(T) * n);                                                      \
+            ref[i] = malloc(sizeof(T) * n);                                                     \
+            for (size_t j = 0; j < n; j++)                                                      \
+                dx[i][j] = ref[i][j] = acc[i] ? (T)(j % 5) * (T)0.25 : (T)NAN;                  \
+        }                                                                                       \
+        dx[10] = dx[1]; /* op 10 adds into op 1's gradient, after it (acc[1] = acc[10] = 1) */  \
+        ref[10] = ref[1];                                                                       \
+        mix_backward_##SUF(dx, dalpha, dout, in, aidx, alpha, K, n, acc);                       \
+        int bad_alpha = 0, bad_dx = 0;                                                          \
+        for (int i = 0; i < K; i++) {                                                           \
+            if (ref[i]) {                                                                       \
+                const T c = aidx[i] >= 0 ? alpha[aidx[i]] : (T)1;                               \
+                for (size_t j = 0; j < n; j++)                                                  \
+                    ref[i][j] = acc[i] ? ref[i][j] + c * dout[j] : c * dout[j];                 \
+            }                                                                                   \
+            if (aidx[i] < 0) {                                                                  \
+                bad_alpha += dalpha[i] != 0;                                                    \
+                continue;                                                                       \
+            }                                                                                   \
+            double s = 0;                                                                       \
+            for (size_t b = 0; b < 64; b++) {                                                   \
+                const size_t j0 = b * bs < n ? b * bs : n, j1 = j0 + bs < n ? j0 + bs : n;      \
+                double l[8] = {0};                                                              \
+                for (size_t j = j0; j < j1; j++)                                                \
+                    l[(j - j0) % 8] += (double)dout[j] * (double)in[i][j];                      \
+                s += ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));         \
+            }                                                                                   \
+            const T want = (T)s;                                                                \
+            bad_alpha += memcmp(&want, &dalpha[aidx[i]], sizeof want) != 0;                     \
+        }                                                                                       \
+        for (int i = 0; i < 10; i++)                                                            \
+            if (dx[i]) bad_dx += memcmp(dx[i], ref[i], sizeof(T) * n) != 0;                     \
+        CHECKF(bad_alpha == 0 && bad_dx == 0 && dalpha[0] != 0,                                 \
+               #SUF " mix backward: %d d alpha and %d gradients differ from the stated order",  \
+               bad_alpha, bad_dx);                                                              \
+        for (int i = 0; i < K; i++) {                                                           \
+            free(in[i]);                                                                        \
+            if (i != 10) { free(dx[i]); free(ref[i]); }                                         \
+        }                                                                                       \
+        free(dout);                                                                             \
+    }
+TEST_MIX_ORDER(double, f64)
+TEST_MIX_ORDER(float, f32)
+#undef TEST_MIX_ORDER
+
 /* Max pooling against its definition, computed here by brute force: each output is the
  * first maximum, in row-major order, of the in-image window positions; backward adds each
  * output's gradient there, outputs in order; the tangent takes that position's tangent.
@@ -665,6 +734,8 @@ static void test_maxpool_exact(int n, int c, int h, int w, int k, int s, int p) 
 int main(void) {
     test_first_write();
     test_wide_mix();
+    test_mix_order_f64();
+    test_mix_order_f32();
     test_conv(2, 3, 7, 6, 4, 3, 1, 1, 1, 1);  /* 3x3 same */
     test_conv(1, 3, 7, 6, 5, 3, 1, 1, 1, 1);  /* 3x3 same, batch 1 (direct kernels, split) */
     test_conv(2, 2, 6, 5, 3, 5, 1, 2, 1, 1);  /* 5x5 same (direct kernels) */

@@ -24,6 +24,7 @@
 #include "nn/conv2d_direct.h"
 #include "nn/conv2d_dnnl.h"
 #include "nn/real.h"
+#include "nn/conv2d_pad.h" /* after nn/real.h */
 
 /* Benchmark switch (bench/bench_conv.c declares it): 0 sends depthwise convs through the
  * im2col + GEMM path as well, to time the two against each other. Not part of the API. */
@@ -77,12 +78,19 @@ static int dw_transposed(const conv2d_dims *d, conv2d_dims *t) {
     return 1;
 }
 
-/* Stride-1 planes (dw1_plane below): the padded copy, (h + 2 pad) rows R = w + pad apart, then
- * pad zeros and (k-1)*dil of slack that only dropped flat outputs read; and the flat plane
- * [ho, R] of dw1_plane's planes narrower than a vector */
+/* Stride-1 planes (dw1_plane below) take the row path: every DARTS normal-cell op, the
+ * second conv of each sep_conv, and every stride-1 data gradient (dw_transposed). */
+static int dw1_applies(const conv2d_dims *d) { return d->stride == 1; }
+
+/* Their padded copy (nn/conv2d_pad.h), (h + 2 pad) rows R = w + pad apart: after the last
+ * row's right pad, the bottom rows and (k-1)*dil of slack that only dropped flat outputs
+ * read; then the flat plane [ho, R] of dw1_plane's planes narrower than a vector */
+static size_t dw1_slack(const conv2d_dims *d) {
+    return (size_t)d->pad * (d->w + d->pad) + (size_t)(d->k - 1) * d->dil;
+}
+
 static size_t dw1_buf(const conv2d_dims *d) {
-    const size_t R = (size_t)d->w + d->pad;
-    return round16((size_t)(d->h + 2 * d->pad) * R + d->pad + (size_t)(d->k - 1) * d->dil);
+    return round16(conv_pad_rows_end(d->h, d->w, d->pad) + dw1_slack(d));
 }
 
 static size_t dw1_scratch(const conv2d_dims *d) {
@@ -92,7 +100,7 @@ static size_t dw1_scratch(const conv2d_dims *d) {
 /* per-thread scratch elements of the direct kernels */
 static size_t dw_scratch(const conv2d_dims *d) {
     size_t s = dw_geometry(d).scratch; /* forward (strided), the weight gradient */
-    if (d->stride == 1 && dw1_scratch(d) > s) s = dw1_scratch(d);
+    if (dw1_applies(d) && dw1_scratch(d) > s) s = dw1_scratch(d);
     conv2d_dims t;
     if (dw_transposed(d, &t) && dw1_scratch(&t) > s) s = dw1_scratch(&t);
     return s;
@@ -345,22 +353,10 @@ static void dw_backward_weight_plane(real *dw, const real *dout, const real *in,
  * tap and writing (or adding into) the output row itself: no dropped columns, no copy out.
  * Each output sums its taps in order from 0, one multiply and one add per tap, as dw_taps
  * does: the two paths give the same bits. */
-static int dw1_applies(const conv2d_dims *d) { return d->stride == 1; }
 
-/* buf [(h + 2 pad) rows of R, + pad] = in [h, w] zero-padded, rows R = w + pad apart */
+/* buf [dw1_buf(d)] = in [h, w] zero-padded, with the bottom rows and the slack */
 static void dw1_pad(real *restrict buf, const real *restrict in, const conv2d_dims *d) {
-    const int W = d->w, P = d->pad, R = W + P;
-    memset(buf, 0, sizeof(real) * ((size_t)P * R + P)); /* top rows, first row's left pad */
-    for (int iy = 0; iy < d->h; iy++) {
-        real *restrict dst = buf + (size_t)(iy + P) * R + P;
-        const real *restrict src = in + (size_t)iy * W;
-#pragma omp simd
-        for (int x = 0; x < W; x++) dst[x] = src[x];
-        for (int x = W; x < R; x++) dst[x] = 0; /* right pad = the next row's left pad */
-    }
-    /* bottom rows, and the slack that dropped flat outputs read (dw1_plane) */
-    memset(buf + (size_t)(d->h + P) * R + P, 0,
-           sizeof(real) * ((size_t)P * R + (size_t)(d->k - 1) * d->dil));
+    conv_pad_plane(buf, in, d->h, d->w, d->pad, dw1_slack(d));
 }
 
 /* out [ho, wo] (+)= sum over the nt taps of w[t] buf[y R + off[t] + x]; nt a constant once

@@ -13,6 +13,7 @@
 
 #include "base/common.h"
 #include "nn/real.h"
+#include "nn/conv2d_pad.h" /* after nn/real.h */
 
 #define CO_B 4      /* output channels per tile */
 #define MAX_K 7     /* larger filters stay on im2col + GEMM */
@@ -187,23 +188,13 @@ static void pack_weights(real *restrict wp, const real *restrict w, const direct
                 }
 }
 
-/* Zero-padded copy of one image's channels, and the zeroed slack after the last. */
+/* Zero-padded copy of one image's channels (nn/conv2d_pad.h; planes plane_of(g) apart, the
+ * bottom pad rows zeroed to the end of each), and the zeroed slack after the last. */
 static void pad_image(real *restrict buf, const real *restrict x, const direct_dims *g) {
-    const int wp = wp_of(g), p = g->pad;
-    const size_t plane = plane_of(g);
-    for (int c = 0; c < g->cin; c++) {
-        real *dst = buf + (size_t)c * plane;
-        const real *src = x + (size_t)c * g->h * g->w;
-        memset(dst, 0, sizeof(real) * ((size_t)p * wp + p));
-        for (int y = 0; y < g->h; y++) {
-            real *row = dst + (size_t)(y + p) * wp + p;
-            memcpy(row, src + (size_t)y * g->w, sizeof(real) * g->w);
-            /* right pad of this row, which is the left pad of the next */
-            memset(row + g->w, 0, sizeof(real) * p);
-        }
-        const size_t tail = (size_t)(g->h + p) * wp + p; /* past the last row's right pad */
-        memset(dst + tail, 0, sizeof(real) * (plane - tail));
-    }
+    const size_t plane = plane_of(g), rows = conv_pad_rows_end(g->h, g->w, g->pad);
+    for (int c = 0; c < g->cin; c++)
+        conv_pad_plane(buf + (size_t)c * plane, x + (size_t)c * g->h * g->w, g->h, g->w, g->pad,
+                       plane - rows);
     const size_t used = (size_t)g->cin * plane;
     memset(buf + used, 0, sizeof(real) * (image_of(g) - used));
 }

@@ -81,7 +81,19 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
     for (int t = 0; t < g->nt; t++) e->needs_grad[t] &= live[t];
     if (o->input_grad) e->needs_grad[g->input] = 1; /* asked for: exactly 0 when not live */
     free(live);
-    graph_plan(g, e->needs_grad, param_grads, o->keep, &e->plan);
+    if (o->device == FN_DEV_CPU && graph_fold_enabled()) {
+        e->fold = mallocCheck(sizeof(fn_fold) * (size_t)g->nt);
+        const size_t sums = graph_fold_find(g, e->needs_grad, e->fold);
+        if (sums) e->fold_sums = mallocCheck(sizeof(double) * sums);
+        else { free(e->fold); e->fold = NULL; }
+    }
+    graph_plan(g, e->needs_grad, param_grads, o->keep, NULL, &e->plan);
+    if (e->fold) { /* a second gradient layout for folded passes, in the same arena */
+        graph_plan(g, e->needs_grad, param_grads, o->keep, e->fold, &e->plan_fold);
+        if (e->plan_fold.grad_numel > e->plan.grad_numel)
+            e->plan.grad_numel = e->plan_fold.grad_numel;
+        e->grad_off_plain = e->plan.grad_off;
+    }
     e->conv_out_kept = o->keep != NULL;
     for (int i = 0; i < g->nn && e->conv_out_kept; i++)
         if (g->nodes[i].kind == FN_NODE_CONV || g->nodes[i].kind == FN_NODE_LINEAR)
@@ -128,6 +140,9 @@ void exec_free(fn_exec *e) {
     free(e->ws); free(e->alpha); free(e->dalpha); free(e->needs_grad);
     free(e->relu_mask); free(e->relu_mask_off);
     free(e->talpha); free(e->tparams); free(e->tdalpha); free(e->tdparams);
+    free(e->fold); free(e->fold_sums);
+    if (e->grad_off_plain) e->plan.grad_off = e->grad_off_plain;
+    graph_plan_free(&e->plan_fold);
     graph_plan_free(&e->plan);
     memset(e, 0, sizeof(*e));
 }

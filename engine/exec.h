@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "engine/graph.h"
+#include "engine/graph_fold.h"
 #include "engine/graph_plan.h"
 
 #ifdef __cplusplus
@@ -117,6 +118,15 @@ struct fn_exec {
     void *talpha, *tparams, *tdalpha, *tdparams;
     void *tact, *tgrad, *tsaved, *tws;
     int hvp_ready;             /* exec_hvp_init succeeded */
+    /* BN gradient sums folded into mixes (engine/graph_fold.h; CPU backend): fold[nt] or
+     * NULL, their per-channel sums, whether the current backward folds, and the gradient
+     * offsets of folded passes (plan_fold) and of the others (grad_off_plain): backward
+     * points plan.grad_off at one of them; the gradient arena holds either. */
+    fn_fold *fold;
+    double *fold_sums;
+    int fold_on;
+    fn_plan plan_fold;
+    size_t *grad_off_plain;
     int tangent_params;        /* set by exec_forward_tangent: tparams is not all zero */
 };
 

@@ -102,6 +102,10 @@ void FN(graph_forward)(fn_exec *e) {
 void FN(graph_backward_start)(fn_exec *e, void *grad, void *dalpha, void *dparams,
                               const void *dlogits) {
     const fn_graph *g = e->g;
+    /* fold BN gradient sums into mixes this pass unless something may read the skipped
+     * gradients (engine/graph_fold.h) */
+    e->fold_on = e->fold && !e->bwd_hook && !e->tbwd_hook && e->bn_mode == FN_BN_TRAIN;
+    if (e->grad_off_plain) e->plan.grad_off = e->fold_on ? e->plan_fold.grad_off : e->grad_off_plain;
     memset(dalpha, 0, sizeof(real) * g->alpha_numel);
     if (dparams) memset(dparams, 0, sizeof(real) * g->param_numel);
     for (int t = 0; t < g->nt; t++) /* wanted gradients no node writes (graph_plan.c) */
@@ -120,6 +124,10 @@ void FN(graph_backward)(fn_exec *e, const void *dlogits) {
     for (int i = e->g->nn - 1; i >= 0; i--)
         if (FN(graph_backward_runs)(e, i)) FN(graph_backward_node)(e, i);
 }
+
+/* t's gradient is folded into its mix this pass: the mix computes the BN's sums instead
+ * (a folded pass has every BN in train mode: graph_backward_start) */
+static int folds(const fn_exec *e, int t) { return e->fold_on && e->fold[t].bn >= 0; }
 
 void FN(graph_backward_node)(fn_exec *e, int i) {
     const fn_graph *g = e->g;
@@ -149,7 +157,15 @@ void FN(graph_backward_node)(fn_exec *e, int i) {
             break;
         }
         case FN_NODE_BN: {
-            if (bn_active(e, nd)) {
+            if (folds(e, y)) { /* d y = alpha d (mix output), sums from the mix */
+                const fn_fold *f = &e->fold[y];
+                const fn_node *m = &g->nodes[f->mix];
+                const real *sv = (const real *)e->saved + nd->saved;
+                FN(batchnorm2d_backward_folded)(dx, G(m->out),
+                                                ((const real *)e->alpha)[m->aidx[f->pos]], T(y),
+                                                e->fold_sums + f->off, sv + ti->c, ti->n,
+                                                ti->c, ti->h * ti->w, acc[0]);
+            } else if (bn_active(e, nd)) {
                 real *sv = (real *)e->saved + nd->saved;
                 const int affine = nd->w >= 0; /* non-affine: the planner kept x_hat = y */
                 FN(batchnorm2d_backward)(dx, DP(nd->w), DP(nd->b), G(y), affine ? T(x) : T(y),
@@ -191,12 +207,32 @@ void FN(graph_backward_node)(fn_exec *e, int i) {
             break;
         case FN_NODE_MIX: {
             real *in[FN_MAX_IN], *din[FN_MAX_IN];
+            int aidx[FN_MAX_IN], fpos[FN_MAX_IN], nf = 0;
+            const real *fx[FN_MAX_IN];
+            double *fst[FN_MAX_IN];
             for (int j = 0; j < nd->nin; j++) {
                 in[j] = T(nd->in[j]);
                 din[j] = e->needs_grad[nd->in[j]] ? G(nd->in[j]) : NULL;
+                aidx[j] = nd->aidx[j];
+                if (folds(e, nd->in[j])) { /* neither d input nor the dot product here */
+                    fx[nf] = in[j];
+                    fst[nf] = e->fold_sums + e->fold[nd->in[j]].off;
+                    fpos[nf++] = j;
+                    din[j] = NULL;
+                    aidx[j] = -1;
+                }
             }
-            FN(mix_backward)(din, (real *)e->dalpha, G(y), in, nd->aidx, (const real *)e->alpha,
+            FN(mix_backward)(din, (real *)e->dalpha, G(y), in, aidx, (const real *)e->alpha,
                              nd->nin, NUMEL(y), acc);
+            if (nf) { /* the folded BNs' sums; d alpha = sum over channels of sum dout y */
+                const fn_tensor *ty = &g->t[y];
+                FN(batchnorm2d_grad_sums)(fst, fx, nf, G(y), ty->n, ty->c, ty->h * ty->w);
+                for (int q = 0; q < nf; q++) {
+                    double s = 0;
+                    for (int ch = 0; ch < ty->c; ch++) s += fst[q][2 * ch + 1];
+                    ((real *)e->dalpha)[nd->aidx[fpos[q]]] += (real)s;
+                }
+            }
             break;
         }
         case FN_NODE_CONCAT: {

@@ -236,8 +236,11 @@ void FN(graph_forward_tangent)(fn_exec *e) {
 }
 
 void FN(graph_backward_tangent)(fn_exec *e, const void *dlogits, const void *tdlogits) {
+    fn_fold *fold = e->fold; /* the tangents read every d y: no folding (graph_fold.h) */
+    e->fold = NULL;
     FN(graph_backward_start)(e, e->grad, e->dalpha, e->dparams, dlogits);
     FN(graph_backward_start)(e, e->tgrad, e->tdalpha, e->tdparams, tdlogits);
+    e->fold = fold;
     fn_backward_hook hook = e->bwd_hook;
     e->bwd_hook = NULL;
     for (int i = e->g->nn - 1; i >= 0; i--) {

@@ -87,7 +87,7 @@ static void mark_saved(const fn_graph *g, int param_grads, unsigned char *saved)
 }
 
 void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_grads,
-                const unsigned char *keep, fn_plan *p) {
+                const unsigned char *keep, const fn_fold *fold, fn_plan *p) {
     const int nt = g->nt, nn = g->nn;
     memset(p, 0, sizeof(*p));
     p->act_off = callocCheck((size_t)nt, sizeof(size_t));
@@ -129,7 +129,17 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
     }
     p->act_numel = a.top;
     free(a.free);
-    /* gradients, backward time (reverse node order) */
+    /* gradients, backward time (reverse node order); a gradient is released after its
+     * producer's backward. With fold (engine/graph_fold.h): a folded BN output gets no
+     * gradient (a folded pass never writes it), and its mix's output gradient is released
+     * after the last folded BN that reads it. */
+    int *release = mallocCheck(sizeof(int) * (size_t)nt);
+    for (int t = 0; t < nt; t++) release[t] = producer[t];
+    for (int t = 0; fold && t < nt; t++)
+        if (fold[t].bn >= 0) {
+            const int y = g->nodes[fold[t].mix].out;
+            if (fold[t].bn < release[y]) release[y] = fold[t].bn;
+        }
     arena b = {0};
     p->grad_off[g->output] = arena_alloc(&b, graph_tensor_numel(g, g->output));
     for (int i = nn - 1; i >= 0; i--) {
@@ -137,13 +147,18 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
         if (!needs_grad[nd->out]) continue;
         for (int j = 0; j < nd->nin; j++) {
             int x = nd->in[j];
-            if (needs_grad[x] && p->grad_first[x] == i) {
+            if (needs_grad[x] && p->grad_first[x] == i && !(fold && fold[x].bn >= 0)) {
                 int dup = 0; /* the same tensor twice among the inputs */
                 for (int k = 0; k < j; k++) dup |= nd->in[k] == x;
                 if (!dup) p->grad_off[x] = arena_alloc(&b, graph_tensor_numel(g, x));
             }
         }
-        arena_release(&b, p->grad_off[nd->out], graph_tensor_numel(g, nd->out));
+        if (release[nd->out] == i && !(fold && fold[nd->out].bn >= 0))
+            arena_release(&b, p->grad_off[nd->out], graph_tensor_numel(g, nd->out));
+        if (fold && fold[nd->out].bn == i) { /* a folded BN: the mix's output gradient */
+            const int y = g->nodes[fold[nd->out].mix].out;
+            if (release[y] == i) arena_release(&b, p->grad_off[y], graph_tensor_numel(g, y));
+        }
     }
     /* a wanted gradient that no node writes (the input of a network whose cells are cut off
      * by `none` edges): a slot of its own, zeroed by backward, so it reads as exactly 0 */
@@ -153,7 +168,7 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
     p->grad_numel = b.top;
     free(b.free);
     for (int i = 0; i <= nn; i++) free(frees[i]);
-    free(frees); free(nfree); free(saved); free(last); free(producer);
+    free(frees); free(nfree); free(saved); free(last); free(producer); free(release);
 }
 
 void graph_plan_free(fn_plan *p) {

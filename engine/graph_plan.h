@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "engine/graph.h"
+#include "engine/graph_fold.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,9 +31,12 @@ typedef struct {
 } fn_plan;
 
 /* needs_grad[nt] as computed by exec_init; keep[nt] (or NULL) marks activations that must
- * outlive forward (fn_exec_opts.keep). */
+ * outlive forward (fn_exec_opts.keep). fold[nt] (or NULL) plans the passes that fold BN sums
+ * into mixes (engine/graph_fold.h): the folded BN outputs get no gradient slot (grad_off 0,
+ * never used), and each such mix's output gradient lives until the last of its folded BNs'
+ * backward. */
 void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_grads,
-                const unsigned char *keep, fn_plan *p);
+                const unsigned char *keep, const fn_fold *fold, fn_plan *p);
 void graph_plan_free(fn_plan *p);
 
 #ifdef __cplusplus

@@ -215,6 +215,64 @@ void FN(batchnorm2d_backward)(real *din, real *dgamma, real *dbeta, const real *
     }
 }
 
+/* Folded backward (engine/graph_fold.h), part 1: st[q][2 ch] = sum dy and st[q][2 ch + 1] =
+ * sum dy xhat_q over channel ch, for k saved outputs xhat_q read against one dy. The sweeps
+ * and per-channel order of batchnorm2d_backward (each plane of dy read once, from cache for
+ * q > 0), so any thread count gives the same bits. */
+void FN(batchnorm2d_grad_sums)(double *const *st, const real *const *xhat, int k,
+                               const real *dy, int n, int c, int hw) {
+    if (memory_order(n, c, hw)) {
+#pragma omp parallel
+        {
+            int c0, c1;
+            channel_block(c, &c0, &c1);
+            for (int q = 0; q < k; q++)
+                for (int ch = c0; ch < c1; ch++) st[q][2 * ch] = st[q][2 * ch + 1] = 0;
+            for (int i = 0; i < n; i++)
+                for (int ch = c0; ch < c1; ch++) {
+                    const size_t p = ((size_t)i * c + ch) * hw;
+                    for (int q = 0; q < k; q++)
+                        plane_grad_sums(xhat[q] + p, dy + p, hw, 0.0, 1.0, &st[q][2 * ch],
+                                        &st[q][2 * ch + 1]);
+                }
+        }
+        return;
+    }
+#pragma omp parallel for schedule(static) if ((double)n * hw * c > 8192)
+    for (int ch = 0; ch < c; ch++) {
+        for (int q = 0; q < k; q++) st[q][2 * ch] = st[q][2 * ch + 1] = 0;
+        for (int i = 0; i < n; i++) {
+            const size_t p = ((size_t)i * c + ch) * hw;
+            for (int q = 0; q < k; q++)
+                plane_grad_sums(xhat[q] + p, dy + p, hw, 0.0, 1.0, &st[q][2 * ch],
+                                &st[q][2 * ch + 1]);
+        }
+    }
+}
+
+/* Part 2: din (+)= invstd (coef dy - coef S1 / m - xhat coef S2 / m), S1, S2 from st; the
+ * same per-element arithmetic as batchnorm2d_backward's with d y = coef dy (non-affine,
+ * x_hat saved). Elementwise: any split of the planes gives the same bits. */
+void FN(batchnorm2d_backward_folded)(real *din, const real *dy, real coef, const real *xhat,
+                                     const double *st, const real *invstd, int n, int c,
+                                     int hw, int acc) {
+    if (!din) return;
+    const double m = (double)n * hw;
+#pragma omp parallel for schedule(static) if (m * c > 8192)
+    for (int pl = 0; pl < n * c; pl++) {
+        const int ch = pl % c;
+        const real k = invstd[ch], a = (real)(coef * st[2 * ch] / m);
+        const real b = (real)(coef * st[2 * ch + 1] / m);
+        const size_t p = (size_t)pl * hw;
+        const real *restrict g = dy + p, *restrict x = xhat + p;
+        real *restrict d = din + p;
+        if (acc)
+            for (int j = 0; j < hw; j++) d[j] += k * (coef * g[j] - a - x[j] * b);
+        else
+            for (int j = 0; j < hw; j++) d[j] = k * (coef * g[j] - a - x[j] * b);
+    }
+}
+
 void FN(batchnorm2d_forward_stats)(real *out, const real *in, const real *mean,
                                    const real *invstd, const real *gamma, const real *beta,
                                    int n, int c, int hw) {

@@ -18,6 +18,16 @@
     void batchnorm2d_backward_##S(T *din, T *dgamma, T *dbeta, const T *dout, const T *saved, \
                                   int saved_is_xhat, const T *mean, const T *invstd,         \
                                   const T *gamma, int n, int c, int hw, int acc);           \
+    /* The backward of a non-affine BN folded into the mix that reads it                    \
+     * (engine/graph_fold.h). grad_sums: st[q][2 ch], st[q][2 ch + 1] = sum dy and sum dy    \
+     * xhat_q over channel ch, for k outputs xhat_q [n,c,hw] against one dy.                 \
+     * backward_folded: din (+)= invstd (coef dy - coef S1 / m - xhat coef S2 / m), m = n hw, \
+     * S1, S2 from st [2c]; acc = 0 writes every element. */                                 \
+    void batchnorm2d_grad_sums_##S(double *const *st, const T *const *xhat, int k,          \
+                                   const T *dy, int n, int c, int hw);                       \
+    void batchnorm2d_backward_folded_##S(T *din, const T *dy, T coef, const T *xhat,         \
+                                         const double *st, const T *invstd, int n, int c,    \
+                                         int hw, int acc);                                   \
     /* Tangents along (tin, tgamma, tbeta) (nn/batchnorm2d_tangent.c): forward writes tout \
      * and the statistics' tangents tmean, tinvstd [c]; backward accumulates the tangents   \
      * of din, dgamma, dbeta given dout and its tangent tdout, saved (x, or x_hat) and its  \

@@ -8,7 +8,8 @@
  * non-affine BN in cells, avg pool) and a tiny DARTS supernet (max pool, separable and
  * dilated convs, FactorizedReduce, concat, strided `none`). Tolerance: relative L2 error
  * <= 1e-6 and |fd - an| <= 1e-6 max|an| + 1e-5 |an|. Also: the HVP pass leaves d alpha and
- * d params bit-identical to exec_backward's; float32 agrees with float64 (relative L2 <= 1e-4).
+ * d params equal to exec_backward's to rounding (it does not fold BN sums into mixes,
+ * engine/graph_fold.h); float32 agrees with float64 (relative L2 <= 1e-4).
  *   ./build/bin/test_hvp */
 #include <math.h>
 #include <string.h>
@@ -150,7 +151,8 @@ static void check_net(int darts) {
         snprintf(what, sizeof what, "%s Hv (%s) f32 vs f64", net, dirs[d]);
         check_rel_l2(what, ex32, ex, n, 1e-4);
     }
-    /* the HVP pass's gradients are exec_backward's, bit for bit */
+    /* the HVP pass's gradients are exec_backward's, to rounding: the HVP pass leaves BN
+     * sums unfolded (engine/graph_fold.h); bit for bit with FREENAS_FOLD_BN=0 */
     double *g1 = mallocCheck(sizeof(double) * n), *g2 = mallocCheck(sizeof(double) * n);
     hvp_exact(&e, va, vp, ex);
     for (size_t i = 0; i < na; i++) g1[i] = exec_get(e.dalpha, FN_F64, i);
@@ -163,7 +165,9 @@ static void check_net(int darts) {
     for (size_t i = 0; i < np; i++) g2[na + i] = exec_get(e.dparams, FN_F64, i);
     char what[96];
     snprintf(what, sizeof what, "%s gradients of the HVP pass = exec_backward", net);
-    check_close(what, g1, g2, n, 0, 0);
+    double gmax = 0;
+    for (size_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(g2[i]));
+    check_close(what, g1, g2, n, 1e-13 * gmax, 1e-12);
     exec_free(&e);
     exec_free(&e32);
     graph_free(&g);

@@ -107,7 +107,11 @@ int main(void) {
     double Hx[30], gx[30];
     CHECK(metric_loss_hvp(&e, labels, g0, Hx, gx, err, sizeof err) == 0);
     CHECK(memcmp(a, e.alpha, sizeof a) == 0);
-    check_close("metric_loss_hvp's gradient = metric_loss_grad's", gx, g0, 30, 0, 0);
+    /* equal to rounding: the HVP pass leaves BN sums unfolded (engine/graph_fold.h) */
+    double gmax = 0;
+    for (int i = 0; i < 30; i++) gmax = fmax(gmax, fabs(g0[i]));
+    check_close("metric_loss_hvp's gradient = metric_loss_grad's", gx, g0, 30, 1e-13 * gmax,
+                1e-12);
     check_rel_l2("grasp exact HVP vs FD HVP", Hx, Hg, 30, 1e-5);
     memcpy(Hg, Hx, sizeof Hg);
     double gn2 = 0, gHg = 0;

@@ -237,6 +237,71 @@ static void test_dwconv_bits(int n, int c, int h, int w, int k, int s, int p, in
 /* BN on a tensor large enough for the memory-order sweep (nn/batchnorm2d.c: planes of 16x16
  * and smaller, 2^18 elements or more), float32: forward and backward against a float64
  * evaluation of the formulas, and the same bits on 1, 2 and 3 threads. */
+/* The folded BN backward (engine/graph_fold.h) against the unfolded one, float32, on a
+ * channel sweep (n c hw < 2^18) and the memory-order sweep: the sums of two outputs against
+ * one dy (grad_sums, k = 2) on 1, 2 and 3 threads are the same bits; with coef = 1 the
+ * folded d x equals batchnorm2d_backward's bit for bit (the same sums, the same per-element
+ * arithmetic), written (acc = 0) and added (acc = 1); with coef = 0.7 it equals the unfolded
+ * backward of d y = 0.7 dy to float32 rounding; the sums match a double brute force. */
+static void test_bn_folded(int n, int ch, int hw) {
+    const size_t m = (size_t)n * ch * hw;
+    float *x = mallocCheck(4 * m), *x2 = mallocCheck(4 * m), *dy = mallocCheck(4 * m);
+    float *y = mallocCheck(4 * m), *y2 = mallocCheck(4 * m), *dys = mallocCheck(4 * m);
+    float *a = mallocCheck(4 * m), *b = mallocCheck(4 * m), mean[256], istd[256], mean2[256];
+    float istd2[256];
+    double st[3][2][512], *stp[2];
+    CHECK(ch <= 256);
+    memset(st, 0, sizeof st);
+    for (size_t i = 0; i < m; i++) {
+        x[i] = (float)(2 + test_rand(&rng));
+        x2[i] = (float)(test_rand(&rng) / 3);
+        dy[i] = (float)(test_rand(&rng) / 3);
+    }
+    batchnorm2d_forward_f32(y, mean, istd, x, NULL, NULL, n, ch, hw, FN_BN_EPS);
+    batchnorm2d_forward_f32(y2, mean2, istd2, x2, NULL, NULL, n, ch, hw, FN_BN_EPS);
+    const float *xh[2] = {y, y2};
+    const int saved = omp_get_max_threads();
+    for (int t = 0; t < 3; t++) {
+        omp_set_num_threads(t + 1);
+        stp[0] = st[t][0];
+        stp[1] = st[t][1];
+        batchnorm2d_grad_sums_f32(stp, xh, 2, dy, n, ch, hw);
+    }
+    omp_set_num_threads(saved);
+    CHECKF(!memcmp(st[0], st[1], sizeof st[0]) && !memcmp(st[0], st[2], sizeof st[0]),
+           "bn grad sums %dx%dx%d: 1, 2 and 3 threads differ", n, ch, hw);
+    double err = 0;
+    for (int k = 0; k < ch; k++) {
+        double s1 = 0, s2 = 0, s3 = 0, mag = 0;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < hw; j++) {
+                const size_t q = ((size_t)i * ch + k) * hw + j;
+                s1 += dy[q];
+                s2 += (double)dy[q] * y[q];
+                s3 += (double)dy[q] * y2[q];
+                mag += fabs(dy[q]) * (1 + fabs(y[q]) + fabs(y2[q]));
+            }
+        err = fmax(err, (fabs(st[0][0][2 * k] - s1) + fabs(st[0][0][2 * k + 1] - s2) +
+                         fabs(st[0][1][2 * k + 1] - s3) + fabs(st[0][1][2 * k] - s1)) / mag);
+    }
+    CHECKF(err < 1e-13, "bn grad sums %dx%dx%d: %.3g from the brute force", n, ch, hw, err);
+    for (int acc = 0; acc < 2; acc++) {
+        for (size_t i = 0; i < m; i++) a[i] = b[i] = acc ? 0.25f * (float)(i % 5) : NAN;
+        batchnorm2d_backward_folded_f32(a, dy, 1.0f, y, st[0][0], istd, n, ch, hw, acc);
+        batchnorm2d_backward_f32(b, NULL, NULL, dy, y, 1, mean, istd, NULL, n, ch, hw, acc);
+        CHECKF(!memcmp(a, b, 4 * m), "folded bn %dx%dx%d, coef 1, acc %d: not the unfolded bits",
+               n, ch, hw, acc);
+    }
+    for (size_t i = 0; i < m; i++) dys[i] = 0.7f * dy[i];
+    batchnorm2d_backward_folded_f32(a, dy, 0.7f, y, st[0][0], istd, n, ch, hw, 0);
+    batchnorm2d_backward_f32(b, NULL, NULL, dys, y, 1, mean, istd, NULL, n, ch, hw, 0);
+    double e = 0, mx = 0;
+    for (size_t i = 0; i < m; i++) e = fmax(e, fabs(a[i] - b[i])), mx = fmax(mx, fabs(b[i]));
+    CHECKF(e <= 2e-6 * mx && mx > 0, "folded bn %dx%dx%d, coef 0.7: %.3g off (max %.3g)", n, ch,
+           hw, e, mx);
+    free(x); free(x2); free(dy); free(y); free(y2); free(dys); free(a); free(b);
+}
+
 static void test_bn_big(int n, int ch, int hw, int affine) {
     const size_t m = (size_t)n * ch * hw;
     float *x = mallocCheck(4 * m), *dy = mallocCheck(4 * m), *g = NULL, *be = NULL;
@@ -781,6 +846,8 @@ int main(void) {
     test_dwconv_big(4, 32, 27, 27, 3, 2, 2, 2); /* threaded, stride 2, dilated */
     test_bn(3, 4, 10, 0);
     test_bn_big(64, 64, 64, 0); /* memory-order sweep: 8x8 planes */
+    test_bn_folded(3, 5, 30);   /* channel sweep */
+    test_bn_folded(64, 64, 64); /* memory-order sweep */
     test_bn_big(16, 100, 196, 1);
     test_bn_big(64, 8, 256, 0);     /* below 2^18: one channel at a time */
     test_bn(2, 3, 9, 1);

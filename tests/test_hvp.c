@@ -19,6 +19,7 @@
 #include "nn/cross_entropy.h"
 #include "spaces/darts.h"
 #include "spaces/nb201.h"
+#include "tests/test_search_case.h"
 #include "tests/test_util.h"
 
 #define H 1e-6
@@ -26,17 +27,7 @@ enum { BATCH = 4 };
 static const int labels[BATCH] = {3, 0, 7, 1};
 static unsigned rng = 777u;
 
-static void build(fn_graph *g, int darts) {
-    graph_init(g);
-    if (!darts) {
-        nb201_config c = {4, 1, 10, 8, 8, BATCH, 0};
-        nb201_build(g, &c);
-        return;
-    }
-    darts_config c = {4, 5, 10, 8, 8, 0, BATCH};
-    char err[256];
-    CHECK(darts_build(g, &c, err, sizeof err) == 0);
-}
+static void build(fn_graph *g, int darts) { test_small_supernet(g, darts, BATCH); }
 
 /* the same state in any executor: params from seed 5, alpha 0.1 randn, random input */
 static void setup(fn_exec *e, const double *x) {

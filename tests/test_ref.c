@@ -22,6 +22,7 @@
 #include "spaces/darts.h"
 #include "spaces/nb201.h"
 #include "nn/cross_entropy.h"
+#include "tests/test_search_case.h"
 #include "tests/test_util.h"
 
 static fn_ref_file ref;
@@ -62,20 +63,7 @@ static void load_state(fn_exec *e, const char *input_name) {
 
 static int is_darts;
 
-static void build(fn_graph *g, int batch) {
-    graph_init(g);
-    if (!is_darts) {
-        nb201_config c = {4, 1, 10, 8, 8, batch, 0};
-        nb201_build(g, &c);
-        return;
-    }
-    darts_config c = {4, 5, 10, 8, 8, 0, batch};
-    char err[256];
-    if (darts_build(g, &c, err, sizeof err)) {
-        fprintf(stderr, "FAIL: %s\n", err);
-        exit(1);
-    }
-}
+static void build(fn_graph *g, int batch) { test_small_supernet(g, is_darts, batch); }
 
 /* Expected tensor of a metric for all alpha groups, concatenated in graph order. */
 static double expected[224];

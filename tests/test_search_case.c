@@ -1,6 +1,12 @@
 /* tests/test_search_case.c: see test_search_case.h. */
 #include "tests/test_search_case.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "spaces/darts.h"
+#include "spaces/nb201.h"
+
 void test_search_case_config(const test_search_case *k, const char *data, uint64_t seed,
                              fn_search_config *c) {
     search_config_default(c);
@@ -21,4 +27,19 @@ fn_status test_search_case_run(const test_search_case *k, const char *data, uint
     fn_search_config c;
     test_search_case_config(k, data, seed, &c);
     return search_run(&c, res);
+}
+
+void test_small_supernet(fn_graph *g, int darts, int batch) {
+    graph_init(g);
+    if (!darts) {
+        nb201_config c = {4, 1, 10, 8, 8, batch, 0};
+        nb201_build(g, &c);
+        return;
+    }
+    darts_config c = {4, 5, 10, 8, 8, 0, batch};
+    char err[256];
+    if (darts_build(g, &c, err, sizeof err)) {
+        fprintf(stderr, "FAIL: small DARTS supernet: %s\n", err);
+        exit(1);
+    }
 }

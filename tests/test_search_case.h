@@ -1,12 +1,13 @@
 /* tests/test_search_case.h: one search described by a small struct (space, metric, precision,
  * batch, width, depth, NB-1shot1 space, SynFlow form), run on real data: the shared setup of
  * the thread-count test (test_threads.c), the cross-machine one (test_golden.c) and the
- * bundle one (test_bundle.c). */
+ * bundle one (test_bundle.c); and the small supernets of the reference and gradient tests. */
 #ifndef FN_TEST_SEARCH_CASE_H
 #define FN_TEST_SEARCH_CASE_H
 
 #include <stdint.h>
 
+#include "engine/graph.h"
 #include "search/search.h"
 
 typedef struct {
@@ -26,5 +27,10 @@ void test_search_case_config(const test_search_case *k, const char *data, uint64
 /* search_run of the case with `seed` and images from `data`; returns res->status */
 fn_status test_search_case_run(const test_search_case *k, const char *data, uint64_t seed,
                                fn_search_result *res);
+
+/* The small supernets of the reference tensors (../shared/ref/{nb201,darts}_tiny.bin) and
+ * the gradient tests: NB201 C = 4, one cell per stage, 10 classes, 8x8 images; DARTS C = 4,
+ * 5 cells, 10 classes, 8x8 images; at `batch`. Exits with a message if the DARTS build fails. */
+void test_small_supernet(fn_graph *g, int darts, int batch);
 
 #endif

@@ -218,11 +218,14 @@ void FN(batchnorm2d_backward)(real *din, real *dgamma, real *dbeta, const real *
 /* Folded backward (engine/graph_fold.h), part 1: st[q][2 ch] = sum dy and st[q][2 ch + 1] =
  * sum dy xhat_q over channel ch, for k saved outputs xhat_q read against one dy. The sweeps
  * and per-channel order of batchnorm2d_backward (each plane of dy read once, from cache for
- * q > 0), so any thread count gives the same bits. */
+ * q > 0), so any thread count gives the same bits. Planes of 16x16 and smaller take the
+ * memory-order sweep at any tensor size: DARTS 224x224's 7x7 planes (16 x 192 x 49, under
+ * memory_order's 2^18) one channel at a time took its mixes' backward 145 -> 168 ms, in
+ * memory order 136-142. */
 void FN(batchnorm2d_grad_sums)(double *const *st, const real *const *xhat, int k,
                                const real *dy, int n, int c, int hw) {
-    if (memory_order(n, c, hw)) {
-#pragma omp parallel
+    if (hw <= 256) {
+#pragma omp parallel if ((double)n * c * hw > 8192)
         {
             int c0, c1;
             channel_block(c, &c0, &c1);

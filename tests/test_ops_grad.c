@@ -237,8 +237,8 @@ static void test_dwconv_bits(int n, int c, int h, int w, int k, int s, int p, in
 /* BN on a tensor large enough for the memory-order sweep (nn/batchnorm2d.c: planes of 16x16
  * and smaller, 2^18 elements or more), float32: forward and backward against a float64
  * evaluation of the formulas, and the same bits on 1, 2 and 3 threads. */
-/* The folded BN backward (engine/graph_fold.h) against the unfolded one, float32, on a
- * channel sweep (n c hw < 2^18) and the memory-order sweep: the sums of two outputs against
+/* The folded BN backward (engine/graph_fold.h) against the unfolded one, float32, on both
+ * sweeps of batchnorm2d_grad_sums and of batchnorm2d_backward: the sums of two outputs against
  * one dy (grad_sums, k = 2) on 1, 2 and 3 threads are the same bits; with coef = 1 the
  * folded d x equals batchnorm2d_backward's bit for bit (the same sums, the same per-element
  * arithmetic), written (acc = 0) and added (acc = 1); with coef = 0.7 it equals the unfolded
@@ -846,8 +846,10 @@ int main(void) {
     test_dwconv_big(4, 32, 27, 27, 3, 2, 2, 2); /* threaded, stride 2, dilated */
     test_bn(3, 4, 10, 0);
     test_bn_big(64, 64, 64, 0); /* memory-order sweep: 8x8 planes */
-    test_bn_folded(3, 5, 30);   /* channel sweep */
-    test_bn_folded(64, 64, 64); /* memory-order sweep */
+    test_bn_folded(3, 5, 30);   /* memory order, one thread (a small tensor) */
+    test_bn_folded(16, 24, 49); /* memory order on threads: 7x7 planes, under 2^18 elements */
+    test_bn_folded(64, 64, 64); /* memory order, and BN's own memory-order sweep */
+    test_bn_folded(4, 6, 300);  /* one channel at a time (planes over 16x16) */
     test_bn_big(16, 100, 196, 1);
     test_bn_big(64, 8, 256, 0);     /* below 2^18: one channel at a time */
     test_bn(2, 3, 9, 1);

@@ -40,82 +40,24 @@ void FN(mix_forward)(real *out, real *const *in, const int *aidx, const real *al
  * so d alpha is bit-identical for 1 or N threads and on every x86 CPU; an OpenMP reduction
  * clause would add the per-thread partials of a thread-count-dependent split. The 8 sums are
  * what lets the compiler use vector adds (one running sum is a chain of dependent adds, 4
- * cycles an element). When dx is given, the same pass also accumulates dx += c * dout. */
+ * cycles an element). When dx is given, the same pass also writes dx = c * dout (a first
+ * write) or accumulates dx += c * dout. */
 #define FN_SUM_BLOCKS 64
 #define FN_SUM_LANES 8
 /* The 8 sums are one vector (GCC vector extensions, C11 mode: no FMA contraction), the
  * element pairs converted to double and multiplied 8 at a time: the same per-lane adds in the
  * same order as 8 scalar sums, which the compiler had left half scalar (a third of the
- * passes' memory bandwidth). set: dx = c * dout (every element of the block written) instead
- * of dx += c * dout. One loop per case, so that no per-element branch stands in the body. */
+ * passes' memory bandwidth). */
 typedef real vreal8 __attribute__((vector_size(FN_SUM_LANES * sizeof(real))));
 typedef double vdouble8 __attribute__((vector_size(FN_SUM_LANES * sizeof(double))));
-#define BLOCK_DOT_LOOP(UPDATE)                                                             \
-    for (; j + FN_SUM_LANES <= j1; j += FN_SUM_LANES) {                                    \
-        vreal8 a, b;                                                                       \
-        memcpy(&a, dout + j, sizeof a);                                                    \
-        memcpy(&b, x + j, sizeof b);                                                       \
-        acc += __builtin_convertvector(a, vdouble8) * __builtin_convertvector(b, vdouble8); \
-        UPDATE                                                                             \
-    }
-#define DX_NONE
-#define DX_SET                                                                             \
-    {                                                                                      \
-        const vreal8 u = c * a;                                                            \
-        memcpy(dx + j, &u, sizeof u);                                                      \
-    }
-#define DX_ADD                                                                             \
-    {                                                                                      \
-        vreal8 u;                                                                          \
-        memcpy(&u, dx + j, sizeof u);                                                      \
-        u += c * a;                                                                        \
-        memcpy(dx + j, &u, sizeof u);                                                      \
-    }
-static double block_dot(real *restrict dx, int set, real c, const real *restrict dout,
-                        const real *restrict x, size_t j0, size_t j1) {
-    vdouble8 acc = {0};
-    size_t j = j0;
-    if (!dx) {
-        BLOCK_DOT_LOOP(DX_NONE)
-    } else if (set) {
-        BLOCK_DOT_LOOP(DX_SET)
-    } else {
-        BLOCK_DOT_LOOP(DX_ADD)
-    }
-    double l[FN_SUM_LANES];
-    memcpy(l, &acc, sizeof l);
-    for (int k = 0; j < j1; j++, k++) {
-        l[k] += (double)dout[j] * x[j];
-        if (dx) dx[j] = set ? c * dout[j] : dx[j] + c * dout[j];
-    }
-    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
-}
-#undef BLOCK_DOT_LOOP
-#undef DX_NONE
-#undef DX_SET
-#undef DX_ADD
-
-static double blocked_dot(real *dx, real c, const real *dout, const real *x, size_t numel) {
-    double part[FN_SUM_BLOCKS];
-    const size_t bs = (numel + FN_SUM_BLOCKS - 1) / FN_SUM_BLOCKS;
-#pragma omp parallel for schedule(static) if (numel > PAR_MIN)
-    for (int b = 0; b < FN_SUM_BLOCKS; b++) {
-        const size_t j0 = (size_t)b * bs < numel ? (size_t)b * bs : numel;
-        const size_t j1 = j0 + bs < numel ? j0 + bs : numel;
-        part[b] = block_dot(dx, 0, c, dout, x, j0, j1);
-    }
-    double s = 0;
-    for (int b = 0; b < FN_SUM_BLOCKS; b++) s += part[b];
-    return s;
-}
 
 /* The dot products of up to MIX_GROUP ops over one block in one loop, with their dx updates
- * (dx[i] NULL: none; mode[i] 1: dx = c dout, the first write; 0: dx += c dout): each op has
- * its own vector of 8 running sums (the same lanes, the same adds in the same order as
- * block_dot), and dout is loaded and converted once for all of them. One op's sums are a chain
- * of dependent vector adds (4 cycles each), which held block_dot to about one product a cycle;
- * g chains run side by side. g is a constant where it is inlined (block_dots), so acc stays in
- * registers; the per-op branches are the same for a whole block. */
+ * (dx[i] NULL: none; set[i] 1: dx = c dout, the first write; 0: dx += c dout): each op has
+ * its own vector of 8 running sums (the lanes and order stated above), and dout is loaded and
+ * converted once for all of them. One op's sums are a chain of dependent vector adds (4
+ * cycles each), which had held a one-op loop to about one product a cycle; g chains run side
+ * by side. g is a constant where it is inlined (block_dots), so acc stays in registers; the
+ * per-op branches are the same for a whole block. */
 #define MIX_GROUP 4
 static inline __attribute__((always_inline)) void
 block_dots_g(double *part, int g, real *const *dx, const unsigned char *set, const real *c,
@@ -160,6 +102,22 @@ static void block_dots(double *part, int g, real *const *dx, const unsigned char
     case 2: block_dots_g(part, 2, dx, set, c, dout, x, j0, j1); break;
     default: block_dots_g(part, 1, dx, set, c, dout, x, j0, j1); break;
     }
+}
+
+/* <dout, x> of one op (block_dots with one op; dx += c dout where dx is given) */
+static double blocked_dot(real *dx, real c, const real *dout, const real *x, size_t numel) {
+    double part[FN_SUM_BLOCKS];
+    const size_t bs = (numel + FN_SUM_BLOCKS - 1) / FN_SUM_BLOCKS;
+#pragma omp parallel for schedule(static) if (numel > PAR_MIN)
+    for (int b = 0; b < FN_SUM_BLOCKS; b++) {
+        const size_t j0 = (size_t)b * bs < numel ? (size_t)b * bs : numel;
+        const size_t j1 = j0 + bs < numel ? j0 + bs : numel;
+        const unsigned char add = 0;
+        block_dots(&part[b], 1, &dx, &add, &c, dout, &x, j0, j1);
+    }
+    double s = 0;
+    for (int b = 0; b < FN_SUM_BLOCKS; b++) s += part[b];
+    return s;
 }
 
 /* The ops of one mix in one parallel region over the FN_SUM_BLOCKS blocks (MIX_MAX_OPS ops at a

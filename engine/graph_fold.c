@@ -11,18 +11,22 @@ int graph_fold_enabled(void) { return fn_env_switch(&graph_fold_switch, "FREENAS
 
 size_t graph_fold_find(const fn_graph *g, const unsigned char *needs_grad, fn_fold *fold) {
     int *uses = callocCheck((size_t)g->nt, sizeof(int));
-    for (int t = 0; t < g->nt; t++) fold[t] = (fn_fold){-1, -1, -1, 0};
-    for (int i = 0; i < g->nn; i++)
+    int *producer = mallocCheck(sizeof(int) * (size_t)g->nt);
+    for (int t = 0; t < g->nt; t++) {
+        fold[t] = (fn_fold){-1, -1, -1, 0};
+        producer[t] = -1;
+    }
+    for (int i = 0; i < g->nn; i++) {
+        producer[g->nodes[i].out] = i;
         for (int j = 0; j < g->nodes[i].nin; j++) uses[g->nodes[i].in[j]]++;
+    }
     for (int i = 0; i < g->nn; i++) {
         const fn_node *nd = &g->nodes[i];
         if (nd->kind != FN_NODE_MIX || !needs_grad[nd->out]) continue;
         for (int j = 0; j < nd->nin; j++) {
             const int t = nd->in[j];
             if (nd->aidx[j] < 0 || uses[t] != 1 || !needs_grad[t] || t == g->output) continue;
-            int p = -1; /* t's producer */
-            for (int k = i - 1; k >= 0 && p < 0; k--)
-                if (g->nodes[k].out == t) p = k;
+            const int p = producer[t];
             if (p < 0 || g->nodes[p].kind != FN_NODE_BN || g->nodes[p].w >= 0) continue;
             fold[t].bn = p;
             fold[t].mix = i;
@@ -36,5 +40,6 @@ size_t graph_fold_find(const fn_graph *g, const unsigned char *needs_grad, fn_fo
             n += 2 * (size_t)g->t[t].c;
         }
     free(uses);
+    free(producer);
     return n;
 }

@@ -91,6 +91,8 @@ static int profile_case(const bench_case *bc, const char *data, int reps, kind_r
         graph_free(&g);
         return -1;
     }
+    /* the space's SynFlow form, as search_run picks it (DARTS, NB-1shot1: BN off) */
+    if (c.mopts.synflow_zc < 0) c.mopts.synflow_zc = sp->synflow_zc_default;
     const fn_dtype dt = metric_dtype(m, &c.mopts);
     *dtype_name = dt == FN_F64 ? "float64" : "float32";
     fn_exec e;
@@ -125,6 +127,7 @@ static int profile_case(const bench_case *bc, const char *data, int reps, kind_r
     for (int k = -1; k < reps; k++) { /* pass -1: the untimed warm-up */
         double *f = k >= 0 ? tf + (size_t)k * NK : NULL, *b = k >= 0 ? tb + (size_t)k * NK : NULL;
         const double t0 = fn_now();
+        graph_forward_start(&e); /* BN-off passes alias identity BNs (engine/graph_alias.h) */
         for (int i = 0; i < g.nn; i++) {
             const double t = fn_now();
             if (dt == FN_F64) graph_forward_node_f64(&e, i);

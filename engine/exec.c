@@ -87,13 +87,24 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
         if (sums) e->fold_sums = mallocCheck(sizeof(double) * sums);
         else { free(e->fold); e->fold = NULL; }
     }
-    graph_plan(g, e->needs_grad, param_grads, o->keep, NULL, &e->plan);
-    if (e->fold) { /* a second gradient layout for folded passes, in the same arena */
-        graph_plan(g, e->needs_grad, param_grads, o->keep, e->fold, &e->plan_fold);
-        if (e->plan_fold.grad_numel > e->plan.grad_numel)
-            e->plan.grad_numel = e->plan_fold.grad_numel;
-        e->grad_off_plain = e->plan.grad_off;
+    if (o->device == FN_DEV_CPU && graph_alias_enabled()) {
+        e->alias = mallocCheck(sizeof(fn_alias) * (size_t)g->nt);
+        if (!graph_alias_find(g, e->needs_grad, e->alias)) { free(e->alias); e->alias = NULL; }
     }
+    /* the layouts share the arenas: each as large as the largest layout needs */
+    const unsigned char *ng = e->needs_grad;
+    graph_plan(g, ng, param_grads, o->keep, NULL, NULL, &e->layout[FN_LAYOUT_PLAIN]);
+    if (e->fold) graph_plan(g, ng, param_grads, o->keep, e->fold, NULL, &e->layout[FN_LAYOUT_FOLD]);
+    if (e->alias)
+        graph_plan(g, ng, param_grads, o->keep, NULL, e->alias, &e->layout[FN_LAYOUT_ALIAS]);
+    for (int k = 0; k < FN_LAYOUTS; k++) {
+        const fn_plan *l = &e->layout[k];
+        if (!l->act_off) continue;
+        FN_ASSERT(l->act_off[g->input] == 0); /* the caller writes the input before any pass */
+        if (l->act_numel > e->plan.act_numel) e->plan.act_numel = l->act_numel;
+        if (l->grad_numel > e->plan.grad_numel) e->plan.grad_numel = l->grad_numel;
+    }
+    exec_use_layout(e, FN_LAYOUT_PLAIN);
     e->conv_out_kept = o->keep != NULL;
     for (int i = 0; i < g->nn && e->conv_out_kept; i++)
         if (g->nodes[i].kind == FN_NODE_CONV || g->nodes[i].kind == FN_NODE_LINEAR)
@@ -140,10 +151,8 @@ void exec_free(fn_exec *e) {
     free(e->ws); free(e->alpha); free(e->dalpha); free(e->needs_grad);
     free(e->relu_mask); free(e->relu_mask_off);
     free(e->talpha); free(e->tparams); free(e->tdalpha); free(e->tdparams);
-    free(e->fold); free(e->fold_sums);
-    if (e->grad_off_plain) e->plan.grad_off = e->grad_off_plain;
-    graph_plan_free(&e->plan_fold);
-    graph_plan_free(&e->plan);
+    free(e->fold); free(e->fold_sums); free(e->alias);
+    for (int k = 0; k < FN_LAYOUTS; k++) graph_plan_free(&e->layout[k]); /* plan is a view */
     memset(e, 0, sizeof(*e));
 }
 
@@ -225,6 +234,14 @@ void exec_set_relu_mode(fn_exec *e, fn_relu_mode m) {
         e->be->relu_mask(e, n + 1);
     }
     e->relu_mode = m;
+}
+
+void exec_use_layout(fn_exec *e, fn_layout k) {
+    const fn_plan *l = &e->layout[k];
+    FN_ASSERT(l->act_off);
+    e->plan.act_off = l->act_off;
+    e->plan.grad_off = l->grad_off;
+    e->plan.grad_first = l->grad_first;
 }
 
 void exec_forward(fn_exec *e) { e->be->forward(e); }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "engine/graph.h"
+#include "engine/graph_alias.h"
 #include "engine/graph_fold.h"
 #include "engine/graph_plan.h"
 
@@ -68,6 +69,16 @@ typedef struct {
  * its weights whose gradient and Hessian are the ones autograd gives (ReLU'' = 0). */
 typedef enum { FN_RELU_NORMAL = 0, FN_RELU_RECORD = 1, FN_RELU_FROZEN = 2 } fn_relu_mode;
 
+/* The memory layouts an executor may plan (fn_exec.layout): plain; backward with BN sums
+ * folded into mixes (engine/graph_fold.h); BN-off passes with identity BNs aliased
+ * (engine/graph_alias.h). Activation offsets of the fold layout are the plain ones. */
+typedef enum {
+    FN_LAYOUT_PLAIN = 0,
+    FN_LAYOUT_FOLD = 1,
+    FN_LAYOUT_ALIAS = 2,
+    FN_LAYOUTS = 3
+} fn_layout;
+
 typedef struct fn_exec fn_exec;
 /* Called by backward after node `node`'s backward: the gradient of its output
  * (exec_tensor_grad(e, out)) is complete and still valid, as are saved or kept activations. */
@@ -118,15 +129,22 @@ struct fn_exec {
     void *talpha, *tparams, *tdalpha, *tdparams;
     void *tact, *tgrad, *tsaved, *tws;
     int hvp_ready;             /* exec_hvp_init succeeded */
+    /* Memory layouts of the CPU backend's passes (graph_plan), indexed by fn_layout; a
+     * layout not made has act_off NULL. plan above is the current pass's: its offsets are
+     * one layout's (exec_use_layout), its act_numel and grad_numel the arenas' sizes, the
+     * largest of the layouts. A device backend uses the plain layout only. */
+    fn_plan layout[FN_LAYOUTS];
     /* BN gradient sums folded into mixes (engine/graph_fold.h; CPU backend): fold[nt] or
-     * NULL, their per-channel sums, whether the current backward folds, and the gradient
-     * offsets of folded passes (plan_fold) and of the others (grad_off_plain): backward
-     * points plan.grad_off at one of them; the gradient arena holds either. */
+     * NULL, their per-channel sums, and whether the current backward folds (the fold
+     * layout). */
     fn_fold *fold;
     double *fold_sums;
     int fold_on;
-    fn_plan plan_fold;
-    size_t *grad_off_plain;
+    /* BN-off identity BNs sharing their input's memory (engine/graph_alias.h; CPU backend):
+     * alias[nt] or NULL, and whether the current forward and backward alias (the alias
+     * layout). */
+    fn_alias *alias;
+    int alias_on;
     int tangent_params;        /* set by exec_forward_tangent: tparams is not all zero */
 };
 
@@ -157,6 +175,10 @@ void *exec_dparam(const fn_exec *e, int p);
 /* Element access in double regardless of dtype. */
 double exec_get(const void *base, fn_dtype dt, size_t i);
 void exec_set(void *base, fn_dtype dt, size_t i, double v);
+
+/* Points e->plan's offsets at layout k (made for this executor; the backends' passes call
+ * it as they start). */
+void exec_use_layout(fn_exec *e, fn_layout k);
 
 /* Switches the ReLU mode (see fn_relu_mode); FROZEN replays the last RECORD forward. */
 void exec_set_relu_mode(fn_exec *e, fn_relu_mode m);

@@ -49,6 +49,11 @@ static void cpu_free(fn_exec *e) {
     fn_arena_free(e->grad, es * e->plan.grad_numel);
 }
 
+void graph_forward_start(fn_exec *e) {
+    e->alias_on = e->alias && e->bn_mode == FN_BN_OFF;
+    exec_use_layout(e, e->alias_on ? FN_LAYOUT_ALIAS : FN_LAYOUT_PLAIN);
+}
+
 static void cpu_forward(fn_exec *e) {
     if (e->dtype == FN_F64) graph_forward_f64(e);
     else graph_forward_f32(e);

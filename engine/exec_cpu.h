@@ -23,4 +23,9 @@
 FN_EXEC_DECL(f32)
 FN_EXEC_DECL(f64)
 
+/* Starts a forward pass (graph_forward calls it; so must a caller of graph_forward_node):
+ * BN-off passes alias identity BNs when the executor planned it (engine/graph_alias.h), the
+ * others run in the plain layout. */
+void graph_forward_start(fn_exec *e);
+
 #endif

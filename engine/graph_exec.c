@@ -37,7 +37,7 @@ void FN(graph_forward_node)(fn_exec *e, int i) {
             else if (bn_active(e, nd))
                 FN(batchnorm2d_forward)(T(y), sv, sv + ti->c, T(x), P(nd->w), P(nd->b), ti->n,
                                         ti->c, ti->h * ti->w, FN_BN_EPS);
-            else
+            else if (!(e->alias_on && e->alias[y].src >= 0)) /* aliased: y is x's slot */
                 memcpy(T(y), T(x), sizeof(real) * NUMEL(x));
             break;
         }
@@ -96,6 +96,7 @@ void FN(graph_forward_node)(fn_exec *e, int i) {
 }
 
 void FN(graph_forward)(fn_exec *e) {
+    graph_forward_start(e);
     for (int i = 0; i < e->g->nn; i++) FN(graph_forward_node)(e, i);
 }
 
@@ -104,8 +105,12 @@ void FN(graph_backward_start)(fn_exec *e, void *grad, void *dalpha, void *dparam
     const fn_graph *g = e->g;
     /* fold BN gradient sums into mixes this pass unless something may read the skipped
      * gradients (engine/graph_fold.h) */
-    e->fold_on = e->fold && !e->bwd_hook && !e->tbwd_hook && e->bn_mode == FN_BN_TRAIN;
-    if (e->grad_off_plain) e->plan.grad_off = e->fold_on ? e->plan_fold.grad_off : e->grad_off_plain;
+    e->fold_on = e->fold && !e->alias_on && !e->bwd_hook && !e->tbwd_hook &&
+                 e->bn_mode == FN_BN_TRAIN;
+    /* an aliasing forward (graph_forward_start) is followed by an aliasing backward */
+    exec_use_layout(e, e->fold_on    ? FN_LAYOUT_FOLD
+                       : e->alias_on ? FN_LAYOUT_ALIAS
+                                     : FN_LAYOUT_PLAIN);
     memset(dalpha, 0, sizeof(real) * g->alpha_numel);
     if (dparams) memset(dparams, 0, sizeof(real) * g->param_numel);
     for (int t = 0; t < g->nt; t++) /* wanted gradients no node writes (graph_plan.c) */
@@ -134,6 +139,10 @@ void FN(graph_backward_node)(fn_exec *e, int i) {
     {
         const fn_node *nd = &g->nodes[i];
         const int x = nd->in[0], y = nd->out;
+        if (e->alias_on && e->alias[y].grad) { /* d x is d y's slot, already complete */
+            if (e->bwd_hook) e->bwd_hook(e->bwd_hook_user, e, i);
+            return;
+        }
         /* Gradients first written here (engine/graph_plan.h): the kernels that can write every
          * element (conv, train-mode BN, ReLU, mix) assign them (acc[j] = 0); the others add
          * into a zeroed buffer. A tensor given twice is assigned by its first occurrence. */

@@ -228,6 +228,8 @@ static void tangent_backward_node(fn_exec *e, int i) {
 
 void FN(graph_forward_tangent)(fn_exec *e) {
     const fn_graph *g = e->g;
+    e->alias_on = 0; /* the tangents are planned as the plain layout (graph_alias.h) */
+    exec_use_layout(e, FN_LAYOUT_PLAIN);
     memset(TT(g->input), 0, sizeof(real) * NUMEL(g->input)); /* the input does not move */
     for (int i = 0; i < e->g->nn; i++) {
         FN(graph_forward_node)(e, i);

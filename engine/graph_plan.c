@@ -87,7 +87,8 @@ static void mark_saved(const fn_graph *g, int param_grads, unsigned char *saved)
 }
 
 void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_grads,
-                const unsigned char *keep, const fn_fold *fold, fn_plan *p) {
+                const unsigned char *keep, const fn_fold *fold, const fn_alias *alias,
+                fn_plan *p) {
     const int nt = g->nt, nn = g->nn;
     memset(p, 0, sizeof(*p));
     p->act_off = callocCheck((size_t)nt, sizeof(size_t));
@@ -109,11 +110,24 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
             if (needs_grad[nd->in[j]] && needs_grad[nd->out]) p->grad_first[nd->in[j]] = i;
         }
     }
+    /* With alias (engine/graph_alias.h): an aliased tensor is its root's slot (the tensor it
+     * copies, followed through chains of BNs), so the root lives as long as any of them and
+     * is kept when any of them is. */
+    int *root = mallocCheck(sizeof(int) * (size_t)nt);
+    for (int t = 0; t < nt; t++) root[t] = t;
+    for (int i = 0; alias && i < nn; i++) { /* node order: a source's root is known */
+        const int y = g->nodes[i].out;
+        if (alias[y].src < 0) continue;
+        const int r = root[y] = root[alias[y].src];
+        if (last[y] > last[r]) last[r] = last[y];
+        saved[r] |= saved[y];
+    }
     /* activations, forward time; a tensor is freed after the node of its last use */
     arena a = {0};
     int **frees = callocCheck((size_t)nn + 1, sizeof(int *));
     int *nfree = callocCheck((size_t)nn + 1, sizeof(int));
     for (int t = 0; t < nt; t++) {
+        if (root[t] != t) continue; /* its root is freed */
         int d = saved[t] ? NEVER : last[t];
         if (d != NEVER && d >= 0) {
             frees[d] = realloc(frees[d], sizeof(int) * (size_t)(nfree[d] + 1));
@@ -122,8 +136,9 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
     }
     p->act_off[g->input] = arena_alloc(&a, graph_tensor_numel(g, g->input));
     for (int i = 0; i < nn; i++) {
-        int y = g->nodes[i].out;
-        p->act_off[y] = arena_alloc(&a, graph_tensor_numel(g, y));
+        const int y = g->nodes[i].out;
+        if (root[y] != y) p->act_off[y] = p->act_off[root[y]];
+        else p->act_off[y] = arena_alloc(&a, graph_tensor_numel(g, y));
         for (int k = 0; k < nfree[i]; k++)
             arena_release(&a, p->act_off[frees[i][k]], graph_tensor_numel(g, frees[i][k]));
     }
@@ -132,7 +147,9 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
     /* gradients, backward time (reverse node order); a gradient is released after its
      * producer's backward. With fold (engine/graph_fold.h): a folded BN output gets no
      * gradient (a folded pass never writes it), and its mix's output gradient is released
-     * after the last folded BN that reads it. */
+     * after the last folded BN that reads it. With alias: where d x shares d y's slot, the
+     * slot passes from y to x at the BN (no allocation, no release) and goes with x's
+     * producer. */
     int *release = mallocCheck(sizeof(int) * (size_t)nt);
     for (int t = 0; t < nt; t++) release[t] = producer[t];
     for (int t = 0; fold && t < nt; t++)
@@ -145,15 +162,18 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
     for (int i = nn - 1; i >= 0; i--) {
         const fn_node *nd = &g->nodes[i];
         if (!needs_grad[nd->out]) continue;
+        const int galias = alias && alias[nd->out].grad; /* d in[0] is d out's slot */
         for (int j = 0; j < nd->nin; j++) {
             int x = nd->in[j];
             if (needs_grad[x] && p->grad_first[x] == i && !(fold && fold[x].bn >= 0)) {
                 int dup = 0; /* the same tensor twice among the inputs */
                 for (int k = 0; k < j; k++) dup |= nd->in[k] == x;
-                if (!dup) p->grad_off[x] = arena_alloc(&b, graph_tensor_numel(g, x));
+                if (dup) continue;
+                if (galias) p->grad_off[x] = p->grad_off[nd->out];
+                else p->grad_off[x] = arena_alloc(&b, graph_tensor_numel(g, x));
             }
         }
-        if (release[nd->out] == i && !(fold && fold[nd->out].bn >= 0))
+        if (release[nd->out] == i && !(fold && fold[nd->out].bn >= 0) && !galias)
             arena_release(&b, p->grad_off[nd->out], graph_tensor_numel(g, nd->out));
         if (fold && fold[nd->out].bn == i) { /* a folded BN: the mix's output gradient */
             const int y = g->nodes[fold[nd->out].mix].out;
@@ -169,6 +189,7 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
     free(b.free);
     for (int i = 0; i <= nn; i++) free(frees[i]);
     free(frees); free(nfree); free(saved); free(last); free(producer); free(release);
+    free(root);
 }
 
 void graph_plan_free(fn_plan *p) {

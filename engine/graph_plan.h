@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "engine/graph.h"
+#include "engine/graph_alias.h"
 #include "engine/graph_fold.h"
 
 #ifdef __cplusplus
@@ -34,9 +35,13 @@ typedef struct {
  * outlive forward (fn_exec_opts.keep). fold[nt] (or NULL) plans the passes that fold BN sums
  * into mixes (engine/graph_fold.h): the folded BN outputs get no gradient slot (grad_off 0,
  * never used), and each such mix's output gradient lives until the last of its folded BNs'
- * backward. */
+ * backward. alias[nt] (or NULL) plans BN-off passes (engine/graph_alias.h): an aliased
+ * tensor gets its source's slot (kept until the last use of either) and, where alias.grad,
+ * the source's gradient gets the tensor's gradient slot. At most one of fold, alias. The
+ * graph input is at offset 0 in every layout. */
 void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_grads,
-                const unsigned char *keep, const fn_fold *fold, fn_plan *p);
+                const unsigned char *keep, const fn_fold *fold, const fn_alias *alias,
+                fn_plan *p);
 void graph_plan_free(fn_plan *p);
 
 #ifdef __cplusplus

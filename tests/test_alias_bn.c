@@ -1,0 +1,251 @@
+/* tests/test_alias_bn.c: identity BNs of BN-off passes sharing their input's memory
+ * (engine/graph_alias.h) against the unaliased executor, on a small NB201 supernet (its
+ * ResNet blocks' BNs are zc_keep_bn and stay BNs) and a tiny DARTS supernet (every search op
+ * ends in a non-affine BN), float64 and float32, with d alpha, d params and d input:
+ *   - something aliases (and with FREENAS_ALIAS_BN off, graph_alias_switch = 0, nothing);
+ *   - the layouts are sound, checked apart from the planner: two activations live at one
+ *     forward step, or two gradients at one backward step, never share memory unless one
+ *     aliases the other; the alias layout needs no more activation memory than the plain
+ *     one, nor more in all (its gradient arena may be larger by the planner's first fit);
+ *   - the arenas filled with NaN before every pass, BN-off passes give the unaliased
+ *     executor's logits and gradients bit for bit, with and without a backward hook (which
+ *     sees the same output gradients at every node), on 1 and 2 threads;
+ *   - one executor switching BN off -> train -> off gives each fresh executor's bits (a
+ *     train pass does not alias, and folds as usual), and an exact Hessian-vector product
+ *     in BN-off mode (never aliased) equals the unaliased one's.
+ *   ./build/bin/test_alias_bn */
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "base/common.h"
+#include "engine/exec.h"
+#include "nn/cross_entropy.h"
+#include "tests/test_search_case.h"
+#include "tests/test_util.h"
+
+enum { BATCH = 4 };
+static const int labels[BATCH] = {3, 0, 7, 1};
+
+static int make(fn_exec *e, const fn_graph *g, fn_dtype dt, int alias) {
+    fn_exec_opts o = {0};
+    o.param_grads = 1;
+    o.input_grad = 1;
+    o.device = FN_DEV_CPU;
+    graph_alias_switch = alias;
+    CHECK(exec_init_opts(e, g, dt, &o) == 0);
+    graph_alias_switch = -1;
+    exec_init_params(e, 5);
+    exec_init_alpha(e, 9, 0.3);
+    int n = 0;
+    for (int t = 0; e->alias && t < g->nt; t++) n += e->alias[t].src >= 0;
+    return n;
+}
+
+/* NaN in every arena slot, then the input */
+static void poison(fn_exec *e, const double *x) {
+    const fn_graph *g = e->g;
+    const size_t na = e->plan.act_numel, ng = e->plan.grad_numel;
+    for (size_t i = 0; i < na; i++) exec_set(e->act, e->dtype, i, NAN);
+    for (size_t i = 0; i < ng; i++) exec_set(e->grad, e->dtype, i, NAN);
+    for (size_t i = 0; i < graph_tensor_numel(g, g->input); i++)
+        exec_set(exec_tensor(e, g->input), e->dtype, i, x[i]);
+}
+
+/* forward, backward in `mode`; out = [logits, d alpha, d params, d input] */
+static size_t pass(fn_exec *e, fn_bn_mode mode, const double *x, double *out) {
+    const fn_graph *g = e->g;
+    e->bn_mode = mode;
+    poison(e, x);
+    exec_forward(e);
+    double dz[BATCH * 10];
+    const int n = g->t[g->output].n, k = g->t[g->output].c;
+    const void *z = exec_tensor(e, g->output);
+    size_t m = 0;
+    for (int i = 0; i < n * k; i++) out[m++] = exec_get(z, e->dtype, (size_t)i);
+    if (e->dtype == FN_F64) {
+        cross_entropy_backward_f64(dz, z, labels, n, k, 1.0);
+        exec_backward(e, dz);
+    } else {
+        float dzf[BATCH * 10];
+        cross_entropy_backward_f32(dzf, z, labels, n, k, 1.0f);
+        exec_backward(e, dzf);
+    }
+    for (size_t i = 0; i < g->alpha_numel; i++) out[m++] = exec_get(e->dalpha, e->dtype, i);
+    for (size_t i = 0; i < g->param_numel; i++) out[m++] = exec_get(e->dparams, e->dtype, i);
+    for (size_t i = 0; i < graph_tensor_numel(g, g->input); i++)
+        out[m++] = exec_get(exec_tensor_grad(e, g->input), e->dtype, i);
+    return m;
+}
+
+/* per node, the sum of its output's gradient when its backward has run */
+static void hook(void *user, const fn_exec *e, int node) {
+    const int y = e->g->nodes[node].out;
+    const void *d = exec_tensor_grad(e, y);
+    double s = 0;
+    for (size_t i = 0; i < graph_tensor_numel(e->g, y); i++) s += exec_get(d, e->dtype, i);
+    ((double *)user)[node] = s;
+}
+
+/* the tensor whose slot t's activation is (aliases followed back) */
+static int act_root(const fn_exec *e, fn_layout k, int t) {
+    while (k == FN_LAYOUT_ALIAS && e->alias && e->alias[t].src >= 0) t = e->alias[t].src;
+    return t;
+}
+
+/* 1 when d a and d b are one slot by aliases (a's chain of alias.grad reaches b, or back) */
+static int grad_related(const fn_exec *e, fn_layout k, int a, int b) {
+    if (k != FN_LAYOUT_ALIAS || !e->alias) return 0;
+    for (int t = a; e->alias[t].grad; t = e->alias[t].src)
+        if (e->alias[t].src == b) return 1;
+    for (int t = b; e->alias[t].grad; t = e->alias[t].src)
+        if (e->alias[t].src == a) return 1;
+    return 0;
+}
+
+static int overlap(size_t a, size_t na, size_t b, size_t nb) { return a < b + nb && b < a + na; }
+
+/* Layout k against the graph, apart from the planner: tensors live at one step in distinct
+ * memory. Activation t lives from its producer to its last forward use; gradient t from the
+ * backward of its last consumer (which first writes it) to its producer's backward. */
+static void check_layout(const fn_exec *e, fn_layout k, const char *what) {
+    const fn_graph *g = e->g;
+    const fn_plan *l = &e->layout[k];
+    const int nt = g->nt;
+    int *p = mallocCheck(sizeof(int) * (size_t)nt), *u = mallocCheck(sizeof(int) * (size_t)nt);
+    for (int t = 0; t < nt; t++) p[t] = u[t] = -1;
+    for (int i = 0; i < g->nn; i++) {
+        p[g->nodes[i].out] = u[g->nodes[i].out] = i;
+        for (int j = 0; j < g->nodes[i].nin; j++) u[g->nodes[i].in[j]] = i;
+    }
+    int bad = 0;
+    for (int a = 0; a < nt; a++)
+        for (int b = a + 1; b < nt; b++) {
+            const size_t sa = graph_tensor_numel(g, a), sb = graph_tensor_numel(g, b);
+            CHECKF(l->act_off[a] + sa <= e->plan.act_numel, "%s: activation %d past the arena", what, a);
+            if (act_root(e, k, a) != act_root(e, k, b) && p[a] <= u[b] && p[b] <= u[a] &&
+                overlap(l->act_off[a], sa, l->act_off[b], sb))
+                bad++;
+            if (!e->needs_grad[a] || !e->needs_grad[b] || l->grad_first[a] < 0 ||
+                l->grad_first[b] < 0 || (k == FN_LAYOUT_FOLD && (e->fold[a].bn >= 0 || e->fold[b].bn >= 0)))
+                continue; /* folded d y: never written */
+            /* backward runs nodes from last to first: live on [producer, first writer] */
+            const int lo_a = p[a] < 0 ? 0 : p[a], lo_b = p[b] < 0 ? 0 : p[b];
+            if (!grad_related(e, k, a, b) && lo_a <= l->grad_first[b] && lo_b <= l->grad_first[a] &&
+                overlap(l->grad_off[a], sa, l->grad_off[b], sb))
+                bad++;
+        }
+    CHECKF(bad == 0, "%s: %d pairs of live tensors share memory", what, bad);
+    free(p);
+    free(u);
+}
+
+static void check_net(int darts, fn_dtype dt) {
+    fn_graph g;
+    test_small_supernet(&g, darts, BATCH);
+    char what[64];
+    snprintf(what, sizeof what, "%s %s", darts ? "darts" : "nb201", dt == FN_F64 ? "f64" : "f32");
+    const size_t nx = graph_tensor_numel(&g, g.input);
+    const size_t n = (size_t)BATCH * 10 + g.alpha_numel + g.param_numel + nx;
+    double *x = mallocCheck(sizeof(double) * nx);
+    unsigned r = 99u;
+    for (size_t i = 0; i < nx; i++) x[i] = test_rand(&r);
+    double *a = mallocCheck(sizeof(double) * n), *b = mallocCheck(sizeof(double) * n);
+    double *c = mallocCheck(sizeof(double) * n), *bt = mallocCheck(sizeof(double) * n);
+    fn_exec ea, eb;
+    const int aliased = make(&ea, &g, dt, 1), plain = make(&eb, &g, dt, 0);
+    CHECKF(aliased > 0 && plain == 0 && !eb.alias, "%s: %d tensors alias (%d off)", what, aliased,
+           plain);
+    int grads = 0;
+    for (int t = 0; t < g.nt; t++) grads += ea.alias[t].grad;
+    printf("%s: %d BN outputs alias their input, %d of them their gradient too; arenas "
+           "%zu + %zu elements aliased, %zu + %zu plain\n", what, aliased, grads,
+           ea.layout[FN_LAYOUT_ALIAS].act_numel, ea.layout[FN_LAYOUT_ALIAS].grad_numel,
+           ea.layout[FN_LAYOUT_PLAIN].act_numel, ea.layout[FN_LAYOUT_PLAIN].grad_numel);
+    CHECKF(grads > 0, "%s: no gradient aliases", what);
+    for (int k = 0; k < FN_LAYOUTS; k++)
+        if (ea.layout[k].act_off) check_layout(&ea, (fn_layout)k, what);
+    const fn_plan *la = &ea.layout[FN_LAYOUT_ALIAS], *lp = &ea.layout[FN_LAYOUT_PLAIN];
+    CHECKF(la->act_numel <= lp->act_numel && la->act_numel + la->grad_numel <= lp->act_numel + lp->grad_numel,
+           "%s: the alias layout needs more memory", what);
+
+    /* BN off: aliased = plain, bit for bit, on 1 and 2 threads */
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    CHECK(pass(&ea, FN_BN_OFF, x, c) == n);
+    CHECKF(ea.alias_on, "%s: a BN-off pass did not alias", what);
+    omp_set_num_threads(2);
+    pass(&ea, FN_BN_OFF, x, a);
+    omp_set_num_threads(threads);
+    pass(&eb, FN_BN_OFF, x, b);
+    CHECKF(!memcmp(a, b, sizeof(double) * n), "%s: aliased BN-off pass != unaliased", what);
+    CHECKF(!memcmp(a, c, sizeof(double) * n), "%s: aliased pass differs on 1 and 2 threads", what);
+    int finite = 1;
+    for (size_t i = 0; i < n; i++) finite &= isfinite(a[i]);
+    CHECKF(finite, "%s: a NaN from the poisoned arenas reached the results", what);
+
+    /* a backward hook sees the same output gradients at every node */
+    double *ha = callocCheck((size_t)g.nn, sizeof(double)), *hb = callocCheck((size_t)g.nn, sizeof(double));
+    ea.bwd_hook = eb.bwd_hook = hook;
+    ea.bwd_hook_user = ha;
+    eb.bwd_hook_user = hb;
+    pass(&ea, FN_BN_OFF, x, c);
+    pass(&eb, FN_BN_OFF, x, bt);
+    ea.bwd_hook = eb.bwd_hook = NULL;
+    CHECKF(!memcmp(c, b, sizeof(double) * n) && !memcmp(bt, b, sizeof(double) * n) &&
+               !memcmp(ha, hb, sizeof(double) * (size_t)g.nn),
+           "%s: with a backward hook, aliased != unaliased", what);
+
+    /* one executor switching modes = fresh executors */
+    fn_exec ft;
+    make(&ft, &g, dt, 0);
+    pass(&ft, FN_BN_TRAIN, x, bt);
+    exec_free(&ft);
+    pass(&ea, FN_BN_TRAIN, x, c);
+    CHECKF(!ea.alias_on && !memcmp(c, bt, sizeof(double) * n),
+           "%s: a train pass after BN-off passes is not a fresh executor's", what);
+    pass(&ea, FN_BN_OFF, x, c);
+    CHECKF(ea.alias_on && !memcmp(c, b, sizeof(double) * n),
+           "%s: a BN-off pass after a train pass is not a fresh executor's", what);
+
+    /* the exact HVP in BN-off mode runs the plain layout: the unaliased executor's result */
+    if (dt == FN_F64) {
+        fn_exec *es2[2] = {&ea, &eb};
+        double *tv[2];
+        for (int q = 0; q < 2; q++) {
+            fn_exec *e = es2[q];
+            CHECK(exec_hvp_init(e) == 0);
+            unsigned rr = 7u;
+            for (size_t i = 0; i < g.alpha_numel; i++) exec_set(e->talpha, e->dtype, i, test_rand(&rr));
+            e->bn_mode = FN_BN_OFF;
+            poison(e, x);
+            exec_forward_tangent(e);
+            const void *z = exec_tensor(e, g.output);
+            double dz[BATCH * 10], tdz[BATCH * 10];
+            cross_entropy_backward_f64(dz, z, labels, BATCH, 10, 1.0);
+            cross_entropy_backward_tangent_f64(tdz, z, exec_tangent(e, g.output), BATCH, 10, 1.0);
+            exec_backward_tangent(e, dz, tdz);
+            tv[q] = mallocCheck(sizeof(double) * g.alpha_numel);
+            for (size_t i = 0; i < g.alpha_numel; i++) tv[q][i] = exec_get(e->tdalpha, e->dtype, i);
+        }
+        CHECKF(!ea.alias_on && !memcmp(tv[0], tv[1], sizeof(double) * g.alpha_numel),
+               "%s: BN-off Hessian-vector product differs from the unaliased one", what);
+        free(tv[0]);
+        free(tv[1]);
+        pass(&ea, FN_BN_OFF, x, c);
+        CHECKF(ea.alias_on && !memcmp(c, b, sizeof(double) * n),
+               "%s: a BN-off pass after the HVP is not the unaliased one", what);
+    }
+    exec_free(&ea);
+    exec_free(&eb);
+    graph_free(&g);
+    free(x); free(a); free(b); free(c); free(bt); free(ha); free(hb);
+}
+
+int main(void) {
+    for (int darts = 0; darts < 2; darts++) {
+        check_net(darts, FN_F64);
+        check_net(darts, FN_F32);
+    }
+    return test_summary("test_alias_bn");
+}

@@ -514,17 +514,25 @@ static void dw_backward(real *din, real *dw, const real *dout, const real *in, c
  * instead changes the sub-matrix widths, and OpenBLAS picks its kernels (and their summation
  * order) by shape: on AVX-512 CPUs that changed the last bits of SynFlow scores. */
 #define GEMM_COL_CHUNK 256
+/* A batch-1 product of more multiply-adds than this is cut in two fixed halves when it is
+ * too narrow for column chunks: 2e5 takes in DARTS's batch-1 1x1 convs (16 x 1024 x 16,
+ * 32 x 256 x 32, 64 x 64 x 64: 262,144 each), whose two halves on 2 threads ran a SynFlow
+ * pass's 1x1 convs in 15.9 ms against 19.7 unsplit (bench_profile darts8-synflow). */
+#define GEMM_HALVES_MACS 2e5
 /* one_image: the conv runs a batch of one (a shape property, never the thread count): a
  * product too narrow for two column chunks (NB201's 16x16 and 8x8 stages at batch 1) is cut
- * into two fixed row halves instead, so SynFlow's batch-1 pass uses a second thread there
+ * into two fixed row halves instead, or, with rows too few to halve (DARTS's 16-channel
+ * 1x1 convs), two fixed column halves, so SynFlow's batch-1 pass uses a second thread there
  * too. Inside a parallel region (bundle slots) the halves run in turn, the same calls. */
 static void gemm_cols(CBLAS_TRANSPOSE ta, int M, int N, int K, const real *A, int lda,
                       const real *B, real beta, real *C, int one_image) {
-    const int big = (double)M * N * K > 1e6;
-    const int chunks = N >= 2 * GEMM_COL_CHUNK && big ? (N + GEMM_COL_CHUNK - 1) / GEMM_COL_CHUNK
-                                                      : 1;
-    const int rows = chunks == 1 && one_image && big && M >= 32 && M % 16 == 0 ? 2 : 1;
-    const int width = chunks > 1 ? GEMM_COL_CHUNK : N, height = M / rows;
+    const double macs = (double)M * N * K;
+    const int big = macs > 1e6, halves = one_image && macs > GEMM_HALVES_MACS;
+    int chunks = N >= 2 * GEMM_COL_CHUNK && big ? (N + GEMM_COL_CHUNK - 1) / GEMM_COL_CHUNK : 1;
+    const int rows = chunks == 1 && halves && M >= 32 && M % 16 == 0 ? 2 : 1;
+    int width = chunks > 1 ? GEMM_COL_CHUNK : N;
+    if (chunks == 1 && rows == 1 && halves && N >= 256 && N % 32 == 0) chunks = 2, width = N / 2;
+    const int height = M / rows;
 #pragma omp parallel for schedule(static) if (chunks * rows > 1)
     for (int ch = 0; ch < chunks * rows; ch++) {
         const int n0 = ch / rows * width, n1 = n0 + width < N ? n0 + width : N;

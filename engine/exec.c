@@ -5,6 +5,7 @@
 #include "engine/exec.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -91,12 +92,22 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
         e->alias = mallocCheck(sizeof(fn_alias) * (size_t)g->nt);
         if (!graph_alias_find(g, e->needs_grad, e->alias)) { free(e->alias); e->alias = NULL; }
     }
+    /* batch 1 with threads: every layout planned for chains run side by side (the results
+     * do not depend on the layout; on one thread its longer lives only cost cache) */
+    e->ws_slots = 1;
+    const int threads = omp_get_max_threads();
+    if (o->device == FN_DEV_CPU && g->t[g->input].n == 1 && threads > 1 &&
+        graph_chains_enabled() && graph_chains_find(g, &e->chains))
+        e->ws_slots = threads > 64 ? 64 : threads;
+    e->ws_stride = (g->ws_numel + 1 + 15) / 16 * 16; /* a 64-byte multiple apart */
+    const fn_chains *ch = e->chains.nsec ? &e->chains : NULL;
     /* the layouts share the arenas: each as large as the largest layout needs */
     const unsigned char *ng = e->needs_grad;
-    graph_plan(g, ng, param_grads, o->keep, NULL, NULL, &e->layout[FN_LAYOUT_PLAIN]);
-    if (e->fold) graph_plan(g, ng, param_grads, o->keep, e->fold, NULL, &e->layout[FN_LAYOUT_FOLD]);
+    graph_plan(g, ng, param_grads, o->keep, NULL, NULL, ch, &e->layout[FN_LAYOUT_PLAIN]);
+    if (e->fold)
+        graph_plan(g, ng, param_grads, o->keep, e->fold, NULL, ch, &e->layout[FN_LAYOUT_FOLD]);
     if (e->alias)
-        graph_plan(g, ng, param_grads, o->keep, NULL, e->alias, &e->layout[FN_LAYOUT_ALIAS]);
+        graph_plan(g, ng, param_grads, o->keep, NULL, e->alias, ch, &e->layout[FN_LAYOUT_ALIAS]);
     for (int k = 0; k < FN_LAYOUTS; k++) {
         const fn_plan *l = &e->layout[k];
         if (!l->act_off) continue;
@@ -114,8 +125,9 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
     /* One allocation per role. Any failure returns -1 with e->bytes set to
      * what was asked for: a job too large for this machine is an out-of-memory result, never
      * an abort of the process (a sweep rank runs many jobs). */
+    const size_t ws = be->host_arenas ? (size_t)e->ws_slots * e->ws_stride : 1;
     const size_t bytes = es * (p.act_numel + p.grad_numel + (param_grads ? 2 : 1) * g->param_numel +
-                               g->saved_numel + g->ws_numel + 2 * g->alpha_numel);
+                               g->saved_numel + ws + 2 * g->alpha_numel);
     e->pool = be->host_arenas ? o->pool : NULL;
     const int arenas_ok = be->alloc(e) == 0; /* activations and gradients, or their mirrors */
     /* borrowed parameters are not zero: every borrower writes them all (exec_init_params, the
@@ -123,7 +135,7 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
     e->params = e->pool ? pool_params(e->pool, (g->param_numel + 1) * es) : calloc(g->param_numel + 1, es);
     e->dparams = param_grads ? calloc(g->param_numel + 1, es) : NULL;
     e->saved = calloc(g->saved_numel + 1, es); /* a device backend's host mirror */
-    e->ws = calloc(be->host_arenas ? g->ws_numel + 1 : 1, es);
+    e->ws = calloc(ws, es);
     e->alpha = calloc(g->alpha_numel + 1, es);
     e->dalpha = calloc(g->alpha_numel + 1, es);
     if (!arenas_ok || !e->params || (param_grads && !e->dparams) || !e->saved || !e->ws ||
@@ -153,6 +165,7 @@ void exec_free(fn_exec *e) {
     free(e->talpha); free(e->tparams); free(e->tdalpha); free(e->tdparams);
     free(e->fold); free(e->fold_sums); free(e->alias);
     for (int k = 0; k < FN_LAYOUTS; k++) graph_plan_free(&e->layout[k]); /* plan is a view */
+    graph_chains_free(&e->chains);
     memset(e, 0, sizeof(*e));
 }
 

@@ -11,6 +11,7 @@
 
 #include "engine/graph.h"
 #include "engine/graph_alias.h"
+#include "engine/graph_chains.h"
 #include "engine/graph_fold.h"
 #include "engine/graph_plan.h"
 
@@ -145,6 +146,14 @@ struct fn_exec {
      * layout). */
     fn_alias *alias;
     int alias_on;
+    /* Independent chains a batch-1 pass runs side by side (engine/graph_chains.h; CPU
+     * backend): the sections (nsec 0: none) every layout is planned for, whether the current
+     * pass runs them so, and the conv workspace: ws_slots of ws_stride elements, one per
+     * thread (the threads at exec_init; a pass runs at most as many). */
+    fn_chains chains;
+    int chains_on;
+    int ws_slots;
+    size_t ws_stride;
     int tangent_params;        /* set by exec_forward_tangent: tparams is not all zero */
 };
 

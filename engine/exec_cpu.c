@@ -4,6 +4,7 @@
 #include "engine/backend.h"
 #include "engine/exec_cpu.h"
 
+#include <omp.h>
 #include <stdio.h>
 
 #include "base/common.h"
@@ -49,7 +50,13 @@ static void cpu_free(fn_exec *e) {
     fn_arena_free(e->grad, es * e->plan.grad_numel);
 }
 
+int exec_chains_ok(const fn_exec *e) {
+    return e->chains.nsec && !e->bwd_hook && !e->tbwd_hook && e->relu_mode == FN_RELU_NORMAL &&
+           !omp_in_parallel() && omp_get_max_threads() > 1;
+}
+
 void graph_forward_start(fn_exec *e) {
+    e->chains_on = exec_chains_ok(e);
     e->alias_on = e->alias && e->bn_mode == FN_BN_OFF;
     exec_use_layout(e, e->alias_on ? FN_LAYOUT_ALIAS : FN_LAYOUT_PLAIN);
 }

@@ -27,5 +27,10 @@ FN_EXEC_DECL(f64)
  * BN-off passes alias identity BNs when the executor planned it (engine/graph_alias.h), the
  * others run in the plain layout. */
 void graph_forward_start(fn_exec *e);
+/* 1 when a pass may run parallel sections' chains side by side (engine/graph_chains.h): the
+ * executor has sections, no hook may read a node's gradient in the middle, ReLUs run
+ * normally, the pass is not inside a parallel region (bundle slots) and has threads. The
+ * exact Hessian-vector product's passes run one node after another. */
+int exec_chains_ok(const fn_exec *e);
 
 #endif

@@ -2,6 +2,7 @@
  * compiled for float32 and float64 (nn/real.h): the CPU backend's passes (engine/exec_cpu.c),
  * one node at a time (the exact Hessian-vector product, engine/graph_hvp.c, interleaves each
  * node's tangent with it). */
+#include <omp.h>
 #include <string.h>
 
 #include "engine/exec_cpu.h"
@@ -17,7 +18,8 @@
 
 #include "engine/exec_cpu_nodes.h" /* T, G, P, DP, NUMEL, conv_dims, pool_dims, bn_active */
 
-void FN(graph_forward_node)(fn_exec *e, int i) {
+/* node i's forward with conv workspace ws (each thread its own in parallel sections) */
+static void forward_node(fn_exec *e, int i, real *ws) {
     const fn_graph *g = e->g;
     {
         const fn_node *nd = &g->nodes[i];
@@ -26,7 +28,7 @@ void FN(graph_forward_node)(fn_exec *e, int i) {
         switch (nd->kind) {
         case FN_NODE_CONV: {
             conv2d_dims d = conv_dims(g, nd);
-            FN(conv2d_forward)(T(y), T(x), P(nd->w), &d, (real *)e->ws);
+            FN(conv2d_forward)(T(y), T(x), P(nd->w), &d, ws);
             break;
         }
         case FN_NODE_BN: {
@@ -95,9 +97,35 @@ void FN(graph_forward_node)(fn_exec *e, int i) {
     }
 }
 
+void FN(graph_forward_node)(fn_exec *e, int i) { forward_node(e, i, (real *)e->ws); }
+
+/* thread tid's conv workspace in a parallel section */
+static real *ws_of(const fn_exec *e, int tid) { return (real *)e->ws + (size_t)tid * e->ws_stride; }
+
+/* the threads that run section s's chains side by side, or 0: one node after another */
+static int section_threads(const fn_exec *e, int s) {
+    if (!e->chains_on || s < 0) return 0;
+    int th = omp_get_max_threads();
+    if (th > e->ws_slots) th = e->ws_slots;
+    return graph_chains_parallel(&e->chains, s, th) ? th : 0;
+}
+
 void FN(graph_forward)(fn_exec *e) {
     graph_forward_start(e);
-    for (int i = 0; i < e->g->nn; i++) FN(graph_forward_node)(e, i);
+    const fn_chains *c = &e->chains;
+    for (int i = 0; i < e->g->nn;) {
+        const int s = e->chains_on ? c->node_sec[i] : -1, th = section_threads(e, s);
+        if (!th) {
+            forward_node(e, i++, (real *)e->ws);
+            continue;
+        }
+        /* each chain on one thread, in order; the kernels' own threading is inactive here */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(th)
+        for (int k = c->sec_chain[s]; k < c->sec_chain[s + 1]; k++)
+            for (int q = c->chain_off[k]; q < c->chain_off[k + 1]; q++)
+                forward_node(e, c->chain_node[q], ws_of(e, omp_get_thread_num()));
+        i = c->sec_hi[s];
+    }
 }
 
 void FN(graph_backward_start)(fn_exec *e, void *grad, void *dalpha, void *dparams,
@@ -107,6 +135,7 @@ void FN(graph_backward_start)(fn_exec *e, void *grad, void *dalpha, void *dparam
      * gradients (engine/graph_fold.h) */
     e->fold_on = e->fold && !e->alias_on && !e->bwd_hook && !e->tbwd_hook &&
                  e->bn_mode == FN_BN_TRAIN;
+    e->chains_on = exec_chains_ok(e);
     /* an aliasing forward (graph_forward_start) is followed by an aliasing backward */
     exec_use_layout(e, e->fold_on    ? FN_LAYOUT_FOLD
                        : e->alias_on ? FN_LAYOUT_ALIAS
@@ -124,17 +153,40 @@ int FN(graph_backward_runs)(const fn_exec *e, int i) {
     return e->needs_grad[y] && (e->plan.grad_first[y] >= 0 || y == e->g->output);
 }
 
+static void backward_node(fn_exec *e, int i, real *ws);
+
+void FN(graph_backward_node)(fn_exec *e, int i) { backward_node(e, i, (real *)e->ws); }
+
 void FN(graph_backward)(fn_exec *e, const void *dlogits) {
     FN(graph_backward_start)(e, e->grad, e->dalpha, e->dparams, dlogits);
-    for (int i = e->g->nn - 1; i >= 0; i--)
-        if (FN(graph_backward_runs)(e, i)) FN(graph_backward_node)(e, i);
+    const fn_chains *c = &e->chains;
+    for (int i = e->g->nn - 1; i >= 0;) {
+        const int s = e->chains_on ? c->node_sec[i] : -1, th = section_threads(e, s);
+        if (!th) {
+            if (FN(graph_backward_runs)(e, i)) backward_node(e, i, (real *)e->ws);
+            i--;
+            continue;
+        }
+        /* every chain but its first node, side by side: they write gradients inside their
+         * chain only (engine/graph_chains.h) */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(th)
+        for (int k = c->sec_chain[s]; k < c->sec_chain[s + 1]; k++)
+            for (int q = c->chain_off[k + 1] - 1; q > c->chain_off[k]; q--)
+                if (FN(graph_backward_runs)(e, c->chain_node[q]))
+                    backward_node(e, c->chain_node[q], ws_of(e, omp_get_thread_num()));
+        /* then the first nodes in reverse node order, as a sequential pass: the gradients
+         * several chains share are summed in its order */
+        for (int v = c->sec_hi[s] - 1; v >= c->sec_lo[s]; v--)
+            if (c->first[v] && FN(graph_backward_runs)(e, v)) backward_node(e, v, (real *)e->ws);
+        i = c->sec_lo[s] - 1;
+    }
 }
 
 /* t's gradient is folded into its mix this pass: the mix computes the BN's sums instead
  * (a folded pass has every BN in train mode: graph_backward_start) */
 static int folds(const fn_exec *e, int t) { return e->fold_on && e->fold[t].bn >= 0; }
 
-void FN(graph_backward_node)(fn_exec *e, int i) {
+static void backward_node(fn_exec *e, int i, real *ws) {
     const fn_graph *g = e->g;
     {
         const fn_node *nd = &g->nodes[i];
@@ -162,7 +214,7 @@ void FN(graph_backward_node)(fn_exec *e, int i) {
         switch (nd->kind) {
         case FN_NODE_CONV: {
             conv2d_dims d = conv_dims(g, nd);
-            FN(conv2d_backward)(dx, DP(nd->w), G(y), T(x), P(nd->w), &d, (real *)e->ws, acc[0]);
+            FN(conv2d_backward)(dx, DP(nd->w), G(y), T(x), P(nd->w), &d, ws, acc[0]);
             break;
         }
         case FN_NODE_BN: {

@@ -88,7 +88,7 @@ static void mark_saved(const fn_graph *g, int param_grads, unsigned char *saved)
 
 void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_grads,
                 const unsigned char *keep, const fn_fold *fold, const fn_alias *alias,
-                fn_plan *p) {
+                const fn_chains *chains, fn_plan *p) {
     const int nt = g->nt, nn = g->nn;
     memset(p, 0, sizeof(*p));
     p->act_off = callocCheck((size_t)nt, sizeof(size_t));
@@ -129,6 +129,8 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
     for (int t = 0; t < nt; t++) {
         if (root[t] != t) continue; /* its root is freed */
         int d = saved[t] ? NEVER : last[t];
+        if (chains && d != NEVER && d >= 0 && chains->node_sec[d] >= 0) /* at the section's end */
+            d = chains->sec_hi[chains->node_sec[d]] - 1;
         if (d != NEVER && d >= 0) {
             frees[d] = realloc(frees[d], sizeof(int) * (size_t)(nfree[d] + 1));
             frees[d][nfree[d]++] = t;
@@ -149,7 +151,9 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
      * gradient (a folded pass never writes it), and its mix's output gradient is released
      * after the last folded BN that reads it. With alias: where d x shares d y's slot, the
      * slot passes from y to x at the BN (no allocation, no release) and goes with x's
-     * producer. */
+     * producer. With chains (engine/graph_chains.h): a release inside a parallel section
+     * waits until the section's first node has run backward. */
+    int *pend = mallocCheck(sizeof(int) * (size_t)nt), npend = 0;
     int *release = mallocCheck(sizeof(int) * (size_t)nt);
     for (int t = 0; t < nt; t++) release[t] = producer[t];
     for (int t = 0; fold && t < nt; t++)
@@ -158,10 +162,19 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
             if (fold[t].bn < release[y]) release[y] = fold[t].bn;
         }
     arena b = {0};
+    int sec_end = 0;
     p->grad_off[g->output] = arena_alloc(&b, graph_tensor_numel(g, g->output));
+#define GRAD_FREE(t)                                                                   \
+    do {                                                                               \
+        if (sec >= 0) pend[npend++] = (t);                                             \
+        else arena_release(&b, p->grad_off[(t)], graph_tensor_numel(g, (t)));          \
+    } while (0)
     for (int i = nn - 1; i >= 0; i--) {
         const fn_node *nd = &g->nodes[i];
-        if (!needs_grad[nd->out]) continue;
+        const int sec = chains ? chains->node_sec[i] : -1;
+        if (sec >= 0 && i == chains->sec_lo[sec]) sec_end = 1;
+        else sec_end = 0;
+        if (!needs_grad[nd->out]) goto next;
         const int galias = alias && alias[nd->out].grad; /* d in[0] is d out's slot */
         for (int j = 0; j < nd->nin; j++) {
             int x = nd->in[j];
@@ -174,12 +187,19 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
             }
         }
         if (release[nd->out] == i && !(fold && fold[nd->out].bn >= 0) && !galias)
-            arena_release(&b, p->grad_off[nd->out], graph_tensor_numel(g, nd->out));
+            GRAD_FREE(nd->out);
         if (fold && fold[nd->out].bn == i) { /* a folded BN: the mix's output gradient */
             const int y = g->nodes[fold[nd->out].mix].out;
-            if (release[y] == i) arena_release(&b, p->grad_off[y], graph_tensor_numel(g, y));
+            if (release[y] == i) GRAD_FREE(y);
+        }
+    next:
+        if (sec_end) { /* the section's last node to run backward */
+            for (int k = 0; k < npend; k++)
+                arena_release(&b, p->grad_off[pend[k]], graph_tensor_numel(g, pend[k]));
+            npend = 0;
         }
     }
+#undef GRAD_FREE
     /* a wanted gradient that no node writes (the input of a network whose cells are cut off
      * by `none` edges): a slot of its own, zeroed by backward, so it reads as exactly 0 */
     for (int t = 0; t < nt; t++)
@@ -189,7 +209,7 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
     free(b.free);
     for (int i = 0; i <= nn; i++) free(frees[i]);
     free(frees); free(nfree); free(saved); free(last); free(producer); free(release);
-    free(root);
+    free(root); free(pend);
 }
 
 void graph_plan_free(fn_plan *p) {

@@ -17,6 +17,7 @@
 
 #include "engine/graph.h"
 #include "engine/graph_alias.h"
+#include "engine/graph_chains.h"
 #include "engine/graph_fold.h"
 
 #ifdef __cplusplus
@@ -37,11 +38,14 @@ typedef struct {
  * never used), and each such mix's output gradient lives until the last of its folded BNs'
  * backward. alias[nt] (or NULL) plans BN-off passes (engine/graph_alias.h): an aliased
  * tensor gets its source's slot (kept until the last use of either) and, where alias.grad,
- * the source's gradient gets the tensor's gradient slot. At most one of fold, alias. The
+ * the source's gradient gets the tensor's gradient slot. At most one of fold, alias.
+ * chains (or NULL) plans for passes that run parallel sections' chains side by side
+ * (engine/graph_chains.h): nothing a section frees, forward or backward, is reused before
+ * the section ends, so its chains never share memory (valid for sequential passes too). The
  * graph input is at offset 0 in every layout. */
 void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_grads,
                 const unsigned char *keep, const fn_fold *fold, const fn_alias *alias,
-                fn_plan *p);
+                const fn_chains *chains, fn_plan *p);
 void graph_plan_free(fn_plan *p);
 
 #ifdef __cplusplus

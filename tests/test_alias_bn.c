@@ -21,6 +21,7 @@
 #include "base/common.h"
 #include "engine/exec.h"
 #include "nn/cross_entropy.h"
+#include "tests/test_layout.h"
 #include "tests/test_search_case.h"
 #include "tests/test_util.h"
 
@@ -87,59 +88,6 @@ static void hook(void *user, const fn_exec *e, int node) {
     ((double *)user)[node] = s;
 }
 
-/* the tensor whose slot t's activation is (aliases followed back) */
-static int act_root(const fn_exec *e, fn_layout k, int t) {
-    while (k == FN_LAYOUT_ALIAS && e->alias && e->alias[t].src >= 0) t = e->alias[t].src;
-    return t;
-}
-
-/* 1 when d a and d b are one slot by aliases (a's chain of alias.grad reaches b, or back) */
-static int grad_related(const fn_exec *e, fn_layout k, int a, int b) {
-    if (k != FN_LAYOUT_ALIAS || !e->alias) return 0;
-    for (int t = a; e->alias[t].grad; t = e->alias[t].src)
-        if (e->alias[t].src == b) return 1;
-    for (int t = b; e->alias[t].grad; t = e->alias[t].src)
-        if (e->alias[t].src == a) return 1;
-    return 0;
-}
-
-static int overlap(size_t a, size_t na, size_t b, size_t nb) { return a < b + nb && b < a + na; }
-
-/* Layout k against the graph, apart from the planner: tensors live at one step in distinct
- * memory. Activation t lives from its producer to its last forward use; gradient t from the
- * backward of its last consumer (which first writes it) to its producer's backward. */
-static void check_layout(const fn_exec *e, fn_layout k, const char *what) {
-    const fn_graph *g = e->g;
-    const fn_plan *l = &e->layout[k];
-    const int nt = g->nt;
-    int *p = mallocCheck(sizeof(int) * (size_t)nt), *u = mallocCheck(sizeof(int) * (size_t)nt);
-    for (int t = 0; t < nt; t++) p[t] = u[t] = -1;
-    for (int i = 0; i < g->nn; i++) {
-        p[g->nodes[i].out] = u[g->nodes[i].out] = i;
-        for (int j = 0; j < g->nodes[i].nin; j++) u[g->nodes[i].in[j]] = i;
-    }
-    int bad = 0;
-    for (int a = 0; a < nt; a++)
-        for (int b = a + 1; b < nt; b++) {
-            const size_t sa = graph_tensor_numel(g, a), sb = graph_tensor_numel(g, b);
-            CHECKF(l->act_off[a] + sa <= e->plan.act_numel, "%s: activation %d past the arena", what, a);
-            if (act_root(e, k, a) != act_root(e, k, b) && p[a] <= u[b] && p[b] <= u[a] &&
-                overlap(l->act_off[a], sa, l->act_off[b], sb))
-                bad++;
-            if (!e->needs_grad[a] || !e->needs_grad[b] || l->grad_first[a] < 0 ||
-                l->grad_first[b] < 0 || (k == FN_LAYOUT_FOLD && (e->fold[a].bn >= 0 || e->fold[b].bn >= 0)))
-                continue; /* folded d y: never written */
-            /* backward runs nodes from last to first: live on [producer, first writer] */
-            const int lo_a = p[a] < 0 ? 0 : p[a], lo_b = p[b] < 0 ? 0 : p[b];
-            if (!grad_related(e, k, a, b) && lo_a <= l->grad_first[b] && lo_b <= l->grad_first[a] &&
-                overlap(l->grad_off[a], sa, l->grad_off[b], sb))
-                bad++;
-        }
-    CHECKF(bad == 0, "%s: %d pairs of live tensors share memory", what, bad);
-    free(p);
-    free(u);
-}
-
 static void check_net(int darts, fn_dtype dt) {
     fn_graph g;
     test_small_supernet(&g, darts, BATCH);
@@ -164,7 +112,10 @@ static void check_net(int darts, fn_dtype dt) {
            ea.layout[FN_LAYOUT_PLAIN].act_numel, ea.layout[FN_LAYOUT_PLAIN].grad_numel);
     CHECKF(grads > 0, "%s: no gradient aliases", what);
     for (int k = 0; k < FN_LAYOUTS; k++)
-        if (ea.layout[k].act_off) check_layout(&ea, (fn_layout)k, what);
+        if (ea.layout[k].act_off) {
+            const int bad = test_layout_conflicts(&ea, (fn_layout)k);
+            CHECKF(bad == 0, "%s: layout %d: %d pairs of live tensors share memory", what, k, bad);
+        }
     const fn_plan *la = &ea.layout[FN_LAYOUT_ALIAS], *lp = &ea.layout[FN_LAYOUT_PLAIN];
     CHECKF(la->act_numel <= lp->act_numel && la->act_numel + la->grad_numel <= lp->act_numel + lp->grad_numel,
            "%s: the alias layout needs more memory", what);

@@ -93,9 +93,10 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
         if (!graph_alias_find(g, e->needs_grad, e->alias)) { free(e->alias); e->alias = NULL; }
     }
     /* batch 1 with threads: every layout planned for chains run side by side (the results
-     * do not depend on the layout; on one thread its longer lives only cost cache) */
+     * do not depend on the layout; on one thread, or in a bundle slot, which runs inside a
+     * parallel region, its longer lives only cost cache) */
     e->ws_slots = 1;
-    const int threads = omp_get_max_threads();
+    const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
     if (o->device == FN_DEV_CPU && g->t[g->input].n == 1 && threads > 1 &&
         graph_chains_enabled() && graph_chains_find(g, &e->chains))
         e->ws_slots = threads > 64 ? 64 : threads;

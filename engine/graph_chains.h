@@ -27,9 +27,9 @@
  * the section ends, forward and backward, so chains never share memory; a sectioned layout
  * is also valid for a sequential pass. Each thread has its own conv workspace. Sections are
  * found, and every layout planned for them, for CPU executors of batch-1 graphs in which no
- * parameter is read by two nodes, made with two threads or more (on one thread the longer
- * lives only cost cache: 1 to 5 % of a DARTS SynFlow search); FREENAS_CHAINS=0 turns them
- * off (A/B runs, tests). */
+ * parameter is read by two nodes, made with two threads or more outside any parallel region
+ * (on one thread, or in a bundle slot, the longer lives only cost cache: 1 to 7 % of a DARTS
+ * SynFlow search); FREENAS_CHAINS=0 turns them off (A/B runs, tests). */
 #ifndef FN_GRAPH_CHAINS_H
 #define FN_GRAPH_CHAINS_H
 

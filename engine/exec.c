@@ -99,7 +99,7 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
     const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
     if (o->device == FN_DEV_CPU && g->t[g->input].n == 1 && threads > 1 &&
         graph_chains_enabled() && graph_chains_find(g, &e->chains))
-        e->ws_slots = threads > 64 ? 64 : threads;
+        e->ws_slots = threads > FN_CHAIN_THREADS ? FN_CHAIN_THREADS : threads;
     e->ws_stride = (g->ws_numel + 1 + 15) / 16 * 16; /* a 64-byte multiple apart */
     const fn_chains *ch = e->chains.nsec ? &e->chains : NULL;
     /* the layouts share the arenas: each as large as the largest layout needs */

@@ -39,6 +39,10 @@
 extern "C" {
 #endif
 
+/* Threads a section runs on at most (its sections have up to 17 chains: DARTS's 8 ops on
+ * the edges from two states, and a pool's BN); each has a conv workspace of its own. */
+#define FN_CHAIN_THREADS 16
+
 typedef struct {
     int nsec;        /* parallel sections (two or more chains each) */
     int *sec_lo;     /* [nsec] nodes of section s: sec_lo[s] <= i < sec_hi[s], consecutive */

@@ -37,7 +37,9 @@ void fn_arena_free(void *p, size_t bytes);
 double fn_now(void);
 /* A run-time switch read once from the environment: *state < 0 (not yet read) becomes 0 when
  * variable `name` is "0", else 1; returns *state. Tests and benchmarks may set *state
- * directly. (nn/conv2d_dnnl.c: FREENAS_ONEDNN, nn/conv2d_direct.c: FREENAS_CONV_DIRECT) */
+ * directly. (nn/conv2d_dnnl.c: FREENAS_ONEDNN, nn/conv2d_direct.c: FREENAS_CONV_DIRECT,
+ * engine/graph_fold.c: FREENAS_FOLD_BN, engine/graph_alias.c: FREENAS_ALIAS_BN,
+ * engine/graph_chains.c: FREENAS_CHAINS) */
 int fn_env_switch(int *state, const char *name);
 /* The checkout's commit as `git describe --always --dirty` gave it at build time
  * (cmake/git_rev.cmake; "unknown" outside a git checkout): what --version, manifests and

@@ -29,15 +29,9 @@ enum { BATCH = 4 };
 static const int labels[BATCH] = {3, 0, 7, 1};
 
 static int make(fn_exec *e, const fn_graph *g, fn_dtype dt, int alias) {
-    fn_exec_opts o = {0};
-    o.param_grads = 1;
-    o.input_grad = 1;
-    o.device = FN_DEV_CPU;
     graph_alias_switch = alias;
-    CHECK(exec_init_opts(e, g, dt, &o) == 0);
+    CHECK(test_small_exec(e, g, dt, 1) == 0);
     graph_alias_switch = -1;
-    exec_init_params(e, 5);
-    exec_init_alpha(e, 9, 0.3);
     int n = 0;
     for (int t = 0; e->alias && t < g->nt; t++) n += e->alias[t].src >= 0;
     return n;

@@ -69,15 +69,9 @@ static int check_sections(const fn_graph *g, const fn_chains *c, const char *wha
 }
 
 static void make(fn_exec *e, const fn_graph *g, fn_dtype dt, int chains, int param_grads) {
-    fn_exec_opts o = {0};
-    o.param_grads = param_grads;
-    o.input_grad = 1;
-    o.device = FN_DEV_CPU;
     graph_chains_switch = chains;
-    CHECK(exec_init_opts(e, g, dt, &o) == 0);
+    CHECK(test_small_exec(e, g, dt, param_grads) == 0);
     graph_chains_switch = -1;
-    exec_init_params(e, 5);
-    exec_init_alpha(e, 9, 0.3);
 }
 
 /* NaN in every arena slot, the input, forward and backward in `mode`;

@@ -27,14 +27,8 @@ static const int labels[BATCH] = {3, 0, 7, 1};
 static void build(fn_graph *g, int darts) { test_small_supernet(g, darts, BATCH); }
 
 static int make(fn_exec *e, const fn_graph *g, fn_dtype dt, int fold, const double *x) {
-    fn_exec_opts o = {0};
-    o.param_grads = 1;
-    o.input_grad = 1;
-    o.device = FN_DEV_CPU;
     graph_fold_switch = fold;
-    CHECK(exec_init_opts(e, g, dt, &o) == 0);
-    exec_init_params(e, 5);
-    exec_init_alpha(e, 9, 0.3);
+    CHECK(test_small_exec(e, g, dt, 1) == 0);
     const size_t nx = graph_tensor_numel(g, g->input);
     for (size_t i = 0; i < nx; i++) exec_set(exec_tensor(e, g->input), dt, i, x[i]);
     int n = 0;

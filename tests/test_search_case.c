@@ -43,3 +43,17 @@ void test_small_supernet(fn_graph *g, int darts, int batch) {
         exit(1);
     }
 }
+
+int test_small_exec(fn_exec *e, const fn_graph *g, fn_dtype dt, int param_grads) {
+    fn_exec_opts o = {0};
+    o.param_grads = param_grads;
+    o.input_grad = 1;
+    o.device = FN_DEV_CPU;
+    if (exec_init_opts(e, g, dt, &o)) {
+        fprintf(stderr, "FAIL: executor of a small supernet: %s\n", exec_error());
+        return -1;
+    }
+    exec_init_params(e, 5);
+    exec_init_alpha(e, 9, 0.3);
+    return 0;
+}

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "engine/exec.h"
 #include "engine/graph.h"
 #include "search/search.h"
 
@@ -32,5 +33,9 @@ fn_status test_search_case_run(const test_search_case *k, const char *data, uint
  * the gradient tests: NB201 C = 4, one cell per stage, 10 classes, 8x8 images; DARTS C = 4,
  * 5 cells, 10 classes, 8x8 images; at `batch`. Exits with a message if the DARTS build fails. */
 void test_small_supernet(fn_graph *g, int darts, int batch);
+/* A CPU executor of such a supernet with d input (and d params when asked), parameters drawn
+ * with seed 5 and alpha = 0.3 N(0,1) with seed 9: the gradient tests' common setup. Returns
+ * 0, or -1 with a message. */
+int test_small_exec(fn_exec *e, const fn_graph *g, fn_dtype dt, int param_grads);
 
 #endif

@@ -17,7 +17,7 @@
  * exact Hessian-vector product's pass (graph_backward_tangent), whose tangents read every
  * d y: its d alpha equals exec_backward's to rounding, not bit for bit. Nor do passes in a
  * BN mode other than train. Folded passes use their own gradient layout (exec.h:
- * plan_fold): no slot for a folded d y, the mix's output gradient kept until its BNs ran.
+ * FN_LAYOUT_FOLD): no slot for a folded d y, the mix's output gradient kept until its BNs ran.
  * FREENAS_FOLD_BN=0 turns folding off (A/B runs, tests). */
 #ifndef FN_GRAPH_FOLD_H
 #define FN_GRAPH_FOLD_H

@@ -2,6 +2,7 @@
  * in engine/exec.c, memory planning in engine/graph_plan.c. */
 #include "engine/graph.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "base/common.h"
@@ -13,6 +14,7 @@ void graph_init(fn_graph *g) { memset(g, 0, sizeof(*g)); g->input = g->output = 
 void graph_free(fn_graph *g) {
     free(g->t);
     free(g->p);
+    free(g->p_names);
     free(g->nodes);
     memset(g, 0, sizeof(*g));
 }
@@ -35,13 +37,40 @@ static int new_tensor(fn_graph *g, int n, int c, int h, int w) {
     return g->nt++;
 }
 
+static uint64_t name_hash(const char *s) { /* FNV-1a */
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* The slot of `name` in the name set: where it is, or the empty slot where it would go. */
+static int name_slot(const fn_graph *g, const char *name) {
+    const unsigned mask = (unsigned)g->cap_names - 1;
+    unsigned i = (unsigned)name_hash(name) & mask;
+    while (g->p_names[i] && strcmp(g->p[g->p_names[i] - 1].name, name)) i = (i + 1) & mask;
+    return (int)i;
+}
+
+/* Adds parameter `id` (its name written) to the set; fails on a name already there. */
+static void name_add(fn_graph *g, int id) {
+    if (2 * (g->np + 1) > g->cap_names) { /* keep it at most half full */
+        free(g->p_names);
+        g->cap_names = g->cap_names ? 2 * g->cap_names : 256;
+        g->p_names = callocCheck((size_t)g->cap_names, sizeof(int));
+        for (int k = 0; k < id; k++) g->p_names[name_slot(g, g->p[k].name)] = k + 1;
+    }
+    const int i = name_slot(g, g->p[id].name);
+    if (g->p_names[i]) FN_FATAL("graph: parameter %s defined twice", g->p[id].name);
+    g->p_names[i] = id + 1;
+}
+
 static int new_param(fn_graph *g, const char *prefix, const char *suffix, size_t numel,
                      int fan_in, fn_init init, fn_param_kind kind) {
     GROW(g->p, g->np, g->cap_p);
     fn_param *p = &g->p[g->np];
     int len = snprintf(p->name, FN_NAME_LEN, "%s.%s", prefix, suffix);
     FN_ASSERT(len < FN_NAME_LEN);
-    FN_ASSERT(graph_param_find(g, p->name) < 0);
+    name_add(g, g->np);
     p->off = g->param_numel;
     p->numel = numel;
     p->fan_in = fan_in;
@@ -217,9 +246,8 @@ int graph_scale_n(fn_graph *g, int x, int alpha_off) {
 }
 
 int graph_param_find(const fn_graph *g, const char *name) {
-    for (int i = 0; i < g->np; i++)
-        if (strcmp(g->p[i].name, name) == 0) return i;
-    return -1;
+    if (!g->np) return -1;
+    return g->p_names[name_slot(g, name)] - 1;
 }
 
 size_t graph_tensor_numel(const fn_graph *g, int t) {

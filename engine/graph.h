@@ -83,6 +83,8 @@ typedef struct {
     int nt, cap_t;
     fn_param *p;
     int np, cap_p;
+    int *p_names, cap_names; /* open-addressing set of the parameter names (index + 1; 0
+                                empty), so a builder's name check is O(1), not a scan */
     fn_node *nodes;
     int nn, cap_n;
     fn_alpha_group ag[FN_MAX_ALPHA_GROUPS];

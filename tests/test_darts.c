@@ -52,6 +52,11 @@ int main(void) {
      * FactorizedReduce; logits [1, 1000] */
     CHECK(graph_param_find(&g, "cell0.pre0.c1.weight") >= 0);
     CHECK(graph_param_find(&g, "stem1.conv.weight") >= 0);
+    /* the name set (engine/graph.c) against a scan: every name finds its own parameter */
+    int found = 0;
+    for (int i = 0; i < g.np; i++) found += graph_param_find(&g, g.p[i].name) == i;
+    CHECKF(found == g.np, "graph_param_find: %d of %d names found", found, g.np);
+    CHECK(graph_param_find(&g, "cell0.pre0.c1.weigh") < 0 && graph_param_find(&g, "") < 0);
     CHECK(g.t[g.output].c == 1000);
     graph_free(&g);
 

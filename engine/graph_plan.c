@@ -162,44 +162,35 @@ void graph_plan(const fn_graph *g, const unsigned char *needs_grad, int param_gr
             if (fold[t].bn < release[y]) release[y] = fold[t].bn;
         }
     arena b = {0};
-    int sec_end = 0;
     p->grad_off[g->output] = arena_alloc(&b, graph_tensor_numel(g, g->output));
-#define GRAD_FREE(t)                                                                   \
-    do {                                                                               \
-        if (sec >= 0) pend[npend++] = (t);                                             \
-        else arena_release(&b, p->grad_off[(t)], graph_tensor_numel(g, (t)));          \
-    } while (0)
     for (int i = nn - 1; i >= 0; i--) {
         const fn_node *nd = &g->nodes[i];
-        const int sec = chains ? chains->node_sec[i] : -1;
-        if (sec >= 0 && i == chains->sec_lo[sec]) sec_end = 1;
-        else sec_end = 0;
-        if (!needs_grad[nd->out]) goto next;
-        const int galias = alias && alias[nd->out].grad; /* d in[0] is d out's slot */
-        for (int j = 0; j < nd->nin; j++) {
-            int x = nd->in[j];
-            if (needs_grad[x] && p->grad_first[x] == i && !(fold && fold[x].bn >= 0)) {
-                int dup = 0; /* the same tensor twice among the inputs */
-                for (int k = 0; k < j; k++) dup |= nd->in[k] == x;
-                if (dup) continue;
-                if (galias) p->grad_off[x] = p->grad_off[nd->out];
-                else p->grad_off[x] = arena_alloc(&b, graph_tensor_numel(g, x));
+        if (needs_grad[nd->out]) {
+            const int galias = alias && alias[nd->out].grad; /* d in[0] is d out's slot */
+            for (int j = 0; j < nd->nin; j++) {
+                int x = nd->in[j];
+                if (needs_grad[x] && p->grad_first[x] == i && !(fold && fold[x].bn >= 0)) {
+                    int dup = 0; /* the same tensor twice among the inputs */
+                    for (int k = 0; k < j; k++) dup |= nd->in[k] == x;
+                    if (dup) continue;
+                    if (galias) p->grad_off[x] = p->grad_off[nd->out];
+                    else p->grad_off[x] = arena_alloc(&b, graph_tensor_numel(g, x));
+                }
+            }
+            if (release[nd->out] == i && !(fold && fold[nd->out].bn >= 0) && !galias)
+                pend[npend++] = nd->out;
+            if (fold && fold[nd->out].bn == i) { /* a folded BN: the mix's output gradient */
+                const int y = g->nodes[fold[nd->out].mix].out;
+                if (release[y] == i) pend[npend++] = y;
             }
         }
-        if (release[nd->out] == i && !(fold && fold[nd->out].bn >= 0) && !galias)
-            GRAD_FREE(nd->out);
-        if (fold && fold[nd->out].bn == i) { /* a folded BN: the mix's output gradient */
-            const int y = g->nodes[fold[nd->out].mix].out;
-            if (release[y] == i) GRAD_FREE(y);
-        }
-    next:
-        if (sec_end) { /* the section's last node to run backward */
-            for (int k = 0; k < npend; k++)
-                arena_release(&b, p->grad_off[pend[k]], graph_tensor_numel(g, pend[k]));
-            npend = 0;
-        }
+        /* releases take effect after the node, or after a parallel section's first node */
+        const int sec = chains ? chains->node_sec[i] : -1;
+        if (sec >= 0 && i != chains->sec_lo[sec]) continue;
+        for (int k = 0; k < npend; k++)
+            arena_release(&b, p->grad_off[pend[k]], graph_tensor_numel(g, pend[k]));
+        npend = 0;
     }
-#undef GRAD_FREE
     /* a wanted gradient that no node writes (the input of a network whose cells are cut off
      * by `none` edges): a slot of its own, zeroed by backward, so it reads as exactly 0 */
     for (int t = 0; t < nt; t++)

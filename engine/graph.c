@@ -250,6 +250,18 @@ int graph_param_find(const fn_graph *g, const char *name) {
     return g->p_names[name_slot(g, name)] - 1;
 }
 
+void graph_producers(const fn_graph *g, int *producer, int *uses) {
+    for (int t = 0; t < g->nt; t++) {
+        if (producer) producer[t] = -1;
+        if (uses) uses[t] = 0;
+    }
+    for (int i = 0; i < g->nn; i++) {
+        const fn_node *nd = &g->nodes[i];
+        if (producer) producer[nd->out] = i;
+        for (int j = 0; uses && j < nd->nin; j++) uses[nd->in[j]]++;
+    }
+}
+
 size_t graph_tensor_numel(const fn_graph *g, int t) {
     return (size_t)g->t[t].n * g->t[t].c * g->t[t].h * g->t[t].w;
 }

@@ -129,6 +129,9 @@ int graph_zero(fn_graph *g, int x);
 int graph_scale_n(fn_graph *g, int x, int alpha_off);
 
 int graph_param_find(const fn_graph *g, const char *name); /* -1 if absent */
+/* producer[nt]: the node that makes each tensor (-1: the input); uses[nt]: how many node
+ * inputs read it (a node reading it twice counts twice). Either may be NULL. */
+void graph_producers(const fn_graph *g, int *producer, int *uses);
 size_t graph_tensor_numel(const fn_graph *g, int t);
 /* Multiply-accumulate operations of one forward pass (conv + linear), batch included. */
 double graph_macs(const fn_graph *g);

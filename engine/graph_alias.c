@@ -11,10 +11,9 @@ int graph_alias_switch = -1;
 int graph_alias_enabled(void) { return fn_env_switch(&graph_alias_switch, "FREENAS_ALIAS_BN"); }
 
 int graph_alias_find(const fn_graph *g, const unsigned char *needs_grad, fn_alias *alias) {
-    int *uses = callocCheck((size_t)g->nt, sizeof(int));
+    int *uses = mallocCheck(sizeof(int) * (size_t)g->nt);
+    graph_producers(g, NULL, uses);
     for (int t = 0; t < g->nt; t++) alias[t] = (fn_alias){-1, 0};
-    for (int i = 0; i < g->nn; i++)
-        for (int j = 0; j < g->nodes[i].nin; j++) uses[g->nodes[i].in[j]]++;
     int n = 0;
     for (int i = 0; i < g->nn; i++) {
         const fn_node *nd = &g->nodes[i];

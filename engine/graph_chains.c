@@ -35,15 +35,12 @@ static double node_work(const fn_graph *g, int i) {
 int graph_chains_find(const fn_graph *g, fn_chains *c) {
     memset(c, 0, sizeof(*c));
     const int nn = g->nn, nt = g->nt;
-    int *uses = callocCheck((size_t)nt, sizeof(int)), *producer = mallocCheck(sizeof(int) * (size_t)nt);
+    int *uses = mallocCheck(sizeof(int) * (size_t)nt), *producer = mallocCheck(sizeof(int) * (size_t)nt);
+    graph_producers(g, producer, uses);
     int *puses = callocCheck((size_t)g->np + 1, sizeof(int));
-    for (int t = 0; t < nt; t++) producer[t] = -1;
     for (int i = 0; i < nn; i++) {
-        const fn_node *nd = &g->nodes[i];
-        producer[nd->out] = i;
-        for (int j = 0; j < nd->nin; j++) uses[nd->in[j]]++;
-        if (nd->w >= 0) puses[nd->w]++;
-        if (nd->b >= 0) puses[nd->b]++;
+        if (g->nodes[i].w >= 0) puses[g->nodes[i].w]++;
+        if (g->nodes[i].b >= 0) puses[g->nodes[i].b]++;
     }
     int shared = 0; /* a parameter two nodes read: their d params would race */
     for (int p = 0; p < g->np; p++) shared |= puses[p] > 1;

@@ -10,16 +10,10 @@ int graph_fold_switch = -1;
 int graph_fold_enabled(void) { return fn_env_switch(&graph_fold_switch, "FREENAS_FOLD_BN"); }
 
 size_t graph_fold_find(const fn_graph *g, const unsigned char *needs_grad, fn_fold *fold) {
-    int *uses = callocCheck((size_t)g->nt, sizeof(int));
+    int *uses = mallocCheck(sizeof(int) * (size_t)g->nt);
     int *producer = mallocCheck(sizeof(int) * (size_t)g->nt);
-    for (int t = 0; t < g->nt; t++) {
-        fold[t] = (fn_fold){-1, -1, -1, 0};
-        producer[t] = -1;
-    }
-    for (int i = 0; i < g->nn; i++) {
-        producer[g->nodes[i].out] = i;
-        for (int j = 0; j < g->nodes[i].nin; j++) uses[g->nodes[i].in[j]]++;
-    }
+    graph_producers(g, producer, uses);
+    for (int t = 0; t < g->nt; t++) fold[t] = (fn_fold){-1, -1, -1, 0};
     for (int i = 0; i < g->nn; i++) {
         const fn_node *nd = &g->nodes[i];
         if (nd->kind != FN_NODE_MIX || !needs_grad[nd->out]) continue;

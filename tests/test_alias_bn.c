@@ -37,40 +37,9 @@ static int make(fn_exec *e, const fn_graph *g, fn_dtype dt, int alias) {
     return n;
 }
 
-/* NaN in every arena slot, then the input */
-static void poison(fn_exec *e, const double *x) {
-    const fn_graph *g = e->g;
-    const size_t na = e->plan.act_numel, ng = e->plan.grad_numel;
-    for (size_t i = 0; i < na; i++) exec_set(e->act, e->dtype, i, NAN);
-    for (size_t i = 0; i < ng; i++) exec_set(e->grad, e->dtype, i, NAN);
-    for (size_t i = 0; i < graph_tensor_numel(g, g->input); i++)
-        exec_set(exec_tensor(e, g->input), e->dtype, i, x[i]);
-}
-
-/* forward, backward in `mode`; out = [logits, d alpha, d params, d input] */
+/* forward, backward in `mode` on poisoned arenas; out = [logits, d alpha, d params, d input] */
 static size_t pass(fn_exec *e, fn_bn_mode mode, const double *x, double *out) {
-    const fn_graph *g = e->g;
-    e->bn_mode = mode;
-    poison(e, x);
-    exec_forward(e);
-    double dz[BATCH * 10];
-    const int n = g->t[g->output].n, k = g->t[g->output].c;
-    const void *z = exec_tensor(e, g->output);
-    size_t m = 0;
-    for (int i = 0; i < n * k; i++) out[m++] = exec_get(z, e->dtype, (size_t)i);
-    if (e->dtype == FN_F64) {
-        cross_entropy_backward_f64(dz, z, labels, n, k, 1.0);
-        exec_backward(e, dz);
-    } else {
-        float dzf[BATCH * 10];
-        cross_entropy_backward_f32(dzf, z, labels, n, k, 1.0f);
-        exec_backward(e, dzf);
-    }
-    for (size_t i = 0; i < g->alpha_numel; i++) out[m++] = exec_get(e->dalpha, e->dtype, i);
-    for (size_t i = 0; i < g->param_numel; i++) out[m++] = exec_get(e->dparams, e->dtype, i);
-    for (size_t i = 0; i < graph_tensor_numel(g, g->input); i++)
-        out[m++] = exec_get(exec_tensor_grad(e, g->input), e->dtype, i);
-    return m;
+    return test_small_pass(e, mode, x, labels, out);
 }
 
 /* per node, the sum of its output's gradient when its backward has run */
@@ -163,7 +132,7 @@ static void check_net(int darts, fn_dtype dt) {
             unsigned rr = 7u;
             for (size_t i = 0; i < g.alpha_numel; i++) exec_set(e->talpha, e->dtype, i, test_rand(&rr));
             e->bn_mode = FN_BN_OFF;
-            poison(e, x);
+            test_small_poison(e, x);
             exec_forward_tangent(e);
             const void *z = exec_tensor(e, g.output);
             double dz[BATCH * 10], tdz[BATCH * 10];

@@ -74,35 +74,9 @@ static void make(fn_exec *e, const fn_graph *g, fn_dtype dt, int chains, int par
     graph_chains_switch = -1;
 }
 
-/* NaN in every arena slot, the input, forward and backward in `mode`;
- * out = [logits, d alpha, d params, d input]; returns the length */
+/* forward, backward in `mode` on poisoned arenas; out = [logits, d alpha, d params, d input] */
 static size_t pass(fn_exec *e, fn_bn_mode mode, const double *x, double *out) {
-    const fn_graph *g = e->g;
-    e->bn_mode = mode;
-    for (size_t i = 0; i < e->plan.act_numel; i++) exec_set(e->act, e->dtype, i, NAN);
-    for (size_t i = 0; i < e->plan.grad_numel; i++) exec_set(e->grad, e->dtype, i, NAN);
-    for (size_t i = 0; i < graph_tensor_numel(g, g->input); i++)
-        exec_set(exec_tensor(e, g->input), e->dtype, i, x[i]);
-    exec_forward(e);
-    const int k = g->t[g->output].c;
-    const void *z = exec_tensor(e, g->output);
-    size_t m = 0;
-    for (int i = 0; i < k; i++) out[m++] = exec_get(z, e->dtype, (size_t)i);
-    if (e->dtype == FN_F64) {
-        double dz[16];
-        cross_entropy_backward_f64(dz, z, &label, 1, k, 1.0);
-        exec_backward(e, dz);
-    } else {
-        float dz[16];
-        cross_entropy_backward_f32(dz, z, &label, 1, k, 1.0f);
-        exec_backward(e, dz);
-    }
-    for (size_t i = 0; i < g->alpha_numel; i++) out[m++] = exec_get(e->dalpha, e->dtype, i);
-    for (size_t i = 0; e->dparams && i < g->param_numel; i++)
-        out[m++] = exec_get(e->dparams, e->dtype, i);
-    for (size_t i = 0; i < graph_tensor_numel(g, g->input); i++)
-        out[m++] = exec_get(exec_tensor_grad(e, g->input), e->dtype, i);
-    return m;
+    return test_small_pass(e, mode, x, &label, out);
 }
 
 static void hook(void *user, const fn_exec *e, int node) {

@@ -1,9 +1,12 @@
 /* tests/test_search_case.c: see test_search_case.h. */
 #include "tests/test_search_case.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "base/common.h"
+#include "nn/cross_entropy.h"
 #include "spaces/darts.h"
 #include "spaces/nb201.h"
 
@@ -56,4 +59,35 @@ int test_small_exec(fn_exec *e, const fn_graph *g, fn_dtype dt, int param_grads)
     exec_init_params(e, 5);
     exec_init_alpha(e, 9, 0.3);
     return 0;
+}
+
+void test_small_poison(fn_exec *e, const double *x) {
+    const fn_graph *g = e->g;
+    for (size_t i = 0; i < e->plan.act_numel; i++) exec_set(e->act, e->dtype, i, NAN);
+    for (size_t i = 0; i < e->plan.grad_numel; i++) exec_set(e->grad, e->dtype, i, NAN);
+    for (size_t i = 0; i < graph_tensor_numel(g, g->input); i++)
+        exec_set(exec_tensor(e, g->input), e->dtype, i, x[i]);
+}
+
+size_t test_small_pass(fn_exec *e, fn_bn_mode mode, const double *x, const int *labels,
+                       double *out) {
+    const fn_graph *g = e->g;
+    e->bn_mode = mode;
+    test_small_poison(e, x);
+    exec_forward(e);
+    const int n = g->t[g->output].n, k = g->t[g->output].c;
+    const void *z = exec_tensor(e, g->output);
+    size_t m = 0;
+    for (int i = 0; i < n * k; i++) out[m++] = exec_get(z, e->dtype, (size_t)i);
+    void *dz = mallocCheck((e->dtype == FN_F64 ? sizeof(double) : sizeof(float)) * (size_t)(n * k));
+    if (e->dtype == FN_F64) cross_entropy_backward_f64(dz, z, labels, n, k, 1.0);
+    else cross_entropy_backward_f32(dz, z, labels, n, k, 1.0f);
+    exec_backward(e, dz);
+    free(dz);
+    for (size_t i = 0; i < g->alpha_numel; i++) out[m++] = exec_get(e->dalpha, e->dtype, i);
+    for (size_t i = 0; e->dparams && i < g->param_numel; i++)
+        out[m++] = exec_get(e->dparams, e->dtype, i);
+    for (size_t i = 0; i < graph_tensor_numel(g, g->input); i++)
+        out[m++] = exec_get(exec_tensor_grad(e, g->input), e->dtype, i);
+    return m;
 }

@@ -5,6 +5,7 @@
 #ifndef FN_TEST_SEARCH_CASE_H
 #define FN_TEST_SEARCH_CASE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine/exec.h"
@@ -37,5 +38,12 @@ void test_small_supernet(fn_graph *g, int darts, int batch);
  * with seed 5 and alpha = 0.3 N(0,1) with seed 9: the gradient tests' common setup. Returns
  * 0, or -1 with a message. */
 int test_small_exec(fn_exec *e, const fn_graph *g, fn_dtype dt, int param_grads);
+/* NaN in every slot of e's activation and gradient arenas, then the input x. */
+void test_small_poison(fn_exec *e, const double *x);
+/* On poisoned arenas, forward and backward (cross entropy against labels, one per image)
+ * with BN in `mode`; out = [logits, d alpha, d params (when e has them), d input]; returns
+ * its length. */
+size_t test_small_pass(fn_exec *e, fn_bn_mode mode, const double *x, const int *labels,
+                       double *out);
 
 #endif

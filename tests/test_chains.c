@@ -92,9 +92,7 @@ static void check_net(int darts, fn_dtype dt, int param_grads) {
              param_grads ? " d params" : "");
     const size_t nx = graph_tensor_numel(&g, g.input);
     const size_t n = 16 + g.alpha_numel + g.param_numel + nx;
-    double *x = mallocCheck(sizeof(double) * nx);
-    unsigned r = 41u;
-    for (size_t i = 0; i < nx; i++) x[i] = test_rand(&r);
+    double *x = test_small_input(&g, 41u);
     double *a = mallocCheck(sizeof(double) * n), *b = mallocCheck(sizeof(double) * n);
     double *c = mallocCheck(sizeof(double) * n);
     fn_exec ec, es;

@@ -69,9 +69,7 @@ static void check_net(int darts, fn_dtype dt) {
                              : (dt == FN_F64 ? "nb201 f64" : "nb201 f32");
     const size_t nx = graph_tensor_numel(&g, g.input);
     const size_t n = g.alpha_numel + g.param_numel + nx;
-    double *x = mallocCheck(sizeof(double) * nx);
-    unsigned r = 99u;
-    for (size_t i = 0; i < nx; i++) x[i] = test_rand(&r);
+    double *x = test_small_input(&g, 99u);
     double *a = mallocCheck(sizeof(double) * n), *b = mallocCheck(sizeof(double) * n);
     double *c = mallocCheck(sizeof(double) * n), *h = mallocCheck(sizeof(double) * n);
     fn_exec ea, eb;

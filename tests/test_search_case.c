@@ -9,6 +9,7 @@
 #include "nn/cross_entropy.h"
 #include "spaces/darts.h"
 #include "spaces/nb201.h"
+#include "tests/test_util.h"
 
 void test_search_case_config(const test_search_case *k, const char *data, uint64_t seed,
                              fn_search_config *c) {
@@ -90,4 +91,11 @@ size_t test_small_pass(fn_exec *e, fn_bn_mode mode, const double *x, const int *
     for (size_t i = 0; i < graph_tensor_numel(g, g->input); i++)
         out[m++] = exec_get(exec_tensor_grad(e, g->input), e->dtype, i);
     return m;
+}
+
+double *test_small_input(const fn_graph *g, unsigned seed) {
+    const size_t nx = graph_tensor_numel(g, g->input);
+    double *x = mallocCheck(sizeof(double) * nx);
+    for (size_t i = 0; i < nx; i++) x[i] = test_rand(&seed);
+    return x;
 }

@@ -38,6 +38,8 @@ void test_small_supernet(fn_graph *g, int darts, int batch);
  * with seed 5 and alpha = 0.3 N(0,1) with seed 9: the gradient tests' common setup. Returns
  * 0, or -1 with a message. */
 int test_small_exec(fn_exec *e, const fn_graph *g, fn_dtype dt, int param_grads);
+/* An input for such a supernet, test_rand draws from `seed`; free() it. */
+double *test_small_input(const fn_graph *g, unsigned seed);
 /* NaN in every slot of e's activation and gradient arenas, then the input x. */
 void test_small_poison(fn_exec *e, const double *x);
 /* On poisoned arenas, forward and backward (cross entropy against labels, one per image)

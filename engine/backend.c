@@ -1,6 +1,7 @@
 /* engine/backend.c: the backend registry (engine/backend.h): one table or loader per device.
  * A loader runs once, under a lock, the first time an executor asks for its device; its
- * answer (a table, or the message why there is none) is kept for the process. */
+ * answer (a table, or the message why there is none) is kept for the process. Also the
+ * process's CUDA device ordinal (backend_set_cuda_device). */
 #include "engine/backend.h"
 
 #include <pthread.h>
@@ -55,6 +56,18 @@ const fn_backend *backend_get(fn_device dev, char *err, size_t errlen) {
     pthread_mutex_unlock(&reg_lock);
     return b;
 }
+
+size_t backend_mem_free(fn_device dev) {
+    char err[FN_ERRLEN];
+    const fn_backend *b = backend_get(dev, err, sizeof err);
+    return b && b->mem_free ? b->mem_free() : 0;
+}
+
+static _Atomic int cuda_device = -1;
+
+void backend_set_cuda_device(int ordinal) { cuda_device = ordinal; }
+
+int backend_cuda_device(void) { return cuda_device; }
 
 int backend_loaded(fn_device dev) {
     pthread_mutex_lock(&reg_lock);

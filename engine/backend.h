@@ -48,6 +48,9 @@ typedef struct fn_backend {
     void (*forward_tangent)(fn_exec *e);
     void (*backward_tangent)(fn_exec *e, const void *dlogits, const void *tdlogits);
     void *(*tangent)(const fn_exec *e, int t);
+    /* Bytes free now on the device this thread's executors use; NULL where the backend
+     * cannot say (the CPU: search/bundle.h reads /proc/meminfo and the cgroup). */
+    size_t (*mem_free)(void);
 } fn_backend;
 
 /* Finds the backend of a device on first use: the table, or NULL with a message. */
@@ -61,6 +64,15 @@ void backend_register_loader(fn_device dev, fn_backend_loader load);
 const fn_backend *backend_get(fn_device dev, char *err, size_t errlen);
 /* 1 when dev has a backend table already (never loads one). */
 int backend_loaded(fn_device dev);
+
+/* backend_get(dev)->mem_free(), or 0 when dev has no backend or the entry is NULL. */
+size_t backend_mem_free(fn_device dev);
+
+/* The CUDA device every thread of this process runs its executors on: gpu_bind
+ * (gpu/device.h) sets it for a sweep rank, so the threads of a CUDA bundle (search/bundle.h)
+ * use the rank's GPU and not device 0. -1 (the default): each thread's current device. */
+void backend_set_cuda_device(int ordinal);
+int backend_cuda_device(void);
 
 extern const fn_backend fn_backend_cpu;
 

@@ -134,4 +134,5 @@ const fn_backend fn_backend_cpu = {
     .forward_tangent = cpu_forward_tangent,
     .backward_tangent = cpu_backward_tangent,
     .tangent = cpu_tangent,
+    .mem_free = NULL,
 };

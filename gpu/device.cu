@@ -5,6 +5,10 @@
 
 #include "gpu/device.h"
 
+extern "C" {
+#include "engine/backend.h"
+}
+
 extern "C" int gpu_compiled(void) { return 1; }
 
 extern "C" int gpu_device_count(void) {
@@ -32,6 +36,7 @@ extern "C" int gpu_bind(int i, char *bus_id, size_t len) {
         cudaGetLastError();
         return -1;
     }
+    backend_set_cuda_device(i); /* the device of every thread's executors, not only this one's */
     return 0;
 }
 

@@ -20,8 +20,10 @@ int gpu_describe(int i, char *buf, size_t len);
  * (no tensor cores: the executor runs FMA math): fp64 = 0 float32 (128 lanes per SM on
  * sm_80+), fp64 = 1 float64 (64 lanes per SM on sm_80/sm_90). 0 if unknown. */
 double gpu_peak_gflops(int i, int fp64);
-/* Makes device i current for this thread and writes its PCI bus id ("0000:3b:00.0"), which
- * names it uniquely on a host even when CUDA_VISIBLE_DEVICES renumbers devices. 0, or -1. */
+/* Makes device i current for this thread, and the device of every thread's CUDA executors
+ * (backend_set_cuda_device, engine/backend.h: a bundle's threads run on the rank's GPU), and
+ * writes its PCI bus id ("0000:3b:00.0"), which names it uniquely on a host even when
+ * CUDA_VISIBLE_DEVICES renumbers devices. 0, or -1. */
 int gpu_bind(int i, char *bus_id, size_t len);
 
 #ifdef __cplusplus

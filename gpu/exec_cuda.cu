@@ -16,13 +16,16 @@
  *
  * Memory: one device buffer per role (activations, gradients, parameters, d parameters, BN
  * statistics, alpha, d alpha, cuDNN workspace, reduction scratch), each sized by the plan of
- * engine/graph_plan.c. They are borrowed from a per-process set that only grows, so a sweep of
+ * engine/graph_plan.c. They are borrowed from the thread's set that only grows, so a sweep of
  * one supernet shape allocates once; a second executor alive at the same time gets its own.
  * Each pass (forward, backward) is captured into a CUDA graph the second time its key (graph
  * structure, precision, memory offsets and device buffers) is seen and replayed after that,
  * also by later executors of the same shape: a sweep's per-seed searches of one supernet
  * launch two graphs per search instead of thousands of kernels and cuDNN calls.
- * Not thread-safe: one thread of a process runs CUDA executors (a sweep rank's job loop). */
+ * Threads: each host thread has its own context (stream, cuDNN and cuBLAS handles, arena
+ * set, algorithm and graph caches; gpu/exec_cuda_impl.cuh), so threads run executors side by
+ * side, each on its own stream: the searches of a CUDA bundle (search/bundle.h). One executor
+ * is used by one thread at a time; it runs on the stream of the thread that calls it. */
 #include "gpu/exec_cuda_impl.cuh"
 #include "gpu/exec_cuda.h"
 
@@ -30,6 +33,7 @@
 extern "C" void gpu_exec_free(fn_exec *e) {
     gpu_exec *gx = (gpu_exec *)e->dev;
     if (!gx) return;
+    cudaCheck(cudaSetDevice(gx->ctx->device)); /* maybe another thread: its device, no context */
     if (gx->nd)
         for (int i = 0; i < e->g->nn; i++) node_teardown(&gx->nd[i]);
     free(gx->nd);
@@ -39,7 +43,7 @@ extern "C" void gpu_exec_free(fn_exec *e) {
         free(gx->host[0]);
         free(gx->host[1]);
     }
-    if (gx->uses_shared) cuda_ctx.shared_busy = 0;
+    if (gx->uses_shared) gx->ctx->shared_busy = 0;
     else arena_release(&gx->own);
     free(gx);
     e->dev = NULL;
@@ -52,6 +56,7 @@ extern "C" int gpu_exec_init(fn_exec *e, char *err, size_t len) {
     gpu_exec *gx = (gpu_exec *)calloc(1, sizeof(gpu_exec));
     FN_ASSERT(gx);
     e->dev = gx;
+    gx->ctx = &cuda_ctx;
     gx->nd = (node_dev *)calloc((size_t)g->nn + 1, sizeof(node_dev));
     FN_ASSERT(gx->nd);
     size_t ws = 0, scratch = 1;
@@ -127,7 +132,7 @@ static void run_pass(fn_exec *e, int backward, void (*nodes)(fn_exec *)) {
     gpu_exec *gx = (gpu_exec *)e->dev;
     /* eager: graphs off, an executor that asked for it, or a backward hook (host code
      * between the nodes cannot be captured) */
-    if (cuda_ctx.graphs_off || e->eager || (backward && e->bwd_hook)) {
+    if (cuda_graphs_off || e->eager || (backward && e->bwd_hook)) {
         nodes(e);
         return;
     }
@@ -195,8 +200,8 @@ void saved_download(fn_exec *e) {
 template <typename T> static void forward(fn_exec *e) {
     gpu_exec *gx = (gpu_exec *)e->dev;
     const fn_graph *g = e->g;
+    ctx_enter();
     cudaStream_t s = cuda_ctx.stream;
-    cudaCheck(cudaSetDevice(cuda_ctx.device));
     if (!gx->uploaded || gx->uploaded_version != e->params_version) {
         cudaCheck(cudaMemcpyAsync(gx->params, e->params, sizeof(T) * g->param_numel,
                                   cudaMemcpyHostToDevice, s));
@@ -218,8 +223,8 @@ template <typename T> static void forward(fn_exec *e) {
 template <typename T> static void backward(fn_exec *e, const void *dlogits) {
     gpu_exec *gx = (gpu_exec *)e->dev;
     const fn_graph *g = e->g;
+    ctx_enter();
     cudaStream_t s = cuda_ctx.stream;
-    cudaCheck(cudaSetDevice(cuda_ctx.device));
     cudaCheck(cudaMemcpyAsync(GD(g->output), dlogits, sizeof(T) * NUMEL(g->output),
                               cudaMemcpyHostToDevice, s));
     run_pass(e, 1, backward_nodes<T>);
@@ -244,7 +249,7 @@ extern "C" void gpu_exec_backward(fn_exec *e, const void *dlogits) {
 extern "C" void gpu_exec_relu_mask(fn_exec *e, size_t bytes) {
     gpu_exec *gx = (gpu_exec *)e->dev;
     if (gx->relu_mask) return;
-    cudaCheck(cudaSetDevice(cuda_ctx.device));
+    ctx_enter();
     cudaCheck(cudaMalloc(&gx->relu_mask, bytes > 0 ? bytes : 1));
 }
 
@@ -255,16 +260,18 @@ extern "C" void *gpu_exec_tensor(const fn_exec *e, int t, int grad) {
     gpu_exec *gx = (gpu_exec *)e->dev;
     const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
     const size_t bytes = es * (grad ? e->plan.grad_numel : e->plan.act_numel);
+    ctx_enter();
     if (!gx->host[grad]) {
         if (gx->uses_shared) { /* pinned, grow-only, lent with the shared arenas */
-            if (cuda_ctx.host_cap[grad] < bytes) {
-                if (cuda_ctx.host[grad]) cudaCheck(cudaFreeHost(cuda_ctx.host[grad]));
-                cuda_ctx.host[grad] = NULL;
-                cuda_ctx.host_cap[grad] = 0;
-                cudaCheck(cudaHostAlloc((void **)&cuda_ctx.host[grad], bytes + 1, cudaHostAllocDefault));
-                cuda_ctx.host_cap[grad] = bytes;
+            cuda_ctx_t *c = gx->ctx;
+            if (c->host_cap[grad] < bytes) {
+                if (c->host[grad]) cudaCheck(cudaFreeHost(c->host[grad]));
+                c->host[grad] = NULL;
+                c->host_cap[grad] = 0;
+                cudaCheck(cudaHostAlloc((void **)&c->host[grad], bytes + 1, cudaHostAllocDefault));
+                c->host_cap[grad] = bytes;
             }
-            gx->host[grad] = cuda_ctx.host[grad];
+            gx->host[grad] = c->host[grad];
         } else {
             gx->host[grad] = (char *)mallocCheck(bytes + 1);
             gx->host_own = 1;
@@ -315,4 +322,5 @@ extern "C" const fn_backend fn_backend_cuda = {
     gpu_exec_forward_tangent,  /* forward_tangent */
     gpu_exec_backward_tangent, /* backward_tangent */
     gpu_exec_tangent,   /* tangent */
+    gpu_mem_free,       /* mem_free (gpu/exec_cuda_setup.cu) */
 };

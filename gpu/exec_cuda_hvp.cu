@@ -47,7 +47,7 @@ static int dalloc(char **p, size_t bytes) {
 static int gpu_hvp_init(fn_exec *e, char *err, size_t len) {
     gpu_exec *gx = (gpu_exec *)e->dev;
     const fn_graph *g = e->g;
-    cudaCheck(cudaSetDevice(cuda_ctx.device));
+    ctx_enter();
     gpu_hvp *h = (gpu_hvp *)calloc(1, sizeof(gpu_hvp));
     FN_ASSERT(h);
     gx->hvp = h;
@@ -303,8 +303,8 @@ template <typename T> static void forward_tangent(fn_exec *e) {
     gpu_exec *gx = (gpu_exec *)e->dev;
     gpu_hvp *h = HV(gx);
     const fn_graph *g = e->g;
+    ctx_enter();
     cudaStream_t s = cuda_ctx.stream;
-    cudaCheck(cudaSetDevice(cuda_ctx.device));
     if (!gx->uploaded || gx->uploaded_version != e->params_version) {
         cudaCheck(cudaMemcpyAsync(gx->params, e->params, sizeof(T) * g->param_numel,
                                   cudaMemcpyHostToDevice, s));
@@ -336,8 +336,8 @@ template <typename T> static void backward_tangent(fn_exec *e, const void *dl, c
     gpu_exec *gx = (gpu_exec *)e->dev;
     gpu_hvp *h = HV(gx);
     const fn_graph *g = e->g;
+    ctx_enter();
     cudaStream_t s = cuda_ctx.stream;
-    cudaCheck(cudaSetDevice(cuda_ctx.device));
     backward_start<T>(e, (T *)gx->grad, (T *)gx->dalpha, (T *)gx->dparams);
     backward_start<T>(e, (T *)h->tgrad, (T *)h->tdalpha, (T *)h->tdparams);
     cudaCheck(cudaMemcpyAsync(GD(g->output), dl, sizeof(T) * NUMEL(g->output),
@@ -384,6 +384,7 @@ extern "C" void *gpu_exec_tangent(const fn_exec *e, int t) {
     gpu_hvp *h = HV(gx);
     const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
     const size_t off = es * e->plan.act_off[t];
+    ctx_enter();
     cudaCheck(cudaMemcpyAsync(h->host_tact + off, h->tact + off, es * graph_tensor_numel(e->g, t),
                               cudaMemcpyDeviceToHost, cuda_ctx.stream));
     cudaCheck(cudaStreamSynchronize(cuda_ctx.stream));

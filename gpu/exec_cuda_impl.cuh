@@ -1,5 +1,5 @@
 /* gpu/exec_cuda_impl.cuh: what the files of the CUDA executor share (internal to the
- * libfreenas_cuda module; gpu/exec_cuda.h is its interface): the process context, device
+ * libfreenas_cuda module; gpu/exec_cuda.h is its interface): the per-thread context, device
  * arenas, per-node cuDNN state, the executor's device state, and the functions each file
  * gives the others:
  *   gpu/exec_cuda_setup.cu  context, arenas, cuDNN descriptors and algorithms, graph keys
@@ -18,6 +18,7 @@
 
 extern "C" {
 #include "base/common.h"
+#include "engine/backend.h"
 #include "engine/exec.h"
 #include "nn/batchnorm2d.h"
 }
@@ -48,6 +49,12 @@ typedef struct {
     cudaGraphExec_t exec;
 } graph_entry;
 
+/* A host thread's CUDA state. Each thread that runs executors has its own (thread_local):
+ * its stream, cuDNN and cuBLAS handles, shared arena set, algorithm and CUDA graph caches.
+ * So the searches of a CUDA bundle (search/bundle.h), one per host thread, enqueue on their
+ * own streams and the GPU runs them side by side; one thread's state is never touched by
+ * another, and nothing here takes a lock. A thread's state lives as long as the thread (a
+ * sweep's OpenMP pool threads: the process). */
 typedef struct {
     int ready, device;
     cudnnHandle_t cudnn;
@@ -58,13 +65,13 @@ typedef struct {
     conv_algo *algos;
     int nalgos, cap_algos;
     void *cublas_ws;
-    int graphs_off;           /* gpu_cuda_set_graphs(0): always run eagerly */
     char *host[2];            /* pinned host mirrors of the activation / gradient arenas, */
     size_t host_cap[2];       /* lent with the shared set (exec_tensor of other tensors) */
     graph_entry graphs[GRAPH_CACHE];
     int ngraphs, next_evict;
 } cuda_ctx_t;
-extern cuda_ctx_t cuda_ctx; /* the process's CUDA state (gpu/exec_cuda_setup.cu) */
+extern thread_local cuda_ctx_t cuda_ctx; /* this thread's (gpu/exec_cuda_setup.cu) */
+extern int cuda_graphs_off; /* gpu_cuda_set_graphs(0), for the process: always run eagerly */
 
 typedef struct {
     cudnnTensorDescriptor_t x, y;
@@ -76,6 +83,7 @@ typedef struct {
 
 typedef struct {
     node_dev *nd;
+    cuda_ctx_t *ctx; /* the context of the thread that made it: its shared set and mirrors */
     arena_set own;
     int uses_shared;
     char *act, *grad, *params, *dparams, *saved, *alpha, *dalpha;
@@ -92,8 +100,12 @@ typedef struct {
 } gpu_exec;
 
 
-/* gpu/exec_cuda_setup.cu */
+/* gpu/exec_cuda_setup.cu: this thread's context made (once) and its device current; 0, or
+ * FN_EXEC_DEVICE / FN_EXEC_OOM with a message. ctx_enter: the same before a pass, for an
+ * executor that may have been made on another thread (fatal if that fails: the device was
+ * usable when the executor was made). */
 int ctx_init(char *err, size_t len);
+void ctx_enter(void);
 void arena_release(arena_set *a);
 int arena_take(arena_set *a, int r, size_t bytes);
 int node_setup(const fn_exec *e, int i, node_dev *d, char *err, size_t len);
@@ -128,6 +140,7 @@ int gpu_exec_hvp_init(fn_exec *e, char *err, size_t len);
 void gpu_exec_forward_tangent(fn_exec *e);
 void gpu_exec_backward_tangent(fn_exec *e, const void *dlogits, const void *tdlogits);
 void *gpu_exec_tangent(const fn_exec *e, int t);
+size_t gpu_mem_free(void); /* gpu/exec_cuda_setup.cu */
 }
 
 #define TD(id) ((T *)gx->act + e->plan.act_off[(id)])

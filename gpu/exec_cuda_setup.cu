@@ -1,11 +1,12 @@
-/* gpu/exec_cuda_setup.cu: the CUDA executor's process context (device, stream, cuDNN and
+/* gpu/exec_cuda_setup.cu: the CUDA executor's per-thread context (device, stream, cuDNN and
  * cuBLAS handles, the shared arena set, the CUDA graph cache), device arenas, per-node cuDNN
  * descriptors with their algorithms, and the keys that name captured passes
  * (gpu/exec_cuda_impl.cuh). */
 #include "gpu/exec_cuda_impl.cuh"
 #include "gpu/exec_cuda.h"
 
-cuda_ctx_t cuda_ctx;
+thread_local cuda_ctx_t cuda_ctx;
+int cuda_graphs_off;
 const char *const role_name[R_COUNT] = {"activations", "gradients", "parameters", "d parameters",
                                          "BN statistics", "alpha", "d alpha", "cuDNN workspace",
                                          "reduction scratch"};
@@ -22,9 +23,13 @@ int ctx_init(char *err, size_t len) {
         return FN_EXEC_DEVICE;
     }
     /* Each handle is made once: after a failure below (say the cuBLAS workspace does not
-     * fit) a later job's retry keeps what was made instead of leaking it and making more. */
+     * fit) a later job's retry keeps what was made instead of leaking it and making more.
+     * The device: the process's (gpu_bind: a rank's GPU, for every thread of a bundle), else
+     * this thread's current one. */
     if (!cuda_ctx.stream) {
-        cudaCheck(cudaGetDevice(&cuda_ctx.device));
+        cuda_ctx.device = backend_cuda_device();
+        if (cuda_ctx.device < 0 || cuda_ctx.device >= n) cudaCheck(cudaGetDevice(&cuda_ctx.device));
+        cudaCheck(cudaSetDevice(cuda_ctx.device));
         cudaCheck(cudaStreamCreateWithFlags(&cuda_ctx.stream, cudaStreamNonBlocking));
     }
     cudaCheck(cudaSetDevice(cuda_ctx.device));
@@ -57,6 +62,31 @@ int ctx_init(char *err, size_t len) {
     cublasCheck(cublasSetWorkspace(cuda_ctx.cublas, cuda_ctx.cublas_ws, CUBLAS_WS));
     cuda_ctx.ready = 1;
     return 0;
+}
+
+void ctx_enter(void) {
+    if (!cuda_ctx.ready) {
+        char err[FN_ERRLEN];
+        if (ctx_init(err, sizeof err)) FN_FATAL("a CUDA executor ran on a new thread: %s", err);
+    }
+    cudaCheck(cudaSetDevice(cuda_ctx.device));
+}
+
+/* free bytes on the device of this thread's executors (fn_backend.mem_free); 0 without one */
+extern "C" size_t gpu_mem_free(void) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+        cudaGetLastError();
+        return 0;
+    }
+    int dev = cuda_ctx.ready ? cuda_ctx.device : backend_cuda_device();
+    if (dev < 0 || dev >= n) cudaCheck(cudaGetDevice(&dev));
+    size_t free_b = 0, total_b = 0;
+    if (cudaSetDevice(dev) != cudaSuccess || cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return free_b;
 }
 
 void arena_release(arena_set *a) {
@@ -275,4 +305,4 @@ uint64_t exec_key(const fn_exec *e, const gpu_exec *gx) {
     return h;
 }
 
-extern "C" void gpu_cuda_set_graphs(int on) { cuda_ctx.graphs_off = !on; }
+extern "C" void gpu_cuda_set_graphs(int on) { cuda_graphs_off = !on; }

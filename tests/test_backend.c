@@ -3,7 +3,8 @@
  * results to the CPU executor and see every call that depends on the device (alloc, init,
  * forward, backward, tensor access, ReLU mask, free): exec_* reach a backend only through the
  * table. A loader runs once and its failure message is what exec_error reports; a loader's
- * table is used after it succeeds.
+ * table is used after it succeeds. backend_mem_free asks the table (0 for the CPU's NULL
+ * entry); backend_cuda_device keeps the ordinal set.
  *   ./build/bin/test_backend */
 #include <string.h>
 
@@ -20,8 +21,11 @@ static void t_backward(fn_exec *e, const void *d) { n_bwd++; fn_backend_cpu.back
 static void *t_tensor(const fn_exec *e, int t, int grad) { n_tensor++; return fn_backend_cpu.tensor(e, t, grad); }
 static void t_mask(fn_exec *e, size_t bytes) { n_mask++; fn_backend_cpu.relu_mask(e, bytes); }
 
+static size_t t_mem_free(void) { return (size_t)12345 << 20; }
+
 static const fn_backend test_backend = {"test", 1, t_alloc, t_init, t_free, t_forward,
-                                        t_backward, t_tensor, t_mask, NULL, NULL, NULL, NULL};
+                                        t_backward, t_tensor, t_mask, NULL, NULL, NULL, NULL,
+                                        t_mem_free};
 
 static const fn_backend *load_fails(char *err, size_t len) {
     n_load++;
@@ -99,6 +103,14 @@ int main(void) {
     backend_register(FN_DEV_CUDA, &test_backend);
     CHECK(run(&g, FN_DEV_CUDA, got, &ngot) == 0);
     CHECKF(n_load == 2 && n_fwd == 2, "loader %d forward %d", n_load, n_fwd);
+    /* free device memory through the table; none for the CPU (NULL entry) */
+    CHECK(backend_mem_free(FN_DEV_CUDA) == (size_t)12345 << 20);
+    CHECK(backend_mem_free(FN_DEV_CPU) == 0);
+    /* the process's CUDA device ordinal: unset (-1) until set */
+    CHECK(backend_cuda_device() == -1);
+    backend_set_cuda_device(3);
+    CHECK(backend_cuda_device() == 3);
+    backend_set_cuda_device(-1);
     graph_free(&g);
     return test_summary("test_backend");
 }

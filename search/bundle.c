@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/backend.h"
 
 static int same_str(const char *a, const char *b) {
     return (a == b) || (a && b && !strcmp(a, b));
@@ -87,10 +88,30 @@ int search_bundle_slots(int k, int threads) {
     return 2 * slots <= threads ? 1 : slots;
 }
 
+/* device memory of one CUDA search beyond its executor's arenas: its thread's cuBLAS
+ * workspace (32 MiB), cuDNN's convolution workspace and the CUDA graphs */
+#define CUDA_SEARCH_EXTRA ((size_t)96 << 20)
+
+/* CUDA: one host thread (and stream) per search, as many as the cap, the threads and the
+ * device's free memory allow */
+static int cuda_bundle_size(const fn_search_config *cfg, int cap, int threads, int ranks_on_node,
+                            size_t mem_bytes) {
+    int k = cap < threads ? cap : threads;
+    if (k <= 1) return 1;
+    if (!mem_bytes) mem_bytes = backend_mem_free(cfg->device) / (size_t)(ranks_on_node > 0 ? ranks_on_node : 1);
+    if (!mem_bytes) return k; /* no device: each search reports it */
+    char err[FN_ERRLEN];
+    const size_t one = search_bytes(cfg, err, sizeof err);
+    if (!one) return 1;
+    const size_t fit = (size_t)((double)mem_bytes * 0.9 / (double)(one + CUDA_SEARCH_EXTRA));
+    return fit < (size_t)k ? (fit > 1 ? (int)fit : 1) : k;
+}
+
 int search_bundle_size(const fn_search_config *cfg, int cap, int threads, int ranks_on_node,
                        size_t mem_bytes) {
-    if (cfg->device != FN_DEV_CPU) return cap > 0 ? cap : 1;
     if (threads < 1) threads = 1;
+    if (cfg->device != FN_DEV_CPU)
+        return cap > 0 ? cuda_bundle_size(cfg, cap, threads, ranks_on_node, mem_bytes) : 1;
     int k = cap > 0 && cap < threads ? cap : threads;
     if (search_bundle_slots(k, threads) == 1) return 1;
     char err[FN_ERRLEN];
@@ -128,11 +149,12 @@ void search_bundle_run(search_bundle *b, const fn_search_config *cfg, int k, int
     if (k <= 0) return;
     const int saved_threads = omp_get_max_threads(), saved_levels = omp_get_max_active_levels();
     if (threads <= 0) threads = saved_threads;
-    int device = 0;
-    for (int i = 0; i < k; i++) device |= cfg[i].device != FN_DEV_CPU;
+    int cpu = 0;
+    for (int i = 0; i < k; i++) cpu |= cfg[i].device == FN_DEV_CPU;
     /* one slot per search, one thread each, or one search at a time on every thread
-     * (search_bundle_slots) */
-    const int slots = device ? 1 : search_bundle_slots(k, threads);
+     * (search_bundle_slots); CUDA searches: a slot (host thread, stream) each, up to the
+     * threads, since a slot's thread mostly waits for its stream */
+    const int slots = cpu ? search_bundle_slots(k, threads) : (k < threads ? k : threads);
     ensure_pools(b, slots);
     if (slots == 1) {
         omp_set_num_threads(threads);

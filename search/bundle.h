@@ -10,8 +10,13 @@
  * the thread count (fixed-order reductions, tests/test_threads.c), so each result is bit for
  * bit the one of its single search (tests/test_bundle.c checks it per space and metric).
  *
- * CUDA searches of a bundle run one after another on the GPU: no batched CUDA executor
- * exists yet (docs/ARCHITECTURE.md, "Bundles").
+ * CUDA searches of a bundle run side by side too: a host thread each, and each host thread
+ * has its own CUDA context (stream, cuDNN and cuBLAS handles, arenas, CUDA graphs;
+ * gpu/exec_cuda_impl.cuh), so K searches' kernels and their host work (graph building,
+ * weight draws, pruning) overlap, where one search leaves the GPU waiting on launches and
+ * on the host. Every search still runs its own kernels with its own weights: no stacked-
+ * weight executor (docs/ARCHITECTURE.md, "Bundles"). tests/test_gpu_bundle.c checks each
+ * result against its single search, bit for bit, on a GPU.
  *
  * A failure (NaN score, missing data file, out of memory) is its own search's status; the
  * other searches of the bundle are not affected. */
@@ -36,8 +41,11 @@ size_t fn_mem_available(void);
  * at most `threads` (more searches than threads do not run faster on a CPU), and as many
  * as fit in mem_bytes (0: fn_mem_available() / ranks_on_node) with a 10 % margin; 1 when
  * that leaves half the threads or more idle (one search on all threads is then the better
- * use: searches of a bundle never split threads among themselves). CUDA searches: cap (0: 1).
- * Always >= 1. */
+ * use: searches of a bundle never split threads among themselves). CUDA searches: 1 when
+ * cap is 0 (the default until bench_bundle --device cuda has measured the curve on a GPU),
+ * else at most cap and `threads`, and as many as fit in mem_bytes (0: the free memory of the
+ * GPU, fn_backend.mem_free, / ranks_on_node: ranks that may share it) at search_bytes + 96
+ * MiB each with a 10 % margin. Always >= 1. */
 int search_bundle_size(const fn_search_config *cfg, int cap, int threads, int ranks_on_node,
                        size_t mem_bytes);
 
@@ -55,8 +63,9 @@ void search_bundle_free(search_bundle *b);
 
 /* Runs cfg[0..k-1] (compatible or not: compatibility only decides what a sweep groups) on
  * `threads` threads (0: omp_get_max_threads()) and fills res[0..k-1] as search_run would:
- * min(k, threads) slots of one thread each, or, when that is half the threads or fewer, one
- * search at a time on every thread.
+ * min(k, threads) slots of one thread each, or, when that is half the threads or fewer and
+ * some search runs on the CPU, one search at a time on every thread (CUDA searches alone
+ * always take min(k, threads) slots).
  * Leaves the OpenMP thread count and nesting as it found them. */
 void search_bundle_run(search_bundle *b, const fn_search_config *cfg, int k, int threads,
                        fn_search_result *res);

@@ -12,7 +12,10 @@
  *    search, and the failures carry their messages.
  * C. Compatibility and sizing rules: seeds and alpha scales may differ within a bundle,
  *    metric, batch, width and device may not; search_bundle_size respects the cap, the thread
- *    count and the memory given (one search's bytes from search_bytes).
+ *    count and the memory given (one search's bytes from search_bytes), for CUDA searches
+ *    too (their own rule: cap 0 is 1, no half-idle rule, 96 MiB more per search). CUDA
+ *    searches in a program with no CUDA backend fail one by one in their slots.
+ *    tests/test_gpu_bundle.c runs CUDA bundles on a GPU.
  *   ./build/bin/test_bundle ../shared/data */
 #include <omp.h>
 #include <stdlib.h>
@@ -100,6 +103,17 @@ static void isolation(const char *data, search_bundle *b) {
            "unknown metric: status %s, message '%s'", fn_status_name(res[2].status), res[2].msg);
     printf("isolation: ok + %s ('%.60s...') + %s: the good search unchanged\n",
            fn_status_name(res[1].status), res[1].msg, fn_status_name(res[2].status));
+    /* CUDA searches where this program has no CUDA backend: one slot each (3 threads), and
+     * each fails alone with the device's message */
+    for (int i = 0; i < 3; i++) test_search_case_config(&k, data, (uint64_t)i, &cfg[i]), cfg[i].device = FN_DEV_CUDA;
+    search_bundle_run(b, cfg, 3, 3, res);
+    for (int i = 0; i < 3; i++)
+        CHECKF(res[i].status != FN_OK && strstr(res[i].msg, "cuda"),
+               "CUDA search %d without a backend: status %s, message '%s'", i,
+               fn_status_name(res[i].status), res[i].msg);
+    CHECK(omp_get_max_threads() == 2);
+    printf("isolation: 3 CUDA searches without a CUDA backend: %s ('%.60s')\n",
+           fn_status_name(res[0].status), res[0].msg);
     free(ref);
     free(res);
 }
@@ -151,6 +165,19 @@ static void rules(const char *data) {
     c = a, c.metric = "grasp";
     CHECKF(search_bytes(&c, err, sizeof err) > one, "GraSP counts its tangent arenas");
     CHECK(fn_mem_available() > 0);
+    /* CUDA: a slot (thread, stream) per search up to the cap and the threads, no half-idle
+     * rule, device memory at search_bytes + 96 MiB each; cap 0 keeps one search at a time */
+    c = a, c.device = FN_DEV_CUDA;
+    const size_t cu = one + ((size_t)96 << 20);
+    CHECK(search_bundle_size(&c, 0, 8, 1, 100 * cu) == 1);
+    CHECK(search_bundle_size(&c, 4, 8, 1, 100 * cu) == 4);
+    CHECK(search_bundle_size(&c, 2, 8, 1, 100 * cu) == 2); /* the CPU's rule would say 1 */
+    CHECK(search_bundle_size(&c, 16, 4, 1, 100 * cu) == 4);
+    CHECK(search_bundle_size(&c, 8, 8, 1, (size_t)(3.5 * cu)) == 3); /* 3.15 fit */
+    CHECK(search_bundle_size(&c, 8, 8, 1, cu / 2) == 1);
+    CHECK(search_bundle_size(&c, 8, 1, 1, 100 * cu) == 1);
+    /* no CUDA backend in this program: the free memory is unknown, the cap and threads rule */
+    CHECK(search_bundle_size(&c, 4, 8, 2, 0) == 4);
     printf("rules: one NB201 SNIP b8 search %.1f MiB; bundle sizes as expected\n",
            one / 1048576.0);
 }

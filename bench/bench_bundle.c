@@ -1,5 +1,6 @@
 /* bench/bench_bundle.c: FreeDARTS searches per second against bundle size (search/bundle.h)
- * on this CPU, per case, with the same threads for every row.
+ * on this CPU or (--device cuda) on the first GPU, per case, with the same threads for every
+ * row.
  *
  * Bundle size K runs K searches (seeds s, s+1, ...) through search_bundle_run on T threads;
  * K = 1 is today's one-search-at-a-time path with all T threads inside each search (its
@@ -10,12 +11,16 @@
  * backward GEMMs the metric runs: 2 x forward, the figure bench_search reports).
  * Every bundle's scores are compared with single searches of the same seeds, bit for bit
  * (the `parity` column; a mismatch is an error exit).
+ * --device cuda: every search on the GPU; bundle size K runs K searches on K host threads
+ * (at most T), each thread with its own CUDA context and stream, so the GPU runs the K
+ * searches' kernels side by side; K = 1 is one CUDA search at a time (its CUDA graphs
+ * replayed from the second search of a shape on). The proxies case stays on the CPU.
  * Case nb201-proxies: the per-architecture proxies snip, grad_norm, naswot and jacob_cov of
  * NB201 networks at batch 64 (proxies/proxy.h), architectures per second with K architectures
  * side by side, each slot with its own proxy context (as a sweep's kinds score and zc_search
  * run them); values compared bit for bit with one context on all threads.
  *   ./build/bin/bench_bundle [--threads T] [--sizes 1,2,4] [--cases a,b] [--reps N]
- *                            [--min-seconds S] [--data DIR] [--json FILE]
+ *                            [--min-seconds S] [--data DIR] [--json FILE] [--device cpu|cuda]
  *   cases (default): nb201-synflow nb201-snip darts8-synflow darts8-snip darts20-synflow
  *          darts224-synflow n1ss3-synflow n1ss3-snip nb201-proxies; any case of
  *          bench/bench_cases.c by name with --cases */
@@ -26,6 +31,8 @@
 
 #include "base/common.h"
 #include "bench_cases.h"
+#include "gpu/backend_cuda.h"
+#include "gpu/device.h"
 #include "proxies/proxy.h"
 #include "search/bundle.h"
 #include "search/search.h"
@@ -141,6 +148,7 @@ int main(int argc, char **argv) {
     const char *data = "../shared/data", *json = NULL, *only = NULL;
     int threads = omp_get_max_threads(), reps = 3, sizes[16] = {1, 2, 4}, nsizes = 3;
     double min_s = 3.0;
+    fn_device dev = FN_DEV_CPU;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--threads") && v) threads = atoi(v), i++;
@@ -149,6 +157,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--data") && v) data = v, i++;
         else if (!strcmp(a, "--json") && v) json = v, i++;
         else if (!strcmp(a, "--cases") && v) only = v, i++;
+        else if (!strcmp(a, "--device") && v && (!strcmp(v, "cpu") || !strcmp(v, "cuda")))
+            dev = strcmp(v, "cuda") ? FN_DEV_CPU : FN_DEV_CUDA, i++;
         else if (!strcmp(a, "--sizes") && v) {
             nsizes = 0;
             char buf[256];
@@ -158,7 +168,8 @@ int main(int argc, char **argv) {
             i++;
         } else {
             fprintf(stderr, "usage: bench_bundle [--threads T] [--sizes 1,2,4] [--cases a,b] "
-                    "[--reps N] [--min-seconds S] [--data DIR] [--json FILE]\n");
+                    "[--reps N] [--min-seconds S] [--data DIR] [--json FILE] "
+                    "[--device cpu|cuda]\n");
             return 2;
         }
     }
@@ -168,15 +179,28 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench_bundle: bundle sizes are 1..256\n");
             return 2;
         }
+    char where[160] = "this CPU";
+    if (dev == FN_DEV_CUDA) {
+        gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */
+        if (gpu_device_count() == 0 || !gpu_exec_compiled()) {
+            fprintf(stderr, "bench_bundle: --device cuda needs a CUDA device and a build with "
+                    "the CUDA executor\n");
+            return 1;
+        }
+        gpu_describe(0, where, sizeof where);
+    }
     FILE *jf = json ? fopen(json, "w") : NULL;
     if (json && !jf) {
         fprintf(stderr, "bench_bundle: cannot write %s\n", json);
         return 1;
     }
-    printf("# FreeDARTS searches per second against bundle size, %d threads (search/bundle.h)\n"
+    printf("# FreeDARTS searches per second against bundle size on %s, %d threads "
+           "(search/bundle.h)\n"
            "case              K   searches/s  ms/search  GFLOP/search  GFLOP/s  vs K=1  parity\n",
-           threads);
-    if (jf) fprintf(jf, "{\"threads\":%d,\"rows\":[", threads);
+           where, threads);
+    if (jf)
+        fprintf(jf, "{\"device\":\"%s\",\"where\":\"%s\",\"threads\":%d,\"rows\":[",
+                dev == FN_DEV_CUDA ? "cuda" : "cpu", where, threads);
     int first_row = 1, bad = 0;
     search_bundle *b = search_bundle_new();
     if (!only) only = default_cases;
@@ -189,7 +213,10 @@ int main(int argc, char **argv) {
         fn_search_config *cfg = mallocCheck(sizeof(fn_search_config) * (size_t)maxk);
         fn_search_result *ref = mallocCheck(sizeof(fn_search_result) * (size_t)maxk);
         fn_search_result *res = mallocCheck(sizeof(fn_search_result) * (size_t)maxk);
-        for (int i = 0; i < maxk; i++) bench_case_config(bc, data, (uint64_t)i, &cfg[i]);
+        for (int i = 0; i < maxk; i++) {
+            bench_case_config(bc, data, (uint64_t)i, &cfg[i]);
+            cfg[i].device = dev;
+        }
         omp_set_num_threads(threads);
         for (int i = 0; i < maxk; i++) search_run(&cfg[i], &ref[i]);
         if (ref[0].status != FN_OK) {

@@ -99,7 +99,8 @@ static void usage(FILE *f) {
 "  --quiet            no per-seed lines, only the summary\n"
 "  --bundle K         with --seeds: up to K searches side by side, one per thread, each with\n"
 "                     its own arenas (search/bundle.h; same results bit for bit); default 0 =\n"
-"                     as many as threads and memory allow, 1 = one search at a time\n");
+"                     as many as threads and memory allow, 1 = one search at a time; with\n"
+"                     --device cuda each search gets a thread and CUDA stream (0 = off)\n");
 }
 
 typedef struct {

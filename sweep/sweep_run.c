@@ -303,6 +303,8 @@ void sweep_run_jobs(MPI_Comm comm, const sweep_run_ctx *x, coord_stats *out) {
         .name = job_name,
     };
     coord_run(comm, &work, out);
+    /* coord_run counts work items, a bundle as one; the summary counts jobs */
+    if (rank == 0) out->ran = rs.ok + rs.failed;
     if (rank == 0) sweep_id_index_free(rs.ix);
     free(rs.start);
     free(rs.member);

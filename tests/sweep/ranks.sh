@@ -40,6 +40,8 @@ jq -e '.ranks == 3 and (.hosts | length) >= 1 and (.libraries.mpi | length) > 0'
 "$SWEEP" "$WORK/sweep.yaml" --output "$WORK/unbundled" --threads 2 --bundle 1 --quiet > /dev/null
 grep -q "^\[sweep\] 18 jobs in 9 bundles of up to 2" "$WORK/bundled.log" \
   || { cat "$WORK/bundled.log"; fail "bundle plan (3 shapes x 6 seeds in pairs)"; }
+grep -q "^# this run: 18 jobs in" "$WORK/bundled.log" \
+  || { tail -3 "$WORK/bundled.log"; fail "the summary counts bundles, not jobs"; }
 sizes=$(jq -r '.run.bundle.size // 1' "$WORK/bundled/results.jsonl" | sort | uniq -c | tr -s ' ' | tr '\n' ';')
 [ "$(jq -r '.run.bundle.size // 1' "$WORK/bundled/results.jsonl" | grep -c '^2$')" -eq 18 ] \
   || fail "expected 18 jobs in bundles of 2, got: $sizes"

@@ -25,65 +25,12 @@
 #include "tests/test_search_case.h"
 #include "tests/test_util.h"
 
-static const test_search_case cases[] = {
-    {"nb201", "synflow", -1, 0, 0, 0, 0, 0},
-    {"nb201", "synflow", 32, 0, 0, 0, 0, 0},
-    {"nb201", "snip", -1, 8, 0, 0, 0, 0},
-    {"nb201", "grasp", -1, 4, 8, 0, 0, 0},
-    {"nb1shot1", "synflow", -1, 0, 0, 0, 2, 0},
-    {"nb1shot1", "snip", 64, 4, 0, 0, 3, 0},
-    {"darts", "synflow", -1, 0, 8, 5, 0, 0},
-    {"darts", "synflow", -1, 0, 8, 5, 0, -1},
-    {"darts", "snip", -1, 4, 8, 5, 0, 0},
-    {"darts", "grasp", -1, 2, 8, 5, 0, 0},
-};
 #define K 3
-
-static int same(const fn_search_result *a, const fn_search_result *b) {
-    const int n = a->s_rows * a->s_cols;
-    return a->status == b->status && n == b->s_rows * b->s_cols &&
-           !memcmp(a->S, b->S, sizeof(double) * (size_t)n) &&
-           !memcmp(&a->value, &b->value, sizeof(double)) &&
-           !memcmp(&a->s_max, &b->s_max, sizeof(double)) && !strcmp(a->arch, b->arch) &&
-           a->degenerate == b->degenerate;
-}
 
 static void parity(const char *data, search_bundle *b) {
     static const int threads[] = {2, 5, 8, 1};
-    fn_search_config cfg[K];
-    fn_search_result *ref = mallocCheck(sizeof(fn_search_result) * K),
-                     *res = mallocCheck(sizeof(fn_search_result) * K);
-    for (int c = 0; c < (int)(sizeof cases / sizeof cases[0]); c++) {
-        const test_search_case *k = &cases[c];
-        char name[96];
-        snprintf(name, sizeof name, "%s/%s%s ss%d fp%d b%d", k->space, k->metric,
-                 k->synflow_zc < 0 ? "-fd" : "", k->ss, k->precision, k->batch);
-        omp_set_num_threads(2);
-        for (int i = 0; i < K; i++) {
-            test_search_case_config(k, data, (uint64_t)(7 + 3 * i), &cfg[i]);
-            search_run(&cfg[i], &ref[i]);
-            CHECKF(ref[i].status == FN_OK, "%s seed %d: %s", name, 7 + 3 * i, ref[i].msg);
-        }
-        CHECKF(strcmp(ref[0].arch, ref[1].arch) || memcmp(ref[0].S, ref[1].S, sizeof(double)),
-               "%s: two seeds gave the same scores (the test would not see a mix-up)", name);
-        int ok = 1;
-        for (int t = 0; t < (int)(sizeof threads / sizeof threads[0]); t++) {
-            memset(res, 0xff, sizeof(fn_search_result) * K);
-            search_bundle_run(b, cfg, K, threads[t], res);
-            for (int i = 0; i < K; i++) {
-                const int eq = same(&ref[i], &res[i]);
-                CHECKF(eq, "%s: bundle of %d on %d threads, search %d (seed %d) differs from "
-                       "its single search (value %.17g vs %.17g)", name, K, threads[t], i,
-                       7 + 3 * i, res[i].value, ref[i].value);
-                ok &= eq;
-            }
-            CHECKF(omp_get_max_threads() == 2, "%s: the bundle changed the thread count", name);
-        }
-        printf("%-28s %3d scores x %d seeds: %s in bundles on 2/5/8/1 threads\n", name,
-               ref[0].s_rows * ref[0].s_cols, K, ok ? "bit-identical" : "DIFFERENT");
-    }
-    free(ref);
-    free(res);
+    test_bundle_parity(test_bundle_cases, test_bundle_ncases, K, threads,
+                       (int)(sizeof threads / sizeof threads[0]), FN_DEV_CPU, data, b);
 }
 
 static void isolation(const char *data, search_bundle *b) {
@@ -96,7 +43,7 @@ static void isolation(const char *data, search_bundle *b) {
     omp_set_num_threads(2);
     search_run(&cfg[0], ref);
     search_bundle_run(b, cfg, 3, 2, res);
-    CHECKF(same(ref, &res[0]), "the good search of a failing bundle differs from its single run");
+    CHECKF(test_search_same(ref, &res[0]), "the good search of a failing bundle differs from its single run");
     CHECKF(res[1].status == FN_ERR_DATA && strstr(res[1].msg, "no-such-directory"),
            "missing data: status %s, message '%s'", fn_status_name(res[1].status), res[1].msg);
     CHECKF(res[2].status == FN_ERR_CONFIG && strstr(res[2].msg, "no_such_metric"),

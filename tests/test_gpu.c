@@ -34,8 +34,8 @@
 #include <string.h>
 
 #include "datasets/dataset.h"
-#include "gpu/device.h"
 #include "gpu/backend_cuda.h"
+#include "tests/test_gpu_skip.h"
 #include "engine/exec.h"
 #include "search/search.h"
 #include "search/space.h"
@@ -725,18 +725,8 @@ int main(int argc, char **argv) {
         graph_free(&g);
         return test_summary("test_gpu fdcpu");
     }
-    if (gpu_device_count() == 0) {
-        printf("SKIP: no CUDA device (the CUDA executor is compiled%s; run on a GPU host)\n",
-               gpu_compiled() ? "" : " out");
-        return 77;
-    }
-    if (!gpu_exec_compiled()) {
-        printf("SKIP: this build has no CUDA executor (cuDNN or cuBLAS not found)\n");
-        return 77;
-    }
-    char desc[128];
-    gpu_describe(0, desc, sizeof desc);
-    printf("device: %s\n", desc);
+    const int skip = test_gpu_start();
+    if (skip) return skip;
     if (!strcmp(part, "ops")) test_ops();
     else if (!strcmp(part, "supernets")) test_supernets();
     else if (!strcmp(part, "search") && argc > 2) test_search(argv[2]);

@@ -2,7 +2,7 @@
  * thread with its own CUDA context and stream (gpu/exec_cuda_impl.cuh), give each search the
  * result of the same CUDA search run alone, bit for bit.
  *
- * A. Every space and metric of tests/test_bundle.c on the GPU, float32 and float64: single
+ * A. Every space and metric of the CPU bundle test (test_bundle_cases) on the GPU, float32 and float64: single
  *    CUDA searches of 4 seeds on the main thread, then bundles of the 4 on 4 threads (a slot
  *    each), on 2 threads (a slot runs two searches in turn: its arenas and CUDA graphs are
  *    reused across seeds) and on 1 thread; score matrix, value, max |S|, architecture and
@@ -20,77 +20,18 @@
 #include <string.h>
 
 #include "engine/backend.h"
-#include "gpu/backend_cuda.h"
-#include "gpu/device.h"
 #include "search/bundle.h"
+#include "tests/test_gpu_skip.h"
 #include "tests/test_search_case.h"
 #include "tests/test_util.h"
 
-static const test_search_case cases[] = {
-    {"nb201", "synflow", -1, 0, 0, 0, 0, 0},
-    {"nb201", "synflow", 32, 0, 0, 0, 0, 0},
-    {"nb201", "snip", -1, 8, 0, 0, 0, 0},
-    {"nb201", "grasp", -1, 4, 8, 0, 0, 0},
-    {"nb1shot1", "synflow", -1, 0, 0, 0, 2, 0},
-    {"nb1shot1", "snip", 64, 4, 0, 0, 3, 0},
-    {"darts", "synflow", -1, 0, 8, 5, 0, 0},
-    {"darts", "snip", -1, 4, 8, 5, 0, 0},
-    {"darts", "grasp", -1, 2, 8, 5, 0, 0},
-};
 #define K 4
 #define KSTRESS 8
-
-static int same(const fn_search_result *a, const fn_search_result *b) {
-    const int n = a->s_rows * a->s_cols;
-    return a->status == b->status && n == b->s_rows * b->s_cols &&
-           !memcmp(a->S, b->S, sizeof(double) * (size_t)n) &&
-           !memcmp(&a->value, &b->value, sizeof(double)) &&
-           !memcmp(&a->s_max, &b->s_max, sizeof(double)) && !strcmp(a->arch, b->arch) &&
-           a->degenerate == b->degenerate;
-}
 
 static void cuda_config(const test_search_case *k, const char *data, uint64_t seed,
                         fn_search_config *c) {
     test_search_case_config(k, data, seed, c);
     c->device = FN_DEV_CUDA;
-}
-
-static void parity(const char *data, search_bundle *b) {
-    static const int threads[] = {4, 2, 1};
-    fn_search_config cfg[K];
-    fn_search_result *ref = mallocCheck(sizeof(fn_search_result) * K),
-                     *res = mallocCheck(sizeof(fn_search_result) * K);
-    for (int c = 0; c < (int)(sizeof cases / sizeof cases[0]); c++) {
-        const test_search_case *k = &cases[c];
-        char name[96];
-        snprintf(name, sizeof name, "cuda %s/%s ss%d fp%d b%d", k->space, k->metric, k->ss,
-                 k->precision, k->batch);
-        omp_set_num_threads(2);
-        for (int i = 0; i < K; i++) {
-            cuda_config(k, data, (uint64_t)(7 + 3 * i), &cfg[i]);
-            search_run(&cfg[i], &ref[i]);
-            CHECKF(ref[i].status == FN_OK, "%s seed %d: %s", name, 7 + 3 * i, ref[i].msg);
-        }
-        CHECKF(strcmp(ref[0].arch, ref[1].arch) || memcmp(ref[0].S, ref[1].S, sizeof(double)),
-               "%s: two seeds gave the same scores (the test would not see a mix-up)", name);
-        int ok = 1;
-        for (int t = 0; t < (int)(sizeof threads / sizeof threads[0]); t++) {
-            memset(res, 0xff, sizeof(fn_search_result) * K);
-            search_bundle_run(b, cfg, K, threads[t], res);
-            for (int i = 0; i < K; i++) {
-                const int eq = same(&ref[i], &res[i]);
-                CHECKF(eq, "%s: bundle of %d on %d threads, search %d (seed %d) differs from "
-                       "its single search (value %.17g vs %.17g; %s)", name, K, threads[t], i,
-                       7 + 3 * i, res[i].value, ref[i].value, res[i].msg);
-                ok &= eq;
-            }
-            CHECKF(omp_get_max_threads() == 2, "%s: the bundle changed the thread count", name);
-        }
-        printf("%-32s %3d scores x %d seeds: %s in bundles on 4/2/1 threads\n", name,
-               ref[0].s_rows * ref[0].s_cols, K, ok ? "bit-identical" : "DIFFERENT");
-    }
-    free(ref);
-    free(res);
 }
 
 static void stress(const char *data, search_bundle *b) {
@@ -109,7 +50,7 @@ static void stress(const char *data, search_bundle *b) {
         memset(res, 0xff, sizeof(fn_search_result) * KSTRESS);
         search_bundle_run(b, cfg, KSTRESS, KSTRESS, res);
         for (int i = 0; i < KSTRESS; i++) {
-            const int eq = same(&ref[i], &res[i]);
+            const int eq = test_search_same(&ref[i], &res[i]);
             CHECKF(eq, "stress round %d, search %d differs from its single search (%s)", round,
                    i, res[i].msg);
             ok &= eq;
@@ -135,21 +76,12 @@ static void sizing(const char *data) {
 
 int main(int argc, char **argv) {
     const char *data = argc > 1 ? argv[1] : "../shared/data";
-    gpu_backend_register();
-    if (gpu_device_count() == 0) {
-        printf("SKIP: no CUDA device (the CUDA executor is compiled%s; run on a GPU host)\n",
-               gpu_compiled() ? "" : " out");
-        return 77;
-    }
-    if (!gpu_exec_compiled()) {
-        printf("SKIP: this build has no CUDA executor (cuDNN or cuBLAS not found)\n");
-        return 77;
-    }
-    char desc[128];
-    gpu_describe(0, desc, sizeof desc);
-    printf("device: %s\n", desc);
+    const int skip = test_gpu_start();
+    if (skip) return skip;
     search_bundle *b = search_bundle_new();
-    parity(data, b);
+    static const int threads[] = {4, 2, 1};
+    test_bundle_parity(test_bundle_cases, test_bundle_ncases, K, threads,
+                       (int)(sizeof threads / sizeof threads[0]), FN_DEV_CUDA, data, b);
     stress(data, b);
     search_bundle_free(b);
     sizing(data);

@@ -26,11 +26,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gpu/device.h"
-#include "gpu/backend_cuda.h"
 #include "spaces/nb201.h"
 #include "proxies/proxy.h"
 #include "nn/rng.h"
+#include "tests/test_gpu_skip.h"
 #include "tests/test_util.h"
 
 #define TOL64 1e-9
@@ -68,11 +67,8 @@ static double rel(double gpu, double cpu) {
 }
 
 int main(int argc, char **argv) {
-    gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */
-    if (!gpu_exec_compiled() || gpu_device_count() <= 0) {
-        printf("SKIP: %s\n", gpu_exec_compiled() ? "no CUDA device" : "no CUDA executor in this build");
-        return 77;
-    }
+    const int skip = test_gpu_start();
+    if (skip) return skip;
     const char *data = argc > 1 ? argv[1] : "../shared/data";
     int archs[NARCH][NB201_EDGES];
     const char *named[4] = {

@@ -2,8 +2,10 @@
 #include "tests/test_search_case.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/common.h"
 #include "nn/cross_entropy.h"
@@ -31,6 +33,74 @@ fn_status test_search_case_run(const test_search_case *k, const char *data, uint
     fn_search_config c;
     test_search_case_config(k, data, seed, &c);
     return search_run(&c, res);
+}
+
+const test_search_case test_bundle_cases[] = {
+    {"nb201", "synflow", -1, 0, 0, 0, 0, 0},
+    {"nb201", "synflow", 32, 0, 0, 0, 0, 0},
+    {"nb201", "snip", -1, 8, 0, 0, 0, 0},
+    {"nb201", "grasp", -1, 4, 8, 0, 0, 0},
+    {"nb1shot1", "synflow", -1, 0, 0, 0, 2, 0},
+    {"nb1shot1", "snip", 64, 4, 0, 0, 3, 0},
+    {"darts", "synflow", -1, 0, 8, 5, 0, 0},
+    {"darts", "synflow", -1, 0, 8, 5, 0, -1},
+    {"darts", "snip", -1, 4, 8, 5, 0, 0},
+    {"darts", "grasp", -1, 2, 8, 5, 0, 0},
+};
+const int test_bundle_ncases = (int)(sizeof test_bundle_cases / sizeof test_bundle_cases[0]);
+
+int test_search_same(const fn_search_result *a, const fn_search_result *b) {
+    const int n = a->s_rows * a->s_cols;
+    return a->status == b->status && n == b->s_rows * b->s_cols &&
+           !memcmp(a->S, b->S, sizeof(double) * (size_t)n) &&
+           !memcmp(&a->value, &b->value, sizeof(double)) &&
+           !memcmp(&a->s_max, &b->s_max, sizeof(double)) && !strcmp(a->arch, b->arch) &&
+           a->degenerate == b->degenerate;
+}
+
+void test_bundle_parity(const test_search_case *cases, int ncases, int k, const int *threads,
+                        int nthreads, fn_device dev, const char *data, search_bundle *b) {
+    fn_search_config *cfg = mallocCheck(sizeof(fn_search_config) * (size_t)k);
+    fn_search_result *ref = mallocCheck(sizeof(fn_search_result) * (size_t)k),
+                     *res = mallocCheck(sizeof(fn_search_result) * (size_t)k);
+    char tlist[64] = "";
+    for (int t = 0; t < nthreads; t++)
+        snprintf(tlist + strlen(tlist), sizeof tlist - strlen(tlist), "%s%d", t ? "/" : "",
+                 threads[t]);
+    for (int c = 0; c < ncases; c++) {
+        const test_search_case *tc = &cases[c];
+        char name[96];
+        snprintf(name, sizeof name, "%s%s/%s%s ss%d fp%d b%d", dev == FN_DEV_CUDA ? "cuda " : "",
+                 tc->space, tc->metric, tc->synflow_zc < 0 ? "-fd" : "", tc->ss, tc->precision,
+                 tc->batch);
+        omp_set_num_threads(2);
+        for (int i = 0; i < k; i++) {
+            test_search_case_config(tc, data, (uint64_t)(7 + 3 * i), &cfg[i]);
+            cfg[i].device = dev;
+            search_run(&cfg[i], &ref[i]);
+            CHECKF(ref[i].status == FN_OK, "%s seed %d: %s", name, 7 + 3 * i, ref[i].msg);
+        }
+        CHECKF(strcmp(ref[0].arch, ref[1].arch) || memcmp(ref[0].S, ref[1].S, sizeof(double)),
+               "%s: two seeds gave the same scores (the test would not see a mix-up)", name);
+        int ok = 1;
+        for (int t = 0; t < nthreads; t++) {
+            memset(res, 0xff, sizeof(fn_search_result) * (size_t)k);
+            search_bundle_run(b, cfg, k, threads[t], res);
+            for (int i = 0; i < k; i++) {
+                const int eq = test_search_same(&ref[i], &res[i]);
+                CHECKF(eq, "%s: bundle of %d on %d threads, search %d (seed %d) differs from "
+                       "its single search (value %.17g vs %.17g; %s)", name, k, threads[t], i,
+                       7 + 3 * i, res[i].value, ref[i].value, res[i].msg);
+                ok &= eq;
+            }
+            CHECKF(omp_get_max_threads() == 2, "%s: the bundle changed the thread count", name);
+        }
+        printf("%-32s %3d scores x %d seeds: %s in bundles on %s threads\n", name,
+               ref[0].s_rows * ref[0].s_cols, k, ok ? "bit-identical" : "DIFFERENT", tlist);
+    }
+    free(cfg);
+    free(ref);
+    free(res);
 }
 
 void test_small_supernet(fn_graph *g, int darts, int batch) {

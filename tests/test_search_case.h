@@ -1,7 +1,7 @@
 /* tests/test_search_case.h: one search described by a small struct (space, metric, precision,
  * batch, width, depth, NB-1shot1 space, SynFlow form), run on real data: the shared setup of
  * the thread-count test (test_threads.c), the cross-machine one (test_golden.c) and the
- * bundle one (test_bundle.c); and the small supernets of the reference and gradient tests. */
+ * bundle ones (test_bundle.c, test_gpu_bundle.c); and the small supernets of the reference and gradient tests. */
 #ifndef FN_TEST_SEARCH_CASE_H
 #define FN_TEST_SEARCH_CASE_H
 
@@ -10,6 +10,7 @@
 
 #include "engine/exec.h"
 #include "engine/graph.h"
+#include "search/bundle.h"
 #include "search/search.h"
 
 typedef struct {
@@ -29,6 +30,19 @@ void test_search_case_config(const test_search_case *k, const char *data, uint64
 /* search_run of the case with `seed` and images from `data`; returns res->status */
 fn_status test_search_case_run(const test_search_case *k, const char *data, uint64_t seed,
                                fn_search_result *res);
+
+/* Every space and metric, float32 and float64, small: the cases of the bundle tests. */
+extern const test_search_case test_bundle_cases[];
+extern const int test_bundle_ncases;
+/* 1 when two results are the same bit for bit: status, score matrix, value, max |S|,
+ * architecture and degeneracy flag. */
+int test_search_same(const fn_search_result *a, const fn_search_result *b);
+/* Bundle parity (test_bundle.c on the CPU, test_gpu_bundle.c on a GPU): for each case, k
+ * searches on `dev` (seeds 7, 10, 13, ...) run alone on 2 threads are the references; bundles
+ * of the k on each of threads[0 .. nthreads) must give every search its reference bit for
+ * bit and leave the thread count at 2 (CHECKs). Prints a line per case. */
+void test_bundle_parity(const test_search_case *cases, int ncases, int k, const int *threads,
+                        int nthreads, fn_device dev, const char *data, search_bundle *b);
 
 /* The small supernets of the reference tensors (../shared/ref/{nb201,darts}_tiny.bin) and
  * the gradient tests: NB201 C = 4, one cell per stage, 10 classes, 8x8 images; DARTS C = 4,

@@ -2,8 +2,8 @@
  * thread with its own CUDA context and stream (gpu/exec_cuda_impl.cuh), give each search the
  * result of the same CUDA search run alone, bit for bit.
  *
- * A. Every space and metric of the CPU bundle test (test_bundle_cases) on the GPU, float32 and float64: single
- *    CUDA searches of 4 seeds on the main thread, then bundles of the 4 on 4 threads (a slot
+ * A. Every space and metric of the CPU bundle test (test_bundle_cases), float32 and
+ *    float64, on the GPU: single CUDA searches of 4 seeds on the main thread, then bundles of the 4 on 4 threads (a slot
  *    each), on 2 threads (a slot runs two searches in turn: its arenas and CUDA graphs are
  *    reused across seeds) and on 1 thread; score matrix, value, max |S|, architecture and
  *    degeneracy flag compared bit for bit. The first search of a shape on a thread runs

@@ -289,7 +289,8 @@ void sweep_job_run_slots(const sweep_config *c, const sweep_plan *p, const long 
                          const int *attempt, int k, const sweep_worker *w, sweep_job_result *out) {
     const int threads = w->threads > 0 ? w->threads : omp_get_max_threads();
     /* one thread per slot, never nested teams (search/bundle.h); the planner (sweep_run.c)
-     * makes no bundle that would leave half the threads idle */
+     * makes no CPU bundle that would leave half the threads idle. CUDA jobs: each slot's
+     * thread has its own CUDA context and stream (gpu/exec_cuda_impl.cuh) */
     const int slots = k < threads ? k : threads;
     sweep_worker *ws = mallocCheck(sizeof *ws * (size_t)slots);
     for (int s = 0; s < slots; s++) {

@@ -179,8 +179,9 @@ static void job_name(void *user, long b, char *buf, size_t len) {
  * bundles of up to the size search_bundle_size gives on this rank (its threads and memory,
  * the cap `bundle`), in todo order; each bundle's place is its first job's. Kinds score,
  * zc_search and random on the CPU: consecutive jobs in bundles of min(cap, threads) (one
- * NB201 network each, small), none when that leaves half the threads idle. Anything else:
- * one job per bundle. */
+ * NB201 network each, small), none when that leaves half the threads idle; on CUDA only
+ * with a cap above 1 (a thread and CUDA stream per slot, min(cap, threads), no half-idle
+ * rule), never mixed with CPU jobs. Anything else: one job per bundle. */
 static void make_bundles(run_state *rs) {
     const sweep_run_ctx *x = rs->x;
     const long n = x->ntodo;
@@ -216,20 +217,21 @@ static void make_bundles(run_state *rs) {
     } else if ((x->c->kind == SWEEP_KIND_SCORE || x->c->kind == SWEEP_KIND_ZC_SEARCH ||
                 x->c->kind == SWEEP_KIND_RANDOM) && x->c->bundle != 1) {
         const int threads = x->w->threads > 0 ? x->w->threads : 1;
-        const int k = search_bundle_slots(x->c->bundle > 0 ? x->c->bundle : threads, threads);
-        int open = 0; /* jobs in the last bundle, while it takes more */
+        const int k_cpu = search_bundle_slots(x->c->bundle > 0 ? x->c->bundle : threads, threads);
+        const int k_cuda = x->c->bundle > 1 ? (x->c->bundle < threads ? x->c->bundle : threads) : 1;
+        int open = 0;                 /* jobs in the last bundle, while it takes more */
+        fn_device open_dev = FN_DEV_CPU; /* and their device */
         for (long i = 0; i < n; i++) {
             sweep_params prm;
             sweep_plan_params(x->c, &x->p->jobs[x->todo[i]], &prm);
-            if (prm.sc.device != FN_DEV_CPU) { /* alone: slots would share one GPU */
-                bundle_of[i] = rs->nb++;
-                open = 0;
-            } else if (open > 0 && open < k) {
+            const int k = prm.sc.device == FN_DEV_CPU ? k_cpu : k_cuda;
+            if (open > 0 && open < k && prm.sc.device == open_dev) {
                 bundle_of[i] = rs->nb - 1;
                 open++;
             } else {
                 bundle_of[i] = rs->nb++;
                 open = 1;
+                open_dev = prm.sc.device;
             }
         }
     } else {

@@ -38,6 +38,24 @@ for tb in "3 3" "3 2"; do
   diff <(stable_records "$WORK/score1/results.jsonl") <(stable_records "$d/results.jsonl") \
     || fail "score records differ in bundles of $2 on $1 threads"
 done
+# CUDA jobs bundle only with a cap, never with CPU jobs (3 of each: bundles of 2 and 1 per
+# device); where no GPU is, each CUDA job fails alone with the device's message. A build
+# without the CUDA executor refuses the config instead.
+sed -e "s|^output: .*|output: $WORK/score_cuda|" -e 's|^  metric: .*|  metric: [synflow]|' \
+    -e 's|^  arch: .*|  arch: [1651, 1462, 6818]\n  device: [cpu, cuda]|' \
+  "$WORK/score.yaml" > "$WORK/score_cuda.yaml"
+if ! "$SWEEP" "$WORK/score_cuda.yaml" --dry-run 2>&1 | grep -q "this build has no CUDA executor"; then
+  rc=0
+  "$SWEEP" "$WORK/score_cuda.yaml" --threads 2 --bundle 2 > "$WORK/score_cuda.log" 2>&1 || rc=$?
+  [ "$rc" = 0 ] || [ "$rc" = 1 ] || { cat "$WORK/score_cuda.log"; fail "CUDA score sweep: exit $rc"; }
+  got=$(jq -s -c 'group_by(.params.device) | map({d: .[0].params.device,
+          sizes: (map(.run.bundle.size // 1) | sort),
+          status: (map(.status) | unique)})' "$WORK/score_cuda/results.jsonl")
+  echo "$got" | jq -e 'length == 2 and all(.sizes == [1, 2, 2]) and
+      (.[0].d == "cpu" and .[0].status == ["ok"]) and
+      (.[1].d == "cuda" and (.[1].status - ["ok", "device_error"]) == [])' > /dev/null \
+    || { cat "$WORK/score_cuda.log"; fail "CUDA score jobs in bundles apart from CPU jobs: $got"; }
+fi
 v=$(jq -r 'select(.params.metric == "params" and .params.arch == 1651) | .value' "$WORK/score1/results.jsonl")
 [ "$v" = "73306.0" ] || [ "$v" = "73306" ] || fail "params of the all-none cell: $v, want 73306"
 jq -s -e 'map(select(.params.metric == "synflow")) | length == 4 and

@@ -9,6 +9,8 @@
 #              and freenas score --json lines) it finds the same, and a candidate missing
 #              from the table fails the job with a data error
 #   random     the architecture is the first index of arch {sample: 1, seed: S}
+#   bundles    score jobs side by side in slots give the same records; CUDA score jobs
+#              bundle apart from CPU jobs, and without a GPU each fails alone
 #   bash tests/sweep/kinds.sh BIN_DIR SHARED_DIR WORK_DIR
 source "$(dirname "$0")/common.sh"
 TSV=$SHARED/data/nb201/nb201_accuracy.tsv

@@ -206,7 +206,9 @@ void exec_init_params(fn_exec *e, uint64_t seed) {
     for (long b = 0; b < nblk; b++) {
         const fn_param *pp = &g->p[bp[b]];
         const size_t i0 = bi[b], n = pp->numel - i0 < (size_t)BLOCK ? pp->numel - i0 : (size_t)BLOCK;
-        double u[BLOCK];
+        double buf[BLOCK];
+        /* float64: drawn straight into the parameters (no copy of the whole set) */
+        double *u = e->dtype == FN_F64 ? (double *)e->params + pp->off + i0 : buf;
         if (pp->init == FN_INIT_ONE || pp->init == FN_INIT_ZERO) {
             for (size_t i = 0; i < n; i++) u[i] = pp->init == FN_INIT_ONE ? 1.0 : 0.0;
         } else {
@@ -214,9 +216,7 @@ void exec_init_params(fn_exec *e, uint64_t seed) {
             fn_rng_uniform_fill(seed, (uint32_t)bp[b], i0, n, u);
             for (size_t i = 0; i < n; i++) u[i] = bound * (2.0 * u[i] - 1.0);
         }
-        if (e->dtype == FN_F64) {
-            memcpy((double *)e->params + pp->off + i0, u, sizeof(double) * n);
-        } else {
+        if (e->dtype != FN_F64) {
             float *w = (float *)e->params + pp->off + i0;
             for (size_t i = 0; i < n; i++) w[i] = (float)u[i];
         }

@@ -19,8 +19,14 @@ fn_philox_out fn_philox4x32(uint64_t key, uint32_t c0, uint32_t c1, uint32_t c2,
 /* Uniform double in [0, 1) for element i of stream `stream` under `seed`. */
 double fn_rng_uniform(uint64_t seed, uint32_t stream, uint64_t i);
 /* out[k] = fn_rng_uniform(seed, stream, i0 + k) for k < n, bit for bit, several times
- * faster (vectorised lanes). */
+ * faster: 16 counters side by side, in the widest form this CPU runs (AVX-512, AVX2, or
+ * portable lane loops). */
 void fn_rng_uniform_fill(uint64_t seed, uint32_t stream, uint64_t i0, size_t n, double *out);
+/* The same in one form: path 0 portable, 1 AVX2, 2 AVX-512; -1 (nothing written) where this
+ * CPU lacks it. For tests and benchmarks. */
+#define FN_RNG_PATHS 3
+int fn_rng_uniform_fill_path(int path, uint64_t seed, uint32_t stream, uint64_t i0, size_t n,
+                             double *out);
 /* Standard normal for element i of stream `stream` under `seed`. */
 double fn_rng_normal(uint64_t seed, uint32_t stream, uint64_t i);
 

@@ -2,8 +2,9 @@
  * A. Philox4x32-10 against the known-answer vectors of its authors (Random123 kat_vectors:
  *    zero, all-ones and pi-digit counters and keys).
  * B. fn_rng_uniform_fill equals fn_rng_uniform element by element, bit for bit, for starts
- *    and lengths that are and are not multiples of its lane count, across the 2^32 counter
- *    carry, for several streams and seeds.
+ *    and lengths that are and are not multiples of its lane count and of its 4-block groups,
+ *    across the 2^32 counter carry (in a group's first and later blocks), for several streams
+ *    and seeds: itself and each of its forms (portable, AVX2, AVX-512) this CPU runs.
  * C. Uniforms lie in [0, 1) with mean 1/2 and variance 1/12 within 5 standard errors. */
 #include <math.h>
 #include <stdint.h>
@@ -33,16 +34,20 @@ static void kat(void) {
 
 static void fill(void) {
     static const uint64_t starts[] = {0, 1, 15, 16, 17, 1000, 0xfffffff0ull, 0xffffffffull,
-                                      (1ull << 40) + 3};
-    static const size_t lens[] = {0, 1, 15, 16, 17, 31, 33, 2048, 5000};
+                                      0xffffffc3ull, (1ull << 40) + 3};
+    static const size_t lens[] = {0, 1, 15, 16, 17, 31, 33, 64, 65, 2048, 5000};
     double *a = malloc(sizeof(double) * 5000);
-    int bad = 0, n_cases = 0;
+    int bad = 0, n_cases = 0, paths = 0;
+    /* path -1: fn_rng_uniform_fill itself; 0..: each form this CPU runs */
+    for (int path = -1; path < FN_RNG_PATHS; path++)
     for (int s = 0; s < (int)(sizeof starts / sizeof *starts); s++)
         for (int l = 0; l < (int)(sizeof lens / sizeof *lens); l++)
             for (uint64_t seed = 0; seed < 3; seed++) {
                 const uint64_t sd = seed * 0x9e3779b97f4a7c15ull;
                 const uint32_t stream = (uint32_t)(seed * 7 + (uint64_t)l);
-                fn_rng_uniform_fill(sd, stream, starts[s], lens[l], a);
+                if (path < 0) fn_rng_uniform_fill(sd, stream, starts[s], lens[l], a);
+                else if (fn_rng_uniform_fill_path(path, sd, stream, starts[s], lens[l], a)) continue;
+                paths |= 1 << (path + 1);
                 n_cases++;
                 for (size_t i = 0; i < lens[l]; i++) {
                     const double b = fn_rng_uniform(sd, stream, starts[s] + i);
@@ -55,8 +60,10 @@ static void fill(void) {
                 }
             }
     CHECKF(bad == 0, "%d draws of fn_rng_uniform_fill differ from fn_rng_uniform", bad);
-    printf("fn_rng_uniform_fill: %d start/length/seed cases bit-identical to fn_rng_uniform\n",
-           n_cases);
+    CHECKF(paths & 2, "the portable form must always run");
+    printf("fn_rng_uniform_fill: %d start/length/seed cases bit-identical to fn_rng_uniform "
+           "(forms run: portable%s%s)\n", n_cases, paths & 4 ? ", AVX2" : "",
+           paths & 8 ? ", AVX-512" : "");
     free(a);
 }
 

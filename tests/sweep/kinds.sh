@@ -46,7 +46,8 @@ done
 sed -e "s|^output: .*|output: $WORK/score_cuda|" -e 's|^  metric: .*|  metric: [synflow]|' \
     -e 's|^  arch: .*|  arch: [1651, 1462, 6818]\n  device: [cpu, cuda]|' \
   "$WORK/score.yaml" > "$WORK/score_cuda.yaml"
-if ! "$SWEEP" "$WORK/score_cuda.yaml" --dry-run 2>&1 | grep -q "this build has no CUDA executor"; then
+dry=$("$SWEEP" "$WORK/score_cuda.yaml" --dry-run 2>&1 || true)
+if ! grep -q "this build has no CUDA executor" <<< "$dry"; then
   rc=0
   "$SWEEP" "$WORK/score_cuda.yaml" --threads 2 --bundle 2 > "$WORK/score_cuda.log" 2>&1 || rc=$?
   [ "$rc" = 0 ] || [ "$rc" = 1 ] || { cat "$WORK/score_cuda.log"; fail "CUDA score sweep: exit $rc"; }

@@ -50,13 +50,26 @@ static int nccl_sum(MPI_Comm comm, const int64_t *buf, int64_t *out, long n, cha
 }
 #endif
 
+int coord_reduce_mode(const char *s) {
+    if (!s || !*s || !strcmp(s, "auto")) return FN_REDUCE_AUTO;
+    if (!strcmp(s, "nccl")) return FN_REDUCE_NCCL;
+    if (!strcmp(s, "mpi")) return FN_REDUCE_MPI;
+    return -1;
+}
+
 int coord_allreduce_i64(MPI_Comm comm, int64_t *buf, long n, const char *gpu_id, const char **path,
                   char *err, size_t errlen) {
     int rank, size;
     mpiCheck(MPI_Comm_rank(comm, &rank));
     mpiCheck(MPI_Comm_size(comm, &size));
     *path = "none";
-    if (size == 1 || n == 0) return 0;
+    const char *env = getenv("FREENAS_REDUCE");
+    const int mode = coord_reduce_mode(env);
+    if (mode < 0) {
+        snprintf(err, errlen, "FREENAS_REDUCE=%s: unknown reduction (hint: auto, nccl or mpi)", env);
+        return -1;
+    }
+    if (n == 0 || (size == 1 && mode == FN_REDUCE_AUTO)) return 0;
     /* NCCL only when every rank has a device and no two ranks share one. */
     enum { IDLEN = 320 };
     char *ids = callocCheck((size_t)size, IDLEN), mine[IDLEN];
@@ -70,7 +83,7 @@ int coord_allreduce_i64(MPI_Comm comm, int64_t *buf, long n, const char *gpu_id,
     }
     free(ids);
 #ifdef FREENAS_HAVE_NCCL
-    if (own_gpus) {
+    if (own_gpus && mode != FN_REDUCE_MPI) {
         int64_t *out = mallocCheck((size_t)n * sizeof *out);
         int rc = nccl_sum(comm, buf, out, n, err, errlen), all;
         mpiCheck(MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, comm));
@@ -88,6 +101,14 @@ int coord_allreduce_i64(MPI_Comm comm, int64_t *buf, long n, const char *gpu_id,
 #else
     (void)own_gpus;
 #endif
+    if (mode == FN_REDUCE_NCCL && rank == 0)
+        fprintf(stderr, "freenas_sweep: FREENAS_REDUCE=nccl, but %s; using MPI_Allreduce\n",
+#ifdef FREENAS_HAVE_NCCL
+                own_gpus ? "NCCL failed" : "not every rank has a GPU of its own"
+#else
+                "this build has no NCCL"
+#endif
+        );
     *path = "mpi";
     mpiCheck(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_INT64_T, MPI_SUM, comm));
     (void)err;

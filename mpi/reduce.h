@@ -9,7 +9,13 @@
 #include <stdint.h>
 
 /* gpu_id: this rank's bound device ("host/pci-bus-id"), "" without one. Writes the path taken
- * ("nccl", "mpi" or "none" for one rank) to *path. 0, or -1 with a message. */
+ * ("nccl", "mpi" or "none" for one rank) to *path. 0, or -1 with a message.
+ * FREENAS_REDUCE picks the path: auto (the default, as above), nccl (NCCL also for one rank,
+ * so a one-GPU host can run the NCCL path; MPI with a message where it cannot), mpi (always
+ * MPI_Allreduce, one rank too). Every path gives the same sums. */
+enum { FN_REDUCE_AUTO, FN_REDUCE_NCCL, FN_REDUCE_MPI };
+/* the mode of a FREENAS_REDUCE value (NULL or "": auto); -1 if unknown */
+int coord_reduce_mode(const char *s);
 int coord_allreduce_i64(MPI_Comm comm, int64_t *buf, long n, const char *gpu_id, const char **path,
                   char *err, size_t errlen);
 

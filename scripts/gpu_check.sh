@@ -8,7 +8,8 @@
 #   3. bench_search --device cuda: time per search against the targets (JSON)
 #   4. bench_bundle --device cuda: searches per second against bundle size K (K host
 #      threads, a CUDA stream each), every bundle checked bit for bit (JSON)
-#   5. a CUDA sweep with bundles and an ensemble through freenas_sweep (records, summary)
+#   5. a CUDA sweep with bundles and an ensemble through freenas_sweep, its ensemble scores
+#      reduced by NCCL (FREENAS_REDUCE=nccl: on one rank too); the log must say "(nccl)"
 # Needs build/ made with CUDA, cuDNN and cuBLAS (bash scripts/build.sh on that host) and the
 # data under DATA (default ../shared/data).
 #   bash scripts/gpu_check.sh            # about 6 minutes on an H100
@@ -60,6 +61,7 @@ ensembles:
   - {name: seeds, over: [seed], norm: zscore}
 EOF
 rm -rf "$OUT/sweep"
-step sweep-cuda 120 "$BIN/freenas_sweep" "$OUT/sweep.yaml"
+step sweep-cuda 120 env FREENAS_REDUCE=nccl "$BIN/freenas_sweep" "$OUT/sweep.yaml"
+grep -q "reduced over 1 rank (nccl)" "$OUT/sweep-cuda.log" || { echo "gpu_check: the ensemble did not take the NCCL path"; status=1; }
 echo "gpu_check: steps in $OUT/steps.txt"
 exit $status

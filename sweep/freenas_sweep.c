@@ -481,7 +481,9 @@ static int phase_finish(sweep_main *m, const coord_stats *cs) {
             else if (m->ensembles) {
                 if (sweep_ens_finish(&m->acc, &m->cfg, &m->plan, m->bench, m->cfg.output, m->err, sizeof m->err))
                     fprintf(stderr, "freenas_sweep: %s\n", m->err);
-                else if (m->size > 1) printf("# ensemble scores reduced over %d ranks (%s)\n", m->size, path);
+                else if (strcmp(path, "none"))
+                    printf("# ensemble scores reduced over %d rank%s (%s)\n", m->size,
+                           m->size > 1 ? "s" : "", path);
             }
             long failed = 0, gave_up = 0;
             for (long j = 0; j < m->plan.njobs; j++) {
@@ -537,6 +539,12 @@ int main(int argc, char **argv) {
     MPI_Comm_size(m.world, &m.size);
     json_object_seed(1); /* before any thread builds JSON */
     int pa = sweep_args_parse(argc, argv, &m.a, m.rank);
+    if (!pa && coord_reduce_mode(getenv("FREENAS_REDUCE")) < 0) { /* before any job runs */
+        if (m.rank == 0)
+            fprintf(stderr, "freenas_sweep: FREENAS_REDUCE=%s: unknown reduction (hint: auto, "
+                    "nccl or mpi)\n", getenv("FREENAS_REDUCE"));
+        pa = -1;
+    }
     if (pa) {
         MPI_Finalize();
         return pa > 0 ? SWEEP_EXIT_OK : SWEEP_EXIT_USAGE;

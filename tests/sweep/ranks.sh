@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/sweep/ranks.sh: the same sweep on 1 rank (no mpirun: a singleton) and on 3 ranks under
-# a real mpirun gives identical records (less timings, rank, host) and bit-identical ensembles.
+# a real mpirun gives identical records (less timings, rank, host) and bit-identical ensembles;
+# FREENAS_REDUCE=mpi gives them on one rank through MPI, an unknown value is refused.
 #   bash tests/sweep/ranks.sh BIN_DIR SHARED_DIR WORK_DIR
 source "$(dirname "$0")/common.sh"
 cat > "$WORK/sweep.yaml" <<YAML
@@ -32,6 +33,16 @@ diff <(stable_records "$WORK/one/results.jsonl") <(stable_records "$WORK/three/r
 cmp "$WORK/one/ensembles.jsonl" "$WORK/three/ensembles.jsonl" || fail "ensembles differ"
 [ "$(wc -l < "$WORK/one/ensembles.jsonl")" -eq 5 ] || fail "expected 5 ensemble groups"
 grep -q "ensemble scores reduced over 3 ranks (mpi)" "$WORK/three.log" || fail "no MPI reduction"
+# FREENAS_REDUCE=mpi takes the MPI path on one rank too, to the same ensembles; an unknown
+# value is refused before any job runs
+FREENAS_REDUCE=mpi "$SWEEP" "$WORK/sweep.yaml" --output "$WORK/one_mpi" --quiet > "$WORK/one_mpi.log"
+grep -q "ensemble scores reduced over 1 rank (mpi)" "$WORK/one_mpi.log" \
+  || { cat "$WORK/one_mpi.log"; fail "FREENAS_REDUCE=mpi: no MPI reduction on one rank"; }
+cmp "$WORK/one/ensembles.jsonl" "$WORK/one_mpi/ensembles.jsonl" || fail "FREENAS_REDUCE=mpi: ensembles differ"
+rc=0
+FREENAS_REDUCE=bogus "$SWEEP" "$WORK/sweep.yaml" --output "$WORK/bogus" > "$WORK/bogus.log" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "FREENAS_REDUCE=bogus: unknown reduction (hint: auto, nccl or mpi)" "$WORK/bogus.log" \
+  && [ ! -e "$WORK/bogus/results.jsonl" ] || { cat "$WORK/bogus.log"; fail "FREENAS_REDUCE=bogus: exit $rc"; }
 jq -e '.ranks == 3 and (.hosts | length) >= 1 and (.libraries.mpi | length) > 0' \
   "$WORK/three/manifest.json" > /dev/null || fail "manifest incomplete"
 # bundles (search/bundle.h): the same jobs in bundles side by side on 2 threads (a cap of 3,

@@ -66,7 +66,7 @@ static void proxy_arch(int i, char *buf, size_t len) {
 
 /* nb201-proxies: k architectures side by side on `threads` threads, `arch0` the first */
 static void proxy_round(fn_proxy_ctx **ctx, int k, int threads, int arch0, fn_proxy_value *v) {
-    const int slots = search_bundle_slots(k, threads);
+    const int slots = search_bundle_slots(k, threads, FN_DEV_CPU);
     if (slots == 1) { /* no region: the proxies' own parallel loops use every thread */
         for (int i = 0; i < k; i++) {
             char arch[32], err[FN_ERRLEN];

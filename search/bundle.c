@@ -83,9 +83,10 @@ size_t fn_mem_available(void) {
     return avail;
 }
 
-int search_bundle_slots(int k, int threads) {
+int search_bundle_slots(int k, int threads, fn_device dev) {
     const int slots = k < threads ? k : threads;
-    return 2 * slots <= threads ? 1 : slots;
+    if (slots < 1) return 1;
+    return dev == FN_DEV_CPU && 2 * slots <= threads ? 1 : slots;
 }
 
 /* device memory of one CUDA search beyond its executor's arenas: its thread's cuBLAS
@@ -96,8 +97,8 @@ int search_bundle_slots(int k, int threads) {
  * device's free memory allow */
 static int cuda_bundle_size(const fn_search_config *cfg, int cap, int threads, int ranks_on_node,
                             size_t mem_bytes) {
-    int k = cap < threads ? cap : threads;
-    if (k <= 1) return 1;
+    const int k = search_bundle_slots(cap, threads, cfg->device);
+    if (k == 1) return 1;
     if (!mem_bytes) mem_bytes = backend_mem_free(cfg->device) / (size_t)(ranks_on_node > 0 ? ranks_on_node : 1);
     if (!mem_bytes) return k; /* no device: each search reports it */
     char err[FN_ERRLEN];
@@ -113,14 +114,14 @@ int search_bundle_size(const fn_search_config *cfg, int cap, int threads, int ra
     if (cfg->device != FN_DEV_CPU)
         return cap > 0 ? cuda_bundle_size(cfg, cap, threads, ranks_on_node, mem_bytes) : 1;
     int k = cap > 0 && cap < threads ? cap : threads;
-    if (search_bundle_slots(k, threads) == 1) return 1;
+    if (search_bundle_slots(k, threads, FN_DEV_CPU) == 1) return 1;
     char err[FN_ERRLEN];
     const size_t one = search_bytes(cfg, err, sizeof err);
     if (!one) return 1; /* the search itself reports the problem */
     if (!mem_bytes) mem_bytes = fn_mem_available() / (size_t)(ranks_on_node > 0 ? ranks_on_node : 1);
     const size_t fit = (size_t)((double)mem_bytes * 0.9 / (double)one);
     if (fit < (size_t)k) k = fit > 1 ? (int)fit : 1;
-    return search_bundle_slots(k, threads) == 1 ? 1 : k;
+    return search_bundle_slots(k, threads, FN_DEV_CPU) == 1 ? 1 : k;
 }
 
 struct search_bundle {
@@ -152,9 +153,8 @@ void search_bundle_run(search_bundle *b, const fn_search_config *cfg, int k, int
     int cpu = 0;
     for (int i = 0; i < k; i++) cpu |= cfg[i].device == FN_DEV_CPU;
     /* one slot per search, one thread each, or one search at a time on every thread
-     * (search_bundle_slots); CUDA searches: a slot (host thread, stream) each, up to the
-     * threads, since a slot's thread mostly waits for its stream */
-    const int slots = cpu ? search_bundle_slots(k, threads) : (k < threads ? k : threads);
+     * (search_bundle_slots; CUDA searches alone: a slot, host thread and stream, each) */
+    const int slots = search_bundle_slots(k, threads, cpu ? FN_DEV_CPU : FN_DEV_CUDA);
     ensure_pools(b, slots);
     if (slots == 1) {
         omp_set_num_threads(threads);

@@ -49,12 +49,14 @@ size_t fn_mem_available(void);
 int search_bundle_size(const fn_search_config *cfg, int cap, int threads, int ranks_on_node,
                        size_t mem_bytes);
 
-/* Slots (one thread each) for k jobs side by side on `threads` threads: min(k, threads), or
- * 1 (one job at a time on every thread) when that is half the threads or fewer. Jobs of a
- * bundle never split threads among themselves: libgomp makes a nested team's threads anew at
- * every region, which made a bundle of 2 on 4 threads 4x slower than one search. The rule of
- * search_bundle_run, search_bundle_size and the sweep's per-architecture bundles. */
-int search_bundle_slots(int k, int threads);
+/* Slots (one thread each) for k jobs on `dev` side by side on `threads` threads: min(k,
+ * threads), or on the CPU 1 (one job at a time on every thread) when that is half the threads
+ * or fewer. Jobs of a bundle never split threads among themselves: libgomp makes a nested
+ * team's threads anew at every region, which made a bundle of 2 on 4 threads 4x slower than
+ * one search. CUDA jobs have no half-idle rule: a slot's thread mostly waits for its stream.
+ * The rule of search_bundle_run, search_bundle_size and the sweep's per-architecture
+ * bundles. Always >= 1. */
+int search_bundle_slots(int k, int threads, fn_device dev);
 
 /* Reusable state: one arena pool per slot (a thread's searches borrow its arenas). */
 typedef struct search_bundle search_bundle;

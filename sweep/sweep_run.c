@@ -217,8 +217,9 @@ static void make_bundles(run_state *rs) {
     } else if ((x->c->kind == SWEEP_KIND_SCORE || x->c->kind == SWEEP_KIND_ZC_SEARCH ||
                 x->c->kind == SWEEP_KIND_RANDOM) && x->c->bundle != 1) {
         const int threads = x->w->threads > 0 ? x->w->threads : 1;
-        const int k_cpu = search_bundle_slots(x->c->bundle > 0 ? x->c->bundle : threads, threads);
-        const int k_cuda = x->c->bundle > 1 ? (x->c->bundle < threads ? x->c->bundle : threads) : 1;
+        const int k_cpu = search_bundle_slots(x->c->bundle > 0 ? x->c->bundle : threads, threads,
+                                              FN_DEV_CPU);
+        const int k_cuda = x->c->bundle > 1 ? search_bundle_slots(x->c->bundle, threads, FN_DEV_CUDA) : 1;
         int open = 0;                 /* jobs in the last bundle, while it takes more */
         fn_device open_dev = FN_DEV_CPU; /* and their device */
         for (long i = 0; i < n; i++) {

@@ -57,18 +57,12 @@ int coord_reduce_mode(const char *s) {
     return -1;
 }
 
-int coord_allreduce_i64(MPI_Comm comm, int64_t *buf, long n, const char *gpu_id, const char **path,
-                  char *err, size_t errlen) {
+int coord_allreduce_i64(MPI_Comm comm, int64_t *buf, long n, const char *gpu_id, int mode,
+                        const char **path, char *err, size_t errlen) {
     int rank, size;
     mpiCheck(MPI_Comm_rank(comm, &rank));
     mpiCheck(MPI_Comm_size(comm, &size));
     *path = "none";
-    const char *env = getenv("FREENAS_REDUCE");
-    const int mode = coord_reduce_mode(env);
-    if (mode < 0) {
-        snprintf(err, errlen, "FREENAS_REDUCE=%s: unknown reduction (hint: auto, nccl or mpi)", env);
-        return -1;
-    }
     if (n == 0 || (size == 1 && mode == FN_REDUCE_AUTO)) return 0;
     /* NCCL only when every rank has a device and no two ranks share one. */
     enum { IDLEN = 320 };

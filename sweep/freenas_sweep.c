@@ -155,6 +155,7 @@ typedef struct {
     coord_node node;
     sweep_worker w;
     char gpu_id[320];          /* "host/pci-bus-id" of the bound GPU, "" without one */
+    int reduce_mode;           /* FREENAS_REDUCE (mpi/reduce.h) */
     char *text;                /* the config file's text */
     long text_len;
     sweep_config cfg;
@@ -474,7 +475,8 @@ static int phase_finish(sweep_main *m, const coord_stats *cs) {
     }
     if (cs->complete && !cs->io_error) {
         const char *path;
-        int rc = coord_allreduce_i64(m->world, m->acc.buf, m->acc.n, m->gpu_id, &path, m->err, sizeof m->err);
+        int rc = coord_allreduce_i64(m->world, m->acc.buf, m->acc.n, m->gpu_id, m->reduce_mode, &path,
+                                     m->err, sizeof m->err);
         if (m->rank == 0) {
             sweep_summary_print(stdout, &m->cfg, &m->plan, m->st);
             if (rc) fprintf(stderr, "freenas_sweep: ensemble reduction failed: %s\n", m->err);
@@ -539,7 +541,8 @@ int main(int argc, char **argv) {
     MPI_Comm_size(m.world, &m.size);
     json_object_seed(1); /* before any thread builds JSON */
     int pa = sweep_args_parse(argc, argv, &m.a, m.rank);
-    if (!pa && coord_reduce_mode(getenv("FREENAS_REDUCE")) < 0) { /* before any job runs */
+    m.reduce_mode = coord_reduce_mode(getenv("FREENAS_REDUCE"));
+    if (!pa && m.reduce_mode < 0) { /* before any job runs */
         if (m.rank == 0)
             fprintf(stderr, "freenas_sweep: FREENAS_REDUCE=%s: unknown reduction (hint: auto, "
                     "nccl or mpi)\n", getenv("FREENAS_REDUCE"));

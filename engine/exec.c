@@ -49,6 +49,11 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
     const int param_grads = o->param_grads;
     memset(e, 0, sizeof(*e));
     exec_err[0] = '\0';
+    if (g->models > 1 && param_grads) { /* conv_models_backward writes no d W */
+        snprintf(exec_err, sizeof exec_err, "a stacked graph (%d models) runs without parameter "
+                 "gradients", g->models);
+        return FN_EXEC_DEVICE;
+    }
     const fn_backend *be = backend_get(o->device, exec_err, sizeof exec_err);
     if (!be) return FN_EXEC_DEVICE;
     e->be = be;
@@ -189,50 +194,72 @@ void *exec_dparam(const fn_exec *e, int p) {
 }
 
 void exec_init_params(fn_exec *e, uint64_t seed) {
+    FN_ASSERT(e->g->models == 1);
+    exec_init_params_models(e, &seed);
+}
+
+void exec_init_params_models(fn_exec *e, const uint64_t *seeds) {
     const fn_graph *g = e->g;
+    const int K = g->models;
     enum { BLOCK = 2048 };
     /* One parallel loop over every (parameter, block of BLOCK elements) pair: a supernet has
      * hundreds of small tensors (NB201: 1.7 M weights in ~1,600 tensors, most under 16 K
      * elements), so a loop per tensor left one thread idle. Counter-based draws: any split
      * gives the same values, bit for bit. */
+    /* a stacked graph's parameter p holds model m's tensor at m * numel / K: draw stream p of
+     * seeds[m], exactly what model m's own search draws (engine/graph_stack.h) */
     long nblk = 0;
-    for (int p = 0; p < g->np; p++) nblk += (long)((g->p[p].numel + BLOCK - 1) / BLOCK);
+    for (int p = 0; p < g->np; p++)
+        nblk += (long)K * (long)((g->p[p].numel / K + BLOCK - 1) / BLOCK);
     int *bp = mallocCheck(sizeof(int) * (size_t)(nblk + 1));  /* block -> parameter */
+    int *bm = mallocCheck(sizeof(int) * (size_t)(nblk + 1));  /* block -> model */
     size_t *bi = mallocCheck(sizeof(size_t) * (size_t)(nblk + 1)); /* block -> first element */
     long k = 0;
     for (int p = 0; p < g->np; p++)
-        for (size_t i0 = 0; i0 < g->p[p].numel; i0 += BLOCK) bp[k] = p, bi[k++] = i0;
+        for (int m = 0; m < K; m++)
+            for (size_t i0 = 0; i0 < g->p[p].numel / K; i0 += BLOCK) bp[k] = p, bm[k] = m, bi[k++] = i0;
 #pragma omp parallel for schedule(static) if (g->param_numel > 16384)
     for (long b = 0; b < nblk; b++) {
         const fn_param *pp = &g->p[bp[b]];
-        const size_t i0 = bi[b], n = pp->numel - i0 < (size_t)BLOCK ? pp->numel - i0 : (size_t)BLOCK;
+        const size_t numel = pp->numel / K, i0 = bi[b];
+        const size_t n = numel - i0 < (size_t)BLOCK ? numel - i0 : (size_t)BLOCK;
+        const size_t at = pp->off + (size_t)bm[b] * numel + i0;
         double buf[BLOCK];
         /* float64: drawn straight into the parameters (no copy of the whole set) */
-        double *u = e->dtype == FN_F64 ? (double *)e->params + pp->off + i0 : buf;
+        double *u = e->dtype == FN_F64 ? (double *)e->params + at : buf;
         if (pp->init == FN_INIT_ONE || pp->init == FN_INIT_ZERO) {
             for (size_t i = 0; i < n; i++) u[i] = pp->init == FN_INIT_ONE ? 1.0 : 0.0;
         } else {
             const double bound = pp->fan_in > 0 ? 1.0 / sqrt((double)pp->fan_in) : 0;
-            fn_rng_uniform_fill(seed, (uint32_t)bp[b], i0, n, u);
+            fn_rng_uniform_fill(seeds[bm[b]], (uint32_t)bp[b], i0, n, u);
             for (size_t i = 0; i < n; i++) u[i] = bound * (2.0 * u[i] - 1.0);
         }
         if (e->dtype != FN_F64) {
-            float *w = (float *)e->params + pp->off + i0;
+            float *w = (float *)e->params + at;
             for (size_t i = 0; i < n; i++) w[i] = (float)u[i];
         }
     }
     free(bp);
+    free(bm);
     free(bi);
     exec_params_changed(e);
 }
 
 void exec_init_alpha(fn_exec *e, uint64_t seed, double scale) {
-    for (int k = 0; k < e->g->nag; k++) {
-        const fn_alpha_group *a = &e->g->ag[k];
-        for (size_t i = 0; i < (size_t)a->rows * a->cols; i++)
-            exec_set(e->alpha, e->dtype, a->off + i,
-                     scale * fn_rng_normal(seed, FN_STREAM_ALPHA + (uint32_t)k, i));
-    }
+    FN_ASSERT(e->g->models == 1);
+    exec_init_alpha_models(e, &seed, &scale);
+}
+
+void exec_init_alpha_models(fn_exec *e, const uint64_t *seeds, const double *scales) {
+    const fn_graph *g = e->g;
+    const size_t per = g->models > 1 ? g->model_alpha : g->alpha_numel;
+    for (int m = 0; m < g->models; m++)
+        for (int k = 0; k < g->nag; k++) {
+            const fn_alpha_group *a = &g->ag[k];
+            for (size_t i = 0; i < (size_t)a->rows * a->cols; i++)
+                exec_set(e->alpha, e->dtype, m * per + a->off + i,
+                         scales[m] * fn_rng_normal(seeds[m], FN_STREAM_ALPHA + (uint32_t)k, i));
+        }
 }
 
 void exec_set_relu_mode(fn_exec *e, fn_relu_mode m) {

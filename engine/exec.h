@@ -176,6 +176,11 @@ void exec_params_changed(fn_exec *e);
 void exec_init_params(fn_exec *e, uint64_t seed);
 /* alpha = scale * N(0,1), group k from stream FN_STREAM_ALPHA + k. */
 void exec_init_alpha(fn_exec *e, uint64_t seed, double scale);
+/* A stacked graph's (engine/graph_stack.h) forms: model m from seeds[m] (and scales[m]), each
+ * model's block exactly what exec_init_params / exec_init_alpha give its own plain graph. A
+ * plain graph is one model. */
+void exec_init_params_models(fn_exec *e, const uint64_t *seeds);
+void exec_init_alpha_models(fn_exec *e, const uint64_t *seeds, const double *scales);
 /* Input tensor pointer (float* or double*). */
 void *exec_tensor(const fn_exec *e, int t);
 void *exec_tensor_grad(const fn_exec *e, int t);

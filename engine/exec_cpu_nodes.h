@@ -10,6 +10,8 @@
 #include "nn/conv2d.h"
 #include "nn/pool2d.h"
 #include "nn/real.h"
+#include "base/common.h"
+#include "engine/graph_stack.h"
 
 #define T(id) ((real *)e->act + e->plan.act_off[(id)])
 #define G(id) ((real *)e->grad + e->plan.grad_off[(id)])
@@ -28,6 +30,63 @@ static inline pool2d_dims pool_dims(const fn_graph *g, const fn_node *nd) {
     const fn_tensor *in = &g->t[nd->in[0]];
     pool2d_dims d = {in->n, in->c, in->h, in->w, nd->k, nd->stride, nd->pad, nd->ho, nd->wo};
     return d;
+}
+
+/* A stacked graph (engine/graph_stack.h) runs each conv model block by model block, as the
+ * plain graph's conv on one sample: the kernel a model's own search runs, on the same data
+ * (stacked SynFlow searches give their single searches' bits). No weight gradient: stacked
+ * executors have none (exec_init_opts). */
+static inline void conv_models_forward(const fn_graph *g, const fn_node *nd, real *y,
+                                       const real *x, const real *w, real *ws) {
+    conv2d_dims d = conv_dims(g, nd);
+    const int K = g->models, n = d.n;
+    if (K == 1) {
+        FN(conv2d_forward)(y, x, w, &d, ws);
+        return;
+    }
+    const size_t lx = graph_model_block(g, nd->in[0]), ly = graph_model_block(g, nd->out);
+    const size_t lw = g->p[nd->w].numel / (size_t)K;
+    d.n = 1, d.cin /= K, d.cout /= K, d.groups /= K;
+    for (int s = 0; s < n; s++)
+        for (int m = 0; m < K; m++) {
+            const size_t b = (size_t)s * K + m;
+            FN(conv2d_forward)(y + b * ly, x + b * lx, w + m * lw, &d, ws);
+        }
+}
+
+static inline void conv_models_backward(const fn_graph *g, const fn_node *nd, real *dx, real *dw,
+                                        const real *dy, const real *x, const real *w, real *ws,
+                                        int acc) {
+    conv2d_dims d = conv_dims(g, nd);
+    const int K = g->models, n = d.n;
+    if (K == 1) {
+        FN(conv2d_backward)(dx, dw, dy, x, w, &d, ws, acc);
+        return;
+    }
+    FN_ASSERT(!dw);
+    if (!dx) return;
+    const size_t lx = graph_model_block(g, nd->in[0]), ly = graph_model_block(g, nd->out);
+    const size_t lw = g->p[nd->w].numel / (size_t)K;
+    d.n = 1, d.cin /= K, d.cout /= K, d.groups /= K;
+    for (int s = 0; s < n; s++)
+        for (int m = 0; m < K; m++) {
+            const size_t b = (size_t)s * K + m;
+            FN(conv2d_backward)(dx + b * lx, NULL, dy + b * ly, x + b * lx, w + m * lw, &d, ws, acc);
+        }
+}
+
+/* A node's model blocks (LINEAR, MIX, CONCAT of a stacked graph: nd->groups; 1 otherwise). */
+static inline int node_blocks(const fn_node *nd) { return nd->groups > 1 ? nd->groups : 1; }
+
+/* A mix runs segment by segment: one for a plain graph, else sample s, model m (segment
+ * s * models + m) with model m's alpha. The segment's length and its alpha offset. */
+static inline size_t mix_segs(const fn_graph *g, const fn_node *nd, size_t *len) {
+    const size_t segs = node_blocks(nd) > 1 ? (size_t)g->t[nd->out].n * node_blocks(nd) : 1;
+    *len = graph_tensor_numel(g, nd->out) / segs;
+    return segs;
+}
+static inline size_t mix_seg_alpha(const fn_graph *g, const fn_node *nd, size_t s) {
+    return node_blocks(nd) > 1 ? (s % (size_t)node_blocks(nd)) * g->model_alpha : 0;
 }
 
 static inline int bn_active(const fn_exec *e, const fn_node *nd) {

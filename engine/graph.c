@@ -9,7 +9,11 @@
 #include "nn/conv2d.h"
 #include "nn/pool2d.h"
 
-void graph_init(fn_graph *g) { memset(g, 0, sizeof(*g)); g->input = g->output = -1; }
+void graph_init(fn_graph *g) {
+    memset(g, 0, sizeof(*g));
+    g->input = g->output = -1;
+    g->models = 1;
+}
 
 void graph_free(fn_graph *g) {
     free(g->t);
@@ -183,15 +187,22 @@ int graph_maxpool(fn_graph *g, int x, int k, int stride, int pad) {
 int graph_gap(fn_graph *g, int x) { return unary(g, FN_NODE_GAP, x, g->t[x].c, 1, 1); }
 
 int graph_linear(fn_graph *g, const char *name, int x, int out_f) {
+    return graph_linear_blocks(g, name, x, out_f, 1);
+}
+
+int graph_linear_blocks(fn_graph *g, const char *name, int x, int out_f, int blocks) {
     fn_tensor in = g->t[x];
-    int in_f = in.c * in.h * in.w;
-    int w = new_param(g, name, "weight", (size_t)out_f * in_f, in_f, FN_INIT_KAIMING_U,
+    FN_ASSERT(blocks >= 1 && in.c % blocks == 0 && (blocks == 1 || in.h * in.w == 1));
+    int in_f = in.c * in.h * in.w / blocks;
+    int w = new_param(g, name, "weight", (size_t)blocks * out_f * in_f, in_f, FN_INIT_KAIMING_U,
                       FN_PARAM_LINEAR_W);
-    int b = new_param(g, name, "bias", out_f, in_f, FN_INIT_KAIMING_U, FN_PARAM_LINEAR_B);
-    int out = unary(g, FN_NODE_LINEAR, x, out_f, 1, 1);
+    int b = new_param(g, name, "bias", (size_t)blocks * out_f, in_f, FN_INIT_KAIMING_U,
+                      FN_PARAM_LINEAR_B);
+    int out = unary(g, FN_NODE_LINEAR, x, blocks * out_f, 1, 1);
     fn_node *nd = &g->nodes[g->nn - 1];
     nd->w = w;
     nd->b = b;
+    nd->groups = blocks;
     return out;
 }
 
@@ -270,7 +281,8 @@ double graph_node_macs(const fn_graph *g, const fn_node *nd) {
     const fn_tensor *in = &g->t[nd->in[0]], *out = &g->t[nd->out];
     if (nd->kind == FN_NODE_CONV)
         return (double)out->n * out->c * out->h * out->w * (in->c / nd->groups) * nd->k * nd->k;
-    if (nd->kind == FN_NODE_LINEAR) return (double)out->n * out->c * in->c * in->h * in->w;
+    if (nd->kind == FN_NODE_LINEAR)
+        return (double)out->n * out->c * in->c * in->h * in->w / (nd->groups > 1 ? nd->groups : 1);
     return 0;
 }
 

@@ -73,7 +73,8 @@ typedef struct {
     int in[FN_MAX_IN];
     int aidx[FN_MAX_IN]; /* MIX: alpha index per input, -1 = coefficient 1 */
     int w, b;            /* parameter ids or -1 */
-    int k, stride, pad, dil, groups, off, ho, wo;
+    int k, stride, pad, dil, groups, off, ho, wo; /* groups: CONV's; LINEAR, MIX and CONCAT
+                                                      of a stacked graph: its models (below) */
     int zc_keep_bn;      /* BN kept even when the executor runs with BN off (ZC §3.0) */
     size_t saved;        /* BN: offset of mean[c], invstd[c] in the saved arena */
 } fn_node;
@@ -92,6 +93,14 @@ typedef struct {
     size_t act_numel; /* sum of all tensor sizes: activation memory without planning */
     size_t param_numel, saved_numel, ws_numel, alpha_numel;
     int input, output; /* tensor ids of the network input and logits */
+    /* A stacked graph (engine/graph_stack.h) runs `models` copies of one network in one pass:
+     * every tensor holds the models' channels side by side (model m's block of a tensor of c
+     * channels is channels [m c / models, (m + 1) c / models)), a conv has `models` times the
+     * groups, a linear is block diagonal, a concat joins the inputs' blocks model by model, and
+     * a mix weighs model m's block with alpha + m * model_alpha. Each parameter holds the models'
+     * tensors one after another. 1 for a plain graph. */
+    int models;
+    size_t model_alpha; /* alpha entries per model (alpha_numel of a plain graph) */
 } fn_graph;
 
 void graph_init(fn_graph *g);
@@ -118,6 +127,10 @@ int graph_avgpool(fn_graph *g, int x, int k, int stride, int pad);
 int graph_maxpool(fn_graph *g, int x, int k, int stride, int pad);
 int graph_gap(fn_graph *g, int x);
 int graph_linear(fn_graph *g, const char *name, int x, int out_f);
+/* A block-diagonal linear of `blocks` blocks (a stacked graph's head): x [n, blocks * in_f]
+ * (1 x 1 planes), y [n, blocks * out_f], weight [blocks][out_f][in_f], bias [blocks][out_f];
+ * fan_in is in_f. blocks 1 is graph_linear. */
+int graph_linear_blocks(fn_graph *g, const char *name, int x, int out_f, int blocks);
 int graph_mix(fn_graph *g, const int *xs, const int *aidx, int k);
 int graph_concat(fn_graph *g, const int *xs, int k);
 int graph_subsample(fn_graph *g, int x, int off, int stride, int ho, int wo);

@@ -26,11 +26,7 @@ static void forward_node(fn_exec *e, int i, real *ws) {
         const int x = nd->in[0], y = nd->out;
         const fn_tensor *ti = &g->t[x];
         switch (nd->kind) {
-        case FN_NODE_CONV: {
-            conv2d_dims d = conv_dims(g, nd);
-            FN(conv2d_forward)(T(y), T(x), P(nd->w), &d, ws);
-            break;
-        }
+        case FN_NODE_CONV: conv_models_forward(g, nd, T(y), T(x), P(nd->w), ws); break;
         case FN_NODE_BN: {
             real *sv = (real *)e->saved + nd->saved;
             if (e->bn_mode == FN_BN_EVAL)
@@ -67,21 +63,29 @@ static void forward_node(fn_exec *e, int i, real *ws) {
             break;
         }
         case FN_NODE_GAP: FN(gap_forward)(T(y), T(x), ti->n, ti->c, ti->h * ti->w); break;
-        case FN_NODE_LINEAR:
-            FN(linear_forward)(T(y), T(x), P(nd->w), P(nd->b), ti->n, ti->c * ti->h * ti->w,
-                               g->t[y].c);
-            break;
-        case FN_NODE_MIX: {
-            real *in[FN_MAX_IN];
-            for (int j = 0; j < nd->nin; j++) in[j] = T(nd->in[j]);
-            FN(mix_forward)(T(y), in, nd->aidx, (const real *)e->alpha, nd->nin, NUMEL(y));
+        case FN_NODE_LINEAR: {
+            const int nb = node_blocks(nd);
+            FN(linear_blocks_forward)(T(y), T(x), P(nd->w), P(nd->b), ti->n,
+                                      ti->c * ti->h * ti->w / nb, g->t[y].c / nb, nb);
             break;
         }
-        case FN_NODE_CONCAT: {
+        case FN_NODE_MIX: {
+            real *in[FN_MAX_IN];
+            size_t len;
+            const size_t segs = mix_segs(g, nd, &len);
+            for (size_t s = 0; s < segs; s++) {
+                for (int j = 0; j < nd->nin; j++) in[j] = T(nd->in[j]) + s * len;
+                FN(mix_forward)(T(y) + s * len, in, nd->aidx,
+                                (const real *)e->alpha + mix_seg_alpha(g, nd, s), nd->nin, len);
+            }
+            break;
+        }
+        case FN_NODE_CONCAT: { /* a stacked concat is the plain one on n * blocks samples */
             real *in[FN_MAX_IN];
             int cin[FN_MAX_IN];
-            for (int j = 0; j < nd->nin; j++) { in[j] = T(nd->in[j]); cin[j] = g->t[nd->in[j]].c; }
-            FN(concat_forward)(T(y), in, cin, nd->nin, ti->n, ti->h * ti->w);
+            const int nb = node_blocks(nd);
+            for (int j = 0; j < nd->nin; j++) { in[j] = T(nd->in[j]); cin[j] = g->t[nd->in[j]].c / nb; }
+            FN(concat_forward)(T(y), in, cin, nd->nin, ti->n * nb, ti->h * ti->w);
             break;
         }
         case FN_NODE_SUBSAMPLE:
@@ -212,11 +216,9 @@ static void backward_node(fn_exec *e, int i, real *ws) {
         const fn_tensor *ti = &g->t[x];
         real *dx = e->needs_grad[x] ? G(x) : NULL;
         switch (nd->kind) {
-        case FN_NODE_CONV: {
-            conv2d_dims d = conv_dims(g, nd);
-            FN(conv2d_backward)(dx, DP(nd->w), G(y), T(x), P(nd->w), &d, ws, acc[0]);
+        case FN_NODE_CONV:
+            conv_models_backward(g, nd, dx, DP(nd->w), G(y), T(x), P(nd->w), ws, acc[0]);
             break;
-        }
         case FN_NODE_BN: {
             if (folds(e, y)) { /* d y = alpha d (mix output), sums from the mix */
                 const fn_fold *f = &e->fold[y];
@@ -262,10 +264,12 @@ static void backward_node(fn_exec *e, int i, real *ws) {
         case FN_NODE_GAP:
             if (dx) FN(gap_backward)(dx, G(y), ti->n, ti->c, ti->h * ti->w);
             break;
-        case FN_NODE_LINEAR:
-            FN(linear_backward)(dx, DP(nd->w), DP(nd->b), G(y), T(x), P(nd->w), ti->n,
-                                ti->c * ti->h * ti->w, g->t[y].c);
+        case FN_NODE_LINEAR: {
+            const int nb = node_blocks(nd);
+            FN(linear_blocks_backward)(dx, DP(nd->w), DP(nd->b), G(y), T(x), P(nd->w), ti->n,
+                                       ti->c * ti->h * ti->w / nb, g->t[y].c / nb, nb);
             break;
+        }
         case FN_NODE_MIX: {
             real *in[FN_MAX_IN], *din[FN_MAX_IN];
             int aidx[FN_MAX_IN], fpos[FN_MAX_IN], nf = 0;
@@ -283,8 +287,19 @@ static void backward_node(fn_exec *e, int i, real *ws) {
                     aidx[j] = -1;
                 }
             }
-            FN(mix_backward)(din, (real *)e->dalpha, G(y), in, aidx, (const real *)e->alpha,
-                             nd->nin, NUMEL(y), acc);
+            size_t len;
+            const size_t segs = mix_segs(g, nd, &len);
+            FN_ASSERT(segs == 1 || !nf); /* a stacked graph folds nothing (graph_fold.c) */
+            for (size_t s = 0; s < segs; s++) {
+                real *ins[FN_MAX_IN], *dins[FN_MAX_IN];
+                for (int j = 0; j < nd->nin; j++) {
+                    ins[j] = in[j] + s * len;
+                    dins[j] = din[j] ? din[j] + s * len : NULL;
+                }
+                const size_t ao = mix_seg_alpha(g, nd, s);
+                FN(mix_backward)(dins, (real *)e->dalpha + ao, G(y) + s * len, ins, aidx,
+                                 (const real *)e->alpha + ao, nd->nin, len, acc);
+            }
             if (nf) { /* the folded BNs' sums; d alpha = sum over channels of sum dout y */
                 const fn_tensor *ty = &g->t[y];
                 FN(batchnorm2d_grad_sums)(fst, fx, nf, G(y), ty->n, ty->c, ty->h * ty->w);
@@ -299,11 +314,12 @@ static void backward_node(fn_exec *e, int i, real *ws) {
         case FN_NODE_CONCAT: {
             real *din[FN_MAX_IN];
             int cin[FN_MAX_IN];
+            const int nb = node_blocks(nd);
             for (int j = 0; j < nd->nin; j++) {
                 din[j] = e->needs_grad[nd->in[j]] ? G(nd->in[j]) : NULL;
-                cin[j] = g->t[nd->in[j]].c;
+                cin[j] = g->t[nd->in[j]].c / nb;
             }
-            FN(concat_backward)(din, G(y), cin, nd->nin, ti->n, ti->h * ti->w);
+            FN(concat_backward)(din, G(y), cin, nd->nin, ti->n * nb, ti->h * ti->w);
             break;
         }
         case FN_NODE_SUBSAMPLE:

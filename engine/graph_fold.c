@@ -14,7 +14,7 @@ size_t graph_fold_find(const fn_graph *g, const unsigned char *needs_grad, fn_fo
     int *producer = mallocCheck(sizeof(int) * (size_t)g->nt);
     graph_producers(g, producer, uses);
     for (int t = 0; t < g->nt; t++) fold[t] = (fn_fold){-1, -1, -1, 0};
-    for (int i = 0; i < g->nn; i++) {
+    for (int i = 0; i < g->nn && g->models == 1; i++) { /* a stacked graph's mixes fold nothing */
         const fn_node *nd = &g->nodes[i];
         if (nd->kind != FN_NODE_MIX || !needs_grad[nd->out]) continue;
         for (int j = 0; j < nd->nin; j++) {

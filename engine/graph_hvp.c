@@ -48,10 +48,9 @@ static void tangent_forward_node(fn_exec *e, int i) {
     real *scr = (real *)e->tws; /* one tensor: the weight-direction term of conv / linear */
     switch (nd->kind) {
     case FN_NODE_CONV: {
-        conv2d_dims d = conv_dims(g, nd);
-        FN(conv2d_forward)(TT(y), TT(x), P(nd->w), &d, (real *)e->ws);
+        conv_models_forward(g, nd, TT(y), TT(x), P(nd->w), (real *)e->ws);
         if (TP(nd->w)) {
-            FN(conv2d_forward)(scr, T(x), TP(nd->w), &d, (real *)e->ws);
+            conv_models_forward(g, nd, scr, T(x), TP(nd->w), (real *)e->ws);
             add_into(TT(y), scr, NUMEL(y));
         }
         break;
@@ -87,26 +86,37 @@ static void tangent_forward_node(fn_exec *e, int i) {
     }
     case FN_NODE_GAP: FN(gap_forward)(TT(y), TT(x), ti->n, ti->c, ti->h * ti->w); break;
     case FN_NODE_LINEAR: {
-        const int in_f = ti->c * ti->h * ti->w, out_f = g->t[y].c;
-        FN(linear_forward)(TT(y), TT(x), P(nd->w), NULL, ti->n, in_f, out_f);
+        const int nb = node_blocks(nd);
+        const int in_f = ti->c * ti->h * ti->w / nb, out_f = g->t[y].c / nb;
+        FN(linear_blocks_forward)(TT(y), TT(x), P(nd->w), NULL, ti->n, in_f, out_f, nb);
         if (TP(nd->w)) {
-            FN(linear_forward)(scr, T(x), TP(nd->w), TP(nd->b), ti->n, in_f, out_f);
+            FN(linear_blocks_forward)(scr, T(x), TP(nd->w), TP(nd->b), ti->n, in_f, out_f, nb);
             add_into(TT(y), scr, NUMEL(y));
         }
         break;
     }
     case FN_NODE_MIX: {
         real *in[FN_MAX_IN], *tin[FN_MAX_IN];
-        for (int j = 0; j < nd->nin; j++) { in[j] = T(nd->in[j]); tin[j] = TT(nd->in[j]); }
-        FN(mix_forward_tangent)(TT(y), tin, in, nd->aidx, (const real *)e->alpha,
-                                (const real *)e->talpha, nd->nin, NUMEL(y));
+        size_t len;
+        const size_t segs = mix_segs(g, nd, &len);
+        for (size_t s = 0; s < segs; s++) {
+            for (int j = 0; j < nd->nin; j++) {
+                in[j] = T(nd->in[j]) + s * len;
+                tin[j] = TT(nd->in[j]) + s * len;
+            }
+            const size_t ao = mix_seg_alpha(g, nd, s);
+            FN(mix_forward_tangent)(TT(y) + s * len, tin, in, nd->aidx,
+                                    (const real *)e->alpha + ao, (const real *)e->talpha + ao,
+                                    nd->nin, len);
+        }
         break;
     }
     case FN_NODE_CONCAT: {
         real *tin[FN_MAX_IN];
         int cin[FN_MAX_IN];
-        for (int j = 0; j < nd->nin; j++) { tin[j] = TT(nd->in[j]); cin[j] = g->t[nd->in[j]].c; }
-        FN(concat_forward)(TT(y), tin, cin, nd->nin, ti->n, ti->h * ti->w);
+        const int nb = node_blocks(nd);
+        for (int j = 0; j < nd->nin; j++) { tin[j] = TT(nd->in[j]); cin[j] = g->t[nd->in[j]].c / nb; }
+        FN(concat_forward)(TT(y), tin, cin, nd->nin, ti->n * nb, ti->h * ti->w);
         break;
     }
     case FN_NODE_SUBSAMPLE:
@@ -132,15 +142,13 @@ static void tangent_backward_node(fn_exec *e, int i) {
     real *tdx = e->needs_grad[x] ? TG(x) : NULL;
     switch (nd->kind) {
     case FN_NODE_CONV: {
-        conv2d_dims d = conv_dims(g, nd);
-        real *tdw = TDP(nd->w);
+        real *tdw = TDP(nd->w), *ws = (real *)e->ws;
         /* d x = W^T dy, d W = x * dy: tangents W^T tdy + tW^T dy and x * tdy + tx * dy */
-        if (tdx || tdw)
-            FN(conv2d_backward)(tdx, tdw, TG(y), T(x), P(nd->w), &d, (real *)e->ws, 1);
+        if (tdx || tdw) conv_models_backward(g, nd, tdx, tdw, TG(y), T(x), P(nd->w), ws, 1);
         if (TP(nd->w) && (tdx || tdw)) /* both second terms */
-            FN(conv2d_backward)(tdx, tdw, G(y), TT(x), TP(nd->w), &d, (real *)e->ws, 1);
+            conv_models_backward(g, nd, tdx, tdw, G(y), TT(x), TP(nd->w), ws, 1);
         else if (tdw) /* tx * dy only (tW = 0) */
-            FN(conv2d_backward)(NULL, tdw, G(y), TT(x), P(nd->w), &d, (real *)e->ws, 1);
+            conv_models_backward(g, nd, NULL, tdw, G(y), TT(x), P(nd->w), ws, 1);
         break;
     }
     case FN_NODE_BN: {
@@ -179,37 +187,45 @@ static void tangent_backward_node(fn_exec *e, int i) {
         if (tdx) FN(gap_backward)(tdx, TG(y), ti->n, ti->c, ti->h * ti->w);
         break;
     case FN_NODE_LINEAR: {
-        const int in_f = ti->c * ti->h * ti->w, out_f = g->t[y].c;
-        FN(linear_backward)(tdx, TDP(nd->w), TDP(nd->b), TG(y), T(x), P(nd->w), ti->n, in_f,
-                            out_f);
+        const int nb = node_blocks(nd);
+        const int in_f = ti->c * ti->h * ti->w / nb, out_f = g->t[y].c / nb;
+        FN(linear_blocks_backward)(tdx, TDP(nd->w), TDP(nd->b), TG(y), T(x), P(nd->w), ti->n,
+                                   in_f, out_f, nb);
         if (TP(nd->w))
-            FN(linear_backward)(tdx, TDP(nd->w), NULL, G(y), TT(x), TP(nd->w), ti->n, in_f,
-                                out_f);
+            FN(linear_blocks_backward)(tdx, TDP(nd->w), NULL, G(y), TT(x), TP(nd->w), ti->n,
+                                       in_f, out_f, nb);
         else if (TDP(nd->w))
-            FN(linear_backward)(NULL, TDP(nd->w), NULL, G(y), TT(x), P(nd->w), ti->n, in_f,
-                                out_f);
+            FN(linear_blocks_backward)(NULL, TDP(nd->w), NULL, G(y), TT(x), P(nd->w), ti->n,
+                                       in_f, out_f, nb);
         break;
     }
     case FN_NODE_MIX: {
         real *in[FN_MAX_IN], *tin[FN_MAX_IN], *tdin[FN_MAX_IN];
-        for (int j = 0; j < nd->nin; j++) {
-            in[j] = T(nd->in[j]);
-            tin[j] = TT(nd->in[j]);
-            tdin[j] = e->needs_grad[nd->in[j]] ? TG(nd->in[j]) : NULL;
+        size_t len;
+        const size_t segs = mix_segs(g, nd, &len);
+        for (size_t s = 0; s < segs; s++) {
+            for (int j = 0; j < nd->nin; j++) {
+                in[j] = T(nd->in[j]) + s * len;
+                tin[j] = TT(nd->in[j]) + s * len;
+                tdin[j] = e->needs_grad[nd->in[j]] ? TG(nd->in[j]) + s * len : NULL;
+            }
+            const size_t ao = mix_seg_alpha(g, nd, s);
+            FN(mix_backward_tangent)(tdin, (real *)e->tdalpha + ao, G(y) + s * len,
+                                     TG(y) + s * len, in, tin, nd->aidx,
+                                     (const real *)e->alpha + ao, (const real *)e->talpha + ao,
+                                     nd->nin, len);
         }
-        FN(mix_backward_tangent)(tdin, (real *)e->tdalpha, G(y), TG(y), in, tin, nd->aidx,
-                                 (const real *)e->alpha, (const real *)e->talpha, nd->nin,
-                                 NUMEL(y));
         break;
     }
     case FN_NODE_CONCAT: {
         real *tdin[FN_MAX_IN];
         int cin[FN_MAX_IN];
+        const int nb = node_blocks(nd);
         for (int j = 0; j < nd->nin; j++) {
             tdin[j] = e->needs_grad[nd->in[j]] ? TG(nd->in[j]) : NULL;
-            cin[j] = g->t[nd->in[j]].c;
+            cin[j] = g->t[nd->in[j]].c / nb;
         }
-        FN(concat_backward)(tdin, TG(y), cin, nd->nin, ti->n, ti->h * ti->w);
+        FN(concat_backward)(tdin, TG(y), cin, nd->nin, ti->n * nb, ti->h * ti->w);
         break;
     }
     case FN_NODE_SUBSAMPLE:

@@ -50,6 +50,11 @@ extern "C" void gpu_exec_free(fn_exec *e) {
 }
 
 extern "C" int gpu_exec_init(fn_exec *e, char *err, size_t len) {
+    if (e->g->models > 1) { /* engine/graph_stack.h: the CPU backend only, for now */
+        snprintf(err, len, "stacked graphs (%d models in one executor) run on the CPU backend "
+                 "only; CUDA runs a bundle's searches on streams (search/bundle.h)", e->g->models);
+        return FN_EXEC_DEVICE;
+    }
     const int rc = ctx_init(err, len);
     if (rc) return rc;
     const fn_graph *g = e->g;

@@ -72,36 +72,101 @@ static void copy_dalpha(const fn_exec *e, double *g) {
     for (size_t i = 0; i < e->g->alpha_numel; i++) g[i] = exec_get(e->dalpha, e->dtype, i);
 }
 
+/* Mean cross-entropy of logits z [n, k] and its d z (and, with tz, the tangent tdz of d z
+ * along tz) in the executor's dtype. A stacked graph's (engine/graph_stack.h) loss is the sum
+ * of its models' losses: model m's logits are block m of each row, its labels labels[m n ..
+ * (m + 1) n), and each block runs the plain form on its own, so each model gets exactly the
+ * d logits (and tangent) of its own search. Returns the loss (the sum over models); per[m]
+ * (or NULL) gets model m's. */
+static double cross_entropy_models(const fn_exec *e, const void *z, const void *tz,
+                                   const int *labels, void *dz, void *tdz, double *per) {
+    const fn_graph *gr = e->g;
+    const int K = gr->models, n = gr->t[gr->output].n, k = gr->t[gr->output].c / K;
+    const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float), row = es * (size_t)k;
+    /* model m's block gathered into [n, k] (the plain graph's layout); K == 1 uses z itself */
+    char *bz = K > 1 ? mallocCheck(row * n) : NULL, *btz = K > 1 && tz ? mallocCheck(row * n) : NULL;
+    char *bdz = K > 1 ? mallocCheck(row * n) : NULL, *btdz = K > 1 && tz ? mallocCheck(row * n) : NULL;
+    double total = 0;
+    for (int m = 0; m < K; m++) {
+        const char *zm = z, *tzm = tz;
+        char *dzm = dz, *tdzm = tdz;
+        if (K > 1) {
+            for (int i = 0; i < n; i++) {
+                memcpy(bz + i * row, (const char *)z + ((size_t)i * K + m) * row, row);
+                if (tz) memcpy(btz + i * row, (const char *)tz + ((size_t)i * K + m) * row, row);
+            }
+            zm = bz, tzm = btz, dzm = bdz, tdzm = btdz;
+        }
+        const int *lm = labels + (size_t)m * n;
+        double l;
+        if (e->dtype == FN_F64) {
+            l = cross_entropy_forward_f64((const double *)zm, lm, n, k);
+            cross_entropy_backward_f64((double *)dzm, (const double *)zm, lm, n, k, 1.0);
+            if (tz)
+                cross_entropy_backward_tangent_f64((double *)tdzm, (const double *)zm,
+                                                   (const double *)tzm, n, k, 1.0);
+        } else {
+            l = cross_entropy_forward_f32((const float *)zm, lm, n, k);
+            cross_entropy_backward_f32((float *)dzm, (const float *)zm, lm, n, k, 1.0);
+            if (tz)
+                cross_entropy_backward_tangent_f32((float *)tdzm, (const float *)zm,
+                                                   (const float *)tzm, n, k, 1.0);
+        }
+        if (K > 1)
+            for (int i = 0; i < n; i++) {
+                memcpy((char *)dz + ((size_t)i * K + m) * row, bdz + i * row, row);
+                if (tz) memcpy((char *)tdz + ((size_t)i * K + m) * row, btdz + i * row, row);
+            }
+        if (per) per[m] = l;
+        total += l;
+    }
+    free(bz), free(btz), free(bdz), free(btdz);
+    return total;
+}
+
 double metric_loss_grad(fn_exec *e, const int *labels, double *g) {
     const fn_graph *gr = e->g;
-    const fn_tensor *o = &gr->t[gr->output];
-    const int n = o->n, k = o->c;
+    const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
     exec_forward(e);
-    double loss;
-    if (e->dtype == FN_F64) {
-        const double *z = exec_tensor(e, gr->output);
-        double *dz = mallocCheck(sizeof(double) * n * k);
-        loss = cross_entropy_forward_f64(z, labels, n, k);
-        cross_entropy_backward_f64(dz, z, labels, n, k, 1.0);
-        exec_backward(e, dz);
-        free(dz);
-    } else {
-        const float *z = exec_tensor(e, gr->output);
-        float *dz = mallocCheck(sizeof(float) * n * k);
-        loss = cross_entropy_forward_f32(z, labels, n, k);
-        cross_entropy_backward_f32(dz, z, labels, n, k, 1.0);
-        exec_backward(e, dz);
-        free(dz);
-    }
+    void *dz = mallocCheck(es * graph_tensor_numel(gr, gr->output));
+    const double loss = cross_entropy_models(e, exec_tensor(e, gr->output), NULL, labels, dz,
+                                             NULL, NULL);
+    exec_backward(e, dz);
+    free(dz);
     copy_dalpha(e, g);
     return loss;
+}
+
+static double model_sum(const fn_exec *e, int m) {
+    const fn_graph *gr = e->g;
+    const int K = gr->models, n = gr->t[gr->output].n, k = gr->t[gr->output].c / K;
+    const void *z = exec_tensor(e, gr->output);
+    double r = 0; /* metric_sum_grad's order on a plain graph: row by row */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < k; j++) r += exec_get(z, e->dtype, ((size_t)i * K + m) * k + j);
+    return r;
+}
+
+void metric_model_values(const fn_exec *e, const int *labels, double total, double *value) {
+    const fn_graph *gr = e->g;
+    if (gr->models == 1) {
+        value[0] = total;
+        return;
+    }
+    if (!labels) {
+        for (int m = 0; m < gr->models; m++) value[m] = model_sum(e, m);
+        return;
+    }
+    const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
+    void *dz = mallocCheck(es * graph_tensor_numel(gr, gr->output));
+    cross_entropy_models(e, exec_tensor(e, gr->output), NULL, labels, dz, NULL, value);
+    free(dz);
 }
 
 int metric_loss_hvp(fn_exec *e, const int *labels, const double *v, double *Hv, double *g,
                     char *err, size_t errlen) {
     const fn_graph *gr = e->g;
-    const fn_tensor *o = &gr->t[gr->output];
-    const int n = o->n, k = o->c;
+    const size_t nz = graph_tensor_numel(gr, gr->output);
     if (exec_hvp_init(e)) {
         snprintf(err, errlen, "Hessian-vector product: %s", exec_error());
         return -1;
@@ -109,19 +174,9 @@ int metric_loss_hvp(fn_exec *e, const int *labels, const double *v, double *Hv, 
     for (size_t i = 0; i < gr->alpha_numel; i++) exec_set(e->talpha, e->dtype, i, v[i]);
     exec_forward_tangent(e);
     const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
-    void *dz = mallocCheck(es * (size_t)n * k), *tdz = mallocCheck(es * (size_t)n * k);
-    double loss;
-    if (e->dtype == FN_F64) {
-        const double *z = exec_tensor(e, gr->output), *tz = exec_tangent(e, gr->output);
-        loss = cross_entropy_forward_f64(z, labels, n, k);
-        cross_entropy_backward_f64(dz, z, labels, n, k, 1.0);
-        cross_entropy_backward_tangent_f64(tdz, z, tz, n, k, 1.0);
-    } else {
-        const float *z = exec_tensor(e, gr->output), *tz = exec_tangent(e, gr->output);
-        loss = cross_entropy_forward_f32(z, labels, n, k);
-        cross_entropy_backward_f32(dz, z, labels, n, k, 1.0);
-        cross_entropy_backward_tangent_f32(tdz, z, tz, n, k, 1.0);
-    }
+    void *dz = mallocCheck(es * nz), *tdz = mallocCheck(es * nz);
+    const double loss = cross_entropy_models(e, exec_tensor(e, gr->output),
+                                             exec_tangent(e, gr->output), labels, dz, tdz, NULL);
     exec_backward_tangent(e, dz, tdz);
     free(dz);
     free(tdz);
@@ -162,7 +217,9 @@ int metric_head_input(const fn_graph *g) {
     return gap && gap->kind == FN_NODE_GAP ? gap->in[0] : -1;
 }
 
-double metric_head_flow(const fn_exec *e) {
+double metric_head_flow(const fn_exec *e) { return metric_head_flow_model(e, 0); }
+
+double metric_head_flow_model(const fn_exec *e, int model) {
     const fn_graph *g = e->g;
     const int f = metric_head_input(g);
     if (f < 0) return NAN;
@@ -170,17 +227,20 @@ double metric_head_flow(const fn_exec *e) {
     for (int i = 0; i < g->nn; i++)
         if (g->nodes[i].out == g->output) lin = &g->nodes[i];
     const fn_tensor *t = &g->t[f];
-    const int k = g->t[g->output].c, hw = t->h * t->w;
+    const int K = g->models, C = t->c / K; /* model m: channels [m C, (m + 1) C) */
+    const int k = g->t[g->output].c / K, hw = t->h * t->w;
     const void *x = exec_tensor(e, f);
-    const void *w = exec_param(e, lin->w);
+    const void *w = exec_param(e, lin->w); /* model m's [k][C] at m k C */
     double flow = 0;
-    for (int c = 0; c < t->c; c++) {
+    for (int c = 0; c < C; c++) {
         double m = 0; /* sum over batch and positions of |f[c]| */
+        const size_t ch = (size_t)model * C + c;
         for (int n = 0; n < t->n; n++)
             for (int p = 0; p < hw; p++)
-                m += fabs(exec_get(x, e->dtype, ((size_t)n * t->c + c) * hw + p));
+                m += fabs(exec_get(x, e->dtype, ((size_t)n * t->c + ch) * hw + p));
         double wc = 0;
-        for (int o = 0; o < k; o++) wc += fabs(exec_get(w, e->dtype, (size_t)o * t->c + c));
+        for (int o = 0; o < k; o++)
+            wc += fabs(exec_get(w, e->dtype, ((size_t)model * k + o) * C + c));
         flow += wc * m / hw;
     }
     return flow;

@@ -43,7 +43,10 @@ typedef struct {
     int needs_labels;   /* uses the labelled batch (else the all-ones input) */
     int default_batch;  /* 1 for SynFlow, 64 for SNIP/GraSP */
     /* Scores into S[alpha_numel]; *value is the scalar the metric differentiates (R or L).
-     * Returns 0, or -1 with a message in err (a metric-level failure, e.g. non-finite). */
+     * Returns 0, or -1 with a message in err (a metric-level failure, e.g. non-finite).
+     * On a stacked graph (engine/graph_stack.h) value[m] is model m's, S holds the models'
+     * scores one after another, and a non-finite value is left to the caller, model by model
+     * (one model's NaN must not fail the others). */
     int (*score)(fn_exec *e, const int *labels, const fn_metric_opts *o, double *S,
                  double *value, char *err, size_t errlen);
 } fn_metric;
@@ -58,8 +61,15 @@ fn_bn_mode metric_bn_mode(const fn_metric *m, const fn_metric_opts *o);
 /* Shared helpers for metric implementations. */
 /* params <- |params| (SynFlow always; SNIP / GraSP with abs_params). */
 void metric_abs_params(fn_exec *e);
-/* forward, L = CE(labels), backward; d alpha copied to g (double). Returns L. */
+/* forward, L = CE(labels), backward; d alpha copied to g (double). Returns L. On a stacked
+ * graph (engine/graph_stack.h) L is the sum of the models' losses, model m on its block of the
+ * logits with labels[m n .. (m + 1) n): each model's d logits and d alpha are its own search's.
+ * So are metric_loss_hvp's and metric_sum_grad's (R of a stacked graph is the models' sum). */
 double metric_loss_grad(fn_exec *e, const int *labels, double *g);
+/* value[0 .. models) after the pass that gave `total` (metric_loss_grad's L, labels given, or
+ * metric_sum_grad's R, labels NULL): total on a plain graph, else each model's own L or R
+ * from its block of the logits. */
+void metric_model_values(const fn_exec *e, const int *labels, double total, double *value);
 /* H v, H = d2L/dalpha2 of L = CE(labels) at the current alpha and parameters, exact
  * (the engine's forward-over-reverse product: ReLU masks and max-pool argmax held fixed,
  * train-mode BN differentiated with its batch statistics; engine/exec.h); v, Hv
@@ -78,6 +88,8 @@ int metric_head_input(const fn_graph *g);
  * holds the classifier bias, which no alpha reaches (search/search.c). NAN when the head is
  * not linear(gap(f)). */
 double metric_head_flow(const fn_exec *e);
+/* The same for model m of a stacked graph (model 0 of a plain graph: metric_head_flow). */
+double metric_head_flow_model(const fn_exec *e, int m);
 
 int metric_synflow(fn_exec *e, const int *labels, const fn_metric_opts *o, double *S,
                    double *value, char *err, size_t errlen);

@@ -90,6 +90,17 @@ typedef struct {
 /* Returns res->status. */
 fn_status search_run(const fn_search_config *cfg, fn_search_result *res);
 
+/* K searches of one supernet shape in one executor pass (engine/graph_stack.h): res[i] is
+ * cfg[i]'s result, as search_run gives it (the same architecture; SynFlow scores bit for bit,
+ * the label metrics within float rounding: tests/test_stacked.c). The searches must stack:
+ * the same space, metric, dataset, batch, width, cells, NB-1shot1 space, precision, device and
+ * metric options (seeds, alpha scales, augmentation and data files may differ); one that does
+ * not gets a config error, as does GraSP's finite-difference form. A failed search (bad data,
+ * non-finite score) fails alone; a failure of the shared pass (out of memory, a device that
+ * cannot run stacked graphs: CUDA for now) fails every search of the stack. Times: t_build,
+ * t_init and t_score are the stack's divided by the searches stacked. */
+void search_run_stacked(const fn_search_config *cfg, int k, fn_search_result *res);
+
 /* Executor bytes of one search of cfg (its graph planned and mapped, nothing touched): what
  * search_run's executor reports as res->bytes, doubled for GraSP (its tangent arenas); 0
  * with search_run's message when the config is invalid. Sizes bundles (search/bundle.h). */

@@ -15,12 +15,17 @@
  * (at most T), each thread with its own CUDA context and stream, so the GPU runs the K
  * searches' kernels side by side; K = 1 is one CUDA search at a time (its CUDA graphs
  * replayed from the second search of a shape on). The proxies case stays on the CPU.
+ * --stacked: bundle size K runs K searches stacked into one executor pass instead
+ * (search_run_stacked, engine/graph_stack.h: one graph of K models, every thread on it); the
+ * parity column then checks each search's architecture against its single search (scores
+ * match within rounding: tests/test_stacked.c). The CPU backend only, for now.
  * Case nb201-proxies: the per-architecture proxies snip, grad_norm, naswot and jacob_cov of
  * NB201 networks at batch 64 (proxies/proxy.h), architectures per second with K architectures
  * side by side, each slot with its own proxy context (as a sweep's kinds score and zc_search
  * run them); values compared bit for bit with one context on all threads.
  *   ./build/bin/bench_bundle [--threads T] [--sizes 1,2,4] [--cases a,b] [--reps N]
  *                            [--min-seconds S] [--data DIR] [--json FILE] [--device cpu|cuda]
+ *                            [--stacked]
  *   cases (default): nb201-synflow nb201-snip darts8-synflow darts8-snip darts20-synflow
  *          darts224-synflow n1ss3-synflow n1ss3-snip nb201-proxies; any case of
  *          bench/bench_cases.c by name with --cases */
@@ -144,11 +149,33 @@ static int proxies_case(const char *data, const char *bench_tsv, const int *size
     return bad;
 }
 
+/* K searches: a bundle on `threads` threads, or stacked into one executor on all of them */
+static void run_k(search_bundle *b, const fn_search_config *cfg, int k, int threads, int stacked,
+                  fn_search_result *res) {
+    if (!stacked) {
+        search_bundle_run(b, cfg, k, threads, res);
+        return;
+    }
+    static fn_arena_pool pool; /* the stack's arenas kept between stacks, as a bundle's are */
+    fn_search_config *c = mallocCheck(sizeof(fn_search_config) * (size_t)k);
+    for (int i = 0; i < k; i++) c[i] = cfg[i], c[i].pool = &pool;
+    search_run_stacked(c, k, res);
+    free(c);
+}
+
+/* a bundle's search must be its single search bit for bit; a stacked one must pick its
+ * architecture (scores agree within rounding: tests/test_stacked.c) */
+static int check_result(const fn_search_result *r, const fn_search_result *ref, int stacked) {
+    if (!stacked) return same_result(r, ref);
+    return r->status == FN_OK && (!strcmp(r->arch, ref->arch) || (r->degenerate && ref->degenerate));
+}
+
 int main(int argc, char **argv) {
     const char *data = "../shared/data", *json = NULL, *only = NULL;
     int threads = omp_get_max_threads(), reps = 3, sizes[16] = {1, 2, 4}, nsizes = 3;
     double min_s = 3.0;
     fn_device dev = FN_DEV_CPU;
+    int stacked = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--threads") && v) threads = atoi(v), i++;
@@ -157,6 +184,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--data") && v) data = v, i++;
         else if (!strcmp(a, "--json") && v) json = v, i++;
         else if (!strcmp(a, "--cases") && v) only = v, i++;
+        else if (!strcmp(a, "--stacked")) stacked = 1;
         else if (!strcmp(a, "--device") && v && (!strcmp(v, "cpu") || !strcmp(v, "cuda")))
             dev = strcmp(v, "cuda") ? FN_DEV_CPU : FN_DEV_CUDA, i++;
         else if (!strcmp(a, "--sizes") && v) {
@@ -169,7 +197,7 @@ int main(int argc, char **argv) {
         } else {
             fprintf(stderr, "usage: bench_bundle [--threads T] [--sizes 1,2,4] [--cases a,b] "
                     "[--reps N] [--min-seconds S] [--data DIR] [--json FILE] "
-                    "[--device cpu|cuda]\n");
+                    "[--device cpu|cuda] [--stacked]\n");
             return 2;
         }
     }
@@ -179,6 +207,10 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench_bundle: bundle sizes are 1..256\n");
             return 2;
         }
+    if (stacked && dev == FN_DEV_CUDA) {
+        fprintf(stderr, "bench_bundle: --stacked runs on the CPU backend only for now\n");
+        return 2;
+    }
     char where[160] = "this CPU";
     if (dev == FN_DEV_CUDA) {
         gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */
@@ -194,13 +226,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_bundle: cannot write %s\n", json);
         return 1;
     }
-    printf("# FreeDARTS searches per second against bundle size on %s, %d threads "
-           "(search/bundle.h)\n"
+    printf("# FreeDARTS searches per second against bundle size on %s, %d threads (%s)\n"
            "case              K   searches/s  ms/search  GFLOP/search  GFLOP/s  vs K=1  parity\n",
-           where, threads);
+           where, threads, stacked ? "stacked: K models in one executor, search_run_stacked"
+                                   : "search/bundle.h");
     if (jf)
-        fprintf(jf, "{\"device\":\"%s\",\"where\":\"%s\",\"threads\":%d,\"rows\":[",
-                dev == FN_DEV_CUDA ? "cuda" : "cpu", where, threads);
+        fprintf(jf, "{\"device\":\"%s\",\"where\":\"%s\",\"threads\":%d,\"mode\":\"%s\",\"rows\":[",
+                dev == FN_DEV_CUDA ? "cuda" : "cpu", where, threads, stacked ? "stacked" : "bundle");
     int first_row = 1, bad = 0;
     search_bundle *b = search_bundle_new();
     if (!only) only = default_cases;
@@ -228,29 +260,30 @@ int main(int argc, char **argv) {
         double rate1 = 0;
         for (int s = 0; s < nsizes; s++) {
             const int k = sizes[s];
-            search_bundle_run(b, cfg, k, threads, res); /* warm-up */
+            run_k(b, cfg, k, threads, stacked, res); /* warm-up */
             int parity = 1;
-            for (int i = 0; i < k; i++) parity &= same_result(&res[i], &ref[i]);
+            for (int i = 0; i < k; i++) parity &= check_result(&res[i], &ref[i], stacked);
             int nb = 0;
             const double t0 = fn_now();
             while (nb < reps || fn_now() - t0 < min_s) {
-                search_bundle_run(b, cfg, k, threads, res);
-                for (int i = 0; i < k; i++) parity &= same_result(&res[i], &ref[i]);
+                run_k(b, cfg, k, threads, stacked, res);
+                for (int i = 0; i < k; i++) parity &= check_result(&res[i], &ref[i], stacked);
                 nb++;
             }
             const double el = fn_now() - t0, rate = nb * k / el;
             if (k == 1) rate1 = rate;
             printf("%-16s %2d  %11.2f  %9.1f  %12.3f  %7.1f  %6.2f  %s\n", bc->name, k, rate,
                    1e3 / rate, gflop, rate * gflop, rate1 > 0 ? rate / rate1 : 0,
-                   parity ? "bit-identical" : "MISMATCH");
+                   !parity ? "MISMATCH" : stacked ? "same-arch" : "bit-identical");
             fflush(stdout);
             bad |= !parity;
             if (jf)
                 fprintf(jf, "%s{\"case\":\"%s\",\"bundle\":%d,\"threads\":%d,\"bundles\":%d,"
                         "\"seconds\":%.6f,\"searches_per_s\":%.4f,\"gflop_per_search\":%.4f,"
-                        "\"gflop_per_s\":%.3f,\"speedup_vs_1\":%.3f,\"bit_identical\":%s}",
+                        "\"gflop_per_s\":%.3f,\"speedup_vs_1\":%.3f,\"%s\":%s}",
                         first_row ? "" : ",", bc->name, k, threads, nb, el, rate, gflop,
-                        rate * gflop, rate1 > 0 ? rate / rate1 : 0, parity ? "true" : "false");
+                        rate * gflop, rate1 > 0 ? rate / rate1 : 0,
+                        stacked ? "same_arch" : "bit_identical", parity ? "true" : "false");
             first_row = 0;
         }
     next:
@@ -259,7 +292,7 @@ int main(int argc, char **argv) {
         free(res);
     }
     search_bundle_free(b);
-    if (case_listed(only, "nb201-proxies")) {
+    if (!stacked && case_listed(only, "nb201-proxies")) {
         char tsv[4096];
         snprintf(tsv, sizeof tsv, "%s/nb201/nb201_accuracy.tsv", data);
         bad |= proxies_case(data, tsv, sizes, nsizes, threads, reps, min_s, jf, &first_row);

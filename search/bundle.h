@@ -14,8 +14,8 @@
  * has its own CUDA context (stream, cuDNN and cuBLAS handles, arenas, CUDA graphs;
  * gpu/exec_cuda_impl.cuh), so K searches' kernels and their host work (graph building,
  * weight draws, pruning) overlap, where one search leaves the GPU waiting on launches and
- * on the host. Every search still runs its own kernels with its own weights: no stacked-
- * weight executor (docs/ARCHITECTURE.md, "Bundles"). tests/test_gpu_bundle.c checks each
+ * on the host. Every search still runs its own kernels with its own weights; stacking K
+ * searches into one executor is search_run_stacked (search/search.h; CPU only for now). tests/test_gpu_bundle.c checks each
  * result against its single search, bit for bit, on a GPU.
  *
  * A failure (NaN score, missing data file, out of memory) is its own search's status; the

@@ -35,44 +35,48 @@ static inline pool2d_dims pool_dims(const fn_graph *g, const fn_node *nd) {
 /* A stacked graph (engine/graph_stack.h) runs each conv model block by model block, as the
  * plain graph's conv on one sample: the kernel a model's own search runs, on the same data
  * (stacked SynFlow searches give their single searches' bits). No weight gradient: stacked
- * executors have none (exec_init_opts). */
+ * executors have none (exec_init_opts). One model's conv on one sample, and the lengths of a
+ * model's block of x, y and the weight: block b = s * models + m of sample s, model m. */
+typedef struct {
+    conv2d_dims d;
+    size_t lx, ly, lw;
+    int n, models;
+} conv_models;
+
+static inline conv_models conv_models_of(const fn_graph *g, const fn_node *nd) {
+    conv_models c = {conv_dims(g, nd), graph_model_block(g, nd->in[0]),
+                     graph_model_block(g, nd->out), g->p[nd->w].numel / (size_t)g->models,
+                     g->t[nd->in[0]].n, g->models};
+    c.d.n = 1, c.d.cin /= c.models, c.d.cout /= c.models, c.d.groups /= c.models;
+    return c;
+}
+
 static inline void conv_models_forward(const fn_graph *g, const fn_node *nd, real *y,
                                        const real *x, const real *w, real *ws) {
-    conv2d_dims d = conv_dims(g, nd);
-    const int K = g->models, n = d.n;
-    if (K == 1) {
+    if (g->models == 1) {
+        conv2d_dims d = conv_dims(g, nd);
         FN(conv2d_forward)(y, x, w, &d, ws);
         return;
     }
-    const size_t lx = graph_model_block(g, nd->in[0]), ly = graph_model_block(g, nd->out);
-    const size_t lw = g->p[nd->w].numel / (size_t)K;
-    d.n = 1, d.cin /= K, d.cout /= K, d.groups /= K;
-    for (int s = 0; s < n; s++)
-        for (int m = 0; m < K; m++) {
-            const size_t b = (size_t)s * K + m;
-            FN(conv2d_forward)(y + b * ly, x + b * lx, w + m * lw, &d, ws);
-        }
+    const conv_models c = conv_models_of(g, nd);
+    for (size_t b = 0; b < (size_t)c.n * c.models; b++)
+        FN(conv2d_forward)(y + b * c.ly, x + b * c.lx, w + b % c.models * c.lw, &c.d, ws);
 }
 
 static inline void conv_models_backward(const fn_graph *g, const fn_node *nd, real *dx, real *dw,
                                         const real *dy, const real *x, const real *w, real *ws,
                                         int acc) {
-    conv2d_dims d = conv_dims(g, nd);
-    const int K = g->models, n = d.n;
-    if (K == 1) {
+    if (g->models == 1) {
+        conv2d_dims d = conv_dims(g, nd);
         FN(conv2d_backward)(dx, dw, dy, x, w, &d, ws, acc);
         return;
     }
     FN_ASSERT(!dw);
     if (!dx) return;
-    const size_t lx = graph_model_block(g, nd->in[0]), ly = graph_model_block(g, nd->out);
-    const size_t lw = g->p[nd->w].numel / (size_t)K;
-    d.n = 1, d.cin /= K, d.cout /= K, d.groups /= K;
-    for (int s = 0; s < n; s++)
-        for (int m = 0; m < K; m++) {
-            const size_t b = (size_t)s * K + m;
-            FN(conv2d_backward)(dx + b * lx, NULL, dy + b * ly, x + b * lx, w + m * lw, &d, ws, acc);
-        }
+    const conv_models c = conv_models_of(g, nd);
+    for (size_t b = 0; b < (size_t)c.n * c.models; b++)
+        FN(conv2d_backward)(dx + b * c.lx, NULL, dy + b * c.ly, x + b * c.lx,
+                            w + b % c.models * c.lw, &c.d, ws, acc);
 }
 
 /* A node's model blocks (LINEAR, MIX, CONCAT of a stacked graph: nd->groups; 1 otherwise). */

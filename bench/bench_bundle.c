@@ -18,7 +18,8 @@
  * --stacked: bundle size K runs K searches stacked into one executor pass instead
  * (search_run_stacked, engine/graph_stack.h: one graph of K models, every thread on it); the
  * parity column then checks each search's architecture against its single search (scores
- * match within rounding: tests/test_stacked.c). The CPU backend only, for now.
+ * match within rounding: tests/test_stacked.c, tests/test_gpu_stacked.c). With --device cuda
+ * a stack is one CUDA executor: grouped cuDNN convs, a batched head, block-wise mix kernels.
  * Case nb201-proxies: the per-architecture proxies snip, grad_norm, naswot and jacob_cov of
  * NB201 networks at batch 64 (proxies/proxy.h), architectures per second with K architectures
  * side by side, each slot with its own proxy context (as a sweep's kinds score and zc_search
@@ -207,10 +208,6 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench_bundle: bundle sizes are 1..256\n");
             return 2;
         }
-    if (stacked && dev == FN_DEV_CUDA) {
-        fprintf(stderr, "bench_bundle: --stacked runs on the CPU backend only for now\n");
-        return 2;
-    }
     char where[160] = "this CPU";
     if (dev == FN_DEV_CUDA) {
         gpu_backend_register(); /* the CUDA backend: loaded by the first CUDA executor */

@@ -50,11 +50,6 @@ extern "C" void gpu_exec_free(fn_exec *e) {
 }
 
 extern "C" int gpu_exec_init(fn_exec *e, char *err, size_t len) {
-    if (e->g->models > 1) { /* engine/graph_stack.h: the CPU backend only, for now */
-        snprintf(err, len, "stacked graphs (%d models in one executor) run on the CPU backend "
-                 "only; CUDA runs a bundle's searches on streams (search/bundle.h)", e->g->models);
-        return FN_EXEC_DEVICE;
-    }
     const int rc = ctx_init(err, len);
     if (rc) return rc;
     const fn_graph *g = e->g;
@@ -73,7 +68,7 @@ extern "C" int gpu_exec_init(fn_exec *e, char *err, size_t len) {
         }
         if (nd->kind == FN_NODE_CONV && gx->nd[i].a.ws > ws) ws = gx->nd[i].a.ws;
         size_t sc = nd->kind == FN_NODE_BN    ? op_bn_scratch(g->t[nd->in[0]].c)
-                    : nd->kind == FN_NODE_MIX ? op_mix_scratch(nd->nin)
+                    : nd->kind == FN_NODE_MIX ? op_mix_scratch(nd->nin, node_models(nd))
                                               : 0;
         if (sc > scratch) scratch = sc;
     }

@@ -56,7 +56,7 @@ static int gpu_hvp_init(fn_exec *e, char *err, size_t len) {
     for (int i = 0; i < g->nn; i++) {
         const fn_node *nd = &g->nodes[i];
         const size_t sc = nd->kind == FN_NODE_BN    ? op_bn_tangent_scratch(g->t[nd->in[0]].c)
-                          : nd->kind == FN_NODE_MIX ? op_mix_scratch(nd->nin)
+                          : nd->kind == FN_NODE_MIX ? op_mix_scratch(nd->nin, node_models(nd))
                                                     : 0;
         if (sc > scratch) scratch = sc;
     }
@@ -127,11 +127,14 @@ template <typename T> static void tangent_fwd_node(fn_exec *e, int i) {
         break;
     case FN_NODE_GAP: op_gap_fwd<T>(s, TT(y), TT(x), ti->n * ti->c, ti->h * ti->w); break;
     case FN_NODE_LINEAR: {
-        const int in_f = ti->c * ti->h * ti->w, f = g->t[y].c;
-        op_bias_fill<T>(s, TT(y), TP(nd->b), ti->n, f);
-        gemm(CUBLAS_OP_T, CUBLAS_OP_N, f, ti->n, in_f, PD(nd->w), in_f, TT(x), in_f, TT(y), f);
+        const int nb = node_models(nd), in_f = ti->c * ti->h * ti->w / nb, f = g->t[y].c / nb;
+        const long long fw = (long long)f * in_f;
+        op_bias_fill<T>(s, TT(y), TP(nd->b), ti->n, f * nb);
+        gemm_blocks(CUBLAS_OP_T, CUBLAS_OP_N, f, ti->n, in_f, PD(nd->w), in_f, fw, TT(x), in_f * nb,
+                    in_f, TT(y), f * nb, f, nb);
         if (TP(nd->w))
-            gemm(CUBLAS_OP_T, CUBLAS_OP_N, f, ti->n, in_f, TP(nd->w), in_f, TD(x), in_f, TT(y), f);
+            gemm_blocks(CUBLAS_OP_T, CUBLAS_OP_N, f, ti->n, in_f, TP(nd->w), in_f, fw, TD(x),
+                        in_f * nb, in_f, TT(y), f * nb, f, nb);
         break;
     }
     case FN_NODE_MIX: {
@@ -143,18 +146,21 @@ template <typename T> static void tangent_fwd_node(fn_exec *e, int i) {
             a.din[j] = b.din[j] = NULL;
             a.aidx[j] = b.aidx[j] = nd->aidx[j];
         }
+        mix_models(&a, g, nd);
+        mix_models(&b, g, nd);
         op_mix_fwd<T>(s, TT(y), &a, (const T *)gx->alpha, NUMEL(y));
         op_mix_add_tangent<T>(s, TT(y), &b, (const T *)h->talpha, NUMEL(y));
         break;
     }
     case FN_NODE_CONCAT: {
-        const size_t hw = (size_t)ti->h * ti->w, ctot = g->t[y].c;
+        const int nb = node_models(nd);
+        const size_t hw = (size_t)ti->h * ti->w, ctot = g->t[y].c / nb;
         size_t c0 = 0;
         for (int j = 0; j < nd->nin; j++) {
-            const size_t cj = g->t[nd->in[j]].c;
+            const size_t cj = g->t[nd->in[j]].c / nb;
             cudaCheck(cudaMemcpy2DAsync(TT(y) + c0 * hw, sizeof(T) * ctot * hw, TT(nd->in[j]),
-                                        sizeof(T) * cj * hw, sizeof(T) * cj * hw, ti->n,
-                                        cudaMemcpyDeviceToDevice, s));
+                                        sizeof(T) * cj * hw, sizeof(T) * cj * hw,
+                                        (size_t)ti->n * nb, cudaMemcpyDeviceToDevice, s));
             c0 += cj;
         }
         break;
@@ -240,18 +246,23 @@ template <typename T> static void tangent_bwd_node(fn_exec *e, int i) {
         if (tdx) op_gap_bwd<T>(s, tdx, TG(y), ti->n * ti->c, ti->h * ti->w);
         break;
     case FN_NODE_LINEAR: {
-        const int in_f = ti->c * ti->h * ti->w, f = g->t[y].c;
+        const int nb = node_models(nd), in_f = ti->c * ti->h * ti->w / nb, f = g->t[y].c / nb;
+        const long long fw = (long long)f * in_f;
         T *tdw = TDP(nd->w);
         if (tdx) {
-            gemm(CUBLAS_OP_N, CUBLAS_OP_N, in_f, ti->n, f, PD(nd->w), in_f, TG(y), f, tdx, in_f);
+            gemm_blocks(CUBLAS_OP_N, CUBLAS_OP_N, in_f, ti->n, f, PD(nd->w), in_f, fw, TG(y),
+                        f * nb, f, tdx, in_f * nb, in_f, nb);
             if (TP(nd->w))
-                gemm(CUBLAS_OP_N, CUBLAS_OP_N, in_f, ti->n, f, TP(nd->w), in_f, GD(y), f, tdx, in_f);
+                gemm_blocks(CUBLAS_OP_N, CUBLAS_OP_N, in_f, ti->n, f, TP(nd->w), in_f, fw, GD(y),
+                            f * nb, f, tdx, in_f * nb, in_f, nb);
         }
         if (tdw) {
-            gemm(CUBLAS_OP_N, CUBLAS_OP_T, in_f, f, ti->n, TD(x), in_f, TG(y), f, tdw, in_f);
-            gemm(CUBLAS_OP_N, CUBLAS_OP_T, in_f, f, ti->n, TT(x), in_f, GD(y), f, tdw, in_f);
+            gemm_blocks(CUBLAS_OP_N, CUBLAS_OP_T, in_f, f, ti->n, TD(x), in_f * nb, in_f, TG(y),
+                        f * nb, f, tdw, in_f, fw, nb);
+            gemm_blocks(CUBLAS_OP_N, CUBLAS_OP_T, in_f, f, ti->n, TT(x), in_f * nb, in_f, GD(y),
+                        f * nb, f, tdw, in_f, fw, nb);
         }
-        if (TDP(nd->b)) op_bias_grad<T>(s, TDP(nd->b), TG(y), ti->n, f);
+        if (TDP(nd->b)) op_bias_grad<T>(s, TDP(nd->b), TG(y), ti->n, f * nb);
         break;
     }
     case FN_NODE_MIX: {
@@ -270,17 +281,21 @@ template <typename T> static void tangent_bwd_node(fn_exec *e, int i) {
                 b.aidx[b.k++] = nd->aidx[j];
             }
         }
+        mix_models(&a, g, nd);
+        mix_models(&b, g, nd);
         op_mix_bwd<T>(s, &a, (T *)h->tdalpha, TG(y), (const T *)gx->alpha, NUMEL(y), h->scratch);
         op_mix_bwd<T>(s, &b, (T *)h->tdalpha, GD(y), (const T *)h->talpha, NUMEL(y), h->scratch);
         break;
     }
     case FN_NODE_CONCAT: {
-        const size_t hw = (size_t)ti->h * ti->w, ctot = g->t[y].c;
+        const int nb = node_models(nd);
+        const size_t hw = (size_t)ti->h * ti->w, ctot = g->t[y].c / nb;
         size_t c0 = 0;
         for (int j = 0; j < nd->nin; j++) {
-            const size_t cj = g->t[nd->in[j]].c;
+            const size_t cj = g->t[nd->in[j]].c / nb;
             if (e->needs_grad[nd->in[j]])
-                op_add_2d<T>(s, TG(nd->in[j]), cj * hw, TG(y) + c0 * hw, ctot * hw, cj * hw, ti->n);
+                op_add_2d<T>(s, TG(nd->in[j]), cj * hw, TG(y) + c0 * hw, ctot * hw, cj * hw,
+                             ti->n * nb);
             c0 += cj;
         }
         break;

@@ -120,6 +120,22 @@ void gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const
           int lda, const float *B, int ldb, float *C, int ldc);
 void gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const double *A,
           int lda, const double *B, int ldb, double *C, int ldc);
+/* `batch` GEMMs C_j += op(A_j) op(B_j), X_j = X + j * strideX (cuBLAS strided batched; one
+ * plain gemm when batch is 1): a stacked graph's block-diagonal linear */
+void gemm_blocks(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const float *A,
+                 int lda, long long sa, const float *B, int ldb, long long sb, float *C, int ldc,
+                 long long sc, int batch);
+void gemm_blocks(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const double *A,
+                 int lda, long long sa, const double *B, int ldb, long long sb, double *C, int ldc,
+                 long long sc, int batch);
+/* a node's model blocks: LINEAR, MIX and CONCAT of a stacked graph (engine/graph_stack.h) */
+static inline int node_models(const fn_node *nd) { return nd->groups > 1 ? nd->groups : 1; }
+/* a mix's stacking fields (op_mix_args) for node nd of g */
+static inline void mix_models(op_mix_args *a, const fn_graph *g, const fn_node *nd) {
+    a->models = node_models(nd);
+    a->seg = graph_tensor_numel(g, nd->out) / ((size_t)g->t[nd->out].n * a->models);
+    a->model_alpha = a->models > 1 ? g->model_alpha : 0;
+}
 template <typename T> void forward_node(fn_exec *e, int i);
 template <typename T> void backward_node(fn_exec *e, int i);
 /* 1 when node i runs in backward */

@@ -15,6 +15,23 @@ void gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const
     cublasCheck(cublasDgemm(cuda_ctx.cublas, ta, tb, m, n, k, &one, A, lda, B, ldb, &one, C, ldc));
 }
 
+void gemm_blocks(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const float *A,
+                 int lda, long long sa, const float *B, int ldb, long long sb, float *C, int ldc,
+                 long long sc, int batch) {
+    if (batch == 1) return gemm(ta, tb, m, n, k, A, lda, B, ldb, C, ldc);
+    const float one = 1;
+    cublasCheck(cublasSgemmStridedBatched(cuda_ctx.cublas, ta, tb, m, n, k, &one, A, lda, sa, B,
+                                          ldb, sb, &one, C, ldc, sc, batch));
+}
+void gemm_blocks(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const double *A,
+                 int lda, long long sa, const double *B, int ldb, long long sb, double *C, int ldc,
+                 long long sc, int batch) {
+    if (batch == 1) return gemm(ta, tb, m, n, k, A, lda, B, ldb, C, ldc);
+    const double one = 1;
+    cublasCheck(cublasDgemmStridedBatched(cuda_ctx.cublas, ta, tb, m, n, k, &one, A, lda, sa, B,
+                                          ldb, sb, &one, C, ldc, sc, batch));
+}
+
 /* node i's forward kernels, enqueued on the stream (or captured into a graph) */
 template <typename T> void forward_node(fn_exec *e, int i) {
     gpu_exec *gx = (gpu_exec *)e->dev;
@@ -55,11 +72,12 @@ template <typename T> void forward_node(fn_exec *e, int i) {
             cudnnCheck(cudnnPoolingForward(cuda_ctx.cudnn, d->pool, &one, d->x, TD(x), &zero, d->y, TD(y)));
             break;
         case FN_NODE_GAP: op_gap_fwd<T>(s, TD(y), TD(x), ti->n * ti->c, ti->h * ti->w); break;
-        case FN_NODE_LINEAR: {
-            const int in_f = ti->c * ti->h * ti->w, f = g->t[y].c;
-            op_bias_fill<T>(s, TD(y), PD(nd->b), ti->n, f);
+        case FN_NODE_LINEAR: { /* a stacked graph's: one GEMM per model block, batched */
+            const int nb = node_models(nd), in_f = ti->c * ti->h * ti->w / nb, f = g->t[y].c / nb;
+            op_bias_fill<T>(s, TD(y), PD(nd->b), ti->n, f * nb);
             /* row-major y[n, f] += x[n, in_f] w[f, in_f]^T, as column-major y^T = w x^T */
-            gemm(CUBLAS_OP_T, CUBLAS_OP_N, f, ti->n, in_f, PD(nd->w), in_f, TD(x), in_f, TD(y), f);
+            gemm_blocks(CUBLAS_OP_T, CUBLAS_OP_N, f, ti->n, in_f, PD(nd->w), in_f,
+                        (long long)f * in_f, TD(x), in_f * nb, in_f, TD(y), f * nb, f, nb);
             break;
         }
         case FN_NODE_MIX: {
@@ -70,17 +88,19 @@ template <typename T> void forward_node(fn_exec *e, int i) {
                 a.din[j] = NULL;
                 a.aidx[j] = nd->aidx[j];
             }
+            mix_models(&a, g, nd);
             op_mix_fwd<T>(s, TD(y), &a, (const T *)gx->alpha, NUMEL(y));
             break;
         }
-        case FN_NODE_CONCAT: {
-            const size_t hw = (size_t)ti->h * ti->w, ctot = g->t[y].c;
+        case FN_NODE_CONCAT: { /* a stacked concat is the plain one on n * models samples */
+            const int nb = node_models(nd);
+            const size_t hw = (size_t)ti->h * ti->w, ctot = g->t[y].c / nb;
             size_t c0 = 0;
             for (int j = 0; j < nd->nin; j++) {
-                const size_t cj = g->t[nd->in[j]].c;
+                const size_t cj = g->t[nd->in[j]].c / nb;
                 cudaCheck(cudaMemcpy2DAsync(TD(y) + c0 * hw, sizeof(T) * ctot * hw, TD(nd->in[j]),
-                                            sizeof(T) * cj * hw, sizeof(T) * cj * hw, ti->n,
-                                            cudaMemcpyDeviceToDevice, s));
+                                            sizeof(T) * cj * hw, sizeof(T) * cj * hw,
+                                            (size_t)ti->n * nb, cudaMemcpyDeviceToDevice, s));
                 c0 += cj;
             }
             break;
@@ -170,12 +190,15 @@ template <typename T> void backward_node(fn_exec *e, int i) {
             if (dx) op_gap_bwd<T>(s, dx, GD(y), ti->n * ti->c, ti->h * ti->w);
             break;
         case FN_NODE_LINEAR: {
-            const int in_f = ti->c * ti->h * ti->w, f = g->t[y].c;
+            const int nb = node_models(nd), in_f = ti->c * ti->h * ti->w / nb, f = g->t[y].c / nb;
+            const long long fw = (long long)f * in_f;
             if (dx) /* dx[n, in_f] += dy[n, f] w[f, in_f] */
-                gemm(CUBLAS_OP_N, CUBLAS_OP_N, in_f, ti->n, f, PD(nd->w), in_f, GD(y), f, dx, in_f);
+                gemm_blocks(CUBLAS_OP_N, CUBLAS_OP_N, in_f, ti->n, f, PD(nd->w), in_f, fw, GD(y),
+                            f * nb, f, dx, in_f * nb, in_f, nb);
             if (DPD(nd->w)) /* dw[f, in_f] += dy^T x */
-                gemm(CUBLAS_OP_N, CUBLAS_OP_T, in_f, f, ti->n, TD(x), in_f, GD(y), f, DPD(nd->w), in_f);
-            if (DPD(nd->b)) op_bias_grad<T>(s, DPD(nd->b), GD(y), ti->n, f);
+                gemm_blocks(CUBLAS_OP_N, CUBLAS_OP_T, in_f, f, ti->n, TD(x), in_f * nb, in_f, GD(y),
+                            f * nb, f, DPD(nd->w), in_f, fw, nb);
+            if (DPD(nd->b)) op_bias_grad<T>(s, DPD(nd->b), GD(y), ti->n, f * nb);
             break;
         }
         case FN_NODE_MIX: {
@@ -186,16 +209,19 @@ template <typename T> void backward_node(fn_exec *e, int i) {
                 a.din[j] = e->needs_grad[nd->in[j]] ? GD(nd->in[j]) : NULL;
                 a.aidx[j] = nd->aidx[j];
             }
+            mix_models(&a, g, nd);
             op_mix_bwd<T>(s, &a, (T *)gx->dalpha, GD(y), (const T *)gx->alpha, NUMEL(y), gx->scratch);
             break;
         }
         case FN_NODE_CONCAT: {
-            const size_t hw = (size_t)ti->h * ti->w, ctot = g->t[y].c;
+            const int nb = node_models(nd);
+            const size_t hw = (size_t)ti->h * ti->w, ctot = g->t[y].c / nb;
             size_t c0 = 0;
             for (int j = 0; j < nd->nin; j++) {
-                const size_t cj = g->t[nd->in[j]].c;
+                const size_t cj = g->t[nd->in[j]].c / nb;
                 if (e->needs_grad[nd->in[j]])
-                    op_add_2d<T>(s, GD(nd->in[j]), cj * hw, GD(y) + c0 * hw, ctot * hw, cj * hw, ti->n);
+                    op_add_2d<T>(s, GD(nd->in[j]), cj * hw, GD(y) + c0 * hw, ctot * hw, cj * hw,
+                                 ti->n * nb);
                 c0 += cj;
             }
             break;

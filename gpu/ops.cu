@@ -228,13 +228,23 @@ void op_scale_n_bwd(cudaStream_t s, T *dx, const T *dy, const T *sc, int n, size
 
 /* ------------------------------------------------------------------ mixed op ------------- */
 #define MIX_MAX_BLOCKS 256
-size_t op_mix_scratch(int k) { return (size_t)(k > 0 ? k : 1) * MIX_MAX_BLOCKS; }
+size_t op_mix_scratch(int k, int models) {
+    return (size_t)(k > 0 ? k : 1) * (size_t)(models > 0 ? models : 1) * MIX_MAX_BLOCKS;
+}
 
 template <typename T>
 __global__ void k_mix_fwd(T *y, const op_mix_args a, const T *alpha, size_t n) {
     __shared__ T cs[FN_MAX_IN];
     for (int j = threadIdx.x; j < a.k; j += blockDim.x) cs[j] = a.aidx[j] >= 0 ? alpha[a.aidx[j]] : (T)1;
     __syncthreads();
+    if (a.models > 1) { /* coefficients of each element's model (engine/graph_stack.h) */
+        GRID_STRIDE(i, n) {
+            T acc = mix_coef(a, alpha, 0, i) * ((const T *)a.in[0])[i];
+            for (int j = 1; j < a.k; j++) acc += mix_coef(a, alpha, j, i) * ((const T *)a.in[j])[i];
+            y[i] = acc;
+        }
+        return;
+    }
     GRID_STRIDE(i, n) {
         T acc = cs[0] * ((const T *)a.in[0])[i];
         for (int j = 1; j < a.k; j++) acc += cs[j] * ((const T *)a.in[j])[i];
@@ -242,39 +252,44 @@ __global__ void k_mix_fwd(T *y, const op_mix_args a, const T *alpha, size_t n) {
     }
 }
 
-/* input j = j0 + blockIdx.y: din[j] += c dy, partial[j][blockIdx.x] = this block's <dy, x_j> */
+/* input j = j0 + blockIdx.y, model m = blockIdx.z: din[j] += c dy and partial[m][j][blockIdx.x]
+ * = this block's <dy, x_j> over model m's elements (all of them when models = 1): element q
+ * of model m is sample q / seg, offset q % seg, at (sample * models + m) * seg + offset */
 template <typename T>
 __global__ void k_mix_bwd(const op_mix_args a, int j0, int da_on, const T *dy, const T *alpha,
                           size_t n, double *partial) {
-    const int j = j0 + blockIdx.y;
+    const int j = j0 + blockIdx.y, m = blockIdx.z;
     const T *x = (const T *)a.in[j];
     T *dx = (T *)a.din[j];
     const int da = da_on && a.aidx[j] >= 0;
-    const T c = a.aidx[j] >= 0 ? alpha[a.aidx[j]] : (T)1;
+    const T c = a.aidx[j] >= 0 ? alpha[(size_t)m * a.model_alpha + a.aidx[j]] : (T)1;
     double s = 0;
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    for (size_t q = (size_t)blockIdx.x * blockDim.x + threadIdx.x; q < n; q += (size_t)gridDim.x * blockDim.x) {
+        const size_t i = a.models > 1 ? (q / a.seg * a.models + m) * a.seg + q % a.seg : q;
         const T g = dy[i];
         if (da) s += (double)g * x[i];
         if (dx) dx[i] += c * g;
     }
     if (!da) return;
     s = block_sum(s);
-    if (threadIdx.x == 0) partial[(size_t)j * gridDim.x + blockIdx.x] = s;
+    if (threadIdx.x == 0) partial[((size_t)m * a.k + j) * gridDim.x + blockIdx.x] = s;
 }
 
+/* model m = blockIdx.x: its d alpha from its partial sums */
 template <typename T>
 __global__ void k_mix_fin(const op_mix_args a, T *dalpha, int nb, const double *partial) {
     __shared__ double sums[FN_MAX_IN];
-    const int j = threadIdx.x;
+    const int j = threadIdx.x, m = blockIdx.x;
     if (j < a.k && a.aidx[j] >= 0) {
         double s = 0;
-        for (int b = 0; b < nb; b++) s += partial[(size_t)j * nb + b];
+        for (int b = 0; b < nb; b++) s += partial[((size_t)m * a.k + j) * nb + b];
         sums[j] = s;
     }
     __syncthreads();
+    T *da = dalpha + (size_t)m * a.model_alpha;
     if (j == 0) /* in input order, one thread: inputs sharing an alpha add up as on the CPU */
         for (int k = 0; k < a.k; k++)
-            if (a.aidx[k] >= 0) dalpha[a.aidx[k]] += (T)sums[k];
+            if (a.aidx[k] >= 0) da[a.aidx[k]] += (T)sums[k];
 }
 
 template <typename T>
@@ -291,6 +306,8 @@ template <typename T>
 void op_mix_bwd(cudaStream_t s, const op_mix_args *a, T *dalpha, const T *dy, const T *alpha,
                 size_t n, double *scratch) {
     if (a->k == 0) return;
+    const unsigned models = a->models > 1 ? (unsigned)a->models : 1;
+    n /= models; /* each model's elements */
     size_t nb = (n + 4 * NT - 1) / (4 * NT);
     if (nb > MIX_MAX_BLOCKS) nb = MIX_MAX_BLOCKS;
     if (nb < 1) nb = 1;
@@ -301,15 +318,15 @@ void op_mix_bwd(cudaStream_t s, const op_mix_args *a, T *dalpha, const T *dy, co
             if (a->din[i] && a->din[i] == a->din[j]) dup = 1;
     if (dup)
         for (int j = 0; j < a->k; j++) {
-            k_mix_bwd<T><<<dim3((unsigned)nb, 1), NT, 0, s>>>(*a, j, dalpha != NULL, dy, alpha, n, scratch);
+            k_mix_bwd<T><<<dim3((unsigned)nb, 1, models), NT, 0, s>>>(*a, j, dalpha != NULL, dy, alpha, n, scratch);
             cudaCheckLaunch();
         }
     else {
-        k_mix_bwd<T><<<dim3((unsigned)nb, a->k), NT, 0, s>>>(*a, 0, dalpha != NULL, dy, alpha, n, scratch);
+        k_mix_bwd<T><<<dim3((unsigned)nb, a->k, models), NT, 0, s>>>(*a, 0, dalpha != NULL, dy, alpha, n, scratch);
         cudaCheckLaunch();
     }
     if (!dalpha) return;
-    k_mix_fin<T><<<1, FN_MAX_IN, 0, s>>>(*a, dalpha, (int)nb, scratch);
+    k_mix_fin<T><<<models, FN_MAX_IN, 0, s>>>(*a, dalpha, (int)nb, scratch);
     cudaCheckLaunch();
 }
 

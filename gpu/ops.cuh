@@ -54,14 +54,29 @@ void op_scale_n_bwd(cudaStream_t s, T *dx, const T *dy, const T *sc, int n, size
 
 /* Mixed op (nn/tensor_ops.c): y = sum_i c_i x_i, c_i = alpha[aidx[i]] or 1 (aidx < 0), in
  * input order. Backward: din[i] += c_i dy (din[i] NULL: none), d alpha[aidx[i]] += <dy, x_i>
- * (a double dot product per input). */
+ * (a double dot product per input).
+ * A stacked graph's mix (engine/graph_stack.h) has models > 1: element i lies in segment
+ * i / seg (sample s, model m = segment % models) and model m's coefficients and d alpha are at
+ * alpha + m * model_alpha; each model's dot products run over its own segments. models = 1
+ * (op_mix_plain) is the plain mix, with the same kernels and sums as before stacking. */
 typedef struct {
     const void *in[FN_MAX_IN];
     void *din[FN_MAX_IN];
     int aidx[FN_MAX_IN];
     int k;
+    int models;
+    size_t seg, model_alpha;
 } op_mix_args;
-size_t op_mix_scratch(int k);
+static inline void op_mix_plain(op_mix_args *a) { a->models = 1, a->seg = 0, a->model_alpha = 0; }
+/* the coefficient of input j at element i: alpha[aidx[j]] of element i's model, or 1 */
+template <typename T>
+__device__ __forceinline__ T mix_coef(const op_mix_args &a, const T *alpha, int j, size_t i) {
+    if (a.aidx[j] < 0) return (T)1;
+    const size_t m = a.models > 1 ? i / a.seg % (size_t)a.models : 0;
+    return alpha[m * a.model_alpha + a.aidx[j]];
+}
+/* doubles of scratch op_mix_bwd needs for k inputs of `models` models */
+size_t op_mix_scratch(int k, int models);
 template <typename T>
 void op_mix_fwd(cudaStream_t s, T *y, const op_mix_args *a, const T *alpha, size_t n);
 template <typename T>

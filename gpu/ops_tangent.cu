@@ -198,7 +198,7 @@ __global__ void k_mix_tadd(T *y, const op_mix_args a, const T *talpha, size_t n)
     GRID_STRIDE(i, n) {
         T acc = y[i];
         for (int j = 0; j < a.k; j++)
-            if (a.aidx[j] >= 0) acc += talpha[a.aidx[j]] * ((const T *)a.in[j])[i];
+            if (a.aidx[j] >= 0) acc += mix_coef(a, talpha, j, i) * ((const T *)a.in[j])[i];
         y[i] = acc;
     }
 }

@@ -96,8 +96,9 @@ fn_status search_run(const fn_search_config *cfg, fn_search_result *res);
  * the same space, metric, dataset, batch, width, cells, NB-1shot1 space, precision, device and
  * metric options (seeds, alpha scales, augmentation and data files may differ); one that does
  * not gets a config error, as does GraSP's finite-difference form. A failed search (bad data,
- * non-finite score) fails alone; a failure of the shared pass (out of memory, a device that
- * cannot run stacked graphs: CUDA for now) fails every search of the stack. Times: t_build,
+ * non-finite score) fails alone; a failure of the shared pass (out of memory, a device error)
+ * fails every search of the stack. On CUDA a stacked conv is one grouped cuDNN call and the
+ * head one batched GEMM for the K models (tests/test_gpu_stacked.c). Times: t_build,
  * t_init and t_score are the stack's divided by the searches stacked. */
 void search_run_stacked(const fn_search_config *cfg, int k, fn_search_result *res);
 

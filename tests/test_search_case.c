@@ -103,6 +103,65 @@ void test_bundle_parity(const test_search_case *cases, int ncases, int k, const 
     free(res);
 }
 
+/* max |a - b| over the score matrix, relative to max |S| of a */
+double test_score_diff(const fn_search_result *a, const fn_search_result *b) {
+    double d = 0;
+    for (int i = 0; i < a->s_rows * a->s_cols; i++) d = fmax(d, fabs(a->S[i] - b->S[i]));
+    return a->s_max > 0 ? d / a->s_max : d;
+}
+
+void test_stacked_parity(const char *data, fn_device dev) {
+    enum { K = 3 };
+    fn_search_config cfg[K];
+    fn_search_result ref[K], res[K];
+    for (int c = 0; c < test_bundle_ncases; c++) {
+        const test_search_case *tc = &test_bundle_cases[c];
+        char name[96];
+        snprintf(name, sizeof name, "%s%s/%s%s ss%d fp%d b%d", dev == FN_DEV_CUDA ? "cuda " : "",
+                 tc->space, tc->metric,
+                 tc->synflow_zc < 0 ? "-fd" : "", tc->ss, tc->precision, tc->batch);
+        for (int i = 0; i < K; i++) {
+            test_search_case_config(tc, data, (uint64_t)(7 + 3 * i), &cfg[i]);
+            cfg[i].device = dev;
+            if (i == 2) cfg[i].alpha_scale = 2e-3; /* scales may differ within a stack */
+            search_run(&cfg[i], &ref[i]);
+            CHECKF(ref[i].status == FN_OK, "%s seed %d: %s", name, 7 + 3 * i, ref[i].msg);
+        }
+        CHECKF(strcmp(ref[0].arch, ref[1].arch) || memcmp(ref[0].S, ref[1].S, sizeof(double)),
+               "%s: two seeds gave the same scores (the test would not see a mix-up)", name);
+        memset(res, 0xff, sizeof res);
+        search_run_stacked(cfg, K, res);
+        const int fp64 = tc->precision == 64 || (tc->precision < 0 && !strcmp(tc->metric, "synflow"));
+        const double tol = fp64 ? 1e-10 : 1e-3;
+        int same = 0;
+        double worst = 0;
+        for (int i = 0; i < K; i++) {
+            CHECKF(res[i].status == FN_OK, "%s: stacked search %d: %s", name, i, res[i].msg);
+            if (res[i].status != FN_OK) continue;
+            if (tc->synflow_zc < 0 && ref[i].degenerate) { /* FD's DARTS SynFlow: noise */
+                CHECKF(res[i].degenerate, "%s: stacked search %d is not flagged degenerate as its "
+                       "single search is", name, i);
+                same += test_search_same(&ref[i], &res[i]);
+                continue;
+            }
+            const double d = test_score_diff(&ref[i], &res[i]);
+            const double dv = fabs(res[i].value - ref[i].value) / fmax(fabs(ref[i].value), 1e-300);
+            worst = fmax(worst, fmax(d, dv));
+            same += test_search_same(&ref[i], &res[i]);
+            CHECKF(!strcmp(res[i].arch, ref[i].arch), "%s: stacked search %d (seed %d) picked %s, "
+                   "alone %s", name, i, 7 + 3 * i, res[i].arch, ref[i].arch);
+            CHECKF(d <= tol && dv <= tol, "%s: stacked search %d: scores differ by %.3g of max |S|, "
+                   "value by %.3g (tolerance %.0e)", name, i, d, dv, tol);
+            CHECKF(res[i].degenerate == ref[i].degenerate && res[i].s_log2_scale == ref[i].s_log2_scale &&
+                   res[i].params == ref[i].params && res[i].batch == ref[i].batch,
+                   "%s: stacked search %d: flags or sizes differ", name, i);
+        }
+        printf("%-30s %3d scores x %d: stacked = single, %d of %d bit for bit, max diff %.2g "
+               "(tol %.0e)%s\n", name, ref[0].s_rows * ref[0].s_cols, K, same, K, worst, tol,
+               tc->synflow_zc < 0 && ref[0].degenerate ? "; degenerate, as alone (noise decides)" : "");
+    }
+}
+
 void test_small_supernet(fn_graph *g, int darts, int batch) {
     graph_init(g);
     if (!darts) {

@@ -14,8 +14,9 @@
  * B. Failure isolation: a search whose alpha overflows R (non-finite) fails alone with a
  *    nan_score; one with a missing data file fails alone with a data_error; one with another
  *    batch is refused with a config_error; the others equal their single searches.
- * C. A stack of 1 is the single search bit for bit; CUDA searches are refused (the CUDA
- *    backend does not run stacked graphs yet) with the device's message, every one.
+ * C. A stack of 1 is the single search bit for bit; CUDA searches in a program without the
+ *    CUDA backend fail, every one, with the device's message (tests/test_gpu_stacked.c runs
+ *    stacks on a GPU).
  *   ./build/bin/test_stacked ../shared/data */
 #include <math.h>
 #include <omp.h>
@@ -26,63 +27,6 @@
 #include "tests/test_search_case.h"
 #include "tests/test_util.h"
 
-#define K 3
-
-/* max |a - b| over the score matrix, relative to max |S| of a */
-static double score_diff(const fn_search_result *a, const fn_search_result *b) {
-    double d = 0;
-    for (int i = 0; i < a->s_rows * a->s_cols; i++) d = fmax(d, fabs(a->S[i] - b->S[i]));
-    return a->s_max > 0 ? d / a->s_max : d;
-}
-
-static void parity(const char *data) {
-    fn_search_config cfg[K];
-    fn_search_result ref[K], res[K];
-    for (int c = 0; c < test_bundle_ncases; c++) {
-        const test_search_case *tc = &test_bundle_cases[c];
-        char name[96];
-        snprintf(name, sizeof name, "%s/%s%s ss%d fp%d b%d", tc->space, tc->metric,
-                 tc->synflow_zc < 0 ? "-fd" : "", tc->ss, tc->precision, tc->batch);
-        for (int i = 0; i < K; i++) {
-            test_search_case_config(tc, data, (uint64_t)(7 + 3 * i), &cfg[i]);
-            if (i == 2) cfg[i].alpha_scale = 2e-3; /* scales may differ within a stack */
-            search_run(&cfg[i], &ref[i]);
-            CHECKF(ref[i].status == FN_OK, "%s seed %d: %s", name, 7 + 3 * i, ref[i].msg);
-        }
-        CHECKF(strcmp(ref[0].arch, ref[1].arch) || memcmp(ref[0].S, ref[1].S, sizeof(double)),
-               "%s: two seeds gave the same scores (the test would not see a mix-up)", name);
-        memset(res, 0xff, sizeof res);
-        search_run_stacked(cfg, K, res);
-        const int fp64 = tc->precision == 64 || (tc->precision < 0 && !strcmp(tc->metric, "synflow"));
-        const double tol = fp64 ? 1e-10 : 1e-3;
-        int same = 0;
-        double worst = 0;
-        for (int i = 0; i < K; i++) {
-            CHECKF(res[i].status == FN_OK, "%s: stacked search %d: %s", name, i, res[i].msg);
-            if (res[i].status != FN_OK) continue;
-            if (tc->synflow_zc < 0 && ref[i].degenerate) { /* FD's DARTS SynFlow: noise */
-                CHECKF(res[i].degenerate, "%s: stacked search %d is not flagged degenerate as its "
-                       "single search is", name, i);
-                same += test_search_same(&ref[i], &res[i]);
-                continue;
-            }
-            const double d = score_diff(&ref[i], &res[i]);
-            const double dv = fabs(res[i].value - ref[i].value) / fmax(fabs(ref[i].value), 1e-300);
-            worst = fmax(worst, fmax(d, dv));
-            same += test_search_same(&ref[i], &res[i]);
-            CHECKF(!strcmp(res[i].arch, ref[i].arch), "%s: stacked search %d (seed %d) picked %s, "
-                   "alone %s", name, i, 7 + 3 * i, res[i].arch, ref[i].arch);
-            CHECKF(d <= tol && dv <= tol, "%s: stacked search %d: scores differ by %.3g of max |S|, "
-                   "value by %.3g (tolerance %.0e)", name, i, d, dv, tol);
-            CHECKF(res[i].degenerate == ref[i].degenerate && res[i].s_log2_scale == ref[i].s_log2_scale &&
-                   res[i].params == ref[i].params && res[i].batch == ref[i].batch,
-                   "%s: stacked search %d: flags or sizes differ", name, i);
-        }
-        printf("%-30s %3d scores x %d: stacked = single, %d of %d bit for bit, max diff %.2g "
-               "(tol %.0e)%s\n", name, ref[0].s_rows * ref[0].s_cols, K, same, K, worst, tol,
-               tc->synflow_zc < 0 && ref[0].degenerate ? "; degenerate, as alone (noise decides)" : "");
-    }
-}
 
 static void isolation(const char *data) {
     fn_search_config cfg[4];
@@ -96,7 +40,7 @@ static void isolation(const char *data) {
            "overflowing search: status %s, '%s'", fn_status_name(res[1].status), res[1].msg);
     for (int i = 0; i < 3; i += 2) {
         search_run(&cfg[i], &ref);
-        CHECKF(res[i].status == FN_OK && !strcmp(res[i].arch, ref.arch) && score_diff(&ref, &res[i]) <= 1e-10,
+        CHECKF(res[i].status == FN_OK && !strcmp(res[i].arch, ref.arch) && test_score_diff(&ref, &res[i]) <= 1e-10,
                "search %d beside an overflowing one: %s, %s vs %s", i, res[i].msg, res[i].arch, ref.arch);
     }
     /* SNIP: a missing data file and another batch fail alone */
@@ -111,7 +55,7 @@ static void isolation(const char *data) {
            "another batch: status %s, '%s'", fn_status_name(res[2].status), res[2].msg);
     for (int i = 0; i < 4; i += 3) {
         search_run(&cfg[i], &ref);
-        CHECKF(res[i].status == FN_OK && !strcmp(res[i].arch, ref.arch) && score_diff(&ref, &res[i]) <= 1e-3,
+        CHECKF(res[i].status == FN_OK && !strcmp(res[i].arch, ref.arch) && test_score_diff(&ref, &res[i]) <= 1e-3,
                "search %d beside failing ones: %s, %s vs %s", i, res[i].msg, res[i].arch, ref.arch);
     }
     printf("isolation: %s, %s and %s fail alone; the others equal their single searches\n",
@@ -122,7 +66,7 @@ static void isolation(const char *data) {
     search_run(&cfg[0], &ref);
     search_run_stacked(cfg, 1, res);
     CHECKF(test_search_same(&ref, &res[0]), "a stack of one differs from its single search");
-    /* CUDA: refused, every search, with the device's message */
+    /* CUDA without a CUDA backend in this program: every search fails with the message */
     for (int i = 0; i < 2; i++) test_search_case_config(&sf, data, (uint64_t)i, &cfg[i]), cfg[i].device = FN_DEV_CUDA;
     search_run_stacked(cfg, 2, res);
     for (int i = 0; i < 2; i++)
@@ -135,7 +79,7 @@ static void isolation(const char *data) {
 int main(int argc, char **argv) {
     const char *data = argc > 1 ? argv[1] : "../shared/data";
     omp_set_num_threads(2);
-    parity(data);
+    test_stacked_parity(data, FN_DEV_CPU);
     isolation(data);
     return test_summary("test_stacked");
 }

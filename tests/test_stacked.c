@@ -14,7 +14,11 @@
  * B. Failure isolation: a search whose alpha overflows R (non-finite) fails alone with a
  *    nan_score; one with a missing data file fails alone with a data_error; one with another
  *    batch is refused with a config_error; the others equal their single searches.
- * C. A stack of 1 is the single search bit for bit; CUDA searches in a program without the
+ * C. Composition: for every case, a search stacked with two others and, in second place, with
+ *    one other gives the same bits: a stacked result depends on its own config and seed only
+ *    (what a sweep needs to hand out stacks of any make-up and stay reproducible), not on its
+ *    stack mates, their number or its place. A stack of 1 (a plain graph) is the single
+ *    search bit for bit; CUDA searches in a program without the
  *    CUDA backend fail, every one, with the device's message (tests/test_gpu_stacked.c runs
  *    stacks on a GPU).
  *   ./build/bin/test_stacked ../shared/data */
@@ -61,6 +65,21 @@ static void isolation(const char *data) {
     printf("isolation: %s, %s and %s fail alone; the others equal their single searches\n",
            fn_status_name(FN_ERR_NAN), fn_status_name(res[1].status), fn_status_name(res[2].status));
 
+    /* a search's stacked result does not depend on its stack mates, their number or its place */
+    for (int c = 0; c < test_bundle_ncases; c++) {
+        const test_search_case *tc = &test_bundle_cases[c];
+        fn_search_config two[2];
+        fn_search_result r2[2];
+        for (int i = 0; i < 3; i++) test_search_case_config(tc, data, (uint64_t)(7 + 3 * i), &cfg[i]);
+        two[0] = cfg[2], two[1] = cfg[0];
+        search_run_stacked(cfg, 3, res);
+        search_run_stacked(two, 2, r2);
+        CHECKF(test_search_same(&res[0], &r2[1]) && test_search_same(&res[2], &r2[0]),
+               "%s/%s: a search's stacked result changed with its stack mates (3 vs 2, "
+               "first vs second place)", tc->space, tc->metric);
+    }
+    printf("composition: every case's stacked results are the same bits in a stack of 3 and, "
+           "reordered, of 2\n");
     /* a stack of one is the single search, bit for bit */
     test_search_case_config(&sn, data, 5, &cfg[0]);
     search_run(&cfg[0], &ref);

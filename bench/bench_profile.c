@@ -96,7 +96,7 @@ static int profile_case(const bench_case *bc, const char *data, int reps, kind_r
     const fn_dtype dt = metric_dtype(m, &c.mopts);
     *dtype_name = dt == FN_F64 ? "float64" : "float32";
     fn_exec e;
-    fn_exec_opts eo = {0, 0, NULL, NULL, FN_DEV_CPU, 0};
+    fn_exec_opts eo = {0, 0, NULL, NULL, FN_DEV_CPU, 0, 0};
     if (exec_init_opts(&e, &g, dt, &eo)) {
         fprintf(stderr, "bench_profile: %s: %s\n", bc->name, exec_error());
         graph_free(&g);

@@ -130,7 +130,7 @@ static void run_case(const bench_case *bc, const char *data, int reps, int warm,
     graph_init(&g);
     sp->build(&g, &c, ds, res.batch, err, sizeof err);
     fn_exec e;
-    fn_exec_opts eo = {0, 0, NULL, NULL, dev, 0};
+    fn_exec_opts eo = {0, 0, NULL, NULL, dev, 0, 0};
     if (exec_init_opts(&e, &g, FN_F32, &eo) == 0) {
         r->fwd_gflop = 2 * graph_macs(&g) / 1e9;
         r->bwd_gflop = 2 * backward_macs(&e) / 1e9;

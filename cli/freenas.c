@@ -87,6 +87,8 @@ static void usage(FILE *f) {
 "  --fp32, --fp64     force the executor precision (default: synflow float64, snip and grasp\n"
 "                     float32; grasp --grasp-fd always float64); FD ran float32,\n"
 "                     noise-dominated in DARTS SynFlow\n"
+"  --tf32             float32 with TF32 tensor-core math on CUDA (cuDNN, cuBLAS; off by\n"
+"                     default); plain float32 on the CPU\n"
 "  --abs-params       take |params| before SNIP/GraSP (default in darts, as FD's notebooks)\n"
 "  --signed-params    keep signed params for SNIP/GraSP (default in nb201)\n"
 "  --grasp-fd E       GraSP's H g by the earlier float64 central finite difference of\n"
@@ -223,6 +225,7 @@ static int parse_search_args(int argc, char **argv, cli_args *a) {
         }
         else if (!strcmp(o, "--fp32")) a->sc.mopts.precision = 32;
         else if (!strcmp(o, "--fp64")) a->sc.mopts.precision = 64;
+        else if (!strcmp(o, "--tf32")) a->sc.mopts.precision = FN_PRECISION_TF32;
         else if (!strcmp(o, "--abs-params")) a->sc.mopts.abs_params = 1;
         else if (!strcmp(o, "--signed-params")) a->sc.mopts.abs_params = 0;
         else if (!strcmp(o, "--json")) a->json = 1;

@@ -35,7 +35,7 @@ static void *pool_params(fn_arena_pool *p, size_t bytes) {
 }
 
 int exec_init(fn_exec *e, const fn_graph *g, fn_dtype dtype, int param_grads) {
-    fn_exec_opts o = {param_grads, 0, NULL, NULL, FN_DEV_CPU, 0};
+    fn_exec_opts o = {param_grads, 0, NULL, NULL, FN_DEV_CPU, 0, 0};
     return exec_init_opts(e, g, dtype, &o);
 }
 
@@ -59,6 +59,7 @@ int exec_init_opts(fn_exec *e, const fn_graph *g, fn_dtype dtype, const fn_exec_
     e->be = be;
     e->device = o->device;
     e->eager = o->eager;
+    e->tf32 = o->tf32 && dtype == FN_F32;
     e->g = g;
     e->dtype = dtype;
     e->param_grads = param_grads;

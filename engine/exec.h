@@ -62,6 +62,9 @@ typedef struct {
     fn_device device;           /* FN_DEV_CPU (0) or FN_DEV_CUDA */
     int eager;                  /* CUDA: never capture passes into CUDA graphs (networks seen
                                    once, as the per-architecture proxies' are) */
+    int tf32;                   /* CUDA, float32: let cuDNN and cuBLAS use TF32 tensor-core
+                                   math (10-bit mantissa products; off by default: FMA math,
+                                   as accurate as the CPU). No effect on the CPU or in float64 */
 } fn_exec_opts;
 
 /* ReLU pattern control (GraSP's Hessian-vector product, proxies/proxy_grasp.c): RECORD stores
@@ -119,6 +122,7 @@ struct fn_exec {
     const struct fn_backend *be;
     fn_device device;
     int eager;                 /* from fn_exec_opts */
+    int tf32;                  /* from fn_exec_opts, float32 executors only */
     void *dev;                 /* backend state */
     void *host_in, *host_out;  /* device backends: host mirrors of the input and the logits */
     unsigned params_version;   /* bumped by exec_params_changed */

@@ -201,6 +201,7 @@ template <typename T> static void forward(fn_exec *e) {
     gpu_exec *gx = (gpu_exec *)e->dev;
     const fn_graph *g = e->g;
     ctx_enter();
+    ctx_math(e);
     cudaStream_t s = cuda_ctx.stream;
     if (!gx->uploaded || gx->uploaded_version != e->params_version) {
         cudaCheck(cudaMemcpyAsync(gx->params, e->params, sizeof(T) * g->param_numel,
@@ -224,6 +225,7 @@ template <typename T> static void backward(fn_exec *e, const void *dlogits) {
     gpu_exec *gx = (gpu_exec *)e->dev;
     const fn_graph *g = e->g;
     ctx_enter();
+    ctx_math(e);
     cudaStream_t s = cuda_ctx.stream;
     cudaCheck(cudaMemcpyAsync(GD(g->output), dlogits, sizeof(T) * NUMEL(g->output),
                               cudaMemcpyHostToDevice, s));

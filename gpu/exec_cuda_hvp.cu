@@ -319,6 +319,7 @@ template <typename T> static void forward_tangent(fn_exec *e) {
     gpu_hvp *h = HV(gx);
     const fn_graph *g = e->g;
     ctx_enter();
+    ctx_math(e);
     cudaStream_t s = cuda_ctx.stream;
     if (!gx->uploaded || gx->uploaded_version != e->params_version) {
         cudaCheck(cudaMemcpyAsync(gx->params, e->params, sizeof(T) * g->param_numel,
@@ -352,6 +353,7 @@ template <typename T> static void backward_tangent(fn_exec *e, const void *dl, c
     gpu_hvp *h = HV(gx);
     const fn_graph *g = e->g;
     ctx_enter();
+    ctx_math(e);
     cudaStream_t s = cuda_ctx.stream;
     backward_start<T>(e, (T *)gx->grad, (T *)gx->dalpha, (T *)gx->dparams);
     backward_start<T>(e, (T *)h->tgrad, (T *)h->tdalpha, (T *)h->tdparams);

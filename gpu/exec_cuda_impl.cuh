@@ -128,6 +128,12 @@ void gemm_blocks(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k
 void gemm_blocks(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const double *A,
                  int lda, long long sa, const double *B, int ldb, long long sb, double *C, int ldc,
                  long long sc, int batch);
+/* cuBLAS math of this thread's handle for executor e's pass: TF32 tensor cores when it asked
+ * (fn_exec_opts.tf32), else the default (no TF32). Set at the start of every pass. */
+static inline void ctx_math(const fn_exec *e) {
+    cublasCheck(cublasSetMathMode(cuda_ctx.cublas, e->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                           : CUBLAS_DEFAULT_MATH));
+}
 /* a node's model blocks: LINEAR, MIX and CONCAT of a stacked graph (engine/graph_stack.h) */
 static inline int node_models(const fn_node *nd) { return nd->groups > 1 ? nd->groups : 1; }
 /* a mix's stacking fields (op_mix_args) for node nd of g */

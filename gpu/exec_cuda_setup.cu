@@ -120,8 +120,9 @@ static cudnnDataType_t cudnn_type(fn_dtype dt) {
     return dt == FN_F64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
 }
 
-static int math_ok(fn_dtype dt, cudnnMathType_t m) {
-    return dt == FN_F64 || m == CUDNN_FMA_MATH; /* float32: no tensor-core (TF32) math */
+static int math_ok(fn_dtype dt, int tf32, cudnnMathType_t m) {
+    /* float32: no tensor-core (TF32) math unless the executor asked for it (fn_exec_opts.tf32) */
+    return dt == FN_F64 || tf32 || m == CUDNN_FMA_MATH;
 }
 
 /* GEMM and direct algorithms only: FFT and Winograd transforms trade accuracy for speed
@@ -142,36 +143,36 @@ static int exact_filter(cudnnConvolutionBwdFilterAlgo_t a) {
 /* The first (fastest by heuristic) of cuDNN's candidates that succeeds, fits WS_CAP, is
  * deterministic, uses allowed math and is GEMM-type; else the fallback, which always runs. */
 template <typename Perf, typename Algo>
-static Algo pick(const Perf *p, int got, fn_dtype dt, int (*exact)(Algo), Algo fallback) {
+static Algo pick(const Perf *p, int got, fn_dtype dt, int tf32, int (*exact)(Algo), Algo fallback) {
     for (int i = 0; i < got; i++)
         if (p[i].status == CUDNN_STATUS_SUCCESS && p[i].memory <= WS_CAP &&
-            p[i].determinism == CUDNN_DETERMINISTIC && math_ok(dt, p[i].mathType) &&
+            p[i].determinism == CUDNN_DETERMINISTIC && math_ok(dt, tf32, p[i].mathType) &&
             exact(p[i].algo))
             return p[i].algo;
     return fallback;
 }
 
 /* forward, backward-data and backward-filter algorithms and their largest workspace */
-static void conv_pick(fn_dtype dt, node_dev *d) {
+static void conv_pick(fn_dtype dt, int tf32, node_dev *d) {
     enum { NALG = 16 };
     int got = 0;
     size_t b[3] = {0, 0, 0};
     cudnnConvolutionFwdAlgoPerf_t pf[NALG];
     cudnnCheck(cudnnGetConvolutionForwardAlgorithm_v7(cuda_ctx.cudnn, d->x, d->w, d->conv, d->y, NALG,
                                                       &got, pf));
-    d->a.fwd = pick(pf, got, dt, exact_fwd, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM);
+    d->a.fwd = pick(pf, got, dt, tf32, exact_fwd, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM);
     cudnnCheck(cudnnGetConvolutionForwardWorkspaceSize(cuda_ctx.cudnn, d->x, d->w, d->conv, d->y,
                                                        d->a.fwd, &b[0]));
     cudnnConvolutionBwdDataAlgoPerf_t pd[NALG];
     cudnnCheck(cudnnGetConvolutionBackwardDataAlgorithm_v7(cuda_ctx.cudnn, d->w, d->y, d->conv, d->x,
                                                            NALG, &got, pd));
-    d->a.data = pick(pd, got, dt, exact_data, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1);
+    d->a.data = pick(pd, got, dt, tf32, exact_data, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1);
     cudnnCheck(cudnnGetConvolutionBackwardDataWorkspaceSize(cuda_ctx.cudnn, d->w, d->y, d->conv, d->x,
                                                             d->a.data, &b[1]));
     cudnnConvolutionBwdFilterAlgoPerf_t pw[NALG];
     cudnnCheck(cudnnGetConvolutionBackwardFilterAlgorithm_v7(cuda_ctx.cudnn, d->x, d->y, d->conv, d->w,
                                                              NALG, &got, pw));
-    d->a.filter = pick(pw, got, dt, exact_filter, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1);
+    d->a.filter = pick(pw, got, dt, tf32, exact_filter, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1);
     cudnnCheck(cudnnGetConvolutionBackwardFilterWorkspaceSize(cuda_ctx.cudnn, d->x, d->y, d->conv, d->w,
                                                               d->a.filter, &b[2]));
     d->a.ws = b[0] > b[1] ? b[0] : b[1];
@@ -179,17 +180,17 @@ static void conv_pick(fn_dtype dt, node_dev *d) {
 }
 
 /* the cached algorithms of this shape, chosen on first sight */
-static void conv_algos(fn_dtype dt, const fn_graph *g, const fn_node *nd, node_dev *d) {
+static void conv_algos(fn_dtype dt, int tf32, const fn_graph *g, const fn_node *nd, node_dev *d) {
     const fn_tensor *in = &g->t[nd->in[0]];
     /* all three algorithms are chosen, wanted or not: the cache then serves every executor */
     int key[12] = {(int)dt, in->n, in->c, in->h, in->w, g->t[nd->out].c, nd->k, nd->stride,
-                   nd->pad, nd->dil, nd->groups, 0};
+                   nd->pad, nd->dil, nd->groups, tf32};
     for (int i = 0; i < cuda_ctx.nalgos; i++)
         if (!memcmp(cuda_ctx.algos[i].key, key, sizeof key)) {
             d->a = cuda_ctx.algos[i];
             return;
         }
-    conv_pick(dt, d);
+    conv_pick(dt, tf32, d);
     memcpy(d->a.key, key, sizeof key);
     if (cuda_ctx.nalgos == cuda_ctx.cap_algos) {
         cuda_ctx.cap_algos = cuda_ctx.cap_algos ? 2 * cuda_ctx.cap_algos : 64;
@@ -230,11 +231,12 @@ int node_setup(const fn_exec *e, int i, node_dev *d, char *err, size_t len) {
                                                    nd->dil, nd->dil, CUDNN_CROSS_CORRELATION,
                                                    cudnn_type(e->dtype)));
         cudnnCheck(cudnnSetConvolutionGroupCount(d->conv, nd->groups));
-        cudnnCheck(cudnnSetConvolutionMathType(
-            d->conv, e->dtype == FN_F64 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+        cudnnCheck(cudnnSetConvolutionMathType(d->conv, e->dtype == FN_F64 ? CUDNN_DEFAULT_MATH
+                                                        : e->tf32        ? CUDNN_TENSOR_OP_MATH
+                                                                         : CUDNN_FMA_MATH));
         cudnnCheck(cudnnGetConvolution2dForwardOutputDim(d->conv, d->x, d->w, &n, &c, &h, &w));
         if (same_shape(i, "convolution", n, c, h, w, out, err, len)) return -1;
-        conv_algos(e->dtype, g, nd, d);
+        conv_algos(e->dtype, e->tf32, g, nd, d);
     } else if (nd->kind == FN_NODE_AVGPOOL || nd->kind == FN_NODE_MAXPOOL) {
         tensor_desc(&d->x, e->dtype, in->n, in->c, in->h, in->w);
         tensor_desc(&d->y, e->dtype, out->n, out->c, out->h, out->w);
@@ -274,6 +276,7 @@ uint64_t exec_key(const fn_exec *e, const gpu_exec *gx) {
     uint64_t h = 1469598103934665603ull;
     FNV(h, e->dtype);
     FNV(h, e->param_grads);
+    FNV(h, e->tf32);
     FNV(h, g->nn);
     FNV(h, g->nt);
     FNV(h, g->input);

@@ -40,7 +40,7 @@ fn_dtype metric_dtype(const fn_metric *m, const fn_metric_opts *o) {
      * one ReLU activation region, which float32 gradients cannot resolve: float64. The exact
      * product has no step and follows the precision options (float32 by default). */
     if (m->score == metric_grasp && o->grasp_fd_eps > 0) return FN_F64;
-    if (o->precision == 32) return FN_F32;
+    if (o->precision == 32 || o->precision == FN_PRECISION_TF32) return FN_F32;
     if (o->precision == 64) return FN_F64;
     /* SynFlow runs in float64 by default. On the DARTS supernet in FD's form d R / d alpha is
      * exactly zero (zero-mean BN outputs into the head; search/search.c flags it), so float32

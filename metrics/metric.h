@@ -23,7 +23,9 @@ typedef struct {
     int synflow_abs_alpha;  /* |alpha| before scoring: set by search_run from the space and
                                the form (FD form: the space's rule; BN removed: 1 unless
                                synflow_signed_alpha) */
-    int precision;          /* -1: the metric's default; 32 or 64 force float32 / float64 */
+    int precision;          /* -1: the metric's default; 32 or 64 force float32 / float64;
+                               FN_PRECISION_TF32 (19): float32 with TF32 tensor-core math on
+                               CUDA (fn_exec_opts.tf32; plain float32 on the CPU) */
     /* SNIP / GraSP */
     int abs_params;         /* |params| before scoring (FD's DARTS notebooks); -1: space default */
     /* GraSP */
@@ -34,6 +36,8 @@ typedef struct {
     int grasp_abs;          /* 1 (default): score |alpha * Hg|; 0: the signed alpha * Hg */
     int grasp_darts_form;   /* FD DARTS notebook: Adam lr 3e-4, |alpha * (H alpha + g)| */
 } fn_metric_opts;
+
+#define FN_PRECISION_TF32 19 /* TF32's bits: sign, 8 exponent, 10 mantissa */
 
 void metric_opts_default(fn_metric_opts *o);
 

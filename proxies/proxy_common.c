@@ -22,7 +22,7 @@ void proxy_job_init(fn_proxy_job *j, const fn_graph *g, fn_exec *e, const float 
 
 fn_exec_opts proxy_exec_opts(const fn_graph *g, unsigned needs, unsigned char *keep) {
     fn_exec_opts o = {(needs & FN_PX_PARAM_GRADS) != 0, (needs & FN_PX_INPUT_GRAD) != 0, NULL,
-                      NULL, FN_DEV_CPU, 0};
+                      NULL, FN_DEV_CPU, 0, 0};
     if (needs & (FN_PX_KEEP_CONV_IN | FN_PX_KEEP_CONV_OUT)) {
         memset(keep, 0, (size_t)g->nt);
         for (int i = 0; i < g->nn; i++) {

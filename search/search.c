@@ -82,7 +82,7 @@ size_t search_bytes(const fn_search_config *cfg_in, char *err, size_t errlen) {
     /* planned and mapped on the host, never touched: no page is paid for */
     unsigned char *keep = search_keep(&g, m);
     fn_exec e;
-    fn_exec_opts eo = {0, 0, keep, NULL, FN_DEV_CPU, 0};
+    fn_exec_opts eo = {0, 0, keep, NULL, FN_DEV_CPU, 0, 0};
     const int rc = exec_init_opts(&e, &g, metric_dtype(m, &cfg.mopts), &eo);
     size_t bytes = e.bytes;
     if (rc == 0) exec_free(&e);
@@ -230,7 +230,7 @@ fn_status search_run(const fn_search_config *cfg_in, fn_search_result *res) {
     }
     fn_exec e;
     unsigned char *keep = search_keep(&g, m);
-    fn_exec_opts eo = {0, 0, keep, cfg->pool, cfg->device, 0};
+    fn_exec_opts eo = {0, 0, keep, cfg->pool, cfg->device, 0, p.mo.precision == FN_PRECISION_TF32};
     const int erc = exec_init_opts(&e, &g, metric_dtype(m, &p.mo), &eo);
     if (erc) {
         free(keep);

@@ -72,7 +72,8 @@ void search_run_stacked(const fn_search_config *cfg, int k, fn_search_result *re
         goto done;
     }
     keep = search_exec_keep(&g, m);
-    fn_exec_opts eo = {0, 0, keep, p0->cfg.pool, p0->cfg.device, 0};
+    fn_exec_opts eo = {0, 0, keep, p0->cfg.pool, p0->cfg.device, 0,
+                       p0->mo.precision == FN_PRECISION_TF32};
     const int erc = exec_init_opts(&e, &g, metric_dtype(m, &p0->mo), &eo);
     if (erc) {
         snprintf(err, sizeof err, "%s", exec_error());

@@ -44,7 +44,7 @@ const sweep_key_info sweep_keys[SWEEP_NUM_KEYS] = {
     [SWEEP_KEY_ALPHA_SCALE] = {"alpha_scale", SWEEP_T_NUM, 1, "a number > 0, e.g. 1.0e-3"},
     [SWEEP_KEY_SEED] = {"seed", SWEEP_T_INT, 1, "an integer >= 0, a list, or \"A:B\""},
     [SWEEP_KEY_AUGMENT] = {"augment", SWEEP_T_BOOL, 1, "true or false"},
-    [SWEEP_KEY_PRECISION] = {"precision", SWEEP_T_INT, 1, "32 or 64"},
+    [SWEEP_KEY_PRECISION] = {"precision", SWEEP_T_INT, 1, "32, 64 or 19 (TF32 on CUDA)"},
     [SWEEP_KEY_SYNFLOW_ZC] = {"synflow_zc", SWEEP_T_BOOL, 1, "true or false"},
     [SWEEP_KEY_ABS_PARAMS] = {"abs_params", SWEEP_T_BOOL, 1, "true or false"},
     [SWEEP_KEY_GRASP_ABS] = {"grasp_abs", SWEEP_T_BOOL, 1, "true or false"},

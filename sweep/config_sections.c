@@ -62,8 +62,9 @@ static int parse_scalar(cfg_ctx *x, int k, const yaml_node_t *n, sweep_value *v)
     } else if (k == SWEEP_KEY_ALPHA_SCALE && !(v->num > 0)) {
         return cfg_fail(x, n, "alpha_scale: %s must be > 0 (hint: a positive number such as "
                     "1.0e-3)", s);
-    } else if (k == SWEEP_KEY_PRECISION && v->num != 32 && v->num != 64) {
-        return cfg_fail(x, n, "precision: %s is not 32 or 64 (hint: precision: [32, 64])", s);
+    } else if (k == SWEEP_KEY_PRECISION && v->num != 32 && v->num != 64 && v->num != 19) {
+        return cfg_fail(x, n, "precision: %s is not 32, 64 or 19 (hint: precision: [32, 64]; 19 "
+                    "= float32 with TF32 tensor-core math on CUDA)", s);
     } else if (ki->type == SWEEP_T_INT) {
         double lo = k == SWEEP_KEY_CHANNELS ? 2 : k == SWEEP_KEY_SEED ? 0 : 1;
         double hi = k == SWEEP_KEY_CELLS ? 64 : k == SWEEP_KEY_CHANNELS ? 1024

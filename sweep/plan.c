@@ -189,7 +189,8 @@ void sweep_plan_params(const sweep_config *c, const sweep_job *j, sweep_params *
     const int synflow = m->score == metric_synflow, grasp = m->score == metric_grasp;
     if (!m->needs_labels) { sc->batch = 1; sc->augment = 0; }
     else if (!sc->batch) sc->batch = m->default_batch;
-    sc->mopts.precision = metric_dtype(m, &sc->mopts) == FN_F64 ? 64 : 32;
+    const int tf32 = sc->mopts.precision == FN_PRECISION_TF32;
+    sc->mopts.precision = metric_dtype(m, &sc->mopts) == FN_F64 ? 64 : tf32 ? FN_PRECISION_TF32 : 32;
     if (!synflow) sc->mopts.synflow_zc = 0;
     else if (sc->mopts.synflow_zc < 0) sc->mopts.synflow_zc = sp->synflow_zc_default;
     if (synflow) sc->mopts.abs_params = 1; /* SynFlow always takes |params| */

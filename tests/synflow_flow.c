@@ -86,7 +86,7 @@ int main(int argc, char **argv) {
     const int head_in = metric_head_input(&g);
     if (head_in >= 0) keep[head_in] = 1;
     fn_exec e;
-    fn_exec_opts eo = {0, 0, keep, NULL, FN_DEV_CPU, 0};
+    fn_exec_opts eo = {0, 0, keep, NULL, FN_DEV_CPU, 0, 0};
     if (exec_init_opts(&e, &g, FN_F64, &eo)) FN_FATAL("exec_init: %s", exec_error());
     e.bn_mode = zc ? FN_BN_OFF : FN_BN_TRAIN;
     exec_init_params(&e, seed);

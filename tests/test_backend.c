@@ -52,7 +52,7 @@ static void build(fn_graph *g) {
 /* forward + backward with d logits = 1 on device dev; logits and d params into out */
 static int run(const fn_graph *g, fn_device dev, double *out, size_t *n) {
     fn_exec e;
-    fn_exec_opts o = {1, 0, NULL, NULL, dev, 0};
+    fn_exec_opts o = {1, 0, NULL, NULL, dev, 0, 0};
     if (exec_init_opts(&e, g, FN_F64, &o)) return -1;
     exec_init_params(&e, 11);
     double *in = exec_tensor(&e, g->input);

@@ -65,7 +65,7 @@ static void outputs_free(outputs *o) {
 static int run_case(const fn_graph *g, fn_device dev, fn_dtype dt, int param_grads,
                     uint64_t seed, outputs *o) {
     fn_exec e;
-    fn_exec_opts eo = {param_grads, 0, NULL, NULL, dev, 0};
+    fn_exec_opts eo = {param_grads, 0, NULL, NULL, dev, 0, 0};
     if (exec_init_opts(&e, g, dt, &eo)) {
         fprintf(stderr, "exec_init: %s\n", exec_error());
         return -1;
@@ -243,7 +243,7 @@ static int build_space(fn_graph *g, const char *space, const char *dataset, int 
  * of 1e-6 crosses one, on the CPU alike) */
 static void fd_check(const char *name, const fn_graph *g, fn_device dev) {
     fn_exec e;
-    fn_exec_opts eo = {0, 0, NULL, NULL, dev, 0};
+    fn_exec_opts eo = {0, 0, NULL, NULL, dev, 0, 0};
     if (exec_init_opts(&e, g, FN_F64, &eo)) {
         CHECKF(0, "%s: %s", name, exec_error());
         return;
@@ -399,7 +399,7 @@ static void test_search(const char *data) {
 static int hvp_case(const fn_graph *g, fn_device dev, fn_dtype dt, int with_params, outputs *o) {
     const uint64_t seed = 7;
     fn_exec e;
-    fn_exec_opts eo = {1, 0, NULL, NULL, dev, 0};
+    fn_exec_opts eo = {1, 0, NULL, NULL, dev, 0, 0};
     if (exec_init_opts(&e, g, dt, &eo) || exec_hvp_init(&e)) {
         fprintf(stderr, "exec_init / exec_hvp_init: %s\n", exec_error());
         return -1;
@@ -520,7 +520,7 @@ static int op_bn_scale_n(fn_graph *g, int x) { return op_scale_n(g, graph_bn(g, 
 static int bn_eval_case(const fn_graph *g, fn_device dev, fn_dtype dt, double *q[4], size_t n[4]) {
     const uint64_t seed = 11;
     fn_exec e;
-    fn_exec_opts eo = {1, 0, NULL, NULL, dev, 0};
+    fn_exec_opts eo = {1, 0, NULL, NULL, dev, 0, 0};
     if (exec_init_opts(&e, g, dt, &eo)) {
         fprintf(stderr, "exec_init: %s\n", exec_error());
         return -1;

@@ -110,7 +110,7 @@ static void part_a(fn_proxy_scratch *scr, const char *arch) {
     nb201_net_build(&g, &c, ops);
     fn_exec e;
     fn_arena_pool pool = dirty_pool();
-    fn_exec_opts eo = {1, 0, NULL, &pool, FN_DEV_CPU, 0};
+    fn_exec_opts eo = {1, 0, NULL, &pool, FN_DEV_CPU, 0, 0};
     CHECK(exec_init_opts(&e, &g, FN_F64, &eo) == 0);
     exec_init_params(&e, 3);
     fn_proxy_job j;
@@ -283,7 +283,7 @@ static void part_a_kinks(fn_proxy_scratch *scr) {
     nb201_config c = {4, 1, 10, 16, 16, N, 0};
     nb201_net_build(&g, &c, ops);
     fn_exec e;
-    fn_exec_opts eo = {1, 0, NULL, NULL, FN_DEV_CPU, 0};
+    fn_exec_opts eo = {1, 0, NULL, NULL, FN_DEV_CPU, 0, 0};
     CHECK(exec_init_opts(&e, &g, FN_F64, &eo) == 0);
     exec_init_params(&e, 8);
     fn_proxy_job j;
@@ -367,7 +367,7 @@ static void part_c(const char *data) {
         fn_graph g;
         fn_exec e;
         fn_proxy_job j;
-        fn_exec_opts eo = {1, 0, NULL, NULL, FN_DEV_CPU, 0};
+        fn_exec_opts eo = {1, 0, NULL, NULL, FN_DEV_CPU, 0, 0};
         double v;
         for (int q = 0; q < 2; q++) {
             fn_batch b = {0};
@@ -418,7 +418,7 @@ static void part_c(const char *data) {
         const nb201_config nb = {4, 1, 10, 32, 32, 2, 0};
         graph_init(&g);
         nb201_net_build(&g, &nb, cops);
-        fn_exec_opts eo = {0, 1, NULL, NULL, FN_DEV_CPU, 0};
+        fn_exec_opts eo = {0, 1, NULL, NULL, FN_DEV_CPU, 0, 0};
         CHECK(exec_init_opts(&e, &g, FN_F64, &eo) == 0);
         exec_init_params(&e, 1);
         const size_t nin = graph_tensor_numel(&g, g.input), nout = graph_tensor_numel(&g, g.output);

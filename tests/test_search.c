@@ -247,6 +247,11 @@ int main(int argc, char **argv) {
     c.mopts.precision = 32;
     fn_search_result r4;
     CHECK(search_run(&c, &r4) == FN_OK && r4.degenerate == 0 && strcmp(r4.arch, r2.arch) == 0);
+    /* TF32 (precision 19) is a CUDA math mode: on the CPU it is float32, bit for bit */
+    c.mopts.precision = FN_PRECISION_TF32;
+    CHECK(search_run(&c, &r2) == FN_OK && !strcmp(r4.arch, r2.arch) && r4.value == r2.value &&
+          !memcmp(r4.S, r2.S, sizeof(double) * (size_t)(r4.s_rows * r4.s_cols)));
+    c.mopts.precision = 32;
     c.mopts.synflow_no_rescale = 1;
     CHECK(search_run(&c, &r4) == FN_OK && r4.degenerate == 1 && r4.s_max == 0);
     c.mopts.synflow_no_rescale = 0;

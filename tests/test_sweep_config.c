@@ -63,7 +63,7 @@ static void malformed(void) {
     expect_error("output: out\ngrid:\n  seed: [\"0:9\", 5]\n", "cfg.yaml:3:17: ",
                  "seed: 5 repeats a value given at 3:10", NULL);
     expect_error("output: out\ngrid:\n  precision: [32, 16]\n", "cfg.yaml:3:19: ",
-                 "precision: 16 is not 32 or 64", NULL);
+                 "precision: 16 is not 32, 64 or 19", NULL);
     expect_error("output: out\ngrid:\n  batch: 5000\n", "cfg.yaml:3:10: ",
                  "batch: 5000 is out of range", "1..4096");
     expect_error("output: out\ngrid:\n  space:\n    - {name: darts, ss: 2}\n", "cfg.yaml:4:21: ",
@@ -151,7 +151,7 @@ static void full_example(void) {
         "  seed: \"0:19\"\n"
         "  alpha_scale: [1.0e-3, 1e-2, .5]\n"
         "  augment: true\n"
-        "  precision: [32, 64]\n"
+        "  precision: [32, 64, 19]\n"
         "  synflow_zc: no\n"
         "  abs_params: [True, OFF]\n"
         "  grasp_abs: false\n"
@@ -201,7 +201,8 @@ static void full_example(void) {
     const sweep_axis *al = &c.axes[SWEEP_KEY_ALPHA_SCALE];
     CHECK(al->n == 3 && al->v[0].num == 1e-3 && al->v[1].num == 1e-2 && al->v[2].num == 0.5);
     CHECK(c.axes[SWEEP_KEY_AUGMENT].n == 1 && c.axes[SWEEP_KEY_AUGMENT].v[0].num == 1);
-    CHECK(c.axes[SWEEP_KEY_PRECISION].n == 2 && c.axes[SWEEP_KEY_PRECISION].v[1].num == 64);
+    CHECK(c.axes[SWEEP_KEY_PRECISION].n == 3 && c.axes[SWEEP_KEY_PRECISION].v[1].num == 64 &&
+          c.axes[SWEEP_KEY_PRECISION].v[2].num == 19);
     CHECK(c.axes[SWEEP_KEY_SYNFLOW_ZC].n == 1 && c.axes[SWEEP_KEY_SYNFLOW_ZC].v[0].num == 0);
     const sweep_axis *ap = &c.axes[SWEEP_KEY_ABS_PARAMS];
     CHECK(ap->n == 2 && ap->v[0].num == 1 && ap->v[1].num == 0);

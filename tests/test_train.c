@@ -32,7 +32,7 @@ static void test_ops(void) {
     int x = graph_input(&g, 3, 2, 2, 2);
     g.output = graph_scale_n(&g, x, off);
     fn_exec e;
-    fn_exec_opts o = {0, 1, NULL, NULL, FN_DEV_CPU, 0};
+    fn_exec_opts o = {0, 1, NULL, NULL, FN_DEV_CPU, 0, 0};
     CHECK(exec_init_opts(&e, &g, FN_F64, &o) == 0);
     double *in = exec_tensor(&e, g.input), *al = e.alpha, dy[24], s[3] = {1.25, 0, -2};
     unsigned st = 7;

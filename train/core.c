@@ -30,7 +30,7 @@ int train_core_init_on(train_core *c, train_net *net, train_net *tail, fn_dtype 
         return -1;
     }
     for (int k = 0; k < c->nexec; k++) {
-        fn_exec_opts o = {1, 0, NULL, NULL, dev, 0};
+        fn_exec_opts o = {1, 0, NULL, NULL, dev, 0, 0};
         if (exec_init_opts(&c->e[k], &c->net[k]->g, dt, &o)) {
             snprintf(err, errlen, "train: %s", exec_error());
             for (int j = 0; j < k; j++) exec_free(&c->e[j]);

@@ -2,13 +2,15 @@
  * d loss / d alpha and d loss / d every parameter of a small NB201 supernet (train-mode BN,
  * and BN removed as in the ZC SynFlow form), and of DARTS-style blocks built from the same
  * ops (FactorizedReduce, separable and dilated depthwise convs, max/avg pool + BN, strided
- * `none` via subsample, concat), and of a whole tiny DARTS search supernet. Tolerance |fd - an| <= 1e-8 + 1e-5 |an|, h = 1e-6.
+ * `none` via subsample, concat), and of a whole tiny DARTS search supernet; and d alpha and
+ * d input of stacked copies of three of them (engine/graph_stack.h). Tolerance |fd - an| <= 1e-8 + 1e-5 |an|, h = 1e-6.
  *   ./build/bin/test_graph_grad */
 #include <math.h>
 #include <string.h>
 
 #include "spaces/darts.h"
 #include "engine/exec.h"
+#include "engine/graph_stack.h"
 #include "spaces/nb201.h"
 #include "base/common.h"
 #include "nn/cross_entropy.h"
@@ -98,6 +100,42 @@ static void check_graph(const char *name, fn_graph *g, int use_ce, fn_bn_mode bn
     free(dp);
 }
 
+/* g stacked twice (engine/graph_stack.h: grouped convs, block-wise mix, concat and head): d
+ * alpha and d input of the stacked graph against central differences, models drawn from
+ * seeds 5 and 9, parameters perturbed, a random input (stacked executors have no d params) */
+static void check_stacked(const char *name, const fn_graph *g, int use_ce, fn_bn_mode bn) {
+    fn_graph gs;
+    char err[256];
+    CHECKF(graph_stack(g, 2, &gs, err, sizeof err) == 0, "%s: %s", name, err);
+    fn_exec e;
+    fn_exec_opts o = {0, 1, NULL, NULL, FN_DEV_CPU, 0, 0};
+    CHECK(exec_init_opts(&e, &gs, FN_F64, &o) == 0);
+    e.bn_mode = bn;
+    const uint64_t seeds[2] = {5, 9};
+    const double scales[2] = {0.5, 0.3};
+    exec_init_params_models(&e, seeds);
+    exec_init_alpha_models(&e, seeds, scales);
+    unsigned r = 4242;
+    double *p = e.params, *x = exec_tensor(&e, gs.input);
+    for (size_t i = 0; i < gs.param_numel; i++) p[i] += 0.1 * test_rand(&r);
+    const size_t nx = graph_tensor_numel(&gs, gs.input);
+    for (size_t i = 0; i < nx; i++) x[i] = test_rand(&r);
+    analytic(&e, use_ce);
+    double *da = mallocCheck(sizeof(double) * gs.alpha_numel);
+    double *dx = mallocCheck(sizeof(double) * nx);
+    memcpy(da, e.dalpha, sizeof(double) * gs.alpha_numel);
+    memcpy(dx, exec_tensor_grad(&e, gs.input), sizeof(double) * nx);
+    char what[128];
+    snprintf(what, sizeof what, "%s stacked x2 d/dalpha", name);
+    fd_vs(what, &e, use_ce, e.alpha, da, gs.alpha_numel);
+    snprintf(what, sizeof what, "%s stacked x2 d/dinput", name);
+    fd_vs(what, &e, use_ce, x, dx, nx);
+    exec_free(&e);
+    graph_free(&gs);
+    free(da);
+    free(dx);
+}
+
 /* DARTS-style ops on one reduction edge and one normal edge, mixed with alpha. */
 static void build_darts_blocks(fn_graph *g) {
     int a = graph_alpha_group(g, "alpha", 2, 8);
@@ -140,6 +178,7 @@ int main(void) {
     nb201_build(&g, &c);
     check_graph("nb201 C3 N1 CE, train BN", &g, 1, FN_BN_TRAIN);
     check_graph("nb201 C3 N1 sum logits, BN off (ZC)", &g, 0, FN_BN_OFF);
+    check_stacked("nb201 C3 N1 CE, train BN", &g, 1, FN_BN_TRAIN);
     graph_free(&g);
 
     graph_init(&g);
@@ -151,6 +190,7 @@ int main(void) {
     graph_init(&g);
     build_darts_blocks(&g);
     check_graph("darts-style blocks CE", &g, 1, FN_BN_TRAIN);
+    check_stacked("darts-style blocks CE", &g, 1, FN_BN_TRAIN);
     graph_free(&g);
 
     /* the whole DARTS search supernet: 4 cells (reductions 1, 2), both alpha groups shared
@@ -160,6 +200,7 @@ int main(void) {
     char err[256];
     CHECK(darts_build(&g, &dc, err, sizeof err) == 0);
     check_graph("darts supernet C2 4 cells CE", &g, 1, FN_BN_TRAIN);
+    check_stacked("darts supernet C2 4 cells sum logits", &g, 0, FN_BN_TRAIN);
     graph_free(&g);
     return test_summary("test_graph_grad");
 }

@@ -58,7 +58,8 @@ void op_scale_n_bwd(cudaStream_t s, T *dx, const T *dy, const T *sc, int n, size
  * A stacked graph's mix (engine/graph_stack.h) has models > 1: element i lies in segment
  * i / seg (sample s, model m = segment % models) and model m's coefficients and d alpha are at
  * alpha + m * model_alpha; each model's dot products run over its own segments. models = 1
- * (op_mix_plain) is the plain mix, with the same kernels and sums as before stacking. */
+ * is the plain mix, with the same kernels and sums as before stacking (every caller sets the
+ * three fields: mix_models, gpu/exec_cuda_impl.cuh). */
 typedef struct {
     const void *in[FN_MAX_IN];
     void *din[FN_MAX_IN];
@@ -67,7 +68,6 @@ typedef struct {
     int models;
     size_t seg, model_alpha;
 } op_mix_args;
-static inline void op_mix_plain(op_mix_args *a) { a->models = 1, a->seg = 0, a->model_alpha = 0; }
 /* the coefficient of input j at element i: alpha[aidx[j]] of element i's model, or 1 */
 template <typename T>
 __device__ __forceinline__ T mix_coef(const op_mix_args &a, const T *alpha, int j, size_t i) {

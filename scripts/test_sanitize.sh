@@ -17,4 +17,5 @@ export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:detect_stack_use_aft
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$PWD/tests/sanitize/lsan.supp:print_suppressions=0"
 export FREENAS_TIMEOUT_SCALE=5 # scripts with their own per-command limits (tests/bad_input.sh)
+export FREENAS_TEST_QUICK=1    # tests with a long case list take one case per code path (test_stacked)
 ctest --test-dir build-asan --output-on-failure -LE gpu "$@"

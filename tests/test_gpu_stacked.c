@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
     const int skip = test_gpu_start();
     if (skip) return skip;
     omp_set_num_threads(2);
-    test_stacked_parity(data, FN_DEV_CUDA);
+    test_stacked_parity(test_bundle_cases, test_bundle_ncases, data, FN_DEV_CUDA);
     replays(data);
     return test_summary("test_gpu_stacked");
 }

@@ -110,12 +110,13 @@ double test_score_diff(const fn_search_result *a, const fn_search_result *b) {
     return a->s_max > 0 ? d / a->s_max : d;
 }
 
-void test_stacked_parity(const char *data, fn_device dev) {
+void test_stacked_parity(const test_search_case *cases, int ncases, const char *data,
+                         fn_device dev) {
     enum { K = 3 };
     fn_search_config cfg[K];
     fn_search_result ref[K], res[K];
-    for (int c = 0; c < test_bundle_ncases; c++) {
-        const test_search_case *tc = &test_bundle_cases[c];
+    for (int c = 0; c < ncases; c++) {
+        const test_search_case *tc = &cases[c];
         char name[96];
         snprintf(name, sizeof name, "%s%s/%s%s ss%d fp%d b%d", dev == FN_DEV_CUDA ? "cuda " : "",
                  tc->space, tc->metric,

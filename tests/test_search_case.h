@@ -46,13 +46,14 @@ void test_bundle_parity(const test_search_case *cases, int ncases, int k, const 
 
 /* max |a - b| over the score matrix, relative to max |S| of a */
 double test_score_diff(const fn_search_result *a, const fn_search_result *b);
-/* Stacked parity (test_stacked.c on the CPU, test_gpu_stacked.c on a GPU): for each bundle
- * case, 3 searches on `dev` (seeds 7, 10, 13; the third at alpha scale 2e-3) run alone are the
+/* Stacked parity (test_stacked.c on the CPU, test_gpu_stacked.c on a GPU): for each case,
+ * 3 searches on `dev` (seeds 7, 10, 13; the third at alpha scale 2e-3) run alone are the
  * references; stacked into one executor (search_run_stacked), each must pick its reference's
  * architecture with scores and value within 1e-10 of max |S| in float64, 1e-3 in float32
  * (FD's DARTS SynFlow, whose scores are rounding noise: flagged degenerate as alone). CHECKs;
  * prints a line per case with how many matched bit for bit. */
-void test_stacked_parity(const char *data, fn_device dev);
+void test_stacked_parity(const test_search_case *cases, int ncases, const char *data,
+                         fn_device dev);
 
 /* The small supernets of the reference tensors (../shared/ref/{nb201,darts}_tiny.bin) and
  * the gradient tests: NB201 C = 4, one cell per stage, 10 classes, 8x8 images; DARTS C = 4,

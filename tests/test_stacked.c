@@ -21,6 +21,7 @@
  *    search bit for bit; CUDA searches in a program without the
  *    CUDA backend fail, every one, with the device's message (tests/test_gpu_stacked.c runs
  *    stacks on a GPU).
+ * Under the sanitizers (FREENAS_TEST_QUICK=1) A and C take three cases, one per code path.
  *   ./build/bin/test_stacked ../shared/data */
 #include <math.h>
 #include <omp.h>
@@ -31,6 +32,18 @@
 #include "tests/test_search_case.h"
 #include "tests/test_util.h"
 
+
+/* Under the sanitizers (FREENAS_TEST_QUICK=1, scripts/test_sanitize.sh: every search runs
+ * about 50 times slower) parity and composition take one case per stacked code path: the
+ * labelled float32 pass with its per-model cross-entropy (SNIP), the tangent passes (GraSP),
+ * and the concats and float64 of DARTS SynFlow. */
+static const test_search_case quick_cases[] = {
+    {"nb201", "snip", -1, 8, 0, 0, 0, 0},
+    {"nb201", "grasp", -1, 4, 8, 0, 0, 0},
+    {"darts", "synflow", -1, 0, 8, 5, 0, 0},
+};
+static const test_search_case *cases = test_bundle_cases;
+static int ncases;
 
 static void isolation(const char *data) {
     fn_search_config cfg[4];
@@ -66,8 +79,8 @@ static void isolation(const char *data) {
            fn_status_name(FN_ERR_NAN), fn_status_name(res[1].status), fn_status_name(res[2].status));
 
     /* a search's stacked result does not depend on its stack mates, their number or its place */
-    for (int c = 0; c < test_bundle_ncases; c++) {
-        const test_search_case *tc = &test_bundle_cases[c];
+    for (int c = 0; c < ncases; c++) {
+        const test_search_case *tc = &cases[c];
         fn_search_config two[2];
         fn_search_result r2[2];
         for (int i = 0; i < 3; i++) test_search_case_config(tc, data, (uint64_t)(7 + 3 * i), &cfg[i]);
@@ -78,8 +91,8 @@ static void isolation(const char *data) {
                "%s/%s: a search's stacked result changed with its stack mates (3 vs 2, "
                "first vs second place)", tc->space, tc->metric);
     }
-    printf("composition: every case's stacked results are the same bits in a stack of 3 and, "
-           "reordered, of 2\n");
+    printf("composition: the stacked results of %d cases are the same bits in a stack of 3 and, "
+           "reordered, of 2\n", ncases);
     /* a stack of one is the single search, bit for bit */
     test_search_case_config(&sn, data, 5, &cfg[0]);
     search_run(&cfg[0], &ref);
@@ -98,7 +111,14 @@ static void isolation(const char *data) {
 int main(int argc, char **argv) {
     const char *data = argc > 1 ? argv[1] : "../shared/data";
     omp_set_num_threads(2);
-    test_stacked_parity(data, FN_DEV_CPU);
+    ncases = test_bundle_ncases;
+    const char *quick = getenv("FREENAS_TEST_QUICK");
+    if (quick && atoi(quick) > 0) {
+        cases = quick_cases;
+        ncases = (int)(sizeof quick_cases / sizeof quick_cases[0]);
+        printf("FREENAS_TEST_QUICK: %d of the %d cases\n", ncases, test_bundle_ncases);
+    }
+    test_stacked_parity(cases, ncases, data, FN_DEV_CPU);
     isolation(data);
     return test_summary("test_stacked");
 }

@@ -125,42 +125,20 @@ static double cross_entropy_models(const fn_exec *e, const void *z, const void *
 }
 
 double metric_loss_grad(fn_exec *e, const int *labels, double *g) {
+    return metric_loss_grad_models(e, labels, g, NULL);
+}
+
+double metric_loss_grad_models(fn_exec *e, const int *labels, double *g, double *value) {
     const fn_graph *gr = e->g;
     const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
     exec_forward(e);
     void *dz = mallocCheck(es * graph_tensor_numel(gr, gr->output));
     const double loss = cross_entropy_models(e, exec_tensor(e, gr->output), NULL, labels, dz,
-                                             NULL, NULL);
+                                             NULL, value);
     exec_backward(e, dz);
     free(dz);
     copy_dalpha(e, g);
     return loss;
-}
-
-static double model_sum(const fn_exec *e, int m) {
-    const fn_graph *gr = e->g;
-    const int K = gr->models, n = gr->t[gr->output].n, k = gr->t[gr->output].c / K;
-    const void *z = exec_tensor(e, gr->output);
-    double r = 0; /* metric_sum_grad's order on a plain graph: row by row */
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < k; j++) r += exec_get(z, e->dtype, ((size_t)i * K + m) * k + j);
-    return r;
-}
-
-void metric_model_values(const fn_exec *e, const int *labels, double total, double *value) {
-    const fn_graph *gr = e->g;
-    if (gr->models == 1) {
-        value[0] = total;
-        return;
-    }
-    if (!labels) {
-        for (int m = 0; m < gr->models; m++) value[m] = model_sum(e, m);
-        return;
-    }
-    const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
-    void *dz = mallocCheck(es * graph_tensor_numel(gr, gr->output));
-    cross_entropy_models(e, exec_tensor(e, gr->output), NULL, labels, dz, NULL, value);
-    free(dz);
 }
 
 int metric_loss_hvp(fn_exec *e, const int *labels, const double *v, double *Hv, double *g,
@@ -189,24 +167,32 @@ int metric_loss_hvp(fn_exec *e, const int *labels, const double *v, double *Hv, 
     return 0;
 }
 
-double metric_sum_grad(fn_exec *e, double *g) {
+double metric_sum_grad(fn_exec *e, double *g) { return metric_sum_grad_models(e, g, NULL); }
+
+double metric_sum_grad_models(fn_exec *e, double *g, double *value) {
     const fn_graph *gr = e->g;
     const size_t n = graph_tensor_numel(gr, gr->output);
+    const int K = gr->models;
+    const size_t k = (size_t)gr->t[gr->output].c / (size_t)K; /* logits per model and row */
     exec_forward(e);
     double r = 0;
+    if (value)
+        for (int m = 0; m < K; m++) value[m] = 0;
     const size_t es = e->dtype == FN_F64 ? sizeof(double) : sizeof(float);
     void *ones = mallocCheck(es * n);
     const void *z = exec_tensor(e, gr->output);
     for (size_t i = 0; i < n; i++) {
-        r += exec_get(z, e->dtype, i);
+        const double zi = exec_get(z, e->dtype, i);
+        r += zi;
+        if (value && K > 1) value[i / k % (size_t)K] += zi; /* each model's row by row */
         exec_set(ones, e->dtype, i, 1.0);
     }
+    if (value && K == 1) value[0] = r;
     exec_backward(e, ones);
     free(ones);
     copy_dalpha(e, g);
     return r;
 }
-
 int metric_head_input(const fn_graph *g) {
     const fn_node *lin = NULL, *gap = NULL;
     for (int i = 0; i < g->nn; i++)

@@ -70,10 +70,9 @@ void metric_abs_params(fn_exec *e);
  * logits with labels[m n .. (m + 1) n): each model's d logits and d alpha are its own search's.
  * So are metric_loss_hvp's and metric_sum_grad's (R of a stacked graph is the models' sum). */
 double metric_loss_grad(fn_exec *e, const int *labels, double *g);
-/* value[0 .. models) after the pass that gave `total` (metric_loss_grad's L, labels given, or
- * metric_sum_grad's R, labels NULL): total on a plain graph, else each model's own L or R
- * from its block of the logits. */
-void metric_model_values(const fn_exec *e, const int *labels, double total, double *value);
+/* The same, with value[0 .. models) (or NULL) set from the same pass: each model's own L
+ * (value[0] = L on a plain graph). */
+double metric_loss_grad_models(fn_exec *e, const int *labels, double *g, double *value);
 /* H v, H = d2L/dalpha2 of L = CE(labels) at the current alpha and parameters, exact
  * (the engine's forward-over-reverse product: ReLU masks and max-pool argmax held fixed,
  * train-mode BN differentiated with its batch statistics; engine/exec.h); v, Hv
@@ -83,6 +82,9 @@ int metric_loss_hvp(fn_exec *e, const int *labels, const double *v, double *Hv, 
                     char *err, size_t errlen);
 /* forward, R = sum(logits), backward with d logits = 1; d alpha copied to g. Returns R. */
 double metric_sum_grad(fn_exec *e, double *g);
+/* The same, with value[0 .. models) (or NULL) set from the same pass: each model's own R, its
+ * logits summed row by row (value[0] = R on a plain graph). */
+double metric_sum_grad_models(fn_exec *e, double *g, double *value);
 /* The head's input: the tensor f of a graph whose logits are linear(global_avg_pool(f)), or
  * -1 for any other head. Keep it (fn_exec_opts.keep) to call metric_head_flow. */
 int metric_head_input(const fn_graph *g);

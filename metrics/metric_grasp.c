@@ -91,7 +91,7 @@ int metric_grasp(fn_exec *e, const int *labels, const fn_metric_opts *o, double 
     double *g = mallocCheck(sizeof(double) * na), *Hg = mallocCheck(sizeof(double) * na);
     double *a0 = mallocCheck(sizeof(double) * na);
     if (o->abs_params > 0) metric_abs_params(e); /* FD's DARTS notebook */
-    metric_model_values(e, labels, metric_loss_grad(e, labels, g), value);
+    metric_loss_grad_models(e, labels, g, value);
     for (size_t i = 0; i < na; i++) a0[i] = exec_get(e->alpha, e->dtype, i);
     int rc = 0;
     if (o->grasp_darts_form) {

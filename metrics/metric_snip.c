@@ -13,7 +13,7 @@ int metric_snip(fn_exec *e, const int *labels, const fn_metric_opts *o, double *
     const fn_graph *g = e->g;
     if (o->abs_params > 0) metric_abs_params(e);
     double *grad = mallocCheck(sizeof(double) * g->alpha_numel);
-    metric_model_values(e, labels, metric_loss_grad(e, labels, grad), value);
+    metric_loss_grad_models(e, labels, grad, value);
     for (size_t i = 0; i < g->alpha_numel; i++)
         S[i] = fabs(exec_get(e->alpha, e->dtype, i) * grad[i]);
     free(grad);

@@ -24,7 +24,7 @@ int metric_synflow(fn_exec *e, const int *labels, const fn_metric_opts *o, doubl
         for (size_t i = 0; i < g->alpha_numel; i++)
             exec_set(e->alpha, e->dtype, i, fabs(exec_get(e->alpha, e->dtype, i)));
     double *grad = mallocCheck(sizeof(double) * g->alpha_numel);
-    metric_model_values(e, NULL, metric_sum_grad(e, grad), value);
+    metric_sum_grad_models(e, grad, value);
     for (size_t i = 0; i < g->alpha_numel; i++)
         S[i] = fabs(exec_get(e->alpha, e->dtype, i) * grad[i]);
     free(grad);

@@ -31,7 +31,7 @@ void search_config_default(fn_search_config *c) {
     metric_opts_default(&c->mopts);
 }
 
-static fn_status fail(fn_search_result *r, fn_status s, const char *msg) {
+fn_status search_fail(fn_search_result *r, fn_status s, const char *msg) {
     r->status = s;
     snprintf(r->msg, sizeof r->msg, "%s", msg);
     return s;
@@ -59,7 +59,7 @@ static int resolve(const fn_search_config *cfg_in, fn_search_config *cfg, const 
 
 /* keep[] of the executor of a search on g (NULL: none): SynFlow keeps the head's input for
  * the degeneracy test (metric_head_flow). free() it. */
-static unsigned char *search_keep(const fn_graph *g, const fn_metric *m) {
+unsigned char *search_exec_keep(const fn_graph *g, const fn_metric *m) {
     const int head_in = m->score == metric_synflow ? metric_head_input(g) : -1;
     if (head_in < 0) return NULL;
     unsigned char *keep = callocCheck((size_t)g->nt, 1);
@@ -80,7 +80,7 @@ size_t search_bytes(const fn_search_config *cfg_in, char *err, size_t errlen) {
         return 0;
     }
     /* planned and mapped on the host, never touched: no page is paid for */
-    unsigned char *keep = search_keep(&g, m);
+    unsigned char *keep = search_exec_keep(&g, m);
     fn_exec e;
     fn_exec_opts eo = {0, 0, keep, NULL, FN_DEV_CPU, 0, 0};
     const int rc = exec_init_opts(&e, &g, metric_dtype(m, &cfg.mopts), &eo);
@@ -100,10 +100,10 @@ fn_status search_prepare(const fn_search_config *cfg_in, search_prep *p, fn_sear
     memset(p, 0, sizeof(*p));
     char err[FN_ERRLEN] = "";
     if (resolve(cfg_in, &p->cfg, &p->sp, &p->m, &p->ds, err, sizeof err))
-        return fail(res, FN_ERR_CONFIG, err);
+        return search_fail(res, FN_ERR_CONFIG, err);
     const fn_search_config *cfg = &p->cfg;
     if (!(cfg->alpha_scale > 0) || !isfinite(cfg->alpha_scale))
-        return fail(res, FN_ERR_CONFIG, "alpha scale must be a positive finite number");
+        return search_fail(res, FN_ERR_CONFIG, "alpha scale must be a positive finite number");
     fn_metric_opts *mo = &p->mo;
     *mo = cfg->mopts;
     if (mo->synflow_zc < 0) mo->synflow_zc = p->sp->synflow_zc_default;
@@ -122,18 +122,16 @@ fn_status search_prepare(const fn_search_config *cfg_in, search_prep *p, fn_sear
     const double t = fn_now();
     if (p->m->needs_labels) {
         if (!cfg->data_path)
-            return fail(res, FN_ERR_DATA, "this metric needs labelled data: give --data");
+            return search_fail(res, FN_ERR_DATA, "this metric needs labelled data: give --data");
         if (dataset_load_batch(cfg->dataset, cfg->data_path, p->batch, cfg->seed, cfg->augment,
                                &p->b, err, sizeof err))
-            return fail(res, FN_ERR_DATA, err);
+            return search_fail(res, FN_ERR_DATA, err);
     }
     res->t_data = fn_now() - t;
     return FN_OK;
 }
 
 void search_prep_free(search_prep *p) { batch_free(&p->b); }
-
-unsigned char *search_exec_keep(const fn_graph *g, const fn_metric *m) { return search_keep(g, m); }
 
 void search_result_shape(const fn_graph *g, const search_prep *p, const fn_exec *e,
                          fn_search_result *res) {
@@ -199,7 +197,7 @@ void search_degeneracy(const search_prep *p, double amax, double flow, fn_search
 fn_status search_decode(const search_prep *p, fn_search_result *res) {
     const double t = fn_now();
     char err[FN_ERRLEN] = "";
-    if (p->sp->decode(&p->cfg, res, err, sizeof err)) return fail(res, FN_ERR_NAN, err);
+    if (p->sp->decode(&p->cfg, res, err, sizeof err)) return search_fail(res, FN_ERR_NAN, err);
     res->t_prune = fn_now() - t;
     res->status = FN_OK;
     return FN_OK;
@@ -221,22 +219,22 @@ fn_status search_run(const fn_search_config *cfg_in, fn_search_result *res) {
     if (p.sp->build(&g, cfg, p.ds, p.batch, err, sizeof err)) {
         graph_free(&g);
         search_prep_free(&p);
-        return fail(res, FN_ERR_CONFIG, err);
+        return search_fail(res, FN_ERR_CONFIG, err);
     }
     if (g.alpha_numel > FN_MAX_ALPHA) {
         graph_free(&g);
         search_prep_free(&p);
-        return fail(res, FN_ERR_CONFIG, "too many architecture parameters for one result");
+        return search_fail(res, FN_ERR_CONFIG, "too many architecture parameters for one result");
     }
     fn_exec e;
-    unsigned char *keep = search_keep(&g, m);
+    unsigned char *keep = search_exec_keep(&g, m);
     fn_exec_opts eo = {0, 0, keep, cfg->pool, cfg->device, 0, p.mo.precision == FN_PRECISION_TF32};
     const int erc = exec_init_opts(&e, &g, metric_dtype(m, &p.mo), &eo);
     if (erc) {
         free(keep);
         graph_free(&g);
         search_prep_free(&p);
-        return fail(res, erc == FN_EXEC_OOM ? FN_ERR_OOM : FN_ERR_DEVICE, exec_error());
+        return search_fail(res, erc == FN_EXEC_OOM ? FN_ERR_OOM : FN_ERR_DEVICE, exec_error());
     }
     e.bn_mode = metric_bn_mode(m, &p.mo);
     res->t_build = fn_now() - t;
@@ -263,7 +261,7 @@ fn_status search_run(const fn_search_config *cfg_in, fn_search_result *res) {
     free(keep);
     graph_free(&g);
     search_prep_free(&p);
-    if (rc) return fail(res, FN_ERR_NAN, err);
+    if (rc) return search_fail(res, FN_ERR_NAN, err);
 
     /* prune */
     if (search_decode(&p, res)) return res->status;

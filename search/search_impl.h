@@ -19,6 +19,8 @@ typedef struct {
     fn_batch b;
 } search_prep;
 
+/* r->status = s and r->msg = msg; returns s */
+fn_status search_fail(fn_search_result *r, fn_status s, const char *msg);
 /* Resolves cfg_in and loads its batch; FN_OK, or res->status with res->msg (nothing to free). */
 fn_status search_prepare(const fn_search_config *cfg_in, search_prep *p, fn_search_result *res);
 void search_prep_free(search_prep *p);

@@ -9,11 +9,6 @@
 #include "engine/graph_stack.h"
 #include "search/search_impl.h"
 
-static void fail_one(fn_search_result *r, fn_status s, const char *msg) {
-    r->status = s;
-    snprintf(r->msg, sizeof r->msg, "%s", msg);
-}
-
 /* p may stack with q: one supernet shape and pass (search_bundle_compatible) and the same
  * metric options once resolved */
 static int stackable(const search_prep *p, const search_prep *q) {
@@ -31,12 +26,12 @@ void search_run_stacked(const fn_search_config *cfg, int k, fn_search_result *re
         memset(&res[i], 0, sizeof res[i]);
         if (search_prepare(&cfg[i], &p[i], &res[i])) continue;
         if (K && !stackable(&p[idx[0]], &p[i])) {
-            fail_one(&res[i], FN_ERR_CONFIG, "not stackable with the first search of its stack "
+            search_fail(&res[i], FN_ERR_CONFIG, "not stackable with the first search of its stack "
                      "(another supernet shape, pass or metric option)");
             continue;
         }
         if (p[i].m->score == metric_grasp && p[i].mo.grasp_fd_eps > 0) {
-            fail_one(&res[i], FN_ERR_CONFIG, "GraSP's finite-difference form (--grasp-fd) takes "
+            search_fail(&res[i], FN_ERR_CONFIG, "GraSP's finite-difference form (--grasp-fd) takes "
                      "norms over all alpha: it is not stacked; run it alone");
             continue;
         }
@@ -138,7 +133,7 @@ void search_run_stacked(const fn_search_config *cfg, int k, fn_search_result *re
             snprintf(err, sizeof err, "%s: %s = %g is not finite%s", m->name,
                      synflow ? "R" : "loss", r->value,
                      synflow ? " (overflow; try a smaller --alpha-scale)" : "");
-            fail_one(r, FN_ERR_NAN, err);
+            search_fail(r, FN_ERR_NAN, err);
             continue;
         }
         if (search_decode(&p[idx[j]], r)) continue;
@@ -146,7 +141,7 @@ void search_run_stacked(const fn_search_config *cfg, int k, fn_search_result *re
     }
 done:
     if (st != FN_OK)
-        for (int j = 0; j < K; j++) fail_one(&res[idx[j]], st, err);
+        for (int j = 0; j < K; j++) search_fail(&res[idx[j]], st, err);
     if (e.g) exec_free(&e);
     free(keep);
     graph_free(&g);
